@@ -1,0 +1,34 @@
+/**
+ * Every error Damselfly reports carries one of these codes. Each code maps to the HTTP status a
+ * server answers with and the gRPC status code a control-plane call fails with. Branch on the
+ * code, never on the message. `docs/errors.md` documents every code; a test keeps both in step.
+ */
+export const ERROR_CODES = {
+  INVALID_ARGUMENT: { httpStatus: 400, grpcStatus: 3, summary: 'a request or flag is malformed' },
+  UNSUPPORTED_SCHEME: { httpStatus: 400, grpcStatus: 3, summary: 'the URL scheme has no source' },
+  CONFIG_INVALID: { httpStatus: 500, grpcStatus: 9, summary: 'the configuration has errors' },
+  SOURCE_STATUS: { httpStatus: 502, grpcStatus: 14, summary: 'the origin answered with an error status' },
+  SOURCE_UNREACHABLE: { httpStatus: 502, grpcStatus: 14, summary: 'the origin could not be reached' },
+  SOURCE_TRUNCATED: { httpStatus: 502, grpcStatus: 14, summary: 'the origin sent fewer or more bytes than it announced' },
+  SOURCE_RANGE_UNSUPPORTED: { httpStatus: 502, grpcStatus: 14, summary: 'the origin ignored a range request' },
+  SOURCE_TIMEOUT: { httpStatus: 504, grpcStatus: 4, summary: 'the origin did not answer in time' },
+  TIMEOUT: { httpStatus: 504, grpcStatus: 4, summary: 'the download did not finish within its deadline' },
+  CANCELLED: { httpStatus: 499, grpcStatus: 1, summary: 'the caller gave up' },
+  DIGEST_MISMATCH: { httpStatus: 422, grpcStatus: 10, summary: 'the content does not match the expected digest' },
+  NO_SPACE: { httpStatus: 507, grpcStatus: 8, summary: 'not enough free disk space for the task' },
+  TASK_NOT_FOUND: { httpStatus: 404, grpcStatus: 5, summary: 'no such task on this host' },
+  PIECE_NOT_FOUND: { httpStatus: 404, grpcStatus: 5, summary: 'this host does not hold the piece' },
+  RANGE_NOT_SATISFIABLE: { httpStatus: 416, grpcStatus: 11, summary: 'the requested range lies outside the content' },
+  BACK_TO_SOURCE_DISABLED: { httpStatus: 502, grpcStatus: 9, summary: 'no peer has the content and back-to-source is disabled' },
+  OUTPUT_INVALID: { httpStatus: 400, grpcStatus: 3, summary: 'the output path cannot be written' },
+  DAEMON_UNAVAILABLE: { httpStatus: 503, grpcStatus: 14, summary: 'the local daemon cannot be reached' },
+  STORAGE_FAILED: { httpStatus: 500, grpcStatus: 13, summary: 'reading or writing the local store failed' },
+  SHUTTING_DOWN: { httpStatus: 503, grpcStatus: 14, summary: 'the process is stopping' },
+  INTERNAL: { httpStatus: 500, grpcStatus: 13, summary: 'an unexpected failure; a bug' },
+} as const satisfies Record<string, { httpStatus: number; grpcStatus: number; summary: string }>
+
+export type ErrorCode = keyof typeof ERROR_CODES
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value)
+}

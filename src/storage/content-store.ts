@@ -1,0 +1,91 @@
+import type { Readable } from 'node:stream'
+import type { TaskId } from '../protocol/ids.js'
+
+/** What the store records about a task when it is created; immutable afterwards except as noted. */
+export interface TaskDescriptor {
+  readonly taskId: TaskId
+  /** The URL with filtered query parameters removed: for diagnosis, never holds signatures. */
+  readonly url: string
+  /** Undefined until known; set once by {@link StoredTask.finish} for content of unknown length. */
+  readonly contentLengthBytes: number | undefined
+  readonly pieceLengthBytes: number
+  /** The origin's validators at creation, to tell whether resumed pieces still belong to it. */
+  readonly etag?: string | undefined
+  readonly lastModified?: string | undefined
+  readonly contentType?: string | undefined
+  readonly tag?: string | undefined
+  readonly application?: string | undefined
+  readonly createdAtMs: number
+}
+
+/** A verified piece as the store keeps it. `digest` is lowercase hex sha256 of its bytes. */
+export interface PieceRecord {
+  readonly number: number
+  readonly offset: number
+  readonly length: number
+  readonly digest: string
+}
+
+export interface TaskSummary {
+  readonly descriptor: TaskDescriptor
+  readonly complete: boolean
+  readonly finishedPieceCount: number
+  /** Bytes of finished pieces on disk. */
+  readonly storedBytes: number
+  readonly lastAccessMs: number
+  /** Holders of {@link StoredTask.acquire} right now; GC never evicts a task in use. */
+  readonly inUse: boolean
+}
+
+/**
+ * One task's content and metadata. Pieces are written at their offsets in any order and survive
+ * a process crash: what {@link StoredTask.piece} reports after a restart was fully written.
+ */
+export interface StoredTask {
+  readonly descriptor: TaskDescriptor
+  readonly complete: boolean
+  /** Whole-content digest checked at completion, as `<algorithm>:<hex>`, when one was given. */
+  readonly verifiedDigest: string | undefined
+  readonly finishedPieceCount: number
+  piece(number: number): PieceRecord | undefined
+  pieces(): IterableIterator<PieceRecord>
+  /**
+   * Writes a piece at its offset and records it. `digest` is the sha256 hex the caller computed
+   * over `chunks`; the store trusts it. Writing a piece that is already recorded is a no-op.
+   * Fails with INVALID_ARGUMENT when the byte count does not match the piece's length.
+   */
+  writePiece(number: number, chunks: readonly Uint8Array[], digest: string): Promise<void>
+  /**
+   * Marks the task complete once every piece is recorded. For content of unknown length,
+   * `contentLengthBytes` sets it now. `verifiedDigest` is recorded when given.
+   */
+  finish(options?: { contentLengthBytes?: number; verifiedDigest?: string }): Promise<void>
+  /** Records a whole-content digest checked after completion. */
+  recordVerifiedDigest(digest: string): Promise<void>
+  /** Bytes `[start, endInclusive]`; every piece covering them must be recorded. */
+  createReadStream(start: number, endInclusive: number): Readable
+  /** Absolute path of the content file, for copying a complete task; undefined for stores without files. */
+  readonly contentPath: string | undefined
+  /** Marks the task in use; the returned function releases it (safe to call twice). */
+  acquire(): () => void
+  /** Records an access now, for least-recently-used eviction. */
+  touch(): void
+}
+
+/**
+ * Where tasks live on a host. Implementations: the file store (production) and a memory store
+ * (unit tests). A shared contract suite (content-store.contract.ts) runs against both.
+ */
+export interface ContentStore {
+  /** Loads what survived earlier runs. Call once before anything else. */
+  open(): Promise<void>
+  get(taskId: TaskId): StoredTask | undefined
+  /** Creates an empty task, replacing any stored task of the same id. */
+  create(descriptor: TaskDescriptor): Promise<StoredTask>
+  /** Removes the task and its content; a no-op for an unknown id. Refuses (returns false) while in use unless forced. */
+  delete(taskId: TaskId, options?: { force?: boolean }): Promise<boolean>
+  list(): TaskSummary[]
+  /** Sum of the stored bytes of every task. */
+  usedBytes(): number
+  close(): Promise<void>
+}
