@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+import { Command } from 'commander'
+import { VERSION } from '../common/version.js'
+import { daemonCommand } from './dfdaemon-command.js'
+import { upCommand } from './up-command.js'
+
+await new Command('damselfly')
+  .description('P2P distribution of container images and files')
+  .version(VERSION)
+  .addCommand(daemonCommand('daemon'))
+  .addCommand(upCommand())
+  .parseAsync()

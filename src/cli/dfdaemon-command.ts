@@ -1,0 +1,84 @@
+import { Command, Option } from 'commander'
+import { createLogger, LOG_LEVELS, type LogLevel } from '../common/logger.js'
+import { VERSION } from '../common/version.js'
+import { resolveDaemonConfig, type DaemonConfig } from '../daemon/config.js'
+import { Daemon } from '../daemon/daemon.js'
+import { fail } from './exit.js'
+
+interface DaemonFlags {
+  config?: string
+  dataDir?: string
+  socket?: string
+  uploadPort?: string
+  proxyPort?: string
+  scheduler?: string
+  seed?: boolean
+  hostIp?: string
+  logLevel?: LogLevel
+}
+
+function toInteger(flag: string) {
+  return (value: string): number => {
+    const number = Number(value)
+    if (!Number.isInteger(number)) throw new Error(`${flag} must be an integer, got ${JSON.stringify(value)}`)
+    return number
+  }
+}
+
+/** Flags become a partial config tree, the last and strongest layer of the config. */
+function flagTree(flags: DaemonFlags): Record<string, unknown> {
+  return {
+    storage: { dir: flags.dataDir },
+    download: { server: { socketPath: flags.socket } },
+    upload: { server: { port: flags.uploadPort === undefined ? undefined : toInteger('--upload-port')(flags.uploadPort) } },
+    proxy: { server: { port: flags.proxyPort === undefined ? undefined : toInteger('--proxy-port')(flags.proxyPort) } },
+    scheduler: { addrs: flags.scheduler?.split(',').map((addr) => addr.trim()).filter((addr) => addr !== '') },
+    seedPeer: { enable: flags.seed },
+    host: { ip: flags.hostIp },
+    log: { level: flags.logLevel },
+  }
+}
+
+/** Runs a daemon in the foreground until SIGINT or SIGTERM. */
+export async function runDaemon(config: DaemonConfig): Promise<void> {
+  const logger = createLogger({ level: config.log.level, name: 'dfdaemon' })
+  const daemon = await Daemon.create(config, { logger })
+  await daemon.start()
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      logger.info({ signal }, 'stopping')
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+      daemon.stop().then(resolve, (error: unknown) => {
+        logger.error({ err: error }, 'stop failed')
+        resolve()
+      })
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  })
+  logger.flush()
+}
+
+export function daemonCommand(name: string): Command {
+  return new Command(name)
+    .description('run the per-node daemon: downloads, caches and shares content; serves dfget')
+    .version(VERSION)
+    .option('-c, --config <path>', 'YAML config file (see docs/configuration.md)')
+    .option('--data-dir <path>', 'where tasks are stored (storage.dir)')
+    .option('--socket <path>', 'unix socket of the local API (download.server.socketPath)')
+    .option('--upload-port <port>', 'port of the piece upload server (upload.server.port, default 65002)')
+    .option('--proxy-port <port>', 'port of the registry mirror and proxy (proxy.server.port, default 65001)')
+    .option('--scheduler <addrs>', 'comma-separated scheduler addresses host:port (scheduler.addrs)')
+    .option('--seed', 'run as a seed peer (seedPeer.enable)')
+    .option('--host-ip <ip>', 'the address peers reach this host at (host.ip)')
+    .addOption(new Option('--log-level <level>', 'log level (log.level)').choices(LOG_LEVELS))
+    .action(async (flags: DaemonFlags) => {
+      try {
+        const config = resolveDaemonConfig({ file: flags.config, env: process.env, flags: flagTree(flags) })
+        await runDaemon(config)
+      } catch (error) {
+        fail(name, error)
+      }
+    })
+}

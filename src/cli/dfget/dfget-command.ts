@@ -1,0 +1,154 @@
+import { copyFile } from 'node:fs/promises'
+import { createWriteStream } from 'node:fs'
+import { Transform } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { Command, Option } from 'commander'
+import { parseBytes, parseDurationMs } from '../../common/units.js'
+import { VERSION } from '../../common/version.js'
+import { LocalApiClient, type StreamAnswer } from '../../daemon/api/local-api-client.js'
+import { decodeResult, LOCAL_API } from '../../daemon/api/local-api.js'
+import { defaultSocketPath } from '../../daemon/config.js'
+import { parseDownloadRequest, type DownloadRequestBody } from '../../daemon/download/download-request.js'
+import { DamselflyError, toDamselflyError } from '../../protocol/damselfly-error.js'
+import { fail } from '../exit.js'
+import { ensureDaemon } from './ensure-daemon.js'
+import { OutputFile } from './output-file.js'
+import { createProgress } from './progress.js'
+
+interface DfgetFlags {
+  output: string
+  endpoint: string
+  digest?: string
+  header: string[]
+  tag?: string
+  application?: string
+  filteredQueryParam: string[]
+  priority?: string
+  pieceLength?: string
+  timeout: string
+  disableBackToSource?: boolean
+  overwrite?: boolean
+  progress: boolean
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value]
+}
+
+function parseHeaders(lines: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const line of lines) {
+    const colon = line.indexOf(':')
+    if (colon <= 0) throw new DamselflyError('INVALID_ARGUMENT', `header must look like "Name: value", got ${JSON.stringify(line)}`)
+    headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim()
+  }
+  return headers
+}
+
+/** Turns flags into the local API's request, validated exactly as the daemon will. */
+function requestBody(url: string, flags: DfgetFlags): DownloadRequestBody {
+  const body: DownloadRequestBody = {
+    url,
+    headers: parseHeaders(flags.header),
+    filteredQueryParams: flags.filteredQueryParam,
+    disableBackToSource: flags.disableBackToSource === true,
+    ...(flags.tag === undefined ? {} : { tag: flags.tag }),
+    ...(flags.application === undefined ? {} : { application: flags.application }),
+    ...(flags.digest === undefined ? {} : { digest: flags.digest }),
+    ...(flags.pieceLength === undefined ? {} : { pieceLength: parseBytes(flags.pieceLength) }),
+    ...(flags.priority === undefined ? {} : { priority: Number(flags.priority) }),
+  }
+  parseDownloadRequest(body)
+  return body
+}
+
+async function receive(answer: StreamAnswer, output: OutputFile, showProgress: boolean): Promise<void> {
+  const progress = createProgress(showProgress, answer.contentLengthBytes)
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      progress.add(chunk.length)
+      callback(null, chunk)
+    },
+  })
+  const file = createWriteStream(output.tempPath)
+  let writeFailure: unknown
+  file.on('error', (error) => {
+    writeFailure = error
+  })
+  try {
+    await pipeline(answer.body, counter, file)
+  } catch (error) {
+    if (writeFailure !== undefined) throw output.writeError(writeFailure)
+    throw new DamselflyError('DAEMON_UNAVAILABLE', 'dfdaemon went away during the download', { cause: error })
+  } finally {
+    progress.stop()
+  }
+  const failure = decodeResult(answer.body.trailers[LOCAL_API.resultTrailer])
+  if (failure !== undefined) throw failure
+}
+
+async function download(url: string, flags: DfgetFlags, signal: AbortSignal): Promise<void> {
+  const body = requestBody(url, flags)
+  const output = await OutputFile.prepare(flags.output, flags.overwrite === true)
+  try {
+    const client = new LocalApiClient({ socketPath: flags.endpoint })
+    const startedLog = await ensureDaemon(client, flags.endpoint, signal)
+    if (startedLog !== undefined && flags.progress) process.stderr.write(`dfget: started dfdaemon in the background (log: ${startedLog})\n`)
+    let answer = await client.download(body, { localCopy: true, signal })
+    if (answer.kind === 'local-copy') {
+      try {
+        // copy_file_range under the hood: the bytes never pass through this process.
+        await copyFile(answer.contentPath, output.tempPath)
+      } catch {
+        // The daemon's store may not be readable by this user; let the daemon stream it instead.
+        answer = await client.download(body, { localCopy: false, signal })
+      }
+    }
+    if (answer.kind === 'stream') await receive(answer, output, flags.progress)
+    await output.commit()
+  } catch (error) {
+    await output.discard()
+    throw error
+  }
+}
+
+export function dfgetCommand(): Command {
+  return new Command('dfget')
+    .description('download a URL through the local dfdaemon (P2P when peers have it, else from the source)')
+    .version(VERSION)
+    .argument('<url>', 'what to download (http or https)')
+    .requiredOption('-O, --output <path>', 'where to write the content')
+    .option('-e, --endpoint <socket>', 'unix socket of the local dfdaemon', defaultSocketPath())
+    .option('--digest <digest>', 'expected digest of the content: sha256:<hex>, sha512:<hex> or crc32:<hex>')
+    .option('-H, --header <header>', 'header sent to the source, "Name: value" (repeatable)', collect, [])
+    .option('--tag <tag>', 'tag that makes a different task of the same URL')
+    .option('--application <name>', 'application the download belongs to (part of the task id)')
+    .option('--filtered-query-param <key>', 'query parameter ignored in the task id (repeatable)', collect, [])
+    .option('-p, --priority <0-6>', 'scheduling priority, 0..6 (default 6)')
+    .option('--piece-length <bytes>', 'fixed piece length, e.g. 4MiB (part of the task id)')
+    .option('--timeout <duration>', 'give up after this long, e.g. 30s, 5m, 2h', '2h')
+    .option('--disable-back-to-source', 'fail instead of downloading from the source')
+    .option('--overwrite', 'replace the output file if it exists')
+    .addOption(new Option('--no-progress', 'do not show a progress bar'))
+    .action(async (url: string, flags: DfgetFlags) => {
+      const controller = new AbortController()
+      const onSignal = (): void => {
+        controller.abort(new DamselflyError('CANCELLED', 'interrupted'))
+      }
+      process.once('SIGINT', onSignal)
+      process.once('SIGTERM', onSignal)
+      try {
+        const timeoutMs = parseDurationMs(flags.timeout)
+        const timeout = AbortSignal.timeout(timeoutMs)
+        try {
+          await download(url, flags, AbortSignal.any([controller.signal, timeout]))
+        } catch (error) {
+          if (timeout.aborted) throw new DamselflyError('TIMEOUT', `download did not finish within ${flags.timeout}`, { cause: error })
+          throw error
+        }
+      } catch (error) {
+        const failure = toDamselflyError(error)
+        fail('dfget', failure.code.startsWith('SOURCE_') || failure.code === 'DIGEST_MISMATCH' ? new DamselflyError(failure.code, `download failed: ${failure.message}`) : failure)
+      }
+    })
+}

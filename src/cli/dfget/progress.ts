@@ -1,0 +1,45 @@
+import { SingleBar } from 'cli-progress'
+import { formatBytes } from '../../common/units.js'
+
+/** What a download reports as bytes arrive; the quiet one does nothing. */
+export interface Progress {
+  add(bytes: number): void
+  stop(): void
+}
+
+const QUIET: Progress = {
+  add: () => undefined,
+  stop: () => undefined,
+}
+
+/** A bar with size, speed and ETA on a terminal; nothing when output is not a TTY or progress is off. */
+export function createProgress(enabled: boolean, totalBytes: number | undefined): Progress {
+  if (!enabled || !process.stderr.isTTY) return QUIET
+  const startedMs = Date.now()
+  let done = 0
+  const bar = new SingleBar({
+    stream: process.stderr,
+    format: totalBytes === undefined ? '{done} | {speed}/s' : '[{bar}] {percentage}% | {done}/{size} | {speed}/s | ETA {eta_formatted}',
+    barsize: 30,
+    hideCursor: true,
+    etaBuffer: 50,
+    fps: 5,
+    clearOnComplete: false,
+  })
+  const payload = (): Record<string, string> => ({
+    done: formatBytes(done),
+    size: formatBytes(totalBytes ?? 0),
+    speed: formatBytes(Math.round(done / Math.max(0.001, (Date.now() - startedMs) / 1000))),
+  })
+  bar.start(totalBytes ?? 0, 0, payload())
+  return {
+    add(bytes) {
+      done += bytes
+      bar.update(done, payload())
+    },
+    stop() {
+      bar.update(done, payload())
+      bar.stop()
+    },
+  }
+}

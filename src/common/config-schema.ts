@@ -1,0 +1,23 @@
+import { z } from 'zod'
+import { isDamselflyError } from '../protocol/damselfly-error.js'
+import { parseBytes, parseDurationMs } from './units.js'
+
+function unitField(parse: (value: string) => number, what: string) {
+  return z.union([z.number().int().nonnegative(), z.string()]).transform((value, ctx) => {
+    if (typeof value === 'number') return value
+    try {
+      return parse(value)
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: isDamselflyError(error) ? error.message : `invalid ${what}` })
+      return z.NEVER
+    }
+  })
+}
+
+/** A duration in config: milliseconds as a number, or text such as `30s`, `5m`, `6h`. */
+export const durationMs = (): z.ZodType<number, number | string> => unitField(parseDurationMs, 'duration')
+
+/** A byte size or rate in config: a number of bytes, or text such as `512KiB`, `100MB`, `10GiB`. */
+export const bytes = (): z.ZodType<number, number | string> => unitField(parseBytes, 'byte size')
+
+export const port = (): z.ZodNumber => z.number().int().min(0).max(65535)

@@ -1,0 +1,99 @@
+import { hostname, homedir } from 'node:os'
+import { join } from 'node:path'
+import { z } from 'zod'
+import { resolveConfig, type ConfigSources } from '../common/config-resolver.js'
+import { bytes, durationMs, port } from '../common/config-schema.js'
+import { LOG_LEVELS } from '../common/logger.js'
+import { DEFAULT_FILTERED_QUERY_PARAMS } from '../protocol/task-id.js'
+
+/** Where a daemon keeps its data when nobody says: a system path for root, the home directory otherwise. */
+export function defaultDataDir(): string {
+  return process.getuid?.() === 0 ? '/var/lib/damselfly' : join(homedir(), '.damselfly', 'data')
+}
+
+/** The local API socket when nobody says; dfget uses the same rule to find its daemon. */
+export function defaultSocketPath(): string {
+  return process.getuid?.() === 0 ? '/var/run/damselfly/dfdaemon.sock' : join(homedir(), '.damselfly', 'run', 'dfdaemon.sock')
+}
+
+/** Where a daemon started in the background by dfget writes its log. */
+export function defaultLogDir(): string {
+  return process.getuid?.() === 0 ? '/var/log/damselfly' : join(homedir(), '.damselfly', 'logs')
+}
+
+const UNLIMITED = 0
+
+/** Key names follow Dragonfly's dfdaemon where one exists. Sizes and rates are bytes (per second). */
+export const DAEMON_DEFAULTS = {
+  host: { ip: '', hostname: hostname(), idc: '', location: '' },
+  log: { level: 'info' },
+  storage: { dir: defaultDataDir(), reservedSpace: '1GiB' },
+  download: {
+    server: { socketPath: defaultSocketPath() },
+    rateLimit: UNLIMITED,
+    concurrentPieceCount: 4,
+    pieceTimeout: '30s',
+  },
+  source: {
+    rateLimit: UNLIMITED,
+    connectTimeout: '10s',
+    headerTimeout: '30s',
+    caCert: '',
+    insecureSkipVerify: false,
+    retryCount: 3,
+    filteredQueryParams: [...DEFAULT_FILTERED_QUERY_PARAMS],
+  },
+  upload: { server: { ip: '0.0.0.0', port: 65002 }, rateLimit: UNLIMITED, disableShared: false },
+  proxy: { server: { ip: '0.0.0.0', port: 65001 }, registryMirror: { addr: 'https://index.docker.io' } },
+  scheduler: { addrs: [] as string[] },
+  seedPeer: { enable: false },
+  gc: { interval: '900s', policy: { taskTTL: '6h', distHighThresholdPercent: 80, distLowThresholdPercent: 60, quota: UNLIMITED } },
+}
+
+const percent = (): z.ZodNumber => z.number().min(0).max(100)
+
+export const daemonConfigSchema = z
+  .object({
+    host: z.object({ ip: z.string(), hostname: z.string().min(1), idc: z.string(), location: z.string() }),
+    log: z.object({ level: z.enum(LOG_LEVELS) }),
+    storage: z.object({ dir: z.string().min(1), reservedSpace: bytes() }),
+    download: z.object({
+      server: z.object({ socketPath: z.string().min(1) }),
+      rateLimit: bytes(),
+      concurrentPieceCount: z.number().int().min(1).max(64),
+      pieceTimeout: durationMs(),
+    }),
+    source: z.object({
+      rateLimit: bytes(),
+      connectTimeout: durationMs(),
+      headerTimeout: durationMs(),
+      caCert: z.string(),
+      insecureSkipVerify: z.boolean(),
+      retryCount: z.number().int().min(0).max(10),
+      filteredQueryParams: z.array(z.string()),
+    }),
+    upload: z.object({ server: z.object({ ip: z.string(), port: port() }), rateLimit: bytes(), disableShared: z.boolean() }),
+    proxy: z.object({ server: z.object({ ip: z.string(), port: port() }), registryMirror: z.object({ addr: z.url() }) }),
+    scheduler: z.object({ addrs: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')) }),
+    seedPeer: z.object({ enable: z.boolean() }),
+    gc: z.object({
+      interval: durationMs(),
+      policy: z.object({
+        taskTTL: durationMs(),
+        distHighThresholdPercent: percent(),
+        distLowThresholdPercent: percent(),
+        quota: bytes(),
+      }),
+    }),
+  })
+  .refine((c) => c.gc.policy.distLowThresholdPercent <= c.gc.policy.distHighThresholdPercent, {
+    message: 'distLowThresholdPercent must not exceed distHighThresholdPercent',
+    path: ['gc', 'policy'],
+  })
+
+export type DaemonConfig = z.output<typeof daemonConfigSchema>
+
+/** Defaults < YAML file < `DFDAEMON_*` environment < flags, frozen; throws CONFIG_INVALID listing every problem. */
+export function resolveDaemonConfig(sources: ConfigSources): DaemonConfig {
+  return resolveConfig(daemonConfigSchema, DAEMON_DEFAULTS, 'DFDAEMON', sources)
+}

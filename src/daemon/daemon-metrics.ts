@@ -1,0 +1,81 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+
+/** Where downloaded bytes came from, as Dragonfly labels its traffic. */
+export type TrafficType = 'back_to_source' | 'remote_peer' | 'local_peer'
+
+/** The daemon's Prometheus metrics; names carry the `damselfly_dfdaemon_` prefix. */
+export class DaemonMetrics {
+  readonly downloadTrafficBytes: Counter<'type'>
+  readonly uploadTrafficBytes: Counter
+  readonly downloadTasks: Counter<'outcome'>
+  readonly downloadTaskFailures: Counter<'code'>
+  readonly activeDownloads: Gauge
+  readonly taskDurationSeconds: Histogram
+  readonly pieceDurationSeconds: Histogram<'type'>
+  readonly sourceRequests: Counter<'kind'>
+  readonly uploadRequests: Counter<'status'>
+  readonly gcEvictions: Counter<'reason'>
+
+  constructor(registry: Registry) {
+    const registers = [registry]
+    this.downloadTrafficBytes = new Counter({
+      name: 'damselfly_dfdaemon_download_traffic_bytes_total',
+      help: 'Bytes received by this daemon, by where they came from.',
+      labelNames: ['type'],
+      registers,
+    })
+    this.uploadTrafficBytes = new Counter({
+      name: 'damselfly_dfdaemon_upload_traffic_bytes_total',
+      help: 'Bytes this daemon served to other peers from its upload server.',
+      registers,
+    })
+    this.downloadTasks = new Counter({
+      name: 'damselfly_dfdaemon_download_task_total',
+      help: 'Download requests answered, by outcome (completed, failed, cached).',
+      labelNames: ['outcome'],
+      registers,
+    })
+    this.downloadTaskFailures = new Counter({
+      name: 'damselfly_dfdaemon_download_task_failure_total',
+      help: 'Failed download requests, by error code.',
+      labelNames: ['code'],
+      registers,
+    })
+    this.activeDownloads = new Gauge({
+      name: 'damselfly_dfdaemon_active_downloads',
+      help: 'Tasks being downloaded right now.',
+      registers,
+    })
+    this.taskDurationSeconds = new Histogram({
+      name: 'damselfly_dfdaemon_task_download_duration_seconds',
+      help: 'Time from the start of a task download until its last piece was stored.',
+      buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900],
+      registers,
+    })
+    this.pieceDurationSeconds = new Histogram({
+      name: 'damselfly_dfdaemon_piece_download_duration_seconds',
+      help: 'Time to download one piece, by where it came from.',
+      labelNames: ['type'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    })
+    this.sourceRequests = new Counter({
+      name: 'damselfly_dfdaemon_source_request_total',
+      help: 'Requests sent to origins, by kind (stat, range, whole).',
+      labelNames: ['kind'],
+      registers,
+    })
+    this.uploadRequests = new Counter({
+      name: 'damselfly_dfdaemon_upload_request_total',
+      help: 'Requests to the upload server, by HTTP status.',
+      labelNames: ['status'],
+      registers,
+    })
+    this.gcEvictions = new Counter({
+      name: 'damselfly_dfdaemon_gc_evicted_task_total',
+      help: 'Tasks evicted by garbage collection, by reason.',
+      labelNames: ['reason'],
+      registers,
+    })
+  }
+}

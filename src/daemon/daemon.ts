@@ -1,0 +1,144 @@
+import { readFile } from 'node:fs/promises'
+import type { Registry } from 'prom-client'
+import { systemClock, type Clock } from '../common/clock.js'
+import type { Logger } from '../common/logger.js'
+import { createMetricsRegistry } from '../common/metrics.js'
+import type { Startable } from '../common/startable.js'
+import { TokenBucket } from '../common/token-bucket.js'
+import { DamselflyError } from '../protocol/damselfly-error.js'
+import { HttpSource } from '../source/http-source.js'
+import { SourceRegistry } from '../source/source-registry.js'
+import { ensureFreeSpace } from '../storage/disk-space.js'
+import { FileContentStore } from '../storage/file-content-store.js'
+import { GarbageCollector } from '../storage/garbage-collector.js'
+import { LocalApiServer } from './api/local-api-server.js'
+import type { DaemonConfig } from './config.js'
+import { DaemonMetrics } from './daemon-metrics.js'
+import { TaskManager } from './download/task-manager.js'
+import { UploadServer } from './upload/upload-server.js'
+
+/**
+ * The composition root of dfdaemon: builds every part from the resolved config and owns the
+ * start and stop order (storage first up and last down; the local API last up and first down).
+ */
+export class Daemon implements Startable {
+  readonly registry: Registry
+  readonly metrics: DaemonMetrics
+  readonly store: FileContentStore
+  readonly tasks: TaskManager
+  readonly uploadServer: UploadServer
+  private readonly gc: GarbageCollector
+  private readonly localApi: LocalApiServer
+  private readonly sources: SourceRegistry
+  private readonly started: Startable[] = []
+  private stopping: Promise<void> | undefined
+
+  static async create(config: DaemonConfig, components: { logger: Logger; clock?: Clock }): Promise<Daemon> {
+    let caCertPem: string | undefined
+    if (config.source.caCert !== '') {
+      try {
+        caCertPem = await readFile(config.source.caCert, 'utf8')
+      } catch (cause) {
+        throw new DamselflyError('CONFIG_INVALID', `cannot read source.caCert ${config.source.caCert}: ${(cause as Error).message}`, { cause })
+      }
+    }
+    return new Daemon(config, components, caCertPem)
+  }
+
+  private constructor(
+    private readonly config: DaemonConfig,
+    private readonly components: { logger: Logger; clock?: Clock },
+    caCertPem: string | undefined,
+  ) {
+    const clock = components.clock ?? systemClock
+    const logger = components.logger
+    this.registry = createMetricsRegistry('dfdaemon')
+    this.metrics = new DaemonMetrics(this.registry)
+    this.store = new FileContentStore({ logger: logger.child({ component: 'storage' }), clock }, { dataDir: config.storage.dir })
+    this.gc = new GarbageCollector(
+      { store: this.store, clock, logger: logger.child({ component: 'gc' }), onEvict: (reason) => this.metrics.gcEvictions.inc({ reason }) },
+      {
+        dataDir: config.storage.dir,
+        intervalMs: config.gc.interval,
+        taskTtlMs: config.gc.policy.taskTTL,
+        highThresholdPercent: config.gc.policy.distHighThresholdPercent,
+        lowThresholdPercent: config.gc.policy.distLowThresholdPercent,
+        quotaBytes: config.gc.policy.quota,
+      },
+    )
+    this.sources = new SourceRegistry([
+      new HttpSource(
+        { logger },
+        {
+          caCertPem,
+          insecureSkipVerify: config.source.insecureSkipVerify,
+          connectTimeoutMs: config.source.connectTimeout,
+          headersTimeoutMs: config.source.headerTimeout,
+          bodyIdleTimeoutMs: config.download.pieceTimeout,
+        },
+      ),
+    ])
+    const reserveBytes = config.storage.reservedSpace
+    this.tasks = new TaskManager(
+      {
+        store: this.store,
+        sources: this.sources,
+        limiters: {
+          download: new TokenBucket({ clock }, { rateBytesPerSecond: config.download.rateLimit }),
+          source: new TokenBucket({ clock }, { rateBytesPerSecond: config.source.rateLimit }),
+        },
+        ensureSpace: async (neededBytes) => {
+          if (neededBytes <= 0) return
+          await this.gc.makeRoom(neededBytes, reserveBytes)
+          await ensureFreeSpace(config.storage.dir, neededBytes, reserveBytes)
+        },
+        metrics: this.metrics,
+        logger: logger.child({ component: 'download' }),
+        clock,
+      },
+      {
+        concurrentPieceCount: config.download.concurrentPieceCount,
+        retryCount: config.source.retryCount,
+        filteredQueryParams: config.source.filteredQueryParams,
+      },
+    )
+    this.uploadServer = new UploadServer(
+      {
+        store: this.store,
+        limiter: new TokenBucket({ clock }, { rateBytesPerSecond: config.upload.rateLimit }),
+        metrics: this.metrics,
+        registry: this.registry,
+        logger: logger.child({ component: 'upload' }),
+      },
+      { host: config.upload.server.ip || '0.0.0.0', port: config.upload.server.port, disableShared: config.upload.disableShared },
+    )
+    this.localApi = new LocalApiServer(
+      { tasks: this.tasks, store: this.store, metrics: this.metrics, registry: this.registry, logger: logger.child({ component: 'local-api' }) },
+      { socketPath: config.download.server.socketPath },
+    )
+  }
+
+  async start(): Promise<void> {
+    await this.store.open()
+    const order: Startable[] = [this.gc, this.tasks, this.uploadServer, this.localApi]
+    for (const part of order) {
+      await part.start()
+      this.started.push(part)
+    }
+    this.components.logger.info(
+      { dataDir: this.config.storage.dir, socket: this.config.download.server.socketPath, upload: this.uploadServer.address },
+      'dfdaemon started',
+    )
+  }
+
+  /** Stops in reverse start order; safe to call more than once. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const part of this.started.reverse()) await part.stop()
+      await this.sources.close()
+      await this.store.close()
+      this.components.logger.info('dfdaemon stopped')
+    })()
+    return this.stopping
+  }
+}

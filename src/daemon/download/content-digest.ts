@@ -1,0 +1,28 @@
+import { DamselflyError } from '../../protocol/damselfly-error.js'
+import { createHasher, formatDigest, parseDigest } from '../../protocol/digest.js'
+import type { ContentStore, StoredTask } from '../../storage/content-store.js'
+
+/**
+ * Checks the whole content of a stored task against `expected` (`<algorithm>:<hex>`). A mismatch
+ * deletes the task, so the bad bytes are never served again, and fails with DIGEST_MISMATCH.
+ */
+export async function verifyContentDigest(store: ContentStore, task: StoredTask, expected: string, signal: AbortSignal): Promise<void> {
+  if (task.verifiedDigest === expected) return
+  const wanted = parseDigest(expected)
+  const hasher = createHasher(wanted.algorithm)
+  const length = task.descriptor.contentLengthBytes ?? 0
+  if (length > 0) {
+    for await (const chunk of task.createReadStream(0, length - 1) as AsyncIterable<Buffer>) {
+      if (signal.aborted) throw new DamselflyError('CANCELLED', 'digest check cancelled')
+      hasher.update(chunk)
+    }
+  }
+  const actual = formatDigest(hasher.digest())
+  if (actual !== expected) {
+    await store.delete(task.descriptor.taskId, { force: true })
+    throw new DamselflyError('DIGEST_MISMATCH', `content digest is ${actual}, expected ${expected}; the content was removed`, {
+      details: { taskId: task.descriptor.taskId },
+    })
+  }
+  if (task.complete) await task.recordVerifiedDigest(expected)
+}

@@ -1,0 +1,69 @@
+import { z } from 'zod'
+import { DamselflyError } from '../../protocol/damselfly-error.js'
+import { parseDigest, formatDigest } from '../../protocol/digest.js'
+import { validateFixedPieceLength } from '../../protocol/piece.js'
+import { parseUrl } from '../../protocol/task-id.js'
+
+/** What a client asks its daemon for; the same fields as Dragonfly's download request. */
+export interface DownloadRequest {
+  readonly url: string
+  /** Sent to the origin on back-to-source, Authorization included. */
+  readonly headers: Readonly<Record<string, string>>
+  readonly tag?: string | undefined
+  readonly application?: string | undefined
+  /** Query keys ignored in the task id, on top of the daemon's configured list. */
+  readonly filteredQueryParams: readonly string[]
+  readonly pieceLengthBytes?: number | undefined
+  /** 0..6 as in Dragonfly; see docs/glossary.md. */
+  readonly priority: number
+  /** Whole-content digest `<algorithm>:<hex>`; a mismatch fails the download and deletes the content. */
+  readonly digest?: string | undefined
+  readonly disableBackToSource: boolean
+}
+
+export const SUPPORTED_SCHEMES = ['http:', 'https:'] as const
+
+const label = z.string().max(256).regex(/^[^\p{Cc}]*$/u, 'must not contain control characters')
+
+/** The local API's request body; parsed once at the boundary. */
+export const downloadRequestSchema = z.object({
+  url: z.string().min(1).max(8192),
+  headers: z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'invalid header name'), z.string().regex(/^[^\r\n\0]*$/, 'header value must be one line')).default({}),
+  tag: label.optional(),
+  application: label.optional(),
+  filteredQueryParams: z.array(z.string().min(1).max(256)).max(256).default([]),
+  pieceLength: z.number().int().positive().optional(),
+  priority: z.number().int().min(0).max(6).default(6),
+  digest: z.string().optional(),
+  disableBackToSource: z.boolean().default(false),
+})
+
+export type DownloadRequestBody = z.input<typeof downloadRequestSchema>
+
+/** Validates an untrusted request body; throws INVALID_ARGUMENT or UNSUPPORTED_SCHEME naming the problem. */
+export function parseDownloadRequest(body: unknown): DownloadRequest {
+  const result = downloadRequestSchema.safeParse(body)
+  if (!result.success) {
+    const first = result.error.issues[0]
+    throw new DamselflyError('INVALID_ARGUMENT', `invalid download request: ${first?.path.join('.') ?? ''}: ${first?.message ?? 'malformed'}`)
+  }
+  const value = result.data
+  const url = parseUrl(value.url)
+  if (!(SUPPORTED_SCHEMES as readonly string[]).includes(url.protocol)) {
+    throw new DamselflyError('UNSUPPORTED_SCHEME', `unsupported URL scheme ${JSON.stringify(url.protocol)} (supported: ${SUPPORTED_SCHEMES.map((s) => s.slice(0, -1)).join(', ')})`)
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new DamselflyError('INVALID_ARGUMENT', 'credentials in the URL are not accepted; pass them as a header')
+  }
+  return {
+    url: url.href,
+    headers: value.headers,
+    tag: value.tag || undefined,
+    application: value.application || undefined,
+    filteredQueryParams: value.filteredQueryParams,
+    pieceLengthBytes: value.pieceLength === undefined ? undefined : validateFixedPieceLength(value.pieceLength),
+    priority: value.priority,
+    digest: value.digest === undefined || value.digest === '' ? undefined : formatDigest(parseDigest(value.digest)),
+    disableBackToSource: value.disableBackToSource,
+  }
+}

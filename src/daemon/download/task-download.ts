@@ -1,0 +1,308 @@
+import { createHash } from 'node:crypto'
+import type { Readable } from 'node:stream'
+import type { Clock } from '../../common/clock.js'
+import type { Logger } from '../../common/logger.js'
+import type { TokenBucket } from '../../common/token-bucket.js'
+import { DamselflyError, toDamselflyError } from '../../protocol/damselfly-error.js'
+import type { TaskId } from '../../protocol/ids.js'
+import { pieceCount, pieceLengthFor, pieceRange, UNKNOWN_LENGTH_PIECE_LENGTH_BYTES } from '../../protocol/piece.js'
+import type { Source, SourceRequest, SourceStat } from '../../source/source.js'
+import type { SourceRegistry } from '../../source/source-registry.js'
+import type { ContentStore, StoredTask, TaskDescriptor } from '../../storage/content-store.js'
+import type { DaemonMetrics } from '../daemon-metrics.js'
+import { verifyContentDigest } from './content-digest.js'
+import type { DownloadRequest } from './download-request.js'
+import { PieceSignals } from './piece-signals.js'
+
+export interface TaskDownloadComponents {
+  readonly store: ContentStore
+  readonly sources: SourceRegistry
+  /** Host-wide buckets: every received byte takes from `download`, origin bytes also from `source`. */
+  readonly limiters: { readonly download: TokenBucket; readonly source: TokenBucket }
+  /** Makes room for `neededBytes` on disk (evicting if it may) or fails with NO_SPACE. */
+  readonly ensureSpace: (neededBytes: number) => Promise<void>
+  readonly metrics: DaemonMetrics
+  readonly logger: Logger
+  readonly clock: Clock
+}
+
+export interface TaskDownloadInit {
+  readonly taskId: TaskId
+  readonly request: DownloadRequest
+  /** The URL without filtered query parameters, recorded in the descriptor. */
+  readonly filteredUrl: string
+  readonly concurrentPieceCount: number
+  /** Extra attempts for a piece after a transient origin failure. */
+  readonly retryCount: number
+}
+
+const RETRY_BASE_DELAY_MS = 200
+
+function isTransient(error: DamselflyError): boolean {
+  switch (error.code) {
+    case 'SOURCE_UNREACHABLE':
+    case 'SOURCE_TIMEOUT':
+    case 'SOURCE_TRUNCATED':
+      return true
+    case 'SOURCE_STATUS': {
+      const status = error.details.sourceStatus ?? 0
+      return status >= 500 || status === 429 || status === 408
+    }
+    default:
+      return false
+  }
+}
+
+function sameContent(descriptor: TaskDescriptor, stat: SourceStat): boolean {
+  if (descriptor.contentLengthBytes === undefined || stat.contentLengthBytes !== descriptor.contentLengthBytes) return false
+  if (descriptor.etag !== undefined && stat.etag !== undefined && descriptor.etag !== stat.etag) return false
+  if (descriptor.lastModified !== undefined && stat.lastModified !== undefined && descriptor.lastModified !== stat.lastModified) return false
+  return true
+}
+
+/**
+ * One task's download from the source into the store: several concurrent ranged piece GETs, each
+ * piece hashed and written at its offset, readers told as each piece lands. Pieces already stored
+ * (after a crash) are not fetched again. Several clients share one TaskDownload.
+ */
+export class TaskDownload {
+  readonly signals = new PieceSignals()
+  private readonly controller = new AbortController()
+  private readonly log: Logger
+  private resolveDescriptor!: (descriptor: TaskDescriptor) => void
+  private rejectDescriptor!: (error: Error) => void
+  /** Resolves when the content length and piece length are known, so readers can start. */
+  readonly descriptor: Promise<TaskDescriptor>
+  private donePromise: Promise<StoredTask> | undefined
+
+  constructor(
+    private readonly components: TaskDownloadComponents,
+    private readonly init: TaskDownloadInit,
+  ) {
+    this.log = components.logger.child({ taskId: init.taskId })
+    this.descriptor = new Promise((resolve, reject) => {
+      this.resolveDescriptor = resolve
+      this.rejectDescriptor = reject
+    })
+    // A failure before the descriptor is known reaches readers through `done`; nobody may be
+    // awaiting the descriptor yet, so its rejection must not count as unhandled.
+    this.descriptor.catch(() => undefined)
+  }
+
+  /** Starts the download once; resolves with the complete task, or rejects with a DamselflyError. */
+  get done(): Promise<StoredTask> {
+    this.donePromise ??= this.run().then(
+      (task) => {
+        this.signals.end(task.finishedPieceCount)
+        return task
+      },
+      (error: unknown) => {
+        const failure = toDamselflyError(error)
+        this.rejectDescriptor(failure)
+        this.signals.fail(failure)
+        throw failure
+      },
+    )
+    return this.donePromise
+  }
+
+  /** Aborts the download and waits until no piece is in flight. */
+  async stop(): Promise<void> {
+    this.controller.abort(new DamselflyError('SHUTTING_DOWN', 'the daemon is stopping'))
+    await this.donePromise?.catch(() => undefined)
+  }
+
+  private async run(): Promise<StoredTask> {
+    const { store } = this.components
+    const { taskId, request } = this.init
+    const startedMs = this.components.clock.nowMs()
+    const existing = store.get(taskId)
+    if (existing?.complete) {
+      this.resolveDescriptor(existing.descriptor)
+      return existing
+    }
+    if (request.disableBackToSource) {
+      throw new DamselflyError('BACK_TO_SOURCE_DISABLED', `task ${taskId} is not on this host and back-to-source is disabled`, { details: { taskId } })
+    }
+    const url = new URL(request.url)
+    const source = this.components.sources.forUrl(url)
+    const stat = await this.withRetry('stat', () => source.stat(this.sourceRequest(url, this.controller.signal)))
+    const task = await this.prepare(existing, stat)
+    const release = task.acquire()
+    this.components.metrics.activeDownloads.inc()
+    try {
+      this.resolveDescriptor(task.descriptor)
+      const length = task.descriptor.contentLengthBytes
+      if (length === undefined) {
+        await this.fetchWhole(source, url, task)
+      } else if (length > 0) {
+        await this.fetchPieces(source, url, task, length, stat.rangeSupported)
+      }
+      const finishedLength = task.descriptor.contentLengthBytes ?? this.streamedBytes
+      if (request.digest !== undefined) await verifyContentDigest(store, task, request.digest, this.controller.signal)
+      await task.finish({
+        contentLengthBytes: finishedLength,
+        ...(request.digest === undefined ? {} : { verifiedDigest: request.digest }),
+      })
+      const costMs = this.components.clock.nowMs() - startedMs
+      this.components.metrics.taskDurationSeconds.observe(costMs / 1000)
+      this.log.info({ url: task.descriptor.url, contentLength: finishedLength, pieces: task.finishedPieceCount, costMs, from: 'back_to_source' }, 'task done')
+      return task
+    } finally {
+      this.components.metrics.activeDownloads.dec()
+      release()
+    }
+  }
+
+  /** Reuses stored pieces when they belong to the same content, otherwise starts over. */
+  private async prepare(existing: StoredTask | undefined, stat: SourceStat): Promise<StoredTask> {
+    const { store, ensureSpace } = this.components
+    if (existing !== undefined && sameContent(existing.descriptor, stat)) {
+      const storedBytes = [...existing.pieces()].reduce((sum, piece) => sum + piece.length, 0)
+      await ensureSpace((stat.contentLengthBytes ?? 0) - storedBytes)
+      this.log.info({ finishedPieces: existing.finishedPieceCount }, 'resuming task')
+      return existing
+    }
+    if (existing !== undefined) await store.delete(this.init.taskId, { force: true })
+    const length = stat.contentLengthBytes
+    await ensureSpace(length ?? 0)
+    return store.create({
+      taskId: this.init.taskId,
+      url: this.init.filteredUrl,
+      contentLengthBytes: length,
+      pieceLengthBytes: this.init.request.pieceLengthBytes ?? (length === undefined ? UNKNOWN_LENGTH_PIECE_LENGTH_BYTES : pieceLengthFor(length)),
+      etag: stat.etag,
+      lastModified: stat.lastModified,
+      contentType: stat.contentType,
+      tag: this.init.request.tag,
+      application: this.init.request.application,
+      createdAtMs: this.components.clock.nowMs(),
+    })
+  }
+
+  private async fetchPieces(source: Source, url: URL, task: StoredTask, length: number, rangeSupported: boolean): Promise<void> {
+    const pieceLength = task.descriptor.pieceLengthBytes
+    const missing: number[] = []
+    for (let n = 0; n < pieceCount(length, pieceLength); n++) if (task.piece(n) === undefined) missing.push(n)
+    // An origin that did not advertise ranges gets one piece alone first, so that ignoring Range
+    // costs one response, not one per worker.
+    if (!rangeSupported && missing.length > 0) {
+      const first = missing.shift() ?? 0
+      try {
+        await this.fetchPiece(source, url, task, first, length)
+      } catch (error) {
+        if (toDamselflyError(error).code !== 'SOURCE_RANGE_UNSUPPORTED') throw error
+        this.log.info('origin ignores range requests; downloading the whole content in one stream')
+        await this.fetchWhole(source, url, task)
+        return
+      }
+    }
+    const workerController = new AbortController()
+    const signal = AbortSignal.any([this.controller.signal, workerController.signal])
+    const failures: unknown[] = []
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (next < missing.length && !signal.aborted) {
+        const number = missing[next++] ?? 0
+        try {
+          await this.fetchPiece(source, url, task, number, length, signal)
+        } catch (error) {
+          failures.push(error)
+          workerController.abort(error)
+        }
+      }
+    }
+    const workerCount = Math.min(this.init.concurrentPieceCount, missing.length)
+    await Promise.all(Array.from({ length: workerCount }, worker))
+    if (failures.length > 0) throw failures[0]
+    if (this.controller.signal.aborted) throw toDamselflyError(this.controller.signal.reason)
+  }
+
+  private async fetchPiece(source: Source, url: URL, task: StoredTask, number: number, length: number, signal = this.controller.signal): Promise<void> {
+    const range = pieceRange(number, length, task.descriptor.pieceLengthBytes)
+    await this.withRetry('range', async () => {
+      const startedMs = this.components.clock.nowMs()
+      const response = await source.fetchRange(this.sourceRequest(url, signal), range)
+      const { chunks, digest } = await this.collect(response.body, signal)
+      await task.writePiece(number, chunks, digest)
+      this.components.metrics.pieceDurationSeconds.observe({ type: 'back_to_source' }, (this.components.clock.nowMs() - startedMs) / 1000)
+      this.components.metrics.downloadTrafficBytes.inc({ type: 'back_to_source' }, range.length)
+    }, signal)
+    this.signals.ready(number)
+  }
+
+  private streamedBytes = 0
+
+  /** The whole content in one response, cut into pieces as it arrives: for origins without length or ranges. */
+  private async fetchWhole(source: Source, url: URL, task: StoredTask): Promise<void> {
+    const pieceLength = task.descriptor.pieceLengthBytes
+    await this.withRetry('whole', async () => {
+      const response = await source.fetch(this.sourceRequest(url, this.controller.signal))
+      let number = 0
+      let chunks: Buffer[] = []
+      let filled = 0
+      let hash = createHash('sha256')
+      const flush = async (): Promise<void> => {
+        await task.writePiece(number, chunks, hash.digest('hex'))
+        this.components.metrics.downloadTrafficBytes.inc({ type: 'back_to_source' }, filled)
+        this.signals.ready(number)
+        number++
+        chunks = []
+        filled = 0
+        hash = createHash('sha256')
+      }
+      this.streamedBytes = 0
+      for await (const received of response.body as AsyncIterable<Buffer>) {
+        await this.throttle(received.length, this.controller.signal)
+        let chunk = received
+        while (chunk.length > 0) {
+          const part = chunk.subarray(0, pieceLength - filled)
+          chunk = chunk.subarray(part.length)
+          hash.update(part)
+          chunks.push(part)
+          filled += part.length
+          this.streamedBytes += part.length
+          if (filled === pieceLength) await flush()
+        }
+      }
+      if (filled > 0) await flush()
+    })
+  }
+
+  private async collect(body: Readable, signal: AbortSignal): Promise<{ chunks: Buffer[]; digest: string }> {
+    const hash = createHash('sha256')
+    const chunks: Buffer[] = []
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      await this.throttle(chunk.length, signal)
+      hash.update(chunk)
+      chunks.push(chunk)
+    }
+    return { chunks, digest: hash.digest('hex') }
+  }
+
+  private async throttle(bytes: number, signal: AbortSignal): Promise<void> {
+    const { download, source } = this.components.limiters
+    if (download.rateBytesPerSecond > 0) await download.take(bytes, signal)
+    if (source.rateBytesPerSecond > 0) await source.take(bytes, signal)
+  }
+
+  private sourceRequest(url: URL, signal: AbortSignal): SourceRequest {
+    return { url, headers: this.init.request.headers, signal }
+  }
+
+  private async withRetry<T>(kind: 'stat' | 'range' | 'whole', attempt: () => Promise<T>, signal = this.controller.signal): Promise<T> {
+    for (let tries = 0; ; tries++) {
+      this.components.metrics.sourceRequests.inc({ kind })
+      try {
+        return await attempt()
+      } catch (error) {
+        const failure = toDamselflyError(error)
+        if (signal.aborted) throw toDamselflyError(signal.reason)
+        if (tries >= this.init.retryCount || !isTransient(failure)) throw failure
+        const delayMs = RETRY_BASE_DELAY_MS * 2 ** tries
+        this.log.warn({ err: failure, kind, attempt: tries + 1, delayMs }, 'source request failed, retrying')
+        await this.components.clock.sleep(delayMs, signal)
+      }
+    }
+  }
+}

@@ -1,0 +1,128 @@
+import { Readable } from 'node:stream'
+import type { Startable } from '../../common/startable.js'
+import { DamselflyError } from '../../protocol/damselfly-error.js'
+import type { TaskId } from '../../protocol/ids.js'
+import { filterUrl, taskIdFor } from '../../protocol/task-id.js'
+import type { StoredTask, TaskDescriptor } from '../../storage/content-store.js'
+import { verifyContentDigest } from './content-digest.js'
+import type { DownloadRequest } from './download-request.js'
+import { TaskDownload, type TaskDownloadComponents } from './task-download.js'
+
+export interface TaskManagerInit {
+  readonly concurrentPieceCount: number
+  readonly retryCount: number
+  /** The daemon's filtered query parameters; a request's own list adds to them. */
+  readonly filteredQueryParams: readonly string[]
+}
+
+/** A client's view of one task's download, shared with every other client of the same task. */
+export interface TaskHandle {
+  readonly taskId: TaskId
+  /** Resolves once content and piece length are known. */
+  readonly descriptor: Promise<TaskDescriptor>
+  /** Resolves with the complete, digest-checked task; rejects with a DamselflyError. */
+  readonly done: Promise<StoredTask>
+  /** Bytes `[start, endInclusive]` in order as the pieces land; no end reads to the end of the content. */
+  read(start: number, endInclusive: number | undefined, signal: AbortSignal): Readable
+}
+
+/** Starts a download per task, joins concurrent requests for the same task, and stops them all on shutdown. */
+export class TaskManager implements Startable {
+  private readonly active = new Map<TaskId, TaskDownload>()
+  private stopping = false
+  private readonly shutdown = new AbortController()
+
+  constructor(
+    private readonly components: TaskDownloadComponents,
+    private readonly init: TaskManagerInit,
+  ) {}
+
+  start(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true
+    this.shutdown.abort(new DamselflyError('SHUTTING_DOWN', 'the daemon is stopping'))
+    await Promise.all([...this.active.values()].map((download) => download.stop()))
+  }
+
+  /** The task id a request names; one function for every component (protocol/task-id.ts). */
+  identify(request: DownloadRequest): { taskId: TaskId; filteredUrl: string } {
+    const filteredQueryParams = [...this.init.filteredQueryParams, ...request.filteredQueryParams]
+    const taskId = taskIdFor({
+      url: request.url,
+      tag: request.tag,
+      application: request.application,
+      pieceLengthBytes: request.pieceLengthBytes,
+      filteredQueryParams,
+    })
+    return { taskId, filteredUrl: filterUrl(new URL(request.url), filteredQueryParams) }
+  }
+
+  download(request: DownloadRequest): TaskHandle {
+    if (this.stopping) throw new DamselflyError('SHUTTING_DOWN', 'the daemon is stopping')
+    const { taskId, filteredUrl } = this.identify(request)
+    let download = this.active.get(taskId)
+    if (download === undefined) {
+      download = new TaskDownload(this.components, {
+        taskId,
+        request,
+        filteredUrl,
+        concurrentPieceCount: this.init.concurrentPieceCount,
+        retryCount: this.init.retryCount,
+      })
+      const started = download
+      this.active.set(taskId, started)
+      const forget = (): void => {
+        if (this.active.get(taskId) === started) this.active.delete(taskId)
+      }
+      started.done.then(forget, forget)
+    }
+    const shared = download
+    const { store } = this.components
+    // The download records the digest its own request carried; a joiner, or a request for a task
+    // stored earlier, is checked here against the stored bytes (a no-op when already verified).
+    const done = shared.done.then(async (task) => {
+      if (request.digest !== undefined) await verifyContentDigest(store, task, request.digest, this.shutdown.signal)
+      return task
+    })
+    done.catch(() => undefined)
+    return {
+      taskId,
+      descriptor: shared.descriptor,
+      done,
+      read: (start, endInclusive, signal) => Readable.from(this.readRange(shared, taskId, start, endInclusive, signal), { objectMode: false }),
+    }
+  }
+
+  private async *readRange(download: TaskDownload, taskId: TaskId, start: number, endInclusive: number | undefined, signal: AbortSignal): AsyncGenerator<Buffer> {
+    const descriptor = await download.descriptor
+    const task = this.components.store.get(taskId)
+    if (task === undefined) throw new DamselflyError('TASK_NOT_FOUND', `task ${taskId} vanished from the store`)
+    const release = task.acquire()
+    try {
+      const pieceLength = descriptor.pieceLengthBytes
+      const known = descriptor.contentLengthBytes
+      const end = known === undefined ? endInclusive : Math.min(endInclusive ?? known - 1, known - 1)
+      let position = start
+      while (end === undefined || position <= end) {
+        const first = Math.floor(position / pieceLength)
+        const ready = await download.signals.wait(first, signal, () => task.piece(first) !== undefined)
+        if (!ready) break
+        // Read the whole run of pieces already stored in one stream.
+        let last = first
+        while ((end === undefined || (last + 1) * pieceLength <= end) && task.piece(last + 1) !== undefined) last++
+        const lastPiece = task.piece(last)
+        if (lastPiece === undefined) break
+        const runEnd = Math.min(end ?? Number.MAX_SAFE_INTEGER, lastPiece.offset + lastPiece.length - 1)
+        if (runEnd < position) break
+        for await (const chunk of task.createReadStream(position, runEnd) as AsyncIterable<Buffer>) yield chunk
+        position = runEnd + 1
+        task.touch()
+      }
+    } finally {
+      release()
+    }
+  }
+}

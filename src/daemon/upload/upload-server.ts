@@ -1,0 +1,107 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { pipeline } from 'node:stream/promises'
+import type { Registry } from 'prom-client'
+import { contentRange, parseRangeHeader } from '../../common/http-range.js'
+import { closeServer, listen, sendError } from '../../common/http-server.js'
+import type { Logger } from '../../common/logger.js'
+import { serveOperatorEndpoints } from '../../common/metrics.js'
+import type { Startable } from '../../common/startable.js'
+import { throttle } from '../../common/throttle.js'
+import type { TokenBucket } from '../../common/token-bucket.js'
+import { DamselflyError } from '../../protocol/damselfly-error.js'
+import { isTaskId } from '../../protocol/ids.js'
+import { piecesCovering } from '../../protocol/piece.js'
+import type { ContentStore } from '../../storage/content-store.js'
+import type { DaemonMetrics } from '../daemon-metrics.js'
+
+/** Dragonfly's upload path: `/download/<first 3 of task id>/<task id>?peerId=<child>`. */
+const DOWNLOAD_PATH = /^\/download\/([0-9a-f]{3})\/([0-9a-f]{64})$/
+
+/**
+ * Serves the pieces this host holds to other peers: ranged GETs over HTTP/1.1 keep-alive, paced
+ * by the host's upload bucket. Also answers `/healthy` and `/metrics`.
+ */
+export class UploadServer implements Startable {
+  private readonly server: Server
+  private boundAddress = ''
+
+  constructor(
+    private readonly components: { store: ContentStore; limiter: TokenBucket; metrics: DaemonMetrics; registry: Registry; logger: Logger },
+    private readonly init: { host: string; port: number; disableShared: boolean },
+  ) {
+    this.server = createServer({ keepAlive: true }, (req, res) => {
+      this.route(req, res).catch((error: unknown) => {
+        const failure = sendError(res, error)
+        this.components.metrics.uploadRequests.inc({ status: String(res.statusCode) })
+        if (failure.code === 'INTERNAL') this.components.logger.error({ err: error, url: req.url }, 'upload request failed')
+      })
+    })
+  }
+
+  /** `host:port` actually bound, once started. */
+  get address(): string {
+    return this.boundAddress
+  }
+
+  async start(): Promise<void> {
+    this.boundAddress = await listen(this.server, { host: this.init.host, port: this.init.port })
+    this.components.logger.info({ address: this.boundAddress }, 'upload server listening')
+  }
+
+  stop(): Promise<void> {
+    return closeServer(this.server)
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (serveOperatorEndpoints(req, res, this.components.registry)) return
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    const match = DOWNLOAD_PATH.exec(url.pathname)
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || match?.[2] === undefined || !isTaskId(match[2]) || !match[2].startsWith(match[1] ?? '')) {
+      throw new DamselflyError('INVALID_ARGUMENT', `no such endpoint: ${req.method ?? ''} ${url.pathname}`)
+    }
+    if (this.init.disableShared) throw new DamselflyError('SHARING_DISABLED', 'this host does not share its content')
+    const taskId = match[2]
+    const task = this.components.store.get(taskId)
+    const length = task?.descriptor.contentLengthBytes
+    if (task === undefined || length === undefined) throw new DamselflyError('TASK_NOT_FOUND', `no task ${taskId} on this host`, { details: { taskId } })
+    const parsed = parseRangeHeader(req.headers.range, length)
+    if (parsed === 'unsatisfiable') {
+      res.writeHead(416, { 'content-range': `bytes */${length}` }).end()
+      this.components.metrics.uploadRequests.inc({ status: '416' })
+      return
+    }
+    const range = parsed ?? { start: 0, end: length - 1 }
+    const { first, last } = piecesCovering(range.start, range.end, task.descriptor.pieceLengthBytes)
+    for (let n = first; n <= last && length > 0; n++) {
+      if (task.piece(n) === undefined) throw new DamselflyError('PIECE_NOT_FOUND', `this host does not hold piece ${n} of task ${taskId}`, { details: { taskId } })
+    }
+    const byteCount = length === 0 ? 0 : range.end - range.start + 1
+    res.writeHead(parsed === undefined ? 200 : 206, {
+      'content-type': 'application/octet-stream',
+      'content-length': byteCount,
+      'accept-ranges': 'bytes',
+      'x-dragonfly-task-id': taskId,
+      ...(parsed === undefined ? {} : { 'content-range': contentRange(range, length) }),
+    })
+    this.components.metrics.uploadRequests.inc({ status: String(res.statusCode) })
+    if (req.method === 'HEAD' || byteCount === 0) {
+      res.end()
+      return
+    }
+    const release = task.acquire()
+    const closed = new AbortController()
+    res.on('close', () => {
+      closed.abort()
+    })
+    try {
+      task.touch()
+      await pipeline(throttle(task.createReadStream(range.start, range.end), [this.components.limiter], closed.signal), res)
+      this.components.metrics.uploadTrafficBytes.inc(byteCount)
+    } catch (error) {
+      if (!closed.signal.aborted) this.components.logger.warn({ err: error, taskId }, 'upload interrupted')
+      res.destroy()
+    } finally {
+      release()
+    }
+  }
+}

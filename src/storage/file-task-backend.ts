@@ -1,0 +1,142 @@
+import { createReadStream } from 'node:fs'
+import { rename, rm, utimes, writeFile, type FileHandle } from 'node:fs/promises'
+import type { Readable } from 'node:stream'
+import type { Logger } from '../common/logger.js'
+import { DamselflyError } from '../protocol/damselfly-error.js'
+import type { TaskId } from '../protocol/ids.js'
+import type { PieceRecord } from './content-store.js'
+import { encodeMetadata, journalLine, type TaskPaths } from './file-layout.js'
+import { LazyFileHandle } from './lazy-file-handle.js'
+import type { TaskBackend, TaskSnapshot } from './task-record.js'
+
+/** Large enough that serving a piece costs few reads, small enough to hold one per upload. */
+const READ_CHUNK_BYTES = 1024 * 1024
+
+export function storageFailed(message: string, cause: unknown, taskId?: TaskId): DamselflyError {
+  const reason = cause instanceof Error ? `: ${cause.message}` : ''
+  return new DamselflyError('STORAGE_FAILED', `${message}${reason}`, { cause, details: taskId === undefined ? {} : { taskId } })
+}
+
+/**
+ * One task's files: the content file written with positional writes, an append-only journal of
+ * finished pieces, and a metadata file replaced atomically.
+ */
+export class FileTaskBackend implements TaskBackend {
+  private readonly content: LazyFileHandle
+  private readonly journal: LazyFileHandle
+  /** Metadata writes and access-time updates, one at a time so an older one never lands last. */
+  private metadataQueue: Promise<void> = Promise.resolve()
+  private readonly background = new Set<Promise<void>>()
+  private latestAccessMs: number
+  private persistedAccessMs: number
+
+  constructor(
+    private readonly components: { logger: Logger },
+    private readonly init: { taskId: TaskId; paths: TaskPaths; lastAccessMs: number; touchPersistIntervalMs: number; contentHandle?: FileHandle },
+  ) {
+    const { paths, contentHandle } = init
+    this.content = new LazyFileHandle(contentHandle === undefined ? { path: paths.content, flags: 'r+' } : { path: paths.content, flags: 'r+', handle: contentHandle })
+    this.journal = new LazyFileHandle({ path: paths.journal, flags: 'a' })
+    this.latestAccessMs = init.lastAccessMs
+    this.persistedAccessMs = init.lastAccessMs
+  }
+
+  get contentPath(): string {
+    return this.init.paths.content
+  }
+
+  async writePiece(piece: PieceRecord, chunks: readonly Uint8Array[]): Promise<void> {
+    try {
+      const written = await this.content.use((handle) => handle.writev(chunks, piece.offset))
+      if (written.bytesWritten !== piece.length) throw new Error(`wrote ${written.bytesWritten} of ${piece.length} bytes`)
+      // Journaled only after the bytes are written, so after a crash every journaled piece is on disk.
+      const line = journalLine(piece)
+      const appended = await this.journal.use((handle) => handle.write(line))
+      if (appended.bytesWritten !== line.length) throw new Error(`appended ${appended.bytesWritten} of ${line.length} journal bytes`)
+    } catch (cause) {
+      throw storageFailed(`writing piece ${piece.number} failed`, cause, this.init.taskId)
+    }
+  }
+
+  saveMetadata(snapshot: TaskSnapshot): Promise<void> {
+    return this.enqueue(() => this.writeMetadata(snapshot))
+  }
+
+  read(start: number, endInclusive: number): Readable {
+    return createReadStream(this.init.paths.content, { start, end: endInclusive, highWaterMark: Math.min(READ_CHUNK_BYTES, endInclusive - start + 1) })
+  }
+
+  idle(): void {
+    // Incomplete tasks nobody holds may wait days for a retry; their handles are reopened on the next write.
+    this.inBackground(this.closeHandles())
+  }
+
+  touched(nowMs: number): void {
+    this.latestAccessMs = nowMs
+    if (nowMs - this.persistedAccessMs < this.init.touchPersistIntervalMs) return
+    this.persistedAccessMs = nowMs
+    const seconds = nowMs / 1000
+    this.inBackground(this.enqueue(() => utimes(this.init.paths.metadata, seconds, seconds)))
+  }
+
+  /** Waits for writes and access-time updates under way, then closes the file handles. */
+  async close(): Promise<void> {
+    await this.metadataQueue
+    await Promise.allSettled(this.background)
+    await this.closeHandles()
+  }
+
+  /** Deletes the task's files: metadata first, so a crash part-way leaves content that `open()` removes. */
+  async remove(): Promise<void> {
+    const { metadata, metadataTemp, journal, content } = this.init.paths
+    try {
+      await rm(metadata, { force: true })
+      await Promise.all([rm(journal, { force: true }), rm(metadataTemp, { force: true })])
+      await rm(content, { force: true })
+    } catch (cause) {
+      throw storageFailed('deleting the task files failed', cause, this.init.taskId)
+    }
+  }
+
+  private async writeMetadata(snapshot: TaskSnapshot): Promise<void> {
+    const { metadata, metadataTemp, journal } = this.init.paths
+    try {
+      await writeFile(metadataTemp, encodeMetadata(snapshot))
+      // The metadata file's mtime is the task's last access time, read back by open().
+      const seconds = this.latestAccessMs / 1000
+      await utimes(metadataTemp, seconds, seconds)
+      await rename(metadataTemp, metadata)
+      this.persistedAccessMs = this.latestAccessMs
+      if (snapshot.complete) {
+        // The metadata file now lists every piece, so the journal has served its purpose.
+        await this.closeHandles()
+        await rm(journal, { force: true })
+      }
+    } catch (cause) {
+      throw storageFailed('writing the task metadata failed', cause, this.init.taskId)
+    }
+  }
+
+  private enqueue(operation: () => Promise<void>): Promise<void> {
+    const run = this.metadataQueue.then(operation)
+    // The caller of `run` sees its failure; the queue only orders the operations.
+    this.metadataQueue = run.catch(() => undefined)
+    return run
+  }
+
+  private async closeHandles(): Promise<void> {
+    try {
+      await Promise.all([this.content.close(), this.journal.close()])
+    } catch (cause) {
+      throw storageFailed('closing the task files failed', cause, this.init.taskId)
+    }
+  }
+
+  private inBackground(work: Promise<void>): void {
+    const tracked = work.catch((error: unknown) => {
+      this.components.logger.warn({ err: error, taskId: this.init.taskId }, 'task file maintenance failed')
+    })
+    this.background.add(tracked)
+    void tracked.finally(() => this.background.delete(tracked))
+  }
+}

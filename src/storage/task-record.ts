@@ -1,0 +1,322 @@
+import type { Readable } from 'node:stream'
+import type { Clock } from '../common/clock.js'
+import { DamselflyError } from '../protocol/damselfly-error.js'
+import type { ErrorCode } from '../protocol/error-codes.js'
+import { formatDigest, parseDigest } from '../protocol/digest.js'
+import { isTaskId } from '../protocol/ids.js'
+import { pieceCount, pieceRange, piecesCovering } from '../protocol/piece.js'
+import type { PieceRecord, StoredTask, TaskDescriptor, TaskSummary } from './content-store.js'
+
+/** What a store persists about a task; pieces are listed in the order they were recorded. */
+export interface TaskSnapshot {
+  readonly descriptor: TaskDescriptor
+  readonly complete: boolean
+  readonly verifiedDigest: string | undefined
+  readonly pieces: readonly PieceRecord[]
+}
+
+/**
+ * Where a {@link TaskRecord} keeps its bytes and metadata; one implementation per store. The
+ * record validates every call first, so a backend only stores.
+ */
+export interface TaskBackend {
+  readonly contentPath: string | undefined
+  /** Stores the bytes and then the record of one piece; resolves once both are durable. */
+  writePiece(piece: PieceRecord, chunks: readonly Uint8Array[]): Promise<void>
+  /** Replaces the stored metadata with `snapshot`; the record applies it only once this resolves. */
+  saveMetadata(snapshot: TaskSnapshot): Promise<void>
+  /** Bytes `[start, endInclusive]`, all within recorded pieces. */
+  read(start: number, endInclusive: number): Readable
+  /** The last holder released the task. */
+  idle(): void
+  /** An access was recorded at `nowMs`. */
+  touched(nowMs: number): void
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/
+
+type RecordState = 'open' | 'removed' | 'closed'
+
+/** Validates a descriptor handed to `create`; throws INVALID_ARGUMENT naming the field. */
+export function checkDescriptor(descriptor: TaskDescriptor): void {
+  const { taskId, pieceLengthBytes, contentLengthBytes } = descriptor
+  if (!isTaskId(taskId)) {
+    throw new DamselflyError('INVALID_ARGUMENT', `task id must be 64 lowercase hex digits, got ${JSON.stringify(taskId)}`)
+  }
+  if (!Number.isSafeInteger(pieceLengthBytes) || pieceLengthBytes <= 0) {
+    throw new DamselflyError('INVALID_ARGUMENT', `piece length must be a positive integer, got ${pieceLengthBytes}`, { details: { taskId } })
+  }
+  if (contentLengthBytes !== undefined && (!Number.isSafeInteger(contentLengthBytes) || contentLengthBytes < 0)) {
+    throw new DamselflyError('INVALID_ARGUMENT', `content length must be a non-negative integer, got ${contentLengthBytes}`, { details: { taskId } })
+  }
+}
+
+function byteLengthOf(chunks: readonly Uint8Array[]): number {
+  let total = 0
+  for (const chunk of chunks) total += chunk.byteLength
+  return total
+}
+
+/**
+ * The state and rules of one stored task, shared by every store: which pieces may be written,
+ * when a task may finish, which ranges may be read. Storing is left to a {@link TaskBackend}.
+ */
+export class TaskRecord implements StoredTask {
+  private currentDescriptor: TaskDescriptor
+  private isComplete: boolean
+  private currentVerifiedDigest: string | undefined
+  private readonly records = new Map<number, PieceRecord>()
+  private recordedBytes = 0
+  private highestPieceNumber = -1
+  /** For content of unknown length: the number of the one piece shorter than the piece length. */
+  private shortPieceNumber: number | undefined
+  private holders = 0
+  private accessMs: number
+  private readonly writing = new Map<number, Promise<void>>()
+  private state: RecordState = 'open'
+
+  constructor(
+    private readonly components: { backend: TaskBackend; clock: Clock },
+    init: { descriptor: TaskDescriptor; complete: boolean; verifiedDigest: string | undefined; pieces: Iterable<PieceRecord>; lastAccessMs: number },
+  ) {
+    this.currentDescriptor = init.descriptor
+    this.isComplete = init.complete
+    this.currentVerifiedDigest = init.verifiedDigest
+    this.accessMs = init.lastAccessMs
+    for (const piece of init.pieces) this.record(piece)
+  }
+
+  get descriptor(): TaskDescriptor {
+    return this.currentDescriptor
+  }
+
+  get taskId(): TaskDescriptor['taskId'] {
+    return this.currentDescriptor.taskId
+  }
+
+  get complete(): boolean {
+    return this.isComplete
+  }
+
+  get verifiedDigest(): string | undefined {
+    return this.currentVerifiedDigest
+  }
+
+  get finishedPieceCount(): number {
+    return this.records.size
+  }
+
+  get storedBytes(): number {
+    return this.recordedBytes
+  }
+
+  get lastAccessMs(): number {
+    return this.accessMs
+  }
+
+  get inUse(): boolean {
+    return this.holders > 0
+  }
+
+  get contentPath(): string | undefined {
+    return this.components.backend.contentPath
+  }
+
+  summary(): TaskSummary {
+    return {
+      descriptor: this.currentDescriptor,
+      complete: this.isComplete,
+      finishedPieceCount: this.records.size,
+      storedBytes: this.recordedBytes,
+      lastAccessMs: this.accessMs,
+      inUse: this.holders > 0,
+    }
+  }
+
+  snapshot(): TaskSnapshot {
+    return { descriptor: this.currentDescriptor, complete: this.isComplete, verifiedDigest: this.currentVerifiedDigest, pieces: [...this.records.values()] }
+  }
+
+  piece(number: number): PieceRecord | undefined {
+    return this.records.get(number)
+  }
+
+  pieces(): IterableIterator<PieceRecord> {
+    return this.records.values()
+  }
+
+  async writePiece(number: number, chunks: readonly Uint8Array[], digest: string): Promise<void> {
+    this.assertOpen()
+    if (this.records.has(number)) return
+    const length = byteLengthOf(chunks)
+    const offset = this.expectPiece(number, length)
+    if (!SHA256_HEX.test(digest)) {
+      throw this.error('INVALID_ARGUMENT', `piece digest must be 64 lowercase hex digits, got ${JSON.stringify(digest)}`)
+    }
+    // A second writer of the same piece waits for the first; if the first failed it takes over.
+    for (let running = this.writing.get(number); running !== undefined; running = this.writing.get(number)) {
+      await running.catch(() => undefined)
+      this.assertOpen()
+      if (this.records.has(number)) return
+    }
+    const piece: PieceRecord = { number, offset, length, digest }
+    const write = this.components.backend.writePiece(piece, chunks)
+    this.writing.set(number, write)
+    try {
+      await write
+    } finally {
+      this.writing.delete(number)
+    }
+    this.assertOpen()
+    this.record(piece)
+    this.touch()
+  }
+
+  async finish(options: { contentLengthBytes?: number; verifiedDigest?: string } = {}): Promise<void> {
+    this.assertOpen()
+    const contentLengthBytes = this.finalLength(options.contentLengthBytes)
+    if (this.isComplete) {
+      if (options.verifiedDigest !== undefined) await this.recordVerifiedDigest(options.verifiedDigest)
+      return
+    }
+    const verifiedDigest = options.verifiedDigest === undefined ? this.currentVerifiedDigest : this.normalizeDigest(options.verifiedDigest)
+    this.checkAllPieces(contentLengthBytes)
+    const descriptor = { ...this.currentDescriptor, contentLengthBytes }
+    await this.components.backend.saveMetadata({ descriptor, complete: true, verifiedDigest, pieces: [...this.records.values()] })
+    this.currentDescriptor = descriptor
+    this.isComplete = true
+    this.currentVerifiedDigest = verifiedDigest
+  }
+
+  async recordVerifiedDigest(digest: string): Promise<void> {
+    this.assertOpen()
+    const verifiedDigest = this.normalizeDigest(digest)
+    if (!this.isComplete) throw this.error('INVALID_ARGUMENT', 'a verified digest can only be recorded for a complete task')
+    await this.components.backend.saveMetadata({ ...this.snapshot(), verifiedDigest })
+    this.currentVerifiedDigest = verifiedDigest
+  }
+
+  createReadStream(start: number, endInclusive: number): Readable {
+    this.assertOpen()
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(endInclusive) || start < 0 || endInclusive < start) {
+      throw this.error('INVALID_ARGUMENT', `byte range must satisfy 0 <= start <= end, got ${start}-${endInclusive}`)
+    }
+    const { contentLengthBytes, pieceLengthBytes } = this.currentDescriptor
+    if (contentLengthBytes !== undefined && endInclusive >= contentLengthBytes) {
+      throw this.error('RANGE_NOT_SATISFIABLE', `byte range ${start}-${endInclusive} lies outside the content of ${contentLengthBytes} bytes`)
+    }
+    if (!this.isComplete) {
+      const { first, last } = piecesCovering(start, endInclusive, pieceLengthBytes)
+      for (let number = first; number <= last; number++) {
+        const piece = this.records.get(number)
+        if (piece === undefined || (number === last && piece.offset + piece.length <= endInclusive)) {
+          throw this.error('PIECE_NOT_FOUND', `piece ${number} is not stored, so bytes ${start}-${endInclusive} cannot be read`)
+        }
+      }
+    }
+    return this.components.backend.read(start, endInclusive)
+  }
+
+  acquire(): () => void {
+    this.holders++
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.holders--
+      if (this.holders === 0 && this.state === 'open') this.components.backend.idle()
+    }
+  }
+
+  touch(): void {
+    if (this.state !== 'open') return
+    this.accessMs = this.components.clock.nowMs()
+    this.components.backend.touched(this.accessMs)
+  }
+
+  /** Refuses further writes and waits for the ones under way; called by the store on delete and close. */
+  async retire(state: 'removed' | 'closed'): Promise<void> {
+    if (this.state === 'open') this.state = state
+    await Promise.allSettled(this.writing.values())
+  }
+
+  private record(piece: PieceRecord): void {
+    if (this.records.has(piece.number)) return
+    this.records.set(piece.number, piece)
+    this.recordedBytes += piece.length
+    if (piece.number > this.highestPieceNumber) this.highestPieceNumber = piece.number
+    if (piece.length < this.currentDescriptor.pieceLengthBytes) this.shortPieceNumber = piece.number
+  }
+
+  /** The offset of piece `number` if it may hold `length` bytes; throws INVALID_ARGUMENT otherwise. */
+  private expectPiece(number: number, length: number): number {
+    if (!Number.isSafeInteger(number) || number < 0) {
+      throw this.error('INVALID_ARGUMENT', `piece number must be a non-negative integer, got ${number}`)
+    }
+    const { contentLengthBytes, pieceLengthBytes } = this.currentDescriptor
+    if (contentLengthBytes !== undefined) {
+      const range = pieceRange(number, contentLengthBytes, pieceLengthBytes)
+      if (range.length === 0) {
+        throw this.error('INVALID_ARGUMENT', `piece ${number} lies outside the content (${pieceCount(contentLengthBytes, pieceLengthBytes)} pieces)`)
+      }
+      if (length !== range.length) throw this.error('INVALID_ARGUMENT', `piece ${number} must be ${range.length} bytes, got ${length}`)
+      return range.offset
+    }
+    // Unknown length: only the last piece may be short, and no piece may follow it.
+    if (length === 0 || length > pieceLengthBytes) {
+      throw this.error('INVALID_ARGUMENT', `piece ${number} must be 1 to ${pieceLengthBytes} bytes, got ${length}`)
+    }
+    if (this.shortPieceNumber !== undefined && number > this.shortPieceNumber) {
+      throw this.error('INVALID_ARGUMENT', `piece ${number} follows piece ${this.shortPieceNumber}, the shorter last piece`)
+    }
+    if (length < pieceLengthBytes && (this.shortPieceNumber !== undefined || number < this.highestPieceNumber)) {
+      throw this.error('INVALID_ARGUMENT', `piece ${number} is shorter than ${pieceLengthBytes} bytes but is not the last piece`)
+    }
+    return number * pieceLengthBytes
+  }
+
+  private finalLength(given: number | undefined): number {
+    const declared = this.currentDescriptor.contentLengthBytes
+    if (given !== undefined && (!Number.isSafeInteger(given) || given < 0)) {
+      throw this.error('INVALID_ARGUMENT', `content length must be a non-negative integer, got ${given}`)
+    }
+    if (declared !== undefined && given !== undefined && given !== declared) {
+      throw this.error('INVALID_ARGUMENT', `content length is ${declared} bytes, finish was given ${given}`)
+    }
+    const length = declared ?? given
+    if (length === undefined) throw this.error('INVALID_ARGUMENT', 'finishing a task of unknown length needs its content length')
+    return length
+  }
+
+  private checkAllPieces(contentLengthBytes: number): void {
+    const { pieceLengthBytes } = this.currentDescriptor
+    const count = pieceCount(contentLengthBytes, pieceLengthBytes)
+    for (const piece of this.records.values()) {
+      const expected = pieceRange(piece.number, contentLengthBytes, pieceLengthBytes).length
+      if (piece.length !== expected) {
+        throw this.error('INVALID_ARGUMENT', `piece ${piece.number} holds ${piece.length} bytes, a content length of ${contentLengthBytes} makes it ${expected}`)
+      }
+    }
+    // Every stored piece lies within `count`, so the numbers 0..count-1 are all present.
+    if (this.records.size !== count) {
+      throw this.error('INVALID_ARGUMENT', `cannot finish: ${this.records.size} of ${count} pieces are stored`)
+    }
+  }
+
+  private normalizeDigest(digest: string): string {
+    try {
+      return formatDigest(parseDigest(digest))
+    } catch (cause) {
+      throw this.error('INVALID_ARGUMENT', `verified digest is malformed: ${JSON.stringify(digest)}`, cause)
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.state === 'removed') throw this.error('TASK_NOT_FOUND', 'the task was deleted')
+    if (this.state === 'closed') throw this.error('SHUTTING_DOWN', 'the content store is closed')
+  }
+
+  private error(code: ErrorCode, message: string, cause?: unknown): DamselflyError {
+    return new DamselflyError(code, message, { cause, details: { taskId: this.currentDescriptor.taskId } })
+  }
+}
