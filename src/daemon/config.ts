@@ -26,7 +26,7 @@ const UNLIMITED = 0
 /** Key names follow Dragonfly's dfdaemon where one exists. Sizes and rates are bytes (per second). */
 export const DAEMON_DEFAULTS = {
   host: { ip: '', hostname: hostname(), idc: '', location: '' },
-  log: { level: 'info' },
+  log: { level: 'info', dir: defaultLogDir() },
   storage: { dir: defaultDataDir(), reservedSpace: '1GiB' },
   download: {
     server: { socketPath: defaultSocketPath() },
@@ -55,7 +55,7 @@ const percent = (): z.ZodNumber => z.number().min(0).max(100)
 export const daemonConfigSchema = z
   .object({
     host: z.object({ ip: z.string(), hostname: z.string().min(1), idc: z.string(), location: z.string() }),
-    log: z.object({ level: z.enum(LOG_LEVELS) }),
+    log: z.object({ level: z.enum(LOG_LEVELS), dir: z.string().min(1) }),
     storage: z.object({ dir: z.string().min(1), reservedSpace: bytes() }),
     download: z.object({
       server: z.object({ socketPath: z.string().min(1) }),

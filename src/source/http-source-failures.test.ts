@@ -66,7 +66,7 @@ class RawOrigin {
 
   async stop(): Promise<void> {
     for (const socket of this.sockets) socket.destroy()
-    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+    await new Promise<void>((resolve) => this.server.close(() => { resolve() }))
   }
 }
 
@@ -121,7 +121,7 @@ describe('HttpSource failures', TEST, () => {
   after(async () => {
     await Promise.all([source.close(), impatient.close()])
     server.closeAllConnections()
-    await new Promise<void>((resolve) => server.close(() => resolve()))
+    await new Promise<void>((resolve) => server.close(() => { resolve() }))
     await Promise.all([short.stop(), shortRange.stop(), long.stop()])
   })
 
@@ -148,7 +148,7 @@ describe('HttpSource failures', TEST, () => {
     it('maps connection refused to SOURCE_UNREACHABLE', TEST, async () => {
       const closed = createTcpServer()
       const port = await listen(closed)
-      await new Promise<void>((resolve) => closed.close(() => resolve()))
+      await new Promise<void>((resolve) => closed.close(() => { resolve() }))
       const error = await rejection(source.stat(request(`http://127.0.0.1:${port}/file`)))
       assert.equal(error.code, 'SOURCE_UNREACHABLE')
       assert.equal(error.message, `cannot reach origin 127.0.0.1:${port}: connection refused`)
@@ -212,7 +212,7 @@ describe('HttpSource failures', TEST, () => {
     it('maps an abort before the response to CANCELLED', TEST, async () => {
       const controller = new AbortController()
       const pending = source.fetch(request(`${base}/hang`, controller.signal))
-      setTimeout(() => controller.abort(), 20)
+      setTimeout(() => { controller.abort() }, 20)
       assert.equal((await rejection(pending)).code, 'CANCELLED')
       assert.equal((await rejection(source.stat(request(`${base}/hang`, controller.signal)))).code, 'CANCELLED')
     })
@@ -251,7 +251,7 @@ describe('HttpSource failures', TEST, () => {
       if (tlsServer !== undefined) {
         tlsServer.closeAllConnections()
         const closing = tlsServer
-        await new Promise<void>((resolve) => closing.close(() => resolve()))
+        await new Promise<void>((resolve) => closing.close(() => { resolve() }))
       }
       rmSync(dir, { recursive: true, force: true })
     })

@@ -2,6 +2,7 @@ import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http'
 import { rootCertificates } from 'node:tls'
 import { Agent, interceptors, type Dispatcher } from 'undici'
 import { silentLogger, type Logger } from '../common/logger.js'
+import { VERSION } from '../common/version.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
 import { countedBody } from './counted-body.js'
 import {
@@ -33,8 +34,7 @@ export interface HttpSourceInit {
 }
 
 const DEFAULT_MAX_REDIRECTIONS = 5
-// Keep in step with package.json until a shared version constant exists.
-const DEFAULT_USER_AGENT = 'damselfly/0.1.0'
+const DEFAULT_USER_AGENT = `damselfly/${VERSION}`
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
 
 type Method = 'GET' | 'HEAD'

@@ -48,21 +48,33 @@ export interface StoredTask {
   readonly verifiedDigest: string | undefined
   readonly finishedPieceCount: number
   piece(number: number): PieceRecord | undefined
+  /** The recorded pieces in the order they were recorded (not by number). */
   pieces(): IterableIterator<PieceRecord>
   /**
    * Writes a piece at its offset and records it. `digest` is the sha256 hex the caller computed
-   * over `chunks`; the store trusts it. Writing a piece that is already recorded is a no-op.
-   * Fails with INVALID_ARGUMENT when the byte count does not match the piece's length.
+   * over `chunks`; the store trusts it. Writing a piece that is already recorded is a no-op, and
+   * so is a second concurrent write of it. The chunks may be reused once this resolves.
+   * Fails with INVALID_ARGUMENT when the byte count does not match the piece's length (for content
+   * of unknown length: more than the piece length, or short but not last) or the piece number lies
+   * outside the content, TASK_NOT_FOUND after the task was deleted, SHUTTING_DOWN after the store
+   * closed, STORAGE_FAILED when the disk refuses; nothing is recorded then.
    */
   writePiece(number: number, chunks: readonly Uint8Array[], digest: string): Promise<void>
   /**
    * Marks the task complete once every piece is recorded. For content of unknown length,
-   * `contentLengthBytes` sets it now. `verifiedDigest` is recorded when given.
+   * `contentLengthBytes` sets it now (and is required). `verifiedDigest` is recorded when given.
+   * Safe to repeat. Fails with INVALID_ARGUMENT when a piece is missing, a length disagrees or the
+   * digest is malformed; the task then stays incomplete.
    */
   finish(options?: { contentLengthBytes?: number; verifiedDigest?: string }): Promise<void>
-  /** Records a whole-content digest checked after completion. */
+  /** Records a whole-content digest checked after completion; INVALID_ARGUMENT before completion. */
   recordVerifiedDigest(digest: string): Promise<void>
-  /** Bytes `[start, endInclusive]`; every piece covering them must be recorded. */
+  /**
+   * Bytes `[start, endInclusive]`; every piece covering them must be recorded. Throws at once
+   * INVALID_ARGUMENT for a malformed range, RANGE_NOT_SATISFIABLE past the content's end,
+   * PIECE_NOT_FOUND for a piece not stored. The stream itself fails with the file system's error
+   * (wrap it with `toDamselflyError(error, 'STORAGE_FAILED')`).
+   */
   createReadStream(start: number, endInclusive: number): Readable
   /** Absolute path of the content file, for copying a complete task; undefined for stores without files. */
   readonly contentPath: string | undefined
@@ -80,12 +92,19 @@ export interface ContentStore {
   /** Loads what survived earlier runs. Call once before anything else. */
   open(): Promise<void>
   get(taskId: TaskId): StoredTask | undefined
-  /** Creates an empty task, replacing any stored task of the same id. */
+  /**
+   * Creates an empty task, replacing any stored task of the same id (even one in use: its writes
+   * then fail with TASK_NOT_FOUND). INVALID_ARGUMENT for a malformed descriptor.
+   */
   create(descriptor: TaskDescriptor): Promise<StoredTask>
-  /** Removes the task and its content; a no-op for an unknown id. Refuses (returns false) while in use unless forced. */
+  /**
+   * Removes the task and its content once writes under way settled; a no-op for an unknown id.
+   * Resolves with whether the task is gone: false while in use unless forced.
+   */
   delete(taskId: TaskId, options?: { force?: boolean }): Promise<boolean>
   list(): TaskSummary[]
   /** Sum of the stored bytes of every task. */
   usedBytes(): number
+  /** Waits for writes under way and releases file handles; later writes fail with SHUTTING_DOWN. */
   close(): Promise<void>
 }

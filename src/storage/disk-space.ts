@@ -1,6 +1,7 @@
 import { statfs } from 'node:fs/promises'
 import { formatBytes } from '../common/units.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
+import { storageFailed } from './storage-failed.js'
 
 /** Size and space available to this process of the file system holding a path. */
 export interface DiskSpace {
@@ -15,7 +16,7 @@ export async function diskSpace(path: string): Promise<DiskSpace> {
     const stats = await statfs(path)
     return { totalBytes: stats.blocks * stats.bsize, freeBytes: stats.bavail * stats.bsize }
   } catch (cause) {
-    throw new DamselflyError('STORAGE_FAILED', `measuring the disk space of ${path} failed: ${(cause as Error).message}`, { cause })
+    throw storageFailed(`measuring the disk space of ${path} failed`, cause)
   }
 }
 

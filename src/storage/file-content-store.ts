@@ -10,7 +10,8 @@ import {
   contentRoot, decodeJournal, decodeMetadata, JOURNAL_FILE, METADATA_FILE, metadataRoot, pieceFits, PREFIX_DIR, taskPaths,
   type StoredMetadata,
 } from './file-layout.js'
-import { FileTaskBackend, storageFailed } from './file-task-backend.js'
+import { FileTaskBackend } from './file-task-backend.js'
+import { storageFailed } from './storage-failed.js'
 import { checkDescriptor, TaskRecord } from './task-record.js'
 
 /** Persisting an access time costs a syscall; finer resolution than this buys GC nothing. */
@@ -77,10 +78,10 @@ export class FileContentStore implements ContentStore {
     return this.tasks.get(taskId)?.record
   }
 
-  create(descriptor: TaskDescriptor): Promise<StoredTask> {
+  async create(descriptor: TaskDescriptor): Promise<StoredTask> {
     checkDescriptor(descriptor)
     const { taskId } = descriptor
-    return this.exclusive(taskId, async () => {
+    return await this.exclusive(taskId, async () => {
       if (this.closed) throw new DamselflyError('SHUTTING_DOWN', 'the content store is closed', { details: { taskId } })
       await this.remove(taskId, true)
       const paths = taskPaths(this.init.dataDir, taskId)

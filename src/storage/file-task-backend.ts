@@ -2,20 +2,15 @@ import { createReadStream } from 'node:fs'
 import { rename, rm, utimes, writeFile, type FileHandle } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import type { Logger } from '../common/logger.js'
-import { DamselflyError } from '../protocol/damselfly-error.js'
 import type { TaskId } from '../protocol/ids.js'
 import type { PieceRecord } from './content-store.js'
 import { encodeMetadata, journalLine, type TaskPaths } from './file-layout.js'
 import { LazyFileHandle } from './lazy-file-handle.js'
+import { storageFailed } from './storage-failed.js'
 import type { TaskBackend, TaskSnapshot } from './task-record.js'
 
 /** Large enough that serving a piece costs few reads, small enough to hold one per upload. */
 const READ_CHUNK_BYTES = 1024 * 1024
-
-export function storageFailed(message: string, cause: unknown, taskId?: TaskId): DamselflyError {
-  const reason = cause instanceof Error ? `: ${cause.message}` : ''
-  return new DamselflyError('STORAGE_FAILED', `${message}${reason}`, { cause, details: taskId === undefined ? {} : { taskId } })
-}
 
 /**
  * One task's files: the content file written with positional writes, an append-only journal of
@@ -47,6 +42,7 @@ export class FileTaskBackend implements TaskBackend {
 
   async writePiece(piece: PieceRecord, chunks: readonly Uint8Array[]): Promise<void> {
     try {
+      // Pieces are written concurrently through one handle: safe because every write names its position.
       const written = await this.content.use((handle) => handle.writev(chunks, piece.offset))
       if (written.bytesWritten !== piece.length) throw new Error(`wrote ${written.bytesWritten} of ${piece.length} bytes`)
       // Journaled only after the bytes are written, so after a crash every journaled piece is on disk.

@@ -167,7 +167,7 @@ export class TaskRecord implements StoredTask {
     } finally {
       this.writing.delete(number)
     }
-    this.assertOpen()
+    // Recorded even if the store closed meanwhile: the bytes and the journal line are on disk.
     this.record(piece)
     this.touch()
   }

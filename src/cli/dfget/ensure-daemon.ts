@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { systemClock } from '../../common/clock.js'
 import { DamselflyError } from '../../protocol/damselfly-error.js'
 import type { LocalApiClient } from '../../daemon/api/local-api-client.js'
-import { defaultLogDir } from '../../daemon/config.js'
+import { resolveDaemonConfig } from '../../daemon/config.js'
 
 const START_TIMEOUT_MS = 15_000
 const POLL_INTERVAL_MS = 100
@@ -18,12 +18,13 @@ function daemonEntry(): string {
 
 /**
  * Makes sure a daemon answers on `socketPath`: when none does, starts one in the background
- * (detached, logging to the default log directory; `DFDAEMON_*` variables configure it) and waits
+ * (detached, logging to `log.dir`; `DFDAEMON_*` variables configure it) and waits
  * until it is healthy. Returns where the started daemon logs, or undefined when one was running.
  */
 export async function ensureDaemon(client: LocalApiClient, socketPath: string, signal: AbortSignal): Promise<string | undefined> {
   if (await client.healthy(signal)) return undefined
-  const logDir = defaultLogDir()
+  // The same DFDAEMON_* variables that configure the daemon say where it logs.
+  const logDir = resolveDaemonConfig({ env: process.env }).log.dir
   mkdirSync(logDir, { recursive: true })
   const logPath = join(logDir, 'dfdaemon.log')
   const log = openSync(logPath, 'a')

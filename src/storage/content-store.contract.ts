@@ -1,0 +1,299 @@
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import type { Readable } from 'node:stream'
+import { describe, it, type TestContext } from 'node:test'
+import { isDamselflyError } from '../protocol/damselfly-error.js'
+import { sha256Hex } from '../protocol/digest.js'
+import type { ErrorCode } from '../protocol/error-codes.js'
+import type { TaskId } from '../protocol/ids.js'
+import type { ContentStore, StoredTask, TaskDescriptor } from './content-store.js'
+
+/** What a contract run needs from an implementation; `reopen` closes the store and loads it again from what it persisted. */
+export interface ContentStoreHarness {
+  readonly store: ContentStore
+  readonly reopen?: () => Promise<ContentStore>
+  readonly cleanup: () => Promise<void>
+}
+
+const TIMEOUT = { timeout: 10_000 }
+const PIECE_BYTES = 1000
+const CONTENT_BYTES = 4500
+
+export function testTaskId(label: string): TaskId {
+  return createHash('sha256').update(label).digest('hex') as TaskId
+}
+
+export function testDescriptor(label: string, overrides: Partial<TaskDescriptor> = {}): TaskDescriptor {
+  return {
+    taskId: testTaskId(label),
+    url: `https://origin.test/${label}`,
+    contentLengthBytes: CONTENT_BYTES,
+    pieceLengthBytes: PIECE_BYTES,
+    etag: '"v1"',
+    createdAtMs: 1_700_000_000_000,
+    ...overrides,
+  }
+}
+
+/** Bytes that differ at every offset, so a piece written at the wrong place shows. */
+export function testContent(length: number, seed = 0): Buffer {
+  const bytes = Buffer.alloc(length)
+  for (let index = 0; index < length; index++) bytes[index] = (index * 31 + seed * 7 + (index >> 8)) & 0xff
+  return bytes
+}
+
+/** Writes piece `number` of `content`, handing it over in three chunks to exercise vectored writes. */
+export async function writeTestPiece(task: StoredTask, content: Buffer, number: number): Promise<void> {
+  const { pieceLengthBytes } = task.descriptor
+  const bytes = content.subarray(number * pieceLengthBytes, Math.min(content.length, (number + 1) * pieceLengthBytes))
+  const third = Math.floor(bytes.length / 3)
+  const chunks = [bytes.subarray(0, third), bytes.subarray(third, 2 * third), bytes.subarray(2 * third)]
+  await task.writePiece(number, chunks, sha256Hex(chunks))
+}
+
+export async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of stream) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
+
+async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
+  await assert.rejects(promise, (error) => isDamselflyError(error, code))
+}
+
+function throwsWith(run: () => unknown, code: ErrorCode): void {
+  assert.throws(run, (error) => isDamselflyError(error, code))
+}
+
+async function completeTask(store: ContentStore, label: string, content: Buffer): Promise<StoredTask> {
+  const task = await store.create(testDescriptor(label, { contentLengthBytes: content.length }))
+  for (let number = 0; number * PIECE_BYTES < content.length; number++) await writeTestPiece(task, content, number)
+  await task.finish()
+  return task
+}
+
+type ContractCase = (store: ContentStore) => Promise<void>
+type RestartCase = (store: ContentStore, reopen: () => Promise<ContentStore>) => Promise<void>
+
+const CASES: Record<string, ContractCase> = {
+  'creates, gets and lists tasks': async (store) => {
+    const descriptor = testDescriptor('a')
+    const task = await store.create(descriptor)
+    assert.deepEqual(task.descriptor, descriptor)
+    assert.equal(store.get(descriptor.taskId), task)
+    assert.equal(store.get(testTaskId('unknown')), undefined)
+    const [summary, ...others] = store.list()
+    assert.deepEqual(others, [])
+    assert.deepEqual({ ...summary, lastAccessMs: 0 }, {
+      descriptor, complete: false, finishedPieceCount: 0, storedBytes: 0, lastAccessMs: 0, inUse: false,
+    })
+    await rejectsWith(store.create({ ...descriptor, taskId: 'not-hex' as TaskId }), 'INVALID_ARGUMENT')
+    await rejectsWith(store.create({ ...descriptor, pieceLengthBytes: 0 }), 'INVALID_ARGUMENT')
+  },
+
+  'replaces a task created again under the same id': async (store) => {
+    const content = testContent(CONTENT_BYTES)
+    const first = await store.create(testDescriptor('a'))
+    await writeTestPiece(first, content, 0)
+    const second = await store.create(testDescriptor('a', { etag: '"v2"' }))
+    assert.equal(second.finishedPieceCount, 0)
+    assert.equal(store.get(testTaskId('a'))?.descriptor.etag, '"v2"')
+    assert.equal(store.list().length, 1)
+    await rejectsWith(writeTestPiece(first, content, 1), 'TASK_NOT_FOUND')
+  },
+
+  'reads back pieces written out of order, across piece boundaries': async (store) => {
+    const content = testContent(CONTENT_BYTES)
+    const task = await store.create(testDescriptor('a'))
+    for (const number of [3, 0, 4]) await writeTestPiece(task, content, number)
+    assert.deepEqual(await readAll(task.createReadStream(0, 999)), content.subarray(0, 1000))
+    assert.deepEqual(await readAll(task.createReadStream(3500, 4499)), content.subarray(3500))
+    throwsWith(() => task.createReadStream(900, 1000), 'PIECE_NOT_FOUND')
+    for (const number of [2, 1]) await writeTestPiece(task, content, number)
+    assert.equal(task.finishedPieceCount, 5)
+    assert.equal(task.piece(4)?.length, 500)
+    assert.equal(task.piece(4)?.offset, 4000)
+    assert.equal(task.piece(2)?.digest, sha256Hex([content.subarray(2000, 3000)]))
+    for (const [start, end] of [[0, 4499], [999, 1000], [0, 0], [1500, 3700], [4499, 4499], [1, 4498]] as const) {
+      assert.deepEqual(await readAll(task.createReadStream(start, end)), content.subarray(start, end + 1), `bytes ${start}-${end}`)
+    }
+    throwsWith(() => task.createReadStream(4000, 4500), 'RANGE_NOT_SATISFIABLE')
+    throwsWith(() => task.createReadStream(10, 9), 'INVALID_ARGUMENT')
+  },
+
+  'refuses a piece of the wrong length and records nothing of it': async (store) => {
+    const task = await store.create(testDescriptor('a'))
+    const digest = sha256Hex([])
+    for (const [number, length] of [[0, 999], [0, 1001], [4, 1000], [5, 500], [-1, 1000], [1.5, 1000]] as const) {
+      await rejectsWith(task.writePiece(number, [Buffer.alloc(length)], digest), 'INVALID_ARGUMENT')
+    }
+    await rejectsWith(task.writePiece(0, [Buffer.alloc(1000)], 'not-a-digest'), 'INVALID_ARGUMENT')
+    assert.equal(task.finishedPieceCount, 0)
+    assert.equal(task.piece(0), undefined)
+    assert.equal(store.usedBytes(), 0)
+    await writeTestPiece(task, testContent(CONTENT_BYTES), 0)
+    assert.equal(task.finishedPieceCount, 1)
+  },
+
+  'treats writing a recorded piece again as a no-op': async (store) => {
+    const content = testContent(CONTENT_BYTES)
+    const other = testContent(CONTENT_BYTES, 1)
+    const task = await store.create(testDescriptor('a'))
+    await writeTestPiece(task, content, 1)
+    await writeTestPiece(task, other, 1)
+    await Promise.all([writeTestPiece(task, content, 2), writeTestPiece(task, other, 2)])
+    assert.equal(task.finishedPieceCount, 2)
+    assert.equal(task.piece(1)?.digest, sha256Hex([content.subarray(1000, 2000)]))
+    assert.deepEqual(await readAll(task.createReadStream(1000, 1999)), content.subarray(1000, 2000))
+    const storedTwo = await readAll(task.createReadStream(2000, 2999))
+    assert.equal(task.piece(2)?.digest, sha256Hex([storedTwo]))
+    assert.equal(store.usedBytes(), 2000)
+  },
+
+  'finishes a task of unknown length and sets its length': async (store) => {
+    const content = testContent(2300)
+    const task = await store.create(testDescriptor('a', { contentLengthBytes: undefined }))
+    for (const number of [0, 1, 2]) await writeTestPiece(task, content, number)
+    await rejectsWith(task.writePiece(3, [Buffer.alloc(1000)], sha256Hex([])), 'INVALID_ARGUMENT')
+    await rejectsWith(task.finish(), 'INVALID_ARGUMENT')
+    await rejectsWith(task.finish({ contentLengthBytes: 3300 }), 'INVALID_ARGUMENT')
+    assert.equal(task.complete, false)
+    await task.finish({ contentLengthBytes: 2300 })
+    assert.equal(task.complete, true)
+    assert.equal(task.descriptor.contentLengthBytes, 2300)
+    assert.deepEqual(await readAll(task.createReadStream(0, 2299)), content)
+  },
+
+  'refuses to finish before every piece is recorded': async (store) => {
+    const content = testContent(CONTENT_BYTES)
+    const task = await store.create(testDescriptor('a'))
+    for (const number of [0, 1, 2, 4]) await writeTestPiece(task, content, number)
+    await rejectsWith(task.finish(), 'INVALID_ARGUMENT')
+    await rejectsWith(task.recordVerifiedDigest(`sha256:${'0'.repeat(64)}`), 'INVALID_ARGUMENT')
+    assert.equal(task.complete, false)
+    await writeTestPiece(task, content, 3)
+    await rejectsWith(task.finish({ contentLengthBytes: 4400 }), 'INVALID_ARGUMENT')
+    await rejectsWith(task.finish({ verifiedDigest: 'md5:abc' }), 'INVALID_ARGUMENT')
+    const digest = `sha256:${sha256Hex([content])}`
+    await task.finish({ verifiedDigest: digest.toUpperCase().replace('SHA256', 'sha256') })
+    assert.equal(task.complete, true)
+    assert.equal(task.verifiedDigest, digest)
+    await task.finish()
+    assert.equal(task.verifiedDigest, digest)
+    await task.recordVerifiedDigest(`sha512:${'ab'.repeat(64)}`)
+    assert.equal(task.verifiedDigest, `sha512:${'ab'.repeat(64)}`)
+    assert.equal(store.list()[0]?.complete, true)
+  },
+
+  'finishes an empty task at once': async (store) => {
+    const task = await store.create(testDescriptor('a', { contentLengthBytes: 0 }))
+    await task.finish()
+    assert.equal(task.complete, true)
+    assert.equal(task.finishedPieceCount, 0)
+  },
+
+  'deletes a task only once it is released, unless forced': async (store) => {
+    const content = testContent(CONTENT_BYTES)
+    const a = await completeTask(store, 'a', content)
+    const b = await completeTask(store, 'b', content)
+    const releaseA = a.acquire()
+    const releaseAAgain = a.acquire()
+    assert.equal(store.list().find((task) => task.descriptor.taskId === testTaskId('a'))?.inUse, true)
+    assert.equal(await store.delete(testTaskId('a')), false)
+    releaseA()
+    releaseA()
+    assert.equal(await store.delete(testTaskId('a')), false, 'a second holder remains')
+    releaseAAgain()
+    assert.equal(await store.delete(testTaskId('a')), true)
+    assert.equal(store.get(testTaskId('a')), undefined)
+    b.acquire()
+    assert.equal(await store.delete(testTaskId('b'), { force: true }), true)
+    assert.deepEqual(store.list(), [])
+    assert.equal(await store.delete(testTaskId('never')), true)
+    await rejectsWith(writeTestPiece(b, content, 0), 'TASK_NOT_FOUND')
+  },
+
+  'sums the stored bytes of every task': async (store) => {
+    const content = testContent(CONTENT_BYTES)
+    await completeTask(store, 'a', content)
+    const b = await store.create(testDescriptor('b'))
+    await writeTestPiece(b, content, 4)
+    await writeTestPiece(b, content, 0)
+    assert.equal(store.usedBytes(), CONTENT_BYTES + 1500)
+    assert.equal(store.list().find((task) => task.descriptor.taskId === testTaskId('b'))?.storedBytes, 1500)
+    await store.delete(testTaskId('a'))
+    assert.equal(store.usedBytes(), 1500)
+  },
+}
+
+/** For stores that persist: what survives a restart. */
+const RESTART_CASES: Record<string, RestartCase> = {
+  'keeps pieces and completion across a restart': async (store, reopen) => {
+    const content = testContent(CONTENT_BYTES)
+    const complete = await completeTask(store, 'complete', content)
+    const digest = `sha256:${sha256Hex([content])}`
+    await complete.recordVerifiedDigest(digest)
+    const partial = await store.create(testDescriptor('partial', { contentLengthBytes: undefined }))
+    for (const number of [2, 0]) await writeTestPiece(partial, content, number)
+    await rejectsWith(partial.writePiece(1, [Buffer.alloc(1001)], sha256Hex([])), 'INVALID_ARGUMENT')
+
+    const reopened = await reopen()
+    const loadedComplete = reopened.get(testTaskId('complete'))
+    assert.ok(loadedComplete)
+    assert.deepEqual(loadedComplete.descriptor, complete.descriptor)
+    assert.equal(loadedComplete.complete, true)
+    assert.equal(loadedComplete.verifiedDigest, digest)
+    assert.deepEqual(await readAll(loadedComplete.createReadStream(0, CONTENT_BYTES - 1)), content)
+    const loadedPartial = reopened.get(testTaskId('partial'))
+    assert.ok(loadedPartial)
+    assert.equal(loadedPartial.complete, false)
+    assert.equal(loadedPartial.descriptor.contentLengthBytes, undefined)
+    assert.deepEqual([...loadedPartial.pieces()].map((piece) => piece.number).sort(), [0, 2])
+    assert.deepEqual(loadedPartial.piece(2), partial.piece(2))
+    assert.deepEqual(await readAll(loadedPartial.createReadStream(2000, 2999)), content.subarray(2000, 3000))
+    assert.equal(reopened.usedBytes(), CONTENT_BYTES + 2000)
+
+    for (const number of [1, 3, 4]) await writeTestPiece(loadedPartial, content, number)
+    await loadedPartial.finish({ contentLengthBytes: CONTENT_BYTES })
+    const finished = (await reopen()).get(testTaskId('partial'))
+    assert.ok(finished)
+    assert.equal(finished.complete, true)
+    assert.deepEqual(await readAll(finished.createReadStream(0, CONTENT_BYTES - 1)), content)
+  },
+
+  'forgets a deleted task across a restart': async (store, reopen) => {
+    const content = testContent(CONTENT_BYTES)
+    await completeTask(store, 'deleted', content)
+    const partial = await store.create(testDescriptor('deleted-partial'))
+    await writeTestPiece(partial, content, 1)
+    await completeTask(store, 'kept', content)
+    assert.equal(await store.delete(testTaskId('deleted')), true)
+    assert.equal(await store.delete(testTaskId('deleted-partial')), true)
+    const reopened = await reopen()
+    assert.deepEqual(reopened.list().map((task) => task.descriptor.taskId), [testTaskId('kept')])
+    assert.equal(reopened.usedBytes(), CONTENT_BYTES)
+  },
+}
+
+/** The behaviour every {@link ContentStore} promises; run it once per implementation. */
+export function contentStoreContract(name: string, open: () => Promise<ContentStoreHarness>): void {
+  const run = (test: (harness: ContentStoreHarness, t: TestContext) => Promise<void>) => async (t: TestContext) => {
+    const harness = await open()
+    try {
+      await test(harness, t)
+    } finally {
+      await harness.cleanup()
+    }
+  }
+  describe(`ContentStore: ${name}`, () => {
+    for (const [title, test] of Object.entries(CASES)) {
+      it(title, TIMEOUT, run(({ store }) => test(store)))
+    }
+    for (const [title, test] of Object.entries(RESTART_CASES)) {
+      it(title, TIMEOUT, run(async ({ store, reopen }, t) => {
+        if (reopen === undefined) t.skip('this store keeps nothing across a restart')
+        else await test(store, reopen)
+      }))
+    }
+  })
+}

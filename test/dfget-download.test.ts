@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict'
+import { readdir, stat } from 'node:fs/promises'
+import { request } from 'node:http'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { taskIdFor } from '../src/protocol/task-id.js'
+import { disjoint, MiB, sha256File, tempDir } from './support/files.js'
+import { makeRandomFile, OriginServer, type Content } from './support/origin-server.js'
+import { dfget, socketGet, startDaemon, type DaemonProcess } from './support/processes.js'
+
+function httpGet(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    request(url, { headers }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }))
+    }).on('error', reject).end()
+  })
+}
+
+describe('dfget through one daemon', { timeout: 300_000 }, () => {
+  let dir!: Awaited<ReturnType<typeof tempDir>>
+  let origin!: OriginServer
+  let daemon!: DaemonProcess
+  const files: Record<string, Content> = {}
+  const sizes = { empty: 0, tiny: 100, small: 5 * MiB, large: 300 * MiB }
+
+  before(async () => {
+    dir = await tempDir('download')
+    origin = await OriginServer.start()
+    for (const [name, size] of Object.entries(sizes)) {
+      files[name] = await makeRandomFile(join(dir.path, `${name}.bin`), size)
+    }
+    daemon = await startDaemon(join(dir.path, 'daemon'))
+  })
+
+  after(async () => {
+    await (daemon as DaemonProcess | undefined)?.stop()
+    await (origin as OriginServer | undefined)?.close()
+    await (dir as typeof dir | undefined)?.remove()
+  })
+
+  for (const name of Object.keys(sizes)) {
+    it(`downloads ${name} content intact, then serves it again from the cache without the origin`, { timeout: 120_000 }, async () => {
+      const content = files[name]!
+      const url = origin.serve(`/sizes/${name}`, content)
+      const first = join(dir.path, `${name}.first`)
+      const result = await dfget([url, '-O', first, '-e', daemon.socketPath, '--no-progress'])
+      assert.equal(result.code, 0, result.stderr)
+      assert.equal(await sha256File(first), content.sha256)
+      const before = { ...origin.statsOf(`/sizes/${name}`) }
+      assert.ok(before.gets + before.heads > 0, 'the first download went to the origin')
+
+      const second = join(dir.path, `${name}.second`)
+      const again = await dfget([url, '-O', second, '-e', daemon.socketPath, '--no-progress'])
+      assert.equal(again.code, 0, again.stderr)
+      assert.equal(await sha256File(second), content.sha256)
+      const after = origin.statsOf(`/sizes/${name}`)
+      assert.equal(after.gets, before.gets, 'no GET reached the origin for the cached task')
+      assert.equal(after.heads, before.heads, 'no HEAD reached the origin for the cached task')
+    })
+  }
+
+  it('gives 8 concurrent dfget of one 300 MiB URL one download: the origin sends each byte once', { timeout: 180_000 }, async () => {
+    const path = '/shared/large'
+    const url = origin.serve(path, files['large']!)
+    const outputs = Array.from({ length: 8 }, (_, i) => join(dir.path, `shared-${i}.bin`))
+    const results = await Promise.all(outputs.map((output) => dfget([url, '-O', output, '-e', daemon.socketPath, '--no-progress'])))
+    for (const result of results) assert.equal(result.code, 0, result.stderr)
+    for (const output of outputs) assert.equal(await sha256File(output), files['large']!.sha256)
+    const stats = origin.statsOf(path)
+    assert.equal(stats.bodyBytesSent, sizes.large, 'body bytes the origin sent')
+    assert.ok(disjoint(stats.completedRanges), 'no range was served twice')
+  })
+
+  it('passes request headers to the origin, so an origin that needs credentials works', { timeout: 60_000 }, async () => {
+    const url = origin.serve('/private/small', files['small']!, { authorization: 'Bearer s3cret' })
+    const output = join(dir.path, 'private.bin')
+    const result = await dfget([url, '-O', output, '-e', daemon.socketPath, '-H', 'Authorization: Bearer s3cret', '--no-progress'])
+    assert.equal(result.code, 0, result.stderr)
+    assert.equal(await sha256File(output), files['small']!.sha256)
+  })
+
+  it('checks --digest and leaves no temporary file behind', { timeout: 60_000 }, async () => {
+    const url = origin.serve('/digest/small', files['small']!)
+    const output = join(dir.path, 'digest-ok', 'out.bin')
+    await (await import('node:fs/promises')).mkdir(join(dir.path, 'digest-ok'))
+    const result = await dfget([url, '-O', output, '-e', daemon.socketPath, '--digest', `sha256:${files['small']!.sha256}`, '--no-progress'])
+    assert.equal(result.code, 0, result.stderr)
+    assert.deepEqual(await readdir(join(dir.path, 'digest-ok')), ['out.bin'])
+  })
+
+  it('serves held pieces from the upload server by range, and 404/416 for what it lacks', { timeout: 60_000 }, async () => {
+    const url = origin.url('/sizes/small')
+    const taskId = taskIdFor({ url })
+    const base = `http://${daemon.uploadAddress().replace('0.0.0.0', '127.0.0.1')}/download/${taskId.slice(0, 3)}/${taskId}`
+    const ranged = await httpGet(base, { range: 'bytes=4194300-4194309' })
+    assert.equal(ranged.status, 206)
+    assert.equal(ranged.headers['content-range'], `bytes 4194300-4194309/${sizes.small}`)
+    const { readFile } = await import('node:fs/promises')
+    const expected = (await readFile(files['small']!.file)).subarray(4194300, 4194310)
+    assert.deepEqual(ranged.body, expected)
+    assert.equal((await httpGet(base, { range: `bytes=${sizes.small}-` })).status, 416)
+    const unknown = 'f'.repeat(64)
+    assert.equal((await httpGet(base.replace(`${taskId.slice(0, 3)}/${taskId}`, `fff/${unknown}`))).status, 404)
+    const health = await httpGet(base.replace(/\/download\/.*/, '/healthy'))
+    assert.equal(health.status, 200)
+    const metrics = await httpGet(base.replace(/\/download\/.*/, '/metrics'))
+    assert.match(metrics.body.toString(), /damselfly_dfdaemon_download_traffic_bytes_total\{type="back_to_source"\} \d+/)
+    assert.match(metrics.body.toString(), /damselfly_dfdaemon_upload_traffic_bytes_total \d+/)
+  })
+
+  it('lists and describes tasks on the local API', { timeout: 30_000 }, async () => {
+    const taskId = taskIdFor({ url: origin.url('/sizes/large') })
+    const answer = await socketGet(daemon.socketPath, `/v1/tasks/${taskId}`)
+    assert.equal(answer.status, 200)
+    const task = JSON.parse(answer.body) as { complete: boolean; contentLength: number; pieceLength: number }
+    assert.equal(task.complete, true)
+    assert.equal(task.contentLength, sizes.large)
+    assert.equal(task.pieceLength, 4 * MiB)
+    const content = await stat(join(daemon.dataDir, 'content', 'tasks', taskId.slice(0, 3), taskId))
+    assert.equal(content.size, sizes.large)
+  })
+})

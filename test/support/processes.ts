@@ -1,0 +1,122 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs'
+import { request } from 'node:http'
+import { join, resolve } from 'node:path'
+
+const ROOT = resolve(import.meta.dirname, '..', '..')
+
+/** The built entry of a command; `npm test` builds first, so suites run what users run. */
+export function cliPath(name: 'dfdaemon' | 'dfget' | 'damselfly'): string {
+  const path = join(ROOT, 'dist', 'cli', `${name}.js`)
+  if (!existsSync(path)) throw new Error(`${path} is missing: run \`npm run build\` first`)
+  return path
+}
+
+/** Polls until `check` holds or the deadline passes; never a fixed sleep. */
+export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return
+    await new Promise((done) => setTimeout(done, 50))
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+}
+
+export function socketGet(socketPath: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const req = request({ socketPath, path, method: 'GET' }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+export interface DaemonProcess {
+  readonly socketPath: string
+  readonly dataDir: string
+  readonly logPath: string
+  readonly child: ChildProcess
+  /** `127.0.0.1:<port>` of the upload server. */
+  uploadAddress(): string
+  /** SIGTERM and wait for exit; SIGKILL after a grace period. */
+  stop(): Promise<void>
+  /** SIGKILL and wait for exit, as a crash. */
+  kill(): Promise<void>
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((done) => child.once('exit', () => done()))
+}
+
+/** Starts dfdaemon on a socket in `dir`, upload server on port 0, and waits until it is healthy. */
+export async function startDaemon(dir: string, options: { args?: string[]; env?: Record<string, string> } = {}): Promise<DaemonProcess> {
+  const socketPath = join(dir, 'dfdaemon.sock')
+  const dataDir = join(dir, 'data')
+  const logPath = join(dir, 'dfdaemon.log')
+  mkdirSync(dir, { recursive: true })
+  const log = openSync(logPath, 'a')
+  const child = spawn(
+    process.execPath,
+    [cliPath('dfdaemon'), '--data-dir', dataDir, '--socket', socketPath, '--upload-port', '0', '--proxy-port', '0', '--log-level', 'debug', ...(options.args ?? [])],
+    { stdio: ['ignore', log, log], env: { ...process.env, DFDAEMON_UPLOAD_SERVER_IP: '127.0.0.1', ...options.env } },
+  )
+  closeSync(log)
+  const daemon: DaemonProcess = {
+    socketPath,
+    dataDir,
+    logPath,
+    child,
+    uploadAddress() {
+      for (const line of readFileSync(logPath, 'utf8').split('\n').reverse()) {
+        if (line.includes('upload server listening')) return (JSON.parse(line) as { address: string }).address
+      }
+      throw new Error('the daemon has not logged its upload address')
+    },
+    async stop() {
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+      await exited(child)
+      clearTimeout(timer)
+    },
+    async kill() {
+      child.kill('SIGKILL')
+      await exited(child)
+    },
+  }
+  await waitFor(async () => {
+    if (child.exitCode !== null) throw new Error(`dfdaemon exited with ${child.exitCode}: ${readFileSync(logPath, 'utf8').slice(-2000)}`)
+    return socketGet(socketPath, '/healthy').then((r) => r.status === 200, () => false)
+  }, 'dfdaemon to answer /healthy')
+  return daemon
+}
+
+export interface RunResult {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Runs a command to completion (killed after `timeoutMs`) and returns its exit code and output. */
+export function run(command: string, args: readonly string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((done, reject) => {
+    const child = spawn(command, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      done({ code, stdout, stderr })
+    })
+  })
+}
+
+export function dfget(args: readonly string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
+  return run(process.execPath, [cliPath('dfget'), ...args], options)
+}
