@@ -40,7 +40,11 @@ export function countedBody(
     counted.destroy(new DamselflyError('CANCELLED', `${describe} was cancelled`, { cause: init.signal.reason }))
   }
   init.signal.addEventListener('abort', onAbort, { once: true })
-  source.on('error', (error) => counted.destroy(init.mapError(error)))
+  source.on('error', (error) => {
+    const mapped = init.mapError(error)
+    const ofBytes = `after ${receivedBytes} of ${expectedBytes ?? 'an unknown number of'} bytes`
+    counted.destroy(mapped.code === 'SOURCE_TRUNCATED' ? new DamselflyError('SOURCE_TRUNCATED', `${describe} ended ${ofBytes} (${reasonOf(error)})`, { cause: error }) : mapped)
+  })
   counted.once('close', () => {
     init.signal.removeEventListener('abort', onAbort)
     if (!source.destroyed) source.destroy()
@@ -52,4 +56,8 @@ export function countedBody(
 
 function truncated(message: string): DamselflyError {
   return new DamselflyError('SOURCE_TRUNCATED', message)
+}
+
+function reasonOf(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'unknown'
 }
