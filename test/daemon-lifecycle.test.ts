@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { silentLogger } from '../src/common/logger.js'
+import { taskIdFor } from '../src/protocol/task-id.js'
+import { FileContentStore } from '../src/storage/file-content-store.js'
+import { MiB, sha256File, tempDir } from './support/files.js'
+import { makeRandomFile, OriginServer, type Content } from './support/origin-server.js'
+import { dfget, startDaemon, waitFor, type DaemonProcess } from './support/processes.js'
+
+const PIECE = 4 * MiB
+
+/** Piece numbers the store recorded for a task, read with the daemon stopped. */
+async function storedPieces(dataDir: string, url: string): Promise<Set<number>> {
+  const store = new FileContentStore({ logger: silentLogger() }, { dataDir })
+  await store.open()
+  try {
+    const task = store.get(taskIdFor({ url }))
+    return new Set([...(task?.pieces() ?? [])].map((piece) => piece.number))
+  } finally {
+    await store.close()
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+describe('daemon lifecycle', { timeout: 300_000 }, () => {
+  let dir!: Awaited<ReturnType<typeof tempDir>>
+  let origin!: OriginServer
+  let large!: Content
+  const daemons: DaemonProcess[] = []
+
+  before(async () => {
+    dir = await tempDir('lifecycle')
+    origin = await OriginServer.start()
+    large = await makeRandomFile(join(dir.path, 'large.bin'), 300 * MiB)
+  })
+
+  after(async () => {
+    for (const daemon of daemons) await daemon.stop()
+    await (origin as OriginServer | undefined)?.close()
+    await (dir as typeof dir | undefined)?.remove()
+  })
+
+  it('resumes after SIGKILL, fetching only the pieces it had not stored, within the back-to-source rate limit', { timeout: 180_000 }, async () => {
+    const path = '/crash/large'
+    const url = origin.serve(path, large)
+    const home = join(dir.path, 'crash')
+    const rateBytesPerSecond = 60 * MiB
+    const first = await startDaemon(home, { env: { DFDAEMON_SOURCE_RATE_LIMIT: String(rateBytesPerSecond) } })
+    daemons.push(first)
+    const output = join(dir.path, 'crash.bin')
+    const interrupted = dfget([url, '-O', output, '-e', first.socketPath, '--no-progress'])
+    const stats = origin.statsOf(path)
+    await waitFor(() => stats.bodyBytesSent > 30 * MiB, 'the download to pass 30 MiB')
+    const fromMs = Date.now()
+    await waitFor(() => stats.bodyBytesSent > 90 * MiB, 'the download to pass 90 MiB')
+    const elapsedMs = Date.now() - fromMs
+    // 60 MiB at 60 MiB/s is one second; socket buffers and the bucket's burst allow some slack.
+    assert.ok(elapsedMs >= 750, `60 MiB took ${elapsedMs} ms under a 60 MiB/s back-to-source limit`)
+    await first.kill()
+    const failed = await interrupted
+    assert.equal(failed.code, 1)
+    assert.match(failed.stderr, /^dfget: dfdaemon went away/)
+
+    const survived = await storedPieces(first.dataDir, url)
+    const pieceCount = Math.ceil(large.length / PIECE)
+    assert.ok(survived.size > 0 && survived.size < pieceCount, `${survived.size} of ${pieceCount} pieces survived the crash`)
+    const servedBeforeRestart = stats.completedRanges.length
+
+    const second = await startDaemon(home)
+    daemons.push(second)
+    const retried = await dfget([url, '-O', output, '-e', second.socketPath, '--no-progress'])
+    assert.equal(retried.code, 0, retried.stderr)
+    assert.equal(await sha256File(output), large.sha256)
+
+    const fetchedAfter = stats.completedRanges.slice(servedBeforeRestart).map(([start]) => start / PIECE)
+    assert.deepEqual(fetchedAfter.filter((piece) => survived.has(piece)), [], 'no stored piece was fetched again')
+    assert.equal(new Set(fetchedAfter).size, fetchedAfter.length, 'no piece was fetched twice after the restart')
+    assert.equal(survived.size + fetchedAfter.length, pieceCount, 'stored and fetched pieces make the whole task')
+    assert.ok(stats.completedRanges.length <= pieceCount + 4, 'only pieces in flight at the crash were sent twice')
+  })
+
+  it('starts a daemon in the background when none answers, and uses it', { timeout: 60_000 }, async () => {
+    const home = join(dir.path, 'autostart')
+    const url = origin.serve('/autostart', await makeRandomFile(join(dir.path, 'auto.bin'), 3 * MiB))
+    const env = {
+      DFDAEMON_STORAGE_DIR: join(home, 'data'),
+      DFDAEMON_LOG_DIR: join(home, 'logs'),
+      DFDAEMON_UPLOAD_SERVER_IP: '127.0.0.1',
+      DFDAEMON_UPLOAD_SERVER_PORT: '0',
+    }
+    const output = join(dir.path, 'auto.out')
+    const result = await dfget([url, '-O', output, '-e', join(home, 'dfdaemon.sock')], { env })
+    assert.equal(result.code, 0, result.stderr)
+    assert.equal(await sha256File(output), await sha256File(join(dir.path, 'auto.bin')))
+    const started = readFileSync(join(home, 'logs', 'dfdaemon.log'), 'utf8').split('\n').find((line) => line.includes('dfdaemon started'))
+    assert.ok(started, 'the background daemon logged its start')
+    const { pid } = JSON.parse(started) as { pid: number }
+    process.kill(pid, 'SIGTERM')
+    await waitFor(() => !alive(pid), 'the background daemon to stop')
+  })
+})
