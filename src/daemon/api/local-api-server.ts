@@ -54,14 +54,20 @@ export class LocalApiServer implements Startable {
     if (serveOperatorEndpoints(req, res, this.components.registry)) return
     const path = new URL(req.url ?? '/', 'http://localhost').pathname
     if (req.method === 'POST' && path === LOCAL_API.download) return this.download(req, res)
-    if (req.method === 'GET' && path === LOCAL_API.tasks) return sendJson(res, 200, { tasks: this.components.store.list().map(taskView) })
+    if (req.method === 'GET' && path === LOCAL_API.tasks) {
+      sendJson(res, 200, { tasks: this.components.store.list().map(taskView) })
+      return
+    }
     const match = /^\/v1\/tasks\/([^/]+)$/.exec(path)
     if (match?.[1] !== undefined) {
       const taskId = match[1]
       if (!isTaskId(taskId)) throw new DamselflyError('INVALID_ARGUMENT', `not a task id: ${JSON.stringify(taskId)}`)
       const summary = this.components.store.list().find((task) => task.descriptor.taskId === taskId)
       if (summary === undefined) throw new DamselflyError('TASK_NOT_FOUND', `no task ${taskId} on this host`)
-      if (req.method === 'GET') return sendJson(res, 200, taskView(summary))
+      if (req.method === 'GET') {
+        sendJson(res, 200, taskView(summary))
+        return
+      }
       if (req.method === 'DELETE') {
         const deleted = await this.components.store.delete(summary.descriptor.taskId)
         if (!deleted) throw new DamselflyError('INVALID_ARGUMENT', `task ${taskId} is in use; try again when its downloads end`)
