@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { Command } from 'commander'
 import { pino } from 'pino'
 import { createLogger } from '../common/logger.js'
-import { resolveDaemonConfig } from '../daemon/config.js'
+import { defaultSocketPath, resolveDaemonConfig } from '../daemon/config.js'
 import { Daemon } from '../daemon/daemon.js'
 import { fail } from './exit.js'
 
@@ -36,8 +36,8 @@ export function upCommand(): Command {
             'Damselfly is up.',
             `  data:     ${config.storage.dir}`,
             `  logs:     ${logPath}`,
-            `  download: dfget -e ${socket} <url> -O <file>`,
-            `  metrics:  http://${daemon.uploadServer.address}/metrics`,
+            `  download: dfget${socket === defaultSocketPath() ? '' : ` -e ${socket}`} <url> -O <file>`,
+            `  metrics:  http://${daemon.uploadServer.address.replace('0.0.0.0', '127.0.0.1')}/metrics`,
             'Press Ctrl-C to stop.',
             '',
           ].join('\n'),
