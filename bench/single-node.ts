@@ -23,8 +23,12 @@ const SECTION = 'single-node'
 const TARGETS = { coldToCurl: 1.2, warmToCurl: 0.5 } as const
 const RUN_TIMEOUT_MS = 180_000
 const STARTUP_SAMPLES = 3
+/** USER_HZ, the unit of CPU times in /proc; 100 on every Linux architecture Node supports. */
+const CLOCK_TICKS_PER_SECOND = 100
 
 interface BenchOptions {
+  /** As given on the command line, for the command shown in the report. */
+  readonly sizeText: string
   readonly sizeBytes: number
   readonly rounds: number
   readonly updateDocs: boolean
@@ -40,6 +44,8 @@ interface RoundResult {
   readonly elapsedMs: Record<Kind, number>
   /** The daemon's own `task done` costMs for the cold download. */
   readonly coldTaskCostMs: number | undefined
+  /** User plus system CPU time the daemon spent during the cold download. */
+  readonly coldDaemonCpuMs: number | undefined
 }
 
 interface Daemon {
@@ -75,7 +81,7 @@ function parseOptions(argv: readonly string[]): BenchOptions {
   const sizeBytes = parseBytes(values.size)
   if (sizeBytes < 1) throw new Error('--size must be at least one byte')
   const cpuProfDir = values['cpu-prof-dir']
-  return { sizeBytes, rounds, updateDocs: !values['no-docs'], cpuProfDir: cpuProfDir === undefined ? undefined : resolve(cpuProfDir) }
+  return { sizeText: values.size, sizeBytes, rounds, updateDocs: !values['no-docs'], cpuProfDir: cpuProfDir === undefined ? undefined : resolve(cpuProfDir) }
 }
 
 function median(values: readonly number[]): number {
@@ -113,6 +119,18 @@ async function startDaemon(children: ChildProcesses, dir: string, cpuProfDir: st
     return socketGet(socketPath, '/healthy').then((answer) => answer.status === 200, () => false)
   }, 'dfdaemon to answer /healthy')
   return { child, socketPath, logPath }
+}
+
+/** User plus system CPU time of a process so far, from /proc; undefined where there is no /proc. */
+async function cpuTimeMs(pid: number | undefined): Promise<number | undefined> {
+  if (pid === undefined) return undefined
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined)
+  // Fields after the parenthesised command name; utime and stime are the 14th and 15th fields.
+  const fields = text?.slice(text.lastIndexOf(')') + 2).split(' ')
+  const utime = Number(fields?.[11])
+  const stime = Number(fields?.[12])
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined
+  return ((utime + stime) * 1000) / CLOCK_TICKS_PER_SECOND
 }
 
 /** The costMs of the last `task done` the daemon logged for `url`. */
@@ -183,6 +201,7 @@ async function runRounds(run: BenchRun, options: BenchOptions, daemon: Daemon, c
     // favouring one side; warm must follow cold, since cold is what warms the daemon.
     const order: Kind[] = round % 2 === 1 ? ['curl', 'cold', 'warm'] : ['cold', 'warm', 'curl']
     const elapsedMs: Record<Kind, number> = { curl: 0, cold: 0, warm: 0 }
+    let coldDaemonCpuMs: number | undefined
     for (const kind of order) {
       const output = join(outputDir, `${kind}.out`)
       await rm(output, { force: true })
@@ -191,9 +210,12 @@ async function runRounds(run: BenchRun, options: BenchOptions, daemon: Daemon, c
       if (synced.code !== 0) throw new Error(`sync exited with ${synced.code}: ${synced.stderr}`)
       const originGetsBefore = stats.gets + stats.heads
       const profile = options.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`, `--cpu-prof-name=dfget-${kind}-${round}.cpuprofile`]
+      const daemonCpuBeforeMs = await cpuTimeMs(daemon.child.pid)
       const exit = kind === 'curl'
         ? await children.run('curl', ['-s', '-o', output, url], { timeoutMs: RUN_TIMEOUT_MS })
         : await children.run(process.execPath, [...profile, cliPath('dfget'), url, '-O', output, '-e', daemon.socketPath, '--no-progress'], { timeoutMs: RUN_TIMEOUT_MS })
+      const daemonCpuAfterMs = await cpuTimeMs(daemon.child.pid)
+      if (kind === 'cold' && daemonCpuBeforeMs !== undefined && daemonCpuAfterMs !== undefined) coldDaemonCpuMs = daemonCpuAfterMs - daemonCpuBeforeMs
       if (exit.code !== 0) throw new Error(`${kind} exited with ${exit.code ?? exit.signal ?? 'nothing'}: ${exit.stderr.slice(-2000)}`)
       const digest = await sha256File(output)
       if (digest !== content.sha256) throw new Error(`${kind} wrote content with sha256 ${digest}, expected ${content.sha256}`)
@@ -205,9 +227,9 @@ async function runRounds(run: BenchRun, options: BenchOptions, daemon: Daemon, c
     }
     const coldTaskCostMs = await taskCostMs(daemon, url)
     await forgetTask(daemon, url)
-    const result: RoundResult = { round, order, elapsedMs, coldTaskCostMs }
+    const result: RoundResult = { round, order, elapsedMs, coldTaskCostMs, coldDaemonCpuMs }
     results.push(result)
-    console.error(`round ${round}: curl ${seconds(elapsedMs.curl)}, cold ${seconds(elapsedMs.cold)} (daemon task ${coldTaskCostMs === undefined ? '?' : seconds(coldTaskCostMs)}), warm ${seconds(elapsedMs.warm)}`)
+    console.error(`round ${round}: curl ${seconds(elapsedMs.curl)}, cold ${seconds(elapsedMs.cold)} (daemon task ${optionalSeconds(coldTaskCostMs)}, daemon CPU ${optionalSeconds(coldDaemonCpuMs)}), warm ${seconds(elapsedMs.warm)}`)
   }
   return results
 }
@@ -216,32 +238,48 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(2)} s`
 }
 
+function optionalSeconds(ms: number | undefined): string {
+  return ms === undefined ? '?' : seconds(ms)
+}
+
 function ratio(value: number): string {
   return `${value.toFixed(2)}x`
 }
 
+function medianOf(values: ReadonlyArray<number | undefined>): number | undefined {
+  const known = values.filter((value) => value !== undefined)
+  return known.length === 0 ? undefined : median(known)
+}
+
 function report(results: readonly RoundResult[], sizeBytes: number, dfgetStartupMs: number): { table: string; passed: boolean } {
-  const medianOf = (kind: Kind): number => median(results.map((result) => result.elapsedMs[kind]))
-  const costs = results.map((result) => result.coldTaskCostMs).filter((cost) => cost !== undefined)
-  const curlMs = medianOf('curl')
-  const coldMs = medianOf('cold')
-  const warmMs = medianOf('warm')
+  const elapsed = (kind: Kind): number => median(results.map((result) => result.elapsedMs[kind]))
+  const curlMs = elapsed('curl')
+  const coldMs = elapsed('cold')
+  const warmMs = elapsed('warm')
   const coldRatio = coldMs / curlMs
   const warmRatio = warmMs / curlMs
-  const rows = results.map(({ round, order, elapsedMs, coldTaskCostMs }) =>
-    `| ${round} | ${order.join(', ')} | ${seconds(elapsedMs.curl)} | ${seconds(elapsedMs.cold)} | ${coldTaskCostMs === undefined ? '?' : seconds(coldTaskCostMs)} | ${seconds(elapsedMs.warm)} | ${ratio(elapsedMs.cold / elapsedMs.curl)} | ${ratio(elapsedMs.warm / elapsedMs.curl)} |`)
+  const row = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`
+  const rows = results.map(({ round, order, elapsedMs, coldTaskCostMs, coldDaemonCpuMs }) => row([
+    String(round), order.join(', '), seconds(elapsedMs.curl), seconds(elapsedMs.cold), optionalSeconds(coldTaskCostMs),
+    optionalSeconds(coldDaemonCpuMs), seconds(elapsedMs.warm), ratio(elapsedMs.cold / elapsedMs.curl), ratio(elapsedMs.warm / elapsedMs.curl),
+  ]))
+  const medianRow = row([
+    'median', '', seconds(curlMs), seconds(coldMs), optionalSeconds(medianOf(results.map((result) => result.coldTaskCostMs))),
+    optionalSeconds(medianOf(results.map((result) => result.coldDaemonCpuMs))), seconds(warmMs), ratio(coldRatio), ratio(warmRatio),
+  ].map((cell) => (cell === '' ? cell : `**${cell}**`)))
   const mibPerSecond = (ms: number): string => `${(sizeBytes / 1024 ** 2 / (ms / 1000)).toFixed(0)} MiB/s`
   const coldPassed = coldRatio <= TARGETS.coldToCurl
   const warmPassed = warmRatio <= TARGETS.warmToCurl
   const table = [
-    `Download of ${formatBytes(sizeBytes)}; wall time of each command from spawn to exit.`,
+    `Download of ${formatBytes(sizeBytes)}. Wall time of each command from spawn to exit; "daemon task" is the \`costMs\` of the`,
+    `daemon's \`task done\` log line (origin to store), "daemon CPU" its user + system CPU time during the cold dfget.`,
     '',
-    '| round | order | curl | dfget cold | daemon task (cold) | dfget warm | cold / curl | warm / curl |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|',
+    '| round | order | curl | dfget cold | daemon task (cold) | daemon CPU (cold) | dfget warm | cold / curl | warm / curl |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
-    `| **median** | | **${seconds(curlMs)}** | **${seconds(coldMs)}** | **${costs.length === 0 ? '?' : seconds(median(costs))}** | **${seconds(warmMs)}** | **${ratio(coldRatio)}** | **${ratio(warmRatio)}** |`,
+    medianRow,
     '',
-    '| goal | median ratio | target | result |',
+    '| goal | ratio of medians | target | result |',
     '|---|---:|---:|---|',
     `| dfget cold vs curl | ${ratio(coldRatio)} | ≤ ${ratio(TARGETS.coldToCurl)} | ${coldPassed ? 'met' : 'missed'} |`,
     `| dfget warm vs curl | ${ratio(warmRatio)} | ≤ ${ratio(TARGETS.warmToCurl)} | ${warmPassed ? 'met' : 'missed'} |`,
@@ -264,7 +302,7 @@ function method(options: BenchOptions): string {
 
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2))
-  const command = `node --import tsx bench/single-node.ts --size ${formatBytes(options.sizeBytes).replace(' ', '')} --rounds ${options.rounds}`
+  const command = `node --import tsx bench/single-node.ts --size ${options.sizeText} --rounds ${options.rounds}`
   await warnIfBuildIsStale()
   const run = new BenchRun()
   const interrupted = (signal: NodeJS.Signals): void => {

@@ -41,7 +41,8 @@ export function envName(prefix: string, path: readonly string[]): string {
 }
 
 function envValue(raw: string, example: unknown): unknown {
-  if (typeof example === 'number') return raw.trim() === '' ? raw : Number(raw)
+  // Text that is not a plain number ('100MiB', '30s') is left for the schema to parse.
+  if (typeof example === 'number') return raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw
   if (typeof example === 'boolean') return raw === 'true' ? true : raw === 'false' ? false : raw
   if (Array.isArray(example)) return raw.split(',').map((item) => item.trim()).filter((item) => item !== '')
   return raw

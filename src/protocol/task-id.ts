@@ -50,14 +50,25 @@ export function parseUrl(value: string): URL {
   }
 }
 
-/** The URL with the filtered query parameters removed; the order of the others is kept. */
-export function filterUrl(url: URL, filteredQueryParams: readonly string[]): string {
-  if (url.search === '') return url.href
-  const filtered = new URL(url.href)
-  const drop = new Set(filteredQueryParams)
-  for (const key of [...filtered.searchParams.keys()]) {
-    if (drop.has(key)) filtered.searchParams.delete(key)
+function queryKey(part: string): string {
+  const raw = part.split('=', 1)[0] ?? ''
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' '))
+  } catch {
+    return raw
   }
+}
+
+/**
+ * The URL with the filtered query parameters and the fragment removed. The other parameters keep
+ * their order and their exact encoding, so filtering never changes what remains.
+ */
+export function filterUrl(url: URL, filteredQueryParams: readonly string[]): string {
+  const filtered = new URL(url.href)
+  filtered.hash = ''
+  const drop = new Set(filteredQueryParams)
+  const kept = filtered.search.slice(1).split('&').filter((part) => part !== '' && !drop.has(queryKey(part)))
+  filtered.search = kept.length === 0 ? '' : `?${kept.join('&')}`
   return filtered.href
 }
 

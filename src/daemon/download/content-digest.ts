@@ -6,13 +6,19 @@ import type { ContentStore, StoredTask } from '../../storage/content-store.js'
  * Checks the whole content of a stored task against `expected` (`<algorithm>:<hex>`). A mismatch
  * deletes the task, so the bad bytes are never served again, and fails with DIGEST_MISMATCH.
  */
-export async function verifyContentDigest(store: ContentStore, task: StoredTask, expected: string, signal: AbortSignal): Promise<void> {
+export async function verifyContentDigest(
+  store: ContentStore,
+  task: StoredTask,
+  expected: string,
+  signal: AbortSignal,
+  /** For content of unknown length checked before `finish()` records its length. */
+  contentLengthBytes = task.descriptor.contentLengthBytes ?? 0,
+): Promise<void> {
   if (task.verifiedDigest === expected) return
   const wanted = parseDigest(expected)
   const hasher = createHasher(wanted.algorithm)
-  const length = task.descriptor.contentLengthBytes ?? 0
-  if (length > 0) {
-    for await (const chunk of task.createReadStream(0, length - 1) as AsyncIterable<Buffer>) {
+  if (contentLengthBytes > 0) {
+    for await (const chunk of task.createReadStream(0, contentLengthBytes - 1) as AsyncIterable<Buffer>) {
       if (signal.aborted) throw new DamselflyError('CANCELLED', 'digest check cancelled')
       hasher.update(chunk)
     }

@@ -71,8 +71,7 @@ export class TaskDownload {
   private readonly log: Logger
   private resolveDescriptor!: (descriptor: TaskDescriptor) => void
   private rejectDescriptor!: (error: Error) => void
-  /** Resolves when the content length and piece length are known, so readers can start. */
-  readonly descriptor: Promise<TaskDescriptor>
+  private readonly descriptorPromise: Promise<TaskDescriptor>
   private donePromise: Promise<StoredTask> | undefined
 
   constructor(
@@ -80,13 +79,19 @@ export class TaskDownload {
     private readonly init: TaskDownloadInit,
   ) {
     this.log = components.logger.child({ taskId: init.taskId })
-    this.descriptor = new Promise((resolve, reject) => {
+    this.descriptorPromise = new Promise((resolve, reject) => {
       this.resolveDescriptor = resolve
       this.rejectDescriptor = reject
     })
     // A failure before the descriptor is known reaches readers through `done`; nobody may be
     // awaiting the descriptor yet, so its rejection must not count as unhandled.
-    this.descriptor.catch(() => undefined)
+    this.descriptorPromise.catch(() => undefined)
+  }
+
+  /** Starts the download once; resolves when content and piece length are known, so readers can start. */
+  get descriptor(): Promise<TaskDescriptor> {
+    this.done.catch(() => undefined)
+    return this.descriptorPromise
   }
 
   /** Starts the download once; resolves with the complete task, or rejects with a DamselflyError. */
@@ -139,7 +144,7 @@ export class TaskDownload {
         await this.fetchPieces(source, url, task, length, stat.rangeSupported)
       }
       const finishedLength = task.descriptor.contentLengthBytes ?? this.streamedBytes
-      if (request.digest !== undefined) await verifyContentDigest(store, task, request.digest, this.controller.signal)
+      if (request.digest !== undefined) await verifyContentDigest(store, task, request.digest, this.controller.signal, finishedLength)
       await task.finish({
         contentLengthBytes: finishedLength,
         ...(request.digest === undefined ? {} : { verifiedDigest: request.digest }),
@@ -214,6 +219,12 @@ export class TaskDownload {
     }
     const workerCount = Math.min(this.init.concurrentPieceCount, missing.length)
     await Promise.all(Array.from({ length: workerCount }, worker))
+    if (failures.length > 0 && toDamselflyError(failures[0]).code === 'SOURCE_RANGE_UNSUPPORTED' && !this.controller.signal.aborted) {
+      // It advertised ranges and then ignored them: read it in one stream after all.
+      this.log.info('origin ignores range requests; downloading the whole content in one stream')
+      await this.fetchWhole(source, url, task)
+      return
+    }
     if (failures.length > 0) throw failures[0]
     if (this.controller.signal.aborted) throw toDamselflyError(this.controller.signal.reason)
   }
