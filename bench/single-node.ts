@@ -23,6 +23,7 @@ const SECTION = 'single-node'
 const TARGETS = { coldToCurl: 1.2, warmToCurl: 0.5 } as const
 const RUN_TIMEOUT_MS = 180_000
 const STARTUP_SAMPLES = 3
+const RUN_LINE = 'node --import tsx bench/single-node.ts [--size 1GiB] [--rounds 3]'
 /** USER_HZ, the unit of CPU times in /proc; 100 on every Linux architecture Node supports. */
 const CLOCK_TICKS_PER_SECOND = 100
 
@@ -54,7 +55,7 @@ interface Daemon {
   readonly logPath: string
 }
 
-const USAGE = `usage: node --import tsx bench/single-node.ts [--size 1GiB] [--rounds 3] [--no-docs] [--cpu-prof-dir DIR]
+const USAGE = `usage: ${RUN_LINE} [--no-docs] [--cpu-prof-dir DIR]
 
   --size          size of the random file served by the origin (default 1GiB)
   --rounds        interleaved rounds of curl, dfget cold and dfget warm (default 3)
@@ -208,7 +209,7 @@ async function runRounds(run: BenchRun, options: BenchOptions, daemon: Daemon, c
       // Flush the previous run's dirty pages so its writeback does not land in this run's time.
       const synced = await children.run('sync', [], { timeoutMs: RUN_TIMEOUT_MS })
       if (synced.code !== 0) throw new Error(`sync exited with ${synced.code}: ${synced.stderr}`)
-      const originGetsBefore = stats.gets + stats.heads
+      const originRequestsBefore = stats.gets + stats.heads
       const profile = options.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`, `--cpu-prof-name=dfget-${kind}-${round}.cpuprofile`]
       const daemonCpuBeforeMs = await cpuTimeMs(daemon.child.pid)
       const exit = kind === 'curl'
@@ -219,8 +220,8 @@ async function runRounds(run: BenchRun, options: BenchOptions, daemon: Daemon, c
       if (exit.code !== 0) throw new Error(`${kind} exited with ${exit.code ?? exit.signal ?? 'nothing'}: ${exit.stderr.slice(-2000)}`)
       const digest = await sha256File(output)
       if (digest !== content.sha256) throw new Error(`${kind} wrote content with sha256 ${digest}, expected ${content.sha256}`)
-      if (kind === 'warm' && stats.gets + stats.heads !== originGetsBefore) {
-        throw new Error(`warm dfget reached the origin (${stats.gets + stats.heads - originGetsBefore} requests): it was not served from the daemon's store`)
+      if (kind === 'warm' && stats.gets + stats.heads !== originRequestsBefore) {
+        throw new Error(`warm dfget reached the origin (${stats.gets + stats.heads - originRequestsBefore} requests): it was not served from the daemon's store`)
       }
       await rm(output, { force: true })
       elapsedMs[kind] = exit.elapsedMs
@@ -323,7 +324,19 @@ async function main(): Promise<number> {
     const { table, passed } = report(results, options.sizeBytes, dfgetStartupMs)
     console.log(table)
     if (options.updateDocs) {
-      const body = [`Measured ${new Date().toISOString()} on ${machineLine()}.`, '', `Command: \`${command}\``, '', table, '', 'How:', '', method(options)].join('\n')
+      const body = [
+        `Run it: \`${RUN_LINE}\` (after building; \`--no-docs\` leaves this file alone).`,
+        '',
+        `Measured ${new Date().toISOString()} on ${machineLine()}.`,
+        '',
+        `Command: \`${command}\``,
+        '',
+        table,
+        '',
+        'How:',
+        '',
+        method(options),
+      ].join('\n')
       await replaceSection(DOC_PATH, SECTION, body)
       console.error(`updated the "${SECTION}" section of ${DOC_PATH}`)
     }

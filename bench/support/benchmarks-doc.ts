@@ -6,7 +6,8 @@ const DOC_HEADING = `# Benchmarks
 Speed goals live in \`bench/\`, not in the test suites: each bench runs real processes against a
 local origin, prints a markdown table and replaces its own section below. Numbers depend on the
 machine, so every section names the machine, the date and the command that produced it. Build
-first (\`npm run build\`): the benches run the built commands in \`dist/\`, exactly as users do.
+first (\`node_modules/.bin/tsc -p tsconfig.build.json\`, what \`npm run build\` runs): the benches run
+the built commands in \`dist/\`, exactly as users do.
 `
 
 /** The machine a result was measured on, in one markdown line. */
