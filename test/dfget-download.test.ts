@@ -18,6 +18,20 @@ function httpGet(url: string, headers: Record<string, string> = {}): Promise<{ s
   })
 }
 
+/** POSTs a download to the local API in stream delivery and returns the bytes and the trailer. */
+function streamDownload(socketPath: string, url: string): Promise<{ status: number; body: Buffer; result: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const payload = JSON.stringify({ url })
+    const req = request({ socketPath, path: '/v1/tasks/download', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), result: res.trailers['x-damselfly-result'] }))
+    })
+    req.on('error', reject)
+    req.end(payload)
+  })
+}
+
 describe('dfget through one daemon', { timeout: 300_000 }, () => {
   let dir!: Awaited<ReturnType<typeof tempDir>>
   let origin!: OriginServer
@@ -108,6 +122,45 @@ describe('dfget through one daemon', { timeout: 300_000 }, () => {
     const metrics = await httpGet(base.replace(/\/download\/.*/, '/metrics'))
     assert.match(metrics.body.toString(), /damselfly_dfdaemon_download_traffic_bytes_total\{type="back_to_source"\} \d+/)
     assert.match(metrics.body.toString(), /damselfly_dfdaemon_upload_traffic_bytes_total \d+/)
+  })
+
+  it('streams content in order over the local API with the outcome in a trailer', { timeout: 60_000 }, async () => {
+    const { readFile } = await import('node:fs/promises')
+    const url = origin.serve('/stream/small', files['small']!)
+    const streamed = await streamDownload(daemon.socketPath, url)
+    assert.equal(streamed.status, 200)
+    assert.equal(streamed.result, 'ok')
+    assert.deepEqual(streamed.body, await readFile(files['small']!.file))
+    // Announcing 3 MiB more than it has makes the last piece fail after earlier ones streamed.
+    const lying = origin.serve('/stream/lying', files['small']!, { announcedLength: sizes.small + 3 * MiB })
+    const failed = await streamDownload(daemon.socketPath, lying)
+    assert.equal(failed.status, 200)
+    const error = JSON.parse(decodeURIComponent(failed.result ?? '')) as { code: string }
+    assert.equal(error.code, 'SOURCE_TRUNCATED')
+  })
+
+  it('lets a user other than the daemon\'s download into their own directory', { timeout: 60_000 }, async (t) => {
+    const { chmod, mkdir } = await import('node:fs/promises')
+    if (process.getuid?.() !== 0) {
+      t.skip('needs root to run dfget as another user')
+      return
+    }
+    const home = join(dir.path, 'nobody')
+    await mkdir(home)
+    await (await import('node:fs/promises')).chown(home, 65534, 65534)
+    const shared = await startDaemon(join(dir.path, 'shared-daemon'), { env: { DFDAEMON_DOWNLOAD_SERVER_SOCKET_MODE: '0666' } })
+    t.after(() => shared.stop())
+    await chmod(dir.path, 0o755)
+    const output = join(home, 'out.bin')
+    const url = origin.serve('/nobody/small', files['small']!)
+    const { cliPath, run } = await import('./support/processes.js')
+    const result = await run('runuser', ['-u', 'nobody', '--', process.execPath, cliPath('dfget'), url, '-O', output, '-e', shared.socketPath, '--no-progress'])
+    assert.equal(result.code, 0, result.stderr)
+    assert.equal(await sha256File(output), files['small']!.sha256)
+    assert.equal((await stat(output)).uid, 65534, 'the output belongs to the user who ran dfget')
+    const refused = await run('runuser', ['-u', 'nobody', '--', process.execPath, cliPath('dfget'), url, '-O', join(home, 'no.bin'), '-e', daemon.socketPath, '--no-progress'])
+    assert.equal(refused.code, 1)
+    assert.match(refused.stderr, /^dfget: permission denied on the dfdaemon socket/)
   })
 
   it('lists and describes tasks on the local API', { timeout: 30_000 }, async () => {

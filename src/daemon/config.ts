@@ -1,25 +1,10 @@
-import { hostname, homedir } from 'node:os'
-import { join } from 'node:path'
+import { hostname } from 'node:os'
 import { z } from 'zod'
 import { resolveConfig, type ConfigSources } from '../common/config-resolver.js'
 import { bytes, durationMs, port } from '../common/config-schema.js'
 import { LOG_LEVELS } from '../common/logger.js'
 import { DEFAULT_FILTERED_QUERY_PARAMS } from '../protocol/task-id.js'
-
-/** Where a daemon keeps its data when nobody says: a system path for root, the home directory otherwise. */
-export function defaultDataDir(): string {
-  return process.getuid?.() === 0 ? '/var/lib/damselfly' : join(homedir(), '.damselfly', 'data')
-}
-
-/** The local API socket when nobody says; dfget uses the same rule to find its daemon. */
-export function defaultSocketPath(): string {
-  return process.getuid?.() === 0 ? '/var/run/damselfly/dfdaemon.sock' : join(homedir(), '.damselfly', 'run', 'dfdaemon.sock')
-}
-
-/** Where a daemon started in the background by dfget writes its log. */
-export function defaultLogDir(): string {
-  return process.getuid?.() === 0 ? '/var/log/damselfly' : join(homedir(), '.damselfly', 'logs')
-}
+import { defaultDataDir, defaultLogDir, defaultSocketPath } from './paths.js'
 
 const UNLIMITED = 0
 
@@ -29,7 +14,7 @@ export const DAEMON_DEFAULTS = {
   log: { level: 'info', dir: defaultLogDir() },
   storage: { dir: defaultDataDir(), reservedSpace: '1GiB' },
   download: {
-    server: { socketPath: defaultSocketPath() },
+    server: { socketPath: defaultSocketPath(), socketMode: '0660' },
     rateLimit: UNLIMITED,
     concurrentPieceCount: 4,
     pieceTimeout: '30s',
@@ -58,7 +43,10 @@ export const daemonConfigSchema = z
     log: z.object({ level: z.enum(LOG_LEVELS), dir: z.string().min(1) }),
     storage: z.object({ dir: z.string().min(1), reservedSpace: bytes() }),
     download: z.object({
-      server: z.object({ socketPath: z.string().min(1) }),
+      server: z.object({
+        socketPath: z.string().min(1),
+        socketMode: z.string().regex(/^0?[0-7]{3}$/, 'must be an octal file mode such as 0660').transform((mode) => parseInt(mode, 8)),
+      }),
       rateLimit: bytes(),
       concurrentPieceCount: z.number().int().min(1).max(64),
       pieceTimeout: durationMs(),

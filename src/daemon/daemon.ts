@@ -114,7 +114,7 @@ export class Daemon implements Startable {
     )
     this.localApi = new LocalApiServer(
       { tasks: this.tasks, store: this.store, metrics: this.metrics, registry: this.registry, logger: logger.child({ component: 'local-api' }) },
-      { socketPath: config.download.server.socketPath },
+      { socketPath: config.download.server.socketPath, socketMode: config.download.server.socketMode },
     )
   }
 

@@ -1,4 +1,3 @@
-import { copyFile } from 'node:fs/promises'
 import { createWriteStream } from 'node:fs'
 import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -7,13 +6,16 @@ import { parseBytes, parseDurationMs } from '../../common/units.js'
 import { VERSION } from '../../common/version.js'
 import { LocalApiClient, type StreamAnswer } from '../../daemon/api/local-api-client.js'
 import { decodeResult, LOCAL_API } from '../../daemon/api/local-api.js'
-import { defaultSocketPath } from '../../daemon/config.js'
-import { parseDownloadRequest, type DownloadRequestBody } from '../../daemon/download/download-request.js'
+import type { DownloadRequestBody } from '../../daemon/download/download-request.js'
+import { defaultSocketPath } from '../../daemon/paths.js'
 import { DamselflyError, toDamselflyError } from '../../protocol/damselfly-error.js'
+import { formatDigest, parseDigest } from '../../protocol/digest.js'
+import { validateFixedPieceLength } from '../../protocol/piece.js'
+import { parseUrl } from '../../protocol/task-id.js'
 import { fail } from '../exit.js'
 import { ensureDaemon } from './ensure-daemon.js'
 import { OutputFile } from './output-file.js'
-import { createProgress } from './progress.js'
+import { createProgress, type Progress } from './progress.js'
 
 interface DfgetFlags {
   output: string
@@ -31,6 +33,8 @@ interface DfgetFlags {
   progress: boolean
 }
 
+const SCHEMES = new Set(['http:', 'https:'])
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value]
 }
@@ -45,32 +49,41 @@ function parseHeaders(lines: readonly string[]): Record<string, string> {
   return headers
 }
 
-/** Turns flags into the local API's request, validated exactly as the daemon will. */
+function parsePriority(value: string): number {
+  const priority = Number(value)
+  if (!Number.isInteger(priority) || priority < 0 || priority > 6) throw new DamselflyError('INVALID_ARGUMENT', `priority must be 0..6, got ${JSON.stringify(value)}`)
+  return priority
+}
+
+/** Turns flags into the local API's request; the daemon validates it again at its boundary. */
 function requestBody(url: string, flags: DfgetFlags): DownloadRequestBody {
-  const body: DownloadRequestBody = {
+  const parsed = parseUrl(url)
+  if (!SCHEMES.has(parsed.protocol)) throw new DamselflyError('UNSUPPORTED_SCHEME', `unsupported URL scheme ${JSON.stringify(parsed.protocol)} (supported: http, https)`)
+  return {
     url,
     headers: parseHeaders(flags.header),
     filteredQueryParams: flags.filteredQueryParam,
     disableBackToSource: flags.disableBackToSource === true,
     ...(flags.tag === undefined ? {} : { tag: flags.tag }),
     ...(flags.application === undefined ? {} : { application: flags.application }),
-    ...(flags.digest === undefined ? {} : { digest: flags.digest }),
-    ...(flags.pieceLength === undefined ? {} : { pieceLength: parseBytes(flags.pieceLength) }),
-    ...(flags.priority === undefined ? {} : { priority: Number(flags.priority) }),
+    ...(flags.digest === undefined ? {} : { digest: formatDigest(parseDigest(flags.digest)) }),
+    ...(flags.pieceLength === undefined ? {} : { pieceLength: validateFixedPieceLength(parseBytes(flags.pieceLength)) }),
+    ...(flags.priority === undefined ? {} : { priority: parsePriority(flags.priority) }),
   }
-  parseDownloadRequest(body)
-  return body
 }
 
+/** Writes a streamed answer to the temporary file; valid only when the trailer says so. */
 async function receive(answer: StreamAnswer, output: OutputFile, showProgress: boolean): Promise<void> {
-  const progress = createProgress(showProgress, answer.contentLengthBytes)
+  const progress = await createProgress(showProgress, answer.contentLengthBytes)
+  let received = 0
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
-      progress.add(chunk.length)
+      received += chunk.length
+      progress.update(received)
       callback(null, chunk)
     },
   })
-  const file = createWriteStream(output.tempPath)
+  const file = createWriteStream(output.tempPath, { highWaterMark: 1024 * 1024 })
   let writeFailure: unknown
   file.on('error', (error) => {
     writeFailure = error
@@ -90,23 +103,27 @@ async function receive(answer: StreamAnswer, output: OutputFile, showProgress: b
 async function download(url: string, flags: DfgetFlags, signal: AbortSignal): Promise<void> {
   const body = requestBody(url, flags)
   const output = await OutputFile.prepare(flags.output, flags.overwrite === true)
+  let progress: Progress | undefined
   try {
     const client = new LocalApiClient({ socketPath: flags.endpoint })
     const startedLog = await ensureDaemon(client, flags.endpoint, signal)
     if (startedLog !== undefined && flags.progress) process.stderr.write(`dfget: started dfdaemon in the background (log: ${startedLog})\n`)
-    let answer = await client.download(body, { localCopy: true, signal })
-    if (answer.kind === 'local-copy') {
-      try {
-        // copy_file_range under the hood: the bytes never pass through this process.
-        await copyFile(answer.contentPath, output.tempPath)
-      } catch {
-        // The daemon's store may not be readable by this user; let the daemon stream it instead.
-        answer = await client.download(body, { localCopy: false, signal })
-      }
+    // The daemon stores the content; dfget then links its file (no bytes copied) or copies it.
+    const answer = await client.downloadPath(body, {
+      signal,
+      onStart: async (total) => {
+        progress = await createProgress(flags.progress, total)
+      },
+      onProgress: (completed) => progress?.update(completed),
+    })
+    progress?.stop()
+    if (answer.contentPath === null || !(await output.adopt(answer.contentPath))) {
+      // The store is not readable from here (another user's daemon): let the daemon send the bytes.
+      await receive(await client.downloadStream(body, signal), output, flags.progress)
     }
-    if (answer.kind === 'stream') await receive(answer, output, flags.progress)
     await output.commit()
   } catch (error) {
+    progress?.stop()
     await output.discard()
     throw error
   }

@@ -5,7 +5,6 @@ import { fileURLToPath } from 'node:url'
 import { systemClock } from '../../common/clock.js'
 import { DamselflyError } from '../../protocol/damselfly-error.js'
 import type { LocalApiClient } from '../../daemon/api/local-api-client.js'
-import { resolveDaemonConfig } from '../../daemon/config.js'
 
 const START_TIMEOUT_MS = 15_000
 const POLL_INTERVAL_MS = 100
@@ -24,10 +23,16 @@ function daemonEntry(): string {
 export async function ensureDaemon(client: LocalApiClient, socketPath: string, signal: AbortSignal): Promise<string | undefined> {
   if (await client.healthy(signal)) return undefined
   // The same DFDAEMON_* variables that configure the daemon say where it logs.
+  const { resolveDaemonConfig } = await import('../../daemon/config.js')
   const logDir = resolveDaemonConfig({ env: process.env }).log.dir
-  mkdirSync(logDir, { recursive: true })
   const logPath = join(logDir, 'dfdaemon.log')
-  const log = openSync(logPath, 'a')
+  let log: number
+  try {
+    mkdirSync(logDir, { recursive: true })
+    log = openSync(logPath, 'a')
+  } catch (cause) {
+    throw new DamselflyError('DAEMON_UNAVAILABLE', `no dfdaemon answers on ${socketPath}, and starting one failed: cannot write ${logPath}: ${(cause as NodeJS.ErrnoException).code ?? ''}`, { cause })
+  }
   try {
     const child = spawn(process.execPath, [...process.execArgv, daemonEntry(), '--socket', socketPath], {
       detached: true,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
-import { open, rename, rm, stat } from 'node:fs/promises'
+import { copyFile, link, open, rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { DamselflyError } from '../../protocol/damselfly-error.js'
 
@@ -47,6 +47,26 @@ export class OutputFile {
       throw new DamselflyError('OUTPUT_INVALID', `cannot write to output directory ${dir}: ${reason(cause)}`, { cause })
     }
     return new OutputFile(path, tempPath)
+  }
+
+  /**
+   * Makes the temporary file the daemon's stored content: a hard link where the file system allows
+   * (no byte copied, no space used), else a copy (a clone where supported). False when neither works.
+   */
+  async adopt(contentPath: string): Promise<boolean> {
+    await rm(this.tempPath, { force: true })
+    try {
+      await link(contentPath, this.tempPath)
+      return true
+    } catch {
+      // Another file system, or a store this user may not link: try a copy.
+    }
+    try {
+      await copyFile(contentPath, this.tempPath, constants.COPYFILE_FICLONE)
+      return true
+    } catch {
+      return false
+    }
   }
 
   async commit(): Promise<void> {

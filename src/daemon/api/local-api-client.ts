@@ -1,22 +1,31 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { DamselflyError } from '../../protocol/damselfly-error.js'
 import type { DownloadRequestBody } from '../download/download-request.js'
-import { LOCAL_API } from './local-api.js'
+import { createInterface } from 'node:readline'
+import { LOCAL_API, type LocalApiEvent } from './local-api.js'
 
-/** The daemon answered a download with its stored file, for the client to copy itself. */
-export interface LocalCopyAnswer {
-  readonly kind: 'local-copy'
+/** The download finished; the content is the daemon's stored file, for the client to link or copy. */
+export interface PathAnswer {
   readonly taskId: string
-  readonly contentPath: string
-  readonly contentLengthBytes: number | undefined
+  /** Null when the daemon's store keeps no files; the client then asks for the stream. */
+  readonly contentPath: string | null
+  readonly contentLengthBytes: number
 }
 
 /** The daemon streams the content; the outcome arrives in the trailer once the body ends. */
 export interface StreamAnswer {
-  readonly kind: 'stream'
   readonly taskId: string
   readonly contentLengthBytes: number | undefined
   readonly body: IncomingMessage
+}
+
+function taskIdOf(response: IncomingMessage): string {
+  return String(response.headers[LOCAL_API.taskIdHeader] ?? '')
+}
+
+function lengthOf(response: IncomingMessage): number | undefined {
+  const length = response.headers[LOCAL_API.contentLengthHeader]
+  return typeof length === 'string' ? Number(length) : undefined
 }
 
 function unreachable(socketPath: string, cause: NodeJS.ErrnoException): DamselflyError {
@@ -59,31 +68,55 @@ export class LocalApiClient {
     })
   }
 
-  /** True when a daemon answers `/healthy` on the socket. */
+  /**
+   * True when a daemon answers `/healthy` on the socket, false when none listens there. Fails with
+   * DAEMON_UNAVAILABLE when one listens but this user may not connect.
+   */
   async healthy(signal: AbortSignal): Promise<boolean> {
     try {
       const response = await this.send('GET', '/healthy', undefined, signal)
       response.resume()
       return response.statusCode === 200
-    } catch {
+    } catch (error) {
+      const cause = error instanceof DamselflyError ? error.cause : undefined
+      if ((cause as NodeJS.ErrnoException | undefined)?.code === 'EACCES') {
+        throw new DamselflyError('DAEMON_UNAVAILABLE', `permission denied on the dfdaemon socket ${this.init.socketPath} (see download.server.socketMode), or use your own daemon with -e`, { cause })
+      }
       return false
     }
   }
 
-  /** Starts a download. Fails with the daemon's error when it refuses before sending content. */
-  async download(body: DownloadRequestBody, options: { localCopy: boolean; signal: AbortSignal }): Promise<LocalCopyAnswer | StreamAnswer> {
-    const path = `${LOCAL_API.download}${options.localCopy ? '?localCopy=true' : ''}`
-    const response = await this.send('POST', path, JSON.stringify(body), options.signal)
+  /** Starts a download whose bytes stream back. Fails with the daemon's error when it refuses before sending content. */
+  async downloadStream(body: DownloadRequestBody, signal: AbortSignal): Promise<StreamAnswer> {
+    const response = await this.send('POST', LOCAL_API.download, JSON.stringify(body), signal)
     if (response.statusCode !== 200) throw await errorFrom(response)
-    const taskId = String(response.headers[LOCAL_API.taskIdHeader] ?? '')
-    if ((response.headers['content-type'] ?? '').startsWith('application/json')) {
-      const chunks: Buffer[] = []
-      for await (const chunk of response as AsyncIterable<Buffer>) chunks.push(chunk)
-      const answer = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { contentPath: string; contentLength?: number | null }
-      return { kind: 'local-copy', taskId, contentPath: answer.contentPath, contentLengthBytes: answer.contentLength ?? undefined }
+    return { taskId: taskIdOf(response), contentLengthBytes: lengthOf(response), body: response }
+  }
+
+  /**
+   * Downloads into the daemon's store and resolves with the stored file's path once complete,
+   * reporting progress on the way. Fails with the daemon's error.
+   */
+  async downloadPath(
+    body: DownloadRequestBody,
+    options: { signal: AbortSignal; onStart?: (contentLengthBytes: number | undefined) => void | Promise<void>; onProgress?: (completedBytes: number) => void },
+  ): Promise<PathAnswer> {
+    const response = await this.send('POST', `${LOCAL_API.download}?delivery=path`, JSON.stringify(body), options.signal)
+    if (response.statusCode !== 200) throw await errorFrom(response)
+    await options.onStart?.(lengthOf(response))
+    const lines = createInterface({ input: response, crlfDelay: Infinity })
+    try {
+      for await (const line of lines) {
+        const event = JSON.parse(line) as LocalApiEvent
+        if (event.event === 'progress') options.onProgress?.(event.completedBytes)
+        else if (event.event === 'done') return { taskId: taskIdOf(response), contentPath: event.contentPath, contentLengthBytes: event.contentLength }
+        else throw DamselflyError.fromJSON(event.error) ?? new DamselflyError('INTERNAL', 'unreadable download outcome')
+      }
+    } catch (error) {
+      if (error instanceof DamselflyError) throw error
+      throw new DamselflyError('DAEMON_UNAVAILABLE', 'dfdaemon went away during the download', { cause: error })
     }
-    const length = response.headers[LOCAL_API.contentLengthHeader]
-    return { kind: 'stream', taskId, contentLengthBytes: typeof length === 'string' ? Number(length) : undefined, body: response }
+    throw new DamselflyError('DAEMON_UNAVAILABLE', 'dfdaemon went away during the download')
   }
 
   async getJson(path: string, signal: AbortSignal): Promise<unknown> {

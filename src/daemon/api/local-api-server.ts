@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { mkdir, rm } from 'node:fs/promises'
+import { chmod, mkdir, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import type { Registry } from 'prom-client'
@@ -9,13 +9,14 @@ import { serveOperatorEndpoints } from '../../common/metrics.js'
 import type { Startable } from '../../common/startable.js'
 import { DamselflyError, toDamselflyError } from '../../protocol/damselfly-error.js'
 import { isTaskId } from '../../protocol/ids.js'
-import type { ContentStore, TaskSummary } from '../../storage/content-store.js'
+import type { ContentStore, TaskDescriptor, TaskSummary } from '../../storage/content-store.js'
 import type { DaemonMetrics } from '../daemon-metrics.js'
 import { parseDownloadRequest } from '../download/download-request.js'
-import type { TaskManager } from '../download/task-manager.js'
-import { LOCAL_API, encodeResult, errorType } from './local-api.js'
+import type { TaskHandle, TaskManager } from '../download/task-manager.js'
+import { LOCAL_API, encodeResult, errorType, type LocalApiEvent } from './local-api.js'
 
 const MAX_REQUEST_BYTES = 1024 * 1024
+const PROGRESS_INTERVAL_MS = 200
 
 /**
  * The daemon's local API: HTTP/1.1 on a unix socket, for dfget and dfcache. A download answers
@@ -27,7 +28,7 @@ export class LocalApiServer implements Startable {
 
   constructor(
     private readonly components: { tasks: TaskManager; store: ContentStore; metrics: DaemonMetrics; registry: Registry; logger: Logger },
-    private readonly init: { socketPath: string },
+    private readonly init: { socketPath: string; socketMode: number },
   ) {
     this.server = createServer((req, res) => {
       this.route(req, res).catch((error: unknown) => {
@@ -42,6 +43,8 @@ export class LocalApiServer implements Startable {
     // A socket file left by a crashed daemon would make listen fail with EADDRINUSE.
     await rm(this.init.socketPath, { force: true })
     await listen(this.server, { socketPath: this.init.socketPath })
+    // Who may connect is who may download through this daemon and read what it caches.
+    await chmod(this.init.socketPath, this.init.socketMode)
     this.components.logger.info({ socket: this.init.socketPath }, 'local api listening')
   }
 
@@ -79,7 +82,6 @@ export class LocalApiServer implements Startable {
   }
 
   private async download(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const { metrics } = this.components
     let body: unknown
     try {
       body = JSON.parse((await readBody(req, MAX_REQUEST_BYTES)).toString('utf8'))
@@ -87,56 +89,75 @@ export class LocalApiServer implements Startable {
       throw error instanceof DamselflyError ? error : new DamselflyError('INVALID_ARGUMENT', 'request body is not JSON')
     }
     const request = parseDownloadRequest(body)
-    const wantsLocalCopy = new URL(req.url ?? '/', 'http://localhost').searchParams.get('localCopy') === 'true'
+    const delivery = new URL(req.url ?? '/', 'http://localhost').searchParams.get('delivery') === 'path' ? 'path' : 'stream'
     const handle = this.components.tasks.download(request)
     const closed = new AbortController()
     res.on('close', () => {
       closed.abort()
     })
     const headers = { [LOCAL_API.taskIdHeader]: handle.taskId }
-    let descriptor
+    let descriptor: TaskDescriptor
     try {
       descriptor = await handle.descriptor
     } catch (error) {
-      const failure = toDamselflyError(error)
-      metrics.downloadTasks.inc({ outcome: 'failed' })
-      metrics.downloadTaskFailures.inc({ code: failure.code })
+      const failure = this.countFailure(error)
       sendError(res, failure, { ...headers, [LOCAL_API.errorTypeHeader]: errorType(failure) })
       return
     }
-    const stored = this.components.store.get(handle.taskId)
-    if (wantsLocalCopy && stored?.complete && stored.contentPath !== undefined) {
-      try {
-        await handle.done
-      } catch (error) {
-        const failure = toDamselflyError(error)
-        sendError(res, failure, { ...headers, [LOCAL_API.errorTypeHeader]: errorType(failure) })
-        return
-      }
-      metrics.downloadTasks.inc({ outcome: 'cached' })
-      sendJson(res, 200, { taskId: handle.taskId, contentPath: stored.contentPath, contentLength: descriptor.contentLengthBytes })
+    const cached = this.components.store.get(handle.taskId)?.complete === true
+    const lengthHeader = descriptor.contentLengthBytes === undefined ? {} : { [LOCAL_API.contentLengthHeader]: String(descriptor.contentLengthBytes) }
+    if (delivery === 'path') {
+      res.writeHead(200, { ...headers, ...lengthHeader, 'content-type': 'application/x-ndjson' })
+      await this.deliverPath(handle, descriptor, res, cached)
       return
     }
-    res.writeHead(200, {
-      ...headers,
-      'content-type': 'application/octet-stream',
-      ...(descriptor.contentLengthBytes === undefined ? {} : { [LOCAL_API.contentLengthHeader]: String(descriptor.contentLengthBytes) }),
-      trailer: LOCAL_API.resultTrailer,
-    })
+    res.writeHead(200, { ...headers, ...lengthHeader, 'content-type': 'application/octet-stream', trailer: LOCAL_API.resultTrailer })
     try {
       await pipeline(handle.read(0, undefined, closed.signal), res, { end: false })
       await handle.done
-      metrics.downloadTasks.inc({ outcome: stored?.complete ? 'cached' : 'completed' })
+      this.components.metrics.downloadTasks.inc({ outcome: cached ? 'cached' : 'completed' })
       res.addTrailers({ [LOCAL_API.resultTrailer]: encodeResult(undefined) })
     } catch (error) {
       if (closed.signal.aborted) return
       // A reader fails with the download's own error; wait for it so the trailer names the cause.
-      const failure = toDamselflyError(await handle.done.then(() => error, (cause: unknown) => cause))
-      metrics.downloadTasks.inc({ outcome: 'failed' })
-      metrics.downloadTaskFailures.inc({ code: failure.code })
+      const failure = this.countFailure(await handle.done.then(() => error, (cause: unknown) => cause))
       res.addTrailers({ [LOCAL_API.resultTrailer]: encodeResult(failure) })
     }
     res.end()
+  }
+
+  /**
+   * Progress events while the download runs, then the stored file's path for the client to link
+   * or copy: the bytes never cross the socket. One JSON object per line (docs/local-api.md).
+   */
+  private async deliverPath(handle: TaskHandle, descriptor: TaskDescriptor, res: ServerResponse, cached: boolean): Promise<void> {
+    const send = (event: LocalApiEvent): void => {
+      res.write(`${JSON.stringify(event)}\n`)
+    }
+    const progress = (): void => {
+      const task = this.components.store.get(handle.taskId)
+      const pieceBytes = (task?.finishedPieceCount ?? 0) * descriptor.pieceLengthBytes
+      send({ event: 'progress', completedBytes: Math.min(pieceBytes, descriptor.contentLengthBytes ?? pieceBytes) })
+    }
+    const timer = setInterval(progress, PROGRESS_INTERVAL_MS)
+    try {
+      const task = await handle.done
+      progress()
+      this.components.metrics.downloadTasks.inc({ outcome: cached ? 'cached' : 'completed' })
+      send({ event: 'done', contentPath: task.contentPath ?? null, contentLength: task.descriptor.contentLengthBytes ?? 0 })
+    } catch (error) {
+      send({ event: 'error', error: this.countFailure(error).toJSON() })
+    } finally {
+      clearInterval(timer)
+    }
+    res.end()
+  }
+
+  private countFailure(error: unknown): DamselflyError {
+    const failure = toDamselflyError(error)
+    this.components.metrics.downloadTasks.inc({ outcome: 'failed' })
+    this.components.metrics.downloadTaskFailures.inc({ code: failure.code })
+    return failure
   }
 }
 

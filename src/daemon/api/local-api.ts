@@ -1,4 +1,5 @@
-import { DamselflyError } from '../../protocol/damselfly-error.js'
+import { DamselflyError, type ErrorDetails } from '../../protocol/damselfly-error.js'
+import type { ErrorCode } from '../../protocol/error-codes.js'
 
 /** Paths and header names of the local API, shared by the daemon and its clients. */
 export const LOCAL_API = {
@@ -30,3 +31,9 @@ export function decodeResult(trailer: string | undefined): DamselflyError | unde
 export function errorType(error: DamselflyError): 'backend' | 'dfdaemon' {
   return error.code.startsWith('SOURCE_') ? 'backend' : 'dfdaemon'
 }
+
+/** One line of a `delivery=path` answer. */
+export type LocalApiEvent =
+  | { readonly event: 'progress'; readonly completedBytes: number }
+  | { readonly event: 'done'; readonly contentPath: string | null; readonly contentLength: number }
+  | { readonly event: 'error'; readonly error: { code: ErrorCode; message: string; details: ErrorDetails } }
