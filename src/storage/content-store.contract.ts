@@ -65,7 +65,8 @@ function throwsWith(run: () => unknown, code: ErrorCode): void {
   assert.throws(run, (error) => isDamselflyError(error, code))
 }
 
-async function completeTask(store: ContentStore, label: string, content: Buffer): Promise<StoredTask> {
+/** Creates a task of `content`, writes every piece and finishes it. */
+export async function completeTask(store: ContentStore, label: string, content: Buffer): Promise<StoredTask> {
   const task = await store.create(testDescriptor(label, { contentLengthBytes: content.length }))
   for (let number = 0; number * PIECE_BYTES < content.length; number++) await writeTestPiece(task, content, number)
   await task.finish()
@@ -192,6 +193,24 @@ const CASES: Record<string, ContractCase> = {
     assert.equal(task.finishedPieceCount, 0)
   },
 
+  'reports content intact from creation through completion, and not after deletion': async (store) => {
+    const content = testContent(CONTENT_BYTES)
+    const task = await store.create(testDescriptor('a'))
+    assert.equal(await task.contentIntact(), true, 'nothing is sealed before completion')
+    for (const number of [4, 0, 1]) await writeTestPiece(task, content, number)
+    assert.equal(await task.contentIntact(), true, 'nothing is sealed before completion')
+    for (const number of [2, 3]) await writeTestPiece(task, content, number)
+    await task.finish()
+    assert.equal(await task.contentIntact(), true)
+    await task.finish()
+    await task.recordVerifiedDigest(`sha256:${sha256Hex([content])}`)
+    assert.equal(await task.contentIntact(), true, 'finishing again and recording a digest keep the seal')
+    const empty = await completeTask(store, 'empty', Buffer.alloc(0))
+    assert.equal(await empty.contentIntact(), true)
+    assert.equal(await store.delete(testTaskId('a')), true)
+    assert.equal(await task.contentIntact(), false)
+  },
+
   'deletes a task only once it is released, unless forced': async (store) => {
     const content = testContent(CONTENT_BYTES)
     const a = await completeTask(store, 'a', content)
@@ -243,6 +262,7 @@ const RESTART_CASES: Record<string, RestartCase> = {
     assert.deepEqual(loadedComplete.descriptor, complete.descriptor)
     assert.equal(loadedComplete.complete, true)
     assert.equal(loadedComplete.verifiedDigest, digest)
+    assert.equal(await loadedComplete.contentIntact(), true)
     assert.deepEqual(await readAll(loadedComplete.createReadStream(0, CONTENT_BYTES - 1)), content)
     const loadedPartial = reopened.get(testTaskId('partial'))
     assert.ok(loadedPartial)
@@ -258,6 +278,7 @@ const RESTART_CASES: Record<string, RestartCase> = {
     const finished = (await reopen()).get(testTaskId('partial'))
     assert.ok(finished)
     assert.equal(finished.complete, true)
+    assert.equal(await finished.contentIntact(), true)
     assert.deepEqual(await readAll(finished.createReadStream(0, CONTENT_BYTES - 1)), content)
   },
 

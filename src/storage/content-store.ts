@@ -63,8 +63,10 @@ export interface StoredTask {
   /**
    * Marks the task complete once every piece is recorded. For content of unknown length,
    * `contentLengthBytes` sets it now (and is required). `verifiedDigest` is recorded when given.
-   * Safe to repeat. Fails with INVALID_ARGUMENT when a piece is missing, a length disagrees or the
-   * digest is malformed; the task then stays incomplete.
+   * A file store makes the content file read-only and records its size and modification time for
+   * {@link StoredTask.contentIntact}. Safe to repeat. Fails with INVALID_ARGUMENT when a piece is
+   * missing, a length disagrees or the digest is malformed, TASK_NOT_FOUND or SHUTTING_DOWN as
+   * {@link StoredTask.writePiece} does, STORAGE_FAILED when the disk refuses; the task then stays incomplete.
    */
   finish(options?: { contentLengthBytes?: number; verifiedDigest?: string }): Promise<void>
   /** Records a whole-content digest checked after completion; INVALID_ARGUMENT before completion. */
@@ -76,8 +78,21 @@ export interface StoredTask {
    * (wrap it with `toDamselflyError(error, 'STORAGE_FAILED')`).
    */
   createReadStream(start: number, endInclusive: number): Readable
-  /** Absolute path of the content file, for copying a complete task; undefined for stores without files. */
+  /**
+   * Absolute path of the content file, for copying or hard-linking a complete task; undefined for
+   * stores without files. Once the task is complete the file is read-only (mode 0o444).
+   */
   readonly contentPath: string | undefined
+  /**
+   * Whether the content of a complete task is still what it finished with, so it may be served or
+   * linked: its content file exists with the size and modification time recorded by
+   * {@link StoredTask.finish} (for tasks finished before these were recorded: with the content's
+   * length). Content of 0 bytes is intact while the file, if any, is empty. True for an incomplete
+   * task (nothing is sealed yet) and for stores without files; false once the task was deleted or
+   * its file is gone. Reads file metadata only, so it is cheap and safe to repeat. Fails with
+   * STORAGE_FAILED only when the file system refuses for another reason than a missing file.
+   */
+  contentIntact(): Promise<boolean>
   /** Marks the task in use; the returned function releases it (safe to call twice). */
   acquire(): () => void
   /** Records an access now, for least-recently-used eviction. */

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict'
-import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises'
+import { appendFile, chmod, mkdir, mkdtemp, open, readdir, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { describe, it } from 'node:test'
 import type { Clock } from '../common/clock.js'
 import { silentLogger } from '../common/logger.js'
 import { isDamselflyError } from '../protocol/damselfly-error.js'
-import type { ContentStore } from './content-store.js'
-import { contentStoreContract, readAll, testContent, testDescriptor, testTaskId, writeTestPiece } from './content-store.contract.js'
+import type { ContentStore, StoredTask } from './content-store.js'
+import { completeTask, contentStoreContract, readAll, testContent, testDescriptor, testTaskId, writeTestPiece } from './content-store.contract.js'
 import { FileContentStore } from './file-content-store.js'
 import { taskPaths } from './file-layout.js'
 
@@ -34,6 +34,44 @@ async function fixture(clock?: Clock): Promise<{ dataDir: string; openStore: () 
       await rm(dataDir, { recursive: true, force: true })
     },
   }
+}
+
+/** Permission bits of a file. */
+async function modeOf(path: string): Promise<number> {
+  return (await stat(path)).mode & 0o777
+}
+
+async function storedSeal(metadataPath: string): Promise<unknown> {
+  return (JSON.parse(await readFile(metadataPath, 'utf8')) as { contentSeal?: unknown }).contentSeal
+}
+
+/**
+ * How a user holding a hard link to a complete task's content file may change it. The file is made
+ * writable first, as its owner could, so the change also happens when the tests do not run as root.
+ */
+const TAMPERINGS: Record<string, (path: string) => Promise<void>> = {
+  'a byte appended': async (path) => {
+    await chmod(path, 0o644)
+    await appendFile(path, 'x')
+  },
+  'a byte rewritten in place': async (path) => {
+    const before = await stat(path)
+    await chmod(path, 0o644)
+    const handle = await open(path, 'r+')
+    try {
+      const byte = Buffer.alloc(1)
+      await handle.read(byte, 0, 1, 10)
+      byte[0] = (byte[0] ?? 0) ^ 0xff
+      await handle.write(byte, 0, 1, 10)
+    } finally {
+      await handle.close()
+    }
+    // Set apart explicitly: a coarse file system clock may leave the write's time equal to the seal's.
+    const laterSeconds = before.mtimeMs / 1000 + 5
+    await utimes(path, laterSeconds, laterSeconds)
+    assert.equal((await stat(path)).size, before.size)
+  },
+  'the file removed': (path) => rm(path),
 }
 
 contentStoreContract('file', async () => {
@@ -179,6 +217,137 @@ void describe('FileContentStore', () => {
       assert.equal(store.list()[0]?.lastAccessMs, clock.nowMsValue)
       await store.close()
       assert.equal((await openStore()).list()[0]?.lastAccessMs, persistedMs)
+    } finally {
+      await cleanup()
+    }
+  })
+
+  for (const [change, tamper] of Object.entries(TAMPERINGS)) {
+    for (const restart of [false, true]) {
+      it(`tells that a complete task's content changed: ${change}${restart ? ', after a restart' : ''}`, TIMEOUT, async () => {
+        const { dataDir, openStore, cleanup } = await fixture()
+        try {
+          const store = await openStore()
+          let task: StoredTask | undefined = await completeTask(store, 'a', content)
+          if (restart) {
+            await store.close()
+            task = (await openStore()).get(testTaskId('a'))
+          }
+          assert.ok(task)
+          assert.equal(await task.contentIntact(), true)
+          await tamper(taskPaths(dataDir, testTaskId('a')).content)
+          assert.equal(await task.contentIntact(), false)
+        } finally {
+          await cleanup()
+        }
+      })
+    }
+  }
+
+  it('makes a complete task\'s content file read-only and records its size and modification time', TIMEOUT, async () => {
+    const { dataDir, openStore, cleanup } = await fixture()
+    try {
+      const store = await openStore()
+      const paths = taskPaths(dataDir, testTaskId('a'))
+      const task = await store.create(testDescriptor('a'))
+      for (const number of [0, 1, 2, 3, 4]) await writeTestPiece(task, content, number)
+      assert.notEqual((await modeOf(paths.content)) & 0o200, 0, 'writable while incomplete')
+      assert.equal(await storedSeal(paths.metadata), undefined)
+      await task.finish()
+      assert.equal(await modeOf(paths.content), 0o444)
+      const seal = { sizeBytes: content.length, mtimeMs: (await stat(paths.content)).mtimeMs }
+      assert.deepEqual(await storedSeal(paths.metadata), seal)
+      await task.recordVerifiedDigest(`sha256:${'0'.repeat(64)}`)
+      await store.close()
+      const reopened = await openStore()
+      assert.deepEqual(await storedSeal(paths.metadata), seal)
+      assert.deepEqual(await readAll(reopened.get(testTaskId('a'))!.createReadStream(0, 4499)), content)
+      assert.equal(await reopened.delete(testTaskId('a')), true)
+      await assert.rejects(stat(paths.content), { code: 'ENOENT' })
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('checks a task finished before seals were recorded by its length only', TIMEOUT, async () => {
+    const { dataDir, openStore, cleanup } = await fixture()
+    try {
+      await completeTask(await openStore(), 'a', content)
+      const paths = taskPaths(dataDir, testTaskId('a'))
+      const { contentSeal, ...older } = JSON.parse(await readFile(paths.metadata, 'utf8')) as { contentSeal?: unknown }
+      assert.ok(contentSeal)
+      await writeFile(paths.metadata, JSON.stringify(older))
+      const task = (await openStore()).get(testTaskId('a'))
+      assert.ok(task)
+      assert.equal(task.complete, true)
+      await utimes(paths.content, 1_000_000, 1_000_000)
+      assert.equal(await task.contentIntact(), true, 'a changed modification time alone goes unnoticed')
+      await appendFile(paths.content, 'x')
+      assert.equal(await task.contentIntact(), false)
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('holds content of 0 bytes intact while no bytes are there, with or without a file', TIMEOUT, async () => {
+    const { dataDir, openStore, cleanup } = await fixture()
+    try {
+      const store = await openStore()
+      const empty = await completeTask(store, 'empty', Buffer.alloc(0))
+      const emptyPaths = taskPaths(dataDir, testTaskId('empty'))
+      assert.equal(await modeOf(emptyPaths.content), 0o444)
+      const later = Date.now() / 1000 + 5
+      await utimes(emptyPaths.content, later, later)
+      assert.equal(await empty.contentIntact(), true, 'an empty file has no bytes to change')
+      await rm(emptyPaths.content)
+      assert.equal(await empty.contentIntact(), true)
+      await writeFile(emptyPaths.content, 'x')
+      assert.equal(await empty.contentIntact(), false)
+
+      const fileless = await store.create(testDescriptor('fileless', { contentLengthBytes: 0 }))
+      const filelessPaths = taskPaths(dataDir, testTaskId('fileless'))
+      await rm(filelessPaths.content)
+      await fileless.finish()
+      assert.equal(fileless.complete, true)
+      assert.equal(await storedSeal(filelessPaths.metadata), undefined)
+      assert.equal(await fileless.contentIntact(), true)
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('refuses to finish a task whose content file is gone', TIMEOUT, async () => {
+    const { dataDir, openStore, cleanup } = await fixture()
+    try {
+      const store = await openStore()
+      const task = await store.create(testDescriptor('a'))
+      for (const number of [0, 1, 2, 3, 4]) await writeTestPiece(task, content, number)
+      await rm(taskPaths(dataDir, testTaskId('a')).content)
+      await assert.rejects(task.finish(), (error) => isDamselflyError(error, 'STORAGE_FAILED'))
+      assert.equal(task.complete, false)
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('leaves a task created anew while the old one finished writable and incomplete', TIMEOUT, async () => {
+    const { dataDir, openStore, cleanup } = await fixture()
+    try {
+      const store = await openStore()
+      const paths = taskPaths(dataDir, testTaskId('a'))
+      const old = await store.create(testDescriptor('a'))
+      for (const number of [0, 1, 2, 3, 4]) await writeTestPiece(old, content, number)
+      const finishing = old.finish().then(() => undefined, (error: unknown) => error)
+      const renewed = await store.create(testDescriptor('a', { etag: '"v2"' }))
+      const failure = await finishing
+      assert.ok(failure === undefined || isDamselflyError(failure, 'TASK_NOT_FOUND'), 'finishing a replaced task fails only because it is gone')
+      assert.notEqual((await modeOf(paths.content)) & 0o200, 0)
+      const metadata = JSON.parse(await readFile(paths.metadata, 'utf8')) as { complete: boolean; descriptor: { etag: string } }
+      assert.deepEqual([metadata.complete, metadata.descriptor.etag], [false, '"v2"'])
+      for (const number of [0, 1, 2, 3, 4]) await writeTestPiece(renewed, content, number)
+      await renewed.finish()
+      assert.equal(await renewed.contentIntact(), true)
+      assert.deepEqual(await readFile(paths.content), content)
     } finally {
       await cleanup()
     }

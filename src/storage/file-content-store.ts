@@ -96,7 +96,10 @@ export class FileContentStore implements ContentStore {
       } catch (cause) {
         throw storageFailed('creating the content file failed', cause, taskId)
       }
-      const record = new TaskRecord({ backend, clock: this.clock }, { descriptor, complete: false, verifiedDigest: undefined, pieces: [], lastAccessMs })
+      const record = new TaskRecord(
+        { backend, clock: this.clock },
+        { descriptor, complete: false, verifiedDigest: undefined, contentSeal: undefined, pieces: [], lastAccessMs },
+      )
       try {
         await backend.saveMetadata(record.snapshot())
       } catch (error) {
@@ -257,7 +260,7 @@ export class FileContentStore implements ContentStore {
     const backend = this.backend(taskId, lastAccessMs)
     const record = new TaskRecord(
       { backend, clock: this.clock },
-      { descriptor, complete: stored.complete, verifiedDigest: stored.verifiedDigest, pieces, lastAccessMs },
+      { descriptor, complete: stored.complete, verifiedDigest: stored.verifiedDigest, contentSeal: stored.contentSeal, pieces, lastAccessMs },
     )
     this.tasks.set(taskId, { record, backend })
   }

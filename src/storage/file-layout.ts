@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { isTaskId, type TaskId } from '../protocol/ids.js'
 import { pieceRange } from '../protocol/piece.js'
 import type { PieceRecord, TaskDescriptor } from './content-store.js'
-import type { TaskSnapshot } from './task-record.js'
+import type { ContentSeal, TaskSnapshot } from './task-record.js'
 
 /** Where one task's files live under the data directory. */
 export interface TaskPaths {
@@ -64,6 +64,8 @@ const METADATA = z.object({
   complete: z.boolean(),
   verifiedDigest: z.string().optional(),
   pieces: z.array(PIECE_LINE),
+  // Absent in metadata written before content files were sealed; such tasks are checked by length only.
+  contentSeal: z.object({ sizeBytes: z.number().int().nonnegative(), mtimeMs: z.number() }).optional(),
 })
 
 /** The journal line of one finished piece, newline included. */
@@ -78,6 +80,7 @@ export function encodeMetadata(snapshot: TaskSnapshot): string {
     complete: snapshot.complete,
     verifiedDigest: snapshot.verifiedDigest,
     pieces: snapshot.pieces.map((piece) => ({ n: piece.number, o: piece.offset, l: piece.length, d: piece.digest })),
+    contentSeal: snapshot.contentSeal,
   })
 }
 
@@ -86,18 +89,20 @@ export interface StoredMetadata {
   readonly complete: boolean
   readonly verifiedDigest: string | undefined
   readonly pieces: PieceRecord[]
+  readonly contentSeal: ContentSeal | undefined
 }
 
 /** Parses a metadata file; undefined when it is not one this version wrote. */
 export function decodeMetadata(text: string): StoredMetadata | undefined {
   const parsed = METADATA.safeParse(parseJson(text))
   if (!parsed.success) return undefined
-  const { descriptor, complete, verifiedDigest, pieces } = parsed.data
+  const { descriptor, complete, verifiedDigest, pieces, contentSeal } = parsed.data
   return {
     descriptor: { ...descriptor, contentLengthBytes: descriptor.contentLengthBytes },
     complete,
     verifiedDigest,
     pieces: pieces.map((line) => ({ number: line.n, offset: line.o, length: line.l, digest: line.d })),
+    contentSeal,
   }
 }
 

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs'
-import { rename, rm, utimes, writeFile, type FileHandle } from 'node:fs/promises'
+import { open, rename, rm, stat, utimes, writeFile, type FileHandle } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import type { Logger } from '../common/logger.js'
 import type { TaskId } from '../protocol/ids.js'
@@ -7,10 +7,17 @@ import type { PieceRecord } from './content-store.js'
 import { encodeMetadata, journalLine, type TaskPaths } from './file-layout.js'
 import { LazyFileHandle } from './lazy-file-handle.js'
 import { storageFailed } from './storage-failed.js'
-import type { TaskBackend, TaskSnapshot } from './task-record.js'
+import type { ContentSeal, TaskBackend, TaskSnapshot } from './task-record.js'
 
 /** Large enough that serving a piece costs few reads, small enough to hold one per upload. */
 const READ_CHUNK_BYTES = 1024 * 1024
+/** A complete task's content file: a user holding a hard link to it cannot write through it by accident. */
+const SEALED_CONTENT_MODE = 0o444
+
+function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code
+  return code === 'ENOENT' || code === 'ENOTDIR'
+}
 
 /**
  * One task's files: the content file written with positional writes, an append-only journal of
@@ -24,6 +31,8 @@ export class FileTaskBackend implements TaskBackend {
   private readonly background = new Set<Promise<void>>()
   private latestAccessMs: number
   private persistedAccessMs: number
+  /** Set by `close()`: the task was deleted or the store closed, so its paths may soon name another task's files. */
+  private retired = false
 
   constructor(
     private readonly components: { logger: Logger },
@@ -62,6 +71,42 @@ export class FileTaskBackend implements TaskBackend {
     return createReadStream(this.init.paths.content, { start, end: endInclusive, highWaterMark: Math.min(READ_CHUNK_BYTES, endInclusive - start + 1) })
   }
 
+  async seal(contentLengthBytes: number): Promise<ContentSeal | undefined> {
+    const { taskId, paths } = this.init
+    let handle: FileHandle | undefined
+    try {
+      await this.content.close()
+      // Sealed through a handle opened before any delete, so a task created anew at the path is never touched.
+      handle = await open(paths.content, 'r')
+      if (this.retired) throw new Error('the task was closed while its content was sealed')
+      await handle.chmod(SEALED_CONTENT_MODE)
+      // After every write, so the recorded modification time is the last one this store made.
+      const stats = await handle.stat()
+      return { sizeBytes: stats.size, mtimeMs: stats.mtimeMs }
+    } catch (cause) {
+      if (contentLengthBytes === 0 && isMissing(cause)) return undefined
+      throw storageFailed('sealing the content file failed', cause, taskId)
+    } finally {
+      await handle?.close().catch((error: unknown) => {
+        this.components.logger.warn({ err: error, taskId }, 'closing a sealed content file failed')
+      })
+    }
+  }
+
+  async contentIntact(seal: ContentSeal | undefined, contentLengthBytes: number): Promise<boolean> {
+    let stats
+    try {
+      stats = await stat(this.init.paths.content)
+    } catch (cause) {
+      if (isMissing(cause)) return contentLengthBytes === 0
+      throw storageFailed('checking the content file failed', cause, this.init.taskId)
+    }
+    if (!stats.isFile() || stats.size !== contentLengthBytes) return false
+    // An empty file has no bytes to change, whatever its modification time says.
+    if (contentLengthBytes === 0 || seal === undefined) return true
+    return stats.size === seal.sizeBytes && stats.mtimeMs === seal.mtimeMs
+  }
+
   idle(): void {
     // Incomplete tasks nobody holds may wait days for a retry; their handles are reopened on the next write.
     this.inBackground(this.closeHandles())
@@ -77,6 +122,7 @@ export class FileTaskBackend implements TaskBackend {
 
   /** Waits for writes and access-time updates under way, then closes the file handles. */
   async close(): Promise<void> {
+    this.retired = true
     await this.metadataQueue
     await Promise.allSettled(this.background)
     await this.closeHandles()

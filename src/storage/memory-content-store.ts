@@ -33,6 +33,15 @@ class MemoryTaskBackend implements TaskBackend {
     return Readable.from(slices, { objectMode: false })
   }
 
+  seal(): Promise<undefined> {
+    // No one else can reach these bytes, and writePiece is a no-op once every piece is recorded.
+    return Promise.resolve(undefined)
+  }
+
+  contentIntact(): Promise<boolean> {
+    return Promise.resolve(true)
+  }
+
   idle(): void {
     // Nothing to release: memory holds no handles.
   }
@@ -68,7 +77,7 @@ export class MemoryContentStore implements ContentStore {
     await this.delete(descriptor.taskId, { force: true })
     const task = new TaskRecord(
       { backend: new MemoryTaskBackend(descriptor.pieceLengthBytes), clock: this.clock },
-      { descriptor, complete: false, verifiedDigest: undefined, pieces: [], lastAccessMs: this.clock.nowMs() },
+      { descriptor, complete: false, verifiedDigest: undefined, contentSeal: undefined, pieces: [], lastAccessMs: this.clock.nowMs() },
     )
     this.tasks.set(descriptor.taskId, task)
     return task

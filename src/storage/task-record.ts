@@ -7,12 +7,23 @@ import { isTaskId } from '../protocol/ids.js'
 import { pieceCount, pieceRange, piecesCovering } from '../protocol/piece.js'
 import type { PieceRecord, StoredTask, TaskDescriptor, TaskSummary } from './content-store.js'
 
+/**
+ * What a content file held when its task finished, to tell later whether someone changed it (a
+ * hard link handed to a user shares the file). `mtimeMs` is the file system's modification time.
+ */
+export interface ContentSeal {
+  readonly sizeBytes: number
+  readonly mtimeMs: number
+}
+
 /** What a store persists about a task; pieces are listed in the order they were recorded. */
 export interface TaskSnapshot {
   readonly descriptor: TaskDescriptor
   readonly complete: boolean
   readonly verifiedDigest: string | undefined
   readonly pieces: readonly PieceRecord[]
+  /** Recorded once by `finish`; undefined before, for stores without files, and in older metadata. */
+  readonly contentSeal: ContentSeal | undefined
 }
 
 /**
@@ -27,6 +38,13 @@ export interface TaskBackend {
   saveMetadata(snapshot: TaskSnapshot): Promise<void>
   /** Bytes `[start, endInclusive]`, all within recorded pieces. */
   read(start: number, endInclusive: number): Readable
+  /**
+   * Every piece is recorded: ends writing to the content and protects it, and returns what it
+   * holds now. Undefined when there is no file to seal (content of 0 bytes may have none).
+   */
+  seal(contentLengthBytes: number): Promise<ContentSeal | undefined>
+  /** Whether the content of a complete task still is what `seal` recorded (undefined: only its length is known). */
+  contentIntact(seal: ContentSeal | undefined, contentLengthBytes: number): Promise<boolean>
   /** The last holder released the task. */
   idle(): void
   /** An access was recorded at `nowMs`. */
@@ -65,6 +83,7 @@ export class TaskRecord implements StoredTask {
   private currentDescriptor: TaskDescriptor
   private isComplete: boolean
   private currentVerifiedDigest: string | undefined
+  private currentSeal: ContentSeal | undefined
   private readonly records = new Map<number, PieceRecord>()
   private recordedBytes = 0
   private highestPieceNumber = -1
@@ -77,11 +96,19 @@ export class TaskRecord implements StoredTask {
 
   constructor(
     private readonly components: { backend: TaskBackend; clock: Clock },
-    init: { descriptor: TaskDescriptor; complete: boolean; verifiedDigest: string | undefined; pieces: Iterable<PieceRecord>; lastAccessMs: number },
+    init: {
+      descriptor: TaskDescriptor
+      complete: boolean
+      verifiedDigest: string | undefined
+      contentSeal: ContentSeal | undefined
+      pieces: Iterable<PieceRecord>
+      lastAccessMs: number
+    },
   ) {
     this.currentDescriptor = init.descriptor
     this.isComplete = init.complete
     this.currentVerifiedDigest = init.verifiedDigest
+    this.currentSeal = init.contentSeal
     this.accessMs = init.lastAccessMs
     for (const piece of init.pieces) this.record(piece)
   }
@@ -134,7 +161,13 @@ export class TaskRecord implements StoredTask {
   }
 
   snapshot(): TaskSnapshot {
-    return { descriptor: this.currentDescriptor, complete: this.isComplete, verifiedDigest: this.currentVerifiedDigest, pieces: [...this.records.values()] }
+    return {
+      descriptor: this.currentDescriptor,
+      complete: this.isComplete,
+      verifiedDigest: this.currentVerifiedDigest,
+      pieces: [...this.records.values()],
+      contentSeal: this.currentSeal,
+    }
   }
 
   piece(number: number): PieceRecord | undefined {
@@ -181,11 +214,25 @@ export class TaskRecord implements StoredTask {
     }
     const verifiedDigest = options.verifiedDigest === undefined ? this.currentVerifiedDigest : this.normalizeDigest(options.verifiedDigest)
     this.checkAllPieces(contentLengthBytes)
+    const contentSeal = await this.components.backend.seal(contentLengthBytes).catch((error: unknown) => {
+      this.assertOpen()
+      throw error
+    })
+    // Deleted while the file was sealed: a new task may own its paths now, so write no metadata.
+    this.assertOpen()
     const descriptor = { ...this.currentDescriptor, contentLengthBytes }
-    await this.components.backend.saveMetadata({ descriptor, complete: true, verifiedDigest, pieces: [...this.records.values()] })
+    await this.components.backend.saveMetadata({ descriptor, complete: true, verifiedDigest, pieces: [...this.records.values()], contentSeal })
     this.currentDescriptor = descriptor
     this.isComplete = true
     this.currentVerifiedDigest = verifiedDigest
+    this.currentSeal = contentSeal
+  }
+
+  async contentIntact(): Promise<boolean> {
+    if (this.state === 'removed') return false
+    const { contentLengthBytes } = this.currentDescriptor
+    if (!this.isComplete || contentLengthBytes === undefined) return true
+    return await this.components.backend.contentIntact(this.currentSeal, contentLengthBytes)
   }
 
   async recordVerifiedDigest(digest: string): Promise<void> {
