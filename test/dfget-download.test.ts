@@ -124,6 +124,21 @@ describe('dfget through one daemon', { timeout: 300_000 }, () => {
     assert.match(metrics.body.toString(), /damselfly_dfdaemon_upload_traffic_bytes_total \d+/)
   })
 
+  it('never serves stored content that was changed through a linked output', { timeout: 60_000 }, async () => {
+    const { appendFile, chmod } = await import('node:fs/promises')
+    const url = origin.serve('/linked/small', files['small']!)
+    const output = join(dir.path, 'linked.bin')
+    assert.equal((await dfget([url, '-O', output, '-e', daemon.socketPath, '--no-progress'])).code, 0)
+    const gets = origin.statsOf('/linked/small').gets
+    await chmod(output, 0o644)
+    await appendFile(output, 'tampered')
+    const again = join(dir.path, 'linked-again.bin')
+    const result = await dfget([url, '-O', again, '-e', daemon.socketPath, '--no-progress'])
+    assert.equal(result.code, 0, result.stderr)
+    assert.equal(await sha256File(again), files['small']!.sha256)
+    assert.ok(origin.statsOf('/linked/small').gets > gets, 'the modified task was downloaded again')
+  })
+
   it('streams content in order over the local API with the outcome in a trailer', { timeout: 60_000 }, async () => {
     const { readFile } = await import('node:fs/promises')
     const url = origin.serve('/stream/small', files['small']!)

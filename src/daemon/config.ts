@@ -16,7 +16,7 @@ export const DAEMON_DEFAULTS = {
   download: {
     server: { socketPath: defaultSocketPath(), socketMode: '0660' },
     rateLimit: UNLIMITED,
-    concurrentPieceCount: 4,
+    concurrentPieceCount: 8,
     pieceTimeout: '30s',
   },
   source: {

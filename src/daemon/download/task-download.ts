@@ -121,10 +121,16 @@ export class TaskDownload {
     const { store } = this.components
     const { taskId, request } = this.init
     const startedMs = this.components.clock.nowMs()
-    const existing = store.get(taskId)
+    let existing = store.get(taskId)
     if (existing?.complete) {
-      this.resolveDescriptor(existing.descriptor)
-      return existing
+      if (await existing.contentIntact()) {
+        this.resolveDescriptor(existing.descriptor)
+        return existing
+      }
+      // Someone wrote to the stored file (a hard-linked dfget output, say): never serve it.
+      this.log.warn('stored content was modified after it completed; downloading it again')
+      await store.delete(taskId, { force: true })
+      existing = undefined
     }
     if (request.disableBackToSource) {
       throw new DamselflyError('BACK_TO_SOURCE_DISABLED', `task ${taskId} is not on this host and back-to-source is disabled`, { details: { taskId } })
@@ -263,8 +269,9 @@ export class TaskDownload {
         hash = createHash('sha256')
       }
       this.streamedBytes = 0
+      const limited = this.limited
       for await (const received of response.body as AsyncIterable<Buffer>) {
-        await this.throttle(received.length, this.controller.signal)
+        if (limited) await this.throttle(received.length, this.controller.signal)
         let chunk = received
         while (chunk.length > 0) {
           const part = chunk.subarray(0, pieceLength - filled)
@@ -283,12 +290,19 @@ export class TaskDownload {
   private async collect(body: Readable, signal: AbortSignal): Promise<{ chunks: Buffer[]; digest: string }> {
     const hash = createHash('sha256')
     const chunks: Buffer[] = []
+    const limited = this.limited
     for await (const chunk of body as AsyncIterable<Buffer>) {
-      await this.throttle(chunk.length, signal)
+      if (limited) await this.throttle(chunk.length, signal)
       hash.update(chunk)
       chunks.push(chunk)
     }
     return { chunks, digest: hash.digest('hex') }
+  }
+
+  /** Whether any bucket limits this host; when none does, the hot path awaits nothing per chunk. */
+  private get limited(): boolean {
+    const { download, source } = this.components.limiters
+    return download.rateBytesPerSecond > 0 || source.rateBytesPerSecond > 0
   }
 
   private async throttle(bytes: number, signal: AbortSignal): Promise<void> {
