@@ -38,7 +38,7 @@ describe('resolveDaemonConfig: defaults', TEST, () => {
     assert.equal(config.storage.reservedSpace, 1024 * MIB)
     assert.equal(config.download.rateLimit, 0)
     assert.equal(config.download.pieceTimeout, 30_000)
-    assert.equal(config.download.concurrentPieceCount, 4)
+    assert.equal(config.download.concurrentPieceCount, 8)
     assert.equal(config.source.connectTimeout, 10_000)
     assert.equal(config.source.retryCount, 3)
     assert.deepEqual(config.source.filteredQueryParams, [...DEFAULT_FILTERED_QUERY_PARAMS])
