@@ -1,32 +1,13 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { Clock } from './clock.js'
+import { InstantClock } from './instant-clock.js'
 import { TokenBucket } from './token-bucket.js'
 
 const TEST = { timeout: 10_000 }
 const KIB = 1024
 const MIB = 1024 * KIB
 
-/** A clock whose sleep advances time at once and records every delay asked for. */
-class InstantClock implements Clock {
-  nowMsValue = 1_000_000
-  readonly sleeps: number[] = []
-
-  nowMs(): number {
-    return this.nowMsValue
-  }
-
-  sleep(delayMs: number, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) return Promise.reject(signal.reason as Error)
-    this.sleeps.push(delayMs)
-    this.nowMsValue += delayMs
-    return Promise.resolve()
-  }
-
-  get sleptMs(): number {
-    return this.sleeps.reduce((sum, delay) => sum + delay, 0)
-  }
-}
 
 /** A clock whose sleeps stay pending until the test advances time past them, or their signal aborts. */
 class ManualClock implements Clock {
@@ -115,7 +96,7 @@ describe('TokenBucket', TEST, () => {
     const clock = new InstantClock()
     const bucket = new TokenBucket({ clock }, { rateBytesPerSecond: 100 * KIB, burstBytes: 100 * KIB })
     await bucket.take(100 * KIB)
-    clock.nowMsValue += 60_000
+    clock.advance(60_000)
     await bucket.take(100 * KIB)
     assert.deepEqual(clock.sleeps, [])
     await bucket.take(100 * KIB)

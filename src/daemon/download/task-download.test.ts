@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { describe, it } from 'node:test'
 import { Registry } from 'prom-client'
-import type { Clock } from '../../common/clock.js'
+import { InstantClock } from '../../common/instant-clock.js'
 import { silentLogger } from '../../common/logger.js'
 import { TokenBucket } from '../../common/token-bucket.js'
 import { DamselflyError, isDamselflyError } from '../../protocol/damselfly-error.js'
@@ -123,25 +123,11 @@ function bodyOf(bytes: Buffer): Readable {
   return Readable.from(chunks, { objectMode: false })
 }
 
-/** Time that moves only when a retry sleeps, at once; every delay is recorded. */
-class FakeClock implements Clock {
-  nowMsValue = 1_700_000_000_000
-  readonly sleeps: number[] = []
-  nowMs(): number {
-    return this.nowMsValue
-  }
-  sleep(delayMs: number, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) return Promise.reject(signal.reason as Error)
-    this.sleeps.push(delayMs)
-    this.nowMsValue += delayMs
-    return Promise.resolve()
-  }
-}
 
 interface Harness {
   readonly store: ContentStore
   readonly source: FakeSource
-  readonly clock: FakeClock
+  readonly clock: InstantClock
   readonly metrics: DaemonMetrics
   readonly components: TaskDownloadComponents
   /** Every ensureSpace call's neededBytes. */
@@ -149,7 +135,7 @@ interface Harness {
 }
 
 function harness(origin: FakeOriginInit, options: { ensureSpace?: (neededBytes: number) => Promise<void>; store?: ContentStore } = {}): Harness {
-  const clock = new FakeClock()
+  const clock = new InstantClock()
   const store = options.store ?? new MemoryContentStore({ logger: silentLogger(), clock })
   const source = new FakeSource(origin)
   const metrics = new DaemonMetrics(new Registry())
