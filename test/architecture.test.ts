@@ -20,6 +20,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
 
 /** protocol/ is pure: ids, math, digests and tables, no I/O. */
 const PROTOCOL_BUILTINS = new Set(['node:crypto', 'node:zlib'])
+/** The generated control-plane types need protobuf's wire format and grpc-js's service shapes. */
+const PROTOCOL_PACKAGES = new Set(['zod', '@bufbuild/protobuf/wire', '@grpc/grpc-js'])
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -63,7 +65,7 @@ describe('architecture', { timeout: 30_000 }, () => {
           continue
         } else if (from === 'protocol' && specifier.startsWith('node:') && !PROTOCOL_BUILTINS.has(specifier)) {
           violations.push(`${relative(SRC, file)} imports ${specifier}: protocol/ must not do I/O`)
-        } else if (from === 'protocol' && !specifier.startsWith('node:') && specifier !== 'zod') {
+        } else if (from === 'protocol' && !specifier.startsWith('node:') && !PROTOCOL_PACKAGES.has(specifier)) {
           violations.push(`${relative(SRC, file)} imports package ${specifier}: protocol/ has no dependencies`)
         }
       }
