@@ -30,7 +30,7 @@ export const DAEMON_DEFAULTS = {
   },
   upload: { server: { ip: '0.0.0.0', port: 65002 }, rateLimit: UNLIMITED, disableShared: false },
   proxy: { server: { ip: '0.0.0.0', port: 65001 }, registryMirror: { addr: 'https://index.docker.io' } },
-  scheduler: { addrs: [] as string[] },
+  scheduler: { addrs: [] as string[], announceInterval: '5s' },
   seedPeer: { enable: false },
   gc: { interval: '900s', policy: { taskTTL: '6h', distHighThresholdPercent: 80, distLowThresholdPercent: 60, quota: UNLIMITED } },
 }
@@ -62,7 +62,7 @@ export const daemonConfigSchema = z
     }),
     upload: z.object({ server: z.object({ ip: z.string(), port: port() }), rateLimit: bytes(), disableShared: z.boolean() }),
     proxy: z.object({ server: z.object({ ip: z.string(), port: port() }), registryMirror: z.object({ addr: z.url() }) }),
-    scheduler: z.object({ addrs: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')) }),
+    scheduler: z.object({ addrs: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')), announceInterval: durationMs() }),
     seedPeer: z.object({ enable: z.boolean() }),
     gc: z.object({
       interval: durationMs(),

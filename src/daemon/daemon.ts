@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { Agent } from 'undici'
 import type { Registry } from 'prom-client'
 import { systemClock, type Clock } from '../common/clock.js'
 import type { Logger } from '../common/logger.js'
@@ -6,6 +7,7 @@ import { createMetricsRegistry } from '../common/metrics.js'
 import type { Startable } from '../common/startable.js'
 import { TokenBucket } from '../common/token-bucket.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
+import type { Download } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { HttpSource } from '../source/http-source.js'
 import { SourceRegistry } from '../source/source-registry.js'
 import { ensureFreeSpace } from '../storage/disk-space.js'
@@ -14,7 +16,11 @@ import { GarbageCollector } from '../storage/garbage-collector.js'
 import { LocalApiServer } from './api/local-api-server.js'
 import type { DaemonConfig } from './config.js'
 import { DaemonMetrics } from './daemon-metrics.js'
+import { parseDownloadRequest } from './download/download-request.js'
 import { TaskManager } from './download/task-manager.js'
+import { HostAnnouncer, hostIdFor } from './scheduler/host-announcer.js'
+import { advertisedIp } from './scheduler/host-info.js'
+import { SchedulerPool } from './scheduler/scheduler-pool.js'
 import { UploadServer } from './upload/upload-server.js'
 
 /**
@@ -30,6 +36,11 @@ export class Daemon implements Startable {
   private readonly gc: GarbageCollector
   private readonly localApi: LocalApiServer
   private readonly sources: SourceRegistry
+  private readonly schedulers: SchedulerPool
+  private readonly peerHttp: Agent
+  private readonly announcer: HostAnnouncer
+  private readonly ip: string
+  private hostId = ''
   private readonly started: Startable[] = []
   private stopping: Promise<void> | undefined
 
@@ -79,6 +90,9 @@ export class Daemon implements Startable {
       ),
     ])
     const reserveBytes = config.storage.reservedSpace
+    this.ip = advertisedIp(config.host.ip)
+    this.schedulers = new SchedulerPool({ clock }, config.scheduler.addrs)
+    this.peerHttp = new Agent({ connections: 16, keepAliveTimeout: 30_000 })
     this.tasks = new TaskManager(
       {
         store: this.store,
@@ -95,6 +109,7 @@ export class Daemon implements Startable {
         metrics: this.metrics,
         logger: logger.child({ component: 'download' }),
         clock,
+        peers: { pool: this.schedulers, hostId: () => this.hostId, http: this.peerHttp },
       },
       {
         concurrentPieceCount: config.download.concurrentPieceCount,
@@ -112,6 +127,30 @@ export class Daemon implements Startable {
       },
       { host: config.upload.server.ip || '0.0.0.0', port: config.upload.server.port, disableShared: config.upload.disableShared },
     )
+    this.announcer = new HostAnnouncer(
+      {
+        pool: this.schedulers,
+        host: () => ({
+          id: this.hostId,
+          ip: this.ip,
+          hostname: config.host.hostname,
+          uploadPort: Number(this.uploadServer.address.split(':').pop()),
+          idc: config.host.idc,
+          location: config.host.location,
+          seed: config.seedPeer.enable,
+          disableShared: config.upload.disableShared,
+          concurrentUploadLimit: 0,
+          concurrentUploadCount: this.uploadServer.activeUploads,
+          uploadBytesPerSecond: config.upload.rateLimit,
+        }),
+        onSeedTask: (download) => {
+          this.seed(download)
+        },
+        logger: logger.child({ component: 'announcer' }),
+        clock,
+      },
+      { intervalMs: config.scheduler.announceInterval },
+    )
     this.localApi = new LocalApiServer(
       { tasks: this.tasks, store: this.store, metrics: this.metrics, registry: this.registry, logger: logger.child({ component: 'local-api' }) },
       { socketPath: config.download.server.socketPath, socketMode: config.download.server.socketMode },
@@ -120,8 +159,10 @@ export class Daemon implements Startable {
 
   async start(): Promise<void> {
     await this.store.open()
-    const order: Startable[] = [this.gc, this.tasks, this.uploadServer, this.localApi]
+    const order: Startable[] = [this.gc, this.tasks, this.uploadServer, this.announcer, this.localApi]
     for (const part of order) {
+      // The host id includes the upload port, known only once the upload server listens.
+      if (part === this.announcer) this.hostId = hostIdFor(this.config.host.hostname, this.ip, Number(this.uploadServer.address.split(':').pop()))
       await part.start()
       this.started.push(part)
     }
@@ -131,11 +172,37 @@ export class Daemon implements Startable {
     )
   }
 
+  /** A scheduler asked this seed peer to fetch a task from the source, so it can be the task's first parent. */
+  private seed(download: Download): void {
+    const logger = this.components.logger.child({ component: 'seed' })
+    try {
+      const request = parseDownloadRequest({
+        url: download.url,
+        headers: download.headers,
+        tag: download.tag,
+        application: download.application,
+        filteredQueryParams: download.filteredQueryParams,
+        ...(download.pieceLength === 0 ? {} : { pieceLength: download.pieceLength }),
+        priority: download.priority,
+        digest: download.digest,
+      })
+      const handle = this.tasks.download(request)
+      logger.info({ taskId: handle.taskId }, 'seeding task')
+      handle.done.catch((error: unknown) => {
+        logger.warn({ err: error, taskId: handle.taskId }, 'seeding failed')
+      })
+    } catch (error) {
+      logger.warn({ err: error }, 'refused a seed task')
+    }
+  }
+
   /** Stops in reverse start order; safe to call more than once. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       for (const part of this.started.reverse()) await part.stop()
       await this.sources.close()
+      this.schedulers.close()
+      await this.peerHttp.close()
       await this.store.close()
       this.components.logger.info('dfdaemon stopped')
     })()

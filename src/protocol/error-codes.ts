@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   PIECE_NOT_FOUND: { httpStatus: 404, grpcStatus: 5, summary: 'this host does not hold the piece' },
   RANGE_NOT_SATISFIABLE: { httpStatus: 416, grpcStatus: 11, summary: 'the requested range lies outside the content' },
   BACK_TO_SOURCE_DISABLED: { httpStatus: 502, grpcStatus: 9, summary: 'no peer has the content and back-to-source is disabled' },
+  SCHEDULE_FAILED: { httpStatus: 502, grpcStatus: 9, summary: 'the scheduler found no parent and the priority allows no back-to-source' },
   SHARING_DISABLED: { httpStatus: 403, grpcStatus: 7, summary: 'this host does not share its content with peers' },
   OUTPUT_INVALID: { httpStatus: 400, grpcStatus: 3, summary: 'the output path cannot be written' },
   DAEMON_UNAVAILABLE: { httpStatus: 503, grpcStatus: 14, summary: 'the local daemon cannot be reached' },

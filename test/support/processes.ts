@@ -120,3 +120,51 @@ export function run(command: string, args: readonly string[], options: { env?: R
 export function dfget(args: readonly string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
   return run(process.execPath, [cliPath('dfget'), ...args], options)
 }
+
+export interface SchedulerProcess {
+  readonly address: string
+  readonly child: ChildProcess
+  stop(): Promise<void>
+  kill(): Promise<void>
+}
+
+/** Starts `damselfly scheduler` on 127.0.0.1 port 0 and waits until it logs its address. */
+export async function startScheduler(dir: string, env: Record<string, string> = {}): Promise<SchedulerProcess> {
+  mkdirSync(dir, { recursive: true })
+  const logPath = join(dir, 'scheduler.log')
+  const log = openSync(logPath, 'a')
+  const child = spawn(process.execPath, [cliPath('damselfly'), 'scheduler', '--listen-ip', '127.0.0.1', '--port', '0', '--metrics-port', '0', '--log-level', 'debug'], {
+    stdio: ['ignore', log, log],
+    env: { ...process.env, SCHEDULER_SCHEDULER_RETRY_INTERVAL: '100ms', ...env },
+  })
+  closeSync(log)
+  let address = ''
+  await waitFor(() => {
+    if (child.exitCode !== null) throw new Error(`scheduler exited with ${child.exitCode}: ${readFileSync(logPath, 'utf8').slice(-2000)}`)
+    const line = readFileSync(logPath, 'utf8').split('\n').find((text) => text.includes('scheduler listening'))
+    if (line !== undefined) address = (JSON.parse(line) as { address: string }).address
+    return address !== ''
+  }, 'the scheduler to listen')
+  return {
+    address,
+    child,
+    async stop() {
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+      await exited(child)
+      clearTimeout(timer)
+    },
+    async kill() {
+      child.kill('SIGKILL')
+      await exited(child)
+    },
+  }
+}
+
+/** The value of one Prometheus sample, e.g. `damselfly_dfdaemon_download_traffic_bytes_total{type="remote_peer"}`; 0 when absent. */
+export async function metricValue(uploadAddress: string, sample: string): Promise<number> {
+  const response = await fetch(`http://${uploadAddress.replace('0.0.0.0', '127.0.0.1')}/metrics`)
+  const text = await response.text()
+  const line = text.split('\n').find((row) => row.startsWith(`${sample} `))
+  return line === undefined ? 0 : Number(line.slice(sample.length + 1))
+}

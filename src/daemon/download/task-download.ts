@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import type { Readable } from 'node:stream'
+import type { Dispatcher } from 'undici'
 import type { Clock } from '../../common/clock.js'
 import type { Logger } from '../../common/logger.js'
 import type { TokenBucket } from '../../common/token-bucket.js'
@@ -10,8 +11,12 @@ import type { Source, SourceRequest, SourceStat } from '../../source/source.js'
 import type { SourceRegistry } from '../../source/source-registry.js'
 import type { ContentStore, StoredTask, TaskDescriptor } from '../../storage/content-store.js'
 import type { DaemonMetrics } from '../daemon-metrics.js'
+import type { Download } from '../../protocol/generated/damselfly/scheduler/v1/scheduler.js'
+import { PeerSession, SESSION_CLOSED } from '../scheduler/peer-session.js'
+import type { SchedulerPool } from '../scheduler/scheduler-pool.js'
 import { verifyContentDigest } from './content-digest.js'
 import type { DownloadRequest } from './download-request.js'
+import { ParentDownload } from './parent-download.js'
 import { PieceSignals } from './piece-signals.js'
 
 export interface TaskDownloadComponents {
@@ -24,7 +29,19 @@ export interface TaskDownloadComponents {
   readonly metrics: DaemonMetrics
   readonly logger: Logger
   readonly clock: Clock
+  /** Present when the daemon knows schedulers: the task is then fetched from peers first. */
+  readonly peers?: PeerComponents | undefined
 }
+
+export interface PeerComponents {
+  readonly pool: SchedulerPool
+  readonly hostId: () => string
+  /** Keep-alive HTTP client for parents' upload servers. */
+  readonly http: Dispatcher
+}
+
+/** What peers gave: the whole task, or a task (maybe with some pieces) the source must finish. */
+type PeerOutcome = { readonly complete: true; readonly task: StoredTask } | { readonly complete: false; readonly task: StoredTask | undefined }
 
 export interface TaskDownloadInit {
   readonly taskId: TaskId
@@ -37,6 +54,22 @@ export interface TaskDownloadInit {
 }
 
 const RETRY_BASE_DELAY_MS = 200
+const REGISTER_TIMEOUT_MS = 30_000
+
+/** The request as the scheduler sees it; a seed peer asked to fetch the task gets the same. */
+export function toDownload(request: DownloadRequest): Download {
+  return {
+    url: request.url,
+    headers: { ...request.headers },
+    tag: request.tag ?? '',
+    application: request.application ?? '',
+    filteredQueryParams: [...request.filteredQueryParams],
+    pieceLength: request.pieceLengthBytes ?? 0,
+    priority: request.priority,
+    digest: request.digest ?? '',
+    disableBackToSource: request.disableBackToSource,
+  }
+}
 
 function isTransient(error: DamselflyError): boolean {
   switch (error.code) {
@@ -73,6 +106,9 @@ export class TaskDownload {
   private rejectDescriptor!: (error: Error) => void
   private readonly descriptorPromise: Promise<TaskDescriptor>
   private donePromise: Promise<StoredTask> | undefined
+  /** The scheduler stream of this peer, when a scheduler took the task. */
+  private session: PeerSession | undefined
+  private readonly releases: Array<() => void> = []
 
   constructor(
     private readonly components: TaskDownloadComponents,
@@ -132,37 +168,126 @@ export class TaskDownload {
       await store.delete(taskId, { force: true })
       existing = undefined
     }
-    if (request.disableBackToSource) {
-      throw new DamselflyError('BACK_TO_SOURCE_DISABLED', `task ${taskId} is not on this host and back-to-source is disabled`, { details: { taskId } })
-    }
-    const url = new URL(request.url)
-    const source = this.components.sources.forUrl(url)
-    const stat = await this.withRetry('stat', () => source.stat(this.sourceRequest(url, this.controller.signal)))
-    const task = await this.prepare(existing, stat)
-    const release = task.acquire()
     this.components.metrics.activeDownloads.inc()
     try {
-      this.resolveDescriptor(task.descriptor)
-      const length = task.descriptor.contentLengthBytes
-      if (length === undefined) {
-        await this.fetchWhole(source, url, task)
-      } else if (length > 0) {
-        await this.fetchPieces(source, url, task, length, stat.rangeSupported)
-      }
+      const { task, from } = await this.fetchContent(existing)
       const finishedLength = task.descriptor.contentLengthBytes ?? this.streamedBytes
       if (request.digest !== undefined) await verifyContentDigest(store, task, request.digest, this.controller.signal, finishedLength)
       await task.finish({
         contentLengthBytes: finishedLength,
         ...(request.digest === undefined ? {} : { verifiedDigest: request.digest }),
       })
+      this.session?.send({ $case: 'peerFinished', value: { contentLength: finishedLength, pieceCount: task.finishedPieceCount } })
       const costMs = this.components.clock.nowMs() - startedMs
       this.components.metrics.taskDurationSeconds.observe(costMs / 1000)
-      this.log.info({ url: task.descriptor.url, contentLength: finishedLength, pieces: task.finishedPieceCount, costMs, from: 'back_to_source' }, 'task done')
+      this.log.info({ url: task.descriptor.url, contentLength: finishedLength, pieces: task.finishedPieceCount, costMs, from }, 'task done')
       return task
+    } catch (error) {
+      this.session?.send({ $case: 'peerFailed', value: { reason: toDamselflyError(error).message } })
+      throw error
     } finally {
+      this.session?.close()
       this.components.metrics.activeDownloads.dec()
-      release()
+      for (const release of this.releases.splice(0)) release()
     }
+  }
+
+  /** Every piece into the store: from peers when a scheduler offers parents, the rest from the source. */
+  private async fetchContent(existing: StoredTask | undefined): Promise<{ task: StoredTask; from: 'remote_peer' | 'back_to_source' }> {
+    const { request, taskId } = this.init
+    let partial = existing
+    if (this.components.peers?.pool.enabled) {
+      const viaPeers = await this.fetchFromPeers(this.components.peers, existing)
+      if (viaPeers.complete) return { task: viaPeers.task, from: 'remote_peer' }
+      partial = viaPeers.task ?? existing
+    }
+    if (request.disableBackToSource) {
+      throw new DamselflyError('BACK_TO_SOURCE_DISABLED', `task ${taskId} is not on this host, no peer has it, and back-to-source is disabled`, { details: { taskId } })
+    }
+    const url = new URL(request.url)
+    const source = this.components.sources.forUrl(url)
+    const stat = await this.withRetry('stat', () => source.stat(this.sourceRequest(url, this.controller.signal)))
+    const task = await this.prepare(partial, stat)
+    this.releases.push(task.acquire())
+    this.resolveDescriptor(task.descriptor)
+    const length = task.descriptor.contentLengthBytes
+    this.session?.send({
+      $case: 'backToSourceStarted',
+      value: { contentLength: length ?? 0, contentLengthKnown: length !== undefined, pieceLength: task.descriptor.pieceLengthBytes },
+    })
+    if (length === undefined) {
+      await this.fetchWhole(source, url, task)
+    } else if (length > 0) {
+      await this.fetchPieces(source, url, task, length, stat.rangeSupported)
+    }
+    return { task, from: 'back_to_source' }
+  }
+
+  /**
+   * Registers with the scheduler that owns the task (rendezvous hashing; a scheduler that does
+   * not answer is passed over) and downloads from the parents it offers. Returns the task with
+   * what peers gave; `complete` when nothing is left for the source.
+   */
+  private async fetchFromPeers(peers: PeerComponents, existing: StoredTask | undefined): Promise<PeerOutcome> {
+    const { taskId, request } = this.init
+    const signal = this.controller.signal
+    const exclude = new Set<string>()
+    for (;;) {
+      const address = peers.pool.pick(taskId, exclude)
+      if (address === undefined) return { complete: false, task: existing }
+      const hostId = peers.hostId()
+      const peerId = `${hostId.slice(0, 12)}-${randomUUID()}`
+      const session = new PeerSession(address, peers.pool.client(address).announcePeer(), { hostId, taskId, peerId }, this.log)
+      const held = existing === undefined ? [] : [...existing.pieces()]
+      const length = existing?.descriptor.contentLengthBytes
+      session.send({ $case: 'register', value: { download: toDownload(request), pieces: held, contentLength: length ?? 0, contentLengthKnown: length !== undefined } })
+      const first = await session.next(signal, REGISTER_TIMEOUT_MS)
+      if (first === SESSION_CLOSED || first === undefined) {
+        this.log.warn({ scheduler: address }, 'scheduler did not answer the registration; trying another')
+        session.close()
+        peers.pool.markDown(address)
+        exclude.add(address)
+        continue
+      }
+      this.session = session
+      switch (first.$case) {
+        case 'emptyTask': {
+          const task = await this.createTask(0, this.init.request.pieceLengthBytes ?? UNKNOWN_LENGTH_PIECE_LENGTH_BYTES)
+          this.resolveDescriptor(task.descriptor)
+          return { complete: true, task }
+        }
+        case 'scheduleFailed':
+          throw new DamselflyError('SCHEDULE_FAILED', `the scheduler found no parent for task ${taskId}: ${first.value.reason}`, { details: { taskId } })
+        case 'normalTask': {
+          const info = first.value.task
+          if (info === undefined || info.pieceLength === 0) return { complete: false, task: existing }
+          const reusable = existing !== undefined && existing.descriptor.contentLengthBytes === info.contentLength && existing.descriptor.pieceLengthBytes === info.pieceLength
+          const task = reusable ? existing : await this.createTask(info.contentLength, info.pieceLength)
+          this.releases.push(task.acquire())
+          this.resolveDescriptor(task.descriptor)
+          const outcome = await new ParentDownload(
+            { http: peers.http, limiter: this.components.limiters.download, signals: this.signals, metrics: this.components.metrics, logger: this.log, clock: this.components.clock },
+            { task, session, peerId, concurrentPieceCount: this.init.concurrentPieceCount },
+          ).run(first, signal)
+          return outcome === 'done' ? { complete: true, task } : { complete: false, task }
+        }
+        default:
+          return { complete: false, task: existing }
+      }
+    }
+  }
+
+  private async createTask(contentLengthBytes: number, pieceLengthBytes: number): Promise<StoredTask> {
+    await this.components.ensureSpace(contentLengthBytes)
+    return this.components.store.create({
+      taskId: this.init.taskId,
+      url: this.init.filteredUrl,
+      contentLengthBytes,
+      pieceLengthBytes,
+      tag: this.init.request.tag,
+      application: this.init.request.application,
+      createdAtMs: this.components.clock.nowMs(),
+    })
   }
 
   /** Reuses stored pieces when they belong to the same content, otherwise starts over. */
@@ -242,7 +367,9 @@ export class TaskDownload {
       const response = await source.fetchRange(this.sourceRequest(url, signal), range)
       const { chunks, digest } = await this.collect(response.body, signal)
       await task.writePiece(number, chunks, digest)
-      this.components.metrics.pieceDurationSeconds.observe({ type: 'back_to_source' }, (this.components.clock.nowMs() - startedMs) / 1000)
+      const costMs = this.components.clock.nowMs() - startedMs
+      this.session?.send({ $case: 'pieceFinished', value: { piece: { number, offset: range.offset, length: range.length, digest }, parentPeerId: '', costMs } })
+      this.components.metrics.pieceDurationSeconds.observe({ type: 'back_to_source' }, costMs / 1000)
       this.components.metrics.downloadTrafficBytes.inc({ type: 'back_to_source' }, range.length)
     }, signal)
     this.signals.ready(number)
@@ -260,7 +387,10 @@ export class TaskDownload {
       let filled = 0
       let hash = createHash('sha256')
       const flush = async (): Promise<void> => {
-        await task.writePiece(number, chunks, hash.digest('hex'))
+        const digest = hash.digest('hex')
+        await task.writePiece(number, chunks, digest)
+        const offset = number * pieceLength
+        this.session?.send({ $case: 'pieceFinished', value: { piece: { number, offset, length: filled, digest }, parentPeerId: '', costMs: 0 } })
         this.components.metrics.downloadTrafficBytes.inc({ type: 'back_to_source' }, filled)
         this.signals.ready(number)
         number++

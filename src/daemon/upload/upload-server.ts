@@ -24,6 +24,7 @@ const DOWNLOAD_PATH = /^\/download\/([0-9a-f]{3})\/([0-9a-f]{64})$/
 export class UploadServer implements Startable {
   private readonly server: Server
   private boundAddress = ''
+  private uploading = 0
 
   constructor(
     private readonly components: { store: ContentStore; limiter: TokenBucket; metrics: DaemonMetrics; registry: Registry; logger: Logger },
@@ -36,6 +37,11 @@ export class UploadServer implements Startable {
         if (failure.code === 'INTERNAL') this.components.logger.error({ err: error, url: req.url }, 'upload request failed')
       })
     })
+  }
+
+  /** Piece responses being sent right now: the host's upload load for the scheduler. */
+  get activeUploads(): number {
+    return this.uploading
   }
 
   /** `host:port` actually bound, once started. */
@@ -89,6 +95,7 @@ export class UploadServer implements Startable {
       return
     }
     const release = task.acquire()
+    this.uploading++
     const closed = new AbortController()
     res.on('close', () => {
       closed.abort()
@@ -101,6 +108,7 @@ export class UploadServer implements Startable {
       if (!closed.signal.aborted) this.components.logger.warn({ err: error, taskId }, 'upload interrupted')
       res.destroy()
     } finally {
+      this.uploading--
       release()
     }
   }

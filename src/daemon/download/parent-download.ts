@@ -1,0 +1,233 @@
+import { createHash } from 'node:crypto'
+import type { Dispatcher } from 'undici'
+import type { Clock } from '../../common/clock.js'
+import type { Logger } from '../../common/logger.js'
+import type { TokenBucket } from '../../common/token-bucket.js'
+import { DamselflyError, toDamselflyError } from '../../protocol/damselfly-error.js'
+import type { CandidateParent, Piece } from '../../protocol/generated/damselfly/scheduler/v1/scheduler.js'
+import { pieceCount, pieceRange } from '../../protocol/piece.js'
+import type { StoredTask } from '../../storage/content-store.js'
+import type { DaemonMetrics } from '../daemon-metrics.js'
+import { SESSION_CLOSED, type PeerResponse, type PeerSession } from '../scheduler/peer-session.js'
+import type { PieceSignals } from './piece-signals.js'
+
+/** A parent as this child sees it: where it is, what it holds (with the scheduler's digests), how it did. */
+interface ParentState {
+  readonly peerId: string
+  readonly baseUrl: string
+  readonly pieces: Map<number, string>
+  inFlight: number
+  failures: number
+  /** Smoothed bytes per millisecond of its recent pieces; higher is better. */
+  speed: number
+}
+
+/** Without progress for this long, the child asks the scheduler for other parents. */
+const STALL_MS = 5_000
+const MAX_PARENT_FAILURES = 2
+
+export type ParentOutcome = 'done' | 'back-to-source'
+
+/**
+ * Downloads a task's missing pieces from the parents the scheduler offers: several at once, each
+ * piece from one parent chosen by who holds it and how fast it has been. Every piece is checked
+ * against the scheduler's digest before it is stored; a parent that sends a bad piece or fails
+ * twice is reported, blocklisted and replaced.
+ */
+export class ParentDownload {
+  private readonly parents = new Map<string, ParentState>()
+  private readonly blocklist = new Set<string>()
+  private readonly missing = new Set<number>()
+  private readonly inFlight = new Map<number, Promise<void>>()
+  private outcome: ParentOutcome | undefined
+  private failure: DamselflyError | undefined
+  private wake: (() => void) | undefined
+  private lastProgressMs: number
+
+  constructor(
+    private readonly components: {
+      readonly http: Dispatcher
+      readonly limiter: TokenBucket
+      readonly signals: PieceSignals
+      readonly metrics: DaemonMetrics
+      readonly logger: Logger
+      readonly clock: Clock
+    },
+    private readonly init: {
+      readonly task: StoredTask
+      readonly session: PeerSession
+      readonly peerId: string
+      readonly concurrentPieceCount: number
+    },
+  ) {
+    this.lastProgressMs = components.clock.nowMs()
+  }
+
+  async run(first: PeerResponse, signal: AbortSignal): Promise<ParentOutcome> {
+    const { task } = this.init
+    const length = task.descriptor.contentLengthBytes ?? 0
+    for (let n = 0; n < pieceCount(length, task.descriptor.pieceLengthBytes); n++) if (task.piece(n) === undefined) this.missing.add(n)
+    this.apply(first)
+    const reading = this.readResponses(signal)
+    try {
+      while (this.missing.size > 0 && this.outcome === undefined && this.failure === undefined && !signal.aborted) {
+        this.assign(length, signal)
+        if (this.inFlight.size === 0 && this.components.clock.nowMs() - this.lastProgressMs > STALL_MS) {
+          this.lastProgressMs = this.components.clock.nowMs()
+          this.init.session.send({ $case: 'reschedule', value: { blocklist: [...this.blocklist], reason: 'no progress from the current parents' } })
+        }
+        await this.nextEvent()
+      }
+      await Promise.allSettled(this.inFlight.values())
+    } finally {
+      this.outcome ??= 'done'
+      this.wake?.()
+      await reading
+    }
+    if (this.failure !== undefined) throw this.failure
+    if (signal.aborted) throw toDamselflyError(signal.reason)
+    return this.missing.size === 0 ? 'done' : 'back-to-source'
+  }
+
+  private async readResponses(signal: AbortSignal): Promise<void> {
+    while (this.missing.size > 0 && this.outcome === undefined && this.failure === undefined && !signal.aborted) {
+      const response = await this.init.session.next(signal, 1_000).catch((): typeof SESSION_CLOSED => SESSION_CLOSED)
+      if (response === SESSION_CLOSED) {
+        if (this.missing.size > 0) this.components.logger.warn('lost the scheduler during a peer download; going back to source')
+        this.outcome ??= 'back-to-source'
+      } else if (response !== undefined) {
+        this.apply(response)
+      }
+      this.wake?.()
+    }
+  }
+
+  private apply(response: PeerResponse): void {
+    switch (response.$case) {
+      case 'normalTask':
+        for (const parent of response.value.parents) this.addParent(parent)
+        break
+      case 'piecesAvailable': {
+        const parent = this.parents.get(response.value.parentPeerId)
+        for (const piece of response.value.pieces) parent?.pieces.set(piece.number, piece.digest)
+        break
+      }
+      case 'needBackToSource':
+        this.outcome = 'back-to-source'
+        break
+      case 'scheduleFailed':
+        this.failure = new DamselflyError('SCHEDULE_FAILED', `the scheduler found no parent: ${response.value.reason}`)
+        break
+      case 'emptyTask':
+        break
+    }
+  }
+
+  private addParent(candidate: CandidateParent): void {
+    if (this.blocklist.has(candidate.peerId)) return
+    const known = this.parents.get(candidate.peerId)
+    const parent = known ?? {
+      peerId: candidate.peerId,
+      baseUrl: `http://${candidate.ip.includes(':') ? `[${candidate.ip}]` : candidate.ip}:${candidate.uploadPort}`,
+      pieces: new Map<number, string>(),
+      inFlight: 0,
+      failures: 0,
+      speed: candidate.seed ? 0 : 1,
+    }
+    for (const piece of candidate.pieces) parent.pieces.set(piece.number, piece.digest)
+    this.parents.set(parent.peerId, parent)
+  }
+
+  /** Starts pieces, lowest number first so readers stream in order, each from the best parent holding it. */
+  private assign(length: number, signal: AbortSignal): void {
+    for (const number of this.missing) {
+      if (this.inFlight.size >= this.init.concurrentPieceCount) return
+      if (this.inFlight.has(number)) continue
+      let best: ParentState | undefined
+      for (const parent of this.parents.values()) {
+        if (!parent.pieces.has(number)) continue
+        if (best === undefined || parent.inFlight < best.inFlight || (parent.inFlight === best.inFlight && parent.speed > best.speed)) best = parent
+      }
+      if (best === undefined) continue
+      const chosen = best
+      chosen.inFlight++
+      const fetching = this.fetch(number, chosen, length, signal).finally(() => {
+        chosen.inFlight--
+        this.inFlight.delete(number)
+        this.wake?.()
+      })
+      this.inFlight.set(number, fetching)
+    }
+  }
+
+  private nextEvent(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, 500)
+      function done(): void {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.wake = done
+    })
+  }
+
+  private async fetch(number: number, parent: ParentState, length: number, signal: AbortSignal): Promise<void> {
+    const { task, session, peerId } = this.init
+    const taskId = task.descriptor.taskId
+    const range = pieceRange(number, length, task.descriptor.pieceLengthBytes)
+    const expected = parent.pieces.get(number) ?? ''
+    const startedMs = this.components.clock.nowMs()
+    try {
+      const response = await this.components.http.request({
+        origin: parent.baseUrl,
+        path: `/download/${taskId.slice(0, 3)}/${taskId}?peerId=${encodeURIComponent(peerId)}`,
+        method: 'GET',
+        headers: { range: `bytes=${range.offset}-${range.offset + range.length - 1}` },
+        signal,
+      })
+      if (response.statusCode !== 206) {
+        await response.body.dump()
+        throw new DamselflyError('PIECE_NOT_FOUND', `parent answered ${response.statusCode} for piece ${number}`)
+      }
+      const hash = createHash('sha256')
+      const chunks: Buffer[] = []
+      let received = 0
+      const limited = this.components.limiter.rateBytesPerSecond > 0
+      for await (const chunk of response.body as AsyncIterable<Buffer>) {
+        if (limited) await this.components.limiter.take(chunk.length, signal)
+        hash.update(chunk)
+        chunks.push(chunk)
+        received += chunk.length
+      }
+      if (received !== range.length) throw new DamselflyError('SOURCE_TRUNCATED', `parent sent ${received} of ${range.length} bytes of piece ${number}`)
+      const digest = hash.digest('hex')
+      if (digest !== expected) {
+        this.components.logger.warn({ parent: parent.peerId, piece: number, digest, expected }, 'parent sent a piece that fails its digest')
+        session.send({ $case: 'pieceFailed', value: { number, parentPeerId: parent.peerId, badContent: true, reason: 'digest mismatch' } })
+        this.drop(parent, 'sent a piece that fails its digest')
+        return
+      }
+      await task.writePiece(number, chunks, digest)
+      const costMs = Math.max(1, this.components.clock.nowMs() - startedMs)
+      parent.speed = parent.speed * 0.7 + (range.length / costMs) * 0.3
+      this.missing.delete(number)
+      this.lastProgressMs = this.components.clock.nowMs()
+      const piece: Piece = { number, offset: range.offset, length: range.length, digest }
+      session.send({ $case: 'pieceFinished', value: { piece, parentPeerId: parent.peerId, costMs } })
+      this.components.metrics.downloadTrafficBytes.inc({ type: 'remote_peer' }, range.length)
+      this.components.metrics.pieceDurationSeconds.observe({ type: 'remote_peer' }, costMs / 1000)
+      this.components.signals.ready(number)
+    } catch (error) {
+      if (signal.aborted) return
+      const failure = toDamselflyError(error)
+      session.send({ $case: 'pieceFailed', value: { number, parentPeerId: parent.peerId, badContent: false, reason: failure.message } })
+      if (++parent.failures >= MAX_PARENT_FAILURES) this.drop(parent, failure.message)
+    }
+  }
+
+  private drop(parent: ParentState, reason: string): void {
+    this.parents.delete(parent.peerId)
+    this.blocklist.add(parent.peerId)
+    this.init.session.send({ $case: 'reschedule', value: { blocklist: [...this.blocklist], reason } })
+  }
+}

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { MiB, sha256File, tempDir } from './support/files.js'
+import { makeRandomFile, OriginServer, type Content } from './support/origin-server.js'
+import { dfget, metricValue, startDaemon, startScheduler, type DaemonProcess, type SchedulerProcess } from './support/processes.js'
+
+const REMOTE = 'damselfly_dfdaemon_download_traffic_bytes_total{type="remote_peer"}'
+const SOURCE = 'damselfly_dfdaemon_download_traffic_bytes_total{type="back_to_source"}'
+const UPLOADED = 'damselfly_dfdaemon_upload_traffic_bytes_total'
+
+describe('P2P: a scheduler, a seed peer and eight daemons', { timeout: 600_000 }, () => {
+  let dir!: Awaited<ReturnType<typeof tempDir>>
+  let origin!: OriginServer
+  let scheduler!: SchedulerProcess
+  let seed!: DaemonProcess
+  let content!: Content
+  const daemons: DaemonProcess[] = []
+
+  before(async () => {
+    dir = await tempDir('p2p')
+    origin = await OriginServer.start()
+    content = await makeRandomFile(join(dir.path, 'content.bin'), 256 * MiB)
+    scheduler = await startScheduler(join(dir.path, 'scheduler'))
+    seed = await startDaemon(join(dir.path, 'seed'), { args: ['--seed', '--scheduler', scheduler.address] })
+    for (let i = 0; i < 8; i++) daemons.push(await startDaemon(join(dir.path, `peer-${i}`), { args: ['--scheduler', scheduler.address] }))
+  })
+
+  after(async () => {
+    await Promise.all(daemons.map((daemon) => daemon.stop()))
+    await (seed as DaemonProcess | undefined)?.stop()
+    await (scheduler as SchedulerProcess | undefined)?.stop()
+    await (origin as OriginServer | undefined)?.close()
+    await (dir as typeof dir | undefined)?.remove()
+  })
+
+  it('sends each byte from the origin about once, and the daemons feed each other', { timeout: 300_000 }, async () => {
+    const url = origin.serve('/p2p/content', content)
+    const outputs = daemons.map((_, i) => join(dir.path, `out-${i}.bin`))
+    const results = await Promise.all(daemons.map((daemon, i) => dfget([url, '-O', outputs[i]!, '-e', daemon.socketPath, '--no-progress'], { timeoutMs: 280_000 })))
+    for (const result of results) assert.equal(result.code, 0, result.stderr)
+    for (const output of outputs) assert.equal(await sha256File(output), content.sha256)
+
+    const originBytes = origin.statsOf('/p2p/content').bodyBytesSent
+    assert.ok(originBytes <= content.length * 1.05, `the origin sent ${originBytes} bytes for a ${content.length}-byte file`)
+    let received = 0
+    let fromPeers = 0
+    let fromEachOther = 0
+    for (const daemon of daemons) {
+      const address = daemon.uploadAddress()
+      received += (await metricValue(address, REMOTE)) + (await metricValue(address, SOURCE))
+      fromPeers += await metricValue(address, REMOTE)
+      fromEachOther += await metricValue(address, UPLOADED)
+    }
+    assert.ok(received >= 8 * content.length, `the daemons received ${received} bytes`)
+    assert.ok(fromPeers > 0, 'pieces came from peers')
+    const share = fromEachOther / received
+    assert.ok(share >= 0.4, `${(share * 100).toFixed(1)}% of what the daemons received came from each other (want at least 40%)`)
+  })
+})
