@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict'
+import { open } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { rendezvousPick } from '../src/common/rendezvous.js'
+import { taskIdFor } from '../src/protocol/task-id.js'
+import { MiB, sha256File, tempDir } from './support/files.js'
+import { makeRandomFile, OriginServer, type Content } from './support/origin-server.js'
+import {
+  dfget, metricValue, startDaemon, startScheduler, waitFor, type DaemonProcess, type SchedulerProcess,
+} from './support/processes.js'
+
+const REMOTE = 'damselfly_dfdaemon_download_traffic_bytes_total{type="remote_peer"}'
+const SOURCE = 'damselfly_dfdaemon_download_traffic_bytes_total{type="back_to_source"}'
+
+describe('P2P when things go wrong', { timeout: 600_000 }, () => {
+  let dir!: Awaited<ReturnType<typeof tempDir>>
+  let origin!: OriginServer
+  let content!: Content
+  const stops: Array<() => Promise<void>> = []
+
+  before(async () => {
+    dir = await tempDir('p2p-failures')
+    origin = await OriginServer.start()
+    content = await makeRandomFile(join(dir.path, 'content.bin'), 64 * MiB)
+  })
+
+  after(async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined)
+    await (origin as OriginServer | undefined)?.close()
+    await (dir as typeof dir | undefined)?.remove()
+  })
+
+  async function scheduler(name: string): Promise<SchedulerProcess> {
+    const started = await startScheduler(join(dir.path, name))
+    stops.push(() => started.stop())
+    return started
+  }
+
+  async function daemon(name: string, schedulers: string, env: Record<string, string> = {}): Promise<DaemonProcess> {
+    const started = await startDaemon(join(dir.path, name), { args: ['--scheduler', schedulers], env })
+    stops.push(() => started.stop())
+    return started
+  }
+
+  async function download(node: DaemonProcess, url: string, name: string, extra: string[] = []): Promise<{ code: number | null; stderr: string; output: string }> {
+    const output = join(dir.path, name)
+    const result = await dfget([url, '-O', output, '-e', node.socketPath, '--no-progress', ...extra], { timeoutMs: 200_000 })
+    return { ...result, output }
+  }
+
+  it('never accepts a bad piece from a parent whose stored bytes were altered, and blocklists it', { timeout: 200_000 }, async () => {
+    const s = await scheduler('s-corrupt')
+    const parent = await daemon('corrupt-parent', s.address)
+    const child = await daemon('corrupt-child', s.address)
+    const url = origin.serve('/corrupt', content)
+    assert.equal((await download(parent, url, 'corrupt-parent.bin')).code, 0)
+    const taskId = taskIdFor({ url })
+    const file = await open(join(parent.dataDir, 'content', 'tasks', taskId.slice(0, 3), taskId), 'r+')
+    await file.write(Buffer.alloc(4096, 0xee), 0, 4096, 5 * MiB)
+    await file.close()
+
+    const result = await download(child, url, 'corrupt-child.bin')
+    assert.equal(result.code, 0, result.stderr)
+    assert.equal(await sha256File(result.output), content.sha256)
+    const { readFileSync } = await import('node:fs')
+    assert.match(readFileSync(child.logPath, 'utf8'), /parent sent a piece that fails its digest/)
+    assert.ok((await metricValue(child.uploadAddress(), REMOTE)) > 0, 'the good pieces came from the parent')
+  })
+
+  it('finishes the children of a parent killed in the middle of a transfer', { timeout: 200_000 }, async () => {
+    const s = await scheduler('s-kill-parent')
+    const parent = await daemon('killed-parent', s.address)
+    const child = await daemon('surviving-child', s.address, { DFDAEMON_DOWNLOAD_RATE_LIMIT: String(16 * MiB) })
+    const url = origin.serve('/kill-parent', content)
+    assert.equal((await download(parent, url, 'kill-parent-1.bin')).code, 0)
+    const pending = download(child, url, 'kill-parent-2.bin')
+    await waitFor(async () => (await metricValue(child.uploadAddress(), REMOTE)) > 8 * MiB, 'the child to receive from its parent')
+    await parent.kill()
+    const result = await pending
+    assert.equal(result.code, 0, result.stderr)
+    assert.equal(await sha256File(result.output), content.sha256)
+  })
+
+  it('finishes downloads when their scheduler dies, and routes new ones to the scheduler left', { timeout: 200_000 }, async () => {
+    const first = await scheduler('s-first')
+    const second = await scheduler('s-second')
+    const both = `${first.address},${second.address}`
+    const a = await daemon('two-schedulers-a', both, { DFDAEMON_DOWNLOAD_RATE_LIMIT: String(16 * MiB) })
+    const b = await daemon('two-schedulers-b', both)
+    const url = origin.serve('/scheduler-dies', content)
+    const pending = download(a, url, 'scheduler-dies.bin')
+    await waitFor(async () => (await metricValue(a.uploadAddress(), SOURCE)) > 8 * MiB, 'the download to be under way')
+    const owner = rendezvousPick(taskIdFor({ url }), [first, second], (candidate) => candidate.address)
+    await owner!.kill()
+    const result = await pending
+    assert.equal(result.code, 0, result.stderr)
+    assert.equal(await sha256File(result.output), content.sha256)
+
+    const fresh = origin.serve('/after-scheduler-died', content)
+    assert.equal((await download(a, fresh, 'after-1.bin')).code, 0)
+    const before = await metricValue(b.uploadAddress(), REMOTE)
+    const second2 = await download(b, fresh, 'after-2.bin')
+    assert.equal(second2.code, 0, second2.stderr)
+    assert.ok((await metricValue(b.uploadAddress(), REMOTE)) - before >= content.length * 0.9, 'the new download went P2P through the scheduler left')
+  })
+
+  it('gives priority 2 a clear error when no parent exists, and respects --disable-back-to-source', { timeout: 120_000 }, async () => {
+    const s = await scheduler('s-priority')
+    const node = await daemon('priority', s.address)
+    const url = origin.serve('/priority-2', content)
+    const refused = await download(node, url, 'priority-2.bin', ['-p', '2'])
+    assert.equal(refused.code, 1)
+    assert.match(refused.stderr, /^dfget: the scheduler found no parent/)
+    const disabled = await download(node, origin.serve('/no-source', content), 'no-source.bin', ['--disable-back-to-source'])
+    assert.equal(disabled.code, 1)
+    assert.match(disabled.stderr, /^dfget: .*(no parent|back-to-source is disabled)/)
+    assert.equal(origin.statsOf('/priority-2').gets + origin.statsOf('/no-source').gets, 0, 'the origin was never asked')
+  })
+})
