@@ -1,0 +1,70 @@
+import { Command, Option } from 'commander'
+import { createLogger, LOG_LEVELS, type LogLevel } from '../common/logger.js'
+import { VERSION } from '../common/version.js'
+import { resolveSchedulerConfig, type SchedulerConfig } from '../scheduler/config.js'
+import { Scheduler } from '../scheduler/scheduler.js'
+import { fail } from './exit.js'
+
+interface SchedulerFlags {
+  config?: string
+  port?: string
+  metricsPort?: string
+  listenIp?: string
+  logLevel?: LogLevel
+}
+
+function toInteger(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  const number = Number(value)
+  if (!Number.isInteger(number)) throw new Error(`${flag} must be an integer, got ${JSON.stringify(value)}`)
+  return number
+}
+
+/** Flags become a partial config tree, the last and strongest layer of the config. */
+function flagTree(flags: SchedulerFlags): Record<string, unknown> {
+  return {
+    server: { port: toInteger('--port', flags.port), listenIP: flags.listenIp },
+    metrics: { port: toInteger('--metrics-port', flags.metricsPort) },
+    log: { level: flags.logLevel },
+  }
+}
+
+/** Runs a scheduler in the foreground until SIGINT or SIGTERM. */
+export async function runScheduler(config: SchedulerConfig): Promise<void> {
+  const logger = createLogger({ level: config.log.level, name: 'scheduler' })
+  const scheduler = new Scheduler(config, { logger })
+  await scheduler.start()
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      logger.info({ signal }, 'stopping')
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+      scheduler.stop().then(resolve, (error: unknown) => {
+        logger.error({ err: error }, 'stop failed')
+        resolve()
+      })
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  })
+  logger.flush()
+}
+
+export function schedulerCommand(name = 'scheduler'): Command {
+  return new Command(name)
+    .description('run the scheduler: picks parents for peers, sends peers back to source, triggers seed peers')
+    .version(VERSION)
+    .option('-c, --config <path>', 'YAML config file (see docs/configuration.md)')
+    .option('--port <port>', 'gRPC port (server.port, default 8002)')
+    .option('--metrics-port <port>', 'port of /metrics and /healthy (metrics.port, default 8000)')
+    .option('--listen-ip <ip>', 'address to listen on (server.listenIP, default 0.0.0.0)')
+    .addOption(new Option('--log-level <level>', 'log level (log.level)').choices(LOG_LEVELS))
+    .action(async (flags: SchedulerFlags) => {
+      try {
+        const config = resolveSchedulerConfig({ file: flags.config, env: process.env, flags: flagTree(flags) })
+        await runScheduler(config)
+      } catch (error) {
+        fail(name, error)
+      }
+    })
+}

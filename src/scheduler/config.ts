@@ -1,0 +1,50 @@
+import { z } from 'zod'
+import { resolveConfig, type ConfigSources } from '../common/config-resolver.js'
+import { durationMs, port } from '../common/config-schema.js'
+import { LOG_LEVELS } from '../common/logger.js'
+
+/** Key names follow Dragonfly's scheduler where one exists. Durations are text (`500ms`, `1h`) or milliseconds. */
+export const SCHEDULER_DEFAULTS = {
+  server: { listenIP: '0.0.0.0', port: 8002, advertiseIP: '' },
+  metrics: { port: 8000 },
+  scheduler: {
+    candidateParentLimit: 4,
+    filterParentLimit: 15,
+    retryBackToSourceLimit: 4,
+    retryLimit: 5,
+    retryInterval: '500ms',
+    backToSourceCount: 200,
+    /** How long a peer may register before its host has announced. */
+    hostWaitTimeout: '2s',
+    gc: { peerTTL: '24h', taskTTL: '30m', hostTTL: '1h', interval: '1m' },
+  },
+  log: { level: 'info' },
+}
+
+const count = (min: number): z.ZodNumber => z.number().int().min(min)
+
+export const schedulerConfigSchema = z
+  .object({
+    server: z.object({ listenIP: z.string().min(1), port: port(), advertiseIP: z.string() }),
+    metrics: z.object({ port: port() }),
+    scheduler: z.object({
+      candidateParentLimit: count(1).max(20),
+      filterParentLimit: count(1).max(1000),
+      retryBackToSourceLimit: count(0),
+      retryLimit: count(1),
+      retryInterval: durationMs(),
+      backToSourceCount: count(0),
+      hostWaitTimeout: durationMs(),
+      gc: z.object({ peerTTL: durationMs(), taskTTL: durationMs(), hostTTL: durationMs(), interval: durationMs() }),
+    }),
+    log: z.object({ level: z.enum(LOG_LEVELS) }),
+  })
+  .refine((c) => c.scheduler.gc.interval > 0, { message: 'must be more than 0', path: ['scheduler', 'gc', 'interval'] })
+  .refine((c) => c.scheduler.retryInterval > 0, { message: 'must be more than 0', path: ['scheduler', 'retryInterval'] })
+
+export type SchedulerConfig = z.output<typeof schedulerConfigSchema>
+
+/** Defaults < YAML file < `SCHEDULER_*` environment < flags, frozen; throws CONFIG_INVALID listing every problem. */
+export function resolveSchedulerConfig(sources: ConfigSources): SchedulerConfig {
+  return resolveConfig(schedulerConfigSchema, SCHEDULER_DEFAULTS, 'SCHEDULER', sources)
+}

@@ -1,0 +1,57 @@
+import type { HostId, PeerId } from '../protocol/ids.js'
+import type { AnnounceHostResponse } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
+import type { MessageSink } from './message-sink.js'
+
+/** What a host says about itself; refreshed with every announce. */
+export interface HostInfo {
+  readonly id: HostId
+  readonly ip: string
+  readonly hostname: string
+  readonly uploadPort: number
+  readonly idc: string
+  /** `|`-separated, most general first, e.g. `country|province|city`. */
+  readonly location: string
+  /** A seed host fetches tasks from the source when the scheduler asks it to. */
+  readonly seed: boolean
+  /** The host downloads through P2P but serves nobody. */
+  readonly disableShared: boolean
+}
+
+export interface HostLoad {
+  readonly concurrentUploadLimit: number
+  readonly concurrentUploadCount: number
+  readonly uploadBytesPerSecond: number
+}
+
+/** One machine running a daemon, as the scheduler knows it. */
+export class Host {
+  info: HostInfo
+  load: HostLoad
+  /** The live AnnounceHost stream; commands (seed_task) are pushed here. */
+  stream: MessageSink<AnnounceHostResponse> | undefined
+  lastSeenMs: number
+  readonly peerIds = new Set<PeerId>()
+
+  constructor(info: HostInfo, load: HostLoad, nowMs: number) {
+    this.info = info
+    this.load = load
+    this.lastSeenMs = nowMs
+  }
+
+  get id(): HostId {
+    return this.info.id
+  }
+
+  get seed(): boolean {
+    return this.info.seed
+  }
+
+  /** True while the host's announce stream is open: only then do its peers serve children. */
+  get connected(): boolean {
+    return this.stream !== undefined
+  }
+
+  get freeUploadSlots(): number {
+    return Math.max(0, this.load.concurrentUploadLimit - this.load.concurrentUploadCount)
+  }
+}

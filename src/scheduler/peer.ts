@@ -1,0 +1,70 @@
+import type { HostId, PeerId } from '../protocol/ids.js'
+import type { AnnouncePeerResponse, Download } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
+import type { Host } from './host.js'
+import type { MessageSink } from './message-sink.js'
+import type { Task } from './task.js'
+
+export const PEER_STATES = ['pending', 'running', 'back-to-source', 'succeeded', 'failed', 'left'] as const
+export type PeerState = (typeof PEER_STATES)[number]
+
+/** One host's download of one task. */
+export class Peer {
+  state: PeerState = 'pending'
+  /** Piece numbers this peer holds whose digest matches the task's authoritative record. */
+  readonly finishedPieces = new Set<number>()
+  /** Parents never offered to this peer again. */
+  readonly blocklist = new Set<PeerId>()
+  /** The live AnnouncePeer stream; undefined once it has ended. */
+  stream: MessageSink<AnnouncePeerResponse> | undefined
+  /** How long each piece this peer uploaded to a child took, oldest first. */
+  readonly uploadCostsMs: number[] = []
+  uploadSuccessCount = 0
+  uploadFailureCount = 0
+  /** Pieces children refused because their digest differed from the record. */
+  badContentCount = 0
+  /** Schedules that found no parent since the last one that did. */
+  failedScheduleCount = 0
+  lastActiveMs: number
+
+  constructor(
+    readonly id: PeerId,
+    readonly host: Host,
+    readonly task: Task,
+    /** What the client asked for; headers are kept in memory only, to hand to a seed peer. */
+    readonly download: Download,
+    nowMs: number,
+  ) {
+    this.lastActiveMs = nowMs
+  }
+
+  get hostId(): HostId {
+    return this.host.id
+  }
+
+  /** Priority 0 means "unset" and is treated like the default, 6. */
+  get priority(): number {
+    return this.download.priority === 0 ? 6 : this.download.priority
+  }
+
+  /** True while the peer's own stream is open. */
+  get connected(): boolean {
+    return this.stream !== undefined
+  }
+
+  touch(nowMs: number): void {
+    this.lastActiveMs = nowMs
+  }
+
+  recordUpload(outcome: { costMs: number } | 'failed'): void {
+    if (outcome === 'failed') {
+      this.uploadFailureCount++
+      return
+    }
+    this.uploadSuccessCount++
+    this.uploadCostsMs.push(outcome.costMs)
+    // The bad-parent rule only looks at recent history; keep memory bounded.
+    if (this.uploadCostsMs.length > MAX_COST_SAMPLES) this.uploadCostsMs.shift()
+  }
+}
+
+const MAX_COST_SAMPLES = 1024

@@ -1,0 +1,100 @@
+import { DamselflyError } from '../protocol/damselfly-error.js'
+import { isTaskId, type HostId, type PeerId, type TaskId } from '../protocol/ids.js'
+import type {
+  AnnounceHostRequest,
+  AnnouncePeerRequest,
+  Download,
+  Piece,
+  RegisterPeer,
+} from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
+import type { HostInfo, HostLoad } from './host.js'
+import type { PieceRecord } from './task.js'
+
+// Decoded protobuf is well-typed but not trusted: this is where its values are checked, once.
+
+const MAX_ID_LENGTH = 512
+const SHA256_HEX = /^[0-9a-f]{64}$/
+const MAX_PRIORITY = 6
+
+function invalid(message: string): DamselflyError {
+  return new DamselflyError('INVALID_ARGUMENT', message)
+}
+
+function id(value: string, what: string): string {
+  if (value === '' || value.length > MAX_ID_LENGTH) throw invalid(`${what} must be 1 to ${MAX_ID_LENGTH} characters`)
+  return value
+}
+
+function count(value: number, what: string): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw invalid(`${what} must be a non-negative integer, got ${value}`)
+  return value
+}
+
+export function parseHostAnnounce(request: AnnounceHostRequest): { info: HostInfo; load: HostLoad } {
+  const host = request.host
+  if (host === undefined) throw invalid('announce host: host is missing')
+  if (host.ip === '') throw invalid(`announce host ${host.id}: ip is missing`)
+  if (host.uploadPort > 65535 || (host.uploadPort === 0 && !host.disableShared)) {
+    throw invalid(`announce host ${host.id}: upload_port must be 1..65535 unless sharing is disabled, got ${host.uploadPort}`)
+  }
+  return {
+    info: {
+      id: id(host.id, 'host id') as HostId,
+      ip: host.ip,
+      hostname: host.hostname,
+      uploadPort: host.uploadPort,
+      idc: host.idc,
+      location: host.location,
+      seed: host.seed,
+      disableShared: host.disableShared,
+    },
+    load: {
+      concurrentUploadLimit: count(host.concurrentUploadLimit, 'concurrent_upload_limit'),
+      concurrentUploadCount: count(host.concurrentUploadCount, 'concurrent_upload_count'),
+      uploadBytesPerSecond: count(host.uploadBytesPerSecond, 'upload_bytes_per_second'),
+    },
+  }
+}
+
+export interface PeerAddress {
+  readonly hostId: HostId
+  readonly taskId: TaskId
+  readonly peerId: PeerId
+}
+
+export function parsePeerAddress(request: AnnouncePeerRequest): PeerAddress {
+  if (!isTaskId(request.taskId)) throw invalid(`task_id must be 64 lowercase hex characters, got ${JSON.stringify(request.taskId.slice(0, 80))}`)
+  return { hostId: id(request.hostId, 'host_id') as HostId, taskId: request.taskId, peerId: id(request.peerId, 'peer_id') as PeerId }
+}
+
+export function parsePiece(piece: Piece | undefined, what: string): PieceRecord {
+  if (piece === undefined) throw invalid(`${what}: piece is missing`)
+  if (!SHA256_HEX.test(piece.digest)) throw invalid(`${what}: piece ${piece.number} digest must be 64 lowercase hex characters`)
+  return {
+    number: count(piece.number, `${what}: piece number`),
+    offset: count(piece.offset, `${what}: piece offset`),
+    length: count(piece.length, `${what}: piece length`),
+    digest: piece.digest,
+  }
+}
+
+export interface Registration {
+  readonly download: Download
+  readonly pieces: readonly PieceRecord[]
+  readonly contentLengthBytes: number | undefined
+}
+
+export function parseRegistration(register: RegisterPeer): Registration {
+  const download = register.download
+  if (download === undefined) throw invalid('register: download is missing')
+  if (download.url === '') throw invalid('register: download url is missing')
+  if (!Number.isInteger(download.priority) || download.priority < 0 || download.priority > MAX_PRIORITY) {
+    throw invalid(`register: priority must be 0..${MAX_PRIORITY}, got ${download.priority}`)
+  }
+  count(download.pieceLength, 'register: piece_length')
+  return {
+    download,
+    pieces: register.pieces.map((piece) => parsePiece(piece, 'register')),
+    contentLengthBytes: register.contentLengthKnown ? count(register.contentLength, 'register: content_length') : undefined,
+  }
+}

@@ -1,0 +1,143 @@
+import type { Clock } from '../common/clock.js'
+import type { Logger } from '../common/logger.js'
+import type { PeerId } from '../protocol/ids.js'
+import type { AnnouncePeerResponse, CandidateParent, Piece, TaskInfo } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
+import type { Peer } from './peer.js'
+import type { ScheduleOutcome, SchedulerMetrics } from './scheduler-metrics.js'
+import type { ScheduleDecision, Scheduling } from './scheduling.js'
+import type { Task } from './task.js'
+
+const OUTCOMES = {
+  'empty-task': 'empty_task',
+  parents: 'parents',
+  'back-to-source': 'back_to_source',
+  failed: 'failed',
+  retry: 'retry',
+} as const satisfies Record<ScheduleDecision['kind'], ScheduleOutcome>
+
+/** The pieces a peer holds, each with the task's authoritative digest, in piece order. */
+export function authoritativePieces(peer: Peer): Piece[] {
+  return [...peer.finishedPieces]
+    .sort((a, b) => a - b)
+    .map((number) => peer.task.piece(number))
+    .filter((piece) => piece !== undefined)
+    .map((piece) => ({ ...piece }))
+}
+
+function taskInfo(task: Task): TaskInfo | undefined {
+  const pieceCount = task.pieceCount
+  if (task.contentLengthBytes === undefined || task.pieceLengthBytes === undefined || pieceCount === undefined) return undefined
+  return { contentLength: task.contentLengthBytes, pieceLength: task.pieceLengthBytes, pieceCount }
+}
+
+function candidateParent(parent: Peer): CandidateParent {
+  return {
+    peerId: parent.id,
+    hostId: parent.hostId,
+    ip: parent.host.info.ip,
+    uploadPort: parent.host.info.uploadPort,
+    seed: parent.host.seed,
+    pieces: authoritativePieces(parent),
+  }
+}
+
+/**
+ * Runs schedules and tells peers the outcome over their streams. A peer told to retry is
+ * scheduled again after the retry interval, or sooner when a parent for it appears.
+ */
+export class ScheduleRunner {
+  private readonly waiting = new Map<PeerId, AbortController>()
+  private readonly timers = new Set<Promise<void>>()
+
+  constructor(
+    private readonly components: { scheduling: Scheduling; metrics: SchedulerMetrics; clock: Clock; logger: Logger },
+    private readonly init: { retryIntervalMs: number },
+  ) {}
+
+  /** Schedules the peer now, replacing any pending retry. */
+  run(peer: Peer): void {
+    this.cancel(peer.id)
+    const startedMs = performance.now()
+    const decision = this.components.scheduling.schedule(peer)
+    this.apply(peer, decision, startedMs)
+  }
+
+  /** Offers parents at once to the task's waiting peers that now have some. */
+  wake(task: Task): void {
+    for (const peer of task.peers.values()) {
+      if (!this.waiting.has(peer.id) || !peer.connected) continue
+      const startedMs = performance.now()
+      const decision = this.components.scheduling.scheduleIfParents(peer)
+      if (decision === undefined) continue
+      this.cancel(peer.id)
+      this.apply(peer, decision, startedMs)
+    }
+  }
+
+  /** Drops the peer's pending retry; safe to repeat. */
+  cancel(peerId: PeerId): void {
+    this.waiting.get(peerId)?.abort()
+    this.waiting.delete(peerId)
+  }
+
+  /** Cancels every pending retry and waits for them to settle. */
+  async stop(): Promise<void> {
+    for (const abort of this.waiting.values()) abort.abort()
+    this.waiting.clear()
+    await Promise.all([...this.timers])
+  }
+
+  private apply(peer: Peer, decision: ScheduleDecision, startedMs: number): void {
+    const outcome = OUTCOMES[decision.kind]
+    this.components.metrics.scheduleDurationSeconds.observe({ outcome }, (performance.now() - startedMs) / 1000)
+    this.components.metrics.schedules.inc({ outcome })
+    const log = this.components.logger.child({ taskId: peer.task.id, peerId: peer.id })
+    switch (decision.kind) {
+      case 'empty-task':
+        this.send(peer, { response: { $case: 'emptyTask', value: {} } })
+        return
+      case 'parents':
+        log.debug({ parents: decision.parents.map((parent) => parent.id) }, 'parents offered')
+        this.send(peer, { response: { $case: 'normalTask', value: { task: taskInfo(peer.task), parents: decision.parents.map(candidateParent) } } })
+        return
+      case 'back-to-source':
+        log.info({ reason: decision.reason }, 'peer sent back to source')
+        this.components.metrics.backToSourceDecisions.inc()
+        this.send(peer, { response: { $case: 'needBackToSource', value: { reason: decision.reason } } })
+        return
+      case 'failed':
+        log.info({ reason: decision.reason }, 'schedule failed')
+        this.send(peer, { response: { $case: 'scheduleFailed', value: { reason: decision.reason } } })
+        return
+      case 'retry':
+        if (decision.seedHost !== undefined) {
+          log.info({ seedHostId: decision.seedHost.id }, 'seed peer triggered')
+          this.components.metrics.seedTriggers.inc()
+          decision.seedHost.stream?.write({ command: { $case: 'seedTask', value: peer.download } })
+        }
+        this.retryLater(peer)
+        return
+    }
+  }
+
+  private send(peer: Peer, response: AnnouncePeerResponse): void {
+    peer.stream?.write(response)
+  }
+
+  private retryLater(peer: Peer): void {
+    const abort = new AbortController()
+    this.waiting.set(peer.id, abort)
+    const timer = this.components.clock.sleep(this.init.retryIntervalMs, abort.signal).then(
+      () => {
+        if (this.waiting.get(peer.id) !== abort) return
+        this.waiting.delete(peer.id)
+        if (peer.connected && peer.state === 'pending') this.run(peer)
+      },
+      // Aborted: the peer was scheduled by other means, left, or the scheduler is stopping.
+      () => undefined,
+    ).catch((error: unknown) => {
+      this.components.logger.error({ err: error, peerId: peer.id }, 'retry schedule failed')
+    }).finally(() => this.timers.delete(timer))
+    this.timers.add(timer)
+  }
+}

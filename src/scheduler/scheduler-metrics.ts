@@ -1,0 +1,68 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+
+/** What a schedule told a peer, as counted by `damselfly_scheduler_schedule_total`. */
+export type ScheduleOutcome = 'parents' | 'empty_task' | 'back_to_source' | 'failed' | 'retry'
+
+/** Why a parent was blocklisted for a child. */
+export type BlocklistReason = 'bad_content' | 'reschedule'
+
+/** The scheduler's Prometheus metrics; names carry the `damselfly_scheduler_` prefix. */
+export class SchedulerMetrics {
+  readonly scheduleDurationSeconds: Histogram<'outcome'>
+  readonly schedules: Counter<'outcome'>
+  readonly backToSourceDecisions: Counter
+  readonly seedTriggers: Counter
+  readonly blocklistedParents: Counter<'reason'>
+  readonly pieceDigestMismatches: Counter
+
+  constructor(registry: Registry, counts: { hosts: () => number; tasks: () => number; peers: () => number }) {
+    const registers = [registry]
+    this.scheduleDurationSeconds = new Histogram({
+      name: 'damselfly_scheduler_schedule_duration_seconds',
+      help: 'Time to decide one schedule for a peer, by outcome.',
+      labelNames: ['outcome'],
+      buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5],
+      registers,
+    })
+    this.schedules = new Counter({
+      name: 'damselfly_scheduler_schedule_total',
+      help: 'Schedules decided, by outcome.',
+      labelNames: ['outcome'],
+      registers,
+    })
+    this.backToSourceDecisions = new Counter({
+      name: 'damselfly_scheduler_back_to_source_total',
+      help: 'Peers told to fetch from the source.',
+      registers,
+    })
+    this.seedTriggers = new Counter({
+      name: 'damselfly_scheduler_seed_trigger_total',
+      help: 'Seed hosts asked to fetch a task from the source.',
+      registers,
+    })
+    this.blocklistedParents = new Counter({
+      name: 'damselfly_scheduler_blocklisted_parents_total',
+      help: 'Parents blocklisted for a child, by reason.',
+      labelNames: ['reason'],
+      registers,
+    })
+    this.pieceDigestMismatches = new Counter({
+      name: 'damselfly_scheduler_piece_digest_mismatch_total',
+      help: 'Reported pieces refused because their digest differs from the authoritative record.',
+      registers,
+    })
+    const gauge = (name: string, help: string, read: () => number): void => {
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read())
+        },
+      })
+    }
+    gauge('damselfly_scheduler_hosts', 'Hosts the scheduler knows.', counts.hosts)
+    gauge('damselfly_scheduler_tasks', 'Tasks the scheduler knows.', counts.tasks)
+    gauge('damselfly_scheduler_peers', 'Peers the scheduler knows.', counts.peers)
+  }
+}

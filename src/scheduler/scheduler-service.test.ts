@@ -1,0 +1,264 @@
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { after, before, describe, it } from 'node:test'
+import { credentials, status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js'
+import { silentLogger } from '../common/logger.js'
+import {
+  SchedulerServiceClient,
+  type AnnounceHostRequest,
+  type AnnounceHostResponse,
+  type AnnouncePeerRequest,
+  type AnnouncePeerResponse,
+  type Host,
+  type Piece,
+} from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
+import { resolveSchedulerConfig } from './config.js'
+import { download } from './resource-fixtures.js'
+import { Scheduler } from './scheduler.js'
+
+const TEST = { timeout: 20_000 }
+
+async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+/** One client stream with everything it received. */
+class Recorded<Req, Res> {
+  readonly messages: Res[] = []
+  error: ServiceError | undefined
+  ended = false
+  constructor(readonly stream: ClientDuplexStream<Req, Res>) {
+    stream.on('data', (message: Res) => this.messages.push(message))
+    stream.on('error', (error: ServiceError) => (this.error = error))
+    stream.on('end', () => (this.ended = true))
+  }
+  send(message: Req): void {
+    this.stream.write(message)
+  }
+  next<K>(what: string, pick: (message: Res) => K | undefined, after = 0): Promise<K> {
+    return waitFor(what, () => {
+      for (const message of this.messages.slice(after)) {
+        const picked = pick(message)
+        if (picked !== undefined) return picked
+      }
+      if (this.error !== undefined) throw new Error(`stream failed while waiting for ${what}: ${this.error.details}`)
+      return undefined
+    })
+  }
+}
+
+type PeerStream = Recorded<AnnouncePeerRequest, AnnouncePeerResponse>
+type Response = NonNullable<AnnouncePeerResponse['response']>
+type ResponseValue<C extends Response['$case']> = Extract<Response, { $case: C }>['value']
+/** Picks the value of one kind of response. */
+function is<C extends Response['$case']>(c: C): (m: AnnouncePeerResponse) => ResponseValue<C> | undefined {
+  return (m) => {
+    const response: { $case: string; value: unknown } | undefined = m.response
+    return response?.$case === c ? (response.value as ResponseValue<C>) : undefined
+  }
+}
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex')
+const taskId = (name: string): string => sha256(`task:${name}`)
+function piece(number: number, text: string): Piece {
+  return { number, offset: number * 4, length: 4, digest: sha256(text) }
+}
+
+describe('SchedulerService over gRPC', TEST, () => {
+  let scheduler: Scheduler
+  let client: SchedulerServiceClient
+  const streams: Array<{ stream: { cancel(): void } }> = []
+  /** b2 on t2, a child of a2; set by the pieces_available test, used by the bad-content one. */
+  let b2: PeerStream | undefined
+  const b2Stream = (): PeerStream => {
+    assert.ok(b2 !== undefined, 'the pieces_available test runs first')
+    return b2
+  }
+
+  before(async () => {
+    const config = resolveSchedulerConfig({
+      flags: {
+        server: { listenIP: '127.0.0.1', port: 0 },
+        metrics: { port: 0 },
+        scheduler: { retryInterval: '20ms', retryLimit: 50, retryBackToSourceLimit: 50 },
+      },
+    })
+    scheduler = new Scheduler(config, { logger: silentLogger() })
+    await scheduler.start()
+    client = new SchedulerServiceClient(scheduler.address!, credentials.createInsecure())
+  })
+
+  after(async () => {
+    for (const { stream } of streams) stream.cancel()
+    client.close()
+    await scheduler.stop()
+  })
+
+  async function announceHost(id: string, extra: Partial<Host> = {}): Promise<Recorded<AnnounceHostRequest, AnnounceHostResponse>> {
+    const recorded = new Recorded(client.announceHost())
+    streams.push(recorded)
+    recorded.send({
+      host: {
+        id, ip: '127.0.0.1', hostname: id, uploadPort: 65002, idc: '', location: '', seed: false, disableShared: false,
+        concurrentUploadLimit: 10, concurrentUploadCount: 0, uploadBytesPerSecond: 0, ...extra,
+      },
+    })
+    await waitFor(`host ${id}`, () => scheduler.store.hosts.get(id as never)?.stream)
+    return recorded
+  }
+
+  function registerPeer(hostId: string, task: string, peerId: string, options: Partial<Parameters<typeof download>[0]> = {}): PeerStream {
+    const recorded = new Recorded(client.announcePeer())
+    streams.push(recorded)
+    recorded.send({
+      hostId, taskId: taskId(task), peerId,
+      request: { $case: 'register', value: { download: download({ url: `http://origin.test/${task}`, ...options }), pieces: [], contentLength: 0, contentLengthKnown: false } },
+    })
+    return recorded
+  }
+
+  function report(stream: PeerStream, hostId: string, task: string, peerId: string, request: AnnouncePeerRequest['request']): void {
+    stream.send({ hostId, taskId: taskId(task), peerId, request })
+  }
+
+  async function counter(name: string, labels = ''): Promise<number> {
+    const text = await scheduler.registry.metrics()
+    const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `))
+    return line === undefined ? 0 : Number(line.split(' ')[1])
+  }
+
+  it('sends a peer without parents or seed hosts back to source', TEST, async () => {
+    await announceHost('host-a')
+    const a1 = registerPeer('host-a', 't1', 'a1')
+    const reply = await a1.next('need back to source', is('needBackToSource'))
+    assert.match(reply.reason, /no seed/)
+    assert.equal(await counter('damselfly_scheduler_back_to_source_total'), 1)
+    // Its pieces from the source become the authority, and it stays a parent after it finishes and closes its stream.
+    report(a1, 'host-a', 't1', 'a1', { $case: 'backToSourceStarted', value: { contentLength: 8, contentLengthKnown: true, pieceLength: 4 } })
+    report(a1, 'host-a', 't1', 'a1', { $case: 'pieceFinished', value: { piece: piece(0, 'abcd'), parentPeerId: '', costMs: 3 } })
+    report(a1, 'host-a', 't1', 'a1', { $case: 'pieceFinished', value: { piece: piece(1, 'efgh'), parentPeerId: '', costMs: 3 } })
+    report(a1, 'host-a', 't1', 'a1', { $case: 'peerFinished', value: { contentLength: 8, pieceCount: 2 } })
+    a1.stream.end()
+    await waitFor('a1 finished', () => (scheduler.store.peers.get('a1' as never)?.state === 'succeeded' && a1.ended ? true : undefined))
+  })
+
+  it('offers the finished peer as parent with both pieces and their digests', TEST, async () => {
+    await announceHost('host-b')
+    const b1 = registerPeer('host-b', 't1', 'b1')
+    const normal = await b1.next('normal task', is('normalTask'))
+    assert.deepEqual(normal.task, { contentLength: 8, pieceLength: 4, pieceCount: 2 })
+    assert.equal(normal.parents.length, 1)
+    const [parent] = normal.parents
+    assert.equal(parent?.peerId, 'a1')
+    assert.equal(parent?.hostId, 'host-a')
+    assert.equal(parent?.uploadPort, 65002)
+    assert.deepEqual(parent?.pieces, [piece(0, 'abcd'), piece(1, 'efgh')])
+  })
+
+  it('pushes pieces_available to a child when its parent finishes a new piece', TEST, async () => {
+    const a2 = registerPeer('host-a', 't2', 'a2')
+    await a2.next('back to source', is('needBackToSource'))
+    report(a2, 'host-a', 't2', 'a2', { $case: 'backToSourceStarted', value: { contentLength: 8, contentLengthKnown: true, pieceLength: 4 } })
+    report(a2, 'host-a', 't2', 'a2', { $case: 'pieceFinished', value: { piece: piece(0, 'ijkl'), parentPeerId: '', costMs: 3 } })
+    await waitFor('a2 piece 0', () => (scheduler.store.peers.get('a2' as never)?.finishedPieces.has(0) === true ? true : undefined))
+    b2 = registerPeer('host-b', 't2', 'b2', { priority: 3 })
+    const normal = await b2.next('normal task', is('normalTask'))
+    assert.deepEqual(normal.parents.map((p) => [p.peerId, p.pieces.map((x) => x.number)]), [['a2', [0]]])
+    report(a2, 'host-a', 't2', 'a2', { $case: 'pieceFinished', value: { piece: piece(1, 'mnop'), parentPeerId: '', costMs: 3 } })
+    const available = await b2.next('pieces available', is('piecesAvailable'))
+    assert.deepEqual(available, { parentPeerId: 'a2', pieces: [piece(1, 'mnop')] })
+  })
+
+  it('blocklists a parent for the child that got bad content from it', TEST, async () => {
+    const before = await counter('damselfly_scheduler_blocklisted_parents_total', '{reason="bad_content"}')
+    // b2 reports piece 1 from a2 with a digest that differs from the record.
+    report(b2Stream(), 'host-b', 't2', 'b2', { $case: 'pieceFinished', value: { piece: piece(1, 'forged'), parentPeerId: 'a2', costMs: 3 } })
+    await waitFor('b2 blocklists a2', () => (scheduler.store.peers.get('b2' as never)?.blocklist.has('a2' as never) === true ? true : undefined))
+    assert.equal(scheduler.store.peers.get('b2' as never)?.finishedPieces.has(1), false)
+    const seen = b2Stream().messages.length
+    report(b2Stream(), 'host-b', 't2', 'b2', { $case: 'reschedule', value: { blocklist: [], reason: 'bad piece' } })
+    await b2Stream().next('back to source without a2', is('needBackToSource'), seen)
+
+    // A piece_failed with bad_content does the same for another child.
+    await announceHost('host-c')
+    const c2 = registerPeer('host-c', 't2', 'c2', { priority: 3 })
+    const normal = await c2.next('normal task', is('normalTask'))
+    assert.deepEqual(normal.parents.map((p) => p.peerId), ['a2'])
+    report(c2, 'host-c', 't2', 'c2', { $case: 'pieceFailed', value: { number: 0, parentPeerId: 'a2', badContent: true, reason: 'digest mismatch' } })
+    const seenC = c2.messages.length
+    report(c2, 'host-c', 't2', 'c2', { $case: 'reschedule', value: { blocklist: [], reason: 'bad piece' } })
+    await c2.next('back to source without a2', is('needBackToSource'), seenC)
+    assert.equal(scheduler.store.peers.get('a2' as never)?.badContentCount, 2)
+    assert.equal(await counter('damselfly_scheduler_blocklisted_parents_total', '{reason="bad_content"}'), before + 2)
+  })
+
+  it('fails a priority 2 peer that nobody can serve', TEST, async () => {
+    const b4 = registerPeer('host-b', 't4', 'b4', { priority: 2 })
+    const failed = await b4.next('schedule failed', is('scheduleFailed'))
+    assert.match(failed.reason, /priority 2/)
+    assert.ok(!b4.messages.some((m) => m.response?.$case === 'needBackToSource'))
+  })
+
+  it('asks a seed host to fetch a fresh task, then offers the seed as parent', TEST, async () => {
+    const seed = await announceHost('seed-host', { seed: true })
+    const c3 = registerPeer('host-c', 't3', 'c3', { priority: 6, headers: { authorization: 'Bearer secret' } })
+    const seedTask = await seed.next('seed task', (m) => (m.command?.$case === 'seedTask' ? m.command.value : undefined))
+    assert.equal(seedTask.url, 'http://origin.test/t3')
+    assert.deepEqual(seedTask.headers, { authorization: 'Bearer secret' })
+    assert.equal(await counter('damselfly_scheduler_seed_trigger_total'), 1)
+
+    const s3 = registerPeer('seed-host', 't3', 's3', seedTask)
+    await s3.next('seed goes back to source', is('needBackToSource'))
+    report(s3, 'seed-host', 't3', 's3', { $case: 'backToSourceStarted', value: { contentLength: 8, contentLengthKnown: true, pieceLength: 4 } })
+    report(s3, 'seed-host', 't3', 's3', { $case: 'pieceFinished', value: { piece: piece(0, 'qrst'), parentPeerId: '', costMs: 3 } })
+    const normal = await c3.next('normal task from the seed', is('normalTask'))
+    assert.deepEqual(normal.parents.map((p) => [p.peerId, p.seed, p.pieces]), [['s3', true, [piece(0, 'qrst')]]])
+    assert.ok(!c3.messages.some((m) => m.response?.$case === 'needBackToSource'))
+  })
+
+  it('ends a stream with INVALID_ARGUMENT on a first message other than register, or malformed input', TEST, async () => {
+    const bad = new Recorded(client.announcePeer())
+    streams.push(bad)
+    bad.send({ hostId: 'host-a', taskId: taskId('t5'), peerId: 'x', request: { $case: 'peerFailed', value: { reason: 'nope' } } })
+    const error = await waitFor('error', () => bad.error)
+    assert.equal(error.code, status.INVALID_ARGUMENT)
+    assert.match(error.details, /first message must be register/)
+
+    const badId = new Recorded(client.announcePeer())
+    streams.push(badId)
+    badId.send({ hostId: 'host-a', taskId: 'not-a-task-id', peerId: 'x', request: { $case: 'register', value: { download: download(), pieces: [], contentLength: 0, contentLengthKnown: false } } })
+    assert.equal((await waitFor('error', () => badId.error)).code, status.INVALID_ARGUMENT)
+
+    // A malformed report ends the stream, and the peer leaves.
+    const d5 = registerPeer('host-b', 't5', 'd5', { priority: 2 })
+    await waitFor('d5 registered', () => scheduler.store.peers.get('d5' as never))
+    report(d5, 'host-b', 't5', 'd5', { $case: 'pieceFinished', value: { piece: { number: 0, offset: 0, length: 4, digest: 'not-hex' }, parentPeerId: '', costMs: 1 } })
+    const error5 = await waitFor('error', () => d5.error)
+    assert.equal(error5.code, status.INVALID_ARGUMENT)
+    assert.match(error5.details, /digest must be 64 lowercase hex/)
+    await waitFor('d5 left', () => (scheduler.store.peers.has('d5' as never) ? undefined : true))
+
+    const badHost = new Recorded(client.announceHost())
+    streams.push(badHost)
+    badHost.send({ host: undefined })
+    assert.equal((await waitFor('error', () => badHost.error)).code, status.INVALID_ARGUMENT)
+  })
+
+  it('forgets a host that leaves, and serves /metrics and /healthy', TEST, async () => {
+    await new Promise<void>((resolve, reject) => client.leaveHost({ hostId: 'host-a' }, (error) => (error === null ? resolve() : reject(error))))
+    assert.equal(scheduler.store.hosts.has('host-a' as never), false)
+    assert.equal(scheduler.store.peers.has('a1' as never), false)
+    const healthy = await fetch(`http://${scheduler.metricsAddress}/healthy`)
+    assert.equal(await healthy.text(), 'OK')
+    const metrics = await (await fetch(`http://${scheduler.metricsAddress}/metrics`)).text()
+    assert.match(metrics, /damselfly_scheduler_schedule_duration_seconds_bucket/)
+    assert.match(metrics, /damselfly_scheduler_peers \d+/)
+  })
+
+})

@@ -1,0 +1,232 @@
+import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall, StatusObject } from '@grpc/grpc-js'
+import { Metadata, status } from '@grpc/grpc-js'
+import type { Clock } from '../common/clock.js'
+import type { Logger } from '../common/logger.js'
+import { DamselflyError, toDamselflyError } from '../protocol/damselfly-error.js'
+import { ERROR_CODES } from '../protocol/error-codes.js'
+import type { HostId } from '../protocol/ids.js'
+import type {
+  AnnounceHostRequest,
+  AnnounceHostResponse,
+  AnnouncePeerRequest,
+  AnnouncePeerResponse,
+  LeaveHostRequest,
+  LeaveHostResponse,
+  SchedulerServiceServer,
+} from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
+import type { Host } from './host.js'
+import type { MessageSink } from './message-sink.js'
+import { Peer } from './peer.js'
+import { PeerEvents } from './peer-events.js'
+import { parseHostAnnounce, parsePeerAddress, parseRegistration } from './request-parsing.js'
+import type { ResourceStore } from './resource-store.js'
+import type { ScheduleRunner } from './schedule-runner.js'
+import type { SchedulerMetrics } from './scheduler-metrics.js'
+
+type Call<Req, Res> = ServerDuplexStream<Req, Res>
+/** What ending any call with a status needs. */
+type EndableCall = Pick<ServerDuplexStream<unknown, unknown>, 'writableEnded' | 'destroyed' | 'emit'>
+
+/** The error-code table holds gRPC status numbers; grpc-js wants its enum. */
+const GRPC_STATUSES = new Map<number, status>(
+  Object.values(status)
+    .filter((value): value is status => typeof value === 'number')
+    .map((value) => [value, value]),
+)
+
+/** The one place an error becomes a gRPC status. */
+function toStatus(error: unknown): Partial<StatusObject> {
+  const failure = toDamselflyError(error)
+  return { code: GRPC_STATUSES.get(ERROR_CODES[failure.code].grpcStatus) ?? status.UNKNOWN, details: failure.message, metadata: new Metadata() }
+}
+
+/** A sink that drops messages once the call has ended, instead of failing the write. */
+function sinkOf<Req, Res>(call: Call<Req, Res>): MessageSink<Res> {
+  return {
+    write: (message) => {
+      if (!call.writableEnded && !call.destroyed && !call.cancelled) call.write(message)
+    },
+  }
+}
+
+function endWith(call: EndableCall, error: unknown): void {
+  if (call.writableEnded || call.destroyed) return
+  // grpc-js turns an 'error' event on a server stream into the trailing status and ends it.
+  call.emit('error', toStatus(error))
+}
+
+/** The gRPC handlers of `SchedulerService`; see proto/damselfly/scheduler/v1/scheduler.proto. */
+export class SchedulerService {
+  private readonly events: PeerEvents
+  private readonly calls = new Set<EndableCall>()
+  private readonly work = new Set<Promise<void>>()
+
+  constructor(
+    private readonly components: { store: ResourceStore; runner: ScheduleRunner; metrics: SchedulerMetrics; clock: Clock; logger: Logger },
+    private readonly init: { hostWaitTimeoutMs: number },
+  ) {
+    this.events = new PeerEvents(components)
+  }
+
+  /** The handler object grpc-js expects for `server.addService(SchedulerServiceService, ...)`. */
+  handlers(): SchedulerServiceServer {
+    return {
+      announceHost: (call) => this.announceHost(call),
+      announcePeer: (call) => this.announcePeer(call),
+      leaveHost: (call, callback) => this.leaveHost(call, callback),
+    }
+  }
+
+  /** Ends every open stream, cancels retries and waits for in-flight handling. Safe to repeat. */
+  async stop(): Promise<void> {
+    await this.components.runner.stop()
+    for (const call of this.calls) endWith(call, new DamselflyError('SHUTTING_DOWN', 'the scheduler is stopping'))
+    this.calls.clear()
+    await Promise.all([...this.work])
+  }
+
+  private track<Req, Res>(call: Call<Req, Res>, onClose: () => void): void {
+    this.calls.add(call)
+    let closed = false
+    const close = (): void => {
+      if (closed) return
+      closed = true
+      this.calls.delete(call)
+      onClose()
+    }
+    call.on('end', () => {
+      close()
+      if (!call.writableEnded) call.end()
+    })
+    call.on('cancelled', close)
+    call.on('error', close)
+    call.on('close', close)
+  }
+
+  private announceHost(call: Call<AnnounceHostRequest, AnnounceHostResponse>): void {
+    const sink = sinkOf(call)
+    let host: Host | undefined
+    let failed = false
+    this.track(call, () => {
+      if (host !== undefined && host.stream === sink) this.components.store.disconnectHost(host)
+    })
+    call.on('data', (request: AnnounceHostRequest) => {
+      if (failed) return
+      try {
+        const { info, load } = parseHostAnnounce(request)
+        if (host !== undefined && host.id !== info.id) {
+          throw new DamselflyError('INVALID_ARGUMENT', `announce host: this stream belongs to host ${host.id}, got ${info.id}`)
+        }
+        host = this.components.store.announceHost(info, load)
+        host.stream = sink
+      } catch (error) {
+        failed = true
+        this.components.logger.warn({ err: error }, 'announce host refused')
+        endWith(call, error)
+      }
+    })
+  }
+
+  private leaveHost(call: ServerUnaryCall<LeaveHostRequest, LeaveHostResponse>, callback: sendUnaryData<LeaveHostResponse>): void {
+    const hostId = call.request.hostId
+    if (hostId === '') {
+      callback(toStatus(new DamselflyError('INVALID_ARGUMENT', 'leave host: host_id is missing')), null)
+      return
+    }
+    for (const peerId of this.components.store.hosts.get(hostId as HostId)?.peerIds ?? []) this.components.runner.cancel(peerId)
+    this.components.store.removeHost(hostId as HostId)
+    callback(null, {})
+  }
+
+  private announcePeer(call: Call<AnnouncePeerRequest, AnnouncePeerResponse>): void {
+    const sink = sinkOf(call)
+    let peer: Peer | undefined
+    let failed = false
+    // Messages are handled one at a time, in order; registration may wait for the host to announce.
+    let queue: Promise<void> = Promise.resolve()
+    const enqueue = (step: () => Promise<void> | void, evenAfterFailure = false): void => {
+      const next = queue.then(async () => {
+        if (!failed || evenAfterFailure) await step()
+      }).catch((error: unknown) => {
+        failed = true
+        this.components.logger.warn({ err: error, peerId: peer?.id }, 'announce peer refused')
+        endWith(call, error)
+      })
+      queue = next
+      this.work.add(next)
+      void next.finally(() => this.work.delete(next))
+    }
+    this.track(call, () => {
+      enqueue(() => {
+        if (peer !== undefined) this.peerStreamEnded(peer)
+      }, true)
+    })
+    call.on('data', (request: AnnouncePeerRequest) => {
+      enqueue(async () => {
+        if (peer === undefined) peer = await this.register(request, sink)
+        else this.handlePeerRequest(peer, request)
+      })
+    })
+  }
+
+  private async register(request: AnnouncePeerRequest, sink: MessageSink<AnnouncePeerResponse>): Promise<Peer> {
+    if (request.request?.$case !== 'register') {
+      throw new DamselflyError('INVALID_ARGUMENT', `announce peer: the first message must be register, got ${request.request?.$case ?? 'nothing'}`)
+    }
+    const address = parsePeerAddress(request)
+    const registration = parseRegistration(request.request.value)
+    const { store, runner } = this.components
+    const host = await store.waitForHost(address.hostId, this.init.hostWaitTimeoutMs)
+    if (host === undefined) {
+      throw new DamselflyError('INVALID_ARGUMENT', `announce peer: host ${address.hostId} has not announced; open AnnounceHost first`)
+    }
+    if (store.peers.has(address.peerId)) {
+      runner.cancel(address.peerId)
+      store.removePeer(address.peerId)
+    }
+    const task = store.taskFor(address.taskId)
+    if (registration.contentLengthBytes !== undefined) task.contentLengthBytes ??= registration.contentLengthBytes
+    if (registration.download.pieceLength > 0) task.pieceLengthBytes ??= registration.download.pieceLength
+    const peer = new Peer(address.peerId, host, task, registration.download, this.components.clock.nowMs())
+    peer.stream = sink
+    store.addPeer(peer)
+    // A resumed download's pieces are vouched for like a source report when nothing is recorded yet.
+    for (const piece of registration.pieces) {
+      const outcome = task.recordPiece(piece, true)
+      if (outcome === 'recorded' || outcome === 'matches') peer.finishedPieces.add(piece.number)
+    }
+    this.components.logger.info(
+      { taskId: task.id, peerId: peer.id, hostId: host.id, priority: peer.download.priority, pieces: peer.finishedPieces.size },
+      'peer registered',
+    )
+    runner.run(peer)
+    if (peer.finishedPieces.size > 0) runner.wake(task)
+    return peer
+  }
+
+  private handlePeerRequest(peer: Peer, request: AnnouncePeerRequest): void {
+    if (request.peerId !== peer.id) {
+      throw new DamselflyError('INVALID_ARGUMENT', `announce peer: this stream belongs to peer ${peer.id}, got ${request.peerId}`)
+    }
+    const event = request.request
+    if (event === undefined) throw new DamselflyError('INVALID_ARGUMENT', 'announce peer: the message carries no request')
+    if (event.$case === 'register') throw new DamselflyError('INVALID_ARGUMENT', `announce peer: peer ${peer.id} is already registered`)
+    if (this.components.store.peers.get(peer.id) !== peer) {
+      this.components.logger.debug({ peerId: peer.id, request: event.$case }, 'report from a forgotten peer ignored')
+      return
+    }
+    peer.touch(this.components.clock.nowMs())
+    this.events.handle(peer, event)
+  }
+
+  /** A finished peer stays a parent while its host is announced; any other peer leaves. */
+  private peerStreamEnded(peer: Peer): void {
+    const { store, runner } = this.components
+    runner.cancel(peer.id)
+    if (store.peers.get(peer.id) !== peer) return
+    peer.stream = undefined
+    if (peer.state === 'succeeded') return
+    store.removePeer(peer.id)
+    this.components.logger.info({ taskId: peer.task.id, peerId: peer.id }, 'peer left')
+  }
+}

@@ -1,0 +1,148 @@
+import { createServer, type Server as HttpServer } from 'node:http'
+import { Server as GrpcServer, ServerCredentials } from '@grpc/grpc-js'
+import type { Registry } from 'prom-client'
+import { systemClock, type Clock } from '../common/clock.js'
+import { closeServer, listen } from '../common/http-server.js'
+import type { Logger } from '../common/logger.js'
+import { createMetricsRegistry, serveOperatorEndpoints } from '../common/metrics.js'
+import type { Startable } from '../common/startable.js'
+import { DamselflyError } from '../protocol/damselfly-error.js'
+import { SchedulerServiceService } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
+import type { SchedulerConfig } from './config.js'
+import { WeightedEvaluator, type Evaluator } from './evaluator.js'
+import { ResourceStore } from './resource-store.js'
+import { ScheduleRunner } from './schedule-runner.js'
+import { SchedulerMetrics } from './scheduler-metrics.js'
+import { SchedulerService } from './scheduler-service.js'
+import { Scheduling } from './scheduling.js'
+
+/** Time the gRPC server gives open calls to finish on stop before cutting them. */
+const SHUTDOWN_GRACE_MS = 2000
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
+}
+
+export interface SchedulerComponents {
+  readonly logger: Logger
+  readonly clock?: Clock
+  /** Uniform in [0, 1); defaults to Math.random. */
+  readonly random?: () => number
+  readonly evaluator?: Evaluator
+}
+
+/**
+ * The composition root of the scheduler: the resource model, scheduling, the gRPC service, the
+ * metrics endpoint and GC. Start order: metrics, gRPC, GC; stop in reverse.
+ */
+export class Scheduler implements Startable {
+  readonly registry: Registry
+  readonly metrics: SchedulerMetrics
+  readonly store: ResourceStore
+  private readonly runner: ScheduleRunner
+  private readonly service: SchedulerService
+  private readonly grpcServer = new GrpcServer()
+  private readonly metricsServer: HttpServer
+  private gcTimer: NodeJS.Timeout | undefined
+  private boundAddress: string | undefined
+  private boundMetricsAddress: string | undefined
+  private stopping: Promise<void> | undefined
+
+  constructor(
+    private readonly config: SchedulerConfig,
+    private readonly components: SchedulerComponents,
+  ) {
+    const clock = components.clock ?? systemClock
+    const logger = components.logger
+    const s = config.scheduler
+    this.registry = createMetricsRegistry('scheduler')
+    this.store = new ResourceStore(
+      { clock, logger: logger.child({ component: 'resources' }) },
+      { peerTtlMs: s.gc.peerTTL, taskTtlMs: s.gc.taskTTL, hostTtlMs: s.gc.hostTTL },
+    )
+    this.metrics = new SchedulerMetrics(this.registry, {
+      hosts: () => this.store.hosts.size,
+      tasks: () => this.store.tasks.size,
+      peers: () => this.store.peers.size,
+    })
+    const scheduling = new Scheduling(
+      {
+        evaluator: components.evaluator ?? new WeightedEvaluator(),
+        random: components.random ?? Math.random,
+        clock,
+        connectedSeedHosts: () => this.store.connectedSeedHosts(),
+        logger: logger.child({ component: 'scheduling' }),
+      },
+      {
+        candidateParentLimit: s.candidateParentLimit,
+        filterParentLimit: s.filterParentLimit,
+        retryBackToSourceLimit: s.retryBackToSourceLimit,
+        retryLimit: s.retryLimit,
+        backToSourceCount: s.backToSourceCount,
+      },
+    )
+    this.runner = new ScheduleRunner({ scheduling, metrics: this.metrics, clock, logger }, { retryIntervalMs: s.retryInterval })
+    this.service = new SchedulerService(
+      { store: this.store, runner: this.runner, metrics: this.metrics, clock, logger: logger.child({ component: 'service' }) },
+      { hostWaitTimeoutMs: s.hostWaitTimeout },
+    )
+    this.grpcServer.addService(SchedulerServiceService, this.service.handlers())
+    this.metricsServer = createServer((req, res) => {
+      if (serveOperatorEndpoints(req, res, this.registry)) return
+      res.writeHead(404, { 'content-type': 'text/plain' })
+      res.end('not found')
+    })
+  }
+
+  /** `host:port` the gRPC server is bound to (the real port when 0 was configured); set once started. */
+  get address(): string | undefined {
+    return this.boundAddress
+  }
+
+  /** `host:port` of `/metrics` and `/healthy`; set once started. */
+  get metricsAddress(): string | undefined {
+    return this.boundMetricsAddress
+  }
+
+  async start(): Promise<void> {
+    const { server, metrics, scheduler } = this.config
+    this.boundMetricsAddress = await listen(this.metricsServer, { host: server.listenIP, port: metrics.port })
+    const port = await new Promise<number>((resolve, reject) => {
+      this.grpcServer.bindAsync(hostPort(server.listenIP, server.port), ServerCredentials.createInsecure(), (error, bound) => {
+        if (error === null) resolve(bound)
+        else reject(new DamselflyError('INVALID_ARGUMENT', `cannot listen on ${hostPort(server.listenIP, server.port)}: ${error.message}`, { cause: error }))
+      })
+    })
+    this.boundAddress = hostPort(server.listenIP, port)
+    this.gcTimer = setInterval(() => {
+      this.store.gc()
+    }, scheduler.gc.interval)
+    this.gcTimer.unref()
+    this.components.logger.info(
+      { address: this.boundAddress, metrics: this.boundMetricsAddress, advertiseIP: server.advertiseIP || undefined },
+      'scheduler listening',
+    )
+  }
+
+  /** Ends every stream, then stops the servers; safe to call more than once. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      clearInterval(this.gcTimer)
+      await this.service.stop()
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.grpcServer.forceShutdown()
+          resolve()
+        }, SHUTDOWN_GRACE_MS)
+        timer.unref()
+        this.grpcServer.tryShutdown(() => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
+      await closeServer(this.metricsServer)
+      this.components.logger.info('scheduler stopped')
+    })()
+    return this.stopping
+  }
+}

@@ -1,0 +1,220 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { silentLogger } from '../common/logger.js'
+import type { TaskId } from '../protocol/ids.js'
+import type { Download } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
+import { WeightedEvaluator } from './evaluator.js'
+import type { Host } from './host.js'
+import { Resources, seededRandom } from './resource-fixtures.js'
+import { seedHostFor } from './seed-selection.js'
+import { Scheduling, type ScheduleDecision, type SchedulingInit } from './scheduling.js'
+
+const TEST = { timeout: 5_000 }
+const INIT: SchedulingInit = { candidateParentLimit: 4, filterParentLimit: 15, retryBackToSourceLimit: 4, retryLimit: 5, backToSourceCount: 200 }
+
+function scheduling(resources: Resources, init: Partial<SchedulingInit> = {}, seed = 1): Scheduling {
+  return new Scheduling(
+    {
+      evaluator: new WeightedEvaluator(),
+      random: seededRandom(seed),
+      clock: resources.clock,
+      connectedSeedHosts: () => resources.store.connectedSeedHosts(),
+      logger: silentLogger(),
+    },
+    { ...INIT, ...init },
+  )
+}
+
+/** Kinds of successive schedules of one peer, with `retry+seed` when a seed was triggered. */
+function kinds(decisions: readonly ScheduleDecision[]): string[] {
+  return decisions.map((d) => (d.kind === 'retry' && d.seedHost !== undefined ? 'retry+seed' : d.kind))
+}
+
+interface Case {
+  readonly name: string
+  readonly download?: Partial<Download>
+  readonly seedHost?: boolean
+  readonly childOnSeedHost?: boolean
+  readonly backToSourcePeers?: number
+  readonly backToSourceCount?: number
+  readonly existingSeedPeer?: boolean
+  readonly expected: readonly string[]
+}
+
+describe('Scheduling: a peer without candidate parents', TEST, () => {
+  const R = 'retry'
+  const cases: readonly Case[] = [
+    { name: 'priority 1 is forbidden', download: { priority: 1 }, expected: ['failed'] },
+    { name: 'a seed host peer goes back to source at once', childOnSeedHost: true, seedHost: true, expected: ['back-to-source'] },
+    { name: 'priority 3 goes back to source at once', download: { priority: 3 }, seedHost: true, expected: ['back-to-source'] },
+    {
+      name: 'priority 3 with the back-to-source cap reached retries, then fails',
+      download: { priority: 3 },
+      backToSourcePeers: 2,
+      backToSourceCount: 2,
+      expected: [R, R, R, R, 'failed'],
+    },
+    { name: 'priority 3 with back-to-source disabled retries, then fails', download: { priority: 3, disableBackToSource: true }, expected: [R, R, R, R, 'failed'] },
+    { name: 'priority 2 retries, then fails', download: { priority: 2 }, seedHost: true, expected: [R, R, R, R, 'failed'] },
+    { name: 'priority 6 without seed hosts goes back to source at once', download: { priority: 6 }, expected: ['back-to-source'] },
+    { name: 'priority 0 is treated like 6', download: { priority: 0 }, expected: ['back-to-source'] },
+    { name: 'priority 4 is treated like 6', download: { priority: 4 }, expected: ['back-to-source'] },
+    {
+      name: 'priority 6 with a seed host triggers it once, then goes back to source after 4 schedules',
+      download: { priority: 6 },
+      seedHost: true,
+      expected: ['retry+seed', R, R, 'back-to-source'],
+    },
+    {
+      name: 'priority 5 with a seed host already holding a seed peer does not trigger again',
+      download: { priority: 5 },
+      seedHost: true,
+      existingSeedPeer: true,
+      expected: [R, R, R, 'back-to-source'],
+    },
+    {
+      name: 'priority 6 with a seed host and the cap reached retries, then fails',
+      download: { priority: 6 },
+      seedHost: true,
+      backToSourcePeers: 1,
+      backToSourceCount: 1,
+      expected: ['retry+seed', R, R, R, 'failed'],
+    },
+    {
+      name: 'priority 6 without seed hosts and the cap reached retries, then fails',
+      download: { priority: 6 },
+      backToSourcePeers: 1,
+      backToSourceCount: 1,
+      expected: [R, R, R, R, 'failed'],
+    },
+    {
+      name: 'priority 6 with back-to-source disabled still triggers the seed, then fails',
+      download: { priority: 6, disableBackToSource: true },
+      seedHost: true,
+      expected: ['retry+seed', R, R, R, 'failed'],
+    },
+  ]
+  for (const c of cases) {
+    it(c.name, TEST, () => {
+      const r = new Resources()
+      const s = scheduling(r, c.backToSourceCount === undefined ? {} : { backToSourceCount: c.backToSourceCount })
+      const seed = c.seedHost === true ? r.host('seed-host', { seed: true }) : undefined
+      if (c.existingSeedPeer === true && seed !== undefined) r.peer('seed-peer', seed, { state: 'back-to-source' })
+      for (let i = 0; i < (c.backToSourcePeers ?? 0); i++) r.peer(`source-${i}`, r.host(`source-host-${i}`), { state: 'back-to-source' })
+      const host = c.childOnSeedHost === true && seed !== undefined ? seed : r.host('child-host')
+      const child = r.peer('child', host, { download: c.download ?? {} })
+      const decisions: ScheduleDecision[] = []
+      for (let i = 0; i < c.expected.length; i++) decisions.push(s.schedule(child))
+      assert.deepEqual(kinds(decisions), c.expected)
+      const last = decisions.at(-1)
+      const expectedState = { 'back-to-source': 'back-to-source', failed: 'failed', retry: 'pending' } as const
+      if (last !== undefined && last.kind in expectedState) assert.equal(child.state, expectedState[last.kind as keyof typeof expectedState])
+    })
+  }
+
+  it('priority 1 fails with reason forbidden', TEST, () => {
+    const r = new Resources()
+    const child = r.peer('child', r.host('h'), { download: { priority: 1 } })
+    assert.deepEqual(scheduling(r).schedule(child), { kind: 'failed', reason: 'forbidden' })
+  })
+
+  it('an empty task is answered without parents', TEST, () => {
+    const r = new Resources()
+    r.task().contentLengthBytes = 0
+    r.peer('parent', r.host('p'), { pieces: [0] })
+    const child = r.peer('child', r.host('c'))
+    assert.equal(scheduling(r).schedule(child).kind, 'empty-task')
+  })
+})
+
+describe('Scheduling: with candidate parents', TEST, () => {
+  it('offers at most candidateParentLimit, best first, and adds DAG edges', TEST, () => {
+    const r = new Resources()
+    r.task().contentLengthBytes = 40
+    r.task().pieceLengthBytes = 4
+    const parents = Array.from({ length: 6 }, (_, i) => r.peer(`p${i}`, r.host(`h${i}`), { pieces: Array.from({ length: i + 1 }, (_, n) => n) }))
+    const child = r.peer('child', r.host('c'))
+    const decision = scheduling(r).schedule(child)
+    assert.equal(decision.kind, 'parents')
+    assert.deepEqual(decision.kind === 'parents' ? decision.parents.map((p) => p.id) : [], ['p5', 'p4', 'p3', 'p2'])
+    assert.deepEqual(r.task().dag.parentsOf(child.id).sort(), ['p2', 'p3', 'p4', 'p5'])
+    assert.equal(child.state, 'running')
+    assert.ok(parents.every((p) => !r.task().dag.reaches(child.id, p.id)))
+  })
+
+  it('considers only a random sample of filterParentLimit peers, repeatably for a seed', TEST, () => {
+    const pick = (seed: number): string[] => {
+      const r = new Resources()
+      for (let i = 0; i < 30; i++) r.peer(`p${i}`, r.host(`h${i}`), { pieces: [0] })
+      const child = r.peer('child', r.host('c'))
+      return scheduling(r, { filterParentLimit: 3, candidateParentLimit: 10 }, seed).findParents(child).map((p) => p.id).sort()
+    }
+    assert.equal(pick(7).length, 3)
+    assert.deepEqual(pick(7), pick(7))
+    assert.notDeepEqual(pick(7), pick(8))
+  })
+
+  it('rescheduling replaces the old parents and skips the blocklisted one', TEST, () => {
+    const r = new Resources()
+    const a = r.peer('a', r.host('ha'), { pieces: [0] })
+    const child = r.peer('child', r.host('c'))
+    const s = scheduling(r)
+    assert.equal(s.schedule(child).kind, 'parents')
+    child.blocklist.add(a.id)
+    r.peer('b', r.host('hb'), { pieces: [0] })
+    const again = s.schedule(child)
+    assert.deepEqual(again.kind === 'parents' ? again.parents.map((p) => p.id) : again.kind, ['b'])
+    assert.deepEqual(r.task().dag.parentsOf(child.id), ['b'])
+  })
+
+  it('a found parent resets the failed-schedule count', TEST, () => {
+    const r = new Resources()
+    const child = r.peer('child', r.host('c'), { download: { priority: 2 } })
+    const s = scheduling(r)
+    s.schedule(child)
+    s.schedule(child)
+    assert.equal(child.failedScheduleCount, 2)
+    r.peer('a', r.host('ha'), { pieces: [0] })
+    assert.equal(s.scheduleIfParents(child)?.kind, 'parents')
+    assert.equal(child.failedScheduleCount, 0)
+  })
+
+  it('scheduleIfParents changes nothing when there are none', TEST, () => {
+    const r = new Resources()
+    const child = r.peer('child', r.host('c'), { download: { priority: 2 } })
+    assert.equal(scheduling(r).scheduleIfParents(child), undefined)
+    assert.equal(child.failedScheduleCount, 0)
+    assert.equal(child.state, 'pending')
+  })
+})
+
+describe('seedHostFor: rendezvous hashing', TEST, () => {
+  function hosts(r: Resources, count: number): Host[] {
+    return Array.from({ length: count }, (_, i) => r.host(`seed-${i}`, { seed: true }))
+  }
+  const taskIds = Array.from({ length: 200 }, (_, i) => i.toString(16).padStart(64, '0') as TaskId)
+
+  it('is stable, independent of order, and spreads tasks', TEST, () => {
+    const r = new Resources()
+    const seeds = hosts(r, 4)
+    const counts = new Map<string, number>()
+    for (const taskId of taskIds) {
+      const chosen = seedHostFor(taskId, seeds)
+      assert.equal(chosen, seedHostFor(taskId, [...seeds].reverse()))
+      counts.set(chosen!.id, (counts.get(chosen!.id) ?? 0) + 1)
+    }
+    assert.equal(counts.size, 4)
+    for (const count of counts.values()) assert.ok(count > 20, `uneven spread: ${[...counts.values()].join(',')}`)
+  })
+
+  it('moves only the tasks of a seed that leaves', TEST, () => {
+    const r = new Resources()
+    const seeds = hosts(r, 4)
+    const without = seeds.slice(1)
+    for (const taskId of taskIds) {
+      const before = seedHostFor(taskId, seeds)!
+      if (before !== seeds[0]) assert.equal(seedHostFor(taskId, without), before)
+    }
+    assert.equal(seedHostFor(taskIds[0]!, []), undefined)
+  })
+})

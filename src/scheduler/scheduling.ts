@@ -1,0 +1,152 @@
+import type { Clock } from '../common/clock.js'
+import type { Logger } from '../common/logger.js'
+import type { Evaluator } from './evaluator.js'
+import type { Host } from './host.js'
+import { rejectionReason } from './parent-filters.js'
+import type { Peer } from './peer.js'
+import { seedHostFor } from './seed-selection.js'
+
+export interface SchedulingInit {
+  /** Parents offered to a peer at most. */
+  readonly candidateParentLimit: number
+  /** Peers of the task sampled at random before filtering. */
+  readonly filterParentLimit: number
+  /** Failed schedules after which a peer that may is sent back to source even while a seed works. */
+  readonly retryBackToSourceLimit: number
+  /** Failed schedules after which a peer that may not go back to source is given up on. */
+  readonly retryLimit: number
+  /** Peers of one task fetching from the source at once, at most (seed peers are not held back). */
+  readonly backToSourceCount: number
+}
+
+/**
+ * What to tell a peer. `retry` means: ask again after the retry interval; when `seedHost` is set,
+ * first ask that host to fetch the task from the source.
+ */
+export type ScheduleDecision =
+  | { readonly kind: 'empty-task' }
+  | { readonly kind: 'parents'; readonly parents: readonly Peer[] }
+  | { readonly kind: 'back-to-source'; readonly reason: string }
+  | { readonly kind: 'failed'; readonly reason: string }
+  | { readonly kind: 'retry'; readonly seedHost: Host | undefined }
+
+/** Picks parents for a peer, or decides what it does without any, by Dragonfly's priority rules. */
+export class Scheduling {
+  constructor(
+    private readonly components: {
+      evaluator: Evaluator
+      /** Uniform in [0, 1); injected so tests are repeatable. */
+      random: () => number
+      clock: Clock
+      connectedSeedHosts: () => readonly Host[]
+      logger: Logger
+    },
+    private readonly init: SchedulingInit,
+  ) {}
+
+  /**
+   * Decides for one peer and applies the decision to the resource model: DAG edges, the peer's
+   * state and failed-schedule count, and the task's seed request. Replaces the peer's parents.
+   */
+  schedule(peer: Peer): ScheduleDecision {
+    const task = peer.task
+    if (task.contentLengthBytes === 0) {
+      peer.state = 'succeeded'
+      return { kind: 'empty-task' }
+    }
+    task.dag.deleteInEdges(peer.id)
+    const parents = this.findParents(peer)
+    if (parents.length > 0) return this.adopt(peer, parents)
+    return this.withoutParents(peer)
+  }
+
+  /** Offers parents only if there are some; otherwise changes nothing. For waking a waiting peer early. */
+  scheduleIfParents(peer: Peer): ScheduleDecision | undefined {
+    if (peer.task.contentLengthBytes === 0) return this.schedule(peer)
+    const parents = this.findParents(peer)
+    if (parents.length === 0) return undefined
+    peer.task.dag.deleteInEdges(peer.id)
+    return this.adopt(peer, parents)
+  }
+
+  /** The best parents of a random sample of the task's peers, best first. Does not change anything. */
+  findParents(peer: Peer): Peer[] {
+    const others = [...peer.task.peers.values()].filter((other) => other !== peer)
+    const accepted: Peer[] = []
+    for (const candidate of this.sample(others, this.init.filterParentLimit)) {
+      const reason = rejectionReason(peer, candidate)
+      if (reason === undefined) accepted.push(candidate)
+      else this.components.logger.trace({ peerId: peer.id, candidate: candidate.id, reason }, 'parent filtered')
+    }
+    const total = peer.task.pieceCount
+    return accepted
+      .map((candidate) => ({ candidate, score: this.components.evaluator.score(peer, candidate, total) }))
+      .sort((a, b) => b.score - a.score)
+      .slice(0, this.init.candidateParentLimit)
+      .map(({ candidate }) => candidate)
+  }
+
+  private adopt(peer: Peer, parents: readonly Peer[]): ScheduleDecision {
+    const adopted = parents.filter((parent) => peer.task.dag.addEdge(parent.id, peer.id))
+    if (adopted.length === 0) return this.withoutParents(peer)
+    peer.state = 'running'
+    peer.failedScheduleCount = 0
+    return { kind: 'parents', parents: adopted }
+  }
+
+  private withoutParents(peer: Peer): ScheduleDecision {
+    const task = peer.task
+    const attempts = ++peer.failedScheduleCount
+    const priority = peer.priority
+    const giveUpOrRetry = (reason: string): ScheduleDecision =>
+      attempts >= this.init.retryLimit ? this.fail(peer, reason) : { kind: 'retry', seedHost: undefined }
+
+    if (priority === 1) return this.fail(peer, 'forbidden')
+    if (peer.host.seed) return this.backToSource(peer, 'a seed peer fetches from the source')
+    const mayBackToSource = !peer.download.disableBackToSource && priority !== 2
+    if (!mayBackToSource && priority === 2) return giveUpOrRetry('no parent, and priority 2 forbids back-to-source')
+    const capReached = task.backToSourcePeerCount >= this.init.backToSourceCount
+    const noParentReason = mayBackToSource
+      ? `no parent, and ${task.backToSourcePeerCount} peers already fetch from the source`
+      : 'no parent, and back-to-source is disabled'
+    if (priority === 3) {
+      return mayBackToSource && !capReached ? this.backToSource(peer, 'no parent; priority 3 fetches from the source') : giveUpOrRetry(noParentReason)
+    }
+
+    const seedHosts = this.components.connectedSeedHosts()
+    let seedHost: Host | undefined
+    if (seedHosts.length > 0 && !task.hasSeedPeer && task.seedRequestedMs === undefined) {
+      seedHost = seedHostFor(task.id, seedHosts)
+      if (seedHost !== undefined) task.seedRequestedMs = this.components.clock.nowMs()
+    }
+    if (mayBackToSource && !capReached) {
+      if (seedHosts.length === 0) return this.backToSource(peer, 'no parent and no seed peer')
+      if (attempts >= this.init.retryBackToSourceLimit) return this.backToSource(peer, `no parent after ${attempts} schedules`)
+    }
+    if (attempts >= this.init.retryLimit) return this.fail(peer, noParentReason)
+    return { kind: 'retry', seedHost }
+  }
+
+  private backToSource(peer: Peer, reason: string): ScheduleDecision {
+    peer.state = 'back-to-source'
+    return { kind: 'back-to-source', reason }
+  }
+
+  private fail(peer: Peer, reason: string): ScheduleDecision {
+    peer.state = 'failed'
+    return { kind: 'failed', reason }
+  }
+
+  /** Up to `size` items drawn without replacement (a partial Fisher-Yates shuffle of a copy). */
+  private sample<T>(items: readonly T[], size: number): T[] {
+    const pool = [...items]
+    const count = Math.min(size, pool.length)
+    for (let i = 0; i < count; i++) {
+      const j = i + Math.floor(this.components.random() * (pool.length - i))
+      const picked = pool[j] as T
+      pool[j] = pool[i] as T
+      pool[i] = picked
+    }
+    return pool.slice(0, count)
+  }
+}
