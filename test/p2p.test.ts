@@ -34,7 +34,7 @@ describe('P2P: a scheduler, a seed peer and eight daemons', { timeout: 600_000 }
     await (dir as typeof dir | undefined)?.remove()
   })
 
-  it('sends each byte from the origin about once, and the daemons feed each other', { timeout: 300_000 }, async () => {
+  it('sends each byte from the origin about once, and the daemons feed each other', { timeout: 300_000 }, async (t) => {
     const url = origin.serve('/p2p/content', content)
     const outputs = daemons.map((_, i) => join(dir.path, `out-${i}.bin`))
     const results = await Promise.all(daemons.map((daemon, i) => dfget([url, '-O', outputs[i]!, '-e', daemon.socketPath, '--no-progress'], { timeoutMs: 280_000 })))
@@ -55,6 +55,7 @@ describe('P2P: a scheduler, a seed peer and eight daemons', { timeout: 600_000 }
     assert.ok(received >= 8 * content.length, `the daemons received ${received} bytes`)
     assert.ok(fromPeers > 0, 'pieces came from peers')
     const share = fromEachOther / received
+    t.diagnostic(`origin sent ${(originBytes / content.length).toFixed(3)}x the file; ${(share * 100).toFixed(1)}% of ${received} received bytes came from each other, ${((fromPeers - fromEachOther) / received * 100).toFixed(1)}% from the seed`)
     assert.ok(share >= 0.4, `${(share * 100).toFixed(1)}% of what the daemons received came from each other (want at least 40%)`)
   })
 })

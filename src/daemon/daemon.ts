@@ -90,7 +90,7 @@ export class Daemon implements Startable {
       ),
     ])
     const reserveBytes = config.storage.reservedSpace
-    this.ip = advertisedIp(config.host.ip)
+    this.ip = advertisedIp(config.host.ip, config.upload.server.ip)
     this.schedulers = new SchedulerPool({ clock }, config.scheduler.addrs)
     this.peerHttp = new Agent({ connections: 16, keepAliveTimeout: 30_000 })
     this.tasks = new TaskManager(

@@ -16,6 +16,7 @@ export const SCHEDULER_DEFAULTS = {
     backToSourceCount: 200,
     /** How long a peer may register before its host has announced. */
     hostWaitTimeout: '2s',
+    seedWaitTimeout: '30s',
     gc: { peerTTL: '24h', taskTTL: '30m', hostTTL: '1h', interval: '1m' },
   },
   log: { level: 'info' },
@@ -35,6 +36,7 @@ export const schedulerConfigSchema = z
       retryInterval: durationMs(),
       backToSourceCount: count(0),
       hostWaitTimeout: durationMs(),
+      seedWaitTimeout: durationMs(),
       gc: z.object({ peerTTL: durationMs(), taskTTL: durationMs(), hostTTL: durationMs(), interval: durationMs() }),
     }),
     log: z.object({ level: z.enum(LOG_LEVELS) }),

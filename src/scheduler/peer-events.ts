@@ -26,7 +26,11 @@ export type PeerEvent =
 
 /** Applies a registered peer's reports to the resource model. Throws INVALID_ARGUMENT on malformed input. */
 export class PeerEvents {
-  constructor(private readonly components: { store: ResourceStore; runner: ScheduleRunner; metrics: SchedulerMetrics; logger: Logger }) {}
+  constructor(
+    private readonly components: { store: ResourceStore; runner: ScheduleRunner; metrics: SchedulerMetrics; logger: Logger },
+    /** A running peer is offered new parents up to this many. */
+    private readonly init: { maxParents: number },
+  ) {}
 
   handle(peer: Peer, event: PeerEvent): void {
     switch (event.$case) {
@@ -90,6 +94,7 @@ export class PeerEvents {
     if (peer.finishedPieces.has(piece.number)) return
     peer.finishedPieces.add(piece.number)
     this.announcePiece(peer, task.piece(piece.number) ?? piece)
+    if (peer.finishedPieces.size === 1 && !peer.host.seed) this.components.runner.offerNewParent(peer, this.init.maxParents)
     this.components.runner.wake(task)
   }
 

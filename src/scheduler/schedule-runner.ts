@@ -4,6 +4,7 @@ import type { PeerId } from '../protocol/ids.js'
 import type { AnnouncePeerResponse, CandidateParent, Piece, TaskInfo } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import type { Peer } from './peer.js'
 import type { ScheduleOutcome, SchedulerMetrics } from './scheduler-metrics.js'
+import { rejectionReason } from './parent-filters.js'
 import type { ScheduleDecision, Scheduling } from './scheduling.js'
 import type { Task } from './task.js'
 
@@ -71,6 +72,22 @@ export class ScheduleRunner {
       if (decision === undefined) continue
       this.cancel(peer.id)
       this.apply(peer, decision, startedMs)
+    }
+  }
+
+  /**
+   * Offers a peer that just got its first piece as an extra parent to running peers of its task
+   * that have room for one, so that children feed each other instead of all leaning on the seed.
+   * Each edge passes the parent filters and keeps the DAG acyclic.
+   */
+  offerNewParent(parent: Peer, maxParents: number): void {
+    const task = parent.task
+    for (const child of task.peers.values()) {
+      if (child === parent || child.state !== 'running' || !child.connected) continue
+      if (task.dag.parentsOf(child.id).length >= maxParents) continue
+      if (task.dag.parentsOf(child.id).includes(parent.id)) continue
+      if (rejectionReason(child, parent) !== undefined || !task.dag.addEdge(parent.id, child.id)) continue
+      this.send(child, { response: { $case: 'normalTask', value: { task: taskInfo(task), parents: [candidateParent(parent)] } } })
     }
   }
 

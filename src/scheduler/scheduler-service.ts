@@ -63,9 +63,9 @@ export class SchedulerService {
 
   constructor(
     private readonly components: { store: ResourceStore; runner: ScheduleRunner; metrics: SchedulerMetrics; clock: Clock; logger: Logger },
-    private readonly init: { hostWaitTimeoutMs: number },
+    private readonly init: { hostWaitTimeoutMs: number; maxParents: number },
   ) {
-    this.events = new PeerEvents(components)
+    this.events = new PeerEvents(components, { maxParents: init.maxParents })
   }
 
   /** The handler object grpc-js expects for `server.addService(SchedulerServiceService, ...)`. */

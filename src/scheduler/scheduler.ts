@@ -79,12 +79,13 @@ export class Scheduler implements Startable {
         retryBackToSourceLimit: s.retryBackToSourceLimit,
         retryLimit: s.retryLimit,
         backToSourceCount: s.backToSourceCount,
+        seedWaitTimeoutMs: s.seedWaitTimeout,
       },
     )
     this.runner = new ScheduleRunner({ scheduling, metrics: this.metrics, clock, logger }, { retryIntervalMs: s.retryInterval })
     this.service = new SchedulerService(
       { store: this.store, runner: this.runner, metrics: this.metrics, clock, logger: logger.child({ component: 'service' }) },
-      { hostWaitTimeoutMs: s.hostWaitTimeout },
+      { hostWaitTimeoutMs: s.hostWaitTimeout, maxParents: s.candidateParentLimit * 2 },
     )
     this.grpcServer.addService(SchedulerServiceService, this.service.handlers())
     this.metricsServer = createServer((req, res) => {

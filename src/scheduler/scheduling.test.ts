@@ -10,7 +10,7 @@ import { seedHostFor } from './seed-selection.js'
 import { Scheduling, type ScheduleDecision, type SchedulingInit } from './scheduling.js'
 
 const TEST = { timeout: 5_000 }
-const INIT: SchedulingInit = { candidateParentLimit: 4, filterParentLimit: 15, retryBackToSourceLimit: 4, retryLimit: 5, backToSourceCount: 200 }
+const INIT: SchedulingInit = { candidateParentLimit: 4, filterParentLimit: 15, retryBackToSourceLimit: 4, retryLimit: 5, backToSourceCount: 200, seedWaitTimeoutMs: 0 }
 
 function scheduling(resources: Resources, init: Partial<SchedulingInit> = {}, seed = 1): Scheduling {
   return new Scheduling(
@@ -40,6 +40,30 @@ interface Case {
   readonly existingSeedPeer?: boolean
   readonly expected: readonly string[]
 }
+
+describe('Scheduling: waiting for a seed peer', TEST, () => {
+  it('keeps peers waiting while the seed works, then applies the limits once the wait is over', TEST, () => {
+    const r = new Resources()
+    const s = scheduling(r, { seedWaitTimeoutMs: 30_000 })
+    r.host('seed-host', { seed: true })
+    const child = r.peer('child', r.host('child-host'), { download: { priority: 6 } })
+    const waiting = Array.from({ length: 8 }, () => s.schedule(child))
+    assert.deepEqual(kinds(waiting), ['retry+seed', ...Array<string>(7).fill('retry')])
+    r.clock.advance(30_000)
+    assert.equal(s.schedule(child).kind, 'back-to-source')
+  })
+
+  it('stops waiting as soon as the seed peer fails', TEST, () => {
+    const r = new Resources()
+    const s = scheduling(r, { seedWaitTimeoutMs: 30_000 })
+    const seedHost = r.host('seed-host', { seed: true })
+    const child = r.peer('child', r.host('child-host'), { download: { priority: 6 } })
+    assert.equal(kinds([s.schedule(child)])[0], 'retry+seed')
+    r.peer('seed-peer', seedHost, { state: 'failed' })
+    for (let i = 0; i < 2; i++) s.schedule(child)
+    assert.equal(s.schedule(child).kind, 'back-to-source')
+  })
+})
 
 describe('Scheduling: a peer without candidate parents', TEST, () => {
   const R = 'retry'

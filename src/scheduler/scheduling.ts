@@ -17,6 +17,12 @@ export interface SchedulingInit {
   readonly retryLimit: number
   /** Peers of one task fetching from the source at once, at most (seed peers are not held back). */
   readonly backToSourceCount: number
+  /**
+   * How long waiting peers wait for a seed peer asked to fetch the task before the schedule
+   * limits apply: the seed needs a moment to get its first piece, and sending everyone back to
+   * source meanwhile is what P2P is there to avoid.
+   */
+  readonly seedWaitTimeoutMs: number
 }
 
 /**
@@ -119,6 +125,9 @@ export class Scheduling {
       seedHost = seedHostFor(task.id, seedHosts)
       if (seedHost !== undefined) task.seedRequestedMs = this.components.clock.nowMs()
     }
+    const seedWorking = task.seedRequestedMs !== undefined && task.hasSeedPeerOrPending
+      && this.components.clock.nowMs() - task.seedRequestedMs < this.init.seedWaitTimeoutMs
+    if (seedWorking) return { kind: 'retry', seedHost }
     if (mayBackToSource && !capReached) {
       if (seedHosts.length === 0) return this.backToSource(peer, 'no parent and no seed peer')
       if (attempts >= this.init.retryBackToSourceLimit) return this.backToSource(peer, `no parent after ${attempts} schedules`)

@@ -92,6 +92,17 @@ export class Task {
     return count
   }
 
+  /** True until a seed peer asked to fetch the task has failed or left (also before it registered). */
+  get hasSeedPeerOrPending(): boolean {
+    let seen = false
+    for (const peer of this.peers.values()) {
+      if (!peer.host.seed) continue
+      seen = true
+      if (peer.state !== 'failed' && peer.state !== 'left') return true
+    }
+    return !seen
+  }
+
   /** True when a peer on a seed host is downloading or holds this task. */
   get hasSeedPeer(): boolean {
     for (const peer of this.peers.values()) {

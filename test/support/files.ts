@@ -10,10 +10,11 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest('hex')
 }
 
-/** A fresh directory under the system temp dir, removed by the returned function. */
+/** A fresh directory under the system temp dir, removed by the returned function unless DAMSELFLY_KEEP_TEST_DIRS=1 (for reading logs). */
 export async function tempDir(prefix: string): Promise<{ path: string; remove: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), `damselfly-${prefix}-`))
-  return { path, remove: () => rm(path, { recursive: true, force: true }) }
+  const keep = process.env['DAMSELFLY_KEEP_TEST_DIRS'] === '1'
+  return { path, remove: () => (keep ? Promise.resolve() : rm(path, { recursive: true, force: true })) }
 }
 
 /** True when no two ranges overlap: no byte was served twice. */

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import type { Clock } from '../../common/clock.js'
@@ -115,6 +116,8 @@ export class TaskDownload {
     private readonly init: TaskDownloadInit,
   ) {
     this.log = components.logger.child({ taskId: init.taskId })
+    // Every piece request and scheduler wait listens on this one signal.
+    setMaxListeners(0, this.controller.signal)
     this.descriptorPromise = new Promise((resolve, reject) => {
       this.resolveDescriptor = resolve
       this.rejectDescriptor = reject
