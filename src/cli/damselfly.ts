@@ -2,6 +2,7 @@
 import { Command } from 'commander'
 import { VERSION } from '../common/version.js'
 import { daemonCommand } from './dfdaemon-command.js'
+import { schedulerCommand } from './scheduler-command.js'
 import { upCommand } from './up-command.js'
 
 await new Command('damselfly')
@@ -9,5 +10,5 @@ await new Command('damselfly')
   .version(VERSION)
   .addCommand(daemonCommand('daemon'))
   .addCommand(upCommand())
-  .addCommand((await import('./scheduler-command.js')).schedulerCommand())
+  .addCommand(schedulerCommand())
   .parseAsync()

@@ -2,58 +2,93 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { Command } from 'commander'
 import { pino } from 'pino'
-import { createLogger } from '../common/logger.js'
+import { createLogger, type Logger } from '../common/logger.js'
+import type { Startable } from '../common/startable.js'
 import { resolveDaemonConfig } from '../daemon/config.js'
-import { defaultSocketPath } from '../daemon/paths.js'
 import { Daemon } from '../daemon/daemon.js'
+import { defaultDataDir, defaultSocketPath } from '../daemon/paths.js'
+import { resolveSchedulerConfig } from '../scheduler/config.js'
+import { Scheduler } from '../scheduler/scheduler.js'
 import { fail } from './exit.js'
 
 interface UpFlags {
   config?: string
   dataDir?: string
+  schedulerPort: string
+}
+
+function fileLogger(dir: string, name: string, level: 'info'): Logger {
+  return createLogger({ level, name, destination: pino.destination({ dest: join(dir, `${name}.log`), mkdir: true, sync: false }) })
 }
 
 /**
- * `damselfly up`: everything a single machine needs, in this one process, with embedded defaults.
- * Logs go to files under the data directory; the terminal shows how to use it. Ctrl-C stops all.
+ * `damselfly up`: a whole Damselfly on one machine in this one process, with embedded defaults:
+ * a scheduler, a seed peer and a daemon. Data lives under one directory, logs go to files there,
+ * and the terminal says how to use it. Ctrl-C stops everything, the daemon first.
  */
 export function upCommand(): Command {
   return new Command('up')
-    .description('start a local Damselfly (daemon with its local API and upload server) in the foreground')
-    .option('-c, --config <path>', 'dfdaemon YAML config file')
-    .option('--data-dir <path>', 'where tasks are stored')
+    .description('start a local Damselfly (scheduler, seed peer and daemon) in the foreground')
+    .option('-c, --config <path>', 'dfdaemon YAML config file for the daemon')
+    .option('--data-dir <path>', 'where everything is stored', defaultDataDir())
+    .option('--scheduler-port <port>', 'gRPC port of the scheduler', '8002')
     .action(async (flags: UpFlags) => {
+      const started: Startable[] = []
       try {
-        const config = resolveDaemonConfig({ file: flags.config, env: process.env, flags: { storage: { dir: flags.dataDir } } })
-        const logDir = join(config.storage.dir, 'logs')
+        const root = flags.dataDir ?? defaultDataDir()
+        const logDir = join(root, 'logs')
         mkdirSync(logDir, { recursive: true })
-        const logPath = join(logDir, 'dfdaemon.log')
-        const logger = createLogger({ level: config.log.level, name: 'dfdaemon', destination: pino.destination({ dest: logPath, mkdir: true, sync: false }) })
-        const daemon = await Daemon.create(config, { logger })
+        const schedulerConfig = resolveSchedulerConfig({
+          env: process.env,
+          flags: { server: { listenIP: '127.0.0.1', port: Number(flags.schedulerPort) }, metrics: { port: 0 } },
+        })
+        const scheduler = new Scheduler(schedulerConfig, { logger: fileLogger(logDir, 'scheduler', 'info') })
+        await scheduler.start()
+        started.push(scheduler)
+        const schedulerAddrs = [scheduler.address]
+        const seedConfig = resolveDaemonConfig({
+          env: process.env,
+          flags: {
+            storage: { dir: join(root, 'seed') },
+            download: { server: { socketPath: join(root, 'seed', 'dfdaemon.sock') } },
+            upload: { server: { ip: '127.0.0.1', port: 0 } },
+            scheduler: { addrs: schedulerAddrs },
+            seedPeer: { enable: true },
+          },
+        })
+        const seed = await Daemon.create(seedConfig, { logger: fileLogger(logDir, 'seed-peer', 'info') })
+        await seed.start()
+        started.push(seed)
+        const config = resolveDaemonConfig({
+          file: flags.config,
+          env: process.env,
+          flags: { storage: { dir: join(root, 'daemon') }, scheduler: { addrs: schedulerAddrs } },
+        })
+        const daemon = await Daemon.create(config, { logger: fileLogger(logDir, 'dfdaemon', 'info') })
         await daemon.start()
+        started.push(daemon)
         const socket = config.download.server.socketPath
         process.stdout.write(
           [
-            'Damselfly is up.',
-            `  data:     ${config.storage.dir}`,
-            `  logs:     ${logPath}`,
-            `  download: dfget${socket === defaultSocketPath() ? '' : ` -e ${socket}`} <url> -O <file>`,
-            `  metrics:  http://${daemon.uploadServer.address.replace('0.0.0.0', '127.0.0.1')}/metrics`,
+            'Damselfly is up: a scheduler, a seed peer and a daemon.',
+            `  data:      ${root}`,
+            `  logs:      ${logDir}`,
+            `  download:  dfget${socket === defaultSocketPath() ? '' : ` -e ${socket}`} <url> -O <file>`,
+            `  scheduler: ${scheduler.address} (point other daemons at it with --scheduler)`,
+            `  metrics:   http://${daemon.uploadServer.address.replace('0.0.0.0', '127.0.0.1')}/metrics`,
             'Press Ctrl-C to stop.',
             '',
           ].join('\n'),
         )
         await new Promise<void>((resolve) => {
-          const onSignal = (): void => {
-            process.stdout.write('stopping...\n')
-            daemon.stop().then(resolve, resolve)
-          }
-          process.once('SIGINT', onSignal)
-          process.once('SIGTERM', onSignal)
+          process.once('SIGINT', () => resolve())
+          process.once('SIGTERM', () => resolve())
         })
-        logger.flush()
+        process.stdout.write('stopping...\n')
       } catch (error) {
+        for (const part of started.reverse()) await part.stop().catch(() => undefined)
         fail('damselfly up', error)
       }
+      for (const part of started.reverse()) await part.stop()
     })
 }
