@@ -16,6 +16,7 @@ interface ParentState {
   readonly peerId: string
   readonly baseUrl: string
   readonly pieces: Map<number, string>
+  readonly seed: boolean
   inFlight: number
   failures: number
   /** Smoothed bytes per millisecond of its recent pieces; higher is better. */
@@ -25,6 +26,19 @@ interface ParentState {
 /** Without progress for this long, the child asks the scheduler for other parents. */
 const STALL_MS = 5_000
 const MAX_PARENT_FAILURES = 2
+/** Missing pieces considered per free slot when choosing what to fetch next. */
+const WINDOW_PER_SLOT = 4
+/** A seed peer counts as this many pieces busier: other peers serve what they hold first. */
+const SEED_LOAD_PENALTY = 2
+/**
+ * Pieces one child fetches from a seed at once while it has other parents: the seed then hands
+ * each child different pieces, which the children trade, instead of serving everyone everything.
+ */
+const SEED_IN_FLIGHT_WITH_PEERS = 2
+
+function load(parent: ParentState): number {
+  return parent.inFlight + (parent.seed ? SEED_LOAD_PENALTY : 0)
+}
 
 export type ParentOutcome = 'done' | 'back-to-source'
 
@@ -130,23 +144,38 @@ export class ParentDownload {
       peerId: candidate.peerId,
       baseUrl: `http://${candidate.ip.includes(':') ? `[${candidate.ip}]` : candidate.ip}:${candidate.uploadPort}`,
       pieces: new Map<number, string>(),
+      seed: candidate.seed,
       inFlight: 0,
       failures: 0,
-      speed: candidate.seed ? 0 : 1,
+      speed: 1,
     }
     for (const piece of candidate.pieces) parent.pieces.set(piece.number, piece.digest)
     this.parents.set(parent.peerId, parent)
   }
 
-  /** Starts pieces, lowest number first so readers stream in order, each from the best parent holding it. */
+  /**
+   * Starts pieces until the concurrency is used up. Among the next missing pieces (a window, so
+   * readers streaming in order are not starved) the rarest go first, ties broken at random: the
+   * children of one seed then fetch different pieces from it and trade the rest among themselves.
+   * Each piece goes to the parent holding it with the least in flight, a seed counting as busier,
+   * then the fastest.
+   */
   private assign(length: number, signal: AbortSignal): void {
+    const window: Array<{ number: number; holders: ParentState[]; tieBreak: number }> = []
     for (const number of this.missing) {
-      if (this.inFlight.size >= this.init.concurrentPieceCount) return
+      if (window.length >= this.init.concurrentPieceCount * WINDOW_PER_SLOT) break
       if (this.inFlight.has(number)) continue
+      const holders = [...this.parents.values()].filter((parent) => parent.pieces.has(number))
+      if (holders.length > 0) window.push({ number, holders, tieBreak: Math.random() })
+    }
+    window.sort((a, b) => a.holders.length - b.holders.length || a.tieBreak - b.tieBreak)
+    const hasPeers = [...this.parents.values()].some((parent) => !parent.seed)
+    for (const { number, holders } of window) {
+      if (this.inFlight.size >= this.init.concurrentPieceCount) return
       let best: ParentState | undefined
-      for (const parent of this.parents.values()) {
-        if (!parent.pieces.has(number)) continue
-        if (best === undefined || parent.inFlight < best.inFlight || (parent.inFlight === best.inFlight && parent.speed > best.speed)) best = parent
+      for (const parent of holders) {
+        if (parent.seed && hasPeers && parent.inFlight >= SEED_IN_FLIGHT_WITH_PEERS) continue
+        if (best === undefined || load(parent) < load(best) || (load(parent) === load(best) && parent.speed > best.speed)) best = parent
       }
       if (best === undefined) continue
       const chosen = best
