@@ -66,6 +66,7 @@ describe('P2P when things go wrong', { timeout: 600_000 }, () => {
     const { readFileSync } = await import('node:fs')
     assert.match(readFileSync(child.logPath, 'utf8'), /parent sent a piece that fails its digest/)
     assert.ok((await metricValue(child.uploadAddress(), REMOTE)) > 0, 'the good pieces came from the parent')
+    assert.ok((await metricValue(s.metricsAddress, 'damselfly_scheduler_blocklisted_parents_total{reason="bad_content"}')) >= 1, 'the scheduler blocklisted the parent for the child')
   })
 
   it('finishes the children of a parent killed in the middle of a transfer', { timeout: 200_000 }, async () => {

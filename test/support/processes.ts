@@ -123,6 +123,8 @@ export function dfget(args: readonly string[], options: { env?: Record<string, s
 
 export interface SchedulerProcess {
   readonly address: string
+  /** `host:port` of its `/metrics` and `/healthy`. */
+  readonly metricsAddress: string
   readonly child: ChildProcess
   stop(): Promise<void>
   kill(): Promise<void>
@@ -139,14 +141,16 @@ export async function startScheduler(dir: string, env: Record<string, string> = 
   })
   closeSync(log)
   let address = ''
+  let metricsAddress = ''
   await waitFor(() => {
     if (child.exitCode !== null) throw new Error(`scheduler exited with ${child.exitCode}: ${readFileSync(logPath, 'utf8').slice(-2000)}`)
     const line = readFileSync(logPath, 'utf8').split('\n').find((text) => text.includes('scheduler listening'))
-    if (line !== undefined) address = (JSON.parse(line) as { address: string }).address
+    if (line !== undefined) ({ address, metrics: metricsAddress } = JSON.parse(line) as { address: string; metrics: string })
     return address !== ''
   }, 'the scheduler to listen')
   return {
     address,
+    metricsAddress,
     child,
     async stop() {
       child.kill('SIGTERM')
