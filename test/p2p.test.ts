@@ -34,6 +34,24 @@ describe('P2P: a scheduler, a seed peer and eight daemons', { timeout: 600_000 }
     await (dir as typeof dir | undefined)?.remove()
   })
 
+  it('answers tiny and empty tasks from the scheduler, without any parent', { timeout: 120_000 }, async () => {
+    for (const [name, size] of [['tiny', 100], ['empty', 0]] as const) {
+      const small = await makeRandomFile(join(dir.path, `${name}.bin`), size)
+      const url = origin.serve(`/p2p/${name}`, small)
+      const sourceBefore = await metricValue(daemons[1]!.uploadAddress(), SOURCE)
+      const remoteBefore = await metricValue(daemons[1]!.uploadAddress(), REMOTE)
+      for (const index of [0, 1]) {
+        const output = join(dir.path, `${name}-${index}.out`)
+        const result = await dfget([url, '-O', output, '-e', daemons[index]!.socketPath, '--no-progress'])
+        assert.equal(result.code, 0, result.stderr)
+        assert.equal(await sha256File(output), small.sha256)
+      }
+      assert.equal(origin.statsOf(`/p2p/${name}`).bodyBytesSent, size, `the ${name} content left the origin once`)
+      assert.equal(await metricValue(daemons[1]!.uploadAddress(), SOURCE), sourceBefore, `the second daemon fetched nothing of the ${name} task from the source`)
+      assert.equal(await metricValue(daemons[1]!.uploadAddress(), REMOTE), remoteBefore, `nor from a parent: the scheduler answered inline`)
+    }
+  })
+
   it('sends each byte from the origin about once, and the daemons feed each other', { timeout: 300_000 }, async (t) => {
     const url = origin.serve('/p2p/content', content)
     const outputs = daemons.map((_, i) => join(dir.path, `out-${i}.bin`))

@@ -9,6 +9,8 @@ export const MIN_FIXED_PIECE_LENGTH_BYTES = 64 * 1024
 export const MAX_FIXED_PIECE_LENGTH_BYTES = 1024 * MIB
 /** About this many pieces per task before the length is clamped. */
 const TARGET_PIECES_PER_TASK = 500
+/** Content this small is kept whole by the scheduler and handed to peers inline (Dragonfly's tiny size scope). */
+export const TINY_TASK_MAX_BYTES = 128
 /** Piece length for content whose length is not known in advance. */
 export const UNKNOWN_LENGTH_PIECE_LENGTH_BYTES = MIN_PIECE_LENGTH_BYTES
 

@@ -90,6 +90,9 @@ export class PeerEvents {
       this.blocklist(peer, finished.parentPeerId as PeerId, 'bad_content')
       return
     }
+    if (fromSource && finished.content.length > 0 && !task.recordTinyContent(Buffer.from(finished.content))) {
+      this.log(peer).warn({ bytes: finished.content.length }, 'tiny content does not match its piece; not kept')
+    }
     parent?.recordUpload({ costMs: finished.costMs })
     if (peer.finishedPieces.has(piece.number)) return
     peer.finishedPieces.add(piece.number)

@@ -10,6 +10,7 @@ import type { Task } from './task.js'
 
 const OUTCOMES = {
   'empty-task': 'empty_task',
+  'tiny-task': 'tiny_task',
   parents: 'parents',
   'back-to-source': 'back_to_source',
   failed: 'failed',
@@ -112,6 +113,9 @@ export class ScheduleRunner {
     switch (decision.kind) {
       case 'empty-task':
         this.send(peer, { response: { $case: 'emptyTask', value: {} } })
+        return
+      case 'tiny-task':
+        this.send(peer, { response: { $case: 'tinyTask', value: { content: decision.content } } })
         return
       case 'parents':
         log.debug({ parents: decision.parents.map((parent) => parent.id) }, 'parents offered')

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 
 /** What a schedule told a peer, as counted by `damselfly_scheduler_schedule_total`. */
-export type ScheduleOutcome = 'parents' | 'empty_task' | 'back_to_source' | 'failed' | 'retry'
+export type ScheduleOutcome = 'parents' | 'empty_task' | 'tiny_task' | 'back_to_source' | 'failed' | 'retry'
 
 /** Why a parent was blocklisted for a child. */
 export type BlocklistReason = 'bad_content' | 'reschedule'

@@ -141,8 +141,8 @@ describe('SchedulerService over gRPC', TEST, () => {
     assert.equal(await counter('damselfly_scheduler_back_to_source_total'), 1)
     // Its pieces from the source become the authority, and it stays a parent after it finishes and closes its stream.
     report(a1, 'host-a', 't1', 'a1', { $case: 'backToSourceStarted', value: { contentLength: 8, contentLengthKnown: true, pieceLength: 4 } })
-    report(a1, 'host-a', 't1', 'a1', { $case: 'pieceFinished', value: { piece: piece(0, 'abcd'), parentPeerId: '', costMs: 3 } })
-    report(a1, 'host-a', 't1', 'a1', { $case: 'pieceFinished', value: { piece: piece(1, 'efgh'), parentPeerId: '', costMs: 3 } })
+    report(a1, 'host-a', 't1', 'a1', { $case: 'pieceFinished', value: { piece: piece(0, 'abcd'), parentPeerId: '', costMs: 3, content: Buffer.alloc(0) } })
+    report(a1, 'host-a', 't1', 'a1', { $case: 'pieceFinished', value: { piece: piece(1, 'efgh'), parentPeerId: '', costMs: 3, content: Buffer.alloc(0) } })
     report(a1, 'host-a', 't1', 'a1', { $case: 'peerFinished', value: { contentLength: 8, pieceCount: 2 } })
     a1.stream.end()
     await waitFor('a1 finished', () => (scheduler.store.peers.get('a1' as never)?.state === 'succeeded' && a1.ended ? true : undefined))
@@ -165,12 +165,12 @@ describe('SchedulerService over gRPC', TEST, () => {
     const a2 = registerPeer('host-a', 't2', 'a2')
     await a2.next('back to source', is('needBackToSource'))
     report(a2, 'host-a', 't2', 'a2', { $case: 'backToSourceStarted', value: { contentLength: 8, contentLengthKnown: true, pieceLength: 4 } })
-    report(a2, 'host-a', 't2', 'a2', { $case: 'pieceFinished', value: { piece: piece(0, 'ijkl'), parentPeerId: '', costMs: 3 } })
+    report(a2, 'host-a', 't2', 'a2', { $case: 'pieceFinished', value: { piece: piece(0, 'ijkl'), parentPeerId: '', costMs: 3, content: Buffer.alloc(0) } })
     await waitFor('a2 piece 0', () => (scheduler.store.peers.get('a2' as never)?.finishedPieces.has(0) === true ? true : undefined))
     b2 = registerPeer('host-b', 't2', 'b2', { priority: 3 })
     const normal = await b2.next('normal task', is('normalTask'))
     assert.deepEqual(normal.parents.map((p) => [p.peerId, p.pieces.map((x) => x.number)]), [['a2', [0]]])
-    report(a2, 'host-a', 't2', 'a2', { $case: 'pieceFinished', value: { piece: piece(1, 'mnop'), parentPeerId: '', costMs: 3 } })
+    report(a2, 'host-a', 't2', 'a2', { $case: 'pieceFinished', value: { piece: piece(1, 'mnop'), parentPeerId: '', costMs: 3, content: Buffer.alloc(0) } })
     const available = await b2.next('pieces available', is('piecesAvailable'))
     assert.deepEqual(available, { parentPeerId: 'a2', pieces: [piece(1, 'mnop')] })
   })
@@ -178,7 +178,7 @@ describe('SchedulerService over gRPC', TEST, () => {
   it('blocklists a parent for the child that got bad content from it', TEST, async () => {
     const before = await counter('damselfly_scheduler_blocklisted_parents_total', '{reason="bad_content"}')
     // b2 reports piece 1 from a2 with a digest that differs from the record.
-    report(b2Stream(), 'host-b', 't2', 'b2', { $case: 'pieceFinished', value: { piece: piece(1, 'forged'), parentPeerId: 'a2', costMs: 3 } })
+    report(b2Stream(), 'host-b', 't2', 'b2', { $case: 'pieceFinished', value: { piece: piece(1, 'forged'), parentPeerId: 'a2', costMs: 3, content: Buffer.alloc(0) } })
     await waitFor('b2 blocklists a2', () => (scheduler.store.peers.get('b2' as never)?.blocklist.has('a2' as never) === true ? true : undefined))
     assert.equal(scheduler.store.peers.get('b2' as never)?.finishedPieces.has(1), false)
     const seen = b2Stream().messages.length
@@ -216,7 +216,7 @@ describe('SchedulerService over gRPC', TEST, () => {
     const s3 = registerPeer('seed-host', 't3', 's3', seedTask)
     await s3.next('seed goes back to source', is('needBackToSource'))
     report(s3, 'seed-host', 't3', 's3', { $case: 'backToSourceStarted', value: { contentLength: 8, contentLengthKnown: true, pieceLength: 4 } })
-    report(s3, 'seed-host', 't3', 's3', { $case: 'pieceFinished', value: { piece: piece(0, 'qrst'), parentPeerId: '', costMs: 3 } })
+    report(s3, 'seed-host', 't3', 's3', { $case: 'pieceFinished', value: { piece: piece(0, 'qrst'), parentPeerId: '', costMs: 3, content: Buffer.alloc(0) } })
     const normal = await c3.next('normal task from the seed', is('normalTask'))
     assert.deepEqual(normal.parents.map((p) => [p.peerId, p.seed, p.pieces]), [['s3', true, [piece(0, 'qrst')]]])
     assert.ok(!c3.messages.some((m) => m.response?.$case === 'needBackToSource'))
@@ -238,7 +238,7 @@ describe('SchedulerService over gRPC', TEST, () => {
     // A malformed report ends the stream, and the peer leaves.
     const d5 = registerPeer('host-b', 't5', 'd5', { priority: 2 })
     await waitFor('d5 registered', () => scheduler.store.peers.get('d5' as never))
-    report(d5, 'host-b', 't5', 'd5', { $case: 'pieceFinished', value: { piece: { number: 0, offset: 0, length: 4, digest: 'not-hex' }, parentPeerId: '', costMs: 1 } })
+    report(d5, 'host-b', 't5', 'd5', { $case: 'pieceFinished', value: { piece: { number: 0, offset: 0, length: 4, digest: 'not-hex' }, parentPeerId: '', costMs: 1, content: Buffer.alloc(0) } })
     const error5 = await waitFor('error', () => d5.error)
     assert.equal(error5.code, status.INVALID_ARGUMENT)
     assert.match(error5.details, /digest must be 64 lowercase hex/)

@@ -31,6 +31,7 @@ export interface SchedulingInit {
  */
 export type ScheduleDecision =
   | { readonly kind: 'empty-task' }
+  | { readonly kind: 'tiny-task'; readonly content: Buffer }
   | { readonly kind: 'parents'; readonly parents: readonly Peer[] }
   | { readonly kind: 'back-to-source'; readonly reason: string }
   | { readonly kind: 'failed'; readonly reason: string }
@@ -60,6 +61,10 @@ export class Scheduling {
       peer.state = 'succeeded'
       return { kind: 'empty-task' }
     }
+    if (task.tinyContent !== undefined && !peer.host.seed) {
+      peer.state = 'succeeded'
+      return { kind: 'tiny-task', content: task.tinyContent }
+    }
     task.dag.deleteInEdges(peer.id)
     const parents = this.findParents(peer)
     if (parents.length > 0) return this.adopt(peer, parents)
@@ -68,7 +73,7 @@ export class Scheduling {
 
   /** Offers parents only if there are some; otherwise changes nothing. For waking a waiting peer early. */
   scheduleIfParents(peer: Peer): ScheduleDecision | undefined {
-    if (peer.task.contentLengthBytes === 0) return this.schedule(peer)
+    if (peer.task.contentLengthBytes === 0 || peer.task.tinyContent !== undefined) return this.schedule(peer)
     const parents = this.findParents(peer)
     if (parents.length === 0) return undefined
     peer.task.dag.deleteInEdges(peer.id)

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { silentLogger } from '../common/logger.js'
 import { Task, type PieceRecord } from './task.js'
@@ -44,4 +45,23 @@ describe('Task.recordPiece: the first source report is the authority', TEST, () 
     task.pieceLengthBytes = 4
     assert.equal(task.pieceCount, 3)
   })
+})
+
+describe('Task.recordTinyContent: bytes kept only when they match the recorded piece', TEST, () => {
+  const content = Buffer.from('tiny content of a tiny task')
+  const digest = createHash('sha256').update(content).digest('hex')
+  const cases: ReadonlyArray<{ name: string; recorded: PieceRecord | undefined; offered: Buffer; kept: boolean }> = [
+    { name: 'matching bytes are kept', recorded: { number: 0, offset: 0, length: content.length, digest }, offered: content, kept: true },
+    { name: 'bytes that differ are refused', recorded: { number: 0, offset: 0, length: content.length, digest }, offered: Buffer.from('tampered content of a tiny task'.slice(0, content.length)), kept: false },
+    { name: 'nothing is kept before the piece is recorded', recorded: undefined, offered: content, kept: false },
+    { name: 'more than 128 bytes are never kept', recorded: { number: 0, offset: 0, length: 200, digest }, offered: Buffer.alloc(200), kept: false },
+  ]
+  for (const c of cases) {
+    it(c.name, TEST, () => {
+      const task = new Task(TASK_ID, { logger: silentLogger() }, 0)
+      if (c.recorded !== undefined) task.recordPiece(c.recorded, true)
+      assert.equal(task.recordTinyContent(c.offered), c.kept)
+      assert.equal(task.tinyContent !== undefined, c.kept)
+    })
+  }
 })

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto'
 import type { Logger } from '../common/logger.js'
-import { pieceCount } from '../protocol/piece.js'
+import { pieceCount, TINY_TASK_MAX_BYTES } from '../protocol/piece.js'
 import type { PeerId, TaskId } from '../protocol/ids.js'
 import { Dag } from './dag.js'
 import type { Peer } from './peer.js'
@@ -27,6 +28,8 @@ export class Task {
   readonly dag = new Dag<PeerId>()
   /** Set once a seed host has been asked to fetch this task, so it is asked only once. */
   seedRequestedMs: number | undefined
+  /** The whole content of a tiny task, checked against its piece's digest; answered inline. */
+  tinyContent: Buffer | undefined
   /** When the last peer went away; undefined while the task has peers. */
   peerlessSinceMs: number | undefined
   private readonly pieces = new Map<number, PieceRecord>()
@@ -37,6 +40,18 @@ export class Task {
     nowMs: number,
   ) {
     this.peerlessSinceMs = nowMs
+  }
+
+  /**
+   * Keeps the bytes of a tiny task (one piece of at most {@link TINY_TASK_MAX_BYTES}) once they
+   * match the recorded digest; later peers then get them inline. False when they do not match.
+   */
+  recordTinyContent(content: Buffer): boolean {
+    const piece = this.pieces.get(0)
+    if (content.length > TINY_TASK_MAX_BYTES || piece === undefined || piece.length !== content.length) return false
+    if (createHash('sha256').update(content).digest('hex') !== piece.digest) return false
+    this.tinyContent = content
+    return true
   }
 
   /** Known once both lengths are. */

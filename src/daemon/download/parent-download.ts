@@ -26,6 +26,7 @@ interface ParentState {
 /** Without progress for this long, the child asks the scheduler for other parents. */
 const STALL_MS = 5_000
 const MAX_PARENT_FAILURES = 2
+const NO_CONTENT = Buffer.alloc(0)
 /** Missing pieces considered per free slot when choosing what to fetch next. */
 const WINDOW_PER_SLOT = 4
 /** A seed peer counts as this many pieces busier: other peers serve what they hold first. */
@@ -34,7 +35,7 @@ const SEED_LOAD_PENALTY = 2
  * Pieces one child fetches from a seed at once while it has other parents: the seed then hands
  * each child different pieces, which the children trade, instead of serving everyone everything.
  */
-const SEED_IN_FLIGHT_WITH_PEERS = 2
+const SEED_IN_FLIGHT_WITH_PEERS = 1
 
 function load(parent: ParentState): number {
   return parent.inFlight + (parent.seed ? SEED_LOAD_PENALTY : 0)
@@ -242,7 +243,7 @@ export class ParentDownload {
       this.missing.delete(number)
       this.lastProgressMs = this.components.clock.nowMs()
       const piece: Piece = { number, offset: range.offset, length: range.length, digest }
-      session.send({ $case: 'pieceFinished', value: { piece, parentPeerId: parent.peerId, costMs } })
+      session.send({ $case: 'pieceFinished', value: { piece, parentPeerId: parent.peerId, costMs, content: NO_CONTENT } })
       this.components.metrics.downloadTrafficBytes.inc({ type: 'remote_peer' }, range.length)
       this.components.metrics.pieceDurationSeconds.observe({ type: 'remote_peer' }, costMs / 1000)
       this.components.signals.ready(number)

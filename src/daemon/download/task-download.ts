@@ -7,7 +7,7 @@ import type { Logger } from '../../common/logger.js'
 import type { TokenBucket } from '../../common/token-bucket.js'
 import { DamselflyError, toDamselflyError } from '../../protocol/damselfly-error.js'
 import type { TaskId } from '../../protocol/ids.js'
-import { pieceCount, pieceLengthFor, pieceRange, UNKNOWN_LENGTH_PIECE_LENGTH_BYTES } from '../../protocol/piece.js'
+import { pieceCount, pieceLengthFor, pieceRange, TINY_TASK_MAX_BYTES, UNKNOWN_LENGTH_PIECE_LENGTH_BYTES } from '../../protocol/piece.js'
 import type { Source, SourceRequest, SourceStat } from '../../source/source.js'
 import type { SourceRegistry } from '../../source/source-registry.js'
 import type { ContentStore, StoredTask, TaskDescriptor } from '../../storage/content-store.js'
@@ -56,6 +56,12 @@ export interface TaskDownloadInit {
 
 const RETRY_BASE_DELAY_MS = 200
 const REGISTER_TIMEOUT_MS = 30_000
+const NO_CONTENT = Buffer.alloc(0)
+
+/** The bytes of a tiny task, which the scheduler keeps to answer later peers inline. */
+function tinyContent(contentLengthBytes: number, chunks: readonly Buffer[]): Buffer {
+  return contentLengthBytes <= TINY_TASK_MAX_BYTES ? Buffer.concat(chunks) : NO_CONTENT
+}
 
 /** The request as the scheduler sees it; a seed peer asked to fetch the task gets the same. */
 export function toDownload(request: DownloadRequest): Download {
@@ -259,6 +265,14 @@ export class TaskDownload {
           this.resolveDescriptor(task.descriptor)
           return { complete: true, task }
         }
+        case 'tinyTask': {
+          const content = Buffer.from(first.value.content)
+          const task = await this.createTask(content.length, this.init.request.pieceLengthBytes ?? UNKNOWN_LENGTH_PIECE_LENGTH_BYTES)
+          if (content.length > 0) await task.writePiece(0, [content], createHash('sha256').update(content).digest('hex'))
+          this.resolveDescriptor(task.descriptor)
+          this.signals.ready(0)
+          return { complete: true, task }
+        }
         case 'scheduleFailed':
           throw new DamselflyError('SCHEDULE_FAILED', `the scheduler found no parent for task ${taskId}: ${first.value.reason}`, { details: { taskId } })
         case 'normalTask': {
@@ -371,7 +385,7 @@ export class TaskDownload {
       const { chunks, digest } = await this.collect(response.body, signal)
       await task.writePiece(number, chunks, digest)
       const costMs = this.components.clock.nowMs() - startedMs
-      this.session?.send({ $case: 'pieceFinished', value: { piece: { number, offset: range.offset, length: range.length, digest }, parentPeerId: '', costMs } })
+      this.session?.send({ $case: 'pieceFinished', value: { piece: { number, offset: range.offset, length: range.length, digest }, parentPeerId: '', costMs, content: tinyContent(length, chunks) } })
       this.components.metrics.pieceDurationSeconds.observe({ type: 'back_to_source' }, costMs / 1000)
       this.components.metrics.downloadTrafficBytes.inc({ type: 'back_to_source' }, range.length)
     }, signal)
@@ -393,7 +407,7 @@ export class TaskDownload {
         const digest = hash.digest('hex')
         await task.writePiece(number, chunks, digest)
         const offset = number * pieceLength
-        this.session?.send({ $case: 'pieceFinished', value: { piece: { number, offset, length: filled, digest }, parentPeerId: '', costMs: 0 } })
+        this.session?.send({ $case: 'pieceFinished', value: { piece: { number, offset, length: filled, digest }, parentPeerId: '', costMs: 0, content: NO_CONTENT } })
         this.components.metrics.downloadTrafficBytes.inc({ type: 'back_to_source' }, filled)
         this.signals.ready(number)
         number++
