@@ -15,6 +15,7 @@ import { makeRandomFile, OriginServer, type Content } from '../test/support/orig
 import { cliPath, socketGet, waitFor } from '../test/support/processes.js'
 import { machineLine, replaceSection } from './support/benchmarks-doc.js'
 import { ChildProcesses } from './support/child-processes.js'
+import { cpuTimeMs } from './support/process-cpu.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const DOC_PATH = join(ROOT, 'docs', 'benchmarks.md')
@@ -24,8 +25,6 @@ const TARGETS = { coldToCurl: 1.2, warmToCurl: 0.5 } as const
 const RUN_TIMEOUT_MS = 180_000
 const STARTUP_SAMPLES = 3
 const RUN_LINE = 'node --import tsx bench/single-node.ts [--size 1GiB] [--rounds 3]'
-/** USER_HZ, the unit of CPU times in /proc; 100 on every Linux architecture Node supports. */
-const CLOCK_TICKS_PER_SECOND = 100
 
 interface BenchOptions {
   /** As given on the command line, for the command shown in the report. */
@@ -120,18 +119,6 @@ async function startDaemon(children: ChildProcesses, dir: string, cpuProfDir: st
     return socketGet(socketPath, '/healthy').then((answer) => answer.status === 200, () => false)
   }, 'dfdaemon to answer /healthy')
   return { child, socketPath, logPath }
-}
-
-/** User plus system CPU time of a process so far, from /proc; undefined where there is no /proc. */
-async function cpuTimeMs(pid: number | undefined): Promise<number | undefined> {
-  if (pid === undefined) return undefined
-  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined)
-  // Fields after the parenthesised command name; utime and stime are the 14th and 15th fields.
-  const fields = text?.slice(text.lastIndexOf(')') + 2).split(' ')
-  const utime = Number(fields?.[11])
-  const stime = Number(fields?.[12])
-  if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined
-  return ((utime + stime) * 1000) / CLOCK_TICKS_PER_SECOND
 }
 
 /** The costMs of the last `task done` the daemon logged for `url`. */

@@ -352,6 +352,7 @@ export class TaskDownload {
     }
     const workerController = new AbortController()
     const signal = AbortSignal.any([this.controller.signal, workerController.signal])
+    setMaxListeners(0, signal)
     const failures: unknown[] = []
     let next = 0
     const worker = async (): Promise<void> => {

@@ -1,0 +1,129 @@
+import type { ChildProcess } from 'node:child_process'
+import { mkdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { cliPath, metricValue, socketGet, waitFor } from '../../test/support/processes.js'
+import type { ChildProcesses } from './child-processes.js'
+import { cpuTimeMs } from './process-cpu.js'
+
+const STARTUP_TIMEOUT_MS = 60_000
+
+const SAMPLES = {
+  fromPeersBytes: 'damselfly_dfdaemon_download_traffic_bytes_total{type="remote_peer"}',
+  fromLocalBytes: 'damselfly_dfdaemon_download_traffic_bytes_total{type="local_peer"}',
+  fromSourceBytes: 'damselfly_dfdaemon_download_traffic_bytes_total{type="back_to_source"}',
+  uploadedBytes: 'damselfly_dfdaemon_upload_traffic_bytes_total',
+} as const
+
+/** One daemon's traffic counters, read from its `/metrics`. */
+export type DaemonTraffic = Record<keyof typeof SAMPLES, number>
+
+export interface ClusterDaemon {
+  readonly child: ChildProcess
+  readonly socketPath: string
+  readonly logPath: string
+  /** `host:port` of the upload server, which also serves `/metrics`. */
+  readonly uploadAddress: string
+}
+
+/** A scheduler, a seed daemon and `count` daemons on 127.0.0.1, each with its own data dir under `dir`. */
+export interface LoopbackCluster {
+  readonly seed: ClusterDaemon
+  readonly daemons: readonly ClusterDaemon[]
+  /** CPU time of the scheduler, the seed and every daemon so far; undefined if any is unknown. */
+  cpuTimeMs(): Promise<number | undefined>
+}
+
+async function lastLogged<T>(logPath: string, message: string): Promise<T | undefined> {
+  const lines = (await readFile(logPath, 'utf8').catch(() => '')).split('\n').reverse()
+  const line = lines.find((text) => text.includes(`"msg":"${message}"`))
+  return line === undefined ? undefined : (JSON.parse(line) as T)
+}
+
+/** How many times the process logged `message` (a JSON log line's `msg`). */
+async function countLogged(logPath: string, message: string): Promise<number> {
+  const text = await readFile(logPath, 'utf8').catch(() => '')
+  return text.split('\n').filter((line) => line.includes(`"msg":"${message}"`)).length
+}
+
+async function failIfExited(child: ChildProcess, name: string, logPath: string): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) return
+  const tail = (await readFile(logPath, 'utf8').catch(() => '')).slice(-2000)
+  throw new Error(`${name} exited with ${child.exitCode ?? child.signalCode}: ${tail}`)
+}
+
+async function startScheduler(children: ChildProcesses, dir: string): Promise<{ child: ChildProcess; address: string; logPath: string }> {
+  await mkdir(dir, { recursive: true })
+  const logPath = join(dir, 'scheduler.log')
+  const child = children.start(
+    process.execPath,
+    [cliPath('damselfly'), 'scheduler', '--listen-ip', '127.0.0.1', '--port', '0', '--metrics-port', '0'],
+    { logPath, env: process.env },
+  )
+  let address: string | undefined
+  await waitFor(async () => {
+    await failIfExited(child, 'scheduler', logPath)
+    address = (await lastLogged<{ address: string }>(logPath, 'scheduler listening'))?.address
+    return address !== undefined
+  }, 'the scheduler to listen', STARTUP_TIMEOUT_MS)
+  return { child, address: address!, logPath }
+}
+
+async function startDaemon(children: ChildProcesses, dir: string, schedulerAddress: string, seed: boolean): Promise<ClusterDaemon> {
+  await mkdir(dir, { recursive: true })
+  const socketPath = join(dir, 'dfdaemon.sock')
+  const logPath = join(dir, 'dfdaemon.log')
+  const child = children.start(
+    process.execPath,
+    [
+      cliPath('dfdaemon'), '--data-dir', join(dir, 'data'), '--socket', socketPath, '--upload-port', '0', '--proxy-port', '0',
+      '--scheduler', schedulerAddress, ...(seed ? ['--seed'] : []),
+    ],
+    { logPath, env: { ...process.env, DFDAEMON_UPLOAD_SERVER_IP: '127.0.0.1' } },
+  )
+  let uploadAddress: string | undefined
+  await waitFor(async () => {
+    await failIfExited(child, 'dfdaemon', logPath)
+    uploadAddress ??= (await lastLogged<{ address: string }>(logPath, 'upload server listening'))?.address
+    return uploadAddress !== undefined && (await socketGet(socketPath, '/healthy').then((answer) => answer.status === 200, () => false))
+  }, `dfdaemon in ${dir} to answer /healthy`, STARTUP_TIMEOUT_MS)
+  return { child, socketPath, logPath, uploadAddress: uploadAddress! }
+}
+
+/**
+ * Starts the scheduler, then the seed and the daemons together, and returns once the scheduler
+ * has logged an announcement from every one of them, so the first dfget finds a full cluster.
+ */
+export async function startLoopbackCluster(children: ChildProcesses, dir: string, count: number): Promise<LoopbackCluster> {
+  const scheduler = await startScheduler(children, join(dir, 'scheduler'))
+  const [seed, ...daemons] = await Promise.all([
+    startDaemon(children, join(dir, 'seed'), scheduler.address, true),
+    ...Array.from({ length: count }, (_, i) => startDaemon(children, join(dir, `daemon-${i}`), scheduler.address, false)),
+  ])
+  await waitFor(
+    async () => (await countLogged(scheduler.logPath, 'host announced')) >= count + 1,
+    `the scheduler to hear from ${count + 1} hosts`,
+    STARTUP_TIMEOUT_MS,
+  )
+  const pids = [scheduler.child.pid, seed.child.pid, ...daemons.map((daemon) => daemon.child.pid)]
+  return {
+    seed,
+    daemons,
+    async cpuTimeMs() {
+      const times = await Promise.all(pids.map((pid) => cpuTimeMs(pid)))
+      return times.some((time) => time === undefined) ? undefined : times.reduce<number>((sum, time) => sum + time!, 0)
+    },
+  }
+}
+
+/** The `costMs` of the last task the daemon logged as done: how long its own download took. */
+export async function lastTaskCostMs(daemon: ClusterDaemon): Promise<number | undefined> {
+  return (await lastLogged<{ costMs?: number }>(daemon.logPath, 'task done'))?.costMs
+}
+
+/** The daemon's traffic counters; a counter it has not created yet reads 0. */
+export async function trafficOf(daemon: ClusterDaemon): Promise<DaemonTraffic> {
+  const entries = await Promise.all(
+    Object.entries(SAMPLES).map(async ([key, sample]) => [key, await metricValue(daemon.uploadAddress, sample)] as const),
+  )
+  return Object.fromEntries(entries) as DaemonTraffic
+}
