@@ -178,6 +178,22 @@ describe('dfget through one daemon', { timeout: 300_000 }, () => {
     assert.match(refused.stderr, /^dfget: permission denied on the dfdaemon socket/)
   })
 
+  it('answers 503 TOO_MANY_UPLOADS past the concurrent upload limit', { timeout: 60_000 }, async (t) => {
+    const busy = await startDaemon(join(dir.path, 'busy'), { env: { DFDAEMON_UPLOAD_CONCURRENT_LIMIT: '1', DFDAEMON_UPLOAD_RATE_LIMIT: '1MiB' } })
+    t.after(() => busy.stop())
+    const url = origin.serve('/busy/small', files['small']!)
+    assert.equal((await dfget([url, '-O', join(dir.path, 'busy.bin'), '-e', busy.socketPath, '--no-progress'])).code, 0)
+    const taskId = taskIdFor({ url })
+    const base = `http://${busy.uploadAddress()}/download/${taskId.slice(0, 3)}/${taskId}`
+    const slow = new AbortController()
+    const first = fetch(base, { signal: slow.signal })
+    assert.equal((await first).status, 200)
+    const second = await httpGet(base, { range: 'bytes=0-9' })
+    assert.equal(second.status, 503)
+    assert.equal((JSON.parse(second.body.toString()) as { error: { code: string } }).error.code, 'TOO_MANY_UPLOADS')
+    slow.abort()
+  })
+
   it('lists and describes tasks on the local API', { timeout: 30_000 }, async () => {
     const taskId = taskIdFor({ url: origin.url('/sizes/large') })
     const answer = await socketGet(daemon.socketPath, `/v1/tasks/${taskId}`)

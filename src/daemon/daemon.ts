@@ -125,7 +125,7 @@ export class Daemon implements Startable {
         registry: this.registry,
         logger: logger.child({ component: 'upload' }),
       },
-      { host: config.upload.server.ip || '0.0.0.0', port: config.upload.server.port, disableShared: config.upload.disableShared },
+      { host: config.upload.server.ip || '0.0.0.0', port: config.upload.server.port, disableShared: config.upload.disableShared, concurrentLimit: config.upload.concurrentLimit },
     )
     this.announcer = new HostAnnouncer(
       {
@@ -139,7 +139,7 @@ export class Daemon implements Startable {
           location: config.host.location,
           seed: config.seedPeer.enable,
           disableShared: config.upload.disableShared,
-          concurrentUploadLimit: 0,
+          concurrentUploadLimit: config.upload.concurrentLimit,
           concurrentUploadCount: this.uploadServer.activeUploads,
           uploadBytesPerSecond: config.upload.rateLimit,
         }),

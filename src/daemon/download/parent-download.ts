@@ -19,6 +19,8 @@ interface ParentState {
   readonly seed: boolean
   inFlight: number
   failures: number
+  /** It answered busy; not asked again before this time. */
+  busyUntilMs: number
   /** Smoothed bytes per millisecond of its recent pieces; higher is better. */
   speed: number
 }
@@ -27,6 +29,8 @@ interface ParentState {
 const STALL_MS = 5_000
 const MAX_PARENT_FAILURES = 2
 const NO_CONTENT = Buffer.alloc(0)
+/** How long a parent that answered busy is left alone. */
+const BUSY_BACKOFF_MS = 200
 /** Missing pieces considered per free slot when choosing what to fetch next. */
 const WINDOW_PER_SLOT = 4
 /** A seed peer counts as this many pieces busier: other peers serve what they hold first. */
@@ -148,6 +152,7 @@ export class ParentDownload {
       seed: candidate.seed,
       inFlight: 0,
       failures: 0,
+      busyUntilMs: 0,
       speed: 1,
     }
     for (const piece of candidate.pieces) parent.pieces.set(piece.number, piece.digest)
@@ -171,10 +176,12 @@ export class ParentDownload {
     }
     window.sort((a, b) => a.holders.length - b.holders.length || a.tieBreak - b.tieBreak)
     const hasPeers = [...this.parents.values()].some((parent) => !parent.seed)
+    const now = this.components.clock.nowMs()
     for (const { number, holders } of window) {
       if (this.inFlight.size >= this.init.concurrentPieceCount) return
       let best: ParentState | undefined
       for (const parent of holders) {
+        if (parent.busyUntilMs > now) continue
         if (parent.seed && hasPeers && parent.inFlight >= SEED_IN_FLIGHT_WITH_PEERS) continue
         if (best === undefined || load(parent) < load(best) || (load(parent) === load(best) && parent.speed > best.speed)) best = parent
       }
@@ -215,6 +222,12 @@ export class ParentDownload {
         headers: { range: `bytes=${range.offset}-${range.offset + range.length - 1}` },
         signal,
       })
+      if (response.statusCode === 503) {
+        // Busy, not broken: leave it alone for a moment and the piece for another parent.
+        await response.body.dump()
+        parent.busyUntilMs = this.components.clock.nowMs() + BUSY_BACKOFF_MS
+        return
+      }
       if (response.statusCode !== 206) {
         await response.body.dump()
         throw new DamselflyError('PIECE_NOT_FOUND', `parent answered ${response.statusCode} for piece ${number}`)

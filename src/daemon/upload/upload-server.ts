@@ -28,7 +28,7 @@ export class UploadServer implements Startable {
 
   constructor(
     private readonly components: { store: ContentStore; limiter: TokenBucket; metrics: DaemonMetrics; registry: Registry; logger: Logger },
-    private readonly init: { host: string; port: number; disableShared: boolean },
+    private readonly init: { host: string; port: number; disableShared: boolean; concurrentLimit: number },
   ) {
     this.server = createServer({ keepAlive: true }, (req, res) => {
       this.route(req, res).catch((error: unknown) => {
@@ -80,6 +80,9 @@ export class UploadServer implements Startable {
     const { first, last } = piecesCovering(range.start, range.end, task.descriptor.pieceLengthBytes)
     for (let n = first; n <= last && length > 0; n++) {
       if (task.piece(n) === undefined) throw new DamselflyError('PIECE_NOT_FOUND', `this host does not hold piece ${n} of task ${taskId}`, { details: { taskId } })
+    }
+    if (this.uploading >= this.init.concurrentLimit) {
+      throw new DamselflyError('TOO_MANY_UPLOADS', `serving ${this.uploading} pieces already, the most this host allows`)
     }
     const byteCount = length === 0 ? 0 : range.end - range.start + 1
     res.writeHead(parsed === undefined ? 200 : 206, {
