@@ -14,6 +14,7 @@ interface DaemonFlags {
   scheduler?: string
   seed?: boolean
   hostIp?: string
+  registryMirror?: string
   logLevel?: LogLevel
 }
 
@@ -31,7 +32,10 @@ function flagTree(flags: DaemonFlags): Record<string, unknown> {
     storage: { dir: flags.dataDir },
     download: { server: { socketPath: flags.socket } },
     upload: { server: { port: flags.uploadPort === undefined ? undefined : toInteger('--upload-port')(flags.uploadPort) } },
-    proxy: { server: { port: flags.proxyPort === undefined ? undefined : toInteger('--proxy-port')(flags.proxyPort) } },
+    proxy: {
+      server: { port: flags.proxyPort === undefined ? undefined : toInteger('--proxy-port')(flags.proxyPort) },
+      registryMirror: { addr: flags.registryMirror },
+    },
     scheduler: { addrs: flags.scheduler?.split(',').map((addr) => addr.trim()).filter((addr) => addr !== '') },
     seedPeer: { enable: flags.seed },
     host: { ip: flags.hostIp },
@@ -69,6 +73,7 @@ export function daemonCommand(name: string): Command {
     .option('--socket <path>', 'unix socket of the local API (download.server.socketPath)')
     .option('--upload-port <port>', 'port of the piece upload server (upload.server.port, default 65002)')
     .option('--proxy-port <port>', 'port of the registry mirror and proxy (proxy.server.port, default 65001)')
+    .option('--registry-mirror <url>', 'default upstream registry of the mirror (proxy.registryMirror.addr)')
     .option('--scheduler <addrs>', 'comma-separated scheduler addresses host:port (scheduler.addrs)')
     .option('--seed', 'run as a seed peer (seedPeer.enable)')
     .option('--host-ip <ip>', 'the address peers reach this host at (host.ip)')

@@ -29,7 +29,11 @@ export const DAEMON_DEFAULTS = {
     filteredQueryParams: [...DEFAULT_FILTERED_QUERY_PARAMS],
   },
   upload: { server: { ip: '0.0.0.0', port: 65002 }, rateLimit: UNLIMITED, disableShared: false, concurrentLimit: 50 },
-  proxy: { server: { ip: '0.0.0.0', port: 65001 }, registryMirror: { addr: 'https://index.docker.io' } },
+  proxy: {
+    server: { ip: '0.0.0.0', port: 65001 },
+    registryMirror: { addr: 'https://index.docker.io', allowedRegistries: [] as string[], checkAccess: true, accessCacheTTL: '60s' },
+    rules: [{ regex: 'blobs/sha256.*' }],
+  },
   scheduler: { addrs: [] as string[], announceInterval: '5s' },
   seedPeer: { enable: false },
   gc: { interval: '900s', policy: { taskTTL: '6h', distHighThresholdPercent: 80, distLowThresholdPercent: 60, quota: UNLIMITED } },
@@ -61,7 +65,23 @@ export const daemonConfigSchema = z
       filteredQueryParams: z.array(z.string()),
     }),
     upload: z.object({ server: z.object({ ip: z.string(), port: port() }), rateLimit: bytes(), disableShared: z.boolean(), concurrentLimit: z.number().int().min(1).max(10_000) }),
-    proxy: z.object({ server: z.object({ ip: z.string(), port: port() }), registryMirror: z.object({ addr: z.url() }) }),
+    proxy: z.object({
+      server: z.object({ ip: z.string(), port: port() }),
+      registryMirror: z.object({
+        addr: z.url(),
+        allowedRegistries: z.array(z.string().regex(/^[^\s/]+$/, 'must be host or host:port')),
+        checkAccess: z.boolean(),
+        accessCacheTTL: durationMs(),
+      }),
+      rules: z.array(z.object({ regex: z.string().refine((text) => {
+        try {
+          new RegExp(text)
+          return true
+        } catch {
+          return false
+        }
+      }, 'must be a valid regular expression') })),
+    }),
     scheduler: z.object({ addrs: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')), announceInterval: durationMs() }),
     seedPeer: z.object({ enable: z.boolean() }),
     gc: z.object({

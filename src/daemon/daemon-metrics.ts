@@ -15,6 +15,7 @@ export class DaemonMetrics {
   readonly sourceRequests: Counter<'kind'>
   readonly uploadRequests: Counter<'status'>
   readonly gcEvictions: Counter<'reason'>
+  readonly proxyRequests: Counter<'kind'>
 
   constructor(registry: Registry) {
     const registers = [registry]
@@ -69,6 +70,12 @@ export class DaemonMetrics {
       name: 'damselfly_dfdaemon_upload_request_total',
       help: 'Requests to the upload server, by HTTP status.',
       labelNames: ['status'],
+      registers,
+    })
+    this.proxyRequests = new Counter({
+      name: 'damselfly_dfdaemon_proxy_request_total',
+      help: 'Requests to the registry mirror, by how they were served (p2p, direct).',
+      labelNames: ['kind'],
       registers,
     })
     this.gcEvictions = new Counter({

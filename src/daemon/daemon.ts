@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { rootCertificates } from 'node:tls'
 import { Agent } from 'undici'
 import type { Registry } from 'prom-client'
 import { systemClock, type Clock } from '../common/clock.js'
@@ -18,6 +19,7 @@ import type { DaemonConfig } from './config.js'
 import { DaemonMetrics } from './daemon-metrics.js'
 import { parseDownloadRequest } from './download/download-request.js'
 import { TaskManager } from './download/task-manager.js'
+import { ProxyServer } from './proxy/proxy-server.js'
 import { HostAnnouncer, hostIdFor } from './scheduler/host-announcer.js'
 import { advertisedIp } from './scheduler/host-info.js'
 import { SchedulerPool } from './scheduler/scheduler-pool.js'
@@ -39,6 +41,8 @@ export class Daemon implements Startable {
   private readonly schedulers: SchedulerPool
   private readonly peerHttp: Agent
   private readonly announcer: HostAnnouncer
+  readonly proxy: ProxyServer
+  private readonly registryHttp: Agent
   private readonly ip: string
   private hostId = ''
   private readonly started: Startable[] = []
@@ -151,6 +155,25 @@ export class Daemon implements Startable {
       },
       { intervalMs: config.scheduler.announceInterval },
     )
+    this.registryHttp = new Agent({
+      connect: {
+        rejectUnauthorized: !config.source.insecureSkipVerify,
+        ...(caCertPem === undefined ? {} : { ca: [...rootCertificates, caCertPem] }),
+      },
+      keepAliveTimeout: 30_000,
+    })
+    this.proxy = new ProxyServer(
+      { tasks: this.tasks, dispatcher: this.registryHttp, metrics: this.metrics, logger: logger.child({ component: 'proxy' }), clock },
+      {
+        host: config.proxy.server.ip || '0.0.0.0',
+        port: config.proxy.server.port,
+        defaultRegistry: config.proxy.registryMirror.addr,
+        allowedRegistries: config.proxy.registryMirror.allowedRegistries,
+        rules: config.proxy.rules.map((rule) => new RegExp(rule.regex)),
+        checkAccess: config.proxy.registryMirror.checkAccess,
+        accessCacheTtlMs: config.proxy.registryMirror.accessCacheTTL,
+      },
+    )
     this.localApi = new LocalApiServer(
       { tasks: this.tasks, store: this.store, metrics: this.metrics, registry: this.registry, logger: logger.child({ component: 'local-api' }) },
       { socketPath: config.download.server.socketPath, socketMode: config.download.server.socketMode },
@@ -159,7 +182,7 @@ export class Daemon implements Startable {
 
   async start(): Promise<void> {
     await this.store.open()
-    const order: Startable[] = [this.gc, this.tasks, this.uploadServer, this.announcer, this.localApi]
+    const order: Startable[] = [this.gc, this.tasks, this.uploadServer, this.announcer, this.proxy, this.localApi]
     for (const part of order) {
       // The host id includes the upload port, known only once the upload server listens.
       if (part === this.announcer) this.hostId = hostIdFor(this.config.host.hostname, this.ip, Number(this.uploadServer.address.split(':').pop()))
@@ -203,6 +226,7 @@ export class Daemon implements Startable {
       await this.sources.close()
       this.schedulers.close()
       await this.peerHttp.close()
+      await this.registryHttp.close()
       await this.store.close()
       this.components.logger.info('dfdaemon stopped')
     })()

@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   BACK_TO_SOURCE_DISABLED: { httpStatus: 502, grpcStatus: 9, summary: 'no peer has the content and back-to-source is disabled' },
   SCHEDULE_FAILED: { httpStatus: 502, grpcStatus: 9, summary: 'the scheduler found no parent and the priority allows no back-to-source' },
   TOO_MANY_UPLOADS: { httpStatus: 503, grpcStatus: 8, summary: 'this host is serving as many pieces as it allows at once' },
+  UPSTREAM_NOT_ALLOWED: { httpStatus: 403, grpcStatus: 7, summary: 'the proxy does not serve that upstream registry' },
   SHARING_DISABLED: { httpStatus: 403, grpcStatus: 7, summary: 'this host does not share its content with peers' },
   OUTPUT_INVALID: { httpStatus: 400, grpcStatus: 3, summary: 'the output path cannot be written' },
   DAEMON_UNAVAILABLE: { httpStatus: 503, grpcStatus: 14, summary: 'the local daemon cannot be reached' },

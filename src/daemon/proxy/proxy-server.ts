@@ -1,0 +1,150 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { pipeline } from 'node:stream/promises'
+import type { Dispatcher } from 'undici'
+import type { Clock } from '../../common/clock.js'
+import { contentRange, parseRangeHeader } from '../../common/http-range.js'
+import { closeServer, listen, sendError } from '../../common/http-server.js'
+import type { Logger } from '../../common/logger.js'
+import type { Startable } from '../../common/startable.js'
+import { DamselflyError, toDamselflyError } from '../../protocol/damselfly-error.js'
+import { ociBlobDigest } from '../../protocol/task-id.js'
+import type { TaskDescriptor } from '../../storage/content-store.js'
+import type { DaemonMetrics } from '../daemon-metrics.js'
+import { parseDownloadRequest, type DownloadRequest } from '../download/download-request.js'
+import type { TaskManager } from '../download/task-manager.js'
+import { BlobAccess } from './blob-access.js'
+import { forward } from './forward.js'
+import { RegistryUpstreams, type Upstream } from './registry-upstream.js'
+
+export interface ProxyInit {
+  readonly host: string
+  readonly port: number
+  readonly defaultRegistry: string
+  readonly allowedRegistries: readonly string[]
+  /** Requests whose path matches one of these go through P2P (Dragonfly's proxy rules). */
+  readonly rules: readonly RegExp[]
+  /** Ask the registry (HEAD with the client's credentials) before serving a blob from peers. */
+  readonly checkAccess: boolean
+  readonly accessCacheTtlMs: number
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name]
+  return typeof value === 'string' && value !== '' ? value : undefined
+}
+
+/**
+ * The registry mirror on the proxy port: blob GETs go through P2P, everything else (manifests,
+ * pings, tokens, HEADs, pushes) straight to the registry with the client's headers, and the
+ * registry's answers come back unchanged. When the P2P path cannot serve a blob before sending
+ * anything, the request is forwarded, so the client sees the registry's own answer.
+ */
+export class ProxyServer implements Startable {
+  private readonly server: Server
+  private readonly upstreams: RegistryUpstreams
+  private readonly access: BlobAccess
+  private boundAddress = ''
+
+  constructor(
+    private readonly components: { tasks: TaskManager; dispatcher: Dispatcher; metrics: DaemonMetrics; logger: Logger; clock: Clock },
+    private readonly init: ProxyInit,
+  ) {
+    this.upstreams = new RegistryUpstreams({ defaultRegistry: init.defaultRegistry, allowedRegistries: init.allowedRegistries })
+    this.access = new BlobAccess({ dispatcher: components.dispatcher, clock: components.clock }, { cacheTtlMs: init.accessCacheTtlMs })
+    this.server = createServer({ keepAlive: true }, (req, res) => {
+      this.route(req, res).catch((error: unknown) => {
+        const failure = toDamselflyError(error)
+        if (failure.code === 'INTERNAL') this.components.logger.error({ err: error, url: req.url }, 'proxy request failed')
+        sendError(res, failure, { 'x-dragonfly-error-type': failure.code.startsWith('SOURCE_') ? 'backend' : 'proxy' })
+      })
+    })
+  }
+
+  get address(): string {
+    return this.boundAddress
+  }
+
+  async start(): Promise<void> {
+    this.boundAddress = await listen(this.server, { host: this.init.host, port: this.init.port })
+    this.components.logger.info({ address: this.boundAddress, registry: this.init.defaultRegistry }, 'proxy listening')
+  }
+
+  stop(): Promise<void> {
+    return closeServer(this.server)
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0] ?? '/'
+    if (!path.startsWith('/v2/') && path !== '/v2') {
+      throw new DamselflyError('INVALID_ARGUMENT', `not a registry request: ${req.method ?? ''} ${path} (point clients at this port as a registry mirror)`)
+    }
+    const upstream = this.upstreams.resolve(req)
+    const closed = new AbortController()
+    res.on('close', () => {
+      closed.abort()
+    })
+    const viaP2P = req.method === 'GET' && (this.init.rules.some((rule) => rule.test(path)) || header(req, 'x-dragonfly-use-p2p') === 'true')
+    if (viaP2P && (await this.serveThroughPeers(req, res, upstream, closed.signal))) return
+    this.components.metrics.proxyRequests.inc({ kind: 'direct' })
+    await forward(req, res, upstream, this.components.dispatcher, closed.signal)
+  }
+
+  /** Serves a blob from P2P; false when the request should go straight to the registry instead. */
+  private async serveThroughPeers(req: IncomingMessage, res: ServerResponse, upstream: Upstream, signal: AbortSignal): Promise<boolean> {
+    const url = `${upstream.origin}${upstream.pathAndQuery}`
+    const digest = ociBlobDigest(new URL(url))
+    const authorization = header(req, 'authorization')
+    const blobPath = upstream.pathAndQuery.split('?')[0] ?? upstream.pathAndQuery
+    if (this.init.checkAccess && !(await this.access.allowed(upstream.origin, blobPath, authorization, signal))) return false
+    const handle = this.components.tasks.download(this.downloadRequest(req, url, digest, authorization))
+    let descriptor: TaskDescriptor
+    try {
+      descriptor = await handle.descriptor
+    } catch (error) {
+      const failure = toDamselflyError(error)
+      if (failure.code.startsWith('SOURCE_')) return false
+      throw failure
+    }
+    this.components.metrics.proxyRequests.inc({ kind: 'p2p' })
+    const length = descriptor.contentLengthBytes
+    const range = length === undefined ? undefined : parseRangeHeader(header(req, 'range'), length)
+    if (range === 'unsatisfiable') {
+      res.writeHead(416, { 'content-range': `bytes */${length ?? 0}` }).end()
+      return true
+    }
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/octet-stream',
+      'accept-ranges': 'bytes',
+      'x-dragonfly-task-id': handle.taskId,
+      ...(digest === undefined ? {} : { 'docker-content-digest': digest }),
+    }
+    if (length !== undefined) headers['content-length'] = range === undefined ? length : range.end - range.start + 1
+    if (range !== undefined && length !== undefined) headers['content-range'] = contentRange(range, length)
+    res.writeHead(range === undefined ? 200 : 206, headers)
+    try {
+      await pipeline(handle.read(range?.start ?? 0, range?.end, signal), res, { end: false })
+      // The whole blob's digest is known only at the end; a mismatch cuts the response short.
+      if (range === undefined) await handle.done
+      res.end()
+    } catch (error) {
+      if (!signal.aborted) this.components.logger.warn({ err: error, taskId: handle.taskId }, 'proxy response broke off')
+      res.destroy()
+    }
+    return true
+  }
+
+  private downloadRequest(req: IncomingMessage, url: string, digest: string | undefined, authorization: string | undefined): DownloadRequest {
+    const pieceLength = header(req, 'x-dragonfly-piece-length')
+    const priority = header(req, 'x-dragonfly-priority')
+    return parseDownloadRequest({
+      url,
+      headers: authorization === undefined ? {} : { authorization },
+      tag: header(req, 'x-dragonfly-tag'),
+      application: header(req, 'x-dragonfly-application'),
+      filteredQueryParams: (header(req, 'x-dragonfly-filtered-query-params') ?? '').split(',').map((key) => key.trim()).filter((key) => key !== ''),
+      ...(pieceLength === undefined ? {} : { pieceLength: Number(pieceLength) }),
+      ...(priority === undefined ? {} : { priority: Number(priority) }),
+      ...(digest === undefined ? {} : { digest }),
+    })
+  }
+}
