@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander'
 import { VERSION } from '../common/version.js'
+import { configCommand } from './config-command.js'
 import { daemonCommand } from './dfdaemon-command.js'
 import { schedulerCommand } from './scheduler-command.js'
 import { upCommand } from './up-command.js'
@@ -11,4 +12,5 @@ await new Command('damselfly')
   .addCommand(daemonCommand('daemon'))
   .addCommand(upCommand())
   .addCommand(schedulerCommand())
+  .addCommand(configCommand())
   .parseAsync()
