@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs the system tools the test suites use, from Debian's packages, when they are missing.
 # Idempotent and quiet when everything is present. Needs root (CI and the dev machines run as root).
+# The e2e suites need a real registry (docker-registry), a real pusher/client (skopeo),
+# jq, and htpasswd (apache2-utils) for the basic-auth registry.
 set -euo pipefail
 needed=()
-for tool in curl:curl openssl:openssl mount:mount; do
+for tool in curl:curl openssl:openssl mount:mount docker-registry:docker-registry skopeo:skopeo jq:jq htpasswd:apache2-utils; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || needed+=("${tool##*:}")
 done
 if [ ${#needed[@]} -gt 0 ]; then
   echo "installing test dependencies: ${needed[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq "${needed[@]}" >/dev/null
+  apt-get install -y -qq --no-install-recommends "${needed[@]}" >/dev/null
 fi

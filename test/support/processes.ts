@@ -41,10 +41,19 @@ export interface DaemonProcess {
   readonly child: ChildProcess
   /** `127.0.0.1:<port>` of the upload server. */
   uploadAddress(): string
+  /** `127.0.0.1:<port>` of the registry mirror. */
+  proxyAddress(): string
   /** SIGTERM and wait for exit; SIGKILL after a grace period. */
   stop(): Promise<void>
   /** SIGKILL and wait for exit, as a crash. */
   kill(): Promise<void>
+}
+
+function loggedAddress(logPath: string, message: string): string {
+  for (const line of readFileSync(logPath, 'utf8').split('\n').reverse()) {
+    if (line.includes(message)) return (JSON.parse(line) as { address: string }).address
+  }
+  throw new Error(`the daemon has not logged "${message}"`)
 }
 
 function exited(child: ChildProcess): Promise<void> {
@@ -70,12 +79,8 @@ export async function startDaemon(dir: string, options: { args?: string[]; env?:
     dataDir,
     logPath,
     child,
-    uploadAddress() {
-      for (const line of readFileSync(logPath, 'utf8').split('\n').reverse()) {
-        if (line.includes('upload server listening')) return (JSON.parse(line) as { address: string }).address
-      }
-      throw new Error('the daemon has not logged its upload address')
-    },
+    uploadAddress: () => loggedAddress(logPath, 'upload server listening'),
+    proxyAddress: () => loggedAddress(logPath, 'proxy listening'),
     async stop() {
       child.kill('SIGTERM')
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)

@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { tempDir } from './support/files.js'
+import { generateImage, pushImage, type OciImage } from './support/oci-image.js'
+import {
+  metricValue, run, startDaemon, startScheduler, waitFor, type DaemonProcess, type SchedulerProcess,
+} from './support/processes.js'
+import { startRegistry, type RegistryProcess } from './support/registry.js'
+
+const CREDS = { user: 'testuser', password: 'testpass' } as const
+const BASIC = `Basic ${Buffer.from(`${CREDS.user}:${CREDS.password}`).toString('base64')}`
+const REMOTE = 'damselfly_dfdaemon_download_traffic_bytes_total{type="remote_peer"}'
+
+async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer; headers: Headers }> {
+  const response = await fetch(url, { headers })
+  return { status: response.status, body: Buffer.from(await response.arrayBuffer()), headers: response.headers }
+}
+
+/** skopeo pulling `<mirror>/<repo>:<tag>` as if the daemon's proxy were the registry. */
+function skopeoPull(mirror: string, repo: string, tag: string, dest: string, creds?: string): ReturnType<typeof run> {
+  return run('skopeo', [
+    '--insecure-policy', 'copy', '--quiet', '--src-tls-verify=false',
+    ...(creds === undefined ? ['--src-no-creds'] : ['--src-creds', creds]),
+    `docker://${mirror}/${repo}:${tag}`, `oci:${dest}:${tag}`,
+  ], { timeoutMs: 120_000 })
+}
+
+describe('registry mirror with a real registry and skopeo', { timeout: 600_000 }, () => {
+  let dir!: Awaited<ReturnType<typeof tempDir>>
+  let registry!: RegistryProcess
+  let image!: OciImage
+  let scheduler!: SchedulerProcess
+  const stops: Array<() => Promise<void>> = []
+
+  before(async () => {
+    dir = await tempDir('mirror')
+    registry = await startRegistry(join(dir.path, 'registry'))
+    stops.push(() => registry.stop())
+    image = await generateImage(join(dir.path, 'image'), 'v1', [1, 5, 20])
+    await pushImage(image.layoutDir, 'v1', registry.host, 'test/img')
+    scheduler = await startScheduler(join(dir.path, 'scheduler'))
+    stops.push(() => scheduler.stop())
+  })
+
+  after(async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined)
+    await (dir as typeof dir | undefined)?.remove()
+  })
+
+  async function daemon(name: string, registryUrl: string, args: string[] = [], env: Record<string, string> = {}): Promise<DaemonProcess> {
+    const started = await startDaemon(join(dir.path, name), { args: ['--scheduler', scheduler.address, '--registry-mirror', registryUrl, ...args], env })
+    stops.push(() => started.stop())
+    return started
+  }
+
+  it('pulls through two daemons: the registry serves each blob at most once, the second daemon gets them from peers', { timeout: 300_000 }, async () => {
+    await daemon('seed', registry.url, ['--seed'])
+    const first = await daemon('first', registry.url)
+    const second = await daemon('second', registry.url)
+    for (const [node, name] of [[first, 'pull-1'], [second, 'pull-2']] as const) {
+      const result = await skopeoPull(node.proxyAddress(), 'test/img', 'v1', join(dir.path, name))
+      assert.equal(result.code, 0, result.stderr)
+      const index = JSON.parse(await readFile(join(dir.path, name, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> }
+      assert.equal(index.manifests[0]?.digest, image.manifestDigest)
+    }
+    // Pieces are ranged GETs, so what counts is bytes: each blob's bytes left the registry once at most.
+    for (const blob of [image.config, ...image.layers]) {
+      const served = registry.requests()
+        .filter((request) => request.method === 'GET' && request.status >= 200 && request.status < 300 && request.path.endsWith(`/blobs/${blob.digest}`))
+        .reduce((sum, request) => sum + request.bodyBytes, 0)
+      assert.ok(served <= blob.size, `the registry sent ${served} bytes of ${blob.digest} (${blob.size} bytes)`)
+    }
+    const largest = image.layers.reduce((a, b) => (a.size > b.size ? a : b))
+    assert.ok((await metricValue(second.uploadAddress(), REMOTE)) >= largest.size, 'the second daemon got the layers from peers')
+    assert.ok((await metricValue(second.uploadAddress(), 'damselfly_dfdaemon_proxy_request_total{kind="p2p"}')) >= 4)
+  })
+
+  it('answers ranged blob reads with exactly the right bytes', { timeout: 120_000 }, async () => {
+    const node = await daemon('ranges', registry.url)
+    const layer = image.layers.reduce((a, b) => (a.size > b.size ? a : b))
+    const bytes = await readFile(image.blobPath(layer.digest))
+    const url = `http://${node.proxyAddress()}/v2/test/img/blobs/${layer.digest}`
+    const size = bytes.length
+    const cases: Array<[string, number, number]> = [
+      ['bytes=0-99', 0, 99],
+      [`bytes=${Math.floor(size / 2)}-${Math.floor(size / 2) + 4_999_999}`, Math.floor(size / 2), Math.floor(size / 2) + 4_999_999],
+      [`bytes=${size - 100}-${size - 1}`, size - 100, size - 1],
+      [`bytes=${size - 12345}-`, size - 12345, size - 1],
+      ['bytes=-777', size - 777, size - 1],
+    ]
+    for (const [range, start, end] of cases) {
+      const answer = await get(url, { range })
+      assert.equal(answer.status, 206, range)
+      assert.equal(answer.headers.get('content-range'), `bytes ${start}-${end}/${size}`)
+      assert.ok(answer.body.equals(bytes.subarray(start, end + 1)), `bytes of ${range}`)
+    }
+    const whole = await get(url)
+    assert.equal(whole.status, 200)
+    assert.equal(`sha256:${createHash('sha256').update(whole.body).digest('hex')}`, layer.digest)
+  })
+
+  it('works with a basic-auth registry, and serves cached blobs only to clients the registry accepts', { timeout: 300_000 }, async () => {
+    const secured = await startRegistry(join(dir.path, 'auth-registry'), { htpasswd: CREDS })
+    stops.push(() => secured.stop())
+    await pushImage(image.layoutDir, 'v1', secured.host, 'test/img', CREDS)
+    const checked = await daemon('auth-checked', secured.url)
+    const ok = await skopeoPull(checked.proxyAddress(), 'test/img', 'v1', join(dir.path, 'auth-pull'), `${CREDS.user}:${CREDS.password}`)
+    assert.equal(ok.code, 0, ok.stderr)
+    const wrong = await skopeoPull(checked.proxyAddress(), 'test/img', 'v1', join(dir.path, 'auth-wrong'), `${CREDS.user}:nope`)
+    assert.notEqual(wrong.code, 0)
+    const blob = `http://${checked.proxyAddress()}/v2/test/img/blobs/${image.layers[0]!.digest}`
+    assert.equal((await get(blob)).status, 401, 'no credentials: the registry refuses, so the cache does not serve')
+    assert.equal((await get(blob, { authorization: 'Basic d3Jvbmc6d3Jvbmc=' })).status, 401, 'wrong credentials')
+    assert.equal((await get(blob, { authorization: BASIC })).status, 200)
+
+    // With the check off, the cache serves whoever asks: the operator chose to trust the network.
+    const trusting = await daemon('auth-unchecked', secured.url, [], { DFDAEMON_PROXY_REGISTRY_MIRROR_CHECK_ACCESS: 'false' })
+    const trustingBlob = `http://${trusting.proxyAddress()}/v2/test/img/blobs/${image.layers[0]!.digest}`
+    assert.equal((await get(trustingBlob, { authorization: BASIC })).status, 200)
+    await waitFor(async () => (await get(trustingBlob)).status === 200, 'the unchecked daemon to serve its cached blob without credentials', 10_000)
+  })
+})
