@@ -2,15 +2,19 @@
 # Installs the system tools the test suites use, from Debian's packages, when they are missing.
 # Idempotent and quiet when everything is present. Needs root (CI and the dev machines run as root).
 # The e2e suites need a real registry (docker-registry), a real pusher/client (skopeo),
-# jq, and htpasswd (apache2-utils) for the basic-auth registry.
+# jq, and htpasswd (apache2-utils) for the basic-auth registry. The runtime suites pull through
+# the mirror with the real runtimes: containerd (its daemon plus ctr) and podman.
 set -euo pipefail
 needed=()
-for tool in curl:curl openssl:openssl mount:mount docker-registry:docker-registry skopeo:skopeo jq:jq htpasswd:apache2-utils; do
+for tool in curl:curl openssl:openssl mount:mount docker-registry:docker-registry skopeo:skopeo jq:jq htpasswd:apache2-utils \
+    containerd:containerd ctr:containerd podman:podman; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || needed+=("${tool##*:}")
 done
 if [ ${#needed[@]} -gt 0 ]; then
   echo "installing test dependencies: ${needed[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # One package can provide several of the commands checked above.
+  mapfile -t needed < <(printf '%s\n' "${needed[@]}" | sort -u)
   apt-get install -y -qq --no-install-recommends "${needed[@]}" >/dev/null
 fi

@@ -122,4 +122,42 @@ describe('registry mirror with a real registry and skopeo', { timeout: 600_000 }
     assert.equal((await get(trustingBlob, { authorization: BASIC })).status, 200)
     await waitFor(async () => (await get(trustingBlob)).status === 200, 'the unchecked daemon to serve its cached blob without credentials', 10_000)
   })
+
+  it('pulls from a TLS registry with its CA configured, and fails with a clear error without it', { timeout: 200_000 }, async () => {
+    const secure = await startRegistry(join(dir.path, 'tls-registry'), { tls: true })
+    stops.push(() => secure.stop())
+    await pushImage(image.layoutDir, 'v1', secure.host, 'test/img', undefined, { caPath: secure.caPath! })
+    const trusting = await daemon('tls-with-ca', secure.url, [], { DFDAEMON_SOURCE_CA_CERT: secure.caPath! })
+    const pulled = await skopeoPull(trusting.proxyAddress(), 'test/img', 'v1', join(dir.path, 'tls-pull'))
+    assert.equal(pulled.code, 0, pulled.stderr)
+    const doubting = await daemon('tls-without-ca', secure.url)
+    const refused = await get(`http://${doubting.proxyAddress()}/v2/`)
+    assert.equal(refused.status, 502)
+    assert.equal(refused.headers.get('x-dragonfly-error-type'), 'backend')
+    assert.match(refused.body.toString(), /certificate/)
+    assert.notEqual((await skopeoPull(doubting.proxyAddress(), 'test/img', 'v1', join(dir.path, 'tls-refused'))).code, 0)
+  })
+
+  it('fails the pull when the registry stops mid-way (no hang, no corrupt layer), and completes once it is back', { timeout: 300_000 }, async () => {
+    const fragile = await startRegistry(join(dir.path, 'fragile-registry'))
+    stops.push(() => fragile.stop())
+    // Blobs no peer holds yet, so they must come from this registry.
+    const fresh = await generateImage(join(dir.path, 'fresh-image'), 'v1', [2, 20])
+    await pushImage(fresh.layoutDir, 'v1', fragile.host, 'test/img')
+    const slow = await daemon('fragile', fragile.url, [], { DFDAEMON_SOURCE_RATE_LIMIT: '4MiB', DFDAEMON_SOURCE_RETRY_COUNT: '1' })
+    const largest = fresh.layers.reduce((a, b) => (a.size > b.size ? a : b))
+    const startedMs = Date.now()
+    const pulling = skopeoPull(slow.proxyAddress(), 'test/img', 'v1', join(dir.path, 'fragile-1'))
+    await waitFor(() => fragile.requests().some((request) => request.path.endsWith(largest.digest) && request.method === 'GET'), 'the largest layer to be under way', 60_000)
+    await fragile.kill()
+    const broken = await pulling
+    assert.notEqual(broken.code, 0, 'the pull failed')
+    assert.ok(Date.now() - startedMs < 120_000, 'and did not hang')
+    const back = await startRegistry(join(dir.path, 'fragile-registry'), { port: fragile.port })
+    stops.push(() => back.stop())
+    const retried = await skopeoPull(slow.proxyAddress(), 'test/img', 'v1', join(dir.path, 'fragile-2'))
+    assert.equal(retried.code, 0, retried.stderr)
+    const index = JSON.parse(await readFile(join(dir.path, 'fragile-2', 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> }
+    assert.equal(index.manifests[0]?.digest, fresh.manifestDigest)
+  })
 })

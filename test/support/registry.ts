@@ -26,6 +26,8 @@ export interface RegistryOptions {
   readonly htpasswd?: { readonly user: string; readonly password: string }
   /** Serve HTTPS (HTTP/2) with a self-signed certificate for IP 127.0.0.1; `caPath` is then set. */
   readonly tls?: boolean
+  /** Listen on this port, as when a stopped registry comes back; a free one otherwise. */
+  readonly port?: number
 }
 
 /** A real `docker-registry serve` (distribution 2.8) on 127.0.0.1, with its own storage under its dir. */
@@ -96,11 +98,11 @@ export async function startRegistry(dir: string, options: RegistryOptions = {}):
   const tls = options.tls === true ? await makeCertificate(dir) : undefined
   let lastFailure = ''
   for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
-    const port = await freePort()
+    const port = options.port ?? (await freePort())
     const started = await startOn(dir, port, { storageDir, htpasswdPath, tls })
     if (started.ok) return started.registry
     lastFailure = started.failure
-    if (!started.portTaken) break
+    if (!started.portTaken || options.port !== undefined) break
   }
   throw new Error(`docker-registry did not start: ${lastFailure}`)
 }

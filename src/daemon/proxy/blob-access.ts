@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Dispatcher } from 'undici'
 import type { Clock } from '../../common/clock.js'
+import { mapHttpError } from '../../source/map-http-error.js'
 
 /**
  * Whether the registry lets a client read a blob, asked with a HEAD carrying the client's own
@@ -20,13 +21,18 @@ export class BlobAccess {
     const now = this.components.clock.nowMs()
     const until = this.granted.get(key)
     if (until !== undefined && until > now) return true
-    const response = await this.components.dispatcher.request({
-      origin,
-      path,
-      method: 'HEAD',
-      headers: authorization === undefined ? {} : { authorization },
-      signal,
-    })
+    let response: Dispatcher.ResponseData
+    try {
+      response = await this.components.dispatcher.request({
+        origin,
+        path,
+        method: 'HEAD',
+        headers: authorization === undefined ? {} : { authorization },
+        signal,
+      })
+    } catch (error) {
+      throw mapHttpError(error, { phase: 'request', url: new URL(`${origin}${path}`), signal, headersTimeoutMs: 0, bodyIdleTimeoutMs: 0, connectTimeoutMs: 0 })
+    }
     await response.body.dump()
     if (response.statusCode !== 200) return false
     if (this.granted.size > 10_000) this.granted.clear()

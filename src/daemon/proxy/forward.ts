@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { pipeline } from 'node:stream/promises'
 import type { Dispatcher } from 'undici'
+import { mapHttpError } from '../../source/map-http-error.js'
 import type { Upstream } from './registry-upstream.js'
 
 /** Headers of one hop only (RFC 9110), plus ours that must not travel on. */
@@ -28,14 +29,19 @@ export function endToEndHeaders(headers: IncomingHttpHeaders): Record<string, st
 export async function forward(req: IncomingMessage, res: ServerResponse, upstream: Upstream, dispatcher: Dispatcher, signal: AbortSignal): Promise<void> {
   const method = req.method ?? 'GET'
   const hasBody = method !== 'GET' && method !== 'HEAD'
-  const response = await dispatcher.request({
-    origin: upstream.origin,
-    path: upstream.pathAndQuery,
-    method,
-    headers: endToEndHeaders(req.headers),
-    ...(hasBody ? { body: req } : {}),
-    signal,
-  })
+  let response: Dispatcher.ResponseData
+  try {
+    response = await dispatcher.request({
+      origin: upstream.origin,
+      path: upstream.pathAndQuery,
+      method,
+      headers: endToEndHeaders(req.headers),
+      ...(hasBody ? { body: req } : {}),
+      signal,
+    })
+  } catch (error) {
+    throw mapHttpError(error, { phase: 'request', url: new URL(`${upstream.origin}${upstream.pathAndQuery}`), signal, headersTimeoutMs: 0, bodyIdleTimeoutMs: 0, connectTimeoutMs: 0 })
+  }
   res.writeHead(response.statusCode, endToEndHeaders(response.headers) as OutgoingHttpHeaders)
   if (method === 'HEAD') {
     await response.body.dump()
