@@ -44,18 +44,23 @@ export function containerdHostsToml(target: MirrorTarget): { file: string; conte
   }
 }
 
-/** podman, CRI-O, skopeo: a drop-in for registries.conf naming the daemon as a mirror of the registry. */
+/**
+ * podman, CRI-O, skopeo: a drop-in for registries.conf naming the daemon as a mirror of the
+ * registry. A plain-HTTP registry is marked insecure too, so pulls still work when the mirror is down.
+ */
 export function registriesConfDropIn(target: MirrorTarget): string {
-  const mirrorHost = new URL(target.mirror).host
-  const location = target.registry === undefined ? 'docker.io' : registryUrl(target.registry).host
+  const mirror = new URL(target.mirror)
+  const registry = target.registry === undefined ? new URL('https://docker.io') : registryUrl(target.registry)
   return [
     MARKER,
     '[[registry]]',
-    `location = ${JSON.stringify(location)}`,
+    `prefix = ${JSON.stringify(registry.host)}`,
+    `location = ${JSON.stringify(registry.host)}`,
+    ...(registry.protocol === 'http:' ? ['insecure = true'] : []),
     '',
     '[[registry.mirror]]',
-    `location = ${JSON.stringify(mirrorHost)}`,
-    `insecure = ${new URL(target.mirror).protocol === 'http:' ? 'true' : 'false'}`,
+    `location = ${JSON.stringify(mirror.host)}`,
+    `insecure = ${mirror.protocol === 'http:' ? 'true' : 'false'}`,
     '',
   ].join('\n')
 }

@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto'
 import type { Dispatcher } from 'undici'
 import type { Clock } from '../../common/clock.js'
+import { VERSION } from '../../common/version.js'
 import { mapHttpError } from '../../source/map-http-error.js'
+
+const USER_AGENT = `damselfly/${VERSION}`
 
 /**
  * Whether the registry lets a client read a blob, asked with a HEAD carrying the client's own
@@ -27,7 +30,7 @@ export class BlobAccess {
         origin,
         path,
         method: 'HEAD',
-        headers: authorization === undefined ? {} : { authorization },
+        headers: { 'user-agent': USER_AGENT, ...(authorization === undefined ? {} : { authorization }) },
         signal,
       })
     } catch (error) {
