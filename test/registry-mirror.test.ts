@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test'
 import { tempDir } from './support/files.js'
 import { generateImage, pushImage, type OciImage } from './support/oci-image.js'
 import {
-  metricValue, run, startDaemon, startScheduler, waitFor, type DaemonProcess, type SchedulerProcess,
+  cliPath, metricValue, run, startDaemon, startScheduler, waitFor, type DaemonProcess, type SchedulerProcess,
 } from './support/processes.js'
 import { startRegistry, type RegistryProcess } from './support/registry.js'
 
@@ -159,5 +159,38 @@ describe('registry mirror with a real registry and skopeo', { timeout: 600_000 }
     assert.equal(retried.code, 0, retried.stderr)
     const index = JSON.parse(await readFile(join(dir.path, 'fragile-2', 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> }
     assert.equal(index.manifests[0]?.digest, fresh.manifestDigest)
+  })
+
+  it('intercepts HTTPS for listed hosts with the operator\'s CA, tunnels other allowed ones, refuses the rest', { timeout: 200_000 }, async () => {
+    const secure = await startRegistry(join(dir.path, 'hijack-registry'), { tls: true })
+    stops.push(() => secure.stop())
+    const fresh = await generateImage(join(dir.path, 'hijack-image'), 'v1', [3])
+    await pushImage(fresh.layoutDir, 'v1', secure.host, 'test/img', undefined, { caPath: secure.caPath! })
+    const caDir = join(dir.path, 'proxy-ca')
+    const created = await run(process.execPath, [cliPath('damselfly'), 'ca', 'create', '--out', caDir])
+    assert.equal(created.code, 0, created.stderr)
+    const env = {
+      DFDAEMON_SOURCE_CA_CERT: secure.caPath!,
+      DFDAEMON_PROXY_HIJACK_HTTPS_CERT: join(caDir, 'ca.crt'),
+      DFDAEMON_PROXY_HIJACK_HTTPS_KEY: join(caDir, 'ca.key'),
+    }
+    const intercepting = await daemon('hijack', secure.url, [], { ...env, DFDAEMON_PROXY_HIJACK_HTTPS_HOSTS: '^127\\.0\\.0\\.1$' })
+    const layer = fresh.layers[0]!
+    const blobUrl = `${secure.url}/v2/test/img/blobs/${layer.digest}`
+    const viaProxy = (node: DaemonProcess, ca: string): ReturnType<typeof run> =>
+      run('curl', ['-sS', '--fail', '-o', '/dev/null', '-D', '-', '--proxy', `http://${node.proxyAddress()}`, '--cacert', ca, blobUrl])
+    const intercepted = await viaProxy(intercepting, join(caDir, 'ca.crt'))
+    assert.equal(intercepted.code, 0, intercepted.stderr)
+    assert.match(intercepted.stdout, /x-dragonfly-task-id: [0-9a-f]{64}/i, 'the blob went through P2P')
+    const untrusted = await viaProxy(intercepting, secure.caPath!)
+    assert.notEqual(untrusted.code, 0, 'a client that does not trust the operator CA refuses the intercepted connection')
+
+    const tunnelling = await daemon('tunnel', secure.url, [], env)
+    const tunnelled = await viaProxy(tunnelling, secure.caPath!)
+    assert.equal(tunnelled.code, 0, tunnelled.stderr)
+    assert.doesNotMatch(tunnelled.stdout, /x-dragonfly-task-id/i, 'a plain tunnel: the registry answered itself')
+    const refused = await run('curl', ['-sS', '-o', '/dev/null', '--proxy', `http://${tunnelling.proxyAddress()}`, '-k', 'https://127.0.0.2:9/'])
+    assert.notEqual(refused.code, 0)
+    assert.match(refused.stderr, /403/)
   })
 })

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander'
 import { VERSION } from '../common/version.js'
+import { caCommand } from './ca-command.js'
 import { configCommand } from './config-command.js'
 import { daemonCommand } from './dfdaemon-command.js'
 import { schedulerCommand } from './scheduler-command.js'
@@ -13,4 +14,5 @@ await new Command('damselfly')
   .addCommand(upCommand())
   .addCommand(schedulerCommand())
   .addCommand(configCommand())
+  .addCommand(caCommand())
   .parseAsync()

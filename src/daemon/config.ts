@@ -33,6 +33,7 @@ export const DAEMON_DEFAULTS = {
     server: { ip: '0.0.0.0', port: 65001 },
     registryMirror: { addr: 'https://index.docker.io', allowedRegistries: [] as string[], checkAccess: true, accessCacheTTL: '60s' },
     rules: [{ regex: 'blobs/sha256.*' }],
+    hijackHTTPS: { cert: '', key: '', hosts: [] as string[] },
   },
   scheduler: { addrs: [] as string[], announceInterval: '5s' },
   seedPeer: { enable: false },
@@ -81,6 +82,7 @@ export const daemonConfigSchema = z
           return false
         }
       }, 'must be a valid regular expression') })),
+      hijackHTTPS: z.object({ cert: z.string(), key: z.string(), hosts: z.array(z.string()) }),
     }),
     scheduler: z.object({ addrs: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')), announceInterval: durationMs() }),
     seedPeer: z.object({ enable: z.boolean() }),
@@ -93,6 +95,10 @@ export const daemonConfigSchema = z
         quota: bytes(),
       }),
     }),
+  })
+  .refine((c) => c.proxy.hijackHTTPS.hosts.length === 0 || (c.proxy.hijackHTTPS.cert !== '' && c.proxy.hijackHTTPS.key !== ''), {
+    message: 'intercepting hosts needs the CA: set cert and key (damselfly ca create makes them)',
+    path: ['proxy', 'hijackHTTPS'],
   })
   .refine((c) => c.gc.policy.distLowThresholdPercent <= c.gc.policy.distHighThresholdPercent, {
     message: 'distLowThresholdPercent must not exceed distHighThresholdPercent',

@@ -19,11 +19,20 @@ import type { DaemonConfig } from './config.js'
 import { DaemonMetrics } from './daemon-metrics.js'
 import { parseDownloadRequest } from './download/download-request.js'
 import { TaskManager } from './download/task-manager.js'
-import { ProxyServer } from './proxy/proxy-server.js'
+import { LeafCertificates } from './proxy/certificate-authority.js'
+import { ProxyServer, type HttpsInterception } from './proxy/proxy-server.js'
 import { HostAnnouncer, hostIdFor } from './scheduler/host-announcer.js'
 import { advertisedIp } from './scheduler/host-info.js'
 import { SchedulerPool } from './scheduler/scheduler-pool.js'
 import { UploadServer } from './upload/upload-server.js'
+
+async function readConfigFile(path: string, key: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8')
+  } catch (cause) {
+    throw new DamselflyError('CONFIG_INVALID', `cannot read ${key} ${path}: ${(cause as Error).message}`, { cause })
+  }
+}
 
 /**
  * The composition root of dfdaemon: builds every part from the resolved config and owns the
@@ -49,21 +58,21 @@ export class Daemon implements Startable {
   private stopping: Promise<void> | undefined
 
   static async create(config: DaemonConfig, components: { logger: Logger; clock?: Clock }): Promise<Daemon> {
-    let caCertPem: string | undefined
-    if (config.source.caCert !== '') {
-      try {
-        caCertPem = await readFile(config.source.caCert, 'utf8')
-      } catch (cause) {
-        throw new DamselflyError('CONFIG_INVALID', `cannot read source.caCert ${config.source.caCert}: ${(cause as Error).message}`, { cause })
-      }
+    const caCertPem = config.source.caCert === '' ? undefined : await readConfigFile(config.source.caCert, 'source.caCert')
+    let interception: HttpsInterception | undefined
+    const hijack = config.proxy.hijackHTTPS
+    if (hijack.hosts.length > 0) {
+      const [interceptionCaPem, caKeyPem] = await Promise.all([readConfigFile(hijack.cert, 'proxy.hijackHTTPS.cert'), readConfigFile(hijack.key, 'proxy.hijackHTTPS.key')])
+      interception = { hosts: hijack.hosts.map((host) => new RegExp(host)), certificates: new LeafCertificates({ caCertPem: interceptionCaPem, caKeyPem }) }
     }
-    return new Daemon(config, components, caCertPem)
+    return new Daemon(config, components, caCertPem, interception)
   }
 
   private constructor(
     private readonly config: DaemonConfig,
     private readonly components: { logger: Logger; clock?: Clock },
     caCertPem: string | undefined,
+    interception: HttpsInterception | undefined,
   ) {
     const clock = components.clock ?? systemClock
     const logger = components.logger
@@ -172,6 +181,7 @@ export class Daemon implements Startable {
         rules: config.proxy.rules.map((rule) => new RegExp(rule.regex)),
         checkAccess: config.proxy.registryMirror.checkAccess,
         accessCacheTtlMs: config.proxy.registryMirror.accessCacheTTL,
+        interception,
       },
     )
     this.localApi = new LocalApiServer(

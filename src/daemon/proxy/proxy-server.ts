@@ -1,4 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { connect } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { TLSSocket } from 'node:tls'
 import { pipeline } from 'node:stream/promises'
 import type { Dispatcher } from 'undici'
 import type { Clock } from '../../common/clock.js'
@@ -13,8 +16,15 @@ import type { DaemonMetrics } from '../daemon-metrics.js'
 import { parseDownloadRequest, type DownloadRequest } from '../download/download-request.js'
 import type { TaskManager } from '../download/task-manager.js'
 import { BlobAccess } from './blob-access.js'
+import type { LeafCertificates } from './certificate-authority.js'
 import { forward } from './forward.js'
 import { RegistryUpstreams, type Upstream } from './registry-upstream.js'
+
+/** Hosts whose HTTPS the proxy terminates with leaf certificates from the operator's CA, so their blobs go P2P. */
+export interface HttpsInterception {
+  readonly hosts: readonly RegExp[]
+  readonly certificates: LeafCertificates
+}
 
 export interface ProxyInit {
   readonly host: string
@@ -26,6 +36,7 @@ export interface ProxyInit {
   /** Ask the registry (HEAD with the client's credentials) before serving a blob from peers. */
   readonly checkAccess: boolean
   readonly accessCacheTtlMs: number
+  readonly interception?: HttpsInterception | undefined
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -44,6 +55,8 @@ export class ProxyServer implements Startable {
   private readonly upstreams: RegistryUpstreams
   private readonly access: BlobAccess
   private boundAddress = ''
+  /** The origin each intercepted TLS connection was opened for (CONNECT host:port). */
+  private readonly intercepted = new WeakMap<object, string>()
 
   constructor(
     private readonly components: { tasks: TaskManager; dispatcher: Dispatcher; metrics: DaemonMetrics; logger: Logger; clock: Clock },
@@ -57,6 +70,9 @@ export class ProxyServer implements Startable {
         if (failure.code === 'INTERNAL') this.components.logger.error({ err: error, url: req.url }, 'proxy request failed')
         sendError(res, failure, { 'x-dragonfly-error-type': failure.code.startsWith('SOURCE_') ? 'backend' : 'proxy' })
       })
+    })
+    this.server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.connect(req, socket, head)
     })
   }
 
@@ -73,12 +89,68 @@ export class ProxyServer implements Startable {
     return closeServer(this.server)
   }
 
+  /**
+   * CONNECT: hosts on the interception list get their TLS terminated here (a leaf certificate
+   * from the operator's CA) and their requests served like mirror requests; other allowed
+   * registries get a plain tunnel; anything else is refused: never an open proxy.
+   */
+  private connect(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const target = /^([^:/\s]+|\[[0-9a-f:.]+\]):(\d{1,5})$/i.exec(req.url ?? '')
+    const hostname = target?.[1]?.replace(/^\[|\]$/g, '')
+    const port = Number(target?.[2])
+    socket.on('error', () => socket.destroy())
+    if (hostname === undefined || !(port > 0 && port < 65536)) {
+      socket.end('HTTP/1.1 400 Bad Request\r\n\r\n')
+      return
+    }
+    const origin = `https://${req.url ?? ''}`
+    const interception = this.init.interception
+    if (interception?.hosts.some((host) => host.test(hostname))) {
+      this.components.metrics.proxyRequests.inc({ kind: 'intercepted' })
+      // Clients connecting to an IP send no SNI, so the CONNECT target names the certificate.
+      interception.certificates.contextFor(hostname).then((secureContext) => {
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n')
+        if (head.length > 0) socket.unshift(head)
+        const tlsSocket = new TLSSocket(socket, {
+          isServer: true,
+          secureContext,
+          SNICallback: (servername, done) => {
+            interception.certificates.contextFor(servername).then((context) => done(null, context), (error: unknown) => done(error as Error))
+          },
+        })
+        tlsSocket.on('error', () => tlsSocket.destroy())
+        this.intercepted.set(tlsSocket, origin)
+        this.server.emit('connection', tlsSocket)
+      }, (error: unknown) => {
+        this.components.logger.error({ err: error, host: hostname }, 'cannot issue a certificate for an intercepted host')
+        socket.end('HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n')
+      })
+      return
+    }
+    if (!this.upstreams.allows(req.url ?? '')) {
+      socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n')
+      return
+    }
+    this.components.metrics.proxyRequests.inc({ kind: 'tunnel' })
+    const upstream = connect(port, hostname, () => {
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n')
+      if (head.length > 0) upstream.write(head)
+      upstream.pipe(socket)
+      socket.pipe(upstream)
+    })
+    upstream.on('error', () => {
+      if (!socket.destroyed) socket.end('HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n')
+    })
+    socket.on('close', () => upstream.destroy())
+  }
+
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0] ?? '/'
     if (!path.startsWith('/v2/') && path !== '/v2') {
       throw new DamselflyError('INVALID_ARGUMENT', `not a registry request: ${req.method ?? ''} ${path} (point clients at this port as a registry mirror)`)
     }
-    const upstream = this.upstreams.resolve(req)
+    const interceptedOrigin = this.intercepted.get(req.socket)
+    const upstream = interceptedOrigin === undefined ? this.upstreams.resolve(req) : { origin: interceptedOrigin, pathAndQuery: req.url ?? '/' }
     const closed = new AbortController()
     res.on('close', () => {
       closed.abort()

@@ -21,6 +21,11 @@ export class RegistryUpstreams {
     this.allowed = new Set([this.defaultOrigin.host, ...init.allowedRegistries.map((entry) => entry.toLowerCase())])
   }
 
+  /** Whether `host` (host or host:port) may be reached through this proxy. */
+  allows(host: string): boolean {
+    return this.allowed.has(host.toLowerCase()) || this.allowed.has(host.toLowerCase().replace(/:443$/, ''))
+  }
+
   resolve(req: IncomingMessage): Upstream {
     const requested = new URL(req.url ?? '/', 'http://mirror.invalid')
     const ns = requested.searchParams.get('ns')
