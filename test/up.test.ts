@@ -30,14 +30,22 @@ describe('damselfly up', { timeout: 180_000 }, () => {
         DFDAEMON_DOWNLOAD_SERVER_SOCKET_PATH: socket,
         DFDAEMON_UPLOAD_SERVER_IP: '127.0.0.1',
         DFDAEMON_UPLOAD_SERVER_PORT: '0',
+        DFDAEMON_PROXY_SERVER_IP: '127.0.0.1',
+        DFDAEMON_PROXY_SERVER_PORT: '0',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stdout = ''
+    let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
     try {
-      await waitFor(() => stdout.includes('Press Ctrl-C to stop.'), 'damselfly up to be ready', 30_000)
+      await waitFor(() => {
+        if (child.exitCode !== null) throw new Error(`damselfly up exited with ${child.exitCode}: ${stderr}`)
+        return stdout.includes('Press Ctrl-C to stop.')
+      }, 'damselfly up to be ready', 30_000)
+      assert.match(stdout, /mirror: +http:\/\/127\.0\.0\.1:\d+/)
       assert.match(stdout, /a scheduler, a seed peer and a daemon/)
       const metrics = /metrics: +http:\/\/([^/\s]+)\/metrics/.exec(stdout)?.[1]
       assert.ok(metrics, stdout)

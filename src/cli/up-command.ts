@@ -52,6 +52,8 @@ export function upCommand(): Command {
             storage: { dir: join(root, 'seed') },
             download: { server: { socketPath: join(root, 'seed', 'dfdaemon.sock') } },
             upload: { server: { ip: '127.0.0.1', port: 0 } },
+            // The seed serves peers, not container runtimes: its mirror only needs some free port.
+            proxy: { server: { ip: '127.0.0.1', port: 0 } },
             scheduler: { addrs: schedulerAddrs },
             seedPeer: { enable: true },
           },
@@ -74,6 +76,7 @@ export function upCommand(): Command {
             `  data:      ${root}`,
             `  logs:      ${logDir}`,
             `  download:  dfget${socket === defaultSocketPath() ? '' : ` -e ${socket}`} <url> -O <file>`,
+            `  mirror:    http://${daemon.proxy.address.replace('0.0.0.0', '127.0.0.1')} (damselfly config containerd|docker|podman)`,
             `  scheduler: ${scheduler.address} (point other daemons at it with --scheduler)`,
             `  metrics:   http://${daemon.uploadServer.address.replace('0.0.0.0', '127.0.0.1')}/metrics`,
             'Press Ctrl-C to stop.',
