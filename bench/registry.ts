@@ -1,0 +1,272 @@
+/**
+ * Image pulls through the registry mirror: skopeo pulls one gzip-layered image (a) straight from
+ * a real docker-registry, (b) through daemon A while no peer has it, so the seed fetches from the
+ * registry and A from the seed, and (c) through daemon B while A and the seed hold it. Reports the
+ * times, their ratios to (a) and the bytes the registry sent.
+ * Run: `node --import tsx bench/registry.ts [--layers 5,50,200] [--rounds 2]`.
+ */
+import { readFile, rm, stat } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
+import { join, resolve } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { parseArgs } from 'node:util'
+import { tempDir } from '../test/support/files.js'
+import { generateImage, pushImage, type OciImage } from '../test/support/oci-image.js'
+import { metricValue, waitFor } from '../test/support/processes.js'
+import { startRegistry, type RegistryProcess } from '../test/support/registry.js'
+import { machineLine, replaceSection } from './support/benchmarks-doc.js'
+import { ChildProcesses } from './support/child-processes.js'
+import { startMirrorCluster, type MirrorCluster, type MirrorDaemon } from './support/mirror-cluster.js'
+import { machineBusyCpuMs } from './support/process-cpu.js'
+import { method, observations, summary, tables, type ImageFacts, type Pull, type Round } from './support/registry-report.js'
+
+const ROOT = resolve(import.meta.dirname, '..')
+const DOC_PATH = join(ROOT, 'docs', 'benchmarks.md')
+const SECTION = 'registry'
+const RUN_LINE = 'node --import tsx bench/registry.ts [--layers 5,50,200] [--rounds 2]'
+const REPO = 'bench/img'
+const TAG = 'v1'
+/** How long the registry's access log must stay unchanged before a phase's bytes are counted. */
+const LOG_QUIET_MS = 500
+const LOG_SETTLE_TIMEOUT_MS = 10_000
+const PUSH_TIMEOUT_MS = 300_000
+
+const USAGE = `usage: ${RUN_LINE} [--timeout 180] [--no-docs]
+
+  --layers   comma-separated sizes of the image's gzip layers, in whole MiB of random data (default 5,50,200)
+  --rounds   how many times to measure (a), (b) and (c), each round on a fresh cluster (default 2)
+  --timeout  deadline of each skopeo pull, in seconds (default 180)
+  --no-docs  print the tables only; leave docs/benchmarks.md alone`
+
+export interface BenchOptions {
+  readonly layerSizesMiB: readonly number[]
+  readonly rounds: number
+  readonly pullTimeoutMs: number
+  readonly updateDocs: boolean
+}
+
+function parseOptions(argv: readonly string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      layers: { type: 'string', default: '5,50,200' },
+      rounds: { type: 'string', default: '2' },
+      timeout: { type: 'string', default: '180' },
+      'no-docs': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+  if (values.help) {
+    console.log(USAGE)
+    process.exit(0)
+  }
+  const layerSizesMiB = values.layers.split(',').map((item) => item.trim()).filter((item) => item !== '').map(Number)
+  if (layerSizesMiB.length === 0 || layerSizesMiB.some((size) => !Number.isSafeInteger(size) || size < 1)) {
+    throw new Error(`--layers must be positive whole MiB, got ${values.layers}`)
+  }
+  const rounds = Number(values.rounds)
+  if (!Number.isSafeInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got ${values.rounds}`)
+  const timeoutSeconds = Number(values.timeout)
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new Error(`--timeout must be a positive number of seconds, got ${values.timeout}`)
+  return { layerSizesMiB, rounds, pullTimeoutMs: timeoutSeconds * 1000, updateDocs: !values['no-docs'] }
+}
+
+/** Resources one run holds; released once, whether the run ends, fails or is interrupted. */
+class BenchRun {
+  readonly children = new ChildProcesses()
+  registry: RegistryProcess | undefined
+  work: { path: string; remove: () => Promise<void> } | undefined
+  private released: Promise<void> | undefined
+
+  release(): Promise<void> {
+    this.released ??= (async () => {
+      await this.children.stopAll()
+      await this.registry?.stop()
+      await this.work?.remove()
+    })()
+    return this.released
+  }
+}
+
+/** Body bytes of the successful GETs the registry has logged from request number `since` on. */
+function sentSince(registry: RegistryProcess, since: number): number {
+  return registry.requests().slice(since)
+    .filter((request) => request.method === 'GET' && request.status >= 200 && request.status < 300)
+    .reduce((total, request) => total + request.bodyBytes, 0)
+}
+
+/**
+ * Waits until the registry's access log has stopped growing: it writes a request's line as its
+ * handler returns, which can be a moment after the client read the last byte.
+ */
+async function settledRequestCount(registry: RegistryProcess): Promise<number> {
+  let count = registry.requests().length
+  let changedMs = performance.now()
+  await waitFor(() => {
+    const now = registry.requests().length
+    if (now !== count) {
+      count = now
+      changedMs = performance.now()
+    }
+    return performance.now() - changedMs >= LOG_QUIET_MS
+  }, 'the registry access log to settle', LOG_SETTLE_TIMEOUT_MS)
+  return count
+}
+
+/** Flushes earlier writes, so their writeback does not land in the next timed pull. */
+async function sync(children: ChildProcesses): Promise<void> {
+  const exit = await children.run('sync', [], { timeoutMs: 120_000 })
+  if (exit.code !== 0) throw new Error(`sync exited with ${exit.code ?? exit.signal ?? 'nothing'}: ${exit.stderr}`)
+}
+
+/** One timed `skopeo copy` from `host` into a fresh OCI layout, checked and then deleted. */
+async function pull(run: BenchRun, cluster: MirrorCluster, image: OciImage, host: string, output: string, timeoutMs: number): Promise<Pull> {
+  await sync(run.children)
+  const clusterBeforeMs = await cluster.cpuTimeMs()
+  const machineBeforeMs = await machineBusyCpuMs()
+  const exit = await run.children.run('skopeo', [
+    '--insecure-policy', 'copy', '--quiet', '--src-tls-verify=false', '--src-no-creds',
+    `docker://${host}/${REPO}:${TAG}`, `oci:${output}:${TAG}`,
+  ], { timeoutMs })
+  const clusterAfterMs = await cluster.cpuTimeMs()
+  const machineAfterMs = await machineBusyCpuMs()
+  if (exit.signal === 'SIGKILL') throw new Error(`skopeo from ${host} ran past ${timeoutMs / 1000} s`)
+  if (exit.code !== 0) throw new Error(`skopeo from ${host} exited with ${exit.code ?? exit.signal ?? 'nothing'}: ${exit.stderr.slice(-1000)}`)
+  const index = JSON.parse(await readFile(join(output, 'index.json'), 'utf8')) as { manifests?: Array<{ digest?: string }> }
+  const digest = index.manifests?.[0]?.digest
+  if (digest !== image.manifestDigest) throw new Error(`skopeo from ${host} wrote manifest ${digest}, expected ${image.manifestDigest}`)
+  await rm(output, { recursive: true, force: true })
+  return {
+    wallMs: exit.elapsedMs,
+    clusterCpuMs: difference(clusterBeforeMs, clusterAfterMs),
+    machineCpuMs: difference(machineBeforeMs, machineAfterMs),
+  }
+}
+
+async function trafficOf(daemon: MirrorDaemon): Promise<{ fromPeersBytes: number; fromSourceBytes: number; uploadedBytes: number }> {
+  const sample = (type: string): string => `damselfly_dfdaemon_download_traffic_bytes_total{type="${type}"}`
+  const [fromPeersBytes, fromSourceBytes, uploadedBytes] = await Promise.all([
+    metricValue(daemon.uploadAddress, sample('remote_peer')),
+    metricValue(daemon.uploadAddress, sample('back_to_source')),
+    metricValue(daemon.uploadAddress, 'damselfly_dfdaemon_upload_traffic_bytes_total'),
+  ])
+  return { fromPeersBytes, fromSourceBytes, uploadedBytes }
+}
+
+async function measureRound(run: BenchRun, image: OciImage, round: number, timeoutMs: number): Promise<Round> {
+  const registry = run.registry!
+  const dir = join(run.work!.path, `round-${round}`)
+  try {
+    const cluster = await startMirrorCluster(run.children, dir, registry.url, ['a', 'b'])
+    const [a, b] = cluster.daemons as [MirrorDaemon, MirrorDaemon]
+    const direct = async (): Promise<{ pull: Pull; registryBytes: number }> => {
+      const since = await settledRequestCount(registry)
+      const result = await pull(run, cluster, image, registry.host, join(dir, 'pull-direct'), timeoutMs)
+      await settledRequestCount(registry)
+      return { pull: result, registryBytes: sentSince(registry, since) }
+    }
+    // Alternating where (a) goes keeps a drift over the run from favouring one side; (b) must precede (c).
+    const directFirst = round % 2 === 1
+    const early = directFirst ? await direct() : undefined
+    const since = await settledRequestCount(registry)
+    const cold = await pull(run, cluster, image, a.proxyAddress, join(dir, 'pull-a'), timeoutMs)
+    const seedAfterCold = await trafficOf(cluster.seed)
+    const aAfterCold = await trafficOf(a)
+    const warm = await pull(run, cluster, image, b.proxyAddress, join(dir, 'pull-b'), timeoutMs)
+    await settledRequestCount(registry)
+    const mirrorRegistryBytes = sentSince(registry, since)
+    const [seedAfter, aAfter, bAfter] = await Promise.all([trafficOf(cluster.seed), trafficOf(a), trafficOf(b)])
+    const late = early ?? (await direct())
+    return {
+      round,
+      order: directFirst ? 'a, b, c' : 'b, c, a',
+      outcome: {
+        kind: 'measured',
+        direct: late.pull,
+        cold,
+        warm,
+        directRegistryBytes: late.registryBytes,
+        mirrorRegistryBytes,
+        warmFromA: aAfter.uploadedBytes - aAfterCold.uploadedBytes,
+        warmFromSeed: seedAfter.uploadedBytes - seedAfterCold.uploadedBytes,
+        warmFromRegistry: bAfter.fromSourceBytes,
+        coldFromRegistry: aAfterCold.fromSourceBytes,
+      },
+    }
+  } catch (error) {
+    return { round, order: round % 2 === 1 ? 'a, b, c' : 'b, c, a', outcome: { kind: 'failed', reason: error instanceof Error ? error.message : String(error) } }
+  } finally {
+    await run.children.stopAll()
+    if (process.env['DAMSELFLY_KEEP_TEST_DIRS'] !== '1') await rm(dir, { recursive: true, force: true })
+  }
+}
+
+function difference(before: number | undefined, after: number | undefined): number | undefined {
+  return before === undefined || after === undefined ? undefined : after - before
+}
+
+async function imageFacts(image: OciImage, layerSizesMiB: readonly number[]): Promise<ImageFacts> {
+  const manifestBytes = (await stat(image.blobPath(image.manifestDigest))).size
+  const layerBytes = image.layers.map((layer) => layer.size)
+  return { layerSizesMiB, layerBytes, totalBytes: manifestBytes + image.config.size + layerBytes.reduce((total, size) => total + size, 0) }
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2))
+  const command = `node --import tsx bench/registry.ts --layers ${options.layerSizesMiB.join(',')} --rounds ${options.rounds}`
+  const run = new BenchRun()
+  const interrupted = (signal: NodeJS.Signals): void => {
+    console.error(`\n${signal}: stopping children and removing temp files`)
+    void run.release().finally(() => process.exit(130))
+  }
+  process.once('SIGINT', interrupted)
+  process.once('SIGTERM', interrupted)
+  const startedMs = performance.now()
+  try {
+    run.work = await tempDir('bench-registry')
+    run.registry = await startRegistry(join(run.work.path, 'registry'))
+    console.error(`generating an image with gzip layers of ${options.layerSizesMiB.join(', ')} MiB in ${run.work.path}`)
+    const layoutDir = join(run.work.path, 'image')
+    const image = await generateImage(layoutDir, TAG, options.layerSizesMiB)
+    await pushImage(layoutDir, TAG, run.registry.host, REPO, undefined, { timeoutMs: PUSH_TIMEOUT_MS })
+    const facts = await imageFacts(image, options.layerSizesMiB)
+    await rm(layoutDir, { recursive: true, force: true })
+    const rounds: Round[] = []
+    for (let round = 1; round <= options.rounds; round++) {
+      console.error(`round ${round}: starting a scheduler, a seed and daemons a and b`)
+      const result = await measureRound(run, image, round, options.pullTimeoutMs)
+      if (result.outcome.kind === 'failed') console.error(`round ${round} failed: ${result.outcome.reason}`)
+      rounds.push(result)
+    }
+    const result = tables(rounds, facts, availableParallelism())
+    const notes = observations(rounds, facts)
+    console.log(result)
+    if (notes.length > 0) console.log(`\n${notes.map((note) => `- ${note}`).join('\n')}`)
+    console.error(`the bench took ${((performance.now() - startedMs) / 1000).toFixed(1)} s`)
+    if (options.updateDocs) {
+      const body = [
+        `Run it: \`${RUN_LINE}\` (after building; \`--no-docs\` leaves this file alone).`,
+        '',
+        `Measured ${new Date().toISOString()} on ${machineLine()}.`,
+        '',
+        `Command: \`${command}\``,
+        '',
+        result,
+        '',
+        ...(notes.length > 0 ? ['Worth noting in this run:', '', ...notes.map((note) => `- ${note}`), ''] : []),
+        ...summary(rounds, facts, availableParallelism()),
+        '',
+        'How:',
+        '',
+        method(options, LOG_QUIET_MS),
+      ].join('\n')
+      await replaceSection(DOC_PATH, SECTION, body)
+      console.error(`updated the "${SECTION}" section of ${DOC_PATH}`)
+    }
+    return rounds.every((round) => round.outcome.kind === 'measured') ? 0 : 1
+  } finally {
+    await run.release()
+  }
+}
+
+process.exitCode = await main()
