@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { tempDir } from './support/files.js'
-import { generateImage, pushImage, type OciImage } from './support/oci-image.js'
+import { generateImage, generateIndexImage, pushImage, type OciImage } from './support/oci-image.js'
 import {
   cliPath, metricValue, run, startDaemon, startScheduler, waitFor, type DaemonProcess, type SchedulerProcess,
 } from './support/processes.js'
@@ -192,5 +192,25 @@ describe('registry mirror with a real registry and skopeo', { timeout: 600_000 }
     const refused = await run('curl', ['-sS', '-o', '/dev/null', '--proxy', `http://${tunnelling.proxyAddress()}`, '-k', 'https://127.0.0.2:9/'])
     assert.notEqual(refused.code, 0)
     assert.match(refused.stderr, /403/)
+  })
+
+  it('pulls each platform of a multi-platform index through the mirror', { timeout: 200_000 }, async () => {
+    const multi = await generateIndexImage(join(dir.path, 'multi-image'), 'v1', [
+      { architecture: 'amd64', layerSizesMiB: [2, 3] },
+      { architecture: 'arm64', layerSizesMiB: [2, 4] },
+    ])
+    await pushImage(multi.layoutDir, 'v1', registry.host, 'test/multi', undefined, { all: true })
+    const node = await daemon('multi', registry.url)
+    for (const platform of multi.platforms) {
+      const dest = join(dir.path, `multi-${platform.architecture}`)
+      const pulled = await run('skopeo', [
+        '--insecure-policy', '--override-arch', platform.architecture, '--override-os', 'linux', 'copy', '--quiet',
+        '--src-tls-verify=false', '--src-no-creds', `docker://${node.proxyAddress()}/test/multi:v1`, `oci:${dest}:v1`,
+      ], { timeoutMs: 120_000 })
+      assert.equal(pulled.code, 0, pulled.stderr)
+      const index = JSON.parse(await readFile(join(dest, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> }
+      assert.equal(index.manifests[0]?.digest, platform.manifestDigest, `the ${platform.architecture} manifest was chosen from the index`)
+    }
+    assert.ok((await metricValue(node.uploadAddress(), 'damselfly_dfdaemon_proxy_request_total{kind="p2p"}')) >= 6, 'every platform\'s blobs went through P2P')
   })
 })

@@ -1,4 +1,5 @@
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { z } from 'zod'
@@ -87,7 +88,7 @@ export async function pushImage(
   registryHost: string,
   repo: string,
   creds?: RegistryCredentials,
-  options: { readonly caPath?: string; readonly timeoutMs?: number } = {},
+  options: { readonly caPath?: string; readonly timeoutMs?: number; readonly all?: boolean } = {},
 ): Promise<void> {
   requireCommand('skopeo', 'skopeo')
   // skopeo wants a directory holding ca.crt, not a file.
@@ -98,6 +99,7 @@ export async function pushImage(
       '--insecure-policy',
       'copy',
       '--quiet',
+      ...(options.all === true ? ['--all'] : []),
       ...(certDir === undefined ? ['--dest-tls-verify=false'] : ['--dest-cert-dir', certDir]),
       ...(creds === undefined ? ['--dest-no-creds'] : ['--dest-creds', `${creds.user}:${creds.password}`]),
       `oci:${layoutDir}:${tag}`,
@@ -108,4 +110,54 @@ export async function pushImage(
   } finally {
     if (certDir !== undefined) rmSync(certDir, { recursive: true, force: true })
   }
+}
+
+/** A multi-platform image: an OCI image index naming one manifest per platform. */
+export interface OciIndexImage {
+  readonly layoutDir: string
+  readonly tag: string
+  readonly indexDigest: string
+  readonly platforms: ReadonlyArray<{ readonly architecture: string; readonly manifestDigest: string; readonly layers: readonly BlobDescriptor[] }>
+}
+
+function writeBlob(layoutDir: string, bytes: Buffer): { digest: string; size: number } {
+  const hex = createHash('sha256').update(bytes).digest('hex')
+  writeFileSync(join(layoutDir, 'blobs', 'sha256', hex), bytes)
+  return { digest: `sha256:${hex}`, size: bytes.length }
+}
+
+/**
+ * Generates an image per platform (each with its own random layers and a config naming the
+ * architecture) and an OCI image index over them, in one layout tagged `tag`. Push it with
+ * `pushImage(..., { all: true })`.
+ */
+export async function generateIndexImage(dir: string, tag: string, platforms: ReadonlyArray<{ architecture: string; layerSizesMiB: readonly number[] }>): Promise<OciIndexImage> {
+  const layoutDir = join(dir, 'layout')
+  mkdirSync(join(layoutDir, 'blobs', 'sha256'), { recursive: true })
+  const entries: Array<{ architecture: string; manifestDigest: string; manifestSize: number; layers: readonly BlobDescriptor[] }> = []
+  for (const { architecture, layerSizesMiB } of platforms) {
+    const single = await generateImage(join(dir, architecture), tag, layerSizesMiB)
+    for (const layer of single.layers) copyFileSync(single.blobPath(layer.digest), join(layoutDir, 'blobs', 'sha256', layer.digest.slice('sha256:'.length)))
+    const config = JSON.parse(readFileSync(single.blobPath(single.configDigest), 'utf8')) as Record<string, unknown>
+    const configBlob = writeBlob(layoutDir, Buffer.from(JSON.stringify({ ...config, architecture })))
+    const manifest = JSON.parse(readFileSync(single.blobPath(single.manifestDigest), 'utf8')) as Record<string, unknown>
+    const manifestBlob = writeBlob(layoutDir, Buffer.from(JSON.stringify({ ...manifest, config: { ...single.config, digest: configBlob.digest, size: configBlob.size } })))
+    entries.push({ architecture, manifestDigest: manifestBlob.digest, manifestSize: manifestBlob.size, layers: single.layers })
+  }
+  const index = writeBlob(layoutDir, Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: entries.map((entry) => ({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: entry.manifestDigest,
+      size: entry.manifestSize,
+      platform: { architecture: entry.architecture, os: 'linux' },
+    })),
+  })))
+  writeFileSync(join(layoutDir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}')
+  writeFileSync(join(layoutDir, 'index.json'), JSON.stringify({
+    schemaVersion: 2,
+    manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: index.digest, size: index.size, annotations: { 'org.opencontainers.image.ref.name': tag } }],
+  }))
+  return { layoutDir, tag, indexDigest: index.digest, platforms: entries.map(({ architecture, manifestDigest, layers }) => ({ architecture, manifestDigest, layers })) }
 }
