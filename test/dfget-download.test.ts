@@ -122,6 +122,8 @@ describe('dfget through one daemon', { timeout: 300_000 }, () => {
     const metrics = await httpGet(base.replace(/\/download\/.*/, '/metrics'))
     assert.match(metrics.body.toString(), /damselfly_dfdaemon_download_traffic_bytes_total\{type="back_to_source"\} \d+/)
     assert.match(metrics.body.toString(), /damselfly_dfdaemon_upload_traffic_bytes_total \d+/)
+    const fromCache = /damselfly_dfdaemon_download_traffic_bytes_total\{type="local_peer"\} (\d+)/.exec(metrics.body.toString())
+    assert.ok(Number(fromCache?.[1]) >= sizes.large, 'cache hits are counted as local_peer traffic')
   })
 
   it('never serves stored content that was changed through a linked output', { timeout: 60_000 }, async () => {

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 
-/** Where downloaded bytes came from, as Dragonfly labels its traffic. */
+/** Where served bytes came from, as Dragonfly labels its traffic: the origin, another host, or this host's cache. */
 export type TrafficType = 'back_to_source' | 'remote_peer' | 'local_peer'
 
 /** The daemon's Prometheus metrics; names carry the `damselfly_dfdaemon_` prefix. */
@@ -21,7 +21,7 @@ export class DaemonMetrics {
     const registers = [registry]
     this.downloadTrafficBytes = new Counter({
       name: 'damselfly_dfdaemon_download_traffic_bytes_total',
-      help: 'Bytes received by this daemon, by where they came from.',
+      help: 'Bytes this daemon obtained for its clients, by where they came from (local_peer: its own cache).',
       labelNames: ['type'],
       registers,
     })

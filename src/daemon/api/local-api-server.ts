@@ -144,6 +144,7 @@ export class LocalApiServer implements Startable {
       const task = await handle.done
       progress()
       this.components.metrics.downloadTasks.inc({ outcome: cached ? 'cached' : 'completed' })
+      if (cached) this.components.metrics.downloadTrafficBytes.inc({ type: 'local_peer' }, task.descriptor.contentLengthBytes ?? 0)
       send({ event: 'done', contentPath: task.contentPath ?? null, contentLength: task.descriptor.contentLengthBytes ?? 0 })
     } catch (error) {
       send({ event: 'error', error: this.countFailure(error).toJSON() })

@@ -47,6 +47,11 @@ export class TaskManager implements Startable {
     await Promise.all([...this.active.values()].map((download) => download.stop()))
   }
 
+  /** Whether the task is complete in this host's store right now (a request for it is a cache hit). */
+  isComplete(taskId: TaskId): boolean {
+    return this.components.store.get(taskId)?.complete === true
+  }
+
   /** The task id a request names; one function for every component (protocol/task-id.ts). */
   identify(request: DownloadRequest): { taskId: TaskId; filteredUrl: string } {
     const filteredQueryParams = [...this.init.filteredQueryParams, ...request.filteredQueryParams]

@@ -168,7 +168,9 @@ export class ProxyServer implements Startable {
     const authorization = header(req, 'authorization')
     const blobPath = upstream.pathAndQuery.split('?')[0] ?? upstream.pathAndQuery
     if (this.init.checkAccess && !(await this.access.allowed(upstream.origin, blobPath, authorization, signal))) return false
-    const handle = this.components.tasks.download(this.downloadRequest(req, url, digest, authorization))
+    const request = this.downloadRequest(req, url, digest, authorization)
+    const cached = this.components.tasks.isComplete(this.components.tasks.identify(request).taskId)
+    const handle = this.components.tasks.download(request)
     let descriptor: TaskDescriptor
     try {
       descriptor = await handle.descriptor
@@ -198,6 +200,7 @@ export class ProxyServer implements Startable {
       // The whole blob's digest is known only at the end; a mismatch cuts the response short.
       if (range === undefined) await handle.done
       res.end()
+      if (cached) this.components.metrics.downloadTrafficBytes.inc({ type: 'local_peer' }, Number(headers['content-length'] ?? 0))
     } catch (error) {
       if (!signal.aborted) this.components.logger.warn({ err: error, taskId: handle.taskId }, 'proxy response broke off')
       res.destroy()
