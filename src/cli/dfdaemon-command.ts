@@ -4,6 +4,7 @@ import { VERSION } from '../common/version.js'
 import { resolveDaemonConfig, type DaemonConfig } from '../daemon/config.js'
 import { Daemon } from '../daemon/daemon.js'
 import { fail } from './exit.js'
+import { runUntilSignal } from './run-until-signal.js'
 
 interface DaemonFlags {
   config?: string
@@ -47,21 +48,7 @@ function flagTree(flags: DaemonFlags): Record<string, unknown> {
 export async function runDaemon(config: DaemonConfig): Promise<void> {
   const logger = createLogger({ level: config.log.level, name: 'dfdaemon' })
   const daemon = await Daemon.create(config, { logger })
-  await daemon.start()
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      logger.info({ signal }, 'stopping')
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-      daemon.stop().then(resolve, (error: unknown) => {
-        logger.error({ err: error }, 'stop failed')
-        resolve()
-      })
-    }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
-  })
-  logger.flush()
+  await runUntilSignal(daemon, logger)
 }
 
 export function daemonCommand(name: string): Command {

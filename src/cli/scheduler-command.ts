@@ -4,6 +4,7 @@ import { VERSION } from '../common/version.js'
 import { resolveSchedulerConfig, type SchedulerConfig } from '../scheduler/config.js'
 import { Scheduler } from '../scheduler/scheduler.js'
 import { fail } from './exit.js'
+import { runUntilSignal } from './run-until-signal.js'
 
 interface SchedulerFlags {
   config?: string
@@ -33,21 +34,7 @@ function flagTree(flags: SchedulerFlags): Record<string, unknown> {
 export async function runScheduler(config: SchedulerConfig): Promise<void> {
   const logger = createLogger({ level: config.log.level, name: 'scheduler' })
   const scheduler = new Scheduler(config, { logger })
-  await scheduler.start()
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      logger.info({ signal }, 'stopping')
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-      scheduler.stop().then(resolve, (error: unknown) => {
-        logger.error({ err: error }, 'stop failed')
-        resolve()
-      })
-    }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
-  })
-  logger.flush()
+  await runUntilSignal(scheduler, logger)
 }
 
 export function schedulerCommand(name = 'scheduler'): Command {

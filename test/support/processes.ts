@@ -56,6 +56,19 @@ function loggedAddress(logPath: string, message: string): string {
   throw new Error(`the daemon has not logged "${message}"`)
 }
 
+/** SIGTERM and wait for the exit, SIGKILL after `graceMs`. */
+async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+  await exited(child)
+  clearTimeout(timer)
+}
+
+async function killChild(child: ChildProcess): Promise<void> {
+  child.kill('SIGKILL')
+  await exited(child)
+}
+
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
   return new Promise((done) => child.once('exit', () => done()))
@@ -81,16 +94,8 @@ export async function startDaemon(dir: string, options: { args?: string[]; env?:
     child,
     uploadAddress: () => loggedAddress(logPath, 'upload server listening'),
     proxyAddress: () => loggedAddress(logPath, 'proxy listening'),
-    async stop() {
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
-      await exited(child)
-      clearTimeout(timer)
-    },
-    async kill() {
-      child.kill('SIGKILL')
-      await exited(child)
-    },
+    stop: () => stopChild(child),
+    kill: () => killChild(child),
   }
   await waitFor(async () => {
     if (child.exitCode !== null) throw new Error(`dfdaemon exited with ${child.exitCode}: ${readFileSync(logPath, 'utf8').slice(-2000)}`)
@@ -157,16 +162,8 @@ export async function startScheduler(dir: string, env: Record<string, string> = 
     address,
     metricsAddress,
     child,
-    async stop() {
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
-      await exited(child)
-      clearTimeout(timer)
-    },
-    async kill() {
-      child.kill('SIGKILL')
-      await exited(child)
-    },
+    stop: () => stopChild(child),
+    kill: () => killChild(child),
   }
 }
 
