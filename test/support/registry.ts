@@ -28,6 +28,20 @@ export interface RegistryOptions {
   readonly tls?: boolean
   /** Listen on this port, as when a stopped registry comes back; a free one otherwise. */
   readonly port?: number
+  /**
+   * Bearer-token auth (distribution's `auth.token`), e.g. from `startTokenServer`: clients get 401
+   * with `WWW-Authenticate: Bearer realm=…` and must bring a JWT signed by the key of `certPath`.
+   * Not together with `htpasswd`.
+   */
+  readonly token?: RegistryTokenAuth
+}
+
+/** Where tokens come from and what they must say; `certPath` is the PEM bundle of trusted signers. */
+export interface RegistryTokenAuth {
+  readonly realm: string
+  readonly service: string
+  readonly issuer: string
+  readonly certPath: string
 }
 
 /** A real `docker-registry serve` (distribution 2.8) on 127.0.0.1, with its own storage under its dir. */
@@ -91,6 +105,7 @@ export function countBlobGets(requests: readonly RegistryRequest[], digest?: str
 /** Starts `docker-registry serve` in `dir` on a free 127.0.0.1 port and waits until `GET /v2/` answers. */
 export async function startRegistry(dir: string, options: RegistryOptions = {}): Promise<RegistryProcess> {
   requireCommand('docker-registry', 'docker-registry')
+  if (options.htpasswd !== undefined && options.token !== undefined) throw new Error('a registry takes htpasswd or token auth, not both')
   mkdirSync(dir, { recursive: true })
   const storageDir = join(dir, 'storage')
   mkdirSync(storageDir, { recursive: true })
@@ -99,7 +114,7 @@ export async function startRegistry(dir: string, options: RegistryOptions = {}):
   let lastFailure = ''
   for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
     const port = options.port ?? (await freePort())
-    const started = await startOn(dir, port, { storageDir, htpasswdPath, tls })
+    const started = await startOn(dir, port, { storageDir, htpasswdPath, token: options.token, tls })
     if (started.ok) return started.registry
     lastFailure = started.failure
     if (!started.portTaken || options.port !== undefined) break
@@ -112,7 +127,12 @@ type StartAttempt = { ok: true; registry: RegistryProcess } | { ok: false; portT
 async function startOn(
   dir: string,
   port: number,
-  setup: { storageDir: string; htpasswdPath: string | undefined; tls: { certPath: string; keyPath: string } | undefined },
+  setup: {
+    storageDir: string
+    htpasswdPath: string | undefined
+    token: RegistryTokenAuth | undefined
+    tls: { certPath: string; keyPath: string } | undefined
+  },
 ): Promise<StartAttempt> {
   const host = `127.0.0.1:${port}`
   const url = `${setup.tls === undefined ? 'http' : 'https'}://${host}`
@@ -136,6 +156,9 @@ async function startOn(
     },
     health: { storagedriver: { enabled: false } },
     ...(setup.htpasswdPath === undefined ? {} : { auth: { htpasswd: { realm: 'basic-realm', path: setup.htpasswdPath } } }),
+    ...(setup.token === undefined
+      ? {}
+      : { auth: { token: { realm: setup.token.realm, service: setup.token.service, issuer: setup.token.issuer, rootcertbundle: setup.token.certPath } } }),
   }
   writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`)
 
@@ -158,7 +181,7 @@ async function startOn(
 
   const caPath = setup.tls?.certPath
   const ca = caPath === undefined ? undefined : readFileSync(caPath)
-  const readyStatuses = setup.htpasswdPath === undefined ? [200] : [401]
+  const readyStatuses = setup.htpasswdPath === undefined && setup.token === undefined ? [200] : [401]
   try {
     await waitFor(async () => {
       if (spawnError !== undefined) throw spawnError
