@@ -87,7 +87,9 @@ export class ParentDownload {
     const length = task.descriptor.contentLengthBytes ?? 0
     for (let n = 0; n < pieceCount(length, task.descriptor.pieceLengthBytes); n++) if (task.piece(n) === undefined) this.missing.add(n)
     this.apply(first)
-    const reading = this.readResponses(signal)
+    // Reading ends with the download: without this it would sit out its wait for the next message.
+    const doneReading = new AbortController()
+    const reading = this.readResponses(AbortSignal.any([signal, doneReading.signal]))
     try {
       while (this.missing.size > 0 && this.outcome === undefined && this.failure === undefined && !signal.aborted) {
         this.assign(length, signal)
@@ -101,6 +103,7 @@ export class ParentDownload {
     } finally {
       this.outcome ??= 'done'
       this.wake?.()
+      doneReading.abort()
       await reading
     }
     if (this.failure !== undefined) throw this.failure
@@ -111,6 +114,7 @@ export class ParentDownload {
   private async readResponses(signal: AbortSignal): Promise<void> {
     while (this.missing.size > 0 && this.outcome === undefined && this.failure === undefined && !signal.aborted) {
       const response = await this.init.session.next(signal, 1_000).catch((): typeof SESSION_CLOSED => SESSION_CLOSED)
+      if (signal.aborted) return
       if (response === SESSION_CLOSED) {
         if (this.missing.size > 0) this.components.logger.warn('lost the scheduler during a peer download; going back to source')
         this.outcome ??= 'back-to-source'
