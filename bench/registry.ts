@@ -16,8 +16,8 @@ import { metricValue, waitFor } from '../test/support/processes.js'
 import { startRegistry, type RegistryProcess } from '../test/support/registry.js'
 import { machineLine, replaceSection } from './support/benchmarks-doc.js'
 import { ChildProcesses } from './support/child-processes.js'
-import { startMirrorCluster, type MirrorCluster, type MirrorDaemon } from './support/mirror-cluster.js'
-import { machineBusyCpuMs } from './support/process-cpu.js'
+import { startLoopbackCluster, type ClusterDaemon as MirrorDaemon, type LoopbackCluster as MirrorCluster } from './support/loopback-cluster.js'
+import { cpuTimeMs, machineBusyCpuMs } from './support/process-cpu.js'
 import { method, observations, summary, tables, type ImageFacts, type Pull, type Round } from './support/registry-report.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
@@ -30,6 +30,9 @@ const TAG = 'v1'
 const LOG_QUIET_MS = 500
 const LOG_SETTLE_TIMEOUT_MS = 10_000
 const PUSH_TIMEOUT_MS = 300_000
+const TASKS_DONE_TIMEOUT_MS = 30_000
+/** USER_HZ, the unit of CPU times in /proc; 100 on every Linux architecture Node supports. */
+const CLOCK_TICKS_PER_SECOND = 100
 
 const USAGE = `usage: ${RUN_LINE} [--timeout 180] [--no-docs]
 
@@ -113,6 +116,20 @@ async function settledRequestCount(registry: RegistryProcess): Promise<number> {
   return count
 }
 
+/**
+ * CPU time of this process's children that have exited and been reaped, from /proc/self/stat
+ * (cutime, cstime): the one way to see what a short-lived skopeo used. Undefined without /proc.
+ */
+async function reapedChildrenCpuMs(): Promise<number | undefined> {
+  const text = await readFile('/proc/self/stat', 'utf8').catch(() => undefined)
+  // Fields after the parenthesised command name; cutime and cstime are the 16th and 17th fields.
+  const fields = text?.slice(text.lastIndexOf(')') + 2).split(' ')
+  const cutime = Number(fields?.[13])
+  const cstime = Number(fields?.[14])
+  if (!Number.isFinite(cutime) || !Number.isFinite(cstime)) return undefined
+  return ((cutime + cstime) * 1000) / CLOCK_TICKS_PER_SECOND
+}
+
 /** Flushes earlier writes, so their writeback does not land in the next timed pull. */
 async function sync(children: ChildProcesses): Promise<void> {
   const exit = await children.run('sync', [], { timeoutMs: 120_000 })
@@ -122,14 +139,21 @@ async function sync(children: ChildProcesses): Promise<void> {
 /** One timed `skopeo copy` from `host` into a fresh OCI layout, checked and then deleted. */
 async function pull(run: BenchRun, cluster: MirrorCluster, image: OciImage, host: string, output: string, timeoutMs: number): Promise<Pull> {
   await sync(run.children)
+  const registryPid = run.registry?.child.pid
   const clusterBeforeMs = await cluster.cpuTimeMs()
+  const registryBeforeMs = await cpuTimeMs(registryPid)
+  const skopeoBeforeMs = await reapedChildrenCpuMs()
+  const benchBefore = process.cpuUsage()
   const machineBeforeMs = await machineBusyCpuMs()
   const exit = await run.children.run('skopeo', [
     '--insecure-policy', 'copy', '--quiet', '--src-tls-verify=false', '--src-no-creds',
     `docker://${host}/${REPO}:${TAG}`, `oci:${output}:${TAG}`,
   ], { timeoutMs })
-  const clusterAfterMs = await cluster.cpuTimeMs()
   const machineAfterMs = await machineBusyCpuMs()
+  const benchUsage = process.cpuUsage(benchBefore)
+  const clusterAfterMs = await cluster.cpuTimeMs()
+  const registryAfterMs = await cpuTimeMs(registryPid)
+  const skopeoAfterMs = await reapedChildrenCpuMs()
   if (exit.signal === 'SIGKILL') throw new Error(`skopeo from ${host} ran past ${timeoutMs / 1000} s`)
   if (exit.code !== 0) throw new Error(`skopeo from ${host} exited with ${exit.code ?? exit.signal ?? 'nothing'}: ${exit.stderr.slice(-1000)}`)
   const index = JSON.parse(await readFile(join(output, 'index.json'), 'utf8')) as { manifests?: Array<{ digest?: string }> }
@@ -139,6 +163,9 @@ async function pull(run: BenchRun, cluster: MirrorCluster, image: OciImage, host
   return {
     wallMs: exit.elapsedMs,
     clusterCpuMs: difference(clusterBeforeMs, clusterAfterMs),
+    registryCpuMs: difference(registryBeforeMs, registryAfterMs),
+    skopeoCpuMs: difference(skopeoBeforeMs, skopeoAfterMs),
+    benchCpuMs: (benchUsage.user + benchUsage.system) / 1000,
     machineCpuMs: difference(machineBeforeMs, machineAfterMs),
   }
 }
@@ -153,11 +180,31 @@ async function trafficOf(daemon: MirrorDaemon): Promise<{ fromPeersBytes: number
   return { fromPeersBytes, fromSourceBytes, uploadedBytes }
 }
 
+async function tasksDone(daemon: MirrorDaemon): Promise<Array<{ contentLength?: number; costMs?: number }>> {
+  const lines = (await readFile(daemon.logPath, 'utf8').catch(() => '')).split('\n').filter((line) => line.includes('"msg":"task done"'))
+  return lines.map((line) => JSON.parse(line) as { contentLength?: number; costMs?: number })
+}
+
+/**
+ * Waits until every daemon has logged `task done` for each blob. A daemon serves a blob as its
+ * pieces land, so skopeo can finish before the task does; this keeps the tail out of the next pull.
+ */
+async function waitForTasks(daemons: readonly MirrorDaemon[], blobCount: number): Promise<void> {
+  await waitFor(async () => (await Promise.all(daemons.map(tasksDone))).every((tasks) => tasks.length >= blobCount), 'every daemon to log its tasks done', TASKS_DONE_TIMEOUT_MS)
+}
+
+/** The `costMs` of the daemon's `task done` line with the largest `contentLength`: its download of the largest blob. */
+async function largestTaskMs(daemon: MirrorDaemon): Promise<number | undefined> {
+  const tasks = await tasksDone(daemon)
+  const largest = tasks.reduce<(typeof tasks)[number] | undefined>((best, task) => ((task.contentLength ?? 0) > (best?.contentLength ?? -1) ? task : best), undefined)
+  return largest?.costMs
+}
+
 async function measureRound(run: BenchRun, image: OciImage, round: number, timeoutMs: number): Promise<Round> {
   const registry = run.registry!
   const dir = join(run.work!.path, `round-${round}`)
   try {
-    const cluster = await startMirrorCluster(run.children, dir, registry.url, ['a', 'b'])
+    const cluster = await startLoopbackCluster(run.children, dir, 2, ['--registry-mirror', registry.url])
     const [a, b] = cluster.daemons as [MirrorDaemon, MirrorDaemon]
     const direct = async (): Promise<{ pull: Pull; registryBytes: number }> => {
       const since = await settledRequestCount(registry)
@@ -173,6 +220,7 @@ async function measureRound(run: BenchRun, image: OciImage, round: number, timeo
     const seedAfterCold = await trafficOf(cluster.seed)
     const aAfterCold = await trafficOf(a)
     const warm = await pull(run, cluster, image, b.proxyAddress, join(dir, 'pull-b'), timeoutMs)
+    await waitForTasks([cluster.seed, a, b], image.layers.length + 1)
     await settledRequestCount(registry)
     const mirrorRegistryBytes = sentSince(registry, since)
     const [seedAfter, aAfter, bAfter] = await Promise.all([trafficOf(cluster.seed), trafficOf(a), trafficOf(b)])
@@ -191,6 +239,9 @@ async function measureRound(run: BenchRun, image: OciImage, round: number, timeo
         warmFromSeed: seedAfter.uploadedBytes - seedAfterCold.uploadedBytes,
         warmFromRegistry: bAfter.fromSourceBytes,
         coldFromRegistry: aAfterCold.fromSourceBytes,
+        seedLargestTaskMs: await largestTaskMs(cluster.seed),
+        aLargestTaskMs: await largestTaskMs(a),
+        bLargestTaskMs: await largestTaskMs(b),
       },
     }
   } catch (error) {
@@ -239,7 +290,7 @@ async function main(): Promise<number> {
       rounds.push(result)
     }
     const result = tables(rounds, facts, availableParallelism())
-    const notes = observations(rounds, facts)
+    const notes = observations(rounds, facts, availableParallelism())
     console.log(result)
     if (notes.length > 0) console.log(`\n${notes.map((note) => `- ${note}`).join('\n')}`)
     console.error(`the bench took ${((performance.now() - startedMs) / 1000).toFixed(1)} s`)

@@ -23,6 +23,8 @@ export interface ClusterDaemon {
   readonly logPath: string
   /** `host:port` of the upload server, which also serves `/metrics`. */
   readonly uploadAddress: string
+  /** `127.0.0.1:<port>` of the registry mirror. */
+  readonly proxyAddress: string
 }
 
 /** A scheduler, a seed daemon and `count` daemons on 127.0.0.1, each with its own data dir under `dir`. */
@@ -68,7 +70,7 @@ async function startScheduler(children: ChildProcesses, dir: string): Promise<{ 
   return { child, address: address!, logPath }
 }
 
-async function startDaemon(children: ChildProcesses, dir: string, schedulerAddress: string, seed: boolean): Promise<ClusterDaemon> {
+async function startDaemon(children: ChildProcesses, dir: string, schedulerAddress: string, seed: boolean, extraArgs: readonly string[]): Promise<ClusterDaemon> {
   await mkdir(dir, { recursive: true })
   const socketPath = join(dir, 'dfdaemon.sock')
   const logPath = join(dir, 'dfdaemon.log')
@@ -76,28 +78,30 @@ async function startDaemon(children: ChildProcesses, dir: string, schedulerAddre
     process.execPath,
     [
       cliPath('dfdaemon'), '--data-dir', join(dir, 'data'), '--socket', socketPath, '--upload-port', '0', '--proxy-port', '0',
-      '--scheduler', schedulerAddress, ...(seed ? ['--seed'] : []),
+      '--scheduler', schedulerAddress, ...(seed ? ['--seed'] : []), ...extraArgs,
     ],
-    { logPath, env: { ...process.env, DFDAEMON_UPLOAD_SERVER_IP: '127.0.0.1' } },
+    { logPath, env: { ...process.env, DFDAEMON_UPLOAD_SERVER_IP: '127.0.0.1', DFDAEMON_PROXY_SERVER_IP: '127.0.0.1' } },
   )
   let uploadAddress: string | undefined
+  let proxyAddress: string | undefined
   await waitFor(async () => {
     await failIfExited(child, 'dfdaemon', logPath)
     uploadAddress ??= (await lastLogged<{ address: string }>(logPath, 'upload server listening'))?.address
-    return uploadAddress !== undefined && (await socketGet(socketPath, '/healthy').then((answer) => answer.status === 200, () => false))
+    proxyAddress ??= (await lastLogged<{ address: string }>(logPath, 'proxy listening'))?.address
+    return uploadAddress !== undefined && proxyAddress !== undefined && (await socketGet(socketPath, '/healthy').then((answer) => answer.status === 200, () => false))
   }, `dfdaemon in ${dir} to answer /healthy`, STARTUP_TIMEOUT_MS)
-  return { child, socketPath, logPath, uploadAddress: uploadAddress! }
+  return { child, socketPath, logPath, uploadAddress: uploadAddress!, proxyAddress: proxyAddress! }
 }
 
 /**
  * Starts the scheduler, then the seed and the daemons together, and returns once the scheduler
  * has logged an announcement from every one of them, so the first dfget finds a full cluster.
  */
-export async function startLoopbackCluster(children: ChildProcesses, dir: string, count: number): Promise<LoopbackCluster> {
+export async function startLoopbackCluster(children: ChildProcesses, dir: string, count: number, daemonArgs: readonly string[] = []): Promise<LoopbackCluster> {
   const scheduler = await startScheduler(children, join(dir, 'scheduler'))
   const [seed, ...daemons] = await Promise.all([
-    startDaemon(children, join(dir, 'seed'), scheduler.address, true),
-    ...Array.from({ length: count }, (_, i) => startDaemon(children, join(dir, `daemon-${i}`), scheduler.address, false)),
+    startDaemon(children, join(dir, 'seed'), scheduler.address, true, daemonArgs),
+    ...Array.from({ length: count }, (_, i) => startDaemon(children, join(dir, `daemon-${i}`), scheduler.address, false, daemonArgs)),
   ])
   await waitFor(
     async () => (await countLogged(scheduler.logPath, 'host announced')) >= count + 1,

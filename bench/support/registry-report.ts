@@ -2,6 +2,10 @@ import { formatBytes } from '../../src/common/units.js'
 
 /** Bytes the registry sent for both mirror pulls together, above this multiple of the image, are called out. */
 const REGISTRY_OVERSEND_RATIO = 1.05
+/** CPU used outside the bench's own processes during a pull, as a share of what the machine had, that is called out. */
+const OTHER_LOAD_SHARE = 0.15
+/** Below this much CPU, other work on the machine is not worth a note. */
+const OTHER_LOAD_FLOOR_MS = 1_000
 
 /** The image every pull copies. */
 export interface ImageFacts {
@@ -19,6 +23,12 @@ export interface Pull {
   readonly wallMs: number
   /** CPU time of the scheduler, the seed and the daemons during the pull (skopeo excluded). */
   readonly clusterCpuMs: number | undefined
+  /** CPU time of the registry process during the pull. */
+  readonly registryCpuMs: number | undefined
+  /** CPU time of skopeo, counted once it has exited. */
+  readonly skopeoCpuMs: number | undefined
+  /** CPU time of the bench process itself during the pull. */
+  readonly benchCpuMs: number
   /** CPU time the whole machine spent busy during the pull, whoever used it. */
   readonly machineCpuMs: number | undefined
 }
@@ -41,6 +51,10 @@ export interface Measured {
   readonly warmFromRegistry: number
   /** Bytes A fetched from the registry itself (back to source) during (b). */
   readonly coldFromRegistry: number
+  /** `costMs` of each daemon's download of the largest layer, from its `task done` log line. */
+  readonly seedLargestTaskMs: number | undefined
+  readonly aLargestTaskMs: number | undefined
+  readonly bLargestTaskMs: number | undefined
 }
 
 export interface Round {
@@ -115,11 +129,28 @@ function medianRow(rows: readonly Measured[], facts: ImageFacts): string[] {
   ].join(' | ')} |`]
 }
 
+/** CPU the machine spent during a pull outside the cluster, the registry, skopeo and the bench: other people's work. */
+function otherCpuMs(pull: Pull): number | undefined {
+  const { machineCpuMs, clusterCpuMs, registryCpuMs, skopeoCpuMs } = pull
+  if (machineCpuMs === undefined || clusterCpuMs === undefined || registryCpuMs === undefined || skopeoCpuMs === undefined) return undefined
+  return Math.max(0, machineCpuMs - clusterCpuMs - registryCpuMs - skopeoCpuMs - pull.benchCpuMs)
+}
+
+function pullsOf(outcome: Measured): ReadonlyArray<readonly [string, Pull, string]> {
+  return [
+    ['(a) direct', outcome.direct, '-'],
+    ['(b) via A, cold', outcome.cold, `seed ${seconds(outcome.seedLargestTaskMs)}, A ${seconds(outcome.aLargestTaskMs)}`],
+    ['(c) via B, A warm', outcome.warm, `B ${seconds(outcome.bLargestTaskMs)}`],
+  ]
+}
+
 function cpuRows(round: Round, cores: number): string[] {
   const { outcome } = round
   if (outcome.kind !== 'measured') return []
-  const pulls = [['(a) direct', outcome.direct], ['(b) via A, cold', outcome.cold], ['(c) via B, A warm', outcome.warm]] as const
-  return pulls.map(([name, pull]) => `| ${round.round} | ${name} | ${seconds(pull.wallMs)} | ${seconds(pull.clusterCpuMs)} | ${seconds(pull.machineCpuMs)} | ${seconds(pull.wallMs * cores)} |`)
+  return pullsOf(outcome).map(([name, pull, tasks]) => `| ${[
+    String(round.round), name, seconds(pull.wallMs), seconds(pull.clusterCpuMs), seconds(pull.registryCpuMs), seconds(pull.skopeoCpuMs),
+    seconds(otherCpuMs(pull)), seconds(pull.wallMs * cores), tasks,
+  ].join(' | ')} |`)
 }
 
 /** The image line, the table of times and bytes, and the table of CPU per pull, as markdown. */
@@ -132,16 +163,16 @@ export function tables(rounds: readonly Round[], facts: ImageFacts, cores: numbe
     ...rounds.map((round) => timeRow(round, facts)),
     ...medianRow(measured(rounds), facts),
     '',
-    'CPU during each pull: "cluster" is the scheduler, seed, A and B (skopeo excluded), "machine" every core busy, whoever used it, "available" the wall time times the cores.',
+    'CPU during each pull: "cluster" is the scheduler, seed, A and B; "other" what the machine spent busy beyond the cluster, the registry, skopeo and the bench (other work on the machine); "available" the wall time times the cores. The last column is the `costMs` of each daemon\'s `task done` line for the largest layer; a peer-fed task logs it only when its scheduler session next wakes, which can be up to about 1 s after its last piece, so A\'s and B\'s can exceed the pull\'s wall time.',
     '',
-    '| round | pull | wall | cluster CPU | machine CPU | available |',
-    '|---:|---|---:|---:|---:|---:|',
+    '| round | pull | wall | cluster CPU | registry CPU | skopeo CPU | other CPU | available | largest layer\'s task |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---|',
     ...rounds.flatMap((round) => cpuRows(round, cores)),
   ].join('\n')
 }
 
 /** Facts worth a reader's attention, derived from the rounds rather than written by hand. */
-export function observations(rounds: readonly Round[], facts: ImageFacts): string[] {
+export function observations(rounds: readonly Round[], facts: ImageFacts, cores: number): string[] {
   const notes: string[] = []
   for (const { round, outcome } of rounds) {
     if (outcome.kind !== 'measured') {
@@ -153,6 +184,13 @@ export function observations(rounds: readonly Round[], facts: ImageFacts): strin
     if (outcome.coldFromRegistry > 0) notes.push(`round ${round}: in (b), A fetched ${formatBytes(outcome.coldFromRegistry)} from the registry itself rather than from the seed.`)
     if (outcome.warmFromRegistry > 0) notes.push(`round ${round}: in (c), B fetched ${formatBytes(outcome.warmFromRegistry)} from the registry although A and the seed held the image.`)
     if (outcome.warmFromA === 0) notes.push(`round ${round}: in (c), A served B nothing; B's peer bytes all came from the seed.`)
+    for (const [name, pull] of pullsOf(outcome)) {
+      const otherMs = otherCpuMs(pull)
+      const availableMs = pull.wallMs * cores
+      if (otherMs !== undefined && otherMs > OTHER_LOAD_FLOOR_MS && otherMs > OTHER_LOAD_SHARE * availableMs) {
+        notes.push(`round ${round}, ${name}: other work on the machine used ${seconds(otherMs)} of the ${seconds(availableMs)} of CPU available.`)
+      }
+    }
   }
   return notes
 }
