@@ -85,7 +85,7 @@ export class Scheduler implements Startable {
     this.runner = new ScheduleRunner({ scheduling, metrics: this.metrics, clock, logger }, { retryIntervalMs: s.retryInterval })
     this.service = new SchedulerService(
       { store: this.store, runner: this.runner, metrics: this.metrics, clock, logger: logger.child({ component: 'service' }) },
-      { hostWaitTimeoutMs: s.hostWaitTimeout, maxParents: s.candidateParentLimit * 2 },
+      { hostWaitTimeoutMs: s.hostWaitTimeout, maxParents: s.candidateParentLimit * 4 },
     )
     this.grpcServer.addService(SchedulerServiceService, this.service.handlers())
     this.metricsServer = createServer((req, res) => {
