@@ -1,24 +1,24 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
-import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import type { Clock } from '../../common/clock.js'
 import type { Logger } from '../../common/logger.js'
 import type { TokenBucket } from '../../common/token-bucket.js'
 import { DamselflyError, toDamselflyError } from '../../protocol/damselfly-error.js'
 import type { TaskId } from '../../protocol/ids.js'
-import { pieceCount, pieceLengthFor, pieceRange, TINY_TASK_MAX_BYTES, UNKNOWN_LENGTH_PIECE_LENGTH_BYTES } from '../../protocol/piece.js'
-import type { Source, SourceRequest, SourceStat } from '../../source/source.js'
+import { pieceLengthFor, UNKNOWN_LENGTH_PIECE_LENGTH_BYTES } from '../../protocol/piece.js'
+import type { SourceStat } from '../../source/source.js'
 import type { SourceRegistry } from '../../source/source-registry.js'
 import type { ContentStore, StoredTask, TaskDescriptor } from '../../storage/content-store.js'
-import type { DaemonMetrics } from '../daemon-metrics.js'
 import type { Download } from '../../protocol/generated/damselfly/scheduler/v1/scheduler.js'
+import type { DaemonMetrics } from '../daemon-metrics.js'
 import { PeerSession, SESSION_CLOSED } from '../scheduler/peer-session.js'
 import type { SchedulerPool } from '../scheduler/scheduler-pool.js'
 import { verifyContentDigest } from './content-digest.js'
 import type { DownloadRequest } from './download-request.js'
 import { ParentDownload } from './parent-download.js'
 import { PieceSignals } from './piece-signals.js'
+import { SourceFetcher } from './source-fetcher.js'
 
 export interface TaskDownloadComponents {
   readonly store: ContentStore
@@ -54,14 +54,7 @@ export interface TaskDownloadInit {
   readonly retryCount: number
 }
 
-const RETRY_BASE_DELAY_MS = 200
 const REGISTER_TIMEOUT_MS = 30_000
-const NO_CONTENT = Buffer.alloc(0)
-
-/** The bytes of a tiny task, which the scheduler keeps to answer later peers inline. */
-function tinyContent(contentLengthBytes: number, chunks: readonly Buffer[]): Buffer {
-  return contentLengthBytes <= TINY_TASK_MAX_BYTES ? Buffer.concat(chunks) : NO_CONTENT
-}
 
 /** The request as the scheduler sees it; a seed peer asked to fetch the task gets the same. */
 export function toDownload(request: DownloadRequest): Download {
@@ -78,21 +71,6 @@ export function toDownload(request: DownloadRequest): Download {
   }
 }
 
-function isTransient(error: DamselflyError): boolean {
-  switch (error.code) {
-    case 'SOURCE_UNREACHABLE':
-    case 'SOURCE_TIMEOUT':
-    case 'SOURCE_TRUNCATED':
-      return true
-    case 'SOURCE_STATUS': {
-      const status = error.details.sourceStatus ?? 0
-      return status >= 500 || status === 429 || status === 408
-    }
-    default:
-      return false
-  }
-}
-
 function sameContent(descriptor: TaskDescriptor, stat: SourceStat): boolean {
   if (descriptor.contentLengthBytes === undefined || stat.contentLengthBytes !== descriptor.contentLengthBytes) return false
   if (descriptor.etag !== undefined && stat.etag !== undefined && descriptor.etag !== stat.etag) return false
@@ -101,9 +79,9 @@ function sameContent(descriptor: TaskDescriptor, stat: SourceStat): boolean {
 }
 
 /**
- * One task's download from the source into the store: several concurrent ranged piece GETs, each
- * piece hashed and written at its offset, readers told as each piece lands. Pieces already stored
- * (after a crash) are not fetched again. Several clients share one TaskDownload.
+ * One task's download into the store: from the parents a scheduler offers when there is one,
+ * the rest from the source (source-fetcher.ts); readers are told as each piece lands. Pieces
+ * already stored (after a crash) are not fetched again. Several clients share one TaskDownload.
  */
 export class TaskDownload {
   readonly signals = new PieceSignals()
@@ -116,6 +94,8 @@ export class TaskDownload {
   /** The scheduler stream of this peer, when a scheduler took the task. */
   private session: PeerSession | undefined
   private readonly releases: Array<() => void> = []
+  /** The length of content that announced none, once read. */
+  private streamedBytes = 0
 
   constructor(
     private readonly components: TaskDownloadComponents,
@@ -214,8 +194,19 @@ export class TaskDownload {
       throw new DamselflyError('BACK_TO_SOURCE_DISABLED', `task ${taskId} is not on this host, no peer has it, and back-to-source is disabled`, { details: { taskId } })
     }
     const url = new URL(request.url)
-    const source = this.components.sources.forUrl(url)
-    const stat = await this.withRetry('stat', () => source.stat(this.sourceRequest(url, this.controller.signal)))
+    const fetcher = new SourceFetcher(
+      {
+        source: this.components.sources.forUrl(url),
+        limiters: this.components.limiters,
+        signals: this.signals,
+        metrics: this.components.metrics,
+        logger: this.log,
+        clock: this.components.clock,
+        report: (piece, costMs, content) => this.session?.send({ $case: 'pieceFinished', value: { piece, parentPeerId: '', costMs, content } }),
+      },
+      { url, headers: request.headers, concurrentPieceCount: this.init.concurrentPieceCount, retryCount: this.init.retryCount, signal: this.controller.signal },
+    )
+    const stat = await fetcher.stat()
     const task = await this.prepare(partial, stat)
     this.releases.push(task.acquire())
     this.resolveDescriptor(task.descriptor)
@@ -225,9 +216,10 @@ export class TaskDownload {
       value: { contentLength: length ?? 0, contentLengthKnown: length !== undefined, pieceLength: task.descriptor.pieceLengthBytes },
     })
     if (length === undefined) {
-      await this.fetchWhole(source, url, task)
+      await fetcher.fetchWhole(task)
+      this.streamedBytes = fetcher.streamedBytes
     } else if (length > 0) {
-      await this.fetchPieces(source, url, task, length, stat.rangeSupported)
+      await fetcher.fetchPieces(task, length, stat.rangeSupported)
     }
     return { task, from: 'back_to_source' }
   }
@@ -331,151 +323,5 @@ export class TaskDownload {
       application: this.init.request.application,
       createdAtMs: this.components.clock.nowMs(),
     })
-  }
-
-  private async fetchPieces(source: Source, url: URL, task: StoredTask, length: number, rangeSupported: boolean): Promise<void> {
-    const pieceLength = task.descriptor.pieceLengthBytes
-    const missing: number[] = []
-    for (let n = 0; n < pieceCount(length, pieceLength); n++) if (task.piece(n) === undefined) missing.push(n)
-    // An origin that did not advertise ranges gets one piece alone first, so that ignoring Range
-    // costs one response, not one per worker.
-    if (!rangeSupported && missing.length > 0) {
-      const first = missing.shift() ?? 0
-      try {
-        await this.fetchPiece(source, url, task, first, length)
-      } catch (error) {
-        if (toDamselflyError(error).code !== 'SOURCE_RANGE_UNSUPPORTED') throw error
-        this.log.info('origin ignores range requests; downloading the whole content in one stream')
-        await this.fetchWhole(source, url, task)
-        return
-      }
-    }
-    const workerController = new AbortController()
-    const signal = AbortSignal.any([this.controller.signal, workerController.signal])
-    setMaxListeners(0, signal)
-    const failures: unknown[] = []
-    let next = 0
-    const worker = async (): Promise<void> => {
-      while (next < missing.length && !signal.aborted) {
-        const number = missing[next++] ?? 0
-        try {
-          await this.fetchPiece(source, url, task, number, length, signal)
-        } catch (error) {
-          failures.push(error)
-          workerController.abort(error)
-        }
-      }
-    }
-    const workerCount = Math.min(this.init.concurrentPieceCount, missing.length)
-    await Promise.all(Array.from({ length: workerCount }, worker))
-    if (failures.length > 0 && toDamselflyError(failures[0]).code === 'SOURCE_RANGE_UNSUPPORTED' && !this.controller.signal.aborted) {
-      // It advertised ranges and then ignored them: read it in one stream after all.
-      this.log.info('origin ignores range requests; downloading the whole content in one stream')
-      await this.fetchWhole(source, url, task)
-      return
-    }
-    if (failures.length > 0) throw failures[0]
-    if (this.controller.signal.aborted) throw toDamselflyError(this.controller.signal.reason)
-  }
-
-  private async fetchPiece(source: Source, url: URL, task: StoredTask, number: number, length: number, signal = this.controller.signal): Promise<void> {
-    const range = pieceRange(number, length, task.descriptor.pieceLengthBytes)
-    await this.withRetry('range', async () => {
-      const startedMs = this.components.clock.nowMs()
-      const response = await source.fetchRange(this.sourceRequest(url, signal), range)
-      const { chunks, digest } = await this.collect(response.body, signal)
-      await task.writePiece(number, chunks, digest)
-      const costMs = this.components.clock.nowMs() - startedMs
-      this.session?.send({ $case: 'pieceFinished', value: { piece: { number, offset: range.offset, length: range.length, digest }, parentPeerId: '', costMs, content: tinyContent(length, chunks) } })
-      this.components.metrics.pieceDurationSeconds.observe({ type: 'back_to_source' }, costMs / 1000)
-      this.components.metrics.downloadTrafficBytes.inc({ type: 'back_to_source' }, range.length)
-    }, signal)
-    this.signals.ready(number)
-  }
-
-  private streamedBytes = 0
-
-  /** The whole content in one response, cut into pieces as it arrives: for origins without length or ranges. */
-  private async fetchWhole(source: Source, url: URL, task: StoredTask): Promise<void> {
-    const pieceLength = task.descriptor.pieceLengthBytes
-    await this.withRetry('whole', async () => {
-      const response = await source.fetch(this.sourceRequest(url, this.controller.signal))
-      let number = 0
-      let chunks: Buffer[] = []
-      let filled = 0
-      let hash = createHash('sha256')
-      const flush = async (): Promise<void> => {
-        const digest = hash.digest('hex')
-        await task.writePiece(number, chunks, digest)
-        const offset = number * pieceLength
-        this.session?.send({ $case: 'pieceFinished', value: { piece: { number, offset, length: filled, digest }, parentPeerId: '', costMs: 0, content: NO_CONTENT } })
-        this.components.metrics.downloadTrafficBytes.inc({ type: 'back_to_source' }, filled)
-        this.signals.ready(number)
-        number++
-        chunks = []
-        filled = 0
-        hash = createHash('sha256')
-      }
-      this.streamedBytes = 0
-      const limited = this.limited
-      for await (const received of response.body as AsyncIterable<Buffer>) {
-        if (limited) await this.throttle(received.length, this.controller.signal)
-        let chunk = received
-        while (chunk.length > 0) {
-          const part = chunk.subarray(0, pieceLength - filled)
-          chunk = chunk.subarray(part.length)
-          hash.update(part)
-          chunks.push(part)
-          filled += part.length
-          this.streamedBytes += part.length
-          if (filled === pieceLength) await flush()
-        }
-      }
-      if (filled > 0) await flush()
-    })
-  }
-
-  private async collect(body: Readable, signal: AbortSignal): Promise<{ chunks: Buffer[]; digest: string }> {
-    const hash = createHash('sha256')
-    const chunks: Buffer[] = []
-    const limited = this.limited
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      if (limited) await this.throttle(chunk.length, signal)
-      hash.update(chunk)
-      chunks.push(chunk)
-    }
-    return { chunks, digest: hash.digest('hex') }
-  }
-
-  /** Whether any bucket limits this host; when none does, the hot path awaits nothing per chunk. */
-  private get limited(): boolean {
-    const { download, source } = this.components.limiters
-    return download.rateBytesPerSecond > 0 || source.rateBytesPerSecond > 0
-  }
-
-  private async throttle(bytes: number, signal: AbortSignal): Promise<void> {
-    const { download, source } = this.components.limiters
-    if (download.rateBytesPerSecond > 0) await download.take(bytes, signal)
-    if (source.rateBytesPerSecond > 0) await source.take(bytes, signal)
-  }
-
-  private sourceRequest(url: URL, signal: AbortSignal): SourceRequest {
-    return { url, headers: this.init.request.headers, signal }
-  }
-
-  private async withRetry<T>(kind: 'stat' | 'range' | 'whole', attempt: () => Promise<T>, signal = this.controller.signal): Promise<T> {
-    for (let tries = 0; ; tries++) {
-      this.components.metrics.sourceRequests.inc({ kind })
-      try {
-        return await attempt()
-      } catch (error) {
-        const failure = toDamselflyError(error)
-        if (signal.aborted) throw toDamselflyError(signal.reason)
-        if (tries >= this.init.retryCount || !isTransient(failure)) throw failure
-        const delayMs = RETRY_BASE_DELAY_MS * 2 ** tries
-        this.log.warn({ err: failure, kind, attempt: tries + 1, delayMs }, 'source request failed, retrying')
-        await this.components.clock.sleep(delayMs, signal)
-      }
-    }
   }
 }

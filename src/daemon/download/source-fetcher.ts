@@ -1,0 +1,219 @@
+import { createHash } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
+import type { Readable } from 'node:stream'
+import type { Clock } from '../../common/clock.js'
+import type { Logger } from '../../common/logger.js'
+import type { TokenBucket } from '../../common/token-bucket.js'
+import { toDamselflyError, type DamselflyError } from '../../protocol/damselfly-error.js'
+import type { Piece } from '../../protocol/generated/damselfly/scheduler/v1/scheduler.js'
+import { pieceCount, pieceRange, TINY_TASK_MAX_BYTES } from '../../protocol/piece.js'
+import type { Source, SourceRequest, SourceStat } from '../../source/source.js'
+import type { StoredTask } from '../../storage/content-store.js'
+import type { DaemonMetrics } from '../daemon-metrics.js'
+import type { PieceSignals } from './piece-signals.js'
+
+const RETRY_BASE_DELAY_MS = 200
+const NO_CONTENT = Buffer.alloc(0)
+
+/** The bytes of a tiny task, which the scheduler keeps to answer later peers inline. */
+function tinyContent(contentLengthBytes: number, chunks: readonly Buffer[]): Buffer {
+  return contentLengthBytes <= TINY_TASK_MAX_BYTES ? Buffer.concat(chunks) : NO_CONTENT
+}
+
+function isTransient(error: DamselflyError): boolean {
+  switch (error.code) {
+    case 'SOURCE_UNREACHABLE':
+    case 'SOURCE_TIMEOUT':
+    case 'SOURCE_TRUNCATED':
+      return true
+    case 'SOURCE_STATUS': {
+      const status = error.details.sourceStatus ?? 0
+      return status >= 500 || status === 429 || status === 408
+    }
+    default:
+      return false
+  }
+}
+
+export interface SourceFetcherComponents {
+  readonly source: Source
+  /** Host-wide buckets: every received byte takes from `download`, origin bytes also from `source`. */
+  readonly limiters: { readonly download: TokenBucket; readonly source: TokenBucket }
+  readonly signals: PieceSignals
+  readonly metrics: DaemonMetrics
+  readonly logger: Logger
+  readonly clock: Clock
+  /** Each stored piece, for the scheduler: its record, what it cost, and its bytes if the task is tiny. */
+  readonly report: (piece: Piece, costMs: number, content: Buffer) => void
+}
+
+/**
+ * Back-to-source for one task: several concurrent ranged piece GETs, each piece hashed and
+ * written at its offset, readers told as each piece lands, transient failures retried with
+ * backoff. Origins without ranges or length are read in one stream, cut into pieces.
+ */
+export class SourceFetcher {
+  /** Bytes read by {@link SourceFetcher.fetchWhole}: the length of content that announced none. */
+  streamedBytes = 0
+
+  constructor(
+    private readonly components: SourceFetcherComponents,
+    private readonly init: {
+      readonly url: URL
+      readonly headers: Readonly<Record<string, string>>
+      readonly concurrentPieceCount: number
+      /** Extra attempts for a request after a transient origin failure. */
+      readonly retryCount: number
+      readonly signal: AbortSignal
+    },
+  ) {}
+
+  stat(): Promise<SourceStat> {
+    return this.withRetry('stat', () => this.components.source.stat(this.sourceRequest(this.init.signal)))
+  }
+
+  async fetchPieces(task: StoredTask, length: number, rangeSupported: boolean): Promise<void> {
+    const pieceLength = task.descriptor.pieceLengthBytes
+    const missing: number[] = []
+    for (let n = 0; n < pieceCount(length, pieceLength); n++) if (task.piece(n) === undefined) missing.push(n)
+    // An origin that did not advertise ranges gets one piece alone first, so that ignoring Range
+    // costs one response, not one per worker.
+    if (!rangeSupported && missing.length > 0) {
+      const first = missing.shift() ?? 0
+      try {
+        await this.fetchPiece(task, first, length)
+      } catch (error) {
+        if (toDamselflyError(error).code !== 'SOURCE_RANGE_UNSUPPORTED') throw error
+        this.components.logger.info('origin ignores range requests; downloading the whole content in one stream')
+        await this.fetchWhole(task)
+        return
+      }
+    }
+    const workerController = new AbortController()
+    const signal = AbortSignal.any([this.init.signal, workerController.signal])
+    // Every piece request listens on this one signal.
+    setMaxListeners(0, signal)
+    const failures: unknown[] = []
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (next < missing.length && !signal.aborted) {
+        const number = missing[next++] ?? 0
+        try {
+          await this.fetchPiece(task, number, length, signal)
+        } catch (error) {
+          failures.push(error)
+          workerController.abort(error)
+        }
+      }
+    }
+    const workerCount = Math.min(this.init.concurrentPieceCount, missing.length)
+    await Promise.all(Array.from({ length: workerCount }, worker))
+    if (failures.length > 0 && toDamselflyError(failures[0]).code === 'SOURCE_RANGE_UNSUPPORTED' && !this.init.signal.aborted) {
+      // It advertised ranges and then ignored them: read it in one stream after all.
+      this.components.logger.info('origin ignores range requests; downloading the whole content in one stream')
+      await this.fetchWhole(task)
+      return
+    }
+    if (failures.length > 0) throw failures[0]
+    if (this.init.signal.aborted) throw toDamselflyError(this.init.signal.reason)
+  }
+
+  private async fetchPiece(task: StoredTask, number: number, length: number, signal = this.init.signal): Promise<void> {
+    const range = pieceRange(number, length, task.descriptor.pieceLengthBytes)
+    await this.withRetry('range', async () => {
+      const startedMs = this.components.clock.nowMs()
+      const response = await this.components.source.fetchRange(this.sourceRequest(signal), range)
+      const { chunks, digest } = await this.collect(response.body, signal)
+      await task.writePiece(number, chunks, digest)
+      const costMs = this.components.clock.nowMs() - startedMs
+      this.components.report({ number, offset: range.offset, length: range.length, digest }, costMs, tinyContent(length, chunks))
+      this.components.metrics.pieceDurationSeconds.observe({ type: 'back_to_source' }, costMs / 1000)
+      this.components.metrics.downloadTrafficBytes.inc({ type: 'back_to_source' }, range.length)
+    }, signal)
+    this.components.signals.ready(number)
+  }
+
+  /** The whole content in one response, cut into pieces as it arrives: for origins without length or ranges. */
+  async fetchWhole(task: StoredTask): Promise<void> {
+    const pieceLength = task.descriptor.pieceLengthBytes
+    await this.withRetry('whole', async () => {
+      const response = await this.components.source.fetch(this.sourceRequest(this.init.signal))
+      let number = 0
+      let chunks: Buffer[] = []
+      let filled = 0
+      let hash = createHash('sha256')
+      const flush = async (): Promise<void> => {
+        const digest = hash.digest('hex')
+        await task.writePiece(number, chunks, digest)
+        const offset = number * pieceLength
+        this.components.report({ number, offset, length: filled, digest }, 0, NO_CONTENT)
+        this.components.metrics.downloadTrafficBytes.inc({ type: 'back_to_source' }, filled)
+        this.components.signals.ready(number)
+        number++
+        chunks = []
+        filled = 0
+        hash = createHash('sha256')
+      }
+      this.streamedBytes = 0
+      const limited = this.limited
+      for await (const received of response.body as AsyncIterable<Buffer>) {
+        if (limited) await this.throttle(received.length, this.init.signal)
+        let chunk = received
+        while (chunk.length > 0) {
+          const part = chunk.subarray(0, pieceLength - filled)
+          chunk = chunk.subarray(part.length)
+          hash.update(part)
+          chunks.push(part)
+          filled += part.length
+          this.streamedBytes += part.length
+          if (filled === pieceLength) await flush()
+        }
+      }
+      if (filled > 0) await flush()
+    })
+  }
+
+  private async collect(body: Readable, signal: AbortSignal): Promise<{ chunks: Buffer[]; digest: string }> {
+    const hash = createHash('sha256')
+    const chunks: Buffer[] = []
+    const limited = this.limited
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      if (limited) await this.throttle(chunk.length, signal)
+      hash.update(chunk)
+      chunks.push(chunk)
+    }
+    return { chunks, digest: hash.digest('hex') }
+  }
+
+  /** Whether any bucket limits this host; when none does, the hot path awaits nothing per chunk. */
+  private get limited(): boolean {
+    const { download, source } = this.components.limiters
+    return download.rateBytesPerSecond > 0 || source.rateBytesPerSecond > 0
+  }
+
+  private async throttle(bytes: number, signal: AbortSignal): Promise<void> {
+    const { download, source } = this.components.limiters
+    if (download.rateBytesPerSecond > 0) await download.take(bytes, signal)
+    if (source.rateBytesPerSecond > 0) await source.take(bytes, signal)
+  }
+
+  private sourceRequest(signal: AbortSignal): SourceRequest {
+    return { url: this.init.url, headers: this.init.headers, signal }
+  }
+
+  private async withRetry<T>(kind: 'stat' | 'range' | 'whole', attempt: () => Promise<T>, signal = this.init.signal): Promise<T> {
+    for (let tries = 0; ; tries++) {
+      this.components.metrics.sourceRequests.inc({ kind })
+      try {
+        return await attempt()
+      } catch (error) {
+        const failure = toDamselflyError(error)
+        if (signal.aborted) throw toDamselflyError(signal.reason)
+        if (tries >= this.init.retryCount || !isTransient(failure)) throw failure
+        const delayMs = RETRY_BASE_DELAY_MS * 2 ** tries
+        this.components.logger.warn({ err: failure, kind, attempt: tries + 1, delayMs }, 'source request failed, retrying')
+        await this.components.clock.sleep(delayMs, signal)
+      }
+    }
+  }
+}
