@@ -1,0 +1,136 @@
+/**
+ * A shaped LAN made of network namespaces: a hub namespace holds bridge br0 (10.77.0.1/24); an
+ * origin namespace (10.77.0.2) and N host namespaces (10.77.0.11..) hang off it by veth pairs.
+ * Every link is shaped with tc tbf in both directions: the namespace side's egress is its upload
+ * limit, the hub side's egress its download limit. Needs root and iproute2; netem is not needed.
+ */
+import { execFileSync, type ChildProcess } from 'node:child_process'
+import type { ChildProcesses, TimedExit } from '../support/child-processes.js'
+
+const SUBNET_PREFIX = '10.77.0.'
+const HUB_IP = `${SUBNET_PREFIX}1`
+const ORIGIN_IP = `${SUBNET_PREFIX}2`
+const FIRST_HOST_OCTET = 11
+/** Hosts 10.77.0.11 .. 10.77.0.250 fit in the /24. */
+export const MAX_HOSTS = 240
+const TBF_BURST = '256kb'
+const TBF_LATENCY = '100ms'
+
+/** One namespace on the bridge. */
+export interface Node {
+  readonly namespace: string
+  readonly ip: string
+}
+
+export interface TestbedInit {
+  /** tc rate of every host link, each direction, e.g. `100mbit`. */
+  readonly hostRate: string
+  /** tc rate of the origin link, each direction. */
+  readonly originRate: string
+}
+
+function ip(args: readonly string[]): void {
+  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] })
+}
+
+function shape(namespace: string, device: string, rate: string): void {
+  ip(['netns', 'exec', namespace, 'tc', 'qdisc', 'add', 'dev', device, 'root', 'tbf', 'rate', rate, 'burst', TBF_BURST, 'latency', TBF_LATENCY])
+}
+
+/**
+ * Creates and deletes the namespaces of one testbed. Every name starts with `prefix`
+ * (default `dfly-<pid>-`), so two runs never collide and nothing else is ever deleted.
+ */
+export class Testbed {
+  private readonly created: string[] = []
+  private nodes: { origin: Node; hosts: Node[] } | undefined
+
+  constructor(
+    private readonly components: { children: ChildProcesses },
+    readonly prefix = `dfly-${process.pid}-`,
+  ) {}
+
+  get hub(): Node {
+    return { namespace: `${this.prefix}hub`, ip: HUB_IP }
+  }
+
+  get origin(): Node {
+    return this.require().origin
+  }
+
+  get hosts(): readonly Node[] {
+    return this.require().hosts
+  }
+
+  /** Builds the hub, the origin and `count` hosts. On failure, removes whatever it created. */
+  up(count: number, init: TestbedInit): void {
+    if (this.nodes !== undefined) throw new Error('testbed is already up')
+    if (!Number.isInteger(count) || count < 1 || count > MAX_HOSTS) throw new Error(`host count must be 1..${MAX_HOSTS}, got ${count}`)
+    try {
+      const hub = this.hub.namespace
+      this.addNamespace(hub)
+      ip(['-n', hub, 'link', 'add', 'br0', 'type', 'bridge'])
+      ip(['-n', hub, 'addr', 'add', `${HUB_IP}/24`, 'dev', 'br0'])
+      ip(['-n', hub, 'link', 'set', 'br0', 'up'])
+      ip(['-n', hub, 'link', 'set', 'lo', 'up'])
+      const origin = this.attach(`${this.prefix}origin`, 'origin', ORIGIN_IP, init.originRate)
+      const hosts = Array.from({ length: count }, (_, i) =>
+        this.attach(`${this.prefix}h${i + 1}`, `h${i + 1}`, `${SUBNET_PREFIX}${FIRST_HOST_OCTET + i}`, init.hostRate),
+      )
+      this.nodes = { origin, hosts }
+    } catch (error) {
+      this.down()
+      throw error
+    }
+  }
+
+  /** Deletes every namespace this testbed created; safe to call more than once. Stop its processes first. */
+  down(): void {
+    for (const namespace of this.created.splice(0).reverse()) {
+      try {
+        ip(['netns', 'del', namespace])
+      } catch (error) {
+        console.error(`could not delete netns ${namespace}:`, error)
+      }
+    }
+    this.nodes = undefined
+  }
+
+  /** Runs a command inside the node's namespace to completion (stdout discarded). */
+  exec(node: Node, command: string, args: readonly string[], init: { timeoutMs: number }): Promise<TimedExit> {
+    return this.components.children.run('ip', ['netns', 'exec', node.namespace, command, ...args], init)
+  }
+
+  /** Starts a long-lived command inside the node's namespace; `ip netns exec` execs it, so the pid is the command's. */
+  start(node: Node, command: string, args: readonly string[], init: { logPath: string; env: NodeJS.ProcessEnv }): ChildProcess {
+    return this.components.children.start('ip', ['netns', 'exec', node.namespace, command, ...args], init)
+  }
+
+  /** Runs a short command inside the node's namespace and returns its stdout. */
+  output(node: Node, command: string, args: readonly string[], init: { timeoutMs: number }): string {
+    return execFileSync('ip', ['netns', 'exec', node.namespace, command, ...args], { encoding: 'utf8', timeout: init.timeoutMs })
+  }
+
+  private addNamespace(namespace: string): void {
+    ip(['netns', 'add', namespace])
+    this.created.push(namespace)
+  }
+
+  private attach(namespace: string, hubDevice: string, address: string, rate: string): Node {
+    const hub = this.hub.namespace
+    this.addNamespace(namespace)
+    ip(['-n', hub, 'link', 'add', hubDevice, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', namespace])
+    ip(['-n', hub, 'link', 'set', hubDevice, 'master', 'br0', 'up'])
+    ip(['-n', namespace, 'addr', 'add', `${address}/24`, 'dev', 'eth0'])
+    ip(['-n', namespace, 'link', 'set', 'eth0', 'up'])
+    ip(['-n', namespace, 'link', 'set', 'lo', 'up'])
+    shape(namespace, 'eth0', rate)
+    shape(hub, hubDevice, rate)
+    return { namespace, ip: address }
+  }
+
+  private require(): { origin: Node; hosts: Node[] } {
+    if (this.nodes === undefined) throw new Error('testbed is not up')
+    return this.nodes
+  }
+}
