@@ -15,9 +15,10 @@ import { sha256File, tempDir } from '../test/support/files.js'
 import { makeRandomFile, OriginServer, type Content } from '../test/support/origin-server.js'
 import { cliPath } from '../test/support/processes.js'
 import { machineLine, replaceSection } from './support/benchmarks-doc.js'
-import { ChildProcesses } from './support/child-processes.js'
+import type { ChildProcesses } from './support/child-processes.js'
 import { machineBusyCpuMs } from './support/process-cpu.js'
 import { lastTaskCostMs, startLoopbackCluster, trafficOf, type DaemonTraffic, type LoopbackCluster } from './support/loopback-cluster.js'
+import { BenchRun } from './support/bench-run.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const DOC_PATH = join(ROOT, 'docs', 'benchmarks.md')
@@ -106,21 +107,9 @@ function parseOptions(argv: readonly string[]): BenchOptions {
   return { sizes, counts, downloadTimeoutMs: timeoutSeconds * 1000, updateDocs: !values['no-docs'] }
 }
 
-/** Resources one run holds; released once, whether the run ends, fails or is interrupted. */
-class BenchRun {
-  readonly children = new ChildProcesses()
+/** This bench's run: the shared cleanup, plus the origin it serves from. */
+class P2pRun extends BenchRun {
   origin: OriginServer | undefined
-  work: { path: string; remove: () => Promise<void> } | undefined
-  private released: Promise<void> | undefined
-
-  release(): Promise<void> {
-    this.released ??= (async () => {
-      await this.children.stopAll()
-      await this.origin?.close()
-      await this.work?.remove()
-    })()
-    return this.released
-  }
 }
 
 /** Runs every command at once; the time from the first spawn until the last exit. */
@@ -150,7 +139,7 @@ async function sync(children: ChildProcesses): Promise<void> {
   if (exit.code !== 0) throw new Error(`sync exited with ${exit.code ?? exit.signal ?? 'nothing'}: ${exit.stderr}`)
 }
 
-async function runP2p(run: BenchRun, cluster: LoopbackCluster, dir: string, content: Content, timeoutMs: number): Promise<P2pResult> {
+async function runP2p(run: P2pRun, cluster: LoopbackCluster, dir: string, content: Content, timeoutMs: number): Promise<P2pResult> {
   const origin = run.origin!
   const path = `/${basename(dir)}/p2p.bin`
   const url = origin.serve(path, content)
@@ -183,7 +172,7 @@ async function runP2p(run: BenchRun, cluster: LoopbackCluster, dir: string, cont
   }
 }
 
-async function runCurl(run: BenchRun, dir: string, count: number, content: Content, timeoutMs: number): Promise<CurlResult> {
+async function runCurl(run: P2pRun, dir: string, count: number, content: Content, timeoutMs: number): Promise<CurlResult> {
   const origin = run.origin!
   const path = `/${basename(dir)}/curl.bin`
   const url = origin.serve(path, content)
@@ -194,7 +183,7 @@ async function runCurl(run: BenchRun, dir: string, count: number, content: Conte
   return { lastDoneMs, originBytes: origin.statsOf(path).bodyBytesSent }
 }
 
-async function measureCount(run: BenchRun, content: Content, count: number, turn: number, timeoutMs: number): Promise<Outcome> {
+async function measureCount(run: P2pRun, content: Content, count: number, turn: number, timeoutMs: number): Promise<Outcome> {
   const dir = join(run.work!.path, `${content.length}-bytes-${count}-daemons`)
   await mkdir(dir, { recursive: true })
   try {
@@ -317,7 +306,7 @@ function method(options: BenchOptions): string {
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2))
   const command = `node --import tsx bench/p2p-loopback.ts --sizes ${options.sizes.map((size) => size.text).join(',')} --counts ${options.counts.join(',')}`
-  const run = new BenchRun()
+  const run = new P2pRun()
   const interrupted = (signal: NodeJS.Signals): void => {
     console.error(`\n${signal}: stopping children and removing temp files`)
     void run.release().finally(() => process.exit(130))
@@ -327,7 +316,7 @@ async function main(): Promise<number> {
   const startedMs = performance.now()
   try {
     run.work = await tempDir('bench-p2p-loopback')
-    run.origin = await OriginServer.start()
+    run.origin = run.hold(await OriginServer.start(), (server) => server.close())
     const rows: Row[] = []
     let turn = 0
     for (const size of options.sizes) {

@@ -15,10 +15,11 @@ import { generateImage, pushImage, type OciImage } from '../test/support/oci-ima
 import { metricValue, waitFor } from '../test/support/processes.js'
 import { startRegistry, type RegistryProcess } from '../test/support/registry.js'
 import { machineLine, replaceSection } from './support/benchmarks-doc.js'
-import { ChildProcesses } from './support/child-processes.js'
+import type { ChildProcesses } from './support/child-processes.js'
 import { startLoopbackCluster, type ClusterDaemon as MirrorDaemon, type LoopbackCluster as MirrorCluster } from './support/loopback-cluster.js'
 import { cpuTimeMs, machineBusyCpuMs } from './support/process-cpu.js'
 import { method, observations, summary, tables, type ImageFacts, type Pull, type Round } from './support/registry-report.js'
+import { BenchRun } from './support/bench-run.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const DOC_PATH = join(ROOT, 'docs', 'benchmarks.md')
@@ -74,21 +75,9 @@ function parseOptions(argv: readonly string[]): BenchOptions {
   return { layerSizesMiB, rounds, pullTimeoutMs: timeoutSeconds * 1000, updateDocs: !values['no-docs'] }
 }
 
-/** Resources one run holds; released once, whether the run ends, fails or is interrupted. */
-class BenchRun {
-  readonly children = new ChildProcesses()
+/** This bench's run: the shared cleanup, plus the registry it serves from. */
+class RegistryRun extends BenchRun {
   registry: RegistryProcess | undefined
-  work: { path: string; remove: () => Promise<void> } | undefined
-  private released: Promise<void> | undefined
-
-  release(): Promise<void> {
-    this.released ??= (async () => {
-      await this.children.stopAll()
-      await this.registry?.stop()
-      await this.work?.remove()
-    })()
-    return this.released
-  }
 }
 
 /** Body bytes of the successful GETs the registry has logged from request number `since` on. */
@@ -137,7 +126,7 @@ async function sync(children: ChildProcesses): Promise<void> {
 }
 
 /** One timed `skopeo copy` from `host` into a fresh OCI layout, checked and then deleted. */
-async function pull(run: BenchRun, cluster: MirrorCluster, image: OciImage, host: string, output: string, timeoutMs: number): Promise<Pull> {
+async function pull(run: RegistryRun, cluster: MirrorCluster, image: OciImage, host: string, output: string, timeoutMs: number): Promise<Pull> {
   await sync(run.children)
   const registryPid = run.registry?.child.pid
   const clusterBeforeMs = await cluster.cpuTimeMs()
@@ -200,7 +189,7 @@ async function largestTaskMs(daemon: MirrorDaemon): Promise<number | undefined> 
   return largest?.costMs
 }
 
-async function measureRound(run: BenchRun, image: OciImage, round: number, timeoutMs: number): Promise<Round> {
+async function measureRound(run: RegistryRun, image: OciImage, round: number, timeoutMs: number): Promise<Round> {
   const registry = run.registry!
   const dir = join(run.work!.path, `round-${round}`)
   try {
@@ -265,7 +254,7 @@ async function imageFacts(image: OciImage, layerSizesMiB: readonly number[]): Pr
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2))
   const command = `node --import tsx bench/registry.ts --layers ${options.layerSizesMiB.join(',')} --rounds ${options.rounds}`
-  const run = new BenchRun()
+  const run = new RegistryRun()
   const interrupted = (signal: NodeJS.Signals): void => {
     console.error(`\n${signal}: stopping children and removing temp files`)
     void run.release().finally(() => process.exit(130))
@@ -275,7 +264,7 @@ async function main(): Promise<number> {
   const startedMs = performance.now()
   try {
     run.work = await tempDir('bench-registry')
-    run.registry = await startRegistry(join(run.work.path, 'registry'))
+    run.registry = run.hold(await startRegistry(join(run.work.path, 'registry')), (registry) => registry.stop())
     console.error(`generating an image with gzip layers of ${options.layerSizesMiB.join(', ')} MiB in ${run.work.path}`)
     const layoutDir = join(run.work.path, 'image')
     const image = await generateImage(layoutDir, TAG, options.layerSizesMiB)

@@ -14,8 +14,9 @@ import { sha256File, tempDir } from '../test/support/files.js'
 import { makeRandomFile, OriginServer, type Content } from '../test/support/origin-server.js'
 import { cliPath, socketGet, waitFor } from '../test/support/processes.js'
 import { machineLine, replaceSection } from './support/benchmarks-doc.js'
-import { ChildProcesses } from './support/child-processes.js'
+import type { ChildProcesses } from './support/child-processes.js'
 import { cpuTimeMs } from './support/process-cpu.js'
+import { BenchRun } from './support/bench-run.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const DOC_PATH = join(ROOT, 'docs', 'benchmarks.md')
@@ -149,21 +150,9 @@ async function forgetTask(daemon: Daemon, url: string): Promise<void> {
   if (status !== 204) throw new Error(`deleting task ${task.taskId} answered ${status}`)
 }
 
-/** Resources one run holds; released once, whether the run ends, fails or is interrupted. */
-class BenchRun {
-  readonly children = new ChildProcesses()
+/** This bench's run: the shared cleanup, plus the origin it serves from. */
+class SingleNodeRun extends BenchRun {
   origin: OriginServer | undefined
-  work: { path: string; remove: () => Promise<void> } | undefined
-  private released: Promise<void> | undefined
-
-  release(): Promise<void> {
-    this.released ??= (async () => {
-      await this.children.stopAll()
-      await this.origin?.close()
-      await this.work?.remove()
-    })()
-    return this.released
-  }
 }
 
 async function timeDfgetStartupMs(children: ChildProcesses): Promise<number> {
@@ -176,7 +165,7 @@ async function timeDfgetStartupMs(children: ChildProcesses): Promise<number> {
   return median(samples)
 }
 
-async function runRounds(run: BenchRun, options: BenchOptions, daemon: Daemon, content: Content): Promise<RoundResult[]> {
+async function runRounds(run: SingleNodeRun, options: BenchOptions, daemon: Daemon, content: Content): Promise<RoundResult[]> {
   const { children } = run
   const origin = run.origin!
   const outputDir = run.work!.path
@@ -292,7 +281,7 @@ async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2))
   const command = `node --import tsx bench/single-node.ts --size ${options.sizeText} --rounds ${options.rounds}`
   await warnIfBuildIsStale()
-  const run = new BenchRun()
+  const run = new SingleNodeRun()
   const interrupted = (signal: NodeJS.Signals): void => {
     console.error(`\n${signal}: stopping children and removing temp files`)
     void run.release().finally(() => process.exit(130))
@@ -304,7 +293,7 @@ async function main(): Promise<number> {
     const workDir = run.work.path
     console.error(`writing ${formatBytes(options.sizeBytes)} of random bytes in ${workDir}`)
     const content = await makeRandomFile(join(workDir, 'origin.bin'), options.sizeBytes)
-    run.origin = await OriginServer.start()
+    run.origin = run.hold(await OriginServer.start(), (server) => server.close())
     const daemon = await startDaemon(run.children, join(workDir, 'daemon'), options.cpuProfDir)
     const dfgetStartupMs = await timeDfgetStartupMs(run.children)
     const results = await runRounds(run, options, daemon, content)
