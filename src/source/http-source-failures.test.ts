@@ -7,11 +7,10 @@ import { createServer as createTlsServer } from 'node:https'
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Readable } from 'node:stream'
 import { createLogger } from '../common/logger.js'
-import { DamselflyError } from '../protocol/damselfly-error.js'
 import { HttpSource } from './http-source.js'
 import type { SourceRequest } from './source.js'
+import { readAll, rejection } from './source-test-fixtures.js'
 
 const CONTENT = Buffer.from('0123456789abcdefghijklmnopqrstuvwxyz')
 const TIMEOUTS = { connectTimeoutMs: 2_000, headersTimeoutMs: 2_000, bodyIdleTimeoutMs: 2_000 }
@@ -72,22 +71,6 @@ class RawOrigin {
 
 function request(url: URL | string, signal: AbortSignal = AbortSignal.timeout(6_000)): SourceRequest {
   return { url: new URL(url), headers: {}, signal }
-}
-
-async function readAll(body: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  for await (const chunk of body) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks)
-}
-
-async function rejection(promise: Promise<unknown>): Promise<DamselflyError> {
-  try {
-    await promise
-  } catch (error) {
-    assert.ok(error instanceof DamselflyError, `expected a DamselflyError, got ${String(error)}`)
-    return error
-  }
-  return assert.fail('expected a rejection')
 }
 
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {

@@ -2,11 +2,10 @@ import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Readable } from 'node:stream'
 import { contentRange, parseRangeHeader } from '../common/http-range.js'
-import { DamselflyError } from '../protocol/damselfly-error.js'
 import { HttpSource } from './http-source.js'
 import type { SourceRequest } from './source.js'
+import { readAll, rejection } from './source-test-fixtures.js'
 
 const CONTENT = Buffer.from('0123456789abcdefghijklmnopqrstuvwxyz')
 const TIMEOUTS = { connectTimeoutMs: 2_000, headersTimeoutMs: 2_000, bodyIdleTimeoutMs: 2_000 }
@@ -84,22 +83,6 @@ class TestOrigin {
 
 function request(url: URL, headers: Record<string, string> = {}): SourceRequest {
   return { url, headers, signal: AbortSignal.timeout(4_000) }
-}
-
-async function readAll(body: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  for await (const chunk of body) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks)
-}
-
-async function rejection(promise: Promise<unknown>): Promise<DamselflyError> {
-  try {
-    await promise
-  } catch (error) {
-    assert.ok(error instanceof DamselflyError, `expected a DamselflyError, got ${String(error)}`)
-    return error
-  }
-  return assert.fail('expected a rejection')
 }
 
 describe('HttpSource', TEST, () => {
