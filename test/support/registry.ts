@@ -7,6 +7,7 @@ import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { run, waitFor } from './processes.js'
 import { requireCommand } from './require-command.js'
+import { selfSignedCertificate } from './self-signed.js'
 
 /** One line of the registry's access log: a request the registry finished answering. */
 export interface RegistryRequest {
@@ -260,18 +261,8 @@ async function writeHtpasswd(dir: string, credentials: { user: string; password:
   return path
 }
 
-async function makeCertificate(dir: string): Promise<{ certPath: string; keyPath: string }> {
-  requireCommand('openssl', 'openssl')
-  const certPath = join(dir, 'registry.crt')
-  const keyPath = join(dir, 'registry.key')
-  const result = await run(
-    'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '7', '-keyout', keyPath, '-out', certPath,
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
-    { timeoutMs: 30_000 },
-  )
-  if (result.code !== 0) throw new Error(`openssl req failed (${result.code}): ${result.stderr}`)
-  return { certPath, keyPath }
+function makeCertificate(dir: string): Promise<{ certPath: string; keyPath: string }> {
+  return selfSignedCertificate(dir, 'registry', '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1,DNS:localhost')
 }
 
 function logLength(path: string): number {

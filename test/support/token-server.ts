@@ -2,9 +2,7 @@ import { createHash, createPrivateKey, randomUUID, sign, timingSafeEqual, X509Ce
 import { mkdirSync, readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { join } from 'node:path'
-import { run } from './processes.js'
-import { requireCommand } from './require-command.js'
+import { selfSignedCertificate } from './self-signed.js'
 
 export interface TokenServerOptions {
   /** The one account the server knows, checked against HTTP Basic credentials. */
@@ -178,17 +176,8 @@ function base64Url(text: string): string {
 }
 
 async function makeSigner(dir: string): Promise<Signer> {
-  requireCommand('openssl', 'openssl')
-  const certPath = join(dir, 'token.crt')
-  const keyPath = join(dir, 'token.key')
   // A CA certificate (basicConstraints CA:TRUE), since Go's chain check wants the root to be one.
-  const result = await run(
-    'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '7', '-keyout', keyPath, '-out', certPath,
-      '-subj', '/CN=damselfly test token signer', '-addext', 'basicConstraints=critical,CA:TRUE'],
-    { timeoutMs: 30_000 },
-  )
-  if (result.code !== 0) throw new Error(`openssl req failed (${result.code}): ${result.stderr}`)
+  const { certPath, keyPath } = await selfSignedCertificate(dir, 'token', '/CN=damselfly test token signer', 'basicConstraints=critical,CA:TRUE')
   const certificate = new X509Certificate(readFileSync(certPath))
   const spki = certificate.publicKey.export({ type: 'spki', format: 'der' })
   return { certPath, key: createPrivateKey(readFileSync(keyPath)), x5c: certificate.raw.toString('base64'), kid: libtrustKeyId(spki) }
