@@ -168,9 +168,9 @@ export class ProxyServer implements Startable {
     const authorization = header(req, 'authorization')
     const blobPath = upstream.pathAndQuery.split('?')[0] ?? upstream.pathAndQuery
     if (this.init.checkAccess && !(await this.access.allowed(upstream.origin, blobPath, authorization, signal))) return false
-    const request = this.downloadRequest(req, url, digest, authorization)
-    const cached = this.components.tasks.isComplete(this.components.tasks.identify(request).taskId)
-    const handle = this.components.tasks.download(request)
+    const handle = this.components.tasks.download(this.downloadRequest(req, url, digest, authorization))
+    // The download has not touched the store yet, so this still tells a cache hit.
+    const cached = this.components.tasks.isComplete(handle.taskId)
     let descriptor: TaskDescriptor
     try {
       descriptor = await handle.descriptor
