@@ -41,9 +41,9 @@ function importsOf(file: string): string[] {
   return patterns.flatMap((pattern) => [...text.matchAll(pattern)].map((match) => match[1] ?? ''))
 }
 
-/** Tests may use node:test and fixtures; the direction of imports applies to them all the same. */
+/** Tests and their fixtures may use node:test and node:assert; the direction of imports applies to them all the same. */
 function isTest(file: string): boolean {
-  return file.endsWith('.test.ts') || file.endsWith('.contract.ts')
+  return file.endsWith('.test.ts') || file.endsWith('.contract.ts') || file.endsWith('-fixtures.ts')
 }
 
 function topFolder(file: string): string {

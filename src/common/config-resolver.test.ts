@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { z } from 'zod'
-import { DamselflyError } from '../protocol/damselfly-error.js'
 import { envName, resolveConfig, type ConfigSources } from './config-resolver.js'
 import { bytes, durationMs, port } from './config-schema.js'
+import { assertThrowsCode } from '../protocol/damselfly-error-fixtures.js'
 
 const TEST = { timeout: 10_000 }
 const PREFIX = 'TESTD'
@@ -44,12 +44,7 @@ function resolve(sources: ConfigSources): z.output<typeof schema> {
 }
 
 function assertConfigInvalid(run: () => unknown, ...messages: readonly RegExp[]): void {
-  assert.throws(run, (error: unknown) => {
-    assert.ok(error instanceof DamselflyError)
-    assert.equal(error.code, 'CONFIG_INVALID')
-    for (const message of messages) assert.match(error.message, message)
-    return true
-  })
+  assertThrowsCode(run, 'CONFIG_INVALID', ...messages)
 }
 
 describe('envName', TEST, () => {

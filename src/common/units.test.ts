@@ -1,20 +1,15 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { DamselflyError } from '../protocol/damselfly-error.js'
 import { formatBytes, parseBytes, parseDurationMs } from './units.js'
+import { assertThrowsCode } from '../protocol/damselfly-error-fixtures.js'
 
 const TEST = { timeout: 10_000 }
 const KIB = 1024
 const MIB = 1024 * KIB
 const GIB = 1024 * MIB
 
-function assertInvalidArgument(run: () => unknown, message: RegExp): void {
-  assert.throws(run, (error: unknown) => {
-    assert.ok(error instanceof DamselflyError)
-    assert.equal(error.code, 'INVALID_ARGUMENT')
-    assert.match(error.message, message)
-    return true
-  })
+function assertInvalidArgument(run: () => unknown, ...messages: readonly RegExp[]): void {
+  assertThrowsCode(run, 'INVALID_ARGUMENT', ...messages)
 }
 
 describe('parseDurationMs', TEST, () => {

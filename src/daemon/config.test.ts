@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
-import { DamselflyError } from '../protocol/damselfly-error.js'
 import { DEFAULT_FILTERED_QUERY_PARAMS } from '../protocol/task-id.js'
 import { resolveDaemonConfig, type DaemonConfig } from './config.js'
+import { assertThrowsCode } from '../protocol/damselfly-error-fixtures.js'
 
 const TEST = { timeout: 10_000 }
 const MIB = 1024 * 1024
@@ -22,12 +22,7 @@ function yamlFile(text: string): string {
 }
 
 function assertConfigInvalid(run: () => unknown, ...messages: readonly RegExp[]): void {
-  assert.throws(run, (error: unknown) => {
-    assert.ok(error instanceof DamselflyError)
-    assert.equal(error.code, 'CONFIG_INVALID')
-    for (const message of messages) assert.match(error.message, message)
-    return true
-  })
+  assertThrowsCode(run, 'CONFIG_INVALID', ...messages)
 }
 
 describe('resolveDaemonConfig: defaults', TEST, () => {

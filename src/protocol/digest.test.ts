@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { DamselflyError } from './damselfly-error.js'
 import { createHasher, formatDigest, parseDigest, sha256Hex, type Digest, type DigestAlgorithm } from './digest.js'
+import { assertThrowsCode } from './damselfly-error-fixtures.js'
 
 const TEST = { timeout: 10_000 }
 
@@ -20,13 +20,8 @@ const EMPTY = {
 /** CRC-32 of 'hello world' starts with a zero nibble, so it checks the padding. */
 const HELLO_WORLD_CRC32 = '0d4a1185'
 
-function assertInvalidArgument(run: () => unknown, message: RegExp): void {
-  assert.throws(run, (error: unknown) => {
-    assert.ok(error instanceof DamselflyError)
-    assert.equal(error.code, 'INVALID_ARGUMENT')
-    assert.match(error.message, message)
-    return true
-  })
+function assertInvalidArgument(run: () => unknown, ...messages: readonly RegExp[]): void {
+  assertThrowsCode(run, 'INVALID_ARGUMENT', ...messages)
 }
 
 describe('parseDigest', TEST, () => {

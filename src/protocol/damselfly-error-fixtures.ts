@@ -1,0 +1,15 @@
+import assert from 'node:assert/strict'
+import { DamselflyError } from './damselfly-error.js'
+import type { ErrorCode } from './error-codes.js'
+
+// For tests only (excluded from the build as a *-fixtures.ts file).
+
+/** Asserts that `run` throws a DamselflyError with `code` whose message matches every pattern. */
+export function assertThrowsCode(run: () => unknown, code: ErrorCode, ...messages: readonly RegExp[]): void {
+  assert.throws(run, (error: unknown) => {
+    assert.ok(error instanceof DamselflyError)
+    assert.equal(error.code, code)
+    for (const message of messages) assert.match(error.message, message)
+    return true
+  })
+}
