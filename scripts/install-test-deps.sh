@@ -3,11 +3,14 @@
 # Idempotent and quiet when everything is present. Needs root (CI and the dev machines run as root).
 # The e2e suites need a real registry (docker-registry), a real pusher/client (skopeo),
 # jq, and htpasswd (apache2-utils) for the basic-auth registry. The runtime suites pull through
-# the mirror with the real runtimes: containerd (its daemon plus ctr) and podman.
+# the mirror with the real runtimes: containerd (its daemon plus ctr) and podman. The testbed
+# (bench/testbed, test/testbed.test.ts) needs ip and tc (iproute2) and the BitTorrent baseline:
+# aria2c, mktorrent and opentracker.
 set -euo pipefail
 needed=()
 for tool in curl:curl openssl:openssl mount:mount docker-registry:docker-registry skopeo:skopeo jq:jq htpasswd:apache2-utils \
-    containerd:containerd ctr:containerd podman:podman; do
+    containerd:containerd ctr:containerd podman:podman ip:iproute2 tc:iproute2 \
+    aria2c:aria2 mktorrent:mktorrent opentracker:opentracker; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || needed+=("${tool##*:}")
 done
 if [ ${#needed[@]} -gt 0 ]; then
