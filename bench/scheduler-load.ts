@@ -1,0 +1,378 @@
+/**
+ * Scheduler load: the built scheduler in a child process of its own, and in this process
+ * simulated daemons that announce hosts and register thousands of peers over many tasks through
+ * the real gRPC API. Reports schedules per second, the latency from `register` to the
+ * scheduler's answer, and the scheduler's CPU time and memory per peer.
+ * Run: `node --import tsx bench/scheduler-load.ts [--peers 5000] [--tasks 50] [--hosts 200] [--concurrency 1,16,64]`.
+ */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
+import { join, resolve } from 'node:path'
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
+import { parseArgs } from 'node:util'
+import { formatBytes } from '../src/common/units.js'
+import { tempDir } from '../test/support/files.js'
+import { waitFor } from '../test/support/processes.js'
+import { BenchRun } from './support/bench-run.js'
+import { machineLine, replaceSection } from './support/benchmarks-doc.js'
+import { summarizeProfile, type ProfileSummary } from './support/cpu-profile.js'
+import type { ProcessMemory } from './support/inspector-session.js'
+import { cpuTimeMs, machineBusyCpuMs } from './support/process-cpu.js'
+import { metricsText, peakRssBytes, sampleSum, startSchedulerChild, type SchedulerChild } from './support/scheduler-child.js'
+import { announceHosts, closeHosts, runPeer, simulatedTask, type FirstAnswer, type PeerResult, type SimulatedHost, type SimulatedTask } from './support/simulated-peers.js'
+
+const ROOT = resolve(import.meta.dirname, '..')
+const DOC_PATH = join(ROOT, 'docs', 'benchmarks.md')
+const SECTION = 'scheduler-load'
+const RUN_LINE = 'node --import tsx bench/scheduler-load.ts [--peers 5000] [--tasks 50] [--hosts 200] [--concurrency 1,16,64]'
+const TARGET_P99_MS = 10
+const PIECE_LENGTH_BYTES = 4 * 1024 * 1024
+const HOSTS_TIMEOUT_MS = 60_000
+/** The profiler's sampling interval: fine enough for sub-millisecond decisions. */
+const PROFILE_INTERVAL_US = 100
+
+const USAGE = `usage: ${RUN_LINE} [--pieces 16] [--timeout 60] [--profile <dir>] [--no-docs]
+
+  --peers        peers registered in all, spread evenly over the tasks (default 5000)
+  --tasks        tasks (default 50)
+  --hosts        simulated hosts, each with its own gRPC connection (default 200)
+  --concurrency  comma-separated numbers of peers in flight at once; each gets a fresh
+                 scheduler (default 1,16,64)
+  --pieces       pieces per task, of 4 MiB each; every peer reports each one (default 16)
+  --timeout      deadline of each peer's stream, in seconds (default 60)
+  --profile      write a V8 CPU profile of the scheduler for each concurrency into this
+                 directory and print where its time went (the profiler slows it a little)
+  --no-docs      print the tables only; leave docs/benchmarks.md alone`
+
+interface BenchOptions {
+  readonly peers: number
+  readonly tasks: number
+  readonly hosts: number
+  readonly concurrencies: readonly number[]
+  readonly pieces: number
+  readonly peerTimeoutMs: number
+  readonly profileDir: string | undefined
+  readonly updateDocs: boolean
+}
+
+interface RunResult {
+  readonly concurrency: number
+  readonly registrationsMs: number
+  readonly latenciesMs: readonly number[]
+  readonly answers: ReadonlyMap<FirstAnswer, number>
+  readonly laterAnswers: number
+  readonly requests: number
+  /** Mean time of one decision inside the scheduler, from its own histogram. */
+  readonly decisionMeanMs: number
+  /** The histogram bucket bound at or below which 99% of the scheduler's decisions fell. */
+  readonly decisionP99BoundMs: number | undefined
+  readonly schedulerCpuMs: number | undefined
+  readonly benchCpuMs: number
+  readonly machineCpuMs: number | undefined
+  /** This process's event-loop delay p99 during the run: how late it could read an answer. */
+  readonly benchLoopDelayP99Ms: number
+  readonly memoryBefore: ProcessMemory
+  readonly memoryAfter: ProcessMemory
+  readonly peakRssBytes: number | undefined
+  readonly peersKnown: number
+  readonly profile: ProfileSummary | undefined
+}
+
+type Row = { readonly concurrency: number; readonly outcome: { kind: 'measured'; result: RunResult } | { kind: 'failed'; reason: string } }
+
+function positiveInteger(text: string, flag: string): number {
+  const value = Number(text)
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${flag} must be a positive integer, got ${JSON.stringify(text)}`)
+  return value
+}
+
+function parseOptions(argv: readonly string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      peers: { type: 'string', default: '5000' },
+      tasks: { type: 'string', default: '50' },
+      hosts: { type: 'string', default: '200' },
+      concurrency: { type: 'string', default: '1,16,64' },
+      pieces: { type: 'string', default: '16' },
+      timeout: { type: 'string', default: '60' },
+      profile: { type: 'string' },
+      'no-docs': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+  if (values.help) {
+    console.log(USAGE)
+    process.exit(0)
+  }
+  const peers = positiveInteger(values.peers, '--peers')
+  const tasks = positiveInteger(values.tasks, '--tasks')
+  if (peers < tasks) throw new Error(`--peers (${peers}) must be at least --tasks (${tasks}): each task needs a first peer`)
+  const concurrencies = values.concurrency.split(',').filter((item) => item.trim() !== '').map((item) => positiveInteger(item.trim(), '--concurrency'))
+  if (concurrencies.length === 0) throw new Error('--concurrency needs at least one value')
+  return {
+    peers,
+    tasks,
+    hosts: positiveInteger(values.hosts, '--hosts'),
+    concurrencies,
+    pieces: positiveInteger(values.pieces, '--pieces'),
+    peerTimeoutMs: positiveInteger(values.timeout, '--timeout') * 1000,
+    profileDir: values.profile === undefined ? undefined : resolve(values.profile),
+    updateDocs: !values['no-docs'],
+  }
+}
+
+/** Runs `work` on every item, at most `concurrency` at once, in order of the items. */
+async function inPool<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = []
+  let next = 0
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      for (let i = next++; i < items.length; i = next++) results[i] = await work(items[i]!)
+    }),
+  )
+  return results
+}
+
+/** Nearest-rank percentile of sorted values. */
+function percentile(sorted: readonly number[], share: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(share * sorted.length) - 1))] ?? Number.NaN
+}
+
+interface PeerPlan {
+  readonly host: SimulatedHost
+  readonly task: SimulatedTask
+}
+
+/**
+ * Peer k belongs to task k mod T, so peers in flight at once hit different tasks. The first peer
+ * of each task goes first, on its own, so that it finds no parent and fetches from the source;
+ * the others then find parents. A task's peers sit on distinct hosts while there are enough.
+ */
+function plans(options: BenchOptions, hosts: readonly SimulatedHost[], tasks: readonly SimulatedTask[]): { first: PeerPlan[]; rest: PeerPlan[] } {
+  const all = Array.from({ length: options.peers }, (_, k) => {
+    const taskIndex = k % options.tasks
+    const rank = Math.floor(k / options.tasks)
+    return { host: hosts[(taskIndex * 7 + rank) % hosts.length]!, task: tasks[taskIndex]! }
+  })
+  return { first: all.slice(0, options.tasks), rest: all.slice(options.tasks) }
+}
+
+/** The scheduler's decision histogram summed over outcomes: mean and the bucket holding the p99. */
+function decisionTimes(text: string): { meanMs: number; p99BoundMs: number | undefined } {
+  const name = 'damselfly_scheduler_schedule_duration_seconds'
+  const count = sampleSum(text, `${name}_count`)
+  const meanMs = count === 0 ? Number.NaN : (sampleSum(text, `${name}_sum`) / count) * 1000
+  const bounds = [...new Set([...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"`, 'gm'))].map((match) => match[1]!))]
+    .filter((bound) => bound !== '+Inf')
+    .map(Number)
+    .sort((a, b) => a - b)
+  const bound = bounds.find((le) => sampleSum(text, `${name}_bucket`, { le: String(le) }) >= 0.99 * count)
+  return { meanMs, p99BoundMs: bound === undefined ? undefined : bound * 1000 }
+}
+
+async function measure(run: BenchRun, options: BenchOptions, concurrency: number): Promise<RunResult> {
+  const dir = join(run.work!.path, `concurrency-${concurrency}`)
+  const scheduler: SchedulerChild = await startSchedulerChild(run.children, dir)
+  const hosts = announceHosts(scheduler.address, options.hosts)
+  try {
+    await waitFor(
+      async () => sampleSum(await metricsText(scheduler.metricsAddress), 'damselfly_scheduler_hosts') >= options.hosts,
+      `the scheduler to know ${options.hosts} hosts`,
+      HOSTS_TIMEOUT_MS,
+    )
+    const tasks = Array.from({ length: options.tasks }, (_, i) => simulatedTask(i, options.pieces, PIECE_LENGTH_BYTES))
+    const { first, rest } = plans(options, hosts, tasks)
+    const memoryBefore = await scheduler.inspector.memoryAfterGc()
+    const pid = scheduler.child.pid
+    const cpuBefore = await cpuTimeMs(pid)
+    const machineBefore = await machineBusyCpuMs()
+    const benchBefore = process.cpuUsage()
+    const loopDelay = monitorEventLoopDelay({ resolution: 1 })
+    if (options.profileDir !== undefined) await scheduler.inspector.startProfiling(PROFILE_INTERVAL_US)
+    loopDelay.enable()
+    const startedMs = performance.now()
+    const peer = (plan: PeerPlan): Promise<PeerResult> => runPeer(plan.host, plan.task, options.peerTimeoutMs)
+    const results = [...(await inPool(first, concurrency, peer)), ...(await inPool(rest, concurrency, peer))]
+    const registrationsMs = performance.now() - startedMs
+    loopDelay.disable()
+    const profile = options.profileDir === undefined ? undefined : await scheduler.inspector.stopProfiling()
+    const cpuAfter = await cpuTimeMs(pid)
+    const machineAfter = await machineBusyCpuMs()
+    const benchUsage = process.cpuUsage(benchBefore)
+    const text = await metricsText(scheduler.metricsAddress)
+    const memoryAfter = await scheduler.inspector.memoryAfterGc()
+    if (profile !== undefined && options.profileDir !== undefined) {
+      await mkdir(options.profileDir, { recursive: true })
+      const path = join(options.profileDir, `scheduler-concurrency-${concurrency}.cpuprofile`)
+      await writeFile(path, JSON.stringify(profile))
+      console.error(`wrote ${path}`)
+    }
+    const answers = new Map<FirstAnswer, number>()
+    for (const result of results) answers.set(result.answer, (answers.get(result.answer) ?? 0) + 1)
+    const decisions = decisionTimes(text)
+    return {
+      concurrency,
+      registrationsMs,
+      latenciesMs: results.map((result) => result.latencyMs).sort((a, b) => a - b),
+      answers,
+      laterAnswers: results.reduce((sum, result) => sum + result.laterAnswers, 0),
+      requests: results.reduce((sum, result) => sum + result.requests, 0),
+      decisionMeanMs: decisions.meanMs,
+      decisionP99BoundMs: decisions.p99BoundMs,
+      schedulerCpuMs: cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore,
+      benchCpuMs: (benchUsage.user + benchUsage.system) / 1000,
+      machineCpuMs: machineBefore === undefined || machineAfter === undefined ? undefined : machineAfter - machineBefore,
+      benchLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+      memoryBefore,
+      memoryAfter,
+      peakRssBytes: await peakRssBytes(pid),
+      peersKnown: sampleSum(text, 'damselfly_scheduler_peers'),
+      profile: profile === undefined ? undefined : summarizeProfile(profile, ROOT),
+    }
+  } finally {
+    closeHosts(hosts)
+    scheduler.inspector.close()
+    await run.children.stop(scheduler.child)
+  }
+}
+
+const ms = (value: number): string => (Number.isFinite(value) ? `${value < 10 ? value.toFixed(2) : value.toFixed(1)} ms` : '-')
+const seconds = (valueMs: number | undefined): string => (valueMs === undefined ? '-' : `${(valueMs / 1000).toFixed(2)} s`)
+const perPeer = (bytes: number, peers: number): string => formatBytes(Math.max(0, bytes / peers)).replace(/\.0 /, ' ')
+
+function answersText(answers: ReadonlyMap<FirstAnswer, number>): string {
+  const parents = answers.get('normalTask') ?? 0
+  const source = answers.get('needBackToSource') ?? 0
+  const other = [...answers].filter(([answer]) => answer !== 'normalTask' && answer !== 'needBackToSource')
+  return `${parents} / ${source}${other.length === 0 ? '' : ` / ${other.map(([answer, n]) => `${answer} ${n}`).join(', ')}`}`
+}
+
+function latencyTable(rows: readonly Row[], options: BenchOptions): string {
+  const lines = [
+    '| peers in flight | registrations took | schedules/s | requests/s | latency p50 | p99 | max | p99 < 10 ms | first answers: parents / back-to-source | decision in the scheduler: mean / p99 bucket | bench loop delay p99 |',
+    '|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|',
+  ]
+  for (const row of rows) {
+    if (row.outcome.kind === 'failed') {
+      lines.push(`| ${row.concurrency} | failed: ${row.outcome.reason.replaceAll('|', '\\|').slice(0, 300)} | | | | | | | | | |`)
+      continue
+    }
+    const r = row.outcome.result
+    const p99 = percentile(r.latenciesMs, 0.99)
+    const perSecond = (count: number): string => Math.round(count / (r.registrationsMs / 1000)).toLocaleString('en-US')
+    lines.push(
+      `| ${r.concurrency} | ${seconds(r.registrationsMs)} | ${perSecond(options.peers)} | ${perSecond(r.requests)} | ${ms(percentile(r.latenciesMs, 0.5))} | ${ms(p99)} | ${ms(r.latenciesMs.at(-1) ?? Number.NaN)} | ${p99 < TARGET_P99_MS ? 'met' : 'missed'} | ${answersText(r.answers)} | ${ms(r.decisionMeanMs)} / ≤ ${r.decisionP99BoundMs === undefined ? '-' : ms(r.decisionP99BoundMs)} | ${ms(r.benchLoopDelayP99Ms)} |`,
+    )
+  }
+  return lines.join('\n')
+}
+
+function resourceTable(rows: readonly Row[], options: BenchOptions): string {
+  const lines = [
+    '| peers in flight | scheduler CPU | CPU per schedule | bench CPU | machine busy / available | peers the scheduler knows after | heap after GC: before → after | per peer | RSS: before → after (peak) | per peer |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ]
+  for (const row of rows) {
+    if (row.outcome.kind === 'failed') continue
+    const r = row.outcome.result
+    const { memoryBefore: before, memoryAfter: after } = r
+    const available = (r.registrationsMs * availableParallelism())
+    lines.push(
+      `| ${r.concurrency} | ${seconds(r.schedulerCpuMs)} | ${r.schedulerCpuMs === undefined ? '-' : ms(r.schedulerCpuMs / options.peers)} | ${seconds(r.benchCpuMs)} | ${seconds(r.machineCpuMs)} / ${seconds(available)} | ${r.peersKnown} | ${formatBytes(before.heapUsedBytes)} → ${formatBytes(after.heapUsedBytes)} | ${perPeer(after.heapUsedBytes - before.heapUsedBytes, options.peers)} | ${formatBytes(before.rssBytes)} → ${formatBytes(after.rssBytes)} (${r.peakRssBytes === undefined ? '-' : formatBytes(r.peakRssBytes)}) | ${perPeer(after.rssBytes - before.rssBytes, options.peers)} |`,
+    )
+  }
+  return lines.join('\n')
+}
+
+function profileText(rows: readonly Row[]): string {
+  const parts: string[] = []
+  for (const row of rows) {
+    if (row.outcome.kind !== 'measured' || row.outcome.result.profile === undefined) continue
+    const profile = row.outcome.result.profile
+    const busyMs = profile.profiledMs - profile.idleMs
+    const share = (valueMs: number): string => `${((100 * valueMs) / Math.max(1, busyMs)).toFixed(1)}%`
+    parts.push(
+      `Scheduler CPU profile at ${row.concurrency} in flight: ${seconds(busyMs)} busy of ${seconds(profile.profiledMs)} profiled. By file or package, self time:`,
+      '',
+      '| file or package | self | share of busy | with callees |',
+      '|---|---:|---:|---:|',
+      ...profile.files.filter((entry) => entry.name !== '(idle)').slice(0, 12).map((entry) => `| ${entry.name} | ${ms(entry.selfMs)} | ${share(entry.selfMs)} | ${ms(entry.totalMs)} |`),
+      '',
+      'Functions, by self time:',
+      '',
+      '| function | self | share of busy | with callees |',
+      '|---|---:|---:|---:|',
+      ...profile.functions.filter((entry) => entry.name !== '(idle)').slice(0, 15).map((entry) => `| ${entry.name.replaceAll('|', '\\|')} | ${ms(entry.selfMs)} | ${share(entry.selfMs)} | ${ms(entry.totalMs)} |`),
+      '',
+    )
+  }
+  return parts.join('\n')
+}
+
+function method(options: BenchOptions): string {
+  const perTask = options.peers / options.tasks
+  return [
+    `- The scheduler: \`node --inspect=127.0.0.1:0 dist/cli/damselfly.js scheduler --listen-ip 127.0.0.1 --port 0 --metrics-port 0\`, default config (info logs to a file), a fresh one for each row. The inspector is only used between measurements, to force a full GC before reading \`process.memoryUsage()\` and, with \`--profile\`, for a CPU profile.`,
+    `- The simulated daemons run in the bench process: ${options.hosts} hosts, each with a gRPC channel of its own (\`grpc.use_local_subchannel_pool\`, so one HTTP/2 connection per host, as separate daemons would have) carrying its AnnounceHost stream, held open for the run, and its peers' AnnouncePeer streams. No host is a seed.`,
+    `- ${options.peers} peers over ${options.tasks} tasks (${perTask.toFixed(0)} per task) of ${options.pieces} pieces of 4 MiB; peer k is task k mod ${options.tasks} on host (7 × task + k div ${options.tasks}) mod ${options.hosts}. The first peer of each task registers first and finds no parent, so it is told to fetch from the source; it then reports \`back_to_source_started\`, a \`piece_finished\` per piece and \`peer_finished\`. Every later peer is offered parents and reports each piece from one of them, then \`peer_finished\`, and ends its stream, as a daemon's TaskDownload does. No piece bytes move; the scheduler keeps every finished peer as a parent.`,
+    '- "Peers in flight" is how many peers are between their `register` and the end of their stream at once (a closed loop). Latency is from writing `register` to reading the first answer (parents, back-to-source or any other), measured in the bench process, so it includes both ends of gRPC and any wait in either event loop; the bench\'s own event-loop delay is shown beside it. Schedules per second is all registrations over the time from the first `register` to the last stream\'s end; requests per second counts every message the peers sent.',
+    '- "Decision in the scheduler" is `damselfly_scheduler_schedule_duration_seconds` from its `/metrics`: the time of the scheduling function alone, without gRPC or queueing; its p99 is only known to the histogram\'s bucket.',
+    '- Memory: `process.memoryUsage()` of the scheduler after a forced full GC, once all hosts have announced (before) and once every peer has ended (after), divided by the number of peers; peak RSS is its `VmHWM`. CPU is the user + system time of the scheduler and of the bench process during the registrations, and the machine\'s busy time, whoever used it.',
+    `- The scheduler, the bench and anything else running share this machine's ${availableParallelism()} cores; other benchmarks may have been running at the same time, which "machine busy" beyond the scheduler and the bench shows.`,
+  ].join('\n')
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2))
+  const command = `node --import tsx bench/scheduler-load.ts --peers ${options.peers} --tasks ${options.tasks} --hosts ${options.hosts} --concurrency ${options.concurrencies.join(',')} --pieces ${options.pieces}${options.profileDir === undefined ? '' : ' --profile <dir>'}`
+  const run = new BenchRun()
+  const interrupted = (signal: NodeJS.Signals): void => {
+    console.error(`\n${signal}: stopping the scheduler and removing temp files`)
+    void run.release().finally(() => process.exit(130))
+  }
+  process.once('SIGINT', interrupted)
+  process.once('SIGTERM', interrupted)
+  try {
+    run.work = await tempDir('bench-scheduler-load')
+    const rows: Row[] = []
+    for (const concurrency of options.concurrencies) {
+      console.error(`${options.peers} peers, ${options.tasks} tasks, ${options.hosts} hosts, ${concurrency} in flight`)
+      const outcome = await measure(run, options, concurrency).then(
+        (result) => ({ kind: 'measured', result }) as const,
+        (error: unknown) => ({ kind: 'failed', reason: error instanceof Error ? error.message : String(error) }) as const,
+      )
+      if (outcome.kind === 'failed') console.error(`failed: ${outcome.reason}`)
+      rows.push({ concurrency, outcome })
+    }
+    const tables = `${latencyTable(rows, options)}\n\n${resourceTable(rows, options)}`
+    const profiles = profileText(rows)
+    console.log(tables)
+    if (profiles !== '') console.log(`\n${profiles}`)
+    if (options.updateDocs) {
+      const body = [
+        `Run it: \`${RUN_LINE}\` (after building, or \`npm run bench:scheduler\`; \`--no-docs\` leaves this file alone).`,
+        '',
+        `Measured ${new Date().toISOString()} on ${machineLine()}.`,
+        '',
+        `Command: \`${command}\``,
+        '',
+        `Target (issue 4, reported, not gated): ${options.peers === 5000 && options.tasks === 50 ? '' : '5,000 peers over 50 tasks '}p99 scheduling latency under ${TARGET_P99_MS} ms.`,
+        '',
+        tables,
+        '',
+        ...(profiles === '' ? [] : [profiles]),
+        'How:',
+        '',
+        method(options),
+      ].join('\n')
+      await replaceSection(DOC_PATH, SECTION, body)
+      console.error(`updated the "${SECTION}" section of ${DOC_PATH}`)
+    }
+    return rows.every((row) => row.outcome.kind === 'measured') ? 0 : 1
+  } finally {
+    await run.release()
+  }
+}
+
+process.exitCode = await main()

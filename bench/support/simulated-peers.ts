@@ -1,0 +1,196 @@
+import { createHash, randomUUID } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
+import { credentials, type ClientDuplexStream } from '@grpc/grpc-js'
+import { hostIdFor } from '../../src/daemon/scheduler/host-announcer.js'
+import type { TaskId } from '../../src/protocol/ids.js'
+import {
+  SchedulerServiceClient,
+  type AnnounceHostRequest,
+  type AnnounceHostResponse,
+  type AnnouncePeerRequest,
+  type AnnouncePeerResponse,
+  type CandidateParent,
+  type Download,
+  type Host,
+  type Piece,
+} from '../../src/protocol/generated/damselfly/scheduler/v1/scheduler.js'
+import { taskIdFor } from '../../src/protocol/task-id.js'
+
+type PeerRequest = NonNullable<AnnouncePeerRequest['request']>
+type PeerResponse = NonNullable<AnnouncePeerResponse['response']>
+
+/** What the scheduler first told a peer: the scheduling decision whose latency is measured. */
+export type FirstAnswer = PeerResponse['$case'] | 'none'
+
+/** One simulated daemon: its own gRPC channel (one HTTP/2 connection) and its AnnounceHost stream. */
+export interface SimulatedHost {
+  readonly info: Host
+  readonly client: SchedulerServiceClient
+  readonly announce: ClientDuplexStream<AnnounceHostRequest, AnnounceHostResponse>
+}
+
+/** A task every simulated peer of it agrees on: one URL, its pieces and their digests. */
+export interface SimulatedTask {
+  readonly id: TaskId
+  readonly url: string
+  readonly contentLengthBytes: number
+  readonly pieceLengthBytes: number
+  readonly pieces: readonly Piece[]
+}
+
+export interface PeerResult {
+  readonly answer: FirstAnswer
+  /** From writing `register` to reading the scheduler's first answer. */
+  readonly latencyMs: number
+  /** Answers after the first: extra parents and pieces available from parents. */
+  readonly laterAnswers: number
+  /** Requests this peer sent, `register` included. */
+  readonly requests: number
+}
+
+/** The client options a daemon's SchedulerPool uses, plus a channel of its own per host. */
+const CHANNEL_OPTIONS = {
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5_000,
+  'grpc.keepalive_permit_without_calls': 1,
+  // grpc-js shares one connection among clients with the same target and options; real daemons
+  // are separate processes with a connection each, so each simulated host gets its own.
+  'grpc.use_local_subchannel_pool': 1,
+} as const
+
+const UPLOAD_PORT = 65002
+const IDCS = 4
+const LOCATIONS = 8
+
+/** Announces `count` hosts, each on its own channel, and keeps their streams open. */
+export function announceHosts(address: string, count: number): SimulatedHost[] {
+  return Array.from({ length: count }, (_, i) => {
+    const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`
+    const hostname = `sim-host-${i}`
+    const info: Host = {
+      id: hostIdFor(hostname, ip, UPLOAD_PORT),
+      ip,
+      hostname,
+      uploadPort: UPLOAD_PORT,
+      idc: `idc-${i % IDCS}`,
+      location: `region|zone-${i % LOCATIONS}|rack-${i}`,
+      seed: false,
+      disableShared: false,
+      concurrentUploadLimit: 50,
+      concurrentUploadCount: 0,
+      uploadBytesPerSecond: 0,
+    }
+    const client = new SchedulerServiceClient(address, credentials.createInsecure(), CHANNEL_OPTIONS)
+    const announce = client.announceHost()
+    // A seed command never comes (no simulated host is a seed); a stream error ends the run elsewhere.
+    announce.on('data', () => undefined)
+    announce.on('error', () => undefined)
+    announce.write({ host: info })
+    return { info, client, announce }
+  })
+}
+
+export function closeHosts(hosts: readonly SimulatedHost[]): void {
+  for (const host of hosts) {
+    host.announce.end()
+    host.client.close()
+  }
+}
+
+/** Task `index` of the run: `pieceCount` pieces of `pieceLengthBytes`, with made-up digests. */
+export function simulatedTask(index: number, pieceCount: number, pieceLengthBytes: number): SimulatedTask {
+  const url = `http://origin.bench.invalid/scheduler-load/task-${index}.bin`
+  const pieces = Array.from({ length: pieceCount }, (_, number) => ({
+    number,
+    offset: number * pieceLengthBytes,
+    length: pieceLengthBytes,
+    digest: createHash('sha256').update(`${url}#${number}`).digest('hex'),
+  }))
+  return { id: taskIdFor({ url }), url, contentLengthBytes: pieceCount * pieceLengthBytes, pieceLengthBytes, pieces }
+}
+
+/** A parent offered to this peer that holds `number`, by what the scheduler said it holds. */
+function parentHolding(parents: readonly CandidateParent[], number: number, turn: number): CandidateParent | undefined {
+  const holding = parents.filter((parent) => parent.pieces.some((piece) => piece.number === number))
+  return holding[turn % Math.max(1, holding.length)] ?? parents[turn % Math.max(1, parents.length)]
+}
+
+/**
+ * One peer's whole AnnouncePeer stream, with the messages a daemon sends: `register`; then, when
+ * told to fetch from the source, `back_to_source_started` and a `piece_finished` per piece from the
+ * source; when offered parents, a `piece_finished` per piece from one of them; then
+ * `peer_finished` and the end of the stream, as TaskDownload does. No piece bytes move.
+ */
+export async function runPeer(host: SimulatedHost, task: SimulatedTask, timeoutMs: number): Promise<PeerResult> {
+  const ids = { hostId: host.info.id, taskId: task.id, peerId: `${host.info.id.slice(0, 12)}-${randomUUID()}` }
+  const stream = host.client.announcePeer()
+  let requests = 0
+  const send = (request: PeerRequest): void => {
+    requests++
+    stream.write({ ...ids, request })
+  }
+  let laterAnswers = 0
+  let answered: ((response: PeerResponse) => void) | undefined
+  const first = new Promise<PeerResponse>((resolve) => {
+    answered = resolve
+  })
+  const closed = new Promise<void>((resolve, reject) => {
+    stream.on('error', (error: Error) => {
+      reject(new Error(`peer ${ids.peerId}: ${error.message}`, { cause: error }))
+    })
+    stream.on('status', () => {
+      resolve()
+    })
+  })
+  // Reported as a rejection from the awaits below; here only kept from being unhandled.
+  closed.catch(() => undefined)
+  stream.on('data', (response: AnnouncePeerResponse) => {
+    if (response.response === undefined) return
+    if (answered === undefined) laterAnswers++
+    else {
+      answered(response.response)
+      answered = undefined
+    }
+  })
+  const deadline = new AbortController()
+  const timer = setTimeout(() => {
+    deadline.abort()
+    stream.cancel()
+  }, timeoutMs)
+  try {
+    const startedMs = performance.now()
+    send({ $case: 'register', value: { download: download(task), pieces: [], contentLength: 0, contentLengthKnown: false } })
+    const answer = await Promise.race([first, closed.then(() => undefined)])
+    const latencyMs = performance.now() - startedMs
+    if (answer === undefined) return { answer: 'none', latencyMs, laterAnswers, requests }
+    switch (answer.$case) {
+      case 'needBackToSource':
+        send({ $case: 'backToSourceStarted', value: { contentLength: task.contentLengthBytes, contentLengthKnown: true, pieceLength: task.pieceLengthBytes } })
+        for (const piece of task.pieces) send({ $case: 'pieceFinished', value: { piece, parentPeerId: '', costMs: 20, content: Buffer.alloc(0) } })
+        send({ $case: 'peerFinished', value: { contentLength: task.contentLengthBytes, pieceCount: task.pieces.length } })
+        break
+      case 'normalTask':
+        for (const [turn, piece] of task.pieces.entries()) {
+          const parent = parentHolding(answer.value.parents, piece.number, turn)
+          send({ $case: 'pieceFinished', value: { piece, parentPeerId: parent?.peerId ?? '', costMs: 10, content: Buffer.alloc(0) } })
+        }
+        send({ $case: 'peerFinished', value: { contentLength: task.contentLengthBytes, pieceCount: task.pieces.length } })
+        break
+      default:
+        break
+    }
+    stream.end()
+    await closed
+    return { answer: answer.$case, latencyMs, laterAnswers, requests }
+  } catch (error) {
+    if (deadline.signal.aborted) throw new Error(`peer ${ids.peerId} of task ${task.id}: no end within ${timeoutMs} ms`, { cause: error })
+    throw error
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** What a dfget of the task's URL with default flags asks for. */
+function download(task: SimulatedTask): Download {
+  return { url: task.url, headers: {}, tag: '', application: '', filteredQueryParams: [], pieceLength: 0, priority: 0, digest: '', disableBackToSource: false }
+}
