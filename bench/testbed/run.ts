@@ -1,212 +1,261 @@
 /**
- * The proving ground, first slice: on one shaped namespace testbed, N hosts fetch one random file
- * (a) with curl straight from the origin, all at once, and (b) with dfget through one dfdaemon per
- * host. The scheduler, the seed daemon and the HTTP origin all live in the origin namespace, so the
- * seed's upload shares the origin link's rate with the origin itself. Prints a markdown table.
- * Run (as root, after `npm run build`):
- *   node --import tsx bench/testbed/run.ts --hosts 4 --size 64MiB --host-rate 100mbit --origin-rate 100mbit
+ * The proving ground: on a testbed of N shaped network namespaces, every host fetches one random
+ * file (a) with curl straight from the origin, (b) over BitTorrent (aria2c, opentracker, a seeder
+ * on the origin's host) and (c) with dfget through one dfdaemon per host, one scenario after
+ * another. Prints a markdown table per (N, size) and writes them with a chart to docs/.
+ * Run as root after `npm run build`; `--help` lists the options.
  */
-import { mkdir, readFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { formatBytes, parseBytes } from '../../src/common/units.js'
-import { sha256File, tempDir } from '../../test/support/files.js'
-import { makeRandomFile, type Content } from '../../test/support/origin-server.js'
-import { cliPath, socketGet, waitFor } from '../../test/support/processes.js'
-import { ChildProcesses, type TimedExit } from '../support/child-processes.js'
-import { MAX_HOSTS, Testbed, type Node } from './testbed.js'
+import { tempDir } from '../../test/support/files.js'
+import { BenchRun } from '../support/bench-run.js'
+import { machineLine, replaceSection } from '../support/benchmarks-doc.js'
+import { lineChartSvg, type ChartPanel } from './chart.js'
+import { lowerBound, rateBytesPerSecond } from './link-rate.js'
+import { ProvingGround, type RoundResult } from './proving-ground.js'
+import { representative, runReport, type RunOutcome, type RunSpec, type ScenarioOutcome } from './report.js'
+import { SCENARIO_NAMES, type Scenario, type ScenarioName } from './scenario.js'
+import { BITTORRENT_PIECE_LENGTH_BYTES, BitTorrentScenario } from './scenarios/bittorrent.js'
+import { CurlScenario } from './scenarios/curl.js'
+import { DamselflyScenario } from './scenarios/damselfly.js'
+import { MAX_HOSTS } from './testbed.js'
 
-const STATIC_SERVER = resolve(import.meta.dirname, 'static-server.ts')
-const ORIGIN_PORT = 8080
-const SCHEDULER_PORT = 8002
-const SCHEDULER_METRICS_PORT = 8000
-const UPLOAD_PORT = 65002
-const PROXY_PORT = 65001
-const SEED_UPLOAD_PORT = 65012
-const SEED_PROXY_PORT = 65011
-const STARTUP_TIMEOUT_MS = 60_000
-const DOWNLOAD_TIMEOUT_MS = 600_000
-const QUERY_TIMEOUT_MS = 10_000
-const PAYLOAD_NAME = 'payload.bin'
+const ROOT = resolve(import.meta.dirname, '..', '..')
+const DOC_PATH = join(ROOT, 'docs', 'benchmarks.md')
+const CHART_FILE = 'testbed.svg'
+const SECTION = 'testbed'
+const RUN_LINE = 'node --import tsx bench/testbed/run.ts'
+/** A round's deadline is this multiple of curl's origin-limited time (N·S/u_origin), and at least the minimum. */
+const TIMEOUT_OVER_CURL_BOUND = 3
+const MIN_DOWNLOAD_TIMEOUT_MS = 120_000
+const COLORS: Readonly<Record<ScenarioName | 'bound', string>> = { curl: '#d62728', bittorrent: '#1f77b4', damselfly: '#2ca02c', bound: '#555555' }
 
-interface Round {
-  readonly lastDoneMs: number
-  readonly originBytes: number
-  readonly perHostMs: readonly number[]
-  readonly digestsOk: number
+const USAGE = `usage: ${RUN_LINE} [options]   (as root, after npm run build)
+
+  --hosts        comma-separated host counts N (default 4,8,16,32)
+  --size         comma-separated file sizes (default 64MiB,256MiB)
+  --host-rate    tc rate of every host's link, each direction (default 100mbit)
+  --origin-rate  tc rate of the origin host's link, each direction (default 100mbit)
+  --scenarios    comma-separated, any of ${SCENARIO_NAMES.join(', ')} (default all, in that order)
+  --repeat       rounds of each scenario per run; the median round is reported (default 1)
+  --no-docs      print the tables only; leave docs/benchmarks.md and docs/${CHART_FILE} alone`
+
+interface BenchOptions {
+  readonly hosts: readonly number[]
+  readonly sizesBytes: readonly number[]
+  readonly hostRate: string
+  readonly originRate: string
+  readonly scenarios: readonly ScenarioName[]
+  readonly repeat: number
+  readonly updateDocs: boolean
 }
 
-/** tc rate such as `100mbit`, `1gbit`, `500kbit`, `12mbps` in bytes per second. */
-function rateBytesPerSecond(rate: string): number {
-  const match = /^(\d+(?:\.\d+)?)(bit|kbit|mbit|gbit|bps|kbps|mbps|gbps)$/i.exec(rate.trim())
-  if (match === null) throw new Error(`unrecognised tc rate ${rate}`)
-  const [, value = '0', unit = ''] = match
-  const factors: Record<string, number> = { bit: 1 / 8, kbit: 1e3 / 8, mbit: 1e6 / 8, gbit: 1e9 / 8, bps: 1, kbps: 1e3, mbps: 1e6, gbps: 1e9 }
-  return Number(value) * factors[unit.toLowerCase()]!
+const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
+  curl: new CurlScenario(),
+  bittorrent: new BitTorrentScenario(),
+  damselfly: new DamselflyScenario(),
 }
 
-function parseOptions(): { hosts: number; sizeBytes: number; hostRate: string; originRate: string } {
+function list(text: string): string[] {
+  return text.split(',').map((item) => item.trim()).filter((item) => item !== '')
+}
+
+function isScenarioName(name: string): name is ScenarioName {
+  return (SCENARIO_NAMES as readonly string[]).includes(name)
+}
+
+function parseOptions(): BenchOptions {
   const { values } = parseArgs({
     options: {
-      hosts: { type: 'string', default: '4' },
-      size: { type: 'string', default: '64MiB' },
+      hosts: { type: 'string', default: '4,8,16,32' },
+      size: { type: 'string', default: '64MiB,256MiB' },
       'host-rate': { type: 'string', default: '100mbit' },
       'origin-rate': { type: 'string', default: '100mbit' },
+      scenarios: { type: 'string', default: SCENARIO_NAMES.join(',') },
+      repeat: { type: 'string', default: '1' },
+      'no-docs': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
     },
   })
-  const hosts = Number(values.hosts)
-  if (!Number.isInteger(hosts) || hosts < 1 || hosts > MAX_HOSTS) throw new Error(`--hosts must be 1..${MAX_HOSTS}`)
-  rateBytesPerSecond(values['host-rate'])
-  rateBytesPerSecond(values['origin-rate'])
-  return { hosts, sizeBytes: parseBytes(values.size), hostRate: values['host-rate'], originRate: values['origin-rate'] }
-}
-
-async function logged(logPath: string, message: string): Promise<number> {
-  const text = await readFile(logPath, 'utf8').catch(() => '')
-  return text.split('\n').filter((line) => line.includes(`"msg":"${message}"`)).length
-}
-
-function originBytesSent(testbed: Testbed): number {
-  const stats = testbed.output(testbed.origin, 'curl', ['-sS', `http://${testbed.origin.ip}:${ORIGIN_PORT}/_stats`], { timeoutMs: QUERY_TIMEOUT_MS })
-  return (JSON.parse(stats) as { bodyBytesSent: number }).bodyBytesSent
-}
-
-/** Starts every download at once; returns when the last one ended. */
-async function allAtOnce(hosts: readonly Node[], download: (host: Node, index: number) => Promise<TimedExit>): Promise<{ lastDoneMs: number; exits: TimedExit[] }> {
-  const startedMs = performance.now()
-  const exits = await Promise.all(hosts.map((host, index) => download(host, index)))
-  const lastDoneMs = performance.now() - startedMs
-  exits.forEach((exit, index) => {
-    if (exit.code !== 0) throw new Error(`download on host ${index + 1} failed (${exit.code ?? exit.signal}): ${exit.stderr.slice(-1000)}`)
+  if (values.help) {
+    console.log(USAGE)
+    process.exit(0)
+  }
+  const problems: string[] = []
+  const hosts = list(values.hosts).map(Number)
+  if (hosts.length === 0 || hosts.some((count) => !Number.isInteger(count) || count < 1 || count > MAX_HOSTS)) problems.push(`--hosts must list counts from 1 to ${MAX_HOSTS}`)
+  const sizesBytes = list(values.size).flatMap((size) => {
+    try {
+      return [parseBytes(size)]
+    } catch (error) {
+      problems.push(`--size: ${(error as Error).message}`)
+      return []
+    }
   })
-  return { lastDoneMs, exits }
+  for (const key of ['host-rate', 'origin-rate'] as const) {
+    try {
+      rateBytesPerSecond(values[key])
+    } catch (error) {
+      problems.push(`--${key}: ${(error as Error).message}`)
+    }
+  }
+  const scenarios = list(values.scenarios)
+  const unknown = scenarios.filter((name) => !isScenarioName(name))
+  if (unknown.length > 0 || scenarios.length === 0) problems.push(`--scenarios must list some of ${SCENARIO_NAMES.join(', ')}, got ${values.scenarios}`)
+  const repeat = Number(values.repeat)
+  if (!Number.isInteger(repeat) || repeat < 1) problems.push('--repeat must be a positive integer')
+  if (problems.length > 0) {
+    console.error(`${problems.join('\n')}\n\n${USAGE}`)
+    process.exit(2)
+  }
+  return {
+    hosts,
+    sizesBytes,
+    hostRate: values['host-rate'],
+    originRate: values['origin-rate'],
+    scenarios: scenarios.filter(isScenarioName),
+    repeat,
+    updateDocs: !values['no-docs'],
+  }
 }
 
-async function digestsMatching(files: readonly string[], content: Content): Promise<number> {
-  const digests = await Promise.all(files.map((file) => sha256File(file)))
-  return digests.filter((digest) => digest === content.sha256).length
+/** Every scenario's rounds on one payload; a failed round is recorded and ends that scenario's rounds. */
+async function measureRun(ground: ProvingGround, spec: RunSpec, options: BenchOptions): Promise<RunOutcome> {
+  const payload = await ground.addPayload(spec.sizeBytes)
+  const bound = lowerBound({
+    hosts: spec.hosts,
+    sizeBytes: spec.sizeBytes,
+    hostBytesPerSecond: rateBytesPerSecond(spec.hostRate),
+    originBytesPerSecond: rateBytesPerSecond(spec.originRate),
+  })
+  const scenarios: ScenarioOutcome[] = []
+  for (const name of options.scenarios) {
+    const rounds: RoundResult[] = []
+    let failure: string | undefined
+    for (let round = 1; round <= spec.repeat && failure === undefined; round++) {
+      console.error(`N=${spec.hosts} ${formatBytes(spec.sizeBytes)}: ${name}, round ${round} of ${spec.repeat}`)
+      try {
+        rounds.push(await ground.round(SCENARIOS[name], payload))
+      } catch (error) {
+        failure = error instanceof Error ? error.message : String(error)
+        console.error(`N=${spec.hosts} ${formatBytes(spec.sizeBytes)}: ${name} failed: ${failure}`)
+      }
+    }
+    scenarios.push({ name, rounds, ...(failure === undefined ? {} : { failure }) })
+  }
+  return { spec, bound, scenarios }
 }
 
-async function curlRound(testbed: Testbed, dir: string, url: string, content: Content): Promise<Round> {
-  const before = originBytesSent(testbed)
-  const files = testbed.hosts.map((_, i) => join(dir, `curl-h${i + 1}.bin`))
-  const { lastDoneMs, exits } = await allAtOnce(testbed.hosts, (host, i) =>
-    testbed.exec(host, 'curl', ['-sS', '--fail', '-o', files[i]!, url], { timeoutMs: DOWNLOAD_TIMEOUT_MS }),
-  )
-  return { lastDoneMs, originBytes: originBytesSent(testbed) - before, perHostMs: exits.map((exit) => exit.elapsedMs), digestsOk: await digestsMatching(files, content) }
+function chart(outcomes: readonly RunOutcome[], options: BenchOptions): string {
+  const panels: ChartPanel[] = options.sizesBytes.map((sizeBytes) => {
+    const runs = outcomes.filter((outcome) => outcome.spec.sizeBytes === sizeBytes)
+    return {
+      title: `${formatBytes(sizeBytes)}, hosts ${options.hostRate}, origin ${options.originRate}`,
+      series: [
+        ...options.scenarios.map((name) => ({
+          name,
+          color: COLORS[name],
+          points: runs.flatMap((run) => {
+            const round = representative(run.scenarios.find((scenario) => scenario.name === name)?.rounds ?? [])
+            return round === undefined ? [] : [{ hosts: run.spec.hosts, seconds: round.lastDoneMs / 1000 }]
+          }),
+        })),
+        { name: 'lower bound', color: COLORS.bound, dashed: true, points: runs.map((run) => ({ hosts: run.spec.hosts, seconds: run.bound.boundMs / 1000 })) },
+      ],
+    }
+  })
+  return lineChartSvg(panels, { title: 'Testbed: time until the last host holds the file' })
 }
 
-async function startDaemon(testbed: Testbed, node: Node, dir: string, ports: { upload: number; proxy: number }, seed: boolean, schedulerAddress: string): Promise<string> {
-  await mkdir(dir, { recursive: true })
-  const socketPath = join(dir, 'dfdaemon.sock')
-  const logPath = join(dir, 'dfdaemon.log')
-  const child = testbed.start(
-    node,
-    process.execPath,
-    [
-      cliPath('dfdaemon'), '--data-dir', join(dir, 'data'), '--socket', socketPath, '--upload-port', String(ports.upload),
-      '--proxy-port', String(ports.proxy), '--scheduler', schedulerAddress, '--host-ip', node.ip, ...(seed ? ['--seed'] : []),
-    ],
-    { logPath, env: process.env },
-  )
-  await waitFor(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`dfdaemon on ${node.namespace} exited; see ${logPath}`)
-    return socketGet(socketPath, '/healthy').then((answer) => answer.status === 200, () => false)
-  }, `dfdaemon on ${node.namespace} to answer /healthy`, STARTUP_TIMEOUT_MS)
-  return socketPath
-}
-
-async function damselflyRound(testbed: Testbed, dir: string, url: string, content: Content): Promise<Round> {
-  const origin = testbed.origin
-  const schedulerLog = join(dir, 'scheduler.log')
-  const scheduler = testbed.start(
-    origin,
-    process.execPath,
-    [cliPath('damselfly'), 'scheduler', '--listen-ip', origin.ip, '--port', String(SCHEDULER_PORT), '--metrics-port', String(SCHEDULER_METRICS_PORT)],
-    { logPath: schedulerLog, env: process.env },
-  )
-  await waitFor(async () => {
-    if (scheduler.exitCode !== null || scheduler.signalCode !== null) throw new Error(`scheduler exited; see ${schedulerLog}`)
-    return (await logged(schedulerLog, 'scheduler listening')) > 0
-  }, 'the scheduler to listen', STARTUP_TIMEOUT_MS)
-  const schedulerAddress = `${origin.ip}:${SCHEDULER_PORT}`
-  // The seed shares the origin namespace with the scheduler and the origin, so it needs its own ports.
-  const [, ...sockets] = await Promise.all([
-    startDaemon(testbed, origin, join(dir, 'seed'), { upload: SEED_UPLOAD_PORT, proxy: SEED_PROXY_PORT }, true, schedulerAddress),
-    ...testbed.hosts.map((host, i) => startDaemon(testbed, host, join(dir, `h${i + 1}`), { upload: UPLOAD_PORT, proxy: PROXY_PORT }, false, schedulerAddress)),
-  ])
-  await waitFor(async () => (await logged(schedulerLog, 'host announced')) >= testbed.hosts.length + 1, 'every host to announce itself', STARTUP_TIMEOUT_MS)
-  const before = originBytesSent(testbed)
-  const files = testbed.hosts.map((_, i) => join(dir, `dfget-h${i + 1}.bin`))
-  const { lastDoneMs, exits } = await allAtOnce(testbed.hosts, (host, i) =>
-    testbed.exec(host, process.execPath, [cliPath('dfget'), url, '-O', files[i]!, '-e', sockets[i]!, '--no-progress'], { timeoutMs: DOWNLOAD_TIMEOUT_MS }),
-  )
-  return { lastDoneMs, originBytes: originBytesSent(testbed) - before, perHostMs: exits.map((exit) => exit.elapsedMs), digestsOk: await digestsMatching(files, content) }
-}
-
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)} s`
-}
-
-function report(options: ReturnType<typeof parseOptions>, curl: Round, damselfly: Round): string {
-  const hostBps = rateBytesPerSecond(options.hostRate)
-  const originBps = rateBytesPerSecond(options.originRate)
-  const oneHostMs = (options.sizeBytes / hostBps) * 1000
-  const originLimitedMs = ((options.hosts * options.sizeBytes) / originBps) * 1000
-  const n = options.hosts
-  const row = (name: string, round: Round): string =>
-    `| ${name} | ${seconds(round.lastDoneMs)} | ${round.perHostMs.map(seconds).join(', ')} | ${formatBytes(round.originBytes)} (${(round.originBytes / options.sizeBytes).toFixed(2)}x) | ${round.digestsOk}/${n} |`
+function docSection(outcomes: readonly RunOutcome[]): string {
   return [
-    `${n} hosts x ${formatBytes(options.sizeBytes)}, host links ${options.hostRate}, origin link ${options.originRate} (tbf, both directions); scheduler, seed and origin in the origin namespace`,
+    'Run it as root: `npm run bench:testbed` (builds, then the full default matrix: N = 4, 8, 16, 32 × 64 MiB and 256 MiB at',
+    '100mbit everywhere; roughly 45 minutes here, most of it curl, whose time grows as N·S/u_origin). Pick a part with',
+    `\`${RUN_LINE} --hosts 4,8,16 --size 64MiB --host-rate 100mbit --origin-rate 100mbit [--scenarios curl,bittorrent,damselfly] [--repeat K] [--no-docs]\`.`,
     '',
-    '| method | last done | per host | origin sent | sha256 ok |',
-    '|---|---|---|---|---|',
-    row('curl from origin', curl),
-    row('Damselfly dfget', damselfly),
-    `| bound: size / host rate (one host) | ${seconds(oneHostMs)} | | | |`,
-    `| bound: N x size / origin rate (origin-limited curl) | ${seconds(originLimitedMs)} | | | |`,
+    `Measured ${new Date().toISOString()} on ${machineLine()}. The machine has 2 cores and was running other work`,
+    'at the same time; the "machine CPU busy" column is the share of both cores that anything used during the fetches, so',
+    'a figure near 100% means the run was CPU-bound rather than link-bound.',
+    '',
+    `Command: \`${RUN_LINE} ${process.argv.slice(2).join(' ')}\``,
+    '',
+    'How:',
+    '',
+    '- Testbed (bench/testbed/testbed.ts): a hub namespace with a bridge, an origin namespace (10.77.0.2) and one namespace',
+    '  per host (10.77.0.11 up), joined by veth pairs. Every link is shaped with `tc tbf` (burst 256 kB, latency 100 ms) in',
+    '  both directions: the namespace side\'s egress is its upload, the hub side\'s its download. Rates of 100mbit keep the 2',
+    '  cores mostly out of the way (12.5 MB/s per host); tc counts whole frames, so payload goodput is a few percent lower than',
+    '  the nominal rate the lower bound uses. The testbed is rebuilt for each N; the scenarios run one after another on it.',
+    '- Figures: "last host" and "median host" are each host\'s own finish time after all were started at once. "Host upload"',
+    '  is the tc byte counter of each host\'s eth0 egress, read before and after the fetches, headers and ACKs included (the',
+    '  ACKs of a host\'s own download stay under 0.01x with the veths\' segment offload; under 0.1x counts as "not',
+    '  uploading"). "Origin link sent" is the same counter on the origin namespace.',
+    '- curl: `curl -o` on every host at once, from a small Node HTTP server in the origin namespace (static-server.ts);',
+    '  origin egress is the server\'s own count of body bytes sent.',
+    `- BitTorrent: \`mktorrent\` with ${BITTORRENT_PIECE_LENGTH_BYTES / 1024 ** 2} MiB pieces (BitTorrent's usual size here; Damselfly uses its default, 4 MiB for these`,
+    '  sizes), opentracker (whitelist holding the info hash) and an aria2c seeder in the origin namespace, an aria2c leecher on',
+    '  every host at once, without DHT, local discovery or peer exchange. Leechers keep seeding until the last host is done',
+    '  (`--seed-time=0` would make each leave the swarm the moment it finishes, which handicaps BitTorrent); each host\'s',
+    '  finish time is stamped by aria2\'s on-bt-download-complete hook, which runs before seeding starts. There is no HTTP',
+    '  origin in this scenario: its origin egress is the seeder\'s link counter (tracker replies included, negligible).',
+    '- Damselfly: the scheduler, a seed daemon and the HTTP origin all live in the origin namespace, so the origin link',
+    '  carries both the origin\'s and the seed\'s uploads: "origin egress" is the HTTP server\'s body count, "origin link sent"',
+    '  the origin plus the seed (and scheduler). Every daemon starts fresh, with empty storage, for the scenario; then',
+    '  `dfget URL -O FILE` runs on every host at once. The notes give the seed daemon\'s own upload counter.',
+    '- Every host\'s file is checked against the sha256 of the payload ("sha256 ok").',
+    '',
+    `![time of the last host against N, per scenario, with the lower bound](${CHART_FILE})`,
+    '',
+    ...outcomes.flatMap((outcome) => [runReport(outcome), '']),
   ].join('\n')
 }
 
 async function main(): Promise<void> {
   const options = parseOptions()
-  const children = new ChildProcesses()
-  const testbed = new Testbed({ children })
-  const work = await tempDir('testbed')
-  let cleaning: Promise<void> | undefined
-  const cleanUp = (): Promise<void> =>
-    (cleaning ??= (async () => {
-      await children.stopAll()
-      testbed.down()
-      await work.remove()
-    })())
+  const run = new BenchRun()
   process.once('SIGINT', () => {
-    console.error('interrupted: tearing the testbed down')
-    void cleanUp().finally(() => process.exit(130))
+    console.error('interrupted: stopping every process and deleting the testbed')
+    void run.release().finally(() => process.exit(130))
   })
+  const outcomes: RunOutcome[] = []
   try {
-    testbed.up(options.hosts, { hostRate: options.hostRate, originRate: options.originRate })
-    const originDir = join(work.path, 'origin')
-    await mkdir(originDir, { recursive: true })
-    const content = await makeRandomFile(join(originDir, PAYLOAD_NAME), options.sizeBytes)
-    const originLog = join(work.path, 'origin.log')
-    const server = testbed.start(
-      testbed.origin,
-      process.execPath,
-      ['--import', 'tsx', STATIC_SERVER, '--dir', originDir, '--ip', testbed.origin.ip, '--port', String(ORIGIN_PORT)],
-      { logPath: originLog, env: process.env },
-    )
-    await waitFor(async () => {
-      if (server.exitCode !== null || server.signalCode !== null) throw new Error(`origin exited: ${await readFile(originLog, 'utf8')}`)
-      return (await logged(originLog, 'origin listening')) > 0
-    }, 'the origin to listen', STARTUP_TIMEOUT_MS)
-    const url = `http://${testbed.origin.ip}:${ORIGIN_PORT}/${PAYLOAD_NAME}`
-    const curl = await curlRound(testbed, work.path, url, content)
-    const damselfly = await damselflyRound(testbed, work.path, url, content)
-    console.log(report(options, curl, damselfly))
+    run.work = await tempDir('testbed')
+    for (const hosts of options.hosts) {
+      const curlBoundMs = Math.max(...options.sizesBytes.map((sizeBytes) => ((hosts * sizeBytes) / rateBytesPerSecond(options.originRate)) * 1000))
+      const ground = run.hold(
+        new ProvingGround(
+          { children: run.children },
+          {
+            hosts,
+            hostRate: options.hostRate,
+            originRate: options.originRate,
+            workDir: join(run.work.path, `n${hosts}`),
+            downloadTimeoutMs: Math.max(MIN_DOWNLOAD_TIMEOUT_MS, TIMEOUT_OVER_CURL_BOUND * curlBoundMs),
+          },
+        ),
+        (held) => held.close(),
+      )
+      await ground.open()
+      try {
+        for (const sizeBytes of options.sizesBytes) {
+          const outcome = await measureRun(ground, { hosts, sizeBytes, hostRate: options.hostRate, originRate: options.originRate, repeat: options.repeat }, options)
+          outcomes.push(outcome)
+          console.log(`${runReport(outcome)}\n`)
+        }
+      } finally {
+        await ground.close()
+      }
+    }
+    if (options.updateDocs && outcomes.length > 0) {
+      await writeFile(join(ROOT, 'docs', CHART_FILE), chart(outcomes, options))
+      await replaceSection(DOC_PATH, SECTION, docSection(outcomes))
+      console.error(`wrote section "${SECTION}" of ${DOC_PATH} and docs/${CHART_FILE}`)
+    }
+    if (outcomes.some((outcome) => outcome.scenarios.some((scenario) => scenario.failure !== undefined))) process.exitCode = 1
   } finally {
-    await cleanUp()
+    await run.release()
   }
 }
 

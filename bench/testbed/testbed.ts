@@ -5,6 +5,7 @@
  * limit, the hub side's egress its download limit. Needs root and iproute2; netem is not needed.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process'
+import { z } from 'zod'
 import type { ChildProcesses, TimedExit } from '../support/child-processes.js'
 
 const SUBNET_PREFIX = '10.77.0.'
@@ -15,6 +16,10 @@ const FIRST_HOST_OCTET = 11
 export const MAX_HOSTS = 240
 const TBF_BURST = '256kb'
 const TBF_LATENCY = '100ms'
+const TC_QUERY_TIMEOUT_MS = 10_000
+
+/** `tc -s -j qdisc show dev eth0`: the root qdisc's counters among others. */
+const QDISC_STATS = z.array(z.object({ root: z.boolean().optional(), bytes: z.number() }))
 
 /** One namespace on the bridge. */
 export interface Node {
@@ -109,6 +114,23 @@ export class Testbed {
   /** Runs a short command inside the node's namespace and returns its stdout. */
   output(node: Node, command: string, args: readonly string[], init: { timeoutMs: number }): string {
     return execFileSync('ip', ['netns', 'exec', node.namespace, command, ...args], { encoding: 'utf8', timeout: init.timeoutMs })
+  }
+
+  /**
+   * Bytes the node has sent on its link so far: the counter of the tbf on its eth0, so Ethernet,
+   * IP and TCP headers and the ACKs of its downloads are included. Only grows while the testbed is up.
+   */
+  sentBytes(node: Node): number {
+    const text = this.output(node, 'tc', ['-s', '-j', 'qdisc', 'show', 'dev', 'eth0'], { timeoutMs: TC_QUERY_TIMEOUT_MS })
+    const root = QDISC_STATS.parse(JSON.parse(text)).find((qdisc) => qdisc.root === true)
+    if (root === undefined) throw new Error(`no root qdisc on eth0 of ${node.namespace}`)
+    return root.bytes
+  }
+
+  /** Pids of the processes running inside the node's namespace. */
+  pids(node: Node): number[] {
+    const text = execFileSync('ip', ['netns', 'pids', node.namespace], { encoding: 'utf8', timeout: TC_QUERY_TIMEOUT_MS })
+    return text.split('\n').filter((line) => line.trim() !== '').map(Number)
   }
 
   private addNamespace(namespace: string): void {

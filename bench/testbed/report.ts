@@ -1,0 +1,133 @@
+/** The testbed's figures as markdown: one table per run (N, size, rates), notes, and the issue's targets. */
+import { formatBytes } from '../../src/common/units.js'
+import type { LowerBound } from './link-rate.js'
+import type { RoundResult } from './proving-ground.js'
+import { median } from './proving-ground.js'
+import type { ScenarioName } from './scenario.js'
+
+/** A host that uploaded less than this share of the file is counted as not serving others (the ACKs of its own download are far less). */
+const IDLE_UPLOAD_SHARE = 0.1
+const TARGETS = { hosts: 16, sizeBytes: 256 * 1024 ** 2, boundRatio: 1.3, versusBitTorrent: 0.8, originEgress: 1.05 } as const
+
+export interface RunSpec {
+  readonly hosts: number
+  readonly sizeBytes: number
+  readonly hostRate: string
+  readonly originRate: string
+  readonly repeat: number
+}
+
+export interface ScenarioOutcome {
+  readonly name: ScenarioName
+  /** Every round that completed. */
+  readonly rounds: readonly RoundResult[]
+  /** Why a round failed, when one did; the scenario's later rounds of this run are skipped. */
+  readonly failure?: string
+}
+
+export interface RunOutcome {
+  readonly spec: RunSpec
+  readonly bound: LowerBound
+  readonly scenarios: readonly ScenarioOutcome[]
+}
+
+const LABELS: Readonly<Record<ScenarioName, string>> = { curl: 'curl from the origin', bittorrent: 'BitTorrent (aria2c)', damselfly: 'Damselfly (dfget)' }
+
+/** The round whose last host finished at the median time; undefined when none completed. */
+export function representative(rounds: readonly RoundResult[]): RoundResult | undefined {
+  const sorted = [...rounds].sort((a, b) => a.lastDoneMs - b.lastDoneMs)
+  return sorted[Math.floor((sorted.length - 1) / 2)]
+}
+
+/**
+ * What left the origin host for the hosts: the HTTP origin's body bytes for curl and Damselfly
+ * (their seed daemon is reported apart), the seeder's link for BitTorrent, which has no HTTP origin.
+ */
+export function originEgressBytes(round: RoundResult): number {
+  return round.scenario === 'bittorrent' ? round.originLinkBytes : round.originBodyBytes
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`
+}
+
+function times(bytes: number, sizeBytes: number): string {
+  return `${(bytes / sizeBytes).toFixed(2)}x`
+}
+
+function row(outcome: ScenarioOutcome, spec: RunSpec, bound: LowerBound): string {
+  const round = representative(outcome.rounds)
+  if (round === undefined) return `| ${LABELS[outcome.name]} | failed | | | | | | | | |`
+  const uploads = [...round.hostUploadBytes].sort((a, b) => a - b)
+  const share = (bytes: number): string => (bytes / spec.sizeBytes).toFixed(2)
+  const idle = uploads.filter((bytes) => bytes < IDLE_UPLOAD_SHARE * spec.sizeBytes).length
+  const cpu = round.machineBusyShare === undefined ? 'n/a' : `${(round.machineBusyShare * 100).toFixed(0)}%`
+  return [
+    '',
+    LABELS[outcome.name],
+    seconds(round.lastDoneMs),
+    seconds(round.medianDoneMs),
+    `${(round.lastDoneMs / bound.boundMs).toFixed(2)}x`,
+    `${formatBytes(originEgressBytes(round))} (${times(originEgressBytes(round), spec.sizeBytes)})`,
+    times(round.originLinkBytes, spec.sizeBytes),
+    `${share(uploads[0] ?? 0)} / ${share(median(uploads))} / ${share(uploads.at(-1) ?? 0)}`,
+    `${idle}/${spec.hosts}`,
+    `${round.digestsOk}/${spec.hosts}`,
+    cpu,
+    '',
+  ].join(' | ').trim()
+}
+
+function notes(outcome: RunOutcome): string[] {
+  const { spec } = outcome
+  const lines: string[] = []
+  for (const scenario of outcome.scenarios) {
+    const round = representative(scenario.rounds)
+    if (scenario.failure !== undefined) lines.push(`- ${LABELS[scenario.name]} failed: ${scenario.failure.split('\n')[0]?.slice(0, 300)}`)
+    if (round === undefined) continue
+    lines.push(`- ${LABELS[scenario.name]}, upload of each host h1..h${spec.hosts} (x file size): ${round.hostUploadBytes.map((bytes) => (bytes / spec.sizeBytes).toFixed(2)).join(' ')}`)
+    if (round.seedUploadBytes !== undefined) {
+      lines.push(`  - seed daemon uploaded ${formatBytes(round.seedUploadBytes)} (${times(round.seedUploadBytes, spec.sizeBytes)}), by its own counter; the hosts' daemons fetched ${formatBytes(round.hostBackToSourceBytes ?? 0)} from the origin themselves`)
+    }
+    if (scenario.rounds.length > 1) lines.push(`  - last host in each of ${scenario.rounds.length} rounds: ${scenario.rounds.map((each) => seconds(each.lastDoneMs)).join(', ')} (the table shows the median round)`)
+  }
+  return lines
+}
+
+function targets(outcome: RunOutcome): string[] {
+  const { spec } = outcome
+  if (spec.hosts !== TARGETS.hosts || spec.sizeBytes !== TARGETS.sizeBytes || spec.hostRate !== spec.originRate) return []
+  const damselfly = representative(outcome.scenarios.find((scenario) => scenario.name === 'damselfly')?.rounds ?? [])
+  const bittorrent = representative(outcome.scenarios.find((scenario) => scenario.name === 'bittorrent')?.rounds ?? [])
+  if (damselfly === undefined) return []
+  const verdict = (value: number, limit: number): string => (value <= limit ? 'met' : 'missed')
+  const boundRatio = damselfly.lastDoneMs / outcome.bound.boundMs
+  const egress = originEgressBytes(damselfly) / spec.sizeBytes
+  return [
+    '',
+    '| target (N=16, 256 MiB, equal rates) | measured | limit | result |',
+    '|---|---:|---:|---|',
+    `| Damselfly's last host / lower bound | ${boundRatio.toFixed(2)}x | ≤ ${TARGETS.boundRatio}x | ${verdict(boundRatio, TARGETS.boundRatio)} |`,
+    ...(bittorrent === undefined
+      ? []
+      : [`| Damselfly's last host / aria2's | ${(damselfly.lastDoneMs / bittorrent.lastDoneMs).toFixed(2)}x | ≤ ${TARGETS.versusBitTorrent}x | ${verdict(damselfly.lastDoneMs / bittorrent.lastDoneMs, TARGETS.versusBitTorrent)} |`]),
+    `| Damselfly's origin egress / file size | ${egress.toFixed(2)}x | ≤ ${TARGETS.originEgress}x | ${verdict(egress, TARGETS.originEgress)} |`,
+  ]
+}
+
+/** The markdown of one run: heading, lower bound, table, notes and, for the target run, the targets. */
+export function runReport(outcome: RunOutcome): string {
+  const { spec, bound } = outcome
+  return [
+    `### ${spec.hosts} hosts × ${formatBytes(spec.sizeBytes)}, host links ${spec.hostRate}, origin link ${spec.originRate}${spec.repeat > 1 ? `, median of ${spec.repeat} rounds` : ''}`,
+    '',
+    `Lower bound ${seconds(bound.boundMs)} = max(S/u_origin ${seconds(bound.originUploadMs)}, S/d_host ${seconds(bound.hostDownloadMs)}, N·S/(u_origin + N·u_host) ${seconds(bound.aggregateUploadMs)}).`,
+    '',
+    '| scenario | last host | median host | last / bound | origin egress | origin link sent (tc) | host upload min / median / max (x size) | hosts uploading < 0.1x | sha256 ok | machine CPU busy |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...outcome.scenarios.map((scenario) => row(scenario, spec, bound)),
+    '',
+    ...notes(outcome),
+    ...targets(outcome),
+  ].join('\n')
+}

@@ -1,0 +1,100 @@
+/**
+ * What every testbed scenario implements: prepare one round (servers and peers up, nothing
+ * fetched), then have every host fetch the payload at once. The proving ground measures around
+ * `fetchAll`, so start-up costs stay out of the figures.
+ */
+import type { ChildProcess } from 'node:child_process'
+import { performance } from 'node:perf_hooks'
+import type { ChildProcesses, TimedExit } from '../support/child-processes.js'
+import type { Node, Testbed } from './testbed.js'
+
+export const SCENARIO_NAMES = ['curl', 'bittorrent', 'damselfly'] as const
+export type ScenarioName = (typeof SCENARIO_NAMES)[number]
+
+/** The file every host fetches, as the origin serves it. */
+export interface Payload {
+  /** File name in the origin's directory, also the last segment of `url`. */
+  readonly name: string
+  readonly path: string
+  readonly sizeBytes: number
+  readonly sha256: string
+  readonly url: string
+}
+
+export interface ScenarioContext {
+  readonly testbed: Testbed
+  readonly children: ChildProcesses
+  /** A fresh directory for this round's files and logs, removed after it. */
+  readonly dir: string
+  readonly payload: Payload
+  /** Deadline of one host's whole fetch. */
+  readonly downloadTimeoutMs: number
+}
+
+/** What the hosts got, and when. */
+export interface Delivery {
+  /** Each host's copy, in host order. */
+  readonly files: readonly string[]
+  /** When each host held the whole file, in ms after the fetches started, in host order. */
+  readonly hostDoneMs: readonly number[]
+  /** Damselfly only: bytes the seed daemon uploaded, by its own counter. */
+  readonly seedUploadBytes?: number
+  /** Damselfly only: bytes the hosts' daemons fetched from the origin themselves, by their counters. */
+  readonly hostBackToSourceBytes?: number
+}
+
+export interface PreparedRound {
+  /** Every host fetches the payload at once; resolves when the last holds it, rejects when any fails. */
+  fetchAll(): Promise<Delivery>
+  /** Stops whatever `prepare` started; safe to call more than once. */
+  stop(): Promise<void>
+}
+
+export interface Scenario {
+  readonly name: ScenarioName
+  /** Starts the round's servers and peers and waits until they are ready; stops them again if that fails. */
+  prepare(context: ScenarioContext): Promise<PreparedRound>
+}
+
+/** The long-lived processes of one round, stopped together, each by its own handle. */
+export class RoundProcesses {
+  private readonly started: ChildProcess[] = []
+
+  constructor(private readonly components: { testbed: Testbed; children: ChildProcesses }) {}
+
+  start(node: Node, command: string, args: readonly string[], init: { logPath: string }): ChildProcess {
+    const child = this.components.testbed.start(node, command, args, { logPath: init.logPath, env: process.env })
+    this.started.push(child)
+    return child
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.started.splice(0).map((child) => this.components.children.stop(child)))
+  }
+}
+
+/** Runs `prepare` and stops its processes if it throws, so a failed start leaves nothing behind. */
+export async function preparing(processes: RoundProcesses, prepare: () => Promise<PreparedRound>): Promise<PreparedRound> {
+  try {
+    return await prepare()
+  } catch (error) {
+    await processes.stopAll()
+    throw error
+  }
+}
+
+/** True while a child started by a round has neither exited nor been killed. */
+export function isRunning(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null
+}
+
+/** Starts one command per host at once; resolves with each one's time from spawn to exit, in host order. */
+export async function runOnEveryHost(hosts: readonly Node[], fetch: (host: Node, index: number) => Promise<TimedExit>): Promise<number[]> {
+  const startedMs = performance.now()
+  const exits = await Promise.all(hosts.map((host, index) => fetch(host, index)))
+  const failures = exits.flatMap((exit, index) =>
+    exit.code === 0 ? [] : [`host ${index + 1} (${hosts[index]?.namespace}) ended with ${exit.code ?? exit.signal}: ${exit.stderr.trim().slice(-500)}`],
+  )
+  if (failures.length > 0) throw new Error(`${failures.length} of ${hosts.length} hosts failed after ${Math.round(performance.now() - startedMs)} ms:\n${failures.join('\n')}`)
+  return exits.map((exit) => exit.elapsedMs)
+}

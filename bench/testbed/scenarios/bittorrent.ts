@@ -1,0 +1,121 @@
+/**
+ * The BitTorrent baseline: opentracker and an aria2c seeder on the origin's namespace, an aria2c
+ * leecher on every host at once. A leecher that has the whole file keeps seeding until the last
+ * host is done, as BitTorrent peers normally do (`--seed-time=0` would make it leave at once and
+ * handicap the swarm); its own finish time is written by aria2's on-bt-download-complete hook,
+ * which runs when the download completes and before seeding starts.
+ */
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
+import { requireCommand } from '../../../test/support/require-command.js'
+import { waitFor } from '../../../test/support/processes.js'
+import { isRunning, preparing, RoundProcesses, type PreparedRound, type Scenario, type ScenarioContext } from '../scenario.js'
+
+const TRACKER_PORT = 6969
+const LISTEN_PORT = 6881
+/** mktorrent's -l: 2^20 = 1 MiB pieces, BitTorrent's usual size for files of this range. */
+const PIECE_LENGTH_LOG2 = 20
+const STARTUP_TIMEOUT_MS = 60_000
+const QUERY_TIMEOUT_MS = 60_000
+/** Only the tracker finds peers: no DHT, no local discovery, no peer exchange. */
+const ARIA2_COMMON = [
+  '--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false', '--enable-peer-exchange=false', '--disable-ipv6=true',
+  '--summary-interval=0', '--console-log-level=warn', '--file-allocation=none', '--bt-tracker-interval=5',
+  // 0.0 with no --seed-time: seed until stopped.
+  '--seed-ratio=0.0',
+]
+/**
+ * aria2 calls the hook with GID, file count and the first file's path; the file beside it records
+ * when, in epoch ms, and appears whole (renamed into place) so a poller never reads it half-written.
+ */
+const DONE_HOOK = `#!/bin/sh
+date +%s%3N > "$3.done.tmp" && mv "$3.done.tmp" "$3.done"
+`
+
+export const BITTORRENT_PIECE_LENGTH_BYTES = 2 ** PIECE_LENGTH_LOG2
+
+export class BitTorrentScenario implements Scenario {
+  readonly name = 'bittorrent'
+
+  prepare(context: ScenarioContext): Promise<PreparedRound> {
+    for (const [command, debianPackage] of [['aria2c', 'aria2'], ['mktorrent', 'mktorrent'], ['opentracker', 'opentracker']] as const) {
+      requireCommand(command, debianPackage)
+    }
+    const processes = new RoundProcesses(context)
+    return preparing(processes, () => this.start(context, processes))
+  }
+
+  private async start(context: ScenarioContext, processes: RoundProcesses): Promise<PreparedRound> {
+    const { testbed, children, dir, payload, downloadTimeoutMs } = context
+    const origin = testbed.origin
+    const announceUrl = `http://${origin.ip}:${TRACKER_PORT}/announce`
+    const torrent = join(dir, `${payload.name}.torrent`)
+    const made = await children.run('mktorrent', ['-a', announceUrl, '-l', String(PIECE_LENGTH_LOG2), '-o', torrent, payload.path], { timeoutMs: QUERY_TIMEOUT_MS })
+    if (made.code !== 0) throw new Error(`mktorrent failed: ${made.stderr}`)
+    const infoHash = /Info Hash: ([0-9a-f]{40})/.exec(testbed.output(origin, 'aria2c', ['-S', torrent], { timeoutMs: QUERY_TIMEOUT_MS }))?.[1]
+    if (infoHash === undefined) throw new Error(`aria2c -S ${torrent} printed no info hash`)
+
+    // Debian's opentracker only tracks whitelisted torrents, refuses to run as root, and chroots to
+    // -d before it reads -w: the whitelist path is relative to the chroot, which nobody must enter.
+    const trackerDir = join(dir, 'tracker')
+    await mkdir(trackerDir, { recursive: true })
+    await writeFile(join(trackerDir, 'whitelist.txt'), `${infoHash}\n`, { mode: 0o644 })
+    await chmod(trackerDir, 0o755)
+    const trackerLog = join(dir, 'opentracker.log')
+    const tracker = processes.start(
+      origin,
+      'opentracker',
+      ['-i', origin.ip, '-p', String(TRACKER_PORT), '-P', String(TRACKER_PORT), '-w', '/whitelist.txt', '-d', trackerDir, '-u', 'nobody'],
+      { logPath: trackerLog },
+    )
+    const seederLog = join(dir, 'aria2-seeder.log')
+    const seeder = processes.start(
+      origin,
+      'aria2c',
+      [...ARIA2_COMMON, '-d', dirname(payload.path), `--listen-port=${LISTEN_PORT}`, '--bt-seed-unverified=true', torrent],
+      { logPath: seederLog },
+    )
+    // Leechers that announce before the seeder would wait a whole tracker interval to meet it.
+    const scrapeUrl = `http://${origin.ip}:${TRACKER_PORT}/scrape?info_hash=${infoHash.replace(/../g, (byte) => `%${byte}`)}`
+    await waitFor(() => {
+      if (!isRunning(tracker)) throw new Error(`opentracker exited; see ${trackerLog}`)
+      if (!isRunning(seeder)) throw new Error(`the aria2c seeder exited; see ${seederLog}`)
+      const scrape = (() => {
+        try {
+          return testbed.output(origin, 'curl', ['-sS', '--fail', scrapeUrl], { timeoutMs: QUERY_TIMEOUT_MS })
+        } catch {
+          return ''
+        }
+      })()
+      return /8:completei[1-9]/.test(scrape)
+    }, 'the tracker to list the seeder', STARTUP_TIMEOUT_MS)
+
+    const hook = join(dir, 'bt-done.sh')
+    await writeFile(hook, DONE_HOOK, { mode: 0o755 })
+    const hostDirs = testbed.hosts.map((_, i) => join(dir, `bt-h${i + 1}`))
+    await Promise.all(hostDirs.map((hostDir) => mkdir(hostDir, { recursive: true })))
+    const files = hostDirs.map((hostDir) => join(hostDir, basename(payload.path)))
+    return {
+      fetchAll: async () => {
+        const startedAtMs = Date.now()
+        const leechers = testbed.hosts.map((host, i) =>
+          processes.start(
+            host,
+            'aria2c',
+            [...ARIA2_COMMON, '-d', hostDirs[i]!, `--listen-port=${LISTEN_PORT}`, `--on-bt-download-complete=${hook}`, torrent],
+            { logPath: join(hostDirs[i]!, 'aria2.log') },
+          ),
+        )
+        await waitFor(() => {
+          const quit = leechers.findIndex((leecher) => !isRunning(leecher))
+          if (quit !== -1) throw new Error(`aria2c on host ${quit + 1} exited (${leechers[quit]?.exitCode}); see ${join(hostDirs[quit]!, 'aria2.log')}`)
+          return files.every((file) => existsSync(`${file}.done`))
+        }, 'every BitTorrent host to complete', downloadTimeoutMs)
+        const doneAtMs = await Promise.all(files.map(async (file) => Number((await readFile(`${file}.done`, 'utf8')).trim())))
+        return { files, hostDoneMs: doneAtMs.map((atMs) => atMs - startedAtMs) }
+      },
+      stop: () => processes.stopAll(),
+    }
+  }
+}
