@@ -36,7 +36,7 @@ export const DAEMON_DEFAULTS = {
     hijackHTTPS: { cert: '', key: '', hosts: [] as string[] },
   },
   scheduler: { addrs: [] as string[], announceInterval: '5s' },
-  seedPeer: { enable: false },
+  seedPeer: { enable: false, taskUploadLimit: 4 },
   gc: { interval: '900s', policy: { taskTTL: '6h', distHighThresholdPercent: 80, distLowThresholdPercent: 60, quota: UNLIMITED } },
 }
 
@@ -85,7 +85,7 @@ export const daemonConfigSchema = z
       hijackHTTPS: z.object({ cert: z.string(), key: z.string(), hosts: z.array(z.string()) }),
     }),
     scheduler: z.object({ addrs: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')), announceInterval: durationMs() }),
-    seedPeer: z.object({ enable: z.boolean() }),
+    seedPeer: z.object({ enable: z.boolean(), taskUploadLimit: z.number().int().min(1).max(1000) }),
     gc: z.object({
       interval: durationMs(),
       policy: z.object({

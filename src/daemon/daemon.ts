@@ -138,7 +138,13 @@ export class Daemon implements Startable {
         registry: this.registry,
         logger: logger.child({ component: 'upload' }),
       },
-      { host: config.upload.server.ip || '0.0.0.0', port: config.upload.server.port, disableShared: config.upload.disableShared, concurrentLimit: config.upload.concurrentLimit },
+      {
+        host: config.upload.server.ip || '0.0.0.0',
+        port: config.upload.server.port,
+        disableShared: config.upload.disableShared,
+        concurrentLimit: config.upload.concurrentLimit,
+        seedUploadsPerTask: config.seedPeer.enable ? config.seedPeer.taskUploadLimit : undefined,
+      },
     )
     this.announcer = new HostAnnouncer(
       {

@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   RANGE_NOT_SATISFIABLE: { httpStatus: 416, grpcStatus: 11, summary: 'the requested range lies outside the content' },
   BACK_TO_SOURCE_DISABLED: { httpStatus: 502, grpcStatus: 9, summary: 'no peer has the content and back-to-source is disabled' },
   SCHEDULE_FAILED: { httpStatus: 502, grpcStatus: 9, summary: 'the scheduler found no parent and the priority allows no back-to-source' },
+  PIECE_DEFERRED: { httpStatus: 503, grpcStatus: 14, summary: 'a seed peer sends other pieces first; the piece is to come from a peer that has it' },
   TOO_MANY_UPLOADS: { httpStatus: 503, grpcStatus: 8, summary: 'this host is serving as many pieces as it allows at once' },
   UPSTREAM_NOT_ALLOWED: { httpStatus: 403, grpcStatus: 7, summary: 'the proxy does not serve that upstream registry' },
   SHARING_DISABLED: { httpStatus: 403, grpcStatus: 7, summary: 'this host does not share its content with peers' },

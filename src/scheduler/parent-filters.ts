@@ -38,7 +38,6 @@ export const PARENT_FILTERS = [
       candidate.state === 'failed' || candidate.state === 'left' || lastUploadIsAnomalous(candidate.uploadCostsMs),
   },
   { reason: 'nothing-to-give', rejects: (_child, candidate) => candidate.finishedPieces.size === 0 },
-  { reason: 'would-cycle', rejects: (child, candidate) => child.task.dag.reaches(child.id, candidate.id) },
 ] as const satisfies readonly ParentFilter[]
 
 export type ParentFilterReason = (typeof PARENT_FILTERS)[number]['reason']

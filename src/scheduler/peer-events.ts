@@ -103,7 +103,7 @@ export class PeerEvents {
 
   /** Tells every running child that has this peer as a parent that it can fetch the piece from it. */
   private announcePiece(peer: Peer, piece: PieceRecord): void {
-    for (const childId of peer.task.dag.childrenOf(peer.id)) {
+    for (const childId of peer.task.graph.childrenOf(peer.id)) {
       const child = peer.task.peers.get(childId)
       if (child?.state !== 'running') continue
       child.stream?.write({ response: { $case: 'piecesAvailable', value: { parentPeerId: peer.id, pieces: [{ ...piece }] } } })
@@ -124,7 +124,7 @@ export class PeerEvents {
   private blocklist(peer: Peer, parentId: PeerId, reason: 'bad_content' | 'reschedule'): void {
     if (peer.blocklist.has(parentId)) return
     peer.blocklist.add(parentId)
-    peer.task.dag.deleteEdge(parentId, peer.id)
+    peer.task.graph.deleteEdge(parentId, peer.id)
     this.components.metrics.blocklistedParents.inc({ reason })
     this.log(peer).info({ parentId, reason }, 'parent blocklisted')
   }
@@ -143,7 +143,7 @@ export class PeerEvents {
     if (finished.contentLength > 0 || finished.pieceCount === 0) this.learnContentLength(peer, finished.contentLength)
     peer.state = 'succeeded'
     // A finished peer needs no parents, and keeping the edges would stop it serving its former parents.
-    peer.task.dag.deleteInEdges(peer.id)
+    peer.task.graph.deleteInEdges(peer.id)
     this.log(peer).info({ pieces: peer.finishedPieces.size }, 'peer finished')
     this.components.runner.wake(peer.task)
   }
@@ -151,8 +151,8 @@ export class PeerEvents {
   private peerFailed(peer: Peer, failed: PeerFailed): void {
     this.components.runner.cancel(peer.id)
     peer.state = 'failed'
-    peer.task.dag.deleteInEdges(peer.id)
-    peer.task.dag.deleteOutEdges(peer.id)
+    peer.task.graph.deleteInEdges(peer.id)
+    peer.task.graph.deleteOutEdges(peer.id)
     this.log(peer).info({ reason: failed.reason }, 'peer failed')
   }
 }

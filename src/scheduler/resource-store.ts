@@ -86,7 +86,7 @@ export class ResourceStore {
     host.stream = undefined
     for (const peerId of host.peerIds) {
       const peer = this.peers.get(peerId)
-      peer?.task.dag.deleteOutEdges(peerId)
+      peer?.task.graph.deleteOutEdges(peerId)
     }
     this.components.logger.info({ hostId: host.id }, 'host disconnected')
   }

@@ -79,15 +79,14 @@ export class ScheduleRunner {
   /**
    * Offers a peer that just got its first piece as an extra parent to running peers of its task
    * that have room for one, so that children feed each other instead of all leaning on the seed.
-   * Each edge passes the parent filters and keeps the DAG acyclic.
+   * The edge may run against an existing one: peers that started together trade both ways.
    */
   offerNewParent(parent: Peer, maxParents: number): void {
     const task = parent.task
     for (const child of task.peers.values()) {
       if (child === parent || child.state !== 'running' || !child.connected) continue
-      if (task.dag.parentsOf(child.id).length >= maxParents) continue
-      if (task.dag.parentsOf(child.id).includes(parent.id)) continue
-      if (rejectionReason(child, parent) !== undefined || !task.dag.addEdge(parent.id, child.id)) continue
+      if (task.graph.parentCount(child.id) >= maxParents || task.graph.hasEdge(parent.id, child.id)) continue
+      if (rejectionReason(child, parent) !== undefined || !task.graph.addEdge(parent.id, child.id)) continue
       this.send(child, { response: { $case: 'normalTask', value: { task: taskInfo(task), parents: [candidateParent(parent)] } } })
     }
   }

@@ -65,7 +65,7 @@ export class Scheduling {
       peer.state = 'succeeded'
       return { kind: 'tiny-task', content: task.tinyContent }
     }
-    task.dag.deleteInEdges(peer.id)
+    task.graph.deleteInEdges(peer.id)
     const parents = this.findParents(peer)
     if (parents.length > 0) return this.adopt(peer, parents)
     return this.withoutParents(peer)
@@ -76,7 +76,7 @@ export class Scheduling {
     if (peer.task.contentLengthBytes === 0 || peer.task.tinyContent !== undefined) return this.schedule(peer)
     const parents = this.findParents(peer)
     if (parents.length === 0) return undefined
-    peer.task.dag.deleteInEdges(peer.id)
+    peer.task.graph.deleteInEdges(peer.id)
     return this.adopt(peer, parents)
   }
 
@@ -98,7 +98,7 @@ export class Scheduling {
   }
 
   private adopt(peer: Peer, parents: readonly Peer[]): ScheduleDecision {
-    const adopted = parents.filter((parent) => peer.task.dag.addEdge(parent.id, peer.id))
+    const adopted = parents.filter((parent) => peer.task.graph.addEdge(parent.id, peer.id))
     if (adopted.length === 0) return this.withoutParents(peer)
     peer.state = 'running'
     peer.failedScheduleCount = 0

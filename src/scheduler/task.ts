@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { Logger } from '../common/logger.js'
 import { pieceCount, TINY_TASK_MAX_BYTES } from '../protocol/piece.js'
 import type { PeerId, TaskId } from '../protocol/ids.js'
-import { Dag } from './dag.js'
+import { PeerGraph } from './peer-graph.js'
 import type { Peer } from './peer.js'
 
 /** One piece as the scheduler records it; `digest` is lowercase hex sha256. */
@@ -25,7 +25,7 @@ export class Task {
   contentLengthBytes: number | undefined
   pieceLengthBytes: number | undefined
   readonly peers = new Map<PeerId, Peer>()
-  readonly dag = new Dag<PeerId>()
+  readonly graph = new PeerGraph<PeerId>()
   /** Set once a seed host has been asked to fetch this task, so it is asked only once. */
   seedRequestedMs: number | undefined
   /** The whole content of a tiny task, checked against its piece's digest; answered inline. */
@@ -90,13 +90,13 @@ export class Task {
 
   addPeer(peer: Peer): void {
     this.peers.set(peer.id, peer)
-    this.dag.addVertex(peer.id)
+    this.graph.addVertex(peer.id)
     this.peerlessSinceMs = undefined
   }
 
   removePeer(peerId: PeerId, nowMs: number): void {
     this.peers.delete(peerId)
-    this.dag.removeVertex(peerId)
+    this.graph.removeVertex(peerId)
     if (this.peers.size === 0) this.peerlessSinceMs = nowMs
   }
 

@@ -21,6 +21,8 @@ interface ParentState {
   failures: number
   /** It answered busy; not asked again before this time. */
   busyUntilMs: number
+  /** Pieces it deferred (a seed sending other pieces first), each with when to ask again. */
+  readonly deferredUntilMs: Map<number, number>
   /** Smoothed bytes per millisecond of its recent pieces; higher is better. */
   speed: number
 }
@@ -31,21 +33,30 @@ const MAX_PARENT_FAILURES = 2
 const NO_CONTENT = Buffer.alloc(0)
 /** How long a parent that answered busy is left alone. */
 const BUSY_BACKOFF_MS = 200
+/** How long a piece a seed deferred is left to other parents before the seed is asked again. */
+const DEFERRED_BACKOFF_MS = 1_000
 /** Missing pieces considered per free slot when choosing what to fetch next. */
-const WINDOW_PER_SLOT = 4
+const WINDOW_PER_SLOT = 16
 /** A seed peer counts as this many pieces busier: other peers serve what they hold first. */
 const SEED_LOAD_PENALTY = 2
 /**
- * Pieces one child fetches from a seed at once while it has other parents: the seed then hands
- * each child different pieces, which the children trade, instead of serving everyone everything.
+ * Pieces one child fetches from a seed peer at once. Every child of the task shares the seed's
+ * uplink, so more in flight would not make it faster; one at a time keeps the seed handing each
+ * child different pieces, which the children then trade, instead of serving everyone everything.
  */
-const SEED_IN_FLIGHT_WITH_PEERS = 1
+const SEED_IN_FLIGHT = 1
 
 function load(parent: ParentState): number {
   return parent.inFlight + (parent.seed ? SEED_LOAD_PENALTY : 0)
 }
 
 export type ParentOutcome = 'done' | 'back-to-source'
+
+/** The `error.code` of a parent's JSON error body, if it has one. */
+async function errorCode(body: Dispatcher.ResponseData['body']): Promise<string | undefined> {
+  const parsed = (await body.json().catch(() => undefined)) as { error?: { code?: unknown } } | undefined
+  return typeof parsed?.error?.code === 'string' ? parsed.error.code : undefined
+}
 
 /**
  * Downloads a task's missing pieces from the parents the scheduler offers: several at once, each
@@ -157,6 +168,7 @@ export class ParentDownload {
       inFlight: 0,
       failures: 0,
       busyUntilMs: 0,
+      deferredUntilMs: new Map<number, number>(),
       speed: 1,
     }
     for (const piece of candidate.pieces) parent.pieces.set(piece.number, piece.digest)
@@ -179,14 +191,13 @@ export class ParentDownload {
       if (holders.length > 0) window.push({ number, holders, tieBreak: Math.random() })
     }
     window.sort((a, b) => a.holders.length - b.holders.length || a.tieBreak - b.tieBreak)
-    const hasPeers = [...this.parents.values()].some((parent) => !parent.seed)
     const now = this.components.clock.nowMs()
     for (const { number, holders } of window) {
       if (this.inFlight.size >= this.init.concurrentPieceCount) return
       let best: ParentState | undefined
       for (const parent of holders) {
-        if (parent.busyUntilMs > now) continue
-        if (parent.seed && hasPeers && parent.inFlight >= SEED_IN_FLIGHT_WITH_PEERS) continue
+        if (parent.busyUntilMs > now || (parent.deferredUntilMs.get(number) ?? 0) > now) continue
+        if (parent.seed && parent.inFlight >= SEED_IN_FLIGHT) continue
         if (best === undefined || load(parent) < load(best) || (load(parent) === load(best) && parent.speed > best.speed)) best = parent
       }
       if (best === undefined) continue
@@ -227,9 +238,11 @@ export class ParentDownload {
         signal,
       })
       if (response.statusCode === 503) {
-        // Busy, not broken: leave it alone for a moment and the piece for another parent.
-        await response.body.dump()
-        parent.busyUntilMs = this.components.clock.nowMs() + BUSY_BACKOFF_MS
+        // Busy or deferring this piece, not broken: the piece goes to another parent for a moment.
+        const deferred = await errorCode(response.body) === 'PIECE_DEFERRED'
+        const now = this.components.clock.nowMs()
+        if (deferred) parent.deferredUntilMs.set(number, now + DEFERRED_BACKOFF_MS)
+        else parent.busyUntilMs = now + BUSY_BACKOFF_MS
         return
       }
       if (response.statusCode !== 206) {
@@ -261,6 +274,7 @@ export class ParentDownload {
       this.lastProgressMs = this.components.clock.nowMs()
       const piece: Piece = { number, offset: range.offset, length: range.length, digest }
       session.send({ $case: 'pieceFinished', value: { piece, parentPeerId: parent.peerId, costMs, content: NO_CONTENT } })
+      this.components.logger.debug({ piece: number, parent: parent.peerId, seed: parent.seed, costMs }, 'piece from parent')
       this.components.metrics.downloadTrafficBytes.inc({ type: 'remote_peer' }, range.length)
       this.components.metrics.pieceDurationSeconds.observe({ type: 'remote_peer' }, costMs / 1000)
       this.components.signals.ready(number)

@@ -13,6 +13,7 @@ import { isTaskId } from '../../protocol/ids.js'
 import { piecesCovering } from '../../protocol/piece.js'
 import type { ContentStore } from '../../storage/content-store.js'
 import type { DaemonMetrics } from '../daemon-metrics.js'
+import { PieceSpread } from './piece-spread.js'
 
 /** Dragonfly's upload path: `/download/<first 3 of task id>/<task id>?peerId=<child>`. */
 const DOWNLOAD_PATH = /^\/download\/([0-9a-f]{3})\/([0-9a-f]{64})$/
@@ -25,11 +26,21 @@ export class UploadServer implements Startable {
   private readonly server: Server
   private boundAddress = ''
   private uploading = 0
+  /** Present on a seed peer: each piece goes out once before any goes out twice. */
+  private readonly spread: PieceSpread | undefined
 
   constructor(
     private readonly components: { store: ContentStore; limiter: TokenBucket; metrics: DaemonMetrics; registry: Registry; logger: Logger },
-    private readonly init: { host: string; port: number; disableShared: boolean; concurrentLimit: number },
+    private readonly init: {
+      host: string
+      port: number
+      disableShared: boolean
+      concurrentLimit: number
+      /** Set on a seed peer: pieces of one task it sends at once, each piece once before any twice. */
+      seedUploadsPerTask: number | undefined
+    },
   ) {
+    this.spread = init.seedUploadsPerTask === undefined ? undefined : new PieceSpread({ uploadsPerTask: init.seedUploadsPerTask })
     this.server = createServer({ keepAlive: true }, (req, res) => {
       this.route(req, res).catch((error: unknown) => {
         const failure = sendError(res, error)
@@ -85,6 +96,13 @@ export class UploadServer implements Startable {
       throw new DamselflyError('TOO_MANY_UPLOADS', `serving ${this.uploading} pieces already, the most this host allows`)
     }
     const byteCount = length === 0 ? 0 : range.end - range.start + 1
+    // Only a child's request for one piece is held back: it can get that piece elsewhere.
+    const spreadPiece = this.spread !== undefined && req.method === 'GET' && first === last && byteCount > 0 ? first : undefined
+    const claim = spreadPiece === undefined ? 'send' : this.spread?.claim(task, spreadPiece)
+    if (claim === 'defer') {
+      throw new DamselflyError('PIECE_DEFERRED', `piece ${spreadPiece ?? ''} went out already; this seed peer sends pieces nobody has first`, { details: { taskId } })
+    }
+    if (claim === 'busy') throw new DamselflyError('TOO_MANY_UPLOADS', `this seed peer sends ${this.init.seedUploadsPerTask ?? 0} pieces of task ${taskId} at once`)
     res.writeHead(parsed === undefined ? 200 : 206, {
       'content-type': 'application/octet-stream',
       'content-length': byteCount,
@@ -97,6 +115,7 @@ export class UploadServer implements Startable {
       res.end()
       return
     }
+    let delivered = false
     const release = task.acquire()
     this.uploading++
     const closed = new AbortController()
@@ -107,10 +126,12 @@ export class UploadServer implements Startable {
       task.touch()
       await pipeline(throttle(task.createReadStream(range.start, range.end), [this.components.limiter], closed.signal), res)
       this.components.metrics.uploadTrafficBytes.inc(byteCount)
+      delivered = true
     } catch (error) {
       if (!closed.signal.aborted) this.components.logger.warn({ err: error, taskId }, 'upload interrupted')
       res.destroy()
     } finally {
+      if (spreadPiece !== undefined) this.spread?.finished(task, spreadPiece, delivered)
       this.uploading--
       release()
     }

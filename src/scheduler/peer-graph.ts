@@ -4,10 +4,13 @@ interface Vertex<V> {
 }
 
 /**
- * A directed acyclic graph of one task's peers: an edge runs from a parent to a child that may
- * download from it. Every mutation keeps the graph acyclic; a refused edge leaves it unchanged.
+ * Who may download from whom among one task's peers: an edge runs from a parent to a child, and a
+ * parent's new pieces are announced along its out-edges. Unlike Dragonfly's DAG, two peers may be
+ * each other's parents, so peers that started together trade pieces both ways as in a swarm.
+ * Cycles cannot deadlock: a child only asks a parent for pieces the parent has announced, and a
+ * child that makes no progress asks for a reschedule.
  */
-export class Dag<V> {
+export class PeerGraph<V> {
   private readonly vertices = new Map<V, Vertex<V>>()
 
   get size(): number {
@@ -34,16 +37,19 @@ export class Dag<V> {
 
   /**
    * Adds the edge parent → child. Returns false, changing nothing, when either vertex is missing,
-   * when parent and child are the same, or when the edge would close a cycle.
+   * when parent and child are the same, or when the edge exists already.
    */
   addEdge(parent: V, child: V): boolean {
     const from = this.vertices.get(parent)
     const to = this.vertices.get(child)
-    if (from === undefined || to === undefined || parent === child) return false
-    if (this.reaches(child, parent)) return false
+    if (from === undefined || to === undefined || parent === child || from.children.has(child)) return false
     from.children.add(child)
     to.parents.add(parent)
     return true
+  }
+
+  hasEdge(parent: V, child: V): boolean {
+    return this.vertices.get(parent)?.children.has(child) ?? false
   }
 
   deleteEdge(parent: V, child: V): void {
@@ -65,24 +71,11 @@ export class Dag<V> {
     return [...(this.vertices.get(vertex)?.parents ?? [])]
   }
 
-  childrenOf(vertex: V): V[] {
-    return [...(this.vertices.get(vertex)?.children ?? [])]
+  parentCount(vertex: V): number {
+    return this.vertices.get(vertex)?.parents.size ?? 0
   }
 
-  /** True when a path of one or more edges leads from `from` to `to`, or when they are the same vertex. */
-  reaches(from: V, to: V): boolean {
-    if (from === to) return this.vertices.has(from)
-    const seen = new Set<V>([from])
-    const queue: V[] = [from]
-    for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
-      for (const child of this.vertices.get(next)?.children ?? []) {
-        if (child === to) return true
-        if (!seen.has(child)) {
-          seen.add(child)
-          queue.push(child)
-        }
-      }
-    }
-    return false
+  childrenOf(vertex: V): V[] {
+    return [...(this.vertices.get(vertex)?.children ?? [])]
   }
 }

@@ -1,0 +1,66 @@
+import type { StoredTask } from '../../storage/content-store.js'
+
+/** What the rules need of a task: how many pieces the seed holds. Compared by identity. */
+export type SpreadTask = Pick<StoredTask, 'finishedPieceCount'>
+
+/** How a seed peer's pieces of one task went out. */
+interface Served {
+  /** Per piece: times it went out or is going out right now. */
+  readonly counts: Map<number, number>
+  /** levels[k]: pieces served exactly k times, for k >= 1. */
+  readonly levels: number[]
+  uploading: number
+}
+
+/** A seed's answer to a child asking for one piece. */
+export type SpreadClaim = 'send' | 'defer' | 'busy'
+
+/**
+ * A seed peer's super-seeding rules. The seed's uplink is the swarm's bottleneck, so it should
+ * carry pieces the children do not have yet, and get them out one after another rather than
+ * all at once:
+ * - no piece of a task goes out an extra time while another piece the seed holds has gone out
+ *   fewer times (`defer`: the child fetches that piece from the peer that has it, or asks the
+ *   seed for another); uploads in progress count, so children starting together get different pieces;
+ * - at most `uploadsPerTask` pieces of one task go out at once (`busy`): each then arrives at
+ *   the uplink's full rate and the children start trading after one piece time, not after N.
+ */
+export class PieceSpread {
+  private readonly served = new WeakMap<SpreadTask, Served>()
+
+  constructor(private readonly init: { uploadsPerTask: number }) {}
+
+  /** Claims piece `number` for one upload; on `send`, call {@link PieceSpread.finished} once it ends. */
+  claim(task: SpreadTask, number: number): SpreadClaim {
+    let served = this.served.get(task)
+    if (served === undefined) this.served.set(task, (served = { counts: new Map(), levels: [], uploading: 0 }))
+    const count = served.counts.get(number) ?? 0
+    if (count > 0 && count > this.fewest(task, served)) return 'defer'
+    if (served.uploading >= this.init.uploadsPerTask) return 'busy'
+    served.uploading++
+    this.move(served, number, count, count + 1)
+    return 'send'
+  }
+
+  /** Ends an upload claimed with `send`; one that did not deliver the piece gives its count back. */
+  finished(task: SpreadTask, number: number, delivered: boolean): void {
+    const served = this.served.get(task)
+    if (served === undefined) return
+    served.uploading--
+    const count = served.counts.get(number) ?? 0
+    if (!delivered && count > 0) this.move(served, number, count, count - 1)
+  }
+
+  /** The fewest times any held piece has gone out. */
+  private fewest(task: SpreadTask, served: Served): number {
+    if (served.counts.size < task.finishedPieceCount) return 0
+    return Math.max(0, served.levels.findIndex((pieces, level) => level > 0 && pieces > 0))
+  }
+
+  private move(served: Served, number: number, from: number, to: number): void {
+    if (from > 0) served.levels[from] = (served.levels[from] ?? 0) - 1
+    if (to > 0) served.levels[to] = (served.levels[to] ?? 0) + 1
+    if (to === 0) served.counts.delete(number)
+    else served.counts.set(number, to)
+  }
+}
