@@ -1,6 +1,6 @@
 /** The testbed's figures as markdown: one table per run (N, size, rates), notes, and the issue's targets. */
 import { formatBytes } from '../../src/common/units.js'
-import type { LowerBound } from './link-rate.js'
+import { rateBytesPerSecond, type LowerBound } from './link-rate.js'
 import type { RoundResult } from './proving-ground.js'
 import { median } from './proving-ground.js'
 import type { ScenarioName } from './scenario.js'
@@ -47,6 +47,10 @@ export function originEgressBytes(round: RoundResult): number {
   return round.scenario === 'bittorrent' ? round.originLinkBytes : round.originBodyBytes
 }
 
+function percent(share: number): string {
+  return `${(share * 100).toFixed(0)}%`
+}
+
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`
 }
@@ -61,7 +65,7 @@ function row(outcome: ScenarioOutcome, spec: RunSpec, bound: LowerBound): string
   const uploads = [...round.hostUploadBytes].sort((a, b) => a - b)
   const share = (bytes: number): string => (bytes / spec.sizeBytes).toFixed(2)
   const idle = uploads.filter((bytes) => bytes < IDLE_UPLOAD_SHARE * spec.sizeBytes).length
-  const cpu = round.machineBusyShare === undefined ? 'n/a' : `${(round.machineBusyShare * 100).toFixed(0)}%`
+  const cpu = round.machineBusyShare === undefined ? 'n/a' : percent(round.machineBusyShare)
   return [
     '',
     LABELS[outcome.name],
@@ -86,6 +90,10 @@ function notes(outcome: RunOutcome): string[] {
     if (scenario.failure !== undefined) lines.push(`- ${LABELS[scenario.name]} failed: ${scenario.failure.split('\n')[0]?.slice(0, 300)}`)
     if (round === undefined) continue
     lines.push(`- ${LABELS[scenario.name]}, upload of each host h1..h${spec.hosts} (x file size): ${round.hostUploadBytes.map((bytes) => (bytes / spec.sizeBytes).toFixed(2)).join(' ')}`)
+    const elapsedSeconds = round.lastDoneMs / 1000
+    const hostUplinks = round.hostUploadBytes.reduce((sum, bytes) => sum + bytes, 0) / (spec.hosts * rateBytesPerSecond(spec.hostRate) * elapsedSeconds)
+    const originUplink = round.originLinkBytes / (rateBytesPerSecond(spec.originRate) * elapsedSeconds)
+    lines.push(`  - until the last host was done, the origin's link was ${percent(originUplink)} busy sending and the hosts' uplinks ${percent(hostUplinks)} on average`)
     if (round.seedUploadBytes !== undefined) {
       lines.push(`  - seed daemon uploaded ${formatBytes(round.seedUploadBytes)} (${times(round.seedUploadBytes, spec.sizeBytes)}), by its own counter; the hosts' daemons fetched ${formatBytes(round.hostBackToSourceBytes ?? 0)} from the origin themselves`)
     }
