@@ -37,6 +37,8 @@ const BUSY_BACKOFF_MS = 200
 const DEFERRED_BACKOFF_MS = 1_000
 /** Missing pieces considered per free slot when choosing what to fetch next. */
 const WINDOW_PER_SLOT = 16
+/** Missing pieces at most, all in flight, for the endgame's second requests. */
+const ENDGAME_PIECES = 2
 /** A seed peer counts as this many pieces busier: other peers serve what they hold first. */
 const SEED_LOAD_PENALTY = 2
 /**
@@ -45,6 +47,12 @@ const SEED_LOAD_PENALTY = 2
  * child different pieces, which the children then trade, instead of serving everyone everything.
  */
 const SEED_IN_FLIGHT = 1
+
+/** One request for a piece. Near the end a piece may have two, and the first to land wins. */
+interface PieceFetch {
+  readonly parent: ParentState
+  readonly abort: AbortController
+}
 
 function load(parent: ParentState): number {
   return parent.inFlight + (parent.seed ? SEED_LOAD_PENALTY : 0)
@@ -68,7 +76,10 @@ export class ParentDownload {
   private readonly parents = new Map<string, ParentState>()
   private readonly blocklist = new Set<string>()
   private readonly missing = new Set<number>()
-  private readonly inFlight = new Map<number, Promise<void>>()
+  private readonly inFlight = new Map<number, PieceFetch[]>()
+  private readonly running = new Set<Promise<void>>()
+  /** Pieces being written: a second copy arriving meanwhile is dropped. */
+  private readonly writing = new Set<number>()
   private outcome: ParentOutcome | undefined
   private failure: DamselflyError | undefined
   private wake: (() => void) | undefined
@@ -104,13 +115,13 @@ export class ParentDownload {
     try {
       while (this.missing.size > 0 && this.outcome === undefined && this.failure === undefined && !signal.aborted) {
         this.assign(length, signal)
-        if (this.inFlight.size === 0 && this.components.clock.nowMs() - this.lastProgressMs > STALL_MS) {
+        if (this.running.size === 0 && this.components.clock.nowMs() - this.lastProgressMs > STALL_MS) {
           this.lastProgressMs = this.components.clock.nowMs()
           this.init.session.send({ $case: 'reschedule', value: { blocklist: [...this.blocklist], reason: 'no progress from the current parents' } })
         }
         await this.nextEvent()
       }
-      await Promise.allSettled(this.inFlight.values())
+      await Promise.allSettled(this.running)
     } finally {
       this.outcome ??= 'done'
       this.wake?.()
@@ -179,8 +190,6 @@ export class ParentDownload {
    * Starts pieces until the concurrency is used up. Among the next missing pieces (a window, so
    * readers streaming in order are not starved) the rarest go first, ties broken at random: the
    * children of one seed then fetch different pieces from it and trade the rest among themselves.
-   * Each piece goes to the parent holding it with the least in flight, a seed counting as busier,
-   * then the fastest.
    */
   private assign(length: number, signal: AbortSignal): void {
     const window: Array<{ number: number; holders: ParentState[]; tieBreak: number }> = []
@@ -193,23 +202,53 @@ export class ParentDownload {
     window.sort((a, b) => a.holders.length - b.holders.length || a.tieBreak - b.tieBreak)
     const now = this.components.clock.nowMs()
     for (const { number, holders } of window) {
-      if (this.inFlight.size >= this.init.concurrentPieceCount) return
-      let best: ParentState | undefined
-      for (const parent of holders) {
-        if (parent.busyUntilMs > now || (parent.deferredUntilMs.get(number) ?? 0) > now) continue
-        if (parent.seed && parent.inFlight >= SEED_IN_FLIGHT) continue
-        if (best === undefined || load(parent) < load(best) || (load(parent) === load(best) && parent.speed > best.speed)) best = parent
-      }
-      if (best === undefined) continue
-      const chosen = best
-      chosen.inFlight++
-      const fetching = this.fetch(number, chosen, length, signal).finally(() => {
-        chosen.inFlight--
-        this.inFlight.delete(number)
-        this.wake?.()
-      })
-      this.inFlight.set(number, fetching)
+      if (this.running.size >= this.init.concurrentPieceCount) return
+      const parent = this.pickParent(number, holders, now)
+      if (parent !== undefined) this.start(number, parent, length, signal)
     }
+    this.endgame(length, signal, now)
+  }
+
+  /**
+   * BitTorrent's endgame: once the last few missing pieces are all on their way, each is asked of
+   * a second parent too, so one slow parent does not hold up the whole download. Pieces are large,
+   * so only the last ENDGAME_PIECES get a second request.
+   */
+  private endgame(length: number, signal: AbortSignal, now: number): void {
+    if (this.missing.size > ENDGAME_PIECES || this.missing.size > this.inFlight.size) return
+    for (const [number, fetches] of this.inFlight) {
+      if (this.running.size >= this.init.concurrentPieceCount) return
+      if (fetches.length > 1) continue
+      const holders = [...this.parents.values()].filter((parent) => parent.pieces.has(number) && fetches.every((fetch) => fetch.parent !== parent))
+      const parent = this.pickParent(number, holders, now)
+      if (parent !== undefined) this.start(number, parent, length, signal)
+    }
+  }
+
+  /** The holder with the least in flight, a seed counting as busier, then the fastest; none if all are resting. */
+  private pickParent(number: number, holders: readonly ParentState[], now: number): ParentState | undefined {
+    let best: ParentState | undefined
+    for (const parent of holders) {
+      if (parent.busyUntilMs > now || (parent.deferredUntilMs.get(number) ?? 0) > now) continue
+      if (parent.seed && parent.inFlight >= SEED_IN_FLIGHT) continue
+      if (best === undefined || load(parent) < load(best) || (load(parent) === load(best) && parent.speed > best.speed)) best = parent
+    }
+    return best
+  }
+
+  private start(number: number, parent: ParentState, length: number, signal: AbortSignal): void {
+    const fetch: PieceFetch = { parent, abort: new AbortController() }
+    this.inFlight.set(number, [...(this.inFlight.get(number) ?? []), fetch])
+    parent.inFlight++
+    const running: Promise<void> = this.fetch(number, parent, length, AbortSignal.any([signal, fetch.abort.signal])).finally(() => {
+      parent.inFlight--
+      const others = (this.inFlight.get(number) ?? []).filter((other) => other !== fetch)
+      if (others.length === 0) this.inFlight.delete(number)
+      else this.inFlight.set(number, others)
+      this.running.delete(running)
+      this.wake?.()
+    })
+    this.running.add(running)
   }
 
   private nextEvent(): Promise<void> {
@@ -267,10 +306,18 @@ export class ParentDownload {
         this.drop(parent, 'sent a piece that fails its digest')
         return
       }
-      await task.writePiece(number, chunks, digest)
+      // The other copy of an endgame piece got here first.
+      if (!this.missing.has(number) || this.writing.has(number)) return
+      this.writing.add(number)
+      try {
+        await task.writePiece(number, chunks, digest)
+      } finally {
+        this.writing.delete(number)
+      }
       const costMs = Math.max(1, this.components.clock.nowMs() - startedMs)
       parent.speed = parent.speed * 0.7 + (range.length / costMs) * 0.3
       this.missing.delete(number)
+      for (const other of this.inFlight.get(number) ?? []) if (other.parent !== parent) other.abort.abort()
       this.lastProgressMs = this.components.clock.nowMs()
       const piece: Piece = { number, offset: range.offset, length: range.length, digest }
       session.send({ $case: 'pieceFinished', value: { piece, parentPeerId: parent.peerId, costMs, content: NO_CONTENT } })
