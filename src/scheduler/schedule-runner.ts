@@ -48,7 +48,9 @@ function candidateParent(parent: Peer): CandidateParent {
  * scheduled again after the retry interval, or sooner when a parent for it appears.
  */
 export class ScheduleRunner {
-  private readonly waiting = new Map<PeerId, AbortController>()
+  private readonly waiting = new Map<PeerId, { readonly abort: AbortController; readonly peer: Peer }>()
+  /** The same peers by task: waking runs on every piece report, and must not walk all of a task's peers. */
+  private readonly waitingByTask = new Map<Task, Set<Peer>>()
   private readonly timers = new Set<Promise<void>>()
 
   constructor(
@@ -66,8 +68,8 @@ export class ScheduleRunner {
 
   /** Offers parents at once to the task's waiting peers that now have some. */
   wake(task: Task): void {
-    for (const peer of task.peers.values()) {
-      if (!this.waiting.has(peer.id) || !peer.connected) continue
+    for (const peer of [...(this.waitingByTask.get(task) ?? [])]) {
+      if (this.waiting.get(peer.id)?.peer !== peer || !peer.connected) continue
       const startedMs = performance.now()
       const decision = this.components.scheduling.scheduleIfParents(peer)
       if (decision === undefined) continue
@@ -93,14 +95,17 @@ export class ScheduleRunner {
 
   /** Drops the peer's pending retry; safe to repeat. */
   cancel(peerId: PeerId): void {
-    this.waiting.get(peerId)?.abort()
-    this.waiting.delete(peerId)
+    const entry = this.waiting.get(peerId)
+    if (entry === undefined) return
+    entry.abort.abort()
+    this.forget(entry.peer)
   }
 
   /** Cancels every pending retry and waits for them to settle. */
   async stop(): Promise<void> {
-    for (const abort of this.waiting.values()) abort.abort()
+    for (const { abort } of this.waiting.values()) abort.abort()
     this.waiting.clear()
+    this.waitingByTask.clear()
     await Promise.all([...this.timers])
   }
 
@@ -144,13 +149,24 @@ export class ScheduleRunner {
     peer.stream?.write(response)
   }
 
+  private forget(peer: Peer): void {
+    this.waiting.delete(peer.id)
+    const ofTask = this.waitingByTask.get(peer.task)
+    ofTask?.delete(peer)
+    if (ofTask?.size === 0) this.waitingByTask.delete(peer.task)
+  }
+
   private retryLater(peer: Peer): void {
     const abort = new AbortController()
-    this.waiting.set(peer.id, abort)
+    const entry = { abort, peer }
+    this.waiting.set(peer.id, entry)
+    const ofTask = this.waitingByTask.get(peer.task) ?? new Set<Peer>()
+    ofTask.add(peer)
+    this.waitingByTask.set(peer.task, ofTask)
     const timer = this.components.clock.sleep(this.init.retryIntervalMs, abort.signal).then(
       () => {
-        if (this.waiting.get(peer.id) !== abort) return
-        this.waiting.delete(peer.id)
+        if (this.waiting.get(peer.id) !== entry) return
+        this.forget(peer)
         if (peer.connected && peer.state === 'pending') this.run(peer)
       },
       // Aborted: the peer was scheduled by other means, left, or the scheduler is stopping.
