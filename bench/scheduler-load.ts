@@ -288,6 +288,18 @@ function resourceTable(rows: readonly Row[], options: BenchOptions): string {
   return lines.join('\n')
 }
 
+/** Met or missed for each row, with the scheduler's own share of the latency beside it. */
+function verdict(rows: readonly Row[]): string {
+  const parts = rows.map((row) => {
+    if (row.outcome.kind === 'failed') return `${row.concurrency} in flight: failed`
+    const r = row.outcome.result
+    const p99 = percentile([...r.latenciesMs].sort((a, b) => a - b), 0.99)
+    const bound = r.decisionP99BoundMs === undefined ? '-' : ms(r.decisionP99BoundMs)
+    return `${p99 < TARGET_P99_MS ? 'met' : 'missed'} at ${row.concurrency} in flight (p99 ${ms(p99)}, of which the decision itself ≤ ${bound})`
+  })
+  return `p99 under ${TARGET_P99_MS} ms: ${parts.join('; ')}.`
+}
+
 function profileText(rows: readonly Row[]): string {
   const parts: string[] = []
   for (const row of rows) {
@@ -348,7 +360,7 @@ async function main(): Promise<number> {
       if (outcome.kind === 'failed') console.error(`failed: ${outcome.reason}`)
       rows.push({ concurrency, outcome })
     }
-    const tables = `${latencyTable(rows, options)}\n\n${resourceTable(rows, options)}`
+    const tables = `${latencyTable(rows, options)}\n\n${verdict(rows)}\n\n${resourceTable(rows, options)}`
     const profiles = profileText(rows)
     console.log(tables)
     if (profiles !== '') console.log(`\n${profiles}`)
