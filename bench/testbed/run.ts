@@ -216,10 +216,12 @@ function docSection(outcomes: readonly RunOutcome[]): string {
 async function main(): Promise<void> {
   const options = parseOptions()
   const run = new BenchRun()
-  process.once('SIGINT', () => {
-    console.error('interrupted: stopping every process and deleting the testbed')
-    void run.release().finally(() => process.exit(130))
-  })
+  for (const [signal, exitCode] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      console.error(`${signal}: stopping every process and deleting the testbed`)
+      void run.release().finally(() => process.exit(exitCode))
+    })
+  }
   const outcomes: RunOutcome[] = []
   try {
     run.work = await tempDir('testbed')
