@@ -5,12 +5,12 @@ import { after, before, describe, it } from 'node:test'
 import { silentLogger } from '../src/common/logger.js'
 import { DAEMON_DEFAULTS } from '../src/daemon/config.js'
 import { taskIdFor } from '../src/protocol/task-id.js'
+import { pieceLengthFor } from '../src/protocol/piece.js'
 import { FileContentStore } from '../src/storage/file-content-store.js'
 import { MiB, sha256File, tempDir } from './support/files.js'
 import { makeRandomFile, OriginServer, type Content } from './support/origin-server.js'
 import { dfget, startDaemon, waitFor, type DaemonProcess } from './support/processes.js'
 
-const PIECE = 4 * MiB
 
 /** Piece numbers the store recorded for a task, read with the daemon stopped. */
 async function storedPieces(dataDir: string, url: string): Promise<Set<number>> {
@@ -73,7 +73,8 @@ describe('daemon lifecycle', { timeout: 300_000 }, () => {
     assert.match(failed.stderr, /^dfget: dfdaemon went away/)
 
     const survived = await storedPieces(first.dataDir, url)
-    const pieceCount = Math.ceil(large.length / PIECE)
+    const pieceLength = pieceLengthFor(large.length)
+    const pieceCount = Math.ceil(large.length / pieceLength)
     assert.ok(survived.size > 0 && survived.size < pieceCount, `${survived.size} of ${pieceCount} pieces survived the crash`)
     const servedBeforeRestart = stats.completedRanges.length
 
@@ -83,7 +84,7 @@ describe('daemon lifecycle', { timeout: 300_000 }, () => {
     assert.equal(retried.code, 0, retried.stderr)
     assert.equal(await sha256File(output), large.sha256)
 
-    const fetchedAfter = stats.completedRanges.slice(servedBeforeRestart).map(([start]) => start / PIECE)
+    const fetchedAfter = stats.completedRanges.slice(servedBeforeRestart).map(([start]) => start / pieceLength)
     assert.deepEqual(fetchedAfter.filter((piece) => survived.has(piece)), [], 'no stored piece was fetched again')
     assert.equal(new Set(fetchedAfter).size, fetchedAfter.length, 'no piece was fetched twice after the restart')
     assert.equal(survived.size + fetchedAfter.length, pieceCount, 'stored and fetched pieces make the whole task')

@@ -4,6 +4,7 @@ import { request } from 'node:http'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { taskIdFor } from '../src/protocol/task-id.js'
+import { pieceLengthFor } from '../src/protocol/piece.js'
 import { disjoint, MiB, sha256File, tempDir } from './support/files.js'
 import { makeRandomFile, OriginServer, type Content } from './support/origin-server.js'
 import { dfget, socketGet, startDaemon, type DaemonProcess } from './support/processes.js'
@@ -203,7 +204,7 @@ describe('dfget through one daemon', { timeout: 300_000 }, () => {
     const task = JSON.parse(answer.body) as { complete: boolean; contentLength: number; pieceLength: number }
     assert.equal(task.complete, true)
     assert.equal(task.contentLength, sizes.large)
-    assert.equal(task.pieceLength, 4 * MiB)
+    assert.equal(task.pieceLength, pieceLengthFor(sizes.large))
     const content = await stat(join(daemon.dataDir, 'content', 'tasks', taskId.slice(0, 3), taskId))
     assert.equal(content.size, sizes.large)
   })

@@ -16,13 +16,15 @@ const KIB = 1024
 const MIB = 1024 * KIB
 const GIB = 1024 * MIB
 
-describe('pieceLengthFor: nextPowerOfTwo(length / 500) clamped to 4 MiB..64 MiB', TEST, () => {
+describe('pieceLengthFor: nextPowerOfTwo(length / 500) clamped to 1 MiB..64 MiB', TEST, () => {
   const cases: ReadonlyArray<{ contentLengthBytes: number; minPieceLengthBytes?: number; expected: number }> = [
-    { contentLengthBytes: 0, expected: 4 * MIB },
-    { contentLengthBytes: 1, expected: 4 * MIB },
-    { contentLengthBytes: 100, expected: 4 * MIB },
-    { contentLengthBytes: 5 * MIB, expected: 4 * MIB },
-    { contentLengthBytes: 300 * MIB, expected: 4 * MIB },
+    { contentLengthBytes: 0, expected: 1 * MIB },
+    { contentLengthBytes: 1, expected: 1 * MIB },
+    { contentLengthBytes: 100, expected: 1 * MIB },
+    { contentLengthBytes: 5 * MIB, expected: 1 * MIB },
+    { contentLengthBytes: 256 * MIB, expected: 1 * MIB },
+    { contentLengthBytes: 300 * MIB, expected: 1 * MIB },
+    { contentLengthBytes: 500 * MIB + 1, expected: 2 * MIB },
     { contentLengthBytes: 1 * GIB, expected: 4 * MIB },
     // 500 pieces of exactly 4 MiB, then one byte more needs the next power of two.
     { contentLengthBytes: 500 * 4 * MIB, expected: 4 * MIB },
@@ -32,10 +34,9 @@ describe('pieceLengthFor: nextPowerOfTwo(length / 500) clamped to 4 MiB..64 MiB'
     { contentLengthBytes: 8 * GIB, expected: 32 * MIB },
     { contentLengthBytes: 16 * GIB, expected: 64 * MIB },
     { contentLengthBytes: 100 * GIB, expected: 64 * MIB },
-    // A lower minimum, as the testbed may choose.
-    { contentLengthBytes: 64 * MIB, minPieceLengthBytes: 1 * MIB, expected: 1 * MIB },
-    { contentLengthBytes: 1 * GIB, minPieceLengthBytes: 1 * MIB, expected: 4 * MIB },
-    { contentLengthBytes: 100 * GIB, minPieceLengthBytes: 1 * MIB, expected: 64 * MIB },
+    // Dragonfly's own minimum of 4 MiB, for comparison.
+    { contentLengthBytes: 64 * MIB, minPieceLengthBytes: 4 * MIB, expected: 4 * MIB },
+    { contentLengthBytes: 1 * GIB, minPieceLengthBytes: 4 * MIB, expected: 4 * MIB },
   ]
   for (const { contentLengthBytes, minPieceLengthBytes, expected } of cases) {
     it(`${contentLengthBytes} bytes${minPieceLengthBytes === undefined ? '' : ` (min ${minPieceLengthBytes})`} → ${expected / MIB} MiB`, TEST, () => {

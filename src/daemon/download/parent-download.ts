@@ -192,18 +192,20 @@ export class ParentDownload {
    * children of one seed then fetch different pieces from it and trade the rest among themselves.
    */
   private assign(length: number, signal: AbortSignal): void {
-    const window: Array<{ number: number; holders: ParentState[]; tieBreak: number }> = []
+    const parents = [...this.parents.values()]
+    const window: Array<{ number: number; holders: number; tieBreak: number }> = []
     for (const number of this.missing) {
       if (window.length >= this.init.concurrentPieceCount * WINDOW_PER_SLOT) break
       if (this.inFlight.has(number)) continue
-      const holders = [...this.parents.values()].filter((parent) => parent.pieces.has(number))
-      if (holders.length > 0) window.push({ number, holders, tieBreak: Math.random() })
+      let holders = 0
+      for (const parent of parents) if (parent.pieces.has(number)) holders++
+      if (holders > 0) window.push({ number, holders, tieBreak: Math.random() })
     }
-    window.sort((a, b) => a.holders.length - b.holders.length || a.tieBreak - b.tieBreak)
+    window.sort((a, b) => a.holders - b.holders || a.tieBreak - b.tieBreak)
     const now = this.components.clock.nowMs()
-    for (const { number, holders } of window) {
+    for (const { number } of window) {
       if (this.running.size >= this.init.concurrentPieceCount) return
-      const parent = this.pickParent(number, holders, now)
+      const parent = this.pickParent(number, parents, now)
       if (parent !== undefined) this.start(number, parent, length, signal)
     }
     this.endgame(length, signal, now)
@@ -219,17 +221,17 @@ export class ParentDownload {
     for (const [number, fetches] of this.inFlight) {
       if (this.running.size >= this.init.concurrentPieceCount) return
       if (fetches.length > 1) continue
-      const holders = [...this.parents.values()].filter((parent) => parent.pieces.has(number) && fetches.every((fetch) => fetch.parent !== parent))
-      const parent = this.pickParent(number, holders, now)
+      const others = [...this.parents.values()].filter((parent) => fetches.every((fetch) => fetch.parent !== parent))
+      const parent = this.pickParent(number, others, now)
       if (parent !== undefined) this.start(number, parent, length, signal)
     }
   }
 
-  /** The holder with the least in flight, a seed counting as busier, then the fastest; none if all are resting. */
-  private pickParent(number: number, holders: readonly ParentState[], now: number): ParentState | undefined {
+  /** Of `parents`, the holder of the piece with the least in flight, a seed counting as busier, then the fastest; none if all are resting. */
+  private pickParent(number: number, parents: readonly ParentState[], now: number): ParentState | undefined {
     let best: ParentState | undefined
-    for (const parent of holders) {
-      if (parent.busyUntilMs > now || (parent.deferredUntilMs.get(number) ?? 0) > now) continue
+    for (const parent of parents) {
+      if (!parent.pieces.has(number) || parent.busyUntilMs > now || (parent.deferredUntilMs.get(number) ?? 0) > now) continue
       if (parent.seed && parent.inFlight >= SEED_IN_FLIGHT) continue
       if (best === undefined || load(parent) < load(best) || (load(parent) === load(best) && parent.speed > best.speed)) best = parent
     }

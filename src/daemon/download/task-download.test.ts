@@ -9,6 +9,7 @@ import { TokenBucket } from '../../common/token-bucket.js'
 import { DamselflyError, isDamselflyError } from '../../protocol/damselfly-error.js'
 import type { ErrorCode } from '../../protocol/error-codes.js'
 import type { TaskId } from '../../protocol/ids.js'
+import { pieceLengthFor } from '../../protocol/piece.js'
 import { DEFAULT_FILTERED_QUERY_PARAMS, taskIdFor } from '../../protocol/task-id.js'
 import type { ByteRange, Source, SourceRequest, SourceResponse, SourceStat } from '../../source/source.js'
 import { SourceRegistry } from '../../source/source-registry.js'
@@ -255,13 +256,13 @@ describe('TaskDownload', TEST, () => {
     }
   })
 
-  it("uses Dragonfly's piece length when the request fixes none", TEST, async () => {
-    const content = contentOf(9 * MIB + 1)
+  it('uses the computed piece length when the request fixes none', TEST, async () => {
+    const content = contentOf(2 * MIB + 1)
     const h = harness({ content })
     const request = parseDownloadRequest({ url: URL_TEXT })
     const taskId = taskIdFor({ url: request.url })
     const task = await new TaskDownload(h.components, { taskId, request, filteredUrl: URL_TEXT, concurrentPieceCount: 2, retryCount: 0 }).done
-    await assertHolds(task, content, 4 * MIB)
+    await assertHolds(task, content, pieceLengthFor(content.length))
     assert.equal(h.source.calls.range, 3)
   })
 
