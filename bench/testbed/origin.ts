@@ -40,6 +40,11 @@ export class TestbedOrigin {
     return new TestbedOrigin(components, init.dir, child)
   }
 
+  /** The server's process id (tsx may run an esbuild child under it). */
+  get pid(): number | undefined {
+    return this.child.pid
+  }
+
   /** Writes a random file of `sizeBytes` into the served directory. */
   async addRandomFile(sizeBytes: number): Promise<Payload> {
     const name = `payload-${sizeBytes}.bin`

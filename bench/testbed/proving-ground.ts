@@ -85,6 +85,11 @@ export class ProvingGround {
     }
   }
 
+  /** The HTTP origin's process id, once open. */
+  get originPid(): number | undefined {
+    return this.origin?.pid
+  }
+
   /** A random file of `sizeBytes` on the origin. */
   addPayload(sizeBytes: number): Promise<Payload> {
     return this.requireOrigin().addRandomFile(sizeBytes)
