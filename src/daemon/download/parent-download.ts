@@ -68,7 +68,8 @@ async function errorCode(body: Dispatcher.ResponseData['body']): Promise<string 
 
 /**
  * Downloads a task's missing pieces from the parents the scheduler offers: several at once, each
- * piece from one parent chosen by who holds it and how fast it has been. Every piece is checked
+ * piece from one parent chosen by who holds it and how fast it has been (the last two pieces from
+ * two, whichever lands first). Every piece is checked
  * against the scheduler's digest before it is stored; a parent that sends a bad piece or fails
  * twice is reported, blocklisted and replaced.
  */
