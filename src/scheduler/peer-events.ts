@@ -28,8 +28,8 @@ export type PeerEvent =
 export class PeerEvents {
   constructor(
     private readonly components: { store: ResourceStore; runner: ScheduleRunner; metrics: SchedulerMetrics; logger: Logger },
-    /** A running peer is offered new parents up to this many. */
-    private readonly init: { maxParents: number },
+    /** A running peer is offered new parents up to `maxParents`; a new parent goes to `maxChildren` peers at most. */
+    private readonly init: { offers: { maxParents: number; maxChildren: number } },
   ) {}
 
   handle(peer: Peer, event: PeerEvent): void {
@@ -97,7 +97,7 @@ export class PeerEvents {
     if (peer.finishedPieces.has(piece.number)) return
     peer.finishedPieces.add(piece.number)
     this.announcePiece(peer, task.piece(piece.number) ?? piece)
-    if (peer.finishedPieces.size === 1 && !peer.host.seed) this.components.runner.offerNewParent(peer, this.init.maxParents)
+    if (peer.finishedPieces.size === 1 && !peer.host.seed) this.components.runner.offerNewParent(peer, this.init.offers)
     this.components.runner.wake(task)
   }
 

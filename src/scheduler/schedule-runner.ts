@@ -54,7 +54,14 @@ export class ScheduleRunner {
   private readonly timers = new Set<Promise<void>>()
 
   constructor(
-    private readonly components: { scheduling: Scheduling; metrics: SchedulerMetrics; clock: Clock; logger: Logger },
+    private readonly components: {
+      scheduling: Scheduling
+      metrics: SchedulerMetrics
+      clock: Clock
+      logger: Logger
+      /** Uniform in [0, 1); injected so tests are repeatable. */
+      random: () => number
+    },
     private readonly init: { retryIntervalMs: number },
   ) {}
 
@@ -79,16 +86,24 @@ export class ScheduleRunner {
   }
 
   /**
-   * Offers a peer that just got its first piece as an extra parent to running peers of its task
-   * that have room for one, so that children feed each other instead of all leaning on the seed.
-   * The edge may run against an existing one: peers that started together trade both ways.
+   * Offers a peer that just got its first piece as an extra parent to running peers of its task,
+   * so that children feed each other instead of all leaning on the seed. It goes to at most
+   * `maxChildren` of them, those with the fewest parents first (ties at random), each below
+   * `maxParents`: otherwise the first peers to get a piece would fill every child's parent slots,
+   * and in a large swarm the later ones would never upload. The edge may run against an existing
+   * one: peers that started together trade both ways.
    */
-  offerNewParent(parent: Peer, maxParents: number): void {
+  offerNewParent(parent: Peer, limits: { maxParents: number; maxChildren: number }): void {
     const task = parent.task
-    for (const child of task.peers.values()) {
-      if (child === parent || child.state !== 'running' || !child.connected) continue
-      if (task.graph.parentCount(child.id) >= maxParents || task.graph.hasEdge(parent.id, child.id)) continue
-      if (rejectionReason(child, parent) !== undefined || !task.graph.addEdge(parent.id, child.id)) continue
+    const children = [...task.peers.values()]
+      .filter((child) => child !== parent && child.state === 'running' && child.connected)
+      .filter((child) => task.graph.parentCount(child.id) < limits.maxParents && !task.graph.hasEdge(parent.id, child.id))
+      .filter((child) => rejectionReason(child, parent) === undefined)
+      .map((child) => ({ child, parents: task.graph.parentCount(child.id), tieBreak: this.components.random() }))
+      .sort((a, b) => a.parents - b.parents || a.tieBreak - b.tieBreak)
+      .slice(0, limits.maxChildren)
+    for (const { child } of children) {
+      if (!task.graph.addEdge(parent.id, child.id)) continue
       this.send(child, { response: { $case: 'normalTask', value: { task: taskInfo(task), parents: [candidateParent(parent)] } } })
     }
   }

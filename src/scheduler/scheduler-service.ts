@@ -63,9 +63,9 @@ export class SchedulerService {
 
   constructor(
     private readonly components: { store: ResourceStore; runner: ScheduleRunner; metrics: SchedulerMetrics; clock: Clock; logger: Logger },
-    private readonly init: { hostWaitTimeoutMs: number; maxParents: number },
+    private readonly init: { hostWaitTimeoutMs: number; offers: { maxParents: number; maxChildren: number } },
   ) {
-    this.events = new PeerEvents(components, { maxParents: init.maxParents })
+    this.events = new PeerEvents(components, { offers: init.offers })
   }
 
   /** The handler object grpc-js expects for `server.addService(SchedulerServiceService, ...)`. */

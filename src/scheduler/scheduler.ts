@@ -82,10 +82,10 @@ export class Scheduler implements Startable {
         seedWaitTimeoutMs: s.seedWaitTimeout,
       },
     )
-    this.runner = new ScheduleRunner({ scheduling, metrics: this.metrics, clock, logger }, { retryIntervalMs: s.retryInterval })
+    this.runner = new ScheduleRunner({ scheduling, metrics: this.metrics, clock, logger, random: components.random ?? Math.random }, { retryIntervalMs: s.retryInterval })
     this.service = new SchedulerService(
       { store: this.store, runner: this.runner, metrics: this.metrics, clock, logger: logger.child({ component: 'service' }) },
-      { hostWaitTimeoutMs: s.hostWaitTimeout, maxParents: s.candidateParentLimit * 4 },
+      { hostWaitTimeoutMs: s.hostWaitTimeout, offers: { maxParents: s.candidateParentLimit * 4, maxChildren: s.candidateParentLimit * 2 } },
     )
     this.grpcServer.addService(SchedulerServiceService, this.service.handlers())
     this.metricsServer = createServer((req, res) => {
