@@ -142,7 +142,7 @@ export class PeerEvents {
     this.components.runner.cancel(peer.id)
     if (finished.contentLength > 0 || finished.pieceCount === 0) this.learnContentLength(peer, finished.contentLength)
     peer.state = 'succeeded'
-    // A finished peer needs no parents, and keeping the edges would stop it serving its former parents.
+    // A finished peer needs no parents, nor news of their pieces; it goes on serving its children.
     peer.task.graph.deleteInEdges(peer.id)
     this.log(peer).info({ pieces: peer.finishedPieces.size }, 'peer finished')
     this.components.runner.wake(peer.task)
