@@ -14,7 +14,7 @@ import { formatBytes, parseBytes } from '../src/common/units.js'
 import { sha256File, tempDir } from '../test/support/files.js'
 import { makeRandomFile, OriginServer, type Content } from '../test/support/origin-server.js'
 import { cliPath } from '../test/support/processes.js'
-import { machineLine, replaceSection } from './support/benchmarks-doc.js'
+import { publishSection, sectionPreamble } from './support/benchmarks-doc.js'
 import type { ChildProcesses } from './support/child-processes.js'
 import { machineBusyCpuMs } from './support/process-cpu.js'
 import { lastTaskCostMs, startLoopbackCluster, trafficOf, type DaemonTraffic, type LoopbackCluster } from './support/loopback-cluster.js'
@@ -348,12 +348,7 @@ async function main(): Promise<number> {
     console.error(`the bench took ${seconds(performance.now() - startedMs)}`)
     if (options.updateDocs) {
       const body = [
-        `Run it: \`${RUN_LINE}\` (after building; \`--no-docs\` leaves this file alone).`,
-        '',
-        `Measured ${new Date().toISOString()} on ${machineLine()}.`,
-        '',
-        `Command: \`${command}\``,
-        '',
+        ...sectionPreamble({ runLine: RUN_LINE, command }),
         result,
         '',
         ...(notes.length > 0 ? ['Worth noting in this run:', '', ...notes.map((note) => `- ${note}`), ''] : []),
@@ -368,8 +363,7 @@ async function main(): Promise<number> {
         '',
         method(options),
       ].join('\n')
-      await replaceSection(DOC_PATH, SECTION, body)
-      console.error(`updated the "${SECTION}" section of ${DOC_PATH}`)
+      await publishSection(DOC_PATH, SECTION, body)
     }
     return rows.every((row) => row.outcome.kind === 'measured') ? 0 : 1
   } finally {

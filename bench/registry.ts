@@ -14,7 +14,7 @@ import { tempDir } from '../test/support/files.js'
 import { generateImage, pushImage, type OciImage } from '../test/support/oci-image.js'
 import { metricValue, waitFor } from '../test/support/processes.js'
 import { startRegistry, type RegistryProcess } from '../test/support/registry.js'
-import { machineLine, replaceSection } from './support/benchmarks-doc.js'
+import { publishSection, sectionPreamble } from './support/benchmarks-doc.js'
 import type { ChildProcesses } from './support/child-processes.js'
 import { startLoopbackCluster, type ClusterDaemon as MirrorDaemon, type LoopbackCluster as MirrorCluster } from './support/loopback-cluster.js'
 import { cpuTimeMs, machineBusyCpuMs } from './support/process-cpu.js'
@@ -285,12 +285,7 @@ async function main(): Promise<number> {
     console.error(`the bench took ${((performance.now() - startedMs) / 1000).toFixed(1)} s`)
     if (options.updateDocs) {
       const body = [
-        `Run it: \`${RUN_LINE}\` (after building; \`--no-docs\` leaves this file alone).`,
-        '',
-        `Measured ${new Date().toISOString()} on ${machineLine()}.`,
-        '',
-        `Command: \`${command}\``,
-        '',
+        ...sectionPreamble({ runLine: RUN_LINE, command }),
         result,
         '',
         ...(notes.length > 0 ? ['Worth noting in this run:', '', ...notes.map((note) => `- ${note}`), ''] : []),
@@ -300,8 +295,7 @@ async function main(): Promise<number> {
         '',
         method(options, LOG_QUIET_MS),
       ].join('\n')
-      await replaceSection(DOC_PATH, SECTION, body)
-      console.error(`updated the "${SECTION}" section of ${DOC_PATH}`)
+      await publishSection(DOC_PATH, SECTION, body)
     }
     return rounds.every((round) => round.outcome.kind === 'measured') ? 0 : 1
   } finally {

@@ -14,7 +14,7 @@ import { formatBytes } from '../src/common/units.js'
 import { tempDir } from '../test/support/files.js'
 import { waitFor } from '../test/support/processes.js'
 import { BenchRun } from './support/bench-run.js'
-import { machineLine, replaceSection } from './support/benchmarks-doc.js'
+import { publishSection, sectionPreamble } from './support/benchmarks-doc.js'
 import { summarizeProfile, type ProfileSummary } from './support/cpu-profile.js'
 import type { ProcessMemory } from './support/inspector-session.js'
 import { cpuTimeMs, machineBusyCpuMs } from './support/process-cpu.js'
@@ -366,12 +366,7 @@ async function main(): Promise<number> {
     if (profiles !== '') console.log(`\n${profiles}`)
     if (options.updateDocs) {
       const body = [
-        `Run it: \`${RUN_LINE}\` (after building, or \`npm run bench:scheduler\`; \`--no-docs\` leaves this file alone).`,
-        '',
-        `Measured ${new Date().toISOString()} on ${machineLine()}.`,
-        '',
-        `Command: \`${command}\``,
-        '',
+        ...sectionPreamble({ runLine: RUN_LINE, command, build: 'after building, or `npm run bench:scheduler`' }),
         `Target (reported, not gated): ${options.peers === 5000 && options.tasks === 50 ? '' : '5,000 peers over 50 tasks '}p99 scheduling latency under ${TARGET_P99_MS} ms.`,
         '',
         tables,
@@ -381,8 +376,7 @@ async function main(): Promise<number> {
         '',
         method(options),
       ].join('\n')
-      await replaceSection(DOC_PATH, SECTION, body)
-      console.error(`updated the "${SECTION}" section of ${DOC_PATH}`)
+      await publishSection(DOC_PATH, SECTION, body)
     }
     return rows.every((row) => row.outcome.kind === 'measured') ? 0 : 1
   } finally {

@@ -13,7 +13,7 @@ import { formatBytes, parseBytes } from '../src/common/units.js'
 import { sha256File, tempDir } from '../test/support/files.js'
 import { makeRandomFile, OriginServer, type Content } from '../test/support/origin-server.js'
 import { cliPath, socketGet, waitFor } from '../test/support/processes.js'
-import { machineLine, replaceSection } from './support/benchmarks-doc.js'
+import { publishSection, sectionPreamble } from './support/benchmarks-doc.js'
 import type { ChildProcesses } from './support/child-processes.js'
 import { cpuTimeMs } from './support/process-cpu.js'
 import { BenchRun } from './support/bench-run.js'
@@ -301,20 +301,14 @@ async function main(): Promise<number> {
     console.log(table)
     if (options.updateDocs) {
       const body = [
-        `Run it: \`${RUN_LINE}\` (after building; \`--no-docs\` leaves this file alone).`,
-        '',
-        `Measured ${new Date().toISOString()} on ${machineLine()}.`,
-        '',
-        `Command: \`${command}\``,
-        '',
+        ...sectionPreamble({ runLine: RUN_LINE, command }),
         table,
         '',
         'How:',
         '',
         method(options),
       ].join('\n')
-      await replaceSection(DOC_PATH, SECTION, body)
-      console.error(`updated the "${SECTION}" section of ${DOC_PATH}`)
+      await publishSection(DOC_PATH, SECTION, body)
     }
     return passed ? 0 : 1
   } finally {

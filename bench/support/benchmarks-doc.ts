@@ -39,3 +39,24 @@ export async function replaceSection(docPath: string, name: string, body: string
   const after = lines.slice(end).join('\n').trim()
   await writeFile(docPath, `${before}\n\n${section}${after === '' ? '' : `\n${after}\n`}`)
 }
+
+/**
+ * The lines a bench's section opens with: how to run it, when and on what it was measured, and
+ * the exact command. `build` says what to do first (default: build).
+ */
+export function sectionPreamble(init: { runLine: string; command: string; build?: string }): string[] {
+  return [
+    `Run it: \`${init.runLine}\` (${init.build ?? 'after building'}; \`--no-docs\` leaves this file alone).`,
+    '',
+    `Measured ${new Date().toISOString()} on ${machineLine()}.`,
+    '',
+    `Command: \`${init.command}\``,
+    '',
+  ]
+}
+
+/** Writes the bench's section (see {@link replaceSection}) and says so on stderr. */
+export async function publishSection(docPath: string, name: string, body: string): Promise<void> {
+  await replaceSection(docPath, name, body)
+  console.error(`updated the "${name}" section of ${docPath}`)
+}
