@@ -15,6 +15,7 @@ import { generateImage, pushImage, type OciImage } from '../test/support/oci-ima
 import { metricValue, waitFor } from '../test/support/processes.js'
 import { startRegistry, type RegistryProcess } from '../test/support/registry.js'
 import { publishSection, sectionPreamble } from './support/benchmarks-doc.js'
+import { positiveInteger } from './support/options.js'
 import type { ChildProcesses } from './support/child-processes.js'
 import { startLoopbackCluster, type ClusterDaemon as MirrorDaemon, type LoopbackCluster as MirrorCluster } from './support/loopback-cluster.js'
 import { cpuTimeMs, machineBusyCpuMs } from './support/process-cpu.js'
@@ -68,8 +69,7 @@ function parseOptions(argv: readonly string[]): BenchOptions {
   if (layerSizesMiB.length === 0 || layerSizesMiB.some((size) => !Number.isSafeInteger(size) || size < 1)) {
     throw new Error(`--layers must be positive whole MiB, got ${values.layers}`)
   }
-  const rounds = Number(values.rounds)
-  if (!Number.isSafeInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got ${values.rounds}`)
+  const rounds = positiveInteger(values.rounds, '--rounds')
   const timeoutSeconds = Number(values.timeout)
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new Error(`--timeout must be a positive number of seconds, got ${values.timeout}`)
   return { layerSizesMiB, rounds, pullTimeoutMs: timeoutSeconds * 1000, updateDocs: !values['no-docs'] }

@@ -15,6 +15,7 @@ import { tempDir } from '../test/support/files.js'
 import { waitFor } from '../test/support/processes.js'
 import { BenchRun } from './support/bench-run.js'
 import { publishSection, sectionPreamble } from './support/benchmarks-doc.js'
+import { positiveInteger } from './support/options.js'
 import { summarizeProfile, type ProfileSummary } from './support/cpu-profile.js'
 import type { ProcessMemory } from './support/inspector-session.js'
 import { cpuTimeMs, machineBusyCpuMs } from './support/process-cpu.js'
@@ -80,12 +81,6 @@ interface RunResult {
 }
 
 type Row = { readonly concurrency: number; readonly outcome: { kind: 'measured'; result: RunResult } | { kind: 'failed'; reason: string } }
-
-function positiveInteger(text: string, flag: string): number {
-  const value = Number(text)
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${flag} must be a positive integer, got ${JSON.stringify(text)}`)
-  return value
-}
 
 function parseOptions(argv: readonly string[]): BenchOptions {
   const { values } = parseArgs({

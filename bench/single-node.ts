@@ -14,6 +14,7 @@ import { sha256File, tempDir } from '../test/support/files.js'
 import { makeRandomFile, OriginServer, type Content } from '../test/support/origin-server.js'
 import { cliPath, socketGet, waitFor } from '../test/support/processes.js'
 import { publishSection, sectionPreamble } from './support/benchmarks-doc.js'
+import { positiveInteger } from './support/options.js'
 import type { ChildProcesses } from './support/child-processes.js'
 import { cpuTimeMs } from './support/process-cpu.js'
 import { BenchRun } from './support/bench-run.js'
@@ -77,8 +78,7 @@ function parseOptions(argv: readonly string[]): BenchOptions {
     console.log(USAGE)
     process.exit(0)
   }
-  const rounds = Number(values.rounds)
-  if (!Number.isSafeInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got ${values.rounds}`)
+  const rounds = positiveInteger(values.rounds, '--rounds')
   const sizeBytes = parseBytes(values.size)
   if (sizeBytes < 1) throw new Error('--size must be at least one byte')
   const cpuProfDir = values['cpu-prof-dir']
