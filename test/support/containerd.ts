@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { run, waitFor, type RunResult } from './processes.js'
+import { guardChild, run, waitFor, type RunResult } from './processes.js'
 import { requireCommand } from './require-command.js'
 
 /** A private containerd daemon (its own root, state and sockets under one dir), driven with `ctr`. */
@@ -70,13 +70,7 @@ export async function startContainerd(dir: string): Promise<ContainerdProcess> {
   const log = openSync(logPath, 'a')
   const child = spawn('containerd', ['--config', configPath], { stdio: ['ignore', log, log] })
   closeSync(log)
-  const killOnExit = (): void => {
-    child.kill('SIGKILL')
-  }
-  process.on('exit', killOnExit)
-  child.once('exit', () => process.off('exit', killOnExit))
-  let spawnError: Error | undefined
-  child.once('error', (err) => (spawnError = err))
+  const { spawnError } = guardChild(child)
 
   const ctr = (args: readonly string[], timeoutMs = CTR_TIMEOUT_MS): Promise<RunResult> => run('ctr', ['-a', socket, ...args], { timeoutMs })
   const stop = async (): Promise<void> => {
@@ -90,7 +84,8 @@ export async function startContainerd(dir: string): Promise<ContainerdProcess> {
 
   try {
     await waitFor(async () => {
-      if (spawnError !== undefined) throw spawnError
+      const failed = spawnError()
+      if (failed !== undefined) throw failed
       if (exited(child)) throw new Error(`containerd exited with ${child.exitCode ?? child.signalCode}`)
       return (await ctr(['version'], 5_000)).code === 0
     }, `containerd to answer on ${socket}`, READY_TIMEOUT_MS)

@@ -6,6 +6,21 @@ import { join, resolve } from 'node:path'
 const ROOT = resolve(import.meta.dirname, '..', '..')
 
 /** The built entry of a command; `npm test` builds first, so suites run what users run. */
+/**
+ * Ties a spawned service to this process: SIGKILL when the tests exit first, so no server
+ * outlives its suite. Returns the spawn error, if any, for the caller's readiness check.
+ */
+export function guardChild(child: ChildProcess): { spawnError: () => Error | undefined } {
+  const killOnExit = (): void => {
+    child.kill('SIGKILL')
+  }
+  process.on('exit', killOnExit)
+  child.once('exit', () => process.off('exit', killOnExit))
+  let spawnError: Error | undefined
+  child.once('error', (err) => (spawnError = err))
+  return { spawnError: () => spawnError }
+}
+
 export function cliPath(name: 'dfdaemon' | 'dfget' | 'damselfly'): string {
   const path = join(ROOT, 'dist', 'cli', `${name}.js`)
   if (!existsSync(path)) throw new Error(`${path} is missing: run \`npm run build\` first`)

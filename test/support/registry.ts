@@ -5,7 +5,7 @@ import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { run, waitFor } from './processes.js'
+import { guardChild, run, waitFor } from './processes.js'
 import { requireCommand } from './require-command.js'
 import { selfSignedCertificate } from './self-signed.js'
 
@@ -172,20 +172,15 @@ async function startOn(
   const child = spawn('docker-registry', ['serve', configPath], { stdio: ['ignore', accessFd, logFd], env })
   closeSync(accessFd)
   closeSync(logFd)
-  const killOnExit = (): void => {
-    child.kill('SIGKILL')
-  }
-  process.on('exit', killOnExit)
-  child.once('exit', () => process.off('exit', killOnExit))
-  let spawnError: Error | undefined
-  child.once('error', (err) => (spawnError = err))
+  const { spawnError } = guardChild(child)
 
   const caPath = setup.tls?.certPath
   const ca = caPath === undefined ? undefined : readFileSync(caPath)
   const readyStatuses = setup.htpasswdPath === undefined && setup.token === undefined ? [200] : [401]
   try {
     await waitFor(async () => {
-      if (spawnError !== undefined) throw spawnError
+      const failed = spawnError()
+      if (failed !== undefined) throw failed
       if (child.exitCode !== null || child.signalCode !== null) throw new Error('exited')
       const status = await probe(`${url}/v2/`, ca)
       return status !== undefined && readyStatuses.includes(status)
