@@ -10,12 +10,13 @@ const SRC = resolve(import.meta.dirname, '..', 'src')
 const MAY_IMPORT: Record<string, readonly string[]> = {
   protocol: ['protocol'],
   common: ['protocol', 'common'],
+  security: ['protocol', 'common', 'security'],
   source: ['protocol', 'common', 'source'],
   storage: ['protocol', 'common', 'storage'],
-  daemon: ['protocol', 'common', 'source', 'storage', 'daemon'],
-  scheduler: ['protocol', 'common', 'source', 'storage', 'scheduler'],
-  manager: ['protocol', 'common', 'source', 'storage', 'manager'],
-  cli: ['protocol', 'common', 'source', 'storage', 'daemon', 'scheduler', 'manager', 'cli'],
+  daemon: ['protocol', 'common', 'security', 'source', 'storage', 'daemon'],
+  scheduler: ['protocol', 'common', 'security', 'source', 'storage', 'scheduler'],
+  manager: ['protocol', 'common', 'security', 'source', 'storage', 'manager'],
+  cli: ['protocol', 'common', 'security', 'source', 'storage', 'daemon', 'scheduler', 'manager', 'cli'],
 }
 
 /** protocol/ is pure: ids, math, digests and tables, no I/O. */

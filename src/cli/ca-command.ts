@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Command } from 'commander'
-import { createCertificateAuthority } from '../daemon/proxy/certificate-authority.js'
+import { createCertificateAuthority } from '../security/x509.js'
 import { fail } from './exit.js'
 
 interface CaFlags {

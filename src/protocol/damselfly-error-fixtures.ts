@@ -13,3 +13,13 @@ export function assertThrowsCode(run: () => unknown, code: ErrorCode, ...message
     return true
   })
 }
+
+/** Asserts that `promise` rejects with a DamselflyError with `code` whose message matches every pattern. */
+export async function assertRejectsCode(promise: Promise<unknown>, code: ErrorCode, ...messages: readonly RegExp[]): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof DamselflyError, `expected a DamselflyError, got ${String(error)}`)
+    assert.equal(error.code, code, error.message)
+    for (const message of messages) assert.match(error.message, message)
+    return true
+  })
+}

@@ -1,9 +1,8 @@
-import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall, StatusObject } from '@grpc/grpc-js'
-import { Metadata, status } from '@grpc/grpc-js'
+import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js'
 import type { Clock } from '../common/clock.js'
+import { toGrpcStatus } from '../common/grpc-status.js'
 import type { Logger } from '../common/logger.js'
-import { DamselflyError, toDamselflyError } from '../protocol/damselfly-error.js'
-import { ERROR_CODES } from '../protocol/error-codes.js'
+import { DamselflyError } from '../protocol/damselfly-error.js'
 import type { HostId } from '../protocol/ids.js'
 import type {
   AnnounceHostRequest,
@@ -27,19 +26,6 @@ type Call<Req, Res> = ServerDuplexStream<Req, Res>
 /** What ending any call with a status needs. */
 type EndableCall = Pick<ServerDuplexStream<unknown, unknown>, 'writableEnded' | 'destroyed' | 'emit'>
 
-/** The error-code table holds gRPC status numbers; grpc-js wants its enum. */
-const GRPC_STATUSES = new Map<number, status>(
-  Object.values(status)
-    .filter((value): value is status => typeof value === 'number')
-    .map((value) => [value, value]),
-)
-
-/** The one place an error becomes a gRPC status. */
-function toStatus(error: unknown): Partial<StatusObject> {
-  const failure = toDamselflyError(error)
-  return { code: GRPC_STATUSES.get(ERROR_CODES[failure.code].grpcStatus) ?? status.UNKNOWN, details: failure.message, metadata: new Metadata() }
-}
-
 /** A sink that drops messages once the call has ended, instead of failing the write. */
 function sinkOf<Req, Res>(call: Call<Req, Res>): MessageSink<Res> {
   return {
@@ -52,7 +38,7 @@ function sinkOf<Req, Res>(call: Call<Req, Res>): MessageSink<Res> {
 function endWith(call: EndableCall, error: unknown): void {
   if (call.writableEnded || call.destroyed) return
   // grpc-js turns an 'error' event on a server stream into the trailing status and ends it.
-  call.emit('error', toStatus(error))
+  call.emit('error', toGrpcStatus(error))
 }
 
 /** The gRPC handlers of `SchedulerService`; see proto/damselfly/scheduler/v1/scheduler.proto. */
@@ -130,7 +116,7 @@ export class SchedulerService {
   private leaveHost(call: ServerUnaryCall<LeaveHostRequest, LeaveHostResponse>, callback: sendUnaryData<LeaveHostResponse>): void {
     const hostId = call.request.hostId
     if (hostId === '') {
-      callback(toStatus(new DamselflyError('INVALID_ARGUMENT', 'leave host: host_id is missing')), null)
+      callback(toGrpcStatus(new DamselflyError('INVALID_ARGUMENT', 'leave host: host_id is missing')), null)
       return
     }
     for (const peerId of this.components.store.hosts.get(hostId as HostId)?.peerIds ?? []) this.components.runner.cancel(peerId)
