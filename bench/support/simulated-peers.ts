@@ -79,6 +79,7 @@ export function announceHosts(address: string, count: number): SimulatedHost[] {
       concurrentUploadLimit: 50,
       concurrentUploadCount: 0,
       uploadBytesPerSecond: 0,
+      uploadTls: false,
     }
     const client = new SchedulerServiceClient(address, credentials.createInsecure(), CHANNEL_OPTIONS)
     const announce = client.announceHost()

@@ -161,6 +161,7 @@ export class Daemon implements Startable {
           concurrentUploadLimit: config.upload.concurrentLimit,
           concurrentUploadCount: this.uploadServer.activeUploads,
           uploadBytesPerSecond: config.upload.rateLimit,
+          uploadTls: false,
         }),
         onSeedTask: (download) => {
           this.seed(download)

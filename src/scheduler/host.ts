@@ -15,6 +15,8 @@ export interface HostInfo {
   readonly seed: boolean
   /** The host downloads through P2P but serves nobody. */
   readonly disableShared: boolean
+  /** Its upload server speaks TLS; otherwise children sign their requests (encryption turned off). */
+  readonly uploadTls: boolean
 }
 
 export interface HostLoad {

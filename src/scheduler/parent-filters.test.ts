@@ -20,6 +20,7 @@ describe('parent filters', TEST, () => {
     { reason: undefined, spoil: ({ candidate }) => candidate },
     { reason: 'blocklisted', spoil: ({ child, candidate }) => (child.blocklist.add(candidate.id), candidate) },
     { reason: 'same-host', spoil: ({ resources, child }) => resources.peer('twin', child.host, { pieces: [0] }) },
+    { reason: 'distrusted', spoil: ({ child, candidate }) => (child.task.distrustedHosts.add(candidate.hostId), candidate) },
     { reason: 'sharing-disabled', spoil: ({ resources }) => resources.peer('private', resources.host('host-x', { disableShared: true }), { pieces: [0] }) },
     {
       reason: 'not-running',

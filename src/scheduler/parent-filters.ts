@@ -30,6 +30,7 @@ export function lastUploadIsAnomalous(costsMs: readonly number[]): boolean {
 export const PARENT_FILTERS = [
   { reason: 'blocklisted', rejects: (child, candidate) => child.blocklist.has(candidate.id) },
   { reason: 'same-host', rejects: (child, candidate) => child.hostId === candidate.hostId },
+  { reason: 'distrusted', rejects: (child, candidate) => child.task.distrustedHosts.has(candidate.hostId) },
   { reason: 'sharing-disabled', rejects: (_child, candidate) => candidate.host.info.disableShared },
   { reason: 'not-running', rejects: (_child, candidate) => !candidate.host.connected },
   {

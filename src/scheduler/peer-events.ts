@@ -2,6 +2,7 @@ import type { Logger } from '../common/logger.js'
 import type { PeerId } from '../protocol/ids.js'
 import type {
   BackToSourceStarted,
+  ContentDigestMismatch,
   PeerFailed,
   PeerFinished,
   PieceFailed,
@@ -23,6 +24,7 @@ export type PeerEvent =
   | { $case: 'reschedule'; value: Reschedule }
   | { $case: 'peerFinished'; value: PeerFinished }
   | { $case: 'peerFailed'; value: PeerFailed }
+  | { $case: 'contentDigestMismatch'; value: ContentDigestMismatch }
 
 /** Applies a registered peer's reports to the resource model. Throws INVALID_ARGUMENT on malformed input. */
 export class PeerEvents {
@@ -52,6 +54,9 @@ export class PeerEvents {
       case 'peerFailed':
         this.peerFailed(peer, event.value)
         return
+      case 'contentDigestMismatch':
+        this.contentDigestMismatch(peer, event.value)
+        return
     }
   }
 
@@ -64,11 +69,13 @@ export class PeerEvents {
     peer.state = 'back-to-source'
     const task = peer.task
     if (started.contentLengthKnown) this.learnContentLength(peer, started.contentLength)
-    if (started.pieceLength > 0) task.pieceLengthBytes ??= started.pieceLength
+    if (started.pieceLength > 0 && peer.vouches) task.pieceLengthBytes ??= started.pieceLength
   }
 
+  /** Only a peer that may vouch for the task's digests may say how long it is: a length is content too. */
   private learnContentLength(peer: Peer, contentLengthBytes: number): void {
     const task = peer.task
+    if (!peer.vouches) return
     if (task.contentLengthBytes === undefined) task.contentLengthBytes = contentLengthBytes
     else if (task.contentLengthBytes !== contentLengthBytes) {
       this.log(peer).warn({ known: task.contentLengthBytes, reported: contentLengthBytes }, 'content length differs from the known one')
@@ -80,7 +87,7 @@ export class PeerEvents {
     const task = peer.task
     const fromSource = finished.parentPeerId === ''
     const parent = fromSource ? undefined : task.peers.get(finished.parentPeerId as PeerId)
-    const outcome = task.recordPiece(piece, fromSource)
+    const outcome = task.recordPiece(piece, fromSource && peer.vouches ? peer.hostId : undefined)
     // Unverified is not held against the parent: the record may be gone with a restarted scheduler.
     if (outcome === 'unverified') return
     if (outcome === 'mismatch') {
@@ -146,6 +153,17 @@ export class PeerEvents {
     peer.task.graph.deleteInEdges(peer.id)
     this.log(peer).info({ pieces: peer.finishedPieces.size }, 'peer finished')
     this.components.runner.wake(peer.task)
+  }
+
+  /**
+   * Every piece matched the recorded digests, yet the whole content failed its digest: the record
+   * is wrong, whoever made it. It is dropped, its vouchers are distrusted for this task, and the
+   * next schedules start over from a trusted seed or the source.
+   */
+  private contentDigestMismatch(peer: Peer, mismatch: ContentDigestMismatch): void {
+    const distrusted = peer.task.dropAuthority()
+    this.components.metrics.contentDigestMismatches.inc()
+    this.log(peer).warn({ expected: mismatch.expected.slice(0, 200), actual: mismatch.actual.slice(0, 200), distrusted }, 'content failed its digest; dropped the task\'s digests')
   }
 
   private peerFailed(peer: Peer, failed: PeerFailed): void {

@@ -24,6 +24,8 @@ export class Peer {
   badContentCount = 0
   /** Schedules that found no parent since the last one that did. */
   failedScheduleCount = 0
+  /** Set when this scheduler told the peer to fetch from the source: its digests may then become the authority. */
+  backToSourceGranted = false
   lastActiveMs: number
 
   constructor(
@@ -49,6 +51,16 @@ export class Peer {
   /** True while the peer's own stream is open. */
   get connected(): boolean {
     return this.stream !== undefined
+  }
+
+  /**
+   * Whether what this peer fetched from the source may become the task's authority: a seed host
+   * (its role checked against its certificate), or a peer this scheduler sent back to source;
+   * never a host whose digests for the task already failed. A registering or resuming peer, or one
+   * that went to the source on its own, only ever has its pieces checked.
+   */
+  get vouches(): boolean {
+    return (this.host.seed || this.backToSourceGranted) && !this.task.distrustedHosts.has(this.host.id)
   }
 
   touch(nowMs: number): void {

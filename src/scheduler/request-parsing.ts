@@ -1,5 +1,6 @@
 import { DamselflyError } from '../protocol/damselfly-error.js'
 import { isTaskId, type HostId, type PeerId, type TaskId } from '../protocol/ids.js'
+import { taskIdFor } from '../protocol/task-id.js'
 import type {
   AnnounceHostRequest,
   AnnouncePeerRequest,
@@ -47,6 +48,7 @@ export function parseHostAnnounce(request: AnnounceHostRequest): { info: HostInf
       location: host.location,
       seed: host.seed,
       disableShared: host.disableShared,
+      uploadTls: host.uploadTls,
     },
     load: {
       concurrentUploadLimit: count(host.concurrentUploadLimit, 'concurrent_upload_limit'),
@@ -81,10 +83,13 @@ export function parsePiece(piece: Piece | undefined, what: string): PieceRecord 
 export interface Registration {
   readonly download: Download
   readonly pieces: readonly PieceRecord[]
-  readonly contentLengthBytes: number | undefined
 }
 
-export function parseRegistration(register: RegisterPeer): Registration {
+/**
+ * Checks a registration, including that `taskId` is the id of what the download names: a peer
+ * cannot register under one task while asking a seed to fetch another URL into it.
+ */
+export function parseRegistration(register: RegisterPeer, taskId: TaskId): Registration {
   const download = register.download
   if (download === undefined) throw invalid('register: download is missing')
   if (download.url === '') throw invalid('register: download url is missing')
@@ -92,9 +97,14 @@ export function parseRegistration(register: RegisterPeer): Registration {
     throw invalid(`register: priority must be 0..${MAX_PRIORITY}, got ${download.priority}`)
   }
   count(download.pieceLength, 'register: piece_length')
-  return {
-    download,
-    pieces: register.pieces.map((piece) => parsePiece(piece, 'register')),
-    contentLengthBytes: register.contentLengthKnown ? count(register.contentLength, 'register: content_length') : undefined,
-  }
+  const named = taskIdFor({
+    url: download.url,
+    tag: download.tag,
+    application: download.application,
+    pieceLengthBytes: download.pieceLength > 0 ? download.pieceLength : undefined,
+    filteredQueryParams: download.filteredQueryParams,
+  })
+  if (named !== taskId) throw invalid(`register: task_id ${taskId} is not the id of the download it names (${named})`)
+  if (register.contentLengthKnown) count(register.contentLength, 'register: content_length')
+  return { download, pieces: register.pieces.map((piece) => parsePiece(piece, 'register')) }
 }

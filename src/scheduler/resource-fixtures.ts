@@ -54,7 +54,7 @@ export class Resources {
 
   host(id: string, info: Partial<Omit<HostInfo, 'id'>> = {}, load: Partial<HostLoad> = {}): Host {
     const host = this.store.announceHost(
-      { id: id as HostId, ip: '10.0.0.1', hostname: id, uploadPort: 65002, idc: '', location: '', seed: false, disableShared: false, ...info },
+      { id: id as HostId, ip: '10.0.0.1', hostname: id, uploadPort: 65002, idc: '', location: '', seed: false, disableShared: false, uploadTls: false, ...info },
       { concurrentUploadLimit: 50, concurrentUploadCount: 0, uploadBytesPerSecond: 0, ...load },
     )
     host.stream = new RecordingSink()
@@ -71,7 +71,7 @@ export class Resources {
     peer.stream = new RecordingSink()
     this.store.addPeer(peer)
     for (const number of options.pieces ?? []) {
-      task.recordPiece({ number, offset: number * 4, length: 4, digest: String(number).padStart(64, '0') }, true)
+      task.recordPiece({ number, offset: number * 4, length: 4, digest: String(number).padStart(64, '0') }, host.id)
       peer.finishedPieces.add(number)
     }
     if (options.state !== undefined) peer.state = options.state

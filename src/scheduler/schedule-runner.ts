@@ -23,7 +23,7 @@ export function authoritativePieces(peer: Peer): Piece[] {
     .sort((a, b) => a - b)
     .map((number) => peer.task.piece(number))
     .filter((piece) => piece !== undefined)
-    .map((piece) => ({ ...piece }))
+    .map(({ number, offset, length, digest }) => ({ number, offset, length, digest }))
 }
 
 function taskInfo(task: Task): TaskInfo | undefined {
@@ -40,6 +40,7 @@ function candidateParent(parent: Peer): CandidateParent {
     uploadPort: parent.host.info.uploadPort,
     seed: parent.host.seed,
     pieces: authoritativePieces(parent),
+    uploadTls: parent.host.info.uploadTls,
   }
 }
 
@@ -104,7 +105,7 @@ export class ScheduleRunner {
       .slice(0, limits.maxChildren)
     for (const { child } of children) {
       if (!task.graph.addEdge(parent.id, child.id)) continue
-      this.send(child, { response: { $case: 'normalTask', value: { task: taskInfo(task), parents: [candidateParent(parent)] } } })
+      this.send(child, { response: { $case: 'normalTask', value: { task: taskInfo(task), parents: [candidateParent(parent)], capability: '' } } })
     }
   }
 
@@ -138,7 +139,7 @@ export class ScheduleRunner {
         return
       case 'parents':
         log.debug({ parents: decision.parents.map((parent) => parent.id) }, 'parents offered')
-        this.send(peer, { response: { $case: 'normalTask', value: { task: taskInfo(peer.task), parents: decision.parents.map(candidateParent) } } })
+        this.send(peer, { response: { $case: 'normalTask', value: { task: taskInfo(peer.task), parents: decision.parents.map(candidateParent), capability: '' } } })
         return
       case 'back-to-source':
         log.info({ reason: decision.reason }, 'peer sent back to source')

@@ -14,6 +14,7 @@ export class SchedulerMetrics {
   readonly seedTriggers: Counter
   readonly blocklistedParents: Counter<'reason'>
   readonly pieceDigestMismatches: Counter
+  readonly contentDigestMismatches: Counter
 
   constructor(registry: Registry, counts: { hosts: () => number; tasks: () => number; peers: () => number }) {
     const registers = [registry]
@@ -49,6 +50,11 @@ export class SchedulerMetrics {
     this.pieceDigestMismatches = new Counter({
       name: 'damselfly_scheduler_piece_digest_mismatch_total',
       help: 'Reported pieces refused because their digest differs from the authoritative record.',
+      registers,
+    })
+    this.contentDigestMismatches = new Counter({
+      name: 'damselfly_scheduler_content_digest_mismatch_total',
+      help: 'Tasks whose whole content failed its digest although every piece matched: their digests were dropped.',
       registers,
     })
     const gauge = (name: string, help: string, read: () => number): void => {

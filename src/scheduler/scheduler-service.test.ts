@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { credentials, status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js'
 import { silentLogger } from '../common/logger.js'
+import { taskIdFor } from '../protocol/task-id.js'
 import {
   SchedulerServiceClient,
   type AnnounceHostRequest,
@@ -65,7 +66,8 @@ function is<C extends Response['$case']>(c: C): (m: AnnouncePeerResponse) => Res
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex')
-const taskId = (name: string): string => sha256(`task:${name}`)
+/** The id of the download `registerPeer` names for `name`: the scheduler checks it. */
+const taskId = (name: string): string => taskIdFor({ url: `http://origin.test/${name}`, filteredQueryParams: [] })
 function piece(number: number, text: string): Piece {
   return { number, offset: number * 4, length: 4, digest: sha256(text) }
 }
@@ -106,7 +108,7 @@ describe('SchedulerService over gRPC', TEST, () => {
     recorded.send({
       host: {
         id, ip: '127.0.0.1', hostname: id, uploadPort: 65002, idc: '', location: '', seed: false, disableShared: false,
-        concurrentUploadLimit: 10, concurrentUploadCount: 0, uploadBytesPerSecond: 0, ...extra,
+        concurrentUploadLimit: 10, concurrentUploadCount: 0, uploadBytesPerSecond: 0, uploadTls: false, ...extra,
       },
     })
     await waitFor(`host ${id}`, () => scheduler.store.hosts.get(id as never)?.stream)
@@ -244,10 +246,33 @@ describe('SchedulerService over gRPC', TEST, () => {
     assert.match(error5.details, /digest must be 64 lowercase hex/)
     await waitFor('d5 left', () => (scheduler.store.peers.has('d5' as never) ? undefined : true))
 
+    // A registration under one task id that names another download: a seed would fetch the other URL into this task.
+    const swapped = new Recorded(client.announcePeer())
+    streams.push(swapped)
+    swapped.send({ hostId: 'host-a', taskId: taskId('t6'), peerId: 'y', request: { $case: 'register', value: { download: download({ url: 'http://origin.test/elsewhere' }), pieces: [], contentLength: 0, contentLengthKnown: false } } })
+    const swappedError = await waitFor('error', () => swapped.error)
+    assert.equal(swappedError.code, status.INVALID_ARGUMENT)
+    assert.match(swappedError.details, /is not the id of the download it names/)
+
     const badHost = new Recorded(client.announceHost())
     streams.push(badHost)
     badHost.send({ host: undefined })
     assert.equal((await waitFor('error', () => badHost.error)).code, status.INVALID_ARGUMENT)
+  })
+
+  it('never takes a registering peer\'s claimed pieces, or its length, as the authority', TEST, async () => {
+    await announceHost('claimer')
+    const claimer = new Recorded(client.announcePeer())
+    streams.push(claimer)
+    claimer.send({
+      hostId: 'claimer', taskId: taskId('t7'), peerId: 'claim',
+      request: { $case: 'register', value: { download: download({ url: 'http://origin.test/t7' }), pieces: [piece(0, 'forged')], contentLength: 4, contentLengthKnown: true } },
+    })
+    const registered = await waitFor('claimer registered', () => scheduler.store.peers.get('claim' as never))
+    const task = scheduler.store.tasks.get(taskId('t7') as never)
+    assert.equal(task?.piece(0), undefined)
+    assert.equal(task?.contentLengthBytes, undefined)
+    assert.equal(registered.finishedPieces.size, 0, 'so no child is ever offered it for that piece')
   })
 
   it('forgets a host that leaves, and serves /metrics and /healthy', TEST, async () => {

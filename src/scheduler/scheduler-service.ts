@@ -160,7 +160,7 @@ export class SchedulerService {
       throw new DamselflyError('INVALID_ARGUMENT', `announce peer: the first message must be register, got ${request.request?.$case ?? 'nothing'}`)
     }
     const address = parsePeerAddress(request)
-    const registration = parseRegistration(request.request.value)
+    const registration = parseRegistration(request.request.value, address.taskId)
     const { store, runner } = this.components
     const host = await store.waitForHost(address.hostId, this.init.hostWaitTimeoutMs)
     if (host === undefined) {
@@ -171,15 +171,14 @@ export class SchedulerService {
       store.removePeer(address.peerId)
     }
     const task = store.taskFor(address.taskId)
-    if (registration.contentLengthBytes !== undefined) task.contentLengthBytes ??= registration.contentLengthBytes
+    // A fixed piece length is part of the task id, which parseRegistration checked against the download.
     if (registration.download.pieceLength > 0) task.pieceLengthBytes ??= registration.download.pieceLength
     const peer = new Peer(address.peerId, host, task, registration.download, this.components.clock.nowMs())
     peer.stream = sink
     store.addPeer(peer)
-    // A resumed download's pieces are vouched for like a source report when nothing is recorded yet.
+    // A resumed download's pieces are only checked against the authority, never made it: anyone can claim to hold anything.
     for (const piece of registration.pieces) {
-      const outcome = task.recordPiece(piece, true)
-      if (outcome === 'recorded' || outcome === 'matches') peer.finishedPieces.add(piece.number)
+      if (task.recordPiece(piece, undefined) === 'matches') peer.finishedPieces.add(piece.number)
     }
     this.components.logger.info(
       { taskId: task.id, peerId: peer.id, hostId: host.id, priority: peer.download.priority, pieces: peer.finishedPieces.size },

@@ -124,7 +124,7 @@ export class Scheduling {
       return mayBackToSource && !capReached ? this.backToSource(peer, 'no parent; priority 3 fetches from the source') : giveUpOrRetry(noParentReason)
     }
 
-    const seedHosts = this.components.connectedSeedHosts()
+    const seedHosts = this.components.connectedSeedHosts().filter((host) => !task.distrustedHosts.has(host.id))
     let seedHost: Host | undefined
     if (seedHosts.length > 0 && !task.hasSeedPeer && task.seedRequestedMs === undefined) {
       seedHost = seedHostFor(task.id, seedHosts)
@@ -143,6 +143,7 @@ export class Scheduling {
 
   private backToSource(peer: Peer, reason: string): ScheduleDecision {
     peer.state = 'back-to-source'
+    peer.backToSourceGranted = true
     return { kind: 'back-to-source', reason }
   }
 

@@ -2,37 +2,39 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { silentLogger } from '../common/logger.js'
+import type { HostId } from '../protocol/ids.js'
 import { Task, type PieceRecord } from './task.js'
 import { TASK_ID } from './resource-fixtures.js'
 
 const TEST = { timeout: 5_000 }
 const GOOD = '1'.repeat(64)
 const BAD = '2'.repeat(64)
+const VOUCHER = 'seed-host' as HostId
 
 function piece(digest: string, number = 0): PieceRecord {
   return { number, offset: number * 4, length: 4, digest }
 }
 
-describe('Task.recordPiece: the first source report is the authority', TEST, () => {
-  const cases: ReadonlyArray<{ name: string; reports: ReadonlyArray<readonly [string, boolean]>; outcomes: readonly string[]; authority: string | undefined }> = [
+describe('Task.recordPiece: the first report of a host that may vouch is the authority', TEST, () => {
+  const cases: ReadonlyArray<{ name: string; reports: ReadonlyArray<readonly [string, boolean]> /* [digest, vouched] */; outcomes: readonly string[]; authority: string | undefined }> = [
     { name: 'a source report is recorded', reports: [[GOOD, true]], outcomes: ['recorded'], authority: GOOD },
     { name: 'the same digest again matches', reports: [[GOOD, true], [GOOD, true], [GOOD, false]], outcomes: ['recorded', 'matches', 'matches'], authority: GOOD },
     { name: 'a later source report that differs is refused', reports: [[GOOD, true], [BAD, true]], outcomes: ['recorded', 'mismatch'], authority: GOOD },
     { name: 'a child report that differs is refused', reports: [[GOOD, true], [BAD, false]], outcomes: ['recorded', 'mismatch'], authority: GOOD },
-    { name: 'a child report without authority is unverified and records nothing', reports: [[BAD, false], [GOOD, true]], outcomes: ['unverified', 'recorded'], authority: GOOD },
+    { name: 'a report nobody vouches for is unverified and records nothing', reports: [[BAD, false], [GOOD, true]], outcomes: ['unverified', 'recorded'], authority: GOOD },
   ]
   for (const { name, reports, outcomes, authority } of cases) {
     it(name, TEST, () => {
       const task = new Task(TASK_ID, { logger: silentLogger() }, 0)
-      assert.deepEqual(reports.map(([digest, fromSource]) => task.recordPiece(piece(digest), fromSource)), outcomes)
+      assert.deepEqual(reports.map(([digest, fromSource]) => task.recordPiece(piece(digest), fromSource ? VOUCHER : undefined)), outcomes)
       assert.equal(task.piece(0)?.digest, authority)
     })
   }
 
   it('keeps pieces apart by number', TEST, () => {
     const task = new Task(TASK_ID, { logger: silentLogger() }, 0)
-    assert.equal(task.recordPiece(piece(GOOD, 0), true), 'recorded')
-    assert.equal(task.recordPiece(piece(BAD, 1), true), 'recorded')
+    assert.equal(task.recordPiece(piece(GOOD, 0), VOUCHER), 'recorded')
+    assert.equal(task.recordPiece(piece(BAD, 1), VOUCHER), 'recorded')
     assert.equal(task.piece(1)?.digest, BAD)
     assert.equal(task.piece(2), undefined)
   })
@@ -59,9 +61,25 @@ describe('Task.recordTinyContent: bytes kept only when they match the recorded p
   for (const c of cases) {
     it(c.name, TEST, () => {
       const task = new Task(TASK_ID, { logger: silentLogger() }, 0)
-      if (c.recorded !== undefined) task.recordPiece(c.recorded, true)
+      if (c.recorded !== undefined) task.recordPiece(c.recorded, VOUCHER)
       assert.equal(task.recordTinyContent(c.offered), c.kept)
       assert.equal(task.tinyContent !== undefined, c.kept)
     })
   }
+})
+
+describe('Task.dropAuthority: a whole-content digest failure distrusts the digests and who vouched for them', TEST, () => {
+  it('forgets every digest, the length and what peers held, and names the vouchers', TEST, () => {
+    const task = new Task(TASK_ID, { logger: silentLogger() }, 0)
+    task.recordPiece(piece(GOOD, 0), VOUCHER)
+    task.recordPiece(piece(BAD, 1), 'another-seed' as HostId)
+    task.contentLengthBytes = 8
+    task.seedRequestedMs = 5
+    assert.deepEqual(task.dropAuthority().sort(), ['another-seed', 'seed-host'])
+    assert.equal(task.piece(0), undefined)
+    assert.equal(task.contentLengthBytes, undefined)
+    assert.equal(task.seedRequestedMs, undefined, 'a trusted seed may be asked again')
+    assert.ok(task.distrustedHosts.has(VOUCHER))
+    assert.equal(task.recordPiece(piece(GOOD, 0), VOUCHER), 'recorded', 'recordPiece takes whoever the caller says may vouch; Peer.vouches leaves distrusted hosts out')
+  })
 })

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Logger } from '../common/logger.js'
 import { pieceCount, TINY_TASK_MAX_BYTES } from '../protocol/piece.js'
-import type { PeerId, TaskId } from '../protocol/ids.js'
+import type { HostId, PeerId, TaskId } from '../protocol/ids.js'
 import { PeerGraph } from './peer-graph.js'
 import type { Peer } from './peer.js'
 
@@ -13,10 +13,15 @@ export interface PieceRecord {
   readonly digest: string
 }
 
+/** The authoritative record of a piece, and the host whose report made it so. */
+interface AuthoritativePiece extends PieceRecord {
+  readonly vouchedBy: HostId
+}
+
 /**
- * What became of a reported piece: `recorded` (first report from the source, now the authority),
- * `matches` (agrees with the authority), `mismatch` (differs: refused), `unverified` (reported
- * from a parent while no authority exists: refused, since nobody can vouch for it).
+ * What became of a reported piece: `recorded` (the first report by a host that may vouch, now
+ * the authority), `matches` (agrees with the authority), `mismatch` (differs: refused),
+ * `unverified` (no authority exists and the reporter may not vouch: refused).
  */
 export type PieceOutcome = 'recorded' | 'matches' | 'mismatch' | 'unverified'
 
@@ -32,7 +37,9 @@ export class Task {
   tinyContent: Buffer | undefined
   /** When the last peer went away; undefined while the task has peers. */
   peerlessSinceMs: number | undefined
-  private readonly pieces = new Map<number, PieceRecord>()
+  /** Hosts whose digests for this task failed a whole-content check: never trusted for it again. */
+  readonly distrustedHosts = new Set<HostId>()
+  private readonly pieces = new Map<number, AuthoritativePiece>()
 
   constructor(
     readonly id: TaskId,
@@ -66,26 +73,46 @@ export class Task {
   }
 
   /**
-   * Checks a reported piece against the authority. The first digest reported by a peer that
-   * fetched the piece from the source becomes the authority; any later report that differs is
-   * refused and logged. Safe to repeat with the same piece.
+   * Checks a reported piece against the authority. With no authority yet, the report becomes it
+   * only when `voucher` is set: the host of a peer that fetched the piece from the source and may
+   * vouch for it (see Peer.vouches). Any report that differs from the authority is refused and
+   * logged. Safe to repeat with the same piece.
    */
-  recordPiece(piece: PieceRecord, fromSource: boolean): PieceOutcome {
+  recordPiece(piece: PieceRecord, voucher: HostId | undefined): PieceOutcome {
     const known = this.pieces.get(piece.number)
     if (known === undefined) {
-      if (!fromSource) {
-        this.components.logger.warn({ piece: piece.number }, 'piece reported from a parent has no authoritative digest')
+      if (voucher === undefined) {
+        this.components.logger.debug({ piece: piece.number }, 'piece reported without an authoritative digest; not vouched for')
         return 'unverified'
       }
-      this.pieces.set(piece.number, { number: piece.number, offset: piece.offset, length: piece.length, digest: piece.digest })
+      this.pieces.set(piece.number, { number: piece.number, offset: piece.offset, length: piece.length, digest: piece.digest, vouchedBy: voucher })
       return 'recorded'
     }
     if (known.digest === piece.digest) return 'matches'
     this.components.logger.warn(
-      { piece: piece.number, recorded: known.digest, reported: piece.digest, fromSource },
+      { piece: piece.number, recorded: known.digest, reported: piece.digest, vouchedBy: known.vouchedBy },
       'piece digest differs from the authoritative record',
     )
     return 'mismatch'
+  }
+
+  /**
+   * The whole content failed its digest although every piece matched the authority: the authority
+   * is wrong. Forgets every digest, the content length and what each peer was known to hold, and
+   * distrusts the hosts that vouched for the digests, for this task. Returns those hosts.
+   */
+  dropAuthority(): HostId[] {
+    const vouchers = [...new Set([...this.pieces.values()].map((piece) => piece.vouchedBy))]
+    for (const host of vouchers) this.distrustedHosts.add(host)
+    this.pieces.clear()
+    this.tinyContent = undefined
+    this.contentLengthBytes = undefined
+    this.seedRequestedMs = undefined
+    for (const peer of this.peers.values()) {
+      peer.finishedPieces.clear()
+      this.graph.deleteInEdges(peer.id)
+    }
+    return vouchers
   }
 
   addPeer(peer: Peer): void {
@@ -111,17 +138,17 @@ export class Task {
   get hasSeedPeerOrPending(): boolean {
     let seen = false
     for (const peer of this.peers.values()) {
-      if (!peer.host.seed) continue
+      if (!peer.host.seed || this.distrustedHosts.has(peer.hostId)) continue
       seen = true
       if (peer.state !== 'failed' && peer.state !== 'left') return true
     }
     return !seen
   }
 
-  /** True when a peer on a seed host is downloading or holds this task. */
+  /** True when a peer on a trusted seed host is downloading or holds this task. */
   get hasSeedPeer(): boolean {
     for (const peer of this.peers.values()) {
-      if (peer.host.seed && peer.state !== 'failed' && peer.state !== 'left') return true
+      if (peer.host.seed && !this.distrustedHosts.has(peer.hostId) && peer.state !== 'failed' && peer.state !== 'left') return true
     }
     return false
   }

@@ -2,6 +2,18 @@ import { DamselflyError } from '../../protocol/damselfly-error.js'
 import { createHasher, formatDigest, parseDigest } from '../../protocol/digest.js'
 import type { ContentStore, StoredTask } from '../../storage/content-store.js'
 
+/** The digest of the first `contentLengthBytes` of a stored task, in `expected`'s algorithm, as `<algorithm>:<hex>`. */
+export async function contentDigestOf(task: StoredTask, expected: string, contentLengthBytes: number, signal: AbortSignal): Promise<string> {
+  const hasher = createHasher(parseDigest(expected).algorithm)
+  if (contentLengthBytes > 0) {
+    for await (const chunk of task.createReadStream(0, contentLengthBytes - 1) as AsyncIterable<Buffer>) {
+      if (signal.aborted) throw new DamselflyError('CANCELLED', 'digest check cancelled')
+      hasher.update(chunk)
+    }
+  }
+  return formatDigest(hasher.digest())
+}
+
 /**
  * Checks the whole content of a stored task against `expected` (`<algorithm>:<hex>`). A mismatch
  * deletes the task, so the bad bytes are never served again, and fails with DIGEST_MISMATCH.
@@ -15,15 +27,7 @@ export async function verifyContentDigest(
   contentLengthBytes = task.descriptor.contentLengthBytes ?? 0,
 ): Promise<void> {
   if (task.verifiedDigest === expected) return
-  const wanted = parseDigest(expected)
-  const hasher = createHasher(wanted.algorithm)
-  if (contentLengthBytes > 0) {
-    for await (const chunk of task.createReadStream(0, contentLengthBytes - 1) as AsyncIterable<Buffer>) {
-      if (signal.aborted) throw new DamselflyError('CANCELLED', 'digest check cancelled')
-      hasher.update(chunk)
-    }
-  }
-  const actual = formatDigest(hasher.digest())
+  const actual = await contentDigestOf(task, expected, contentLengthBytes, signal)
   if (actual !== expected) {
     await store.delete(task.descriptor.taskId, { force: true })
     throw new DamselflyError('DIGEST_MISMATCH', `content digest is ${actual}, expected ${expected}; the content was removed`, {

@@ -81,6 +81,8 @@ export class ParentDownload {
   private readonly running = new Set<Promise<void>>()
   /** Pieces being written: a second copy arriving meanwhile is dropped. */
   private readonly writing = new Set<number>()
+  /** Pieces this download stored, each from a parent. */
+  storedPieceCount = 0
   private outcome: ParentOutcome | undefined
   private failure: DamselflyError | undefined
   private wake: (() => void) | undefined
@@ -317,6 +319,7 @@ export class ParentDownload {
       } finally {
         this.writing.delete(number)
       }
+      this.storedPieceCount++
       const costMs = Math.max(1, this.components.clock.nowMs() - startedMs)
       parent.speed = parent.speed * 0.7 + (range.length / costMs) * 0.3
       this.missing.delete(number)

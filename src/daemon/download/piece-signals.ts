@@ -28,6 +28,12 @@ export class PieceSignals {
     }
   }
 
+  /** The stored pieces were thrown away: nothing is ready any more. Waiters keep waiting for the new pieces. */
+  reset(): void {
+    this.readyPieces.clear()
+    this.endPieceCount = undefined
+  }
+
   fail(error: Error): void {
     this.failure = error
     for (const set of this.waiters.values()) for (const waiter of set) waiter.reject(error)

@@ -171,6 +171,7 @@ function start(h: Harness, body: Partial<DownloadRequestBody> = {}, init: { retr
     taskId: taskIdOf(body),
     request: requestOf(body),
     filteredUrl: URL_TEXT,
+    filteredQueryParams: DEFAULT_FILTERED_QUERY_PARAMS,
     concurrentPieceCount: init.concurrentPieceCount ?? 3,
     retryCount: init.retryCount ?? 2,
   })
@@ -261,7 +262,7 @@ describe('TaskDownload', TEST, () => {
     const h = harness({ content })
     const request = parseDownloadRequest({ url: URL_TEXT })
     const taskId = taskIdFor({ url: request.url })
-    const task = await new TaskDownload(h.components, { taskId, request, filteredUrl: URL_TEXT, concurrentPieceCount: 2, retryCount: 0 }).done
+    const task = await new TaskDownload(h.components, { taskId, request, filteredUrl: URL_TEXT, filteredQueryParams: DEFAULT_FILTERED_QUERY_PARAMS, concurrentPieceCount: 2, retryCount: 0 }).done
     await assertHolds(task, content, pieceLengthFor(content.length))
     assert.equal(h.source.calls.range, 3)
   })
@@ -571,6 +572,41 @@ describe('TaskManager', TEST, () => {
     const joiner = manager.download(requestOf({ digest: `sha256:${sha256(contentOf(10))}` }))
     await assertHolds(await first.done, content)
     await rejectsWith(joiner.done, 'DIGEST_MISMATCH')
+    await manager.stop()
+  })
+
+  it('never hands a reader the whole of content that fails its digest: the last piece waits for the check', TEST, async () => {
+    const content = contentOf(CONTENT_BYTES)
+    const h = harness({ content })
+    const manager = new TaskManager(h.components, { concurrentPieceCount: 2, retryCount: 0, filteredQueryParams: DEFAULT_FILTERED_QUERY_PARAMS })
+    const forged = manager.download(requestOf({ digest: `sha256:${sha256(contentOf(10))}` }))
+    const received: Buffer[] = []
+    await assert.rejects(
+      (async () => {
+        for await (const chunk of forged.read(0, undefined, new AbortController().signal) as AsyncIterable<Buffer>) received.push(chunk)
+      })(),
+      (error: unknown) => isDamselflyError(error, 'DIGEST_MISMATCH'),
+    )
+    const bytes = Buffer.concat(received)
+    assert.ok(bytes.length <= (PIECES - 1) * PIECE_BYTES, `the reader got ${bytes.length} of ${content.length} bytes: the last piece must wait for the check`)
+    assert.ok(bytes.equals(content.subarray(0, bytes.length)))
+    await rejectsWith(forged.done, 'DIGEST_MISMATCH')
+    const honest = manager.download(requestOf({ digest: `sha256:${sha256(content)}` }))
+    assert.ok((await readAll(honest.read(0, undefined, new AbortController().signal))).equals(content))
+    await manager.stop()
+  })
+
+  it('downloads a stored task again when it fails the digest a request expects', TEST, async () => {
+    const content = contentOf(CONTENT_BYTES)
+    const stale = contentOf(CONTENT_BYTES, 7)
+    const origin = { content: stale }
+    const h = harness(origin)
+    const manager = new TaskManager(h.components, { concurrentPieceCount: 2, retryCount: 0, filteredQueryParams: DEFAULT_FILTERED_QUERY_PARAMS })
+    await assertHolds(await manager.download(requestOf()).done, stale)
+    origin.content = content
+    const checked = manager.download(requestOf({ digest: `sha256:${sha256(content)}` }))
+    await assertHolds(await checked.done, content)
+    assert.equal(h.source.calls.range, 2 * PIECES, 'the stale copy was fetched again, not served')
     await manager.stop()
   })
 

@@ -14,7 +14,7 @@ import type { Download } from '../../protocol/generated/damselfly/scheduler/v1/s
 import type { DaemonMetrics } from '../daemon-metrics.js'
 import { PeerSession, SESSION_CLOSED } from '../scheduler/peer-session.js'
 import type { SchedulerPool } from '../scheduler/scheduler-pool.js'
-import { verifyContentDigest } from './content-digest.js'
+import { contentDigestOf, verifyContentDigest } from './content-digest.js'
 import type { DownloadRequest } from './download-request.js'
 import { ParentDownload } from './parent-download.js'
 import { PieceSignals } from './piece-signals.js'
@@ -49,6 +49,8 @@ export interface TaskDownloadInit {
   readonly request: DownloadRequest
   /** The URL without filtered query parameters, recorded in the descriptor. */
   readonly filteredUrl: string
+  /** Every query key left out of the task id (the daemon's and the request's): the scheduler recomputes the id from them. */
+  readonly filteredQueryParams: readonly string[]
   readonly concurrentPieceCount: number
   /** Extra attempts for a piece after a transient origin failure. */
   readonly retryCount: number
@@ -57,13 +59,13 @@ export interface TaskDownloadInit {
 const REGISTER_TIMEOUT_MS = 30_000
 
 /** The request as the scheduler sees it; a seed peer asked to fetch the task gets the same. */
-export function toDownload(request: DownloadRequest): Download {
+export function toDownload(request: DownloadRequest, filteredQueryParams: readonly string[]): Download {
   return {
     url: request.url,
     headers: { ...request.headers },
     tag: request.tag ?? '',
     application: request.application ?? '',
-    filteredQueryParams: [...request.filteredQueryParams],
+    filteredQueryParams: [...filteredQueryParams],
     pieceLength: request.pieceLengthBytes ?? 0,
     priority: request.priority,
     digest: request.digest ?? '',
@@ -89,13 +91,16 @@ export class TaskDownload {
   private readonly log: Logger
   private resolveDescriptor!: (descriptor: TaskDescriptor) => void
   private rejectDescriptor!: (error: Error) => void
-  private readonly descriptorPromise: Promise<TaskDescriptor>
+  private descriptorPromise: Promise<TaskDescriptor>
   private donePromise: Promise<StoredTask> | undefined
   /** The scheduler stream of this peer, when a scheduler took the task. */
   private session: PeerSession | undefined
   private readonly releases: Array<() => void> = []
   /** The length of content that announced none, once read. */
   private streamedBytes = 0
+  /** Pieces stored from parents: when the whole content then fails its digest, the scheduler's digests were wrong. */
+  private piecesFromPeers = 0
+  private epochValue = 0
 
   constructor(
     private readonly components: TaskDownloadComponents,
@@ -117,6 +122,14 @@ export class TaskDownload {
   get descriptor(): Promise<TaskDescriptor> {
     this.done.catch(() => undefined)
     return this.descriptorPromise
+  }
+
+  /**
+   * Changes when stored content is thrown away and fetched again (it failed its digest): a reader
+   * that began before must stop, since what it sent belongs to the discarded content.
+   */
+  get epoch(): number {
+    return this.epochValue
   }
 
   /** Starts the download once; resolves with the complete task, or rejects with a DamselflyError. */
@@ -148,19 +161,30 @@ export class TaskDownload {
     const startedMs = this.components.clock.nowMs()
     let existing = store.get(taskId)
     if (existing?.complete) {
-      if (await existing.contentIntact()) {
+      const problem = await this.storedProblem(existing)
+      if (problem === undefined) {
         this.resolveDescriptor(existing.descriptor)
         return existing
       }
-      // Someone wrote to the stored file (a hard-linked dfget output, say): never serve it.
-      this.log.warn('stored content was modified after it completed; downloading it again')
+      this.log.warn({ problem }, 'stored content is not fit to serve; downloading it again')
       await store.delete(taskId, { force: true })
       existing = undefined
     }
     this.components.metrics.activeDownloads.inc()
     try {
-      const { task, from } = await this.fetchContent(existing)
-      const finishedLength = task.descriptor.contentLengthBytes ?? this.streamedBytes
+      let { task, from } = await this.fetchContent(existing)
+      let finishedLength = task.descriptor.contentLengthBytes ?? this.streamedBytes
+      if (request.digest !== undefined && this.piecesFromPeers > 0) {
+        const actual = await contentDigestOf(task, request.digest, finishedLength, this.controller.signal)
+        if (actual !== request.digest) {
+          // Every piece matched the scheduler's digests, so those digests were wrong: report them and fetch from the source.
+          this.log.warn({ expected: request.digest, actual, piecesFromPeers: this.piecesFromPeers }, 'content from peers failed its digest; fetching it from the source')
+          this.session?.send({ $case: 'contentDigestMismatch', value: { expected: request.digest, actual } })
+          await this.discard()
+          ;({ task, from } = await this.fetchFromSource(undefined))
+          finishedLength = task.descriptor.contentLengthBytes ?? this.streamedBytes
+        }
+      }
       if (request.digest !== undefined) await verifyContentDigest(store, task, request.digest, this.controller.signal, finishedLength)
       await task.finish({
         contentLengthBytes: finishedLength,
@@ -181,15 +205,49 @@ export class TaskDownload {
     }
   }
 
+  /** Why a complete stored task must not be served as it is, or undefined when it may be. */
+  private async storedProblem(task: StoredTask): Promise<string | undefined> {
+    // Someone wrote to the stored file (a hard-linked dfget output, say): never serve it.
+    if (!(await task.contentIntact())) return 'it was modified after it completed'
+    const expected = this.init.request.digest
+    if (expected === undefined || task.verifiedDigest === expected) return undefined
+    const actual = await contentDigestOf(task, expected, task.descriptor.contentLengthBytes ?? 0, this.controller.signal)
+    if (actual === expected) {
+      await task.recordVerifiedDigest(expected)
+      return undefined
+    }
+    return `its digest is ${actual}, the request expects ${expected}`
+  }
+
+  /** Tells readers what they read; after a discard, the content fetched anew. */
+  private publishDescriptor(descriptor: TaskDescriptor): void {
+    if (this.epochValue > 0) this.descriptorPromise = Promise.resolve(descriptor)
+    this.resolveDescriptor(descriptor)
+  }
+
+  /** Throws away what is stored; readers that began before fail, later ones wait for the new pieces. */
+  private async discard(): Promise<void> {
+    this.epochValue++
+    this.signals.reset()
+    this.piecesFromPeers = 0
+    for (const release of this.releases.splice(0)) release()
+    await this.components.store.delete(this.init.taskId, { force: true })
+  }
+
   /** Every piece into the store: from peers when a scheduler offers parents, the rest from the source. */
   private async fetchContent(existing: StoredTask | undefined): Promise<{ task: StoredTask; from: 'remote_peer' | 'back_to_source' }> {
-    const { request, taskId } = this.init
     let partial = existing
     if (this.components.peers?.pool.enabled) {
       const viaPeers = await this.fetchFromPeers(this.components.peers, existing)
       if (viaPeers.complete) return { task: viaPeers.task, from: 'remote_peer' }
       partial = viaPeers.task ?? existing
     }
+    return this.fetchFromSource(partial)
+  }
+
+  /** The missing pieces from the source, keeping those of `partial` when they belong to the same content. */
+  private async fetchFromSource(partial: StoredTask | undefined): Promise<{ task: StoredTask; from: 'back_to_source' }> {
+    const { request, taskId } = this.init
     if (request.disableBackToSource) {
       throw new DamselflyError('BACK_TO_SOURCE_DISABLED', `task ${taskId} is not on this host, no peer has it, and back-to-source is disabled`, { details: { taskId } })
     }
@@ -209,7 +267,7 @@ export class TaskDownload {
     const stat = await fetcher.stat()
     const task = await this.prepare(partial, stat)
     this.releases.push(task.acquire())
-    this.resolveDescriptor(task.descriptor)
+    this.publishDescriptor(task.descriptor)
     const length = task.descriptor.contentLengthBytes
     this.session?.send({
       $case: 'backToSourceStarted',
@@ -241,7 +299,7 @@ export class TaskDownload {
       const session = new PeerSession(address, peers.pool.client(address).announcePeer(), { hostId, taskId, peerId }, this.log)
       const held = existing === undefined ? [] : [...existing.pieces()]
       const length = existing?.descriptor.contentLengthBytes
-      session.send({ $case: 'register', value: { download: toDownload(request), pieces: held, contentLength: length ?? 0, contentLengthKnown: length !== undefined } })
+      session.send({ $case: 'register', value: { download: toDownload(request, this.init.filteredQueryParams), pieces: held, contentLength: length ?? 0, contentLengthKnown: length !== undefined } })
       const first = await session.next(signal, REGISTER_TIMEOUT_MS)
       if (first === SESSION_CLOSED || first === undefined) {
         this.log.warn({ scheduler: address }, 'scheduler did not answer the registration; trying another')
@@ -274,10 +332,13 @@ export class TaskDownload {
           const task = reusable ? existing : await this.createTask(info.contentLength, info.pieceLength)
           this.releases.push(task.acquire())
           this.resolveDescriptor(task.descriptor)
-          const outcome = await new ParentDownload(
+          const parents = new ParentDownload(
             { http: peers.http, limiter: this.components.limiters.download, signals: this.signals, metrics: this.components.metrics, logger: this.log, clock: this.components.clock },
             { task, session, peerId, concurrentPieceCount: this.init.concurrentPieceCount },
-          ).run(first, signal)
+          )
+          const outcome = await parents.run(first, signal).finally(() => {
+            this.piecesFromPeers += parents.storedPieceCount
+          })
           return outcome === 'done' ? { complete: true, task } : { complete: false, task }
         }
         default:

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream'
 import type { Startable } from '../../common/startable.js'
 import { DamselflyError } from '../../protocol/damselfly-error.js'
 import type { TaskId } from '../../protocol/ids.js'
+import { pieceCount } from '../../protocol/piece.js'
 import { filterUrl, taskIdFor } from '../../protocol/task-id.js'
 import type { StoredTask, TaskDescriptor } from '../../storage/content-store.js'
 import { verifyContentDigest } from './content-digest.js'
@@ -53,8 +54,8 @@ export class TaskManager implements Startable {
   }
 
   /** The task id a request names; one function for every component (protocol/task-id.ts). */
-  identify(request: DownloadRequest): { taskId: TaskId; filteredUrl: string } {
-    const filteredQueryParams = [...this.init.filteredQueryParams, ...request.filteredQueryParams]
+  identify(request: DownloadRequest): { taskId: TaskId; filteredUrl: string; filteredQueryParams: readonly string[] } {
+    const filteredQueryParams = [...new Set([...this.init.filteredQueryParams, ...request.filteredQueryParams])]
     const taskId = taskIdFor({
       url: request.url,
       tag: request.tag,
@@ -62,18 +63,19 @@ export class TaskManager implements Startable {
       pieceLengthBytes: request.pieceLengthBytes,
       filteredQueryParams,
     })
-    return { taskId, filteredUrl: filterUrl(new URL(request.url), filteredQueryParams) }
+    return { taskId, filteredUrl: filterUrl(new URL(request.url), filteredQueryParams), filteredQueryParams }
   }
 
   download(request: DownloadRequest): TaskHandle {
     if (this.stopping) throw new DamselflyError('SHUTTING_DOWN', 'the daemon is stopping')
-    const { taskId, filteredUrl } = this.identify(request)
+    const { taskId, filteredUrl, filteredQueryParams } = this.identify(request)
     let download = this.active.get(taskId)
     if (download === undefined) {
       download = new TaskDownload(this.components, {
         taskId,
         request,
         filteredUrl,
+        filteredQueryParams,
         concurrentPieceCount: this.init.concurrentPieceCount,
         retryCount: this.init.retryCount,
       })
@@ -97,32 +99,59 @@ export class TaskManager implements Startable {
       taskId,
       descriptor: shared.descriptor,
       done,
-      read: (start, endInclusive, signal) => Readable.from(this.readRange(shared, taskId, start, endInclusive, signal), { objectMode: false }),
+      read: (start, endInclusive, signal) => {
+        // A whole-content read of content with a known digest holds its last piece until the digest is checked.
+        const verified = request.digest === undefined || start !== 0 ? undefined : done
+        return Readable.from(this.readRange(shared, taskId, { start, endInclusive, verified }, signal), { objectMode: false })
+      },
     }
   }
 
-  private async *readRange(download: TaskDownload, taskId: TaskId, start: number, endInclusive: number | undefined, signal: AbortSignal): AsyncGenerator<Buffer> {
+  private async *readRange(
+    download: TaskDownload,
+    taskId: TaskId,
+    range: { start: number; endInclusive: number | undefined; verified: Promise<unknown> | undefined },
+    signal: AbortSignal,
+  ): AsyncGenerator<Buffer> {
+    const epoch = download.epoch
     const descriptor = await download.descriptor
+    const stale = (): void => {
+      if (download.epoch !== epoch) throw new DamselflyError('DIGEST_MISMATCH', `task ${taskId} failed its digest after this response began and is being fetched again; ask again`, { details: { taskId } })
+    }
+    stale()
     const task = this.components.store.get(taskId)
     if (task === undefined) throw new DamselflyError('TASK_NOT_FOUND', `task ${taskId} vanished from the store`)
     const release = task.acquire()
     try {
       const pieceLength = descriptor.pieceLengthBytes
       const known = descriptor.contentLengthBytes
-      const end = known === undefined ? endInclusive : Math.min(endInclusive ?? known - 1, known - 1)
-      let position = start
+      const end = known === undefined ? range.endInclusive : Math.min(range.endInclusive ?? known - 1, known - 1)
+      // With no length the last piece is unknown until the end: nothing goes out before the digest is checked.
+      if (range.verified !== undefined && known === undefined) await range.verified
+      const wholeContent = range.verified !== undefined && known !== undefined && known > 0 && end === known - 1
+      const heldPiece = wholeContent ? pieceCount(known, pieceLength) - 1 : undefined
+      let position = range.start
       while (end === undefined || position <= end) {
         const first = Math.floor(position / pieceLength)
+        if (first === heldPiece) {
+          // A client never receives the whole of content that fails its digest.
+          await range.verified
+          stale()
+        }
         const ready = await download.signals.wait(first, signal, () => task.piece(first) !== undefined)
+        stale()
         if (!ready) break
         // Read the whole run of pieces already stored in one stream.
         let last = first
-        while ((end === undefined || (last + 1) * pieceLength <= end) && task.piece(last + 1) !== undefined) last++
+        while ((end === undefined || (last + 1) * pieceLength <= end) && (heldPiece === undefined || last + 1 < heldPiece) && task.piece(last + 1) !== undefined) last++
         const lastPiece = task.piece(last)
         if (lastPiece === undefined) break
         const runEnd = Math.min(end ?? Number.MAX_SAFE_INTEGER, lastPiece.offset + lastPiece.length - 1)
         if (runEnd < position) break
-        for await (const chunk of task.createReadStream(position, runEnd) as AsyncIterable<Buffer>) yield chunk
+        for await (const chunk of task.createReadStream(position, runEnd) as AsyncIterable<Buffer>) {
+          stale()
+          yield chunk
+        }
         position = runEnd + 1
         task.touch()
       }
