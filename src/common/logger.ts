@@ -10,6 +10,7 @@ const REDACTED_PATHS = [
   'headers.authorization', 'headers.Authorization', 'headers.cookie', 'headers.Cookie',
   'headers["proxy-authorization"]', 'headers["Proxy-Authorization"]',
   'req.headers.authorization', 'req.headers.cookie', 'password', '*.password', 'token', '*.token',
+  'joinToken', '*.joinToken', 'capability', '*.capability',
 ]
 
 /** A JSON logger with credentials redacted; components take child loggers from it. */

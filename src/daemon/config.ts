@@ -36,6 +36,14 @@ export const DAEMON_DEFAULTS = {
     hijackHTTPS: { cert: '', key: '', hosts: [] as string[] },
   },
   scheduler: { addrs: [] as string[], announceInterval: '5s' },
+  security: {
+    /** Runs without an identity: no TLS, no capabilities. For experiments only; never the default. */
+    insecure: false,
+    /** This host's identity (ca.crt, host.crt, host.key); empty means `<storage.dir>/identity`. */
+    identityDir: '',
+    /** A join token (`damselfly pki token create`): used once, on a start that finds no identity. */
+    joinToken: '',
+  },
   seedPeer: { enable: false, taskUploadLimit: 4 },
   gc: { interval: '900s', policy: { taskTTL: '6h', distHighThresholdPercent: 80, distLowThresholdPercent: 60, quota: UNLIMITED } },
 }
@@ -85,6 +93,7 @@ export const daemonConfigSchema = z
       hijackHTTPS: z.object({ cert: z.string(), key: z.string(), hosts: z.array(z.string()) }),
     }),
     scheduler: z.object({ addrs: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')), announceInterval: durationMs() }),
+    security: z.object({ insecure: z.boolean(), identityDir: z.string(), joinToken: z.string() }),
     seedPeer: z.object({ enable: z.boolean(), taskUploadLimit: z.number().int().min(1).max(1000) }),
     gc: z.object({
       interval: durationMs(),

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { resolveConfig, type ConfigSources } from '../common/config-resolver.js'
 import { durationMs, port } from '../common/config-schema.js'
 import { LOG_LEVELS } from '../common/logger.js'
+import { defaultPkiDir } from '../security/cluster-pki.js'
 
 /** Key names follow Dragonfly's scheduler where one exists. Durations are text (`500ms`, `1h`) or milliseconds. */
 export const SCHEDULER_DEFAULTS = {
@@ -17,7 +18,15 @@ export const SCHEDULER_DEFAULTS = {
     /** How long a peer may register before its host has announced. */
     hostWaitTimeout: '2s',
     seedWaitTimeout: '30s',
+    /** How long a capability to fetch a task's pieces lasts; a child gets a fresh one with its parents. */
+    capabilityTTL: '1h',
     gc: { peerTTL: '24h', taskTTL: '30m', hostTTL: '1h', interval: '1m' },
+  },
+  security: {
+    /** Runs without identities: any host may announce anything. For experiments only; never the default. */
+    insecure: false,
+    /** The cluster CA (ca.crt, ca.key) and its join tokens; created on first start when missing. */
+    pkiDir: defaultPkiDir(),
   },
   log: { level: 'info' },
 }
@@ -37,12 +46,15 @@ export const schedulerConfigSchema = z
       backToSourceCount: count(0),
       hostWaitTimeout: durationMs(),
       seedWaitTimeout: durationMs(),
+      capabilityTTL: durationMs(),
       gc: z.object({ peerTTL: durationMs(), taskTTL: durationMs(), hostTTL: durationMs(), interval: durationMs() }),
     }),
+    security: z.object({ insecure: z.boolean(), pkiDir: z.string().min(1) }),
     log: z.object({ level: z.enum(LOG_LEVELS) }),
   })
   .refine((c) => c.scheduler.gc.interval > 0, { message: 'must be more than 0', path: ['scheduler', 'gc', 'interval'] })
   .refine((c) => c.scheduler.retryInterval > 0, { message: 'must be more than 0', path: ['scheduler', 'retryInterval'] })
+  .refine((c) => c.scheduler.capabilityTTL >= 60_000, { message: 'must be at least 1m', path: ['scheduler', 'capabilityTTL'] })
 
 export type SchedulerConfig = z.output<typeof schedulerConfigSchema>
 

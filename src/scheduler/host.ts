@@ -1,4 +1,5 @@
 import type { HostId, PeerId } from '../protocol/ids.js'
+import type { HostIdentity } from '../security/identity.js'
 import type { AnnounceHostResponse } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import type { MessageSink } from './message-sink.js'
 
@@ -33,6 +34,8 @@ export class Host {
   stream: MessageSink<AnnounceHostResponse> | undefined
   lastSeenMs: number
   readonly peerIds = new Set<PeerId>()
+  /** Who its certificate says it is; undefined on a scheduler running without identities. */
+  identity: HostIdentity | undefined
 
   constructor(info: HostInfo, load: HostLoad, nowMs: number) {
     this.info = info
@@ -44,8 +47,9 @@ export class Host {
     return this.info.id
   }
 
+  /** A seed by its own word, and by its certificate when it has one (the service refuses the one without the other). */
   get seed(): boolean {
-    return this.info.seed
+    return this.info.seed && (this.identity === undefined || this.identity.role === 'seed')
   }
 
   /** True while the host's announce stream is open: only then do its peers serve children. */

@@ -62,6 +62,8 @@ export class ScheduleRunner {
       logger: Logger
       /** Uniform in [0, 1); injected so tests are repeatable. */
       random: () => number
+      /** The capability a peer shows its parents (empty without identities). */
+      capabilityFor?: (peer: Peer) => string
     },
     private readonly init: { retryIntervalMs: number },
   ) {}
@@ -105,7 +107,7 @@ export class ScheduleRunner {
       .slice(0, limits.maxChildren)
     for (const { child } of children) {
       if (!task.graph.addEdge(parent.id, child.id)) continue
-      this.send(child, { response: { $case: 'normalTask', value: { task: taskInfo(task), parents: [candidateParent(parent)], capability: '' } } })
+      this.send(child, { response: { $case: 'normalTask', value: { task: taskInfo(task), parents: [candidateParent(parent)], capability: this.capabilityFor(child) } } })
     }
   }
 
@@ -139,7 +141,7 @@ export class ScheduleRunner {
         return
       case 'parents':
         log.debug({ parents: decision.parents.map((parent) => parent.id) }, 'parents offered')
-        this.send(peer, { response: { $case: 'normalTask', value: { task: taskInfo(peer.task), parents: decision.parents.map(candidateParent), capability: '' } } })
+        this.send(peer, { response: { $case: 'normalTask', value: { task: taskInfo(peer.task), parents: decision.parents.map(candidateParent), capability: this.capabilityFor(peer) } } })
         return
       case 'back-to-source':
         log.info({ reason: decision.reason }, 'peer sent back to source')
@@ -159,6 +161,10 @@ export class ScheduleRunner {
         this.retryLater(peer)
         return
     }
+  }
+
+  private capabilityFor(peer: Peer): string {
+    return this.components.capabilityFor?.(peer) ?? ''
   }
 
   private send(peer: Peer, response: AnnouncePeerResponse): void {

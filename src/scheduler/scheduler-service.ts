@@ -13,6 +13,8 @@ import type {
   LeaveHostResponse,
   SchedulerServiceServer,
 } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
+import { callerIdentity } from '../security/grpc-tls.js'
+import { checkHostAnnounce, checkHostCaller } from './caller-checks.js'
 import type { Host } from './host.js'
 import type { MessageSink } from './message-sink.js'
 import { Peer } from './peer.js'
@@ -49,7 +51,12 @@ export class SchedulerService {
 
   constructor(
     private readonly components: { store: ResourceStore; runner: ScheduleRunner; metrics: SchedulerMetrics; clock: Clock; logger: Logger },
-    private readonly init: { hostWaitTimeoutMs: number; offers: { maxParents: number; maxChildren: number } },
+    private readonly init: {
+      hostWaitTimeoutMs: number
+      offers: { maxParents: number; maxChildren: number }
+      /** Every caller must hold a certificate from the cluster CA; false only when running without identities. */
+      requireIdentity: boolean
+    },
   ) {
     this.events = new PeerEvents(components, { offers: init.offers })
   }
@@ -91,6 +98,7 @@ export class SchedulerService {
 
   private announceHost(call: Call<AnnounceHostRequest, AnnounceHostResponse>): void {
     const sink = sinkOf(call)
+    const identity = callerIdentity(call)
     let host: Host | undefined
     let failed = false
     this.track(call, () => {
@@ -100,10 +108,12 @@ export class SchedulerService {
       if (failed) return
       try {
         const { info, load } = parseHostAnnounce(request)
+        if (this.init.requireIdentity) checkHostAnnounce(identity, info)
         if (host !== undefined && host.id !== info.id) {
           throw new DamselflyError('INVALID_ARGUMENT', `announce host: this stream belongs to host ${host.id}, got ${info.id}`)
         }
         host = this.components.store.announceHost(info, load)
+        host.identity = identity
         host.stream = sink
       } catch (error) {
         failed = true
@@ -114,18 +124,22 @@ export class SchedulerService {
   }
 
   private leaveHost(call: ServerUnaryCall<LeaveHostRequest, LeaveHostResponse>, callback: sendUnaryData<LeaveHostResponse>): void {
-    const hostId = call.request.hostId
-    if (hostId === '') {
-      callback(toGrpcStatus(new DamselflyError('INVALID_ARGUMENT', 'leave host: host_id is missing')), null)
+    const hostId = call.request.hostId as HostId
+    try {
+      if (hostId === '') throw new DamselflyError('INVALID_ARGUMENT', 'leave host: host_id is missing')
+      if (this.init.requireIdentity) checkHostCaller(callerIdentity(call), hostId, 'leave host')
+    } catch (error) {
+      callback(toGrpcStatus(error), null)
       return
     }
-    for (const peerId of this.components.store.hosts.get(hostId as HostId)?.peerIds ?? []) this.components.runner.cancel(peerId)
-    this.components.store.removeHost(hostId as HostId)
+    for (const peerId of this.components.store.hosts.get(hostId)?.peerIds ?? []) this.components.runner.cancel(peerId)
+    this.components.store.removeHost(hostId)
     callback(null, {})
   }
 
   private announcePeer(call: Call<AnnouncePeerRequest, AnnouncePeerResponse>): void {
     const sink = sinkOf(call)
+    const identity = callerIdentity(call)
     let peer: Peer | undefined
     let failed = false
     // Messages are handled one at a time, in order; registration may wait for the host to announce.
@@ -149,7 +163,10 @@ export class SchedulerService {
     })
     call.on('data', (request: AnnouncePeerRequest) => {
       enqueue(async () => {
-        if (peer === undefined) peer = await this.register(request, sink)
+        if (peer === undefined) {
+          if (this.init.requireIdentity) checkHostCaller(identity, request.hostId as HostId, 'announce peer')
+          peer = await this.register(request, sink)
+        }
         else this.handlePeerRequest(peer, request)
       })
     })

@@ -1,4 +1,7 @@
 import { createServer, type Server as HttpServer } from 'node:http'
+import { isIP } from 'node:net'
+import { hostname, networkInterfaces } from 'node:os'
+import { join } from 'node:path'
 import { Server as GrpcServer, ServerCredentials } from '@grpc/grpc-js'
 import type { Registry } from 'prom-client'
 import { systemClock, type Clock } from '../common/clock.js'
@@ -7,10 +10,20 @@ import type { Logger } from '../common/logger.js'
 import { createMetricsRegistry, serveOperatorEndpoints } from '../common/metrics.js'
 import type { Startable } from '../common/startable.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
+import { IdentityServiceService } from '../protocol/generated/damselfly/identity/v1/identity.js'
 import { SchedulerServiceService } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
+import { CapabilityIssuer } from '../security/capability.js'
+import { initClusterPki, PKI_FILES } from '../security/cluster-pki.js'
+import { controlPlaneServerCredentials } from '../security/grpc-tls.js'
+import { certificateHostname } from '../security/identity.js'
+import { JoinService } from '../security/join-service.js'
+import { JoinTokenStore } from '../security/join-tokens.js'
+import { issueLocalIdentity } from '../security/local-identity.js'
+import { fromPem } from '../security/x509.js'
 import type { SchedulerConfig } from './config.js'
 import { WeightedEvaluator, type Evaluator } from './evaluator.js'
 import { ResourceStore } from './resource-store.js'
+import { PeerCapabilities } from './peer-capabilities.js'
 import { ScheduleRunner } from './schedule-runner.js'
 import { SchedulerMetrics } from './scheduler-metrics.js'
 import { SchedulerService } from './scheduler-service.js'
@@ -22,6 +35,16 @@ const SHUTDOWN_GRACE_MS = 2000
 function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
 }
+
+const ANY_ADDRESS = new Set(['0.0.0.0', '::', ''])
+
+/** The addresses a scheduler's certificate names: clients check its role, so these only help other tools. */
+function certificateAddresses(server: { listenIP: string; advertiseIP: string }): string[] {
+  const named = [server.advertiseIP, server.listenIP].filter((ip) => isIP(ip) !== 0 && !ANY_ADDRESS.has(ip))
+  const external = Object.values(networkInterfaces()).flat().filter((address) => address !== undefined && !address.internal && address.family === 'IPv4')
+  return [...new Set([...named, '127.0.0.1', ...external.map((address) => address?.address ?? '')])].filter((ip) => ip !== '').slice(0, 16)
+}
+
 
 export interface SchedulerComponents {
   readonly logger: Logger
@@ -44,6 +67,7 @@ export class Scheduler implements Startable {
   private readonly grpcServer = new GrpcServer()
   private readonly metricsServer: HttpServer
   private gcTimer: NodeJS.Timeout | undefined
+  private capabilities: PeerCapabilities | undefined
   private boundAddress: string | undefined
   private boundMetricsAddress: string | undefined
   private stopping: Promise<void> | undefined
@@ -82,10 +106,17 @@ export class Scheduler implements Startable {
         seedWaitTimeoutMs: s.seedWaitTimeout,
       },
     )
-    this.runner = new ScheduleRunner({ scheduling, metrics: this.metrics, clock, logger, random: components.random ?? Math.random }, { retryIntervalMs: s.retryInterval })
+    this.runner = new ScheduleRunner(
+      { scheduling, metrics: this.metrics, clock, logger, random: components.random ?? Math.random, capabilityFor: (peer) => this.capabilities?.for(peer) ?? '' },
+      { retryIntervalMs: s.retryInterval },
+    )
     this.service = new SchedulerService(
       { store: this.store, runner: this.runner, metrics: this.metrics, clock, logger: logger.child({ component: 'service' }) },
-      { hostWaitTimeoutMs: s.hostWaitTimeout, offers: { maxParents: s.candidateParentLimit * 4, maxChildren: s.candidateParentLimit * 2 } },
+      {
+        hostWaitTimeoutMs: s.hostWaitTimeout,
+        offers: { maxParents: s.candidateParentLimit * 4, maxChildren: s.candidateParentLimit * 2 },
+        requireIdentity: !config.security.insecure,
+      },
     )
     this.grpcServer.addService(SchedulerServiceService, this.service.handlers())
     this.metricsServer = createServer((req, res) => {
@@ -107,9 +138,10 @@ export class Scheduler implements Startable {
 
   async start(): Promise<void> {
     const { server, metrics, scheduler } = this.config
+    const credentials = await this.credentials()
     this.boundMetricsAddress = await listen(this.metricsServer, { host: server.listenIP, port: metrics.port })
     const port = await new Promise<number>((resolve, reject) => {
-      this.grpcServer.bindAsync(hostPort(server.listenIP, server.port), ServerCredentials.createInsecure(), (error, bound) => {
+      this.grpcServer.bindAsync(hostPort(server.listenIP, server.port), credentials, (error, bound) => {
         if (error === null) resolve(bound)
         else reject(new DamselflyError('INVALID_ARGUMENT', `cannot listen on ${hostPort(server.listenIP, server.port)}: ${error.message}`, { cause: error }))
       })
@@ -120,9 +152,35 @@ export class Scheduler implements Startable {
     }, scheduler.gc.interval)
     this.gcTimer.unref()
     this.components.logger.info(
-      { address: this.boundAddress, metrics: this.boundMetricsAddress, advertiseIP: server.advertiseIP || undefined },
+      { address: this.boundAddress, metrics: this.boundMetricsAddress, advertiseIP: server.advertiseIP || undefined, tls: !this.config.security.insecure },
       'scheduler listening',
     )
+  }
+
+  /**
+   * The gRPC port's credentials. With identities (the default) the scheduler holds the cluster CA:
+   * it creates it on first start, certifies itself, signs capabilities with its own key, and
+   * serves joins. Without them, anyone may say anything: that takes --insecure, and a warning.
+   */
+  private async credentials(): Promise<ServerCredentials> {
+    const { security, scheduler, server } = this.config
+    const logger = this.components.logger
+    if (security.insecure) {
+      logger.warn('running WITHOUT identities (--insecure): any host on the network can announce itself as a seed, receive clients\' credentials and forge pieces')
+      return ServerCredentials.createInsecure()
+    }
+    const { pki, created } = await initClusterPki(security.pkiDir)
+    if (created) logger.info({ pkiDir: pki.dir }, 'created the cluster CA')
+    const local = await issueLocalIdentity(pki.signer, { role: 'scheduler', hostname: certificateHostname(hostname(), 'scheduler'), ips: certificateAddresses(server) })
+    const clock = this.components.clock ?? systemClock
+    this.capabilities = new PeerCapabilities({
+      issuer: new CapabilityIssuer({ clock }, { privateKey: local.privateKey, certDer: fromPem(local.certPem), ttlMs: scheduler.capabilityTTL }),
+      clock,
+    })
+    const tokens = new JoinTokenStore({ clock }, { dir: join(pki.dir, PKI_FILES.tokens) })
+    this.grpcServer.addService(IdentityServiceService, new JoinService({ pki, tokens, logger: logger.child({ component: 'join' }) }).handlers())
+    logger.info({ pkiDir: pki.dir, hostId: local.identity.hostId }, 'scheduler identity issued by the cluster CA')
+    return controlPlaneServerCredentials(local)
   }
 
   /** Ends every stream, then stops the servers; safe to call more than once. */

@@ -5,18 +5,23 @@ import { credentials, experimental, type ChannelCredentials } from '@grpc/grpc-j
 import { identityOf, type HostIdentity, type Role } from './identity.js'
 import type { LocalIdentity } from './local-identity.js'
 
-/** A provider that hands grpc-js one fixed certificate (or CA) for the life of the server. */
+/**
+ * A provider that hands grpc-js one fixed certificate (or CA) for the life of the server. It
+ * answers a new listener on the next microtask, as a file-watching provider would: grpc-js
+ * subscribes to providers before it starts listening for their updates, and would miss an answer
+ * given at once (the server would then drop every connection).
+ */
 class StaticCertificateProvider implements experimental.CertificateProvider {
-  constructor(private readonly update: { ca?: Buffer; identity?: { certificate: Buffer; privateKey: Buffer } }) {}
+  constructor(private readonly update: { ca: Buffer; identity: { certificate: Buffer; privateKey: Buffer } }) {}
 
   addCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
-    listener(this.update.ca === undefined ? null : { caCertificate: this.update.ca })
+    queueMicrotask(() => listener({ caCertificate: this.update.ca }))
   }
 
   removeCaCertificateListener(): void {}
 
   addIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
-    listener(this.update.identity ?? null)
+    queueMicrotask(() => listener(this.update.identity))
   }
 
   removeIdentityCertificateListener(): void {}
@@ -29,11 +34,12 @@ class StaticCertificateProvider implements experimental.CertificateProvider {
  * {@link callerIdentity} is undefined.
  */
 export function controlPlaneServerCredentials(local: LocalIdentity): ServerCredentials {
-  return experimental.createCertificateProviderServerCredentials(
-    new StaticCertificateProvider({ ca: Buffer.from(local.caPem) }),
-    new StaticCertificateProvider({ identity: { certificate: Buffer.from(`${local.certPem}${local.caPem}`), privateKey: Buffer.from(local.keyPem) } }),
-    false,
-  )
+  const provider = new StaticCertificateProvider({
+    ca: Buffer.from(local.caPem),
+    identity: { certificate: Buffer.from(`${local.certPem}${local.caPem}`), privateKey: Buffer.from(local.keyPem) },
+  })
+  // One provider for both roles: grpc-js 1.14's factory passes its two providers to the constructor in the other order.
+  return experimental.createCertificateProviderServerCredentials(provider, provider, false)
 }
 
 /** Refuses a TLS peer whose certificate does not carry one of `roles`: the CA alone is not enough. */
@@ -55,6 +61,12 @@ export function schedulerChannelCredentials(local: LocalIdentity): ChannelCreden
     checkServerIdentity: roleCheck(['scheduler']),
   })
 }
+
+/**
+ * Channel options for TLS to a scheduler: the server name sent is a fixed one, since schedulers
+ * are checked by role, not by name (and an IP address may not be sent as a server name).
+ */
+export const SCHEDULER_CHANNEL_OPTIONS = { 'grpc.ssl_target_name_override': 'scheduler.damselfly.invalid' } as const
 
 /** What grpc-js reports of a call's transport. */
 export interface AuthenticatedCall {

@@ -24,6 +24,8 @@ export interface HostIdentity {
   readonly hostname: string
   /** The addresses the host may announce. */
   readonly ips: readonly string[]
+  /** Its public key, SubjectPublicKeyInfo DER: a capability binds it, so only this host can use one. */
+  readonly publicKeySpki: Buffer
 }
 
 const HOST_URI_PREFIX = 'urn:damselfly:host:'
@@ -35,6 +37,12 @@ export const HOST_CERT_VALID_DAYS = 365
 /** The host id a key gives: the first 32 hex digits of the sha256 of its SubjectPublicKeyInfo. */
 export function hostIdOfKey(spkiDer: Uint8Array): HostId {
   return createHash('sha256').update(spkiDer).digest('hex').slice(0, 32) as HostId
+}
+
+/** A machine's name as a certificate may carry it: other characters become dashes. */
+export function certificateHostname(name: string, fallback: string): string {
+  const cleaned = name.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '').slice(0, 253)
+  return HOSTNAME.test(cleaned) ? cleaned : fallback
 }
 
 /** Checks what a certificate will bind; INVALID_ARGUMENT naming the first problem. */
@@ -73,7 +81,7 @@ export async function issueHostCertificate(
       ]),
     ],
   })
-  return { certPem, identity: { hostId, role: request.role, hostname: request.hostname, ips: [...request.ips] } }
+  return { certPem, identity: { hostId, role: request.role, hostname: request.hostname, ips: [...request.ips], publicKeySpki: Buffer.from(request.publicKeySpki) } }
 }
 
 function subjectField(subject: string, key: string): string[] {
@@ -98,7 +106,7 @@ export function identityOf(cert: X509Certificate): HostIdentity | undefined {
   const spki = cert.publicKey.export({ type: 'spki', format: 'der' })
   // The id must be the key's own: a certificate cannot lend one host's id to another key.
   if (hostId !== hostIdOfKey(spki)) return undefined
-  return { hostId: hostId as HostId, role, hostname, ips: ips.map(normalizeIp) }
+  return { hostId: hostId as HostId, role, hostname, ips: ips.map(normalizeIp), publicKeySpki: spki }
 }
 
 /** Node prints IPv6 SANs in full; compare addresses in one form. */

@@ -2,7 +2,7 @@ import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js'
 import { fromGrpcError } from '../common/grpc-status.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
 import { IdentityServiceClient } from '../protocol/generated/damselfly/identity/v1/identity.js'
-import { roleCheck } from './grpc-tls.js'
+import { roleCheck, SCHEDULER_CHANNEL_OPTIONS } from './grpc-tls.js'
 import { generateHostKey, validateIdentityRequest } from './identity.js'
 import { parseJoinToken } from './join-tokens.js'
 import { assembleIdentity, type LocalIdentity } from './local-identity.js'
@@ -28,7 +28,7 @@ export async function joinCluster(request: { address: string; token: string; hos
   validateIdentityRequest(request)
   const deadline = (): Date => new Date(Date.now() + request.timeoutMs)
   // Anyone may present any certificate here; the pin, not the handshake, decides whom to trust.
-  const discovery = new IdentityServiceClient(request.address, credentials.createSsl(null, null, null, { rejectUnauthorized: false }))
+  const discovery = new IdentityServiceClient(request.address, credentials.createSsl(null, null, null, { rejectUnauthorized: false }), SCHEDULER_CHANNEL_OPTIONS)
   let caPem: string
   try {
     ;({ caPem } = await unary<{ caPem: string }>(`cannot fetch the cluster CA from ${request.address}`, (done) => discovery.getClusterCa({}, new Metadata(), { deadline: deadline() }, done)))
@@ -45,7 +45,7 @@ export async function joinCluster(request: { address: string; token: string; hos
     throw new DamselflyError('PERMISSION_DENIED', `the CA at ${request.address} is not the one the join token names (pin ${pin}): another cluster, or someone in between`)
   }
   const { privateKey, publicKeySpki } = generateHostKey()
-  const client = new IdentityServiceClient(request.address, credentials.createSsl(Buffer.from(caPem), null, null, { checkServerIdentity: roleCheck(['scheduler']) }))
+  const client = new IdentityServiceClient(request.address, credentials.createSsl(Buffer.from(caPem), null, null, { checkServerIdentity: roleCheck(['scheduler']) }), SCHEDULER_CHANNEL_OPTIONS)
   try {
     const response = await unary<{ certPem: string; caPem: string }>(`joining through ${request.address} failed`, (done) =>
       client.join({ token: `${token.id}.${token.secret}`, publicKey: publicKeySpki, hostname: request.hostname, ips: [...request.ips] }, new Metadata(), { deadline: deadline() }, done))

@@ -37,7 +37,9 @@ export function assembleIdentity(files: { caPem: string; certPem: string; keyPem
   if (!cert.checkPrivateKey(privateKey)) throw invalid(`${IDENTITY_FILES.key} does not belong to ${IDENTITY_FILES.cert}`)
   const identity = identityOf(cert)
   if (identity === undefined) throw invalid(`${IDENTITY_FILES.cert} carries no Damselfly identity`)
-  return { identity, caPem: files.caPem, certPem: files.certPem, keyPem: files.keyPem, caCert, cert, privateKey }
+  // Chains are made by concatenating PEM blocks: each must end its own line.
+  const line = (pem: string): string => (pem.endsWith('\n') ? pem : `${pem}\n`)
+  return { identity, caPem: line(files.caPem), certPem: line(files.certPem), keyPem: line(files.keyPem), caCert, cert, privateKey }
 }
 
 /** Reads the identity in `dir`; undefined when there is none yet; CONFIG_INVALID when it is broken. */

@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict'
+import { X509Certificate } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { credentials, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js'
+import { systemClock } from '../common/clock.js'
+import { silentLogger } from '../common/logger.js'
+import { assertRejectsCode } from '../protocol/damselfly-error-fixtures.js'
+import {
+  SchedulerServiceClient, type AnnounceHostResponse, type AnnouncePeerResponse, type Host,
+} from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
+import type { TaskId } from '../protocol/ids.js'
+import { taskIdFor } from '../protocol/task-id.js'
+import { CapabilityVerifier } from '../security/capability.js'
+import { loadClusterPki, PKI_FILES, type ClusterPki } from '../security/cluster-pki.js'
+import { SCHEDULER_CHANNEL_OPTIONS, schedulerChannelCredentials } from '../security/grpc-tls.js'
+import { joinCluster } from '../security/join-client.js'
+import { JoinTokenStore, parseJoinToken } from '../security/join-tokens.js'
+import type { LocalIdentity } from '../security/local-identity.js'
+import { testCa, testIdentity } from '../security/security-fixtures.js'
+import { resolveSchedulerConfig } from './config.js'
+import { download } from './resource-fixtures.js'
+import { Scheduler } from './scheduler.js'
+
+const TEST = { timeout: 20_000 }
+
+async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+function hostOf(local: LocalIdentity, extra: Partial<Host> = {}): Host {
+  return {
+    id: local.identity.hostId, ip: '127.0.0.1', hostname: local.identity.hostname, uploadPort: 65002, idc: '', location: '',
+    seed: local.identity.role === 'seed', disableShared: false, concurrentUploadLimit: 10, concurrentUploadCount: 0, uploadBytesPerSecond: 0, uploadTls: true,
+    ...extra,
+  }
+}
+
+/** Announces `host` on a new stream and resolves with the stream's failure, or undefined once the scheduler knows the host. */
+async function announce(scheduler: Scheduler, client: SchedulerServiceClient, host: Host, received: AnnounceHostResponse[] = []): Promise<ServiceError | undefined> {
+  const stream = client.announceHost()
+  let failure: ServiceError | undefined
+  stream.on('error', (error: ServiceError) => (failure = error))
+  stream.on('data', (message: AnnounceHostResponse) => received.push(message))
+  stream.write({ host })
+  return waitFor(`announce of ${host.id}`, () => failure ?? (scheduler.store.hosts.get(host.id as never)?.stream === undefined ? undefined : null)) 
+    .then((value) => value ?? undefined)
+}
+
+describe('scheduler trust: who may announce, register, receive seed tasks and join', TEST, () => {
+  let dir = ''
+  let scheduler!: Scheduler
+  let pki!: ClusterPki
+  let address = ''
+  const clients: SchedulerServiceClient[] = []
+
+  function client(creds: ChannelCredentials): SchedulerServiceClient {
+    const made = new SchedulerServiceClient(address, creds, SCHEDULER_CHANNEL_OPTIONS)
+    clients.push(made)
+    return made
+  }
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'scheduler-trust-'))
+    const config = resolveSchedulerConfig({
+      flags: {
+        server: { listenIP: '127.0.0.1', port: 0 },
+        metrics: { port: 0 },
+        scheduler: { retryInterval: '20ms' },
+        security: { pkiDir: join(dir, 'pki') },
+      },
+    })
+    scheduler = new Scheduler(config, { logger: silentLogger() })
+    await scheduler.start()
+    address = scheduler.address ?? ''
+    pki = await loadClusterPki(join(dir, 'pki'))
+  })
+
+  after(async () => {
+    for (const made of clients) made.close()
+    await scheduler.stop()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('refuses every call of a caller without a certificate from the cluster CA', TEST, async () => {
+    const foreign = await testIdentity(await testCa('Foreign CA'), 'seed')
+    const trustAnyName = { checkServerIdentity: () => undefined }
+    const callers: Array<[string, ChannelCredentials]> = [
+      ['no certificate', credentials.createSsl(Buffer.from(pki.signer.certPem), null, null, trustAnyName)],
+      ['another CA\'s certificate', credentials.createSsl(Buffer.from(pki.signer.certPem), Buffer.from(foreign.keyPem), Buffer.from(foreign.certPem), trustAnyName)],
+    ]
+    for (const [name, creds] of callers) {
+      const rogue = client(creds)
+      const failure = await announce(scheduler, rogue, hostOf(foreign))
+      assert.equal(failure?.code, status.UNAUTHENTICATED, name)
+      const peer = rogue.announcePeer()
+      const peerFailure = new Promise<ServiceError>((resolve) => peer.on('error', resolve))
+      peer.write({ hostId: foreign.identity.hostId, taskId: taskIdFor({ url: 'http://origin.test/x', filteredQueryParams: [] }), peerId: 'p', request: { $case: 'register', value: { download: download({ url: 'http://origin.test/x' }), pieces: [], contentLength: 0, contentLengthKnown: false } } })
+      assert.equal((await peerFailure).code, status.UNAUTHENTICATED, name)
+      const left = await new Promise<ServiceError | null>((resolve) => rogue.leaveHost({ hostId: foreign.identity.hostId }, (error) => resolve(error)))
+      assert.equal(left?.code, status.UNAUTHENTICATED, name)
+    }
+    const plain = client(credentials.createInsecure())
+    const failure = await announce(scheduler, plain, hostOf(foreign))
+    assert.equal(failure?.code, status.UNAVAILABLE, 'a plaintext caller does not even connect')
+    assert.equal(scheduler.store.hosts.size, 0)
+  })
+
+  it('refuses a host of the cluster that claims another id, another address, or a seed role it does not hold', TEST, async () => {
+    const normal = await testIdentity(pki.signer, 'normal')
+    const other = await testIdentity(pki.signer, 'normal')
+    const schedulerCert = await testIdentity(pki.signer, 'scheduler')
+    const cases: Array<[string, LocalIdentity, Host, RegExp]> = [
+      ['seed claim', normal, hostOf(normal, { seed: true }), /only a host with a seed certificate/],
+      ['another id', normal, hostOf(other), /certificate is for host/],
+      ['another address', normal, hostOf(normal, { ip: '10.9.9.9' }), /certificate is for 127\.0\.0\.1, not 10\.9\.9\.9/],
+      ['a scheduler as a host', schedulerCert, hostOf(schedulerCert), /does not belong to a host/],
+    ]
+    for (const [name, local, host, message] of cases) {
+      const failure = await announce(scheduler, client(schedulerChannelCredentials(local)), host)
+      assert.equal(failure?.code, status.PERMISSION_DENIED, name)
+      assert.match(failure.details, message, name)
+    }
+    // Nor may it register peers as another host.
+    const own = client(schedulerChannelCredentials(normal))
+    assert.equal(await announce(scheduler, own, hostOf(normal)), undefined)
+    const peer = own.announcePeer()
+    const failure = new Promise<ServiceError>((resolve) => peer.on('error', resolve))
+    peer.write({ hostId: other.identity.hostId, taskId: taskIdFor({ url: 'http://origin.test/y', filteredQueryParams: [] }), peerId: 'p', request: { $case: 'register', value: { download: download({ url: 'http://origin.test/y' }), pieces: [], contentLength: 0, contentLengthKnown: false } } })
+    assert.equal((await failure).code, status.PERMISSION_DENIED)
+  })
+
+  it('sends seed tasks, with the client\'s credentials, to seed certificates only, and a capability with every parent offer', TEST, async () => {
+    const seed = await testIdentity(pki.signer, 'seed')
+    const child = await testIdentity(pki.signer, 'normal')
+    const seedCommands: AnnounceHostResponse[] = []
+    assert.equal(await announce(scheduler, client(schedulerChannelCredentials(seed)), hostOf(seed), seedCommands), undefined)
+    const childClient = client(schedulerChannelCredentials(child))
+    const normalCommands: AnnounceHostResponse[] = []
+    assert.equal(await announce(scheduler, childClient, hostOf(child), normalCommands), undefined)
+    const url = 'http://origin.test/private-layer'
+    const taskId = taskIdFor({ url, filteredQueryParams: [] }) as TaskId
+    const peer = childClient.announcePeer()
+    const responses: AnnouncePeerResponse[] = []
+    peer.on('data', (message: AnnouncePeerResponse) => responses.push(message))
+    peer.write({ hostId: child.identity.hostId, taskId, peerId: 'child-peer', request: { $case: 'register', value: { download: download({ url, headers: { authorization: 'Basic c2VjcmV0' } }), pieces: [], contentLength: 0, contentLengthKnown: false } } })
+    const command = await waitFor('seed task', () => seedCommands.find((message) => message.command?.$case === 'seedTask'))
+    assert.equal(command.command?.value.headers.authorization, 'Basic c2VjcmV0')
+    assert.equal(normalCommands.length, 0, 'a normal host never sees a seed task')
+    // The seed registers, fetches piece 0 from the source, and is offered to the child with a capability.
+    const seedClient = client(schedulerChannelCredentials(seed))
+    const seedPeer = seedClient.announcePeer()
+    seedPeer.on('data', () => undefined)
+    seedPeer.write({ hostId: seed.identity.hostId, taskId, peerId: 'seed-peer', request: { $case: 'register', value: { download: download({ url }), pieces: [], contentLength: 0, contentLengthKnown: false } } })
+    await waitFor('seed peer', () => scheduler.store.peers.get('seed-peer' as never))
+    seedPeer.write({ hostId: seed.identity.hostId, taskId, peerId: 'seed-peer', request: { $case: 'backToSourceStarted', value: { contentLength: 4, contentLengthKnown: true, pieceLength: 4 } } })
+    seedPeer.write({ hostId: seed.identity.hostId, taskId, peerId: 'seed-peer', request: { $case: 'pieceFinished', value: { piece: { number: 0, offset: 0, length: 4, digest: 'd'.repeat(64) }, parentPeerId: '', costMs: 1, content: Buffer.alloc(0) } } })
+    const offer = await waitFor('parents', () => responses.find((message) => message.response?.$case === 'normalTask'))
+    assert.equal(offer.response?.$case, 'normalTask')
+    const capability = offer.response.value.capability
+    const claims = new CapabilityVerifier({ caCert: new X509Certificate(pki.signer.certPem), clock: systemClock }).verify(capability, taskId)
+    assert.equal(claims.hostId, child.identity.hostId)
+    assert.deepEqual(claims.publicKeySpki, child.identity.publicKeySpki)
+    assert.equal(claims.peerId, 'child-peer')
+    for (const stream of [peer, seedPeer]) stream.end()
+  })
+
+  it('trades a join token for a certificate of its role, once per use, after the CA matched the token\'s pin', TEST, async () => {
+    const tokens = new JoinTokenStore({ clock: systemClock }, { dir: join(pki.dir, PKI_FILES.tokens) })
+    const { token } = await tokens.create({ role: 'seed', ttlMs: 60_000, uses: 1, pin: pki.pin })
+    const joined = await joinCluster({ address, token, hostname: 'joiner', ips: ['127.0.0.1'], timeoutMs: 5_000 })
+    assert.equal(joined.identity.role, 'seed')
+    assert.equal(await announce(scheduler, client(schedulerChannelCredentials(joined)), hostOf(joined)), undefined)
+    await assertRejectsCode(joinCluster({ address, token, hostname: 'again', ips: ['127.0.0.1'], timeoutMs: 5_000 }), 'PERMISSION_DENIED', /unknown/)
+    // A token whose pin names another CA is never sent: its use is still there afterwards.
+    const second = await tokens.create({ role: 'normal', ttlMs: 60_000, uses: 1, pin: pki.pin })
+    const parsed = parseJoinToken(second.token)
+    const wrongPin = `dfj1.${parsed.id}.${parsed.secret}.${'A'.repeat(43)}`
+    await assertRejectsCode(joinCluster({ address, token: wrongPin, hostname: 'mitm', ips: ['127.0.0.1'], timeoutMs: 5_000 }), 'PERMISSION_DENIED', /not the one the join token names/)
+    assert.equal((await tokens.list()).find((summary) => summary.id === parsed.id)?.usesLeft, 1)
+  })
+})
