@@ -32,6 +32,8 @@ export class Task {
   tinyContent: Buffer | undefined
   /** When the last peer went away; undefined while the task has peers. */
   peerlessSinceMs: number | undefined
+  /** A seed peer left before it finished: failed peers leave, so this is what remembers it. */
+  private seedPeerLeftUnfinished = false
   private readonly pieces = new Map<number, PieceRecord>()
 
   constructor(
@@ -95,6 +97,8 @@ export class Task {
   }
 
   removePeer(peerId: PeerId, nowMs: number): void {
+    const peer = this.peers.get(peerId)
+    if (peer?.host.seed === true && peer.state !== 'succeeded') this.seedPeerLeftUnfinished = true
     this.peers.delete(peerId)
     this.graph.removeVertex(peerId)
     if (this.peers.size === 0) this.peerlessSinceMs = nowMs
@@ -115,7 +119,7 @@ export class Task {
       seen = true
       if (peer.state !== 'failed' && peer.state !== 'left') return true
     }
-    return !seen
+    return !seen && !this.seedPeerLeftUnfinished
   }
 
   /** True when a peer on a seed host is downloading or holds this task. */
