@@ -294,7 +294,7 @@ function observations(rows: readonly Row[]): string[] {
 function method(options: BenchOptions): string {
   return [
     '- Origin: a node:http server on 127.0.0.1 with Range support (test/support/origin-server.ts), in the bench process, serving one random file from the page cache and counting the body bytes it sends.',
-    '- For each count N, a fresh cluster in fresh data dirs, all with default config: `damselfly scheduler`, one `dfdaemon --seed` and N `dfdaemon`, every one on 127.0.0.1. Timing starts once the scheduler has logged an announcement from each host.',
+    '- For each count N, a fresh cluster in fresh data dirs, all with default config but for the seed\'s `seedPeer.sourcePolicy.allow: [127.0.0.1/32]` (the origin is on loopback): `damselfly scheduler`, one `dfdaemon --seed` and N `dfdaemon`, every one on 127.0.0.1. Timing starts once the scheduler has logged an announcement from each host.',
     '- dfget: N `dfget <url> -O <file> -e <socket> --no-progress` at once, one per daemon, for a URL none has seen. curl: N `curl -s -o <file> <url>` at once, for another path with the same bytes. Which goes first alternates from one N to the next; `sync` runs before each.',
     '- "Last done" is from the first spawn until the last process exits. Every output is checked against the sha256, then deleted.',
     '- Shares are of the bytes the N daemons received (`download_traffic_bytes_total`): from each other is the sum of their `upload_traffic_bytes_total`, from the seed is the seed\'s, from the origin is their own `back_to_source`.',

@@ -3,7 +3,9 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { MiB, sha256File, tempDir } from './support/files.js'
 import { makeRandomFile, OriginServer, type Content } from './support/origin-server.js'
-import { dfget, metricValue, startDaemon, startScheduler, type DaemonProcess, type SchedulerProcess } from './support/processes.js'
+import {
+  ALLOW_LOOPBACK_ORIGINS, dfget, metricValue, startDaemon, startScheduler, type DaemonProcess, type SchedulerProcess,
+} from './support/processes.js'
 
 const REMOTE = 'damselfly_dfdaemon_download_traffic_bytes_total{type="remote_peer"}'
 const SOURCE = 'damselfly_dfdaemon_download_traffic_bytes_total{type="back_to_source"}'
@@ -22,7 +24,7 @@ describe('P2P: a scheduler, a seed peer and eight daemons', { timeout: 600_000 }
     origin = await OriginServer.start()
     content = await makeRandomFile(join(dir.path, 'content.bin'), 256 * MiB)
     scheduler = await startScheduler(join(dir.path, 'scheduler'))
-    seed = await startDaemon(join(dir.path, 'seed'), { args: ['--seed', '--scheduler', scheduler.address] })
+    seed = await startDaemon(join(dir.path, 'seed'), { args: ['--seed', '--scheduler', scheduler.address], env: ALLOW_LOOPBACK_ORIGINS })
     for (let i = 0; i < 8; i++) daemons.push(await startDaemon(join(dir.path, `peer-${i}`), { args: ['--scheduler', scheduler.address] }))
   })
 

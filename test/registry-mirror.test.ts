@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test'
 import { tempDir } from './support/files.js'
 import { generateImage, generateIndexImage, pushImage, type OciImage } from './support/oci-image.js'
 import {
-  cliPath, metricValue, run, startDaemon, startScheduler, waitFor, type DaemonProcess, type SchedulerProcess,
+  ALLOW_LOOPBACK_ORIGINS, cliPath, metricValue, run, startDaemon, startScheduler, waitFor, type DaemonProcess, type SchedulerProcess,
 } from './support/processes.js'
 import { startRegistry, type RegistryProcess } from './support/registry.js'
 
@@ -57,7 +57,7 @@ describe('registry mirror with a real registry and skopeo', { timeout: 600_000 }
   }
 
   it('pulls through two daemons: the registry serves each blob at most once, the second daemon gets them from peers', { timeout: 300_000 }, async () => {
-    await daemon('seed', registry.url, ['--seed'])
+    await daemon('seed', registry.url, ['--seed'], ALLOW_LOOPBACK_ORIGINS)
     const first = await daemon('first', registry.url)
     const second = await daemon('second', registry.url)
     for (const [node, name] of [[first, 'pull-1'], [second, 'pull-2']] as const) {

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { tempDir } from './support/files.js'
 import { generateImage, pushImage, type OciImage } from './support/oci-image.js'
-import { metricValue, run, startDaemon, startScheduler, type DaemonProcess } from './support/processes.js'
+import { ALLOW_LOOPBACK_ORIGINS, metricValue, run, startDaemon, startScheduler, type DaemonProcess } from './support/processes.js'
 import { startRegistry, type RegistryProcess } from './support/registry.js'
 import { startTokenServer, type TokenServer } from './support/token-server.js'
 
@@ -55,12 +55,12 @@ describe('registry mirror in front of a bearer-token registry', { timeout: 600_0
     await pushImage(image.layoutDir, TAG, registry.host, REPO, CREDS)
     const scheduler = await startScheduler(join(dir.path, 'scheduler'))
     stops.push(() => scheduler.stop())
-    const daemon = async (name: string, args: string[] = []): Promise<DaemonProcess> => {
-      const started = await startDaemon(join(dir.path, name), { args: ['--scheduler', scheduler.address, '--registry-mirror', registry.url, ...args] })
+    const daemon = async (name: string, args: string[] = [], env: Record<string, string> = {}): Promise<DaemonProcess> => {
+      const started = await startDaemon(join(dir.path, name), { args: ['--scheduler', scheduler.address, '--registry-mirror', registry.url, ...args], env })
       stops.push(() => started.stop())
       return started
     }
-    await daemon('seed', ['--seed'])
+    await daemon('seed', ['--seed'], ALLOW_LOOPBACK_ORIGINS)
     node = await daemon('node')
   }, { timeout: 240_000 })
 

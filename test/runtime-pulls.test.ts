@@ -7,7 +7,7 @@ import { tempDir } from './support/files.js'
 import { generateImage, pushImage, type OciImage } from './support/oci-image.js'
 import { podmanStore } from './support/podman.js'
 import {
-  cliPath, metricValue, run, startDaemon, startScheduler, type DaemonProcess,
+  ALLOW_LOOPBACK_ORIGINS, cliPath, metricValue, run, startDaemon, startScheduler, type DaemonProcess,
 } from './support/processes.js'
 import { startRegistry, type RegistryProcess } from './support/registry.js'
 
@@ -37,12 +37,12 @@ describe('container runtimes pull through the daemon\'s registry mirror', { time
     ref = `${registry.host}/${REPO}:${TAG}`
     const scheduler = await startScheduler(join(dir.path, 'scheduler'))
     stops.push(() => scheduler.stop())
-    const daemon = async (name: string, extra: string[] = []): Promise<DaemonProcess> => {
-      const started = await startDaemon(join(dir.path, name), { args: ['--scheduler', scheduler.address, '--registry-mirror', registry.url, ...extra] })
+    const daemon = async (name: string, extra: string[] = [], env: Record<string, string> = {}): Promise<DaemonProcess> => {
+      const started = await startDaemon(join(dir.path, name), { args: ['--scheduler', scheduler.address, '--registry-mirror', registry.url, ...extra], env })
       stops.push(() => started.stop())
       return started
     }
-    await daemon('seed', ['--seed'])
+    await daemon('seed', ['--seed'], ALLOW_LOOPBACK_ORIGINS)
     daemonA = await daemon('daemon-a')
     daemonB = await daemon('daemon-b')
   })

@@ -80,7 +80,16 @@ async function startDaemon(children: ChildProcesses, dir: string, schedulerAddre
       cliPath('dfdaemon'), '--data-dir', join(dir, 'data'), '--socket', socketPath, '--upload-port', '0', '--proxy-port', '0',
       '--scheduler', schedulerAddress, ...(seed ? ['--seed'] : []), ...extraArgs,
     ],
-    { logPath, env: { ...process.env, DFDAEMON_UPLOAD_SERVER_IP: '127.0.0.1', DFDAEMON_PROXY_SERVER_IP: '127.0.0.1' } },
+    {
+      logPath,
+      env: {
+        ...process.env,
+        DFDAEMON_UPLOAD_SERVER_IP: '127.0.0.1',
+        DFDAEMON_PROXY_SERVER_IP: '127.0.0.1',
+        // The origin and the registry run on 127.0.0.1, which a seed refuses by default for seed tasks.
+        ...(seed ? { DFDAEMON_SEED_PEER_SOURCE_POLICY_ALLOW: '127.0.0.1/32' } : {}),
+      },
+    },
   )
   let uploadAddress: string | undefined
   let proxyAddress: string | undefined

@@ -11,6 +11,9 @@ import { resolveSchedulerConfig } from '../scheduler/config.js'
 import { Scheduler } from '../scheduler/scheduler.js'
 import { fail } from './exit.js'
 
+/** The ranges the seed of `damselfly up` may fetch from for the daemon beside it. */
+const LOOPBACK_RANGES = ['127.0.0.0/8', '::1/128'] as const
+
 interface UpFlags {
   config?: string
   dataDir?: string
@@ -46,6 +49,8 @@ export function upCommand(): Command {
         await scheduler.start()
         started.push(scheduler)
         const schedulerAddrs = [scheduler.address]
+        // Everything runs on this machine, with the scheduler on 127.0.0.1 only: the seed fetches
+        // from this host's loopback origins for the daemon beside it. Metadata stays refused.
         const seedConfig = resolveDaemonConfig({
           env: process.env,
           flags: {
@@ -55,7 +60,7 @@ export function upCommand(): Command {
             // The seed serves peers, not container runtimes: its mirror only needs some free port.
             proxy: { server: { ip: '127.0.0.1', port: 0 } },
             scheduler: { addrs: schedulerAddrs },
-            seedPeer: { enable: true },
+            seedPeer: { enable: true, sourcePolicy: { allow: [...LOOPBACK_RANGES] } },
           },
         })
         const seed = await Daemon.create(seedConfig, { logger: fileLogger(logDir, 'seed-peer', 'info') })

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { DEFAULT_FILTERED_QUERY_PARAMS } from '../protocol/task-id.js'
+import { DEFAULT_SOURCE_DENY } from '../source/address-policy.js'
 import { resolveDaemonConfig, type DaemonConfig } from './config.js'
 import { assertThrowsCode } from '../protocol/damselfly-error-fixtures.js'
 
@@ -43,6 +44,7 @@ describe('resolveDaemonConfig: defaults', TEST, () => {
     assert.equal(config.gc.policy.distHighThresholdPercent, 80)
     assert.equal(config.gc.policy.distLowThresholdPercent, 60)
     assert.equal(config.log.level, 'info')
+    assert.deepEqual(config.seedPeer.sourcePolicy, { deny: [...DEFAULT_SOURCE_DENY], allow: [] })
     assert.ok(Object.isFrozen(config.gc.policy))
   })
 })
@@ -73,6 +75,19 @@ describe('resolveDaemonConfig: values', TEST, () => {
       name: 'DFDAEMON_SEED_PEER_ENABLE',
       env: { DFDAEMON_SEED_PEER_ENABLE: 'true' },
       check: (c) => assert.equal(c.seedPeer.enable, true),
+    },
+    {
+      name: 'DFDAEMON_SEED_PEER_SOURCE_POLICY_ALLOW, comma-separated',
+      env: { DFDAEMON_SEED_PEER_SOURCE_POLICY_ALLOW: '127.0.0.1/32, ::1/128' },
+      check: (c) => {
+        assert.deepEqual(c.seedPeer.sourcePolicy.allow, ['127.0.0.1/32', '::1/128'])
+        assert.deepEqual(c.seedPeer.sourcePolicy.deny, [...DEFAULT_SOURCE_DENY])
+      },
+    },
+    {
+      name: 'seedPeer.sourcePolicy.deny replaced in YAML',
+      yaml: 'seedPeer:\n  sourcePolicy:\n    deny: [10.0.0.0/8]\n',
+      check: (c) => assert.deepEqual(c.seedPeer.sourcePolicy.deny, ['10.0.0.0/8']),
     },
     {
       name: 'DFDAEMON_DOWNLOAD_RATE_LIMIT in bytes',
@@ -110,6 +125,16 @@ describe('resolveDaemonConfig: refusals', TEST, () => {
     { name: 'a bad duration', yaml: 'gc:\n  interval: often\n', message: /gc\.interval: duration must look like/ },
     { name: 'a registry mirror that is not a URL', yaml: 'proxy:\n  registryMirror:\n    addr: not a url\n', message: /proxy\.registryMirror\.addr/ },
     { name: 'too many retries', yaml: 'source:\n  retryCount: 11\n', message: /source\.retryCount/ },
+    {
+      name: 'an allow entry that is not a CIDR',
+      yaml: 'seedPeer:\n  sourcePolicy:\n    allow: [127.0.0.1/32, 127.0.0.1]\n',
+      message: /seedPeer\.sourcePolicy\.allow\.1: "127\.0\.0\.1" is not a CIDR such as 10\.0\.0\.0\/8/,
+    },
+    {
+      name: 'a deny entry with a prefix too long',
+      yaml: 'seedPeer:\n  sourcePolicy:\n    deny: ["fe80::/129"]\n',
+      message: /seedPeer\.sourcePolicy\.deny\.0: "fe80::\/129" is not a CIDR/,
+    },
   ]
   for (const { name, yaml, message } of cases) {
     it(`refuses ${name}`, TEST, () => {
@@ -119,6 +144,10 @@ describe('resolveDaemonConfig: refusals', TEST, () => {
 
   it('reports a bad scheduler address from the environment', TEST, () => {
     assertConfigInvalid(() => resolveDaemonConfig({ env: { DFDAEMON_SCHEDULER_ADDRS: 'a:8002,b' } }), /scheduler\.addrs\.1: must be host:port/)
+  })
+
+  it('reports a bad allow entry from the environment, naming it', TEST, () => {
+    assertConfigInvalid(() => resolveDaemonConfig({ env: { DFDAEMON_SEED_PEER_SOURCE_POLICY_ALLOW: '127.0.0.1/32,localhost' } }), /seedPeer\.sourcePolicy\.allow\.1: "localhost" is not a CIDR/)
   })
 
   it('reports the threshold problem together with a field problem', TEST, () => {

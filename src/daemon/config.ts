@@ -4,6 +4,7 @@ import { resolveConfig, type ConfigSources } from '../common/config-resolver.js'
 import { bytes, durationMs, port } from '../common/config-schema.js'
 import { LOG_LEVELS } from '../common/logger.js'
 import { DEFAULT_FILTERED_QUERY_PARAMS } from '../protocol/task-id.js'
+import { DEFAULT_SOURCE_DENY, parseCidr } from '../source/address-policy.js'
 import { defaultDataDir, defaultLogDir, defaultSocketPath } from './paths.js'
 
 const UNLIMITED = 0
@@ -44,11 +45,20 @@ export const DAEMON_DEFAULTS = {
     /** A join token (`damselfly pki token create`): used once, on a start that finds no identity. */
     joinToken: '',
   },
-  seedPeer: { enable: false, taskUploadLimit: 4 },
+  seedPeer: {
+    enable: false,
+    taskUploadLimit: 4,
+    /** Addresses a seed peer may not fetch from for other hosts (seed tasks); its own clients are not restricted. */
+    sourcePolicy: { deny: [...DEFAULT_SOURCE_DENY] as string[], allow: [] as string[] },
+  },
   gc: { interval: '900s', policy: { taskTTL: '6h', distHighThresholdPercent: 80, distLowThresholdPercent: 60, quota: UNLIMITED } },
 }
 
 const percent = (): z.ZodNumber => z.number().min(0).max(100)
+
+const cidrs = (): z.ZodArray<z.ZodString> => z.array(z.string().superRefine((text, ctx) => {
+  if (parseCidr(text) === undefined) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(text)} is not a CIDR such as 10.0.0.0/8 or fd00::/8` })
+}))
 
 export const daemonConfigSchema = z
   .object({
@@ -94,7 +104,11 @@ export const daemonConfigSchema = z
     }),
     scheduler: z.object({ addrs: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')), announceInterval: durationMs() }),
     security: z.object({ insecure: z.boolean(), identityDir: z.string(), joinToken: z.string() }),
-    seedPeer: z.object({ enable: z.boolean(), taskUploadLimit: z.number().int().min(1).max(1000) }),
+    seedPeer: z.object({
+      enable: z.boolean(),
+      taskUploadLimit: z.number().int().min(1).max(1000),
+      sourcePolicy: z.object({ deny: cidrs(), allow: cidrs() }),
+    }),
     gc: z.object({
       interval: durationMs(),
       policy: z.object({

@@ -7,9 +7,10 @@ import type { Logger } from '../common/logger.js'
 import { createMetricsRegistry } from '../common/metrics.js'
 import type { Startable } from '../common/startable.js'
 import { TokenBucket } from '../common/token-bucket.js'
-import { DamselflyError } from '../protocol/damselfly-error.js'
+import { DamselflyError, toDamselflyError } from '../protocol/damselfly-error.js'
 import type { Download } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
-import { HttpSource } from '../source/http-source.js'
+import { AddressPolicy } from '../source/address-policy.js'
+import { HttpSource, type HttpSourceInit } from '../source/http-source.js'
 import { SourceRegistry } from '../source/source-registry.js'
 import { ensureFreeSpace } from '../storage/disk-space.js'
 import { FileContentStore } from '../storage/file-content-store.js'
@@ -47,6 +48,7 @@ export class Daemon implements Startable {
   private readonly gc: GarbageCollector
   private readonly localApi: LocalApiServer
   private readonly sources: SourceRegistry
+  private readonly sourcesForOtherHosts: SourceRegistry
   private readonly schedulers: SchedulerPool
   private readonly peerHttp: Agent
   private readonly announcer: HostAnnouncer
@@ -90,18 +92,19 @@ export class Daemon implements Startable {
         quotaBytes: config.gc.policy.quota,
       },
     )
-    this.sources = new SourceRegistry([
-      new HttpSource(
-        { logger },
-        {
-          caCertPem,
-          insecureSkipVerify: config.source.insecureSkipVerify,
-          connectTimeoutMs: config.source.connectTimeout,
-          headersTimeoutMs: config.source.headerTimeout,
-          bodyIdleTimeoutMs: config.download.pieceTimeout,
-        },
-      ),
-    ])
+    const httpInit: HttpSourceInit = {
+      caCertPem,
+      insecureSkipVerify: config.source.insecureSkipVerify,
+      connectTimeoutMs: config.source.connectTimeout,
+      headersTimeoutMs: config.source.headerTimeout,
+      bodyIdleTimeoutMs: config.download.pieceTimeout,
+    }
+    this.sources = new SourceRegistry([new HttpSource({ logger }, httpInit)])
+    // Seed tasks come from the scheduler on behalf of any host: without a policy, any peer could
+    // make this host fetch from its own loopback or the cloud metadata service.
+    const { deny, allow } = config.seedPeer.sourcePolicy
+    const addressPolicy = new AddressPolicy({ deny, allow, allowKey: 'seedPeer.sourcePolicy.allow' })
+    this.sourcesForOtherHosts = new SourceRegistry([new HttpSource({ logger }, { ...httpInit, addressPolicy })])
     const reserveBytes = config.storage.reservedSpace
     this.ip = advertisedIp(config.host.ip, config.upload.server.ip)
     this.schedulers = new SchedulerPool({ clock }, config.scheduler.addrs)
@@ -110,6 +113,7 @@ export class Daemon implements Startable {
       {
         store: this.store,
         sources: this.sources,
+        sourcesForOtherHosts: this.sourcesForOtherHosts,
         limiters: {
           download: new TokenBucket({ clock }, { rateBytesPerSecond: config.download.rateLimit }),
           source: new TokenBucket({ clock }, { rateBytesPerSecond: config.source.rateLimit }),
@@ -226,10 +230,13 @@ export class Daemon implements Startable {
         priority: download.priority,
         digest: download.digest,
       })
-      const handle = this.tasks.download(request)
+      const handle = this.tasks.download({ ...request, onBehalfOf: 'other-host' })
       logger.info({ taskId: handle.taskId }, 'seeding task')
       handle.done.catch((error: unknown) => {
-        logger.warn({ err: error, taskId: handle.taskId }, 'seeding failed')
+        const failure = toDamselflyError(error)
+        // The message names address, reason, printable URL and key; a stack adds nothing.
+        if (failure.code === 'SOURCE_NOT_ALLOWED') logger.warn({ taskId: handle.taskId, code: failure.code, reason: failure.message }, 'seed source refused')
+        else logger.warn({ err: error, taskId: handle.taskId }, 'seeding failed')
       })
     } catch (error) {
       logger.warn({ err: error }, 'refused a seed task')
@@ -241,6 +248,7 @@ export class Daemon implements Startable {
     this.stopping ??= (async () => {
       for (const part of this.started.reverse()) await part.stop()
       await this.sources.close()
+      await this.sourcesForOtherHosts.close()
       this.schedulers.close()
       await this.peerHttp.close()
       await this.registryHttp.close()

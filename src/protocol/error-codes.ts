@@ -11,6 +11,7 @@ export const ERROR_CODES = {
   SOURCE_UNREACHABLE: { httpStatus: 502, grpcStatus: 14, summary: 'the origin could not be reached' },
   SOURCE_TRUNCATED: { httpStatus: 502, grpcStatus: 14, summary: 'the origin sent fewer or more bytes than it announced' },
   SOURCE_RANGE_UNSUPPORTED: { httpStatus: 502, grpcStatus: 14, summary: 'the origin ignored a range request' },
+  SOURCE_NOT_ALLOWED: { httpStatus: 403, grpcStatus: 7, summary: 'the source address policy refused the address of the origin' },
   SOURCE_TIMEOUT: { httpStatus: 504, grpcStatus: 4, summary: 'the origin did not answer in time' },
   TIMEOUT: { httpStatus: 504, grpcStatus: 4, summary: 'the download did not finish within its deadline' },
   CANCELLED: { httpStatus: 499, grpcStatus: 1, summary: 'the caller gave up' },

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { silentLogger } from '../common/logger.js'
-import type { TaskId } from '../protocol/ids.js'
+import type { PeerId, TaskId } from '../protocol/ids.js'
 import type { Download } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { WeightedEvaluator } from './evaluator.js'
 import type { Host } from './host.js'
@@ -60,6 +60,18 @@ describe('Scheduling: waiting for a seed peer', TEST, () => {
     const child = r.peer('child', r.host('child-host'), { download: { priority: 6 } })
     assert.equal(kinds([s.schedule(child)])[0], 'retry+seed')
     r.peer('seed-peer', seedHost, { state: 'failed' })
+    for (let i = 0; i < 2; i++) s.schedule(child)
+    assert.equal(s.schedule(child).kind, 'back-to-source')
+  })
+
+  it('stops waiting once a failed seed peer has left the task, as its stream closing makes it', TEST, () => {
+    const r = new Resources()
+    const s = scheduling(r, { seedWaitTimeoutMs: 30_000 })
+    const seedHost = r.host('seed-host', { seed: true })
+    const child = r.peer('child', r.host('child-host'), { download: { priority: 6 } })
+    assert.equal(kinds([s.schedule(child)])[0], 'retry+seed')
+    r.peer('seed-peer', seedHost, { state: 'failed' })
+    r.store.removePeer('seed-peer' as PeerId)
     for (let i = 0; i < 2; i++) s.schedule(child)
     assert.equal(s.schedule(child).kind, 'back-to-source')
   })

@@ -39,6 +39,8 @@ export class Task {
   peerlessSinceMs: number | undefined
   /** Hosts whose digests for this task failed a whole-content check: never trusted for it again. */
   readonly distrustedHosts = new Set<HostId>()
+  /** A seed peer left before it finished: failed peers leave, so this is what remembers it. */
+  private seedPeerLeftUnfinished = false
   private readonly pieces = new Map<number, AuthoritativePiece>()
 
   constructor(
@@ -122,6 +124,8 @@ export class Task {
   }
 
   removePeer(peerId: PeerId, nowMs: number): void {
+    const peer = this.peers.get(peerId)
+    if (peer?.host.seed === true && peer.state !== 'succeeded') this.seedPeerLeftUnfinished = true
     this.peers.delete(peerId)
     this.graph.removeVertex(peerId)
     if (this.peers.size === 0) this.peerlessSinceMs = nowMs
@@ -142,7 +146,7 @@ export class Task {
       seen = true
       if (peer.state !== 'failed' && peer.state !== 'left') return true
     }
-    return !seen
+    return !seen && !this.seedPeerLeftUnfinished
   }
 
   /** True when a peer on a trusted seed host is downloading or holds this task. */

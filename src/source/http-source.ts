@@ -4,11 +4,13 @@ import { Agent, interceptors, type Dispatcher } from 'undici'
 import { silentLogger, type Logger } from '../common/logger.js'
 import { VERSION } from '../common/version.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
+import type { AddressPolicy } from './address-policy.js'
 import { countedBody } from './counted-body.js'
 import {
   headerValue, originHeaders, parseContentLength, parseContentRange, parseUnsatisfiedRange, printableUrl,
 } from './http-headers.js'
 import { mapHttpError, type HttpFailureContext } from './map-http-error.js'
+import { policyConnector } from './policy-connector.js'
 import type { ByteRange, Source, SourceRequest, SourceResponse, SourceStat } from './source.js'
 
 /** Collaborators of an {@link HttpSource}. */
@@ -31,6 +33,11 @@ export interface HttpSourceInit {
   readonly maxRedirections?: number
   /** Sent when the caller's headers carry no User-Agent. */
   readonly userAgent?: string
+  /**
+   * When set, every connection (to the origin and to each redirect target) is opened only to an
+   * address the policy allows; a refused one fails with SOURCE_NOT_ALLOWED. Unset: any address.
+   */
+  readonly addressPolicy?: AddressPolicy | undefined
 }
 
 const DEFAULT_MAX_REDIRECTIONS = 5
@@ -59,13 +66,14 @@ export class HttpSource implements Source {
   constructor(components: HttpSourceComponents, private readonly init: HttpSourceInit) {
     this.logger = (components.logger ?? silentLogger()).child({ component: 'http-source' })
     this.userAgent = init.userAgent ?? DEFAULT_USER_AGENT
+    const connect = {
+      timeout: init.connectTimeoutMs,
+      rejectUnauthorized: init.insecureSkipVerify !== true,
+      // Node's `ca` replaces the system roots; a private CA should add to them instead.
+      ...(init.caCertPem === undefined ? {} : { ca: [...rootCertificates, init.caCertPem] }),
+    }
     this.agent = new Agent({
-      connect: {
-        timeout: init.connectTimeoutMs,
-        rejectUnauthorized: init.insecureSkipVerify !== true,
-        // Node's `ca` replaces the system roots; a private CA should add to them instead.
-        ...(init.caCertPem === undefined ? {} : { ca: [...rootCertificates, init.caCertPem] }),
-      },
+      connect: init.addressPolicy === undefined ? connect : policyConnector({ policy: init.addressPolicy }, connect),
       headersTimeout: init.headersTimeoutMs,
       bodyTimeout: init.bodyIdleTimeoutMs,
     })

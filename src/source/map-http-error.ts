@@ -1,4 +1,4 @@
-import { DamselflyError } from '../protocol/damselfly-error.js'
+import { DamselflyError, isDamselflyError } from '../protocol/damselfly-error.js'
 import { printableUrl } from './http-headers.js'
 
 export interface HttpFailureContext {
@@ -37,8 +37,12 @@ const CERTIFICATE_FAILURES = new Set([
 
 /** Turns whatever undici or Node threw into the DamselflyError the Source contract promises. */
 export function mapHttpError(error: unknown, context: HttpFailureContext): DamselflyError {
-  if (error instanceof DamselflyError) return error
   const url = printableUrl(context.url)
+  // The connector refuses an address without knowing the request; the URL is known here.
+  if (isDamselflyError(error, 'SOURCE_NOT_ALLOWED')) {
+    return new DamselflyError('SOURCE_NOT_ALLOWED', `source address policy refused ${url}: ${error.message}`, { cause: error, details: { url } })
+  }
+  if (error instanceof DamselflyError) return error
   // The signal's reason may be anything the caller chose, so the signal is the authority.
   if (context.signal.aborted) {
     return new DamselflyError('CANCELLED', `request to ${url} was cancelled`, { cause: error })

@@ -34,7 +34,8 @@ export interface ByteRange {
 /**
  * A back-to-source client for one or more URL schemes. Every failure is a DamselflyError:
  * SOURCE_STATUS (with `details.sourceStatus`), SOURCE_UNREACHABLE, SOURCE_TIMEOUT,
- * SOURCE_TRUNCATED, SOURCE_RANGE_UNSUPPORTED or CANCELLED. All calls are safe to repeat.
+ * SOURCE_TRUNCATED, SOURCE_RANGE_UNSUPPORTED, CANCELLED, or SOURCE_NOT_ALLOWED from a source
+ * bound by an address policy. All calls are safe to repeat.
  */
 export interface Source {
   readonly schemes: readonly string[]

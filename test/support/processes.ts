@@ -89,6 +89,12 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((done) => child.once('exit', () => done()))
 }
 
+/**
+ * The environment of a seed peer whose origins run on this machine's loopback, as every origin
+ * and registry of the suites does: its default source policy refuses loopback for seed tasks.
+ */
+export const ALLOW_LOOPBACK_ORIGINS: Readonly<Record<string, string>> = { DFDAEMON_SEED_PEER_SOURCE_POLICY_ALLOW: '127.0.0.1/32,::1/128' }
+
 /** Starts dfdaemon on a socket in `dir`, upload server on port 0, and waits until it is healthy. */
 export async function startDaemon(dir: string, options: { args?: string[]; env?: Record<string, string> } = {}): Promise<DaemonProcess> {
   const socketPath = join(dir, 'dfdaemon.sock')

@@ -83,6 +83,8 @@ export class DamselflyScenario implements Scenario {
       }, `dfdaemon on ${node.namespace} to answer /healthy`, STARTUP_TIMEOUT_MS)
       return socketPath
     }
+    // The seed shares the origin's namespace but fetches from its 10.77.0.2 address, not loopback,
+    // so its default source policy lets seed tasks through.
     const [, ...sockets] = await Promise.all([
       startDaemon(origin, 'seed', { upload: SEED_UPLOAD_PORT, proxy: SEED_PROXY_PORT }, true),
       ...testbed.hosts.map((host, i) => startDaemon(host, `h${i + 1}`, { upload: UPLOAD_PORT, proxy: PROXY_PORT }, false)),

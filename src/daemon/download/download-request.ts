@@ -19,6 +19,13 @@ export interface DownloadRequest {
   /** Whole-content digest `<algorithm>:<hex>`; a mismatch fails the download and deletes the content. */
   readonly digest?: string | undefined
   readonly disableBackToSource: boolean
+  /**
+   * On whose behalf the download runs: this host's own clients (dfget, the registry mirror; the
+   * default), or another host, as for a seed task the scheduler sent. The origin of a download
+   * for another host is fetched only from addresses `seedPeer.sourcePolicy` allows. Never taken
+   * from a request body.
+   */
+  readonly onBehalfOf?: 'this-host' | 'other-host' | undefined
 }
 
 export const SUPPORTED_SCHEMES = ['http:', 'https:'] as const

@@ -30,6 +30,9 @@ function isTransient(error: DamselflyError): boolean {
       const status = error.details.sourceStatus ?? 0
       return status >= 500 || status === 429 || status === 408
     }
+    // The policy refuses the same address again; a retry would only repeat the refusal.
+    case 'SOURCE_NOT_ALLOWED':
+      return false
     default:
       return false
   }

@@ -23,6 +23,8 @@ import { SourceFetcher } from './source-fetcher.js'
 export interface TaskDownloadComponents {
   readonly store: ContentStore
   readonly sources: SourceRegistry
+  /** Sources bound by the address policy, for downloads on behalf of other hosts; absent, those fail with SOURCE_NOT_ALLOWED. */
+  readonly sourcesForOtherHosts?: SourceRegistry | undefined
   /** Host-wide buckets: every received byte takes from `download`, origin bytes also from `source`. */
   readonly limiters: { readonly download: TokenBucket; readonly source: TokenBucket }
   /** Makes room for `neededBytes` on disk (evicting if it may) or fails with NO_SPACE. */
@@ -252,9 +254,11 @@ export class TaskDownload {
       throw new DamselflyError('BACK_TO_SOURCE_DISABLED', `task ${taskId} is not on this host, no peer has it, and back-to-source is disabled`, { details: { taskId } })
     }
     const url = new URL(request.url)
+    const sources = request.onBehalfOf === 'other-host' ? this.components.sourcesForOtherHosts : this.components.sources
+    if (sources === undefined) throw new DamselflyError('SOURCE_NOT_ALLOWED', `this daemon has no source for downloads on behalf of other hosts (task ${taskId})`, { details: { taskId } })
     const fetcher = new SourceFetcher(
       {
-        source: this.components.sources.forUrl(url),
+        source: sources.forUrl(url),
         limiters: this.components.limiters,
         signals: this.signals,
         metrics: this.components.metrics,
