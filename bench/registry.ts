@@ -193,7 +193,7 @@ async function measureRound(run: RegistryRun, image: OciImage, round: number, ti
   const registry = run.registry!
   const dir = join(run.work!.path, `round-${round}`)
   try {
-    const cluster = await startLoopbackCluster(run.children, dir, 2, ['--registry-mirror', registry.url])
+    const cluster = await startLoopbackCluster(run.children, dir, 2, { daemonArgs: ['--registry-mirror', registry.url] })
     const [a, b] = cluster.daemons as [MirrorDaemon, MirrorDaemon]
     const direct = async (): Promise<{ pull: Pull; registryBytes: number }> => {
       const since = await settledRequestCount(registry)

@@ -170,7 +170,7 @@ function decisionTimes(text: string): { meanMs: number; p99BoundMs: number | und
 async function measure(run: BenchRun, options: BenchOptions, concurrency: number): Promise<RunResult> {
   const dir = join(run.work!.path, `concurrency-${concurrency}`)
   const scheduler: SchedulerChild = await startSchedulerChild(run.children, dir)
-  const hosts = announceHosts(scheduler.address, options.hosts)
+  const hosts = await announceHosts(scheduler.address, options.hosts, scheduler.pkiDir)
   try {
     await waitFor(
       async () => sampleSum(await metricsText(scheduler.metricsAddress), 'damselfly_scheduler_hosts') >= options.hosts,

@@ -31,14 +31,17 @@ describe('P2P when things go wrong', { timeout: 600_000 }, () => {
     await (dir as typeof dir | undefined)?.remove()
   })
 
+  /** Every scheduler of the suite holds one cluster CA, so a daemon may use any of them. */
+  const cluster = (): { pkiDir: string } => ({ pkiDir: join(dir.path, 'pki') })
+
   async function scheduler(name: string): Promise<SchedulerProcess> {
-    const started = await startScheduler(join(dir.path, name))
+    const started = await startScheduler(join(dir.path, name), {}, cluster())
     stops.push(() => started.stop())
     return started
   }
 
   async function daemon(name: string, schedulers: string, env: Record<string, string> = {}): Promise<DaemonProcess> {
-    const started = await startDaemon(join(dir.path, name), { args: ['--scheduler', schedulers], env })
+    const started = await startDaemon(join(dir.path, name), { cluster: cluster(), args: ['--scheduler', schedulers], env })
     stops.push(() => started.stop())
     return started
   }

@@ -24,8 +24,8 @@ describe('P2P: a scheduler, a seed peer and eight daemons', { timeout: 600_000 }
     origin = await OriginServer.start()
     content = await makeRandomFile(join(dir.path, 'content.bin'), 256 * MiB)
     scheduler = await startScheduler(join(dir.path, 'scheduler'))
-    seed = await startDaemon(join(dir.path, 'seed'), { args: ['--seed', '--scheduler', scheduler.address], env: ALLOW_LOOPBACK_ORIGINS })
-    for (let i = 0; i < 8; i++) daemons.push(await startDaemon(join(dir.path, `peer-${i}`), { args: ['--scheduler', scheduler.address] }))
+    seed = await startDaemon(join(dir.path, 'seed'), { cluster: scheduler, args: ['--seed', '--scheduler', scheduler.address], env: ALLOW_LOOPBACK_ORIGINS })
+    for (let i = 0; i < 8; i++) daemons.push(await startDaemon(join(dir.path, `peer-${i}`), { cluster: scheduler, args: ['--scheduler', scheduler.address] }))
   })
 
   after(async () => {

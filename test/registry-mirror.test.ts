@@ -51,7 +51,7 @@ describe('registry mirror with a real registry and skopeo', { timeout: 600_000 }
   })
 
   async function daemon(name: string, registryUrl: string, args: string[] = [], env: Record<string, string> = {}): Promise<DaemonProcess> {
-    const started = await startDaemon(join(dir.path, name), { args: ['--scheduler', scheduler.address, '--registry-mirror', registryUrl, ...args], env })
+    const started = await startDaemon(join(dir.path, name), { cluster: scheduler, args: ['--scheduler', scheduler.address, '--registry-mirror', registryUrl, ...args], env })
     stops.push(() => started.stop())
     return started
   }

@@ -56,7 +56,7 @@ describe('registry mirror in front of a bearer-token registry', { timeout: 600_0
     const scheduler = await startScheduler(join(dir.path, 'scheduler'))
     stops.push(() => scheduler.stop())
     const daemon = async (name: string, args: string[] = [], env: Record<string, string> = {}): Promise<DaemonProcess> => {
-      const started = await startDaemon(join(dir.path, name), { args: ['--scheduler', scheduler.address, '--registry-mirror', registry.url, ...args], env })
+      const started = await startDaemon(join(dir.path, name), { cluster: scheduler, args: ['--scheduler', scheduler.address, '--registry-mirror', registry.url, ...args], env })
       stops.push(() => started.stop())
       return started
     }

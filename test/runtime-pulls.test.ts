@@ -38,7 +38,7 @@ describe('container runtimes pull through the daemon\'s registry mirror', { time
     const scheduler = await startScheduler(join(dir.path, 'scheduler'))
     stops.push(() => scheduler.stop())
     const daemon = async (name: string, extra: string[] = [], env: Record<string, string> = {}): Promise<DaemonProcess> => {
-      const started = await startDaemon(join(dir.path, name), { args: ['--scheduler', scheduler.address, '--registry-mirror', registry.url, ...extra], env })
+      const started = await startDaemon(join(dir.path, name), { cluster: scheduler, args: ['--scheduler', scheduler.address, '--registry-mirror', registry.url, ...extra], env })
       stops.push(() => started.stop())
       return started
     }

@@ -33,8 +33,8 @@ describe('a seed peer with the default source policy', { timeout: 60_000 }, () =
     dir = await tempDir('seed-source-policy')
     origin = await OriginServer.start()
     scheduler = await startScheduler(join(dir.path, 'scheduler'))
-    seed = await startDaemon(join(dir.path, 'seed'), { args: ['--seed', '--scheduler', scheduler.address] })
-    node = await startDaemon(join(dir.path, 'node'), { args: ['--scheduler', scheduler.address] })
+    seed = await startDaemon(join(dir.path, 'seed'), { cluster: scheduler, args: ['--seed', '--scheduler', scheduler.address] })
+    node = await startDaemon(join(dir.path, 'node'), { cluster: scheduler, args: ['--scheduler', scheduler.address] })
     await waitFor(() => readFileSync(join(dir.path, 'scheduler', 'scheduler.log'), 'utf8').split('"host announced"').length > 2, 'both hosts to announce themselves')
   })
 

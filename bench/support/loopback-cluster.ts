@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process'
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { cliPath, metricValue, socketGet, waitFor } from '../../test/support/processes.js'
+import { cliPath, issueTestIdentity, metricValue, socketGet, waitFor } from '../../test/support/processes.js'
 import type { ChildProcesses } from './child-processes.js'
 import { cpuTimeMs } from './process-cpu.js'
 
@@ -53,12 +53,12 @@ async function failIfExited(child: ChildProcess, name: string, logPath: string):
   throw new Error(`${name} exited with ${child.exitCode ?? child.signalCode}: ${tail}`)
 }
 
-async function startScheduler(children: ChildProcesses, dir: string): Promise<{ child: ChildProcess; address: string; logPath: string }> {
+async function startScheduler(children: ChildProcesses, dir: string, trust: string[]): Promise<{ child: ChildProcess; address: string; logPath: string }> {
   await mkdir(dir, { recursive: true })
   const logPath = join(dir, 'scheduler.log')
   const child = children.start(
     process.execPath,
-    [cliPath('damselfly'), 'scheduler', '--listen-ip', '127.0.0.1', '--port', '0', '--metrics-port', '0'],
+    [cliPath('damselfly'), 'scheduler', '--listen-ip', '127.0.0.1', '--port', '0', '--metrics-port', '0', ...trust],
     { logPath, env: process.env },
   )
   let address: string | undefined
@@ -70,7 +70,7 @@ async function startScheduler(children: ChildProcesses, dir: string): Promise<{ 
   return { child, address: address!, logPath }
 }
 
-async function startDaemon(children: ChildProcesses, dir: string, schedulerAddress: string, seed: boolean, extraArgs: readonly string[]): Promise<ClusterDaemon> {
+async function startDaemon(children: ChildProcesses, dir: string, schedulerAddress: string, seed: boolean, trust: string[]): Promise<ClusterDaemon> {
   await mkdir(dir, { recursive: true })
   const socketPath = join(dir, 'dfdaemon.sock')
   const logPath = join(dir, 'dfdaemon.log')
@@ -78,7 +78,7 @@ async function startDaemon(children: ChildProcesses, dir: string, schedulerAddre
     process.execPath,
     [
       cliPath('dfdaemon'), '--data-dir', join(dir, 'data'), '--socket', socketPath, '--upload-port', '0', '--proxy-port', '0',
-      '--scheduler', schedulerAddress, ...(seed ? ['--seed'] : []), ...extraArgs,
+      '--scheduler', schedulerAddress, ...(seed ? ['--seed'] : []), ...trust,
     ],
     {
       logPath,
@@ -105,13 +105,22 @@ async function startDaemon(children: ChildProcesses, dir: string, schedulerAddre
 /**
  * Starts the scheduler, then the seed and the daemons together, and returns once the scheduler
  * has logged an announcement from every one of them, so the first dfget finds a full cluster.
+ * Each daemon gets an identity from the scheduler's CA, unless the cluster runs `insecure`.
  */
-export async function startLoopbackCluster(children: ChildProcesses, dir: string, count: number, daemonArgs: readonly string[] = []): Promise<LoopbackCluster> {
-  const scheduler = await startScheduler(children, join(dir, 'scheduler'))
-  const [seed, ...daemons] = await Promise.all([
-    startDaemon(children, join(dir, 'seed'), scheduler.address, true, daemonArgs),
-    ...Array.from({ length: count }, (_, i) => startDaemon(children, join(dir, `daemon-${i}`), scheduler.address, false, daemonArgs)),
-  ])
+export async function startLoopbackCluster(
+  children: ChildProcesses,
+  dir: string,
+  count: number,
+  options: { daemonArgs?: readonly string[]; insecure?: boolean } = {},
+): Promise<LoopbackCluster> {
+  const pkiDir = join(dir, 'pki')
+  const insecure = options.insecure === true
+  const scheduler = await startScheduler(children, join(dir, 'scheduler'), insecure ? ['--insecure'] : ['--pki-dir', pkiDir])
+  const daemon = async (name: string, seed: boolean): Promise<ClusterDaemon> => {
+    const trust = insecure ? ['--insecure'] : await issueTestIdentity({ pkiDir }, join(dir, name), seed ? 'seed' : 'normal')
+    return startDaemon(children, join(dir, name), scheduler.address, seed, [...trust, ...(options.daemonArgs ?? [])])
+  }
+  const [seed, ...daemons] = await Promise.all([daemon('seed', true), ...Array.from({ length: count }, (_, i) => daemon(`daemon-${i}`, false))])
   await waitFor(
     async () => (await countLogged(scheduler.logPath, 'host announced')) >= count + 1,
     `the scheduler to hear from ${count + 1} hosts`,

@@ -17,6 +17,8 @@ export interface SchedulerChild {
   readonly metricsAddress: string
   /** A DevTools session with the child, for garbage collection and CPU profiles. */
   readonly inspector: InspectorSession
+  /** Its cluster CA, from which simulated hosts get their identities. */
+  readonly pkiDir: string
 }
 
 /**
@@ -26,9 +28,10 @@ export interface SchedulerChild {
 export async function startSchedulerChild(children: ChildProcesses, dir: string): Promise<SchedulerChild> {
   await mkdir(dir, { recursive: true })
   const logPath = join(dir, 'scheduler.log')
+  const pkiDir = join(dir, 'pki')
   const child = children.start(
     process.execPath,
-    ['--inspect=127.0.0.1:0', cliPath('damselfly'), 'scheduler', '--listen-ip', '127.0.0.1', '--port', '0', '--metrics-port', '0'],
+    ['--inspect=127.0.0.1:0', cliPath('damselfly'), 'scheduler', '--listen-ip', '127.0.0.1', '--port', '0', '--metrics-port', '0', '--pki-dir', pkiDir],
     { logPath, env: process.env },
   )
   let listening: { address: string; metrics: string } | undefined
@@ -44,7 +47,7 @@ export async function startSchedulerChild(children: ChildProcesses, dir: string)
     return listening !== undefined && inspectorUrl !== undefined
   }, 'the scheduler to listen', STARTUP_TIMEOUT_MS)
   const inspector = await InspectorSession.connect(inspectorUrl!, STARTUP_TIMEOUT_MS)
-  return { child, logPath, address: listening!.address, metricsAddress: listening!.metrics, inspector }
+  return { child, logPath, address: listening!.address, metricsAddress: listening!.metrics, inspector, pkiDir }
 }
 
 /** The text of the scheduler's `/metrics`. */

@@ -1,7 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
-import { credentials, type ClientDuplexStream } from '@grpc/grpc-js'
-import { hostIdFor } from '../../src/daemon/scheduler/host-announcer.js'
+import type { ClientDuplexStream } from '@grpc/grpc-js'
 import type { TaskId } from '../../src/protocol/ids.js'
 import {
   SchedulerServiceClient,
@@ -15,6 +14,9 @@ import {
   type Piece,
 } from '../../src/protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { taskIdFor } from '../../src/protocol/task-id.js'
+import { loadClusterPki } from '../../src/security/cluster-pki.js'
+import { SCHEDULER_CHANNEL_OPTIONS, schedulerChannelCredentials } from '../../src/security/grpc-tls.js'
+import { issueLocalIdentity } from '../../src/security/local-identity.js'
 
 type PeerRequest = NonNullable<AnnouncePeerRequest['request']>
 type PeerResponse = NonNullable<AnnouncePeerResponse['response']>
@@ -62,13 +64,18 @@ const UPLOAD_PORT = 65002
 const IDCS = 4
 const LOCATIONS = 8
 
-/** Announces `count` hosts, each on its own channel, and keeps their streams open. */
-export function announceHosts(address: string, count: number): SimulatedHost[] {
-  return Array.from({ length: count }, (_, i) => {
+/**
+ * Announces `count` hosts, each with its own identity from the scheduler's CA and its own
+ * channel (mutual TLS, as a daemon holds one), and keeps their streams open.
+ */
+export async function announceHosts(address: string, count: number, pkiDir: string): Promise<SimulatedHost[]> {
+  const pki = await loadClusterPki(pkiDir)
+  return Promise.all(Array.from({ length: count }, async (_, i) => {
     const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`
     const hostname = `sim-host-${i}`
+    const local = await issueLocalIdentity(pki.signer, { role: 'normal', hostname, ips: [ip] })
     const info: Host = {
-      id: hostIdFor(hostname, ip, UPLOAD_PORT),
+      id: local.identity.hostId,
       ip,
       hostname,
       uploadPort: UPLOAD_PORT,
@@ -79,16 +86,16 @@ export function announceHosts(address: string, count: number): SimulatedHost[] {
       concurrentUploadLimit: 50,
       concurrentUploadCount: 0,
       uploadBytesPerSecond: 0,
-      uploadTls: false,
+      uploadTls: true,
     }
-    const client = new SchedulerServiceClient(address, credentials.createInsecure(), CHANNEL_OPTIONS)
+    const client = new SchedulerServiceClient(address, schedulerChannelCredentials(local), { ...SCHEDULER_CHANNEL_OPTIONS, ...CHANNEL_OPTIONS })
     const announce = client.announceHost()
     // A seed command never comes (no simulated host is a seed); a stream error ends the run elsewhere.
     announce.on('data', () => undefined)
     announce.on('error', () => undefined)
     announce.write({ host: info })
     return { info, client, announce }
-  })
+  }))
 }
 
 export function closeHosts(hosts: readonly SimulatedHost[]): void {

@@ -4,6 +4,8 @@ import { VERSION } from '../common/version.js'
 import { caCommand } from './ca-command.js'
 import { configCommand } from './config-command.js'
 import { daemonCommand } from './dfdaemon-command.js'
+import { joinCommand } from './join-command.js'
+import { pkiCommand } from './pki-command.js'
 import { schedulerCommand } from './scheduler-command.js'
 import { upCommand } from './up-command.js'
 
@@ -15,4 +17,6 @@ await new Command('damselfly')
   .addCommand(schedulerCommand())
   .addCommand(configCommand())
   .addCommand(caCommand())
+  .addCommand(pkiCommand())
+  .addCommand(joinCommand())
   .parseAsync()

@@ -17,6 +17,9 @@ interface DaemonFlags {
   hostIp?: string
   registryMirror?: string
   logLevel?: LogLevel
+  identityDir?: string
+  joinToken?: string
+  insecure?: boolean
 }
 
 function toInteger(flag: string) {
@@ -41,6 +44,7 @@ function flagTree(flags: DaemonFlags): Record<string, unknown> {
     seedPeer: { enable: flags.seed },
     host: { ip: flags.hostIp },
     log: { level: flags.logLevel },
+    security: { identityDir: flags.identityDir, joinToken: flags.joinToken, insecure: flags.insecure },
   }
 }
 
@@ -65,6 +69,9 @@ export function daemonCommand(name: string): Command {
     .option('--seed', 'run as a seed peer (seedPeer.enable)')
     .option('--host-ip <ip>', 'the address peers reach this host at (host.ip)')
     .addOption(new Option('--log-level <level>', 'log level (log.level)').choices(LOG_LEVELS))
+    .option('--identity-dir <path>', 'this host\'s identity: ca.crt, host.crt, host.key (security.identityDir)')
+    .option('--join-token <token>', 'join the cluster on a first start without an identity (security.joinToken)')
+    .option('--insecure', 'run without an identity: no TLS, no capabilities (security.insecure; experiments only)')
     .action(async (flags: DaemonFlags) => {
       try {
         const config = resolveDaemonConfig({ file: flags.config, env: process.env, flags: flagTree(flags) })

@@ -12,6 +12,8 @@ interface SchedulerFlags {
   metricsPort?: string
   listenIp?: string
   logLevel?: LogLevel
+  pkiDir?: string
+  insecure?: boolean
 }
 
 function toInteger(flag: string, value: string | undefined): number | undefined {
@@ -27,6 +29,7 @@ function flagTree(flags: SchedulerFlags): Record<string, unknown> {
     server: { port: toInteger('--port', flags.port), listenIP: flags.listenIp },
     metrics: { port: toInteger('--metrics-port', flags.metricsPort) },
     log: { level: flags.logLevel },
+    security: { pkiDir: flags.pkiDir, insecure: flags.insecure },
   }
 }
 
@@ -46,6 +49,8 @@ export function schedulerCommand(name = 'scheduler'): Command {
     .option('--metrics-port <port>', 'port of /metrics and /healthy (metrics.port, default 8000)')
     .option('--listen-ip <ip>', 'address to listen on (server.listenIP, default 0.0.0.0)')
     .addOption(new Option('--log-level <level>', 'log level (log.level)').choices(LOG_LEVELS))
+    .option('--pki-dir <path>', 'the cluster CA and its join tokens, created on first start (security.pkiDir)')
+    .option('--insecure', 'run without identities: no TLS, anyone may announce anything (security.insecure; experiments only)')
     .action(async (flags: SchedulerFlags) => {
       try {
         const config = resolveSchedulerConfig({ file: flags.config, env: process.env, flags: flagTree(flags) })

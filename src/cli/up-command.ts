@@ -4,11 +4,16 @@ import { Command } from 'commander'
 import { pino } from 'pino'
 import { createLogger, type Logger } from '../common/logger.js'
 import type { Startable } from '../common/startable.js'
-import { resolveDaemonConfig } from '../daemon/config.js'
+import { resolveDaemonConfig, type DaemonConfig } from '../daemon/config.js'
 import { Daemon } from '../daemon/daemon.js'
+import { identityDirOf } from '../daemon/host-identity.js'
 import { defaultDataDir, defaultSocketPath } from '../daemon/paths.js'
+import { advertisedIp } from '../daemon/scheduler/host-info.js'
 import { resolveSchedulerConfig } from '../scheduler/config.js'
 import { Scheduler } from '../scheduler/scheduler.js'
+import { loadClusterPki, type ClusterPki } from '../security/cluster-pki.js'
+import { certificateHostname, type Role } from '../security/identity.js'
+import { issueLocalIdentity, readIdentity, writeIdentity } from '../security/local-identity.js'
 import { fail } from './exit.js'
 
 /** The ranges the seed of `damselfly up` may fetch from for the daemon beside it. */
@@ -18,6 +23,19 @@ interface UpFlags {
   config?: string
   dataDir?: string
   schedulerPort: string
+  insecure?: boolean
+}
+
+/**
+ * Gives a daemon of `damselfly up` its identity from the local cluster CA: the one it has when it
+ * still fits (role, address, validity), a new one otherwise. Nothing for anyone to type.
+ */
+async function ensureIdentity(pki: ClusterPki, config: DaemonConfig, role: Role): Promise<void> {
+  const dir = identityDirOf(config)
+  const ip = advertisedIp(config.host.ip, config.upload.server.ip)
+  const existing = await readIdentity(dir).catch(() => undefined)
+  if (existing !== undefined && existing.identity.role === role && existing.identity.ips.includes(ip) && existing.caPem === pki.signer.certPem) return
+  await writeIdentity(dir, await issueLocalIdentity(pki.signer, { role, hostname: certificateHostname(config.host.hostname, 'host'), ips: [ip] }))
 }
 
 function fileLogger(dir: string, name: string, level: 'info'): Logger {
@@ -35,15 +53,22 @@ export function upCommand(): Command {
     .option('-c, --config <path>', 'dfdaemon YAML config file for the daemon')
     .option('--data-dir <path>', 'where everything is stored', defaultDataDir())
     .option('--scheduler-port <port>', 'gRPC port of the scheduler', '8002')
+    .option('--insecure', 'run without identities: no TLS, no capabilities (experiments only)')
     .action(async (flags: UpFlags) => {
       const started: Startable[] = []
       try {
         const root = flags.dataDir ?? defaultDataDir()
         const logDir = join(root, 'logs')
         mkdirSync(logDir, { recursive: true })
+        const insecure = flags.insecure === true
         const schedulerConfig = resolveSchedulerConfig({
           env: process.env,
-          flags: { server: { listenIP: '127.0.0.1', port: Number(flags.schedulerPort) }, metrics: { port: 0 } },
+          flags: {
+            server: { listenIP: '127.0.0.1', port: Number(flags.schedulerPort) },
+            metrics: { port: 0 },
+            // The cluster CA lives with everything else; the scheduler makes it on first start.
+            security: { pkiDir: join(root, 'pki'), insecure },
+          },
         })
         const scheduler = new Scheduler(schedulerConfig, { logger: fileLogger(logDir, 'scheduler', 'info') })
         await scheduler.start()
@@ -61,16 +86,22 @@ export function upCommand(): Command {
             proxy: { server: { ip: '127.0.0.1', port: 0 } },
             scheduler: { addrs: schedulerAddrs },
             seedPeer: { enable: true, sourcePolicy: { allow: [...LOOPBACK_RANGES] } },
+            security: { insecure },
           },
         })
-        const seed = await Daemon.create(seedConfig, { logger: fileLogger(logDir, 'seed-peer', 'info') })
-        await seed.start()
-        started.push(seed)
         const config = resolveDaemonConfig({
           file: flags.config,
           env: process.env,
-          flags: { storage: { dir: join(root, 'daemon') }, scheduler: { addrs: schedulerAddrs } },
+          flags: { storage: { dir: join(root, 'daemon') }, scheduler: { addrs: schedulerAddrs }, security: { insecure } },
         })
+        if (!insecure) {
+          const pki = await loadClusterPki(schedulerConfig.security.pkiDir)
+          await ensureIdentity(pki, seedConfig, 'seed')
+          await ensureIdentity(pki, config, 'normal')
+        }
+        const seed = await Daemon.create(seedConfig, { logger: fileLogger(logDir, 'seed-peer', 'info') })
+        await seed.start()
+        started.push(seed)
         const daemon = await Daemon.create(config, { logger: fileLogger(logDir, 'dfdaemon', 'info') })
         await daemon.start()
         started.push(daemon)
@@ -83,6 +114,9 @@ export function upCommand(): Command {
             `  download:  dfget${socket === defaultSocketPath() ? '' : ` -e ${socket}`} <url> -O <file>`,
             `  mirror:    http://${daemon.proxy.address.replace('0.0.0.0', '127.0.0.1')} (damselfly config containerd|docker|podman)`,
             `  scheduler: ${scheduler.address} (point other daemons at it with --scheduler)`,
+            insecure
+              ? '  trust:     NONE (--insecure): no identities, no TLS, no capabilities'
+              : `  trust:     mutual TLS; cluster CA in ${schedulerConfig.security.pkiDir} (damselfly pki token create --dir ... gives hosts join tokens)`,
             `  metrics:   http://${daemon.uploadServer.address.replace('0.0.0.0', '127.0.0.1')}/metrics`,
             'Press Ctrl-C to stop.',
             '',

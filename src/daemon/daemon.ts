@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { rootCertificates } from 'node:tls'
+import { credentials } from '@grpc/grpc-js'
 import { Agent } from 'undici'
 import type { Registry } from 'prom-client'
 import { systemClock, type Clock } from '../common/clock.js'
@@ -8,6 +9,8 @@ import { createMetricsRegistry } from '../common/metrics.js'
 import type { Startable } from '../common/startable.js'
 import { TokenBucket } from '../common/token-bucket.js'
 import { DamselflyError, toDamselflyError } from '../protocol/damselfly-error.js'
+import { schedulerChannelCredentials } from '../security/grpc-tls.js'
+import type { LocalIdentity } from '../security/local-identity.js'
 import type { Download } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { AddressPolicy } from '../source/address-policy.js'
 import { HttpSource, type HttpSourceInit } from '../source/http-source.js'
@@ -22,6 +25,7 @@ import { parseDownloadRequest } from './download/download-request.js'
 import { TaskManager } from './download/task-manager.js'
 import { LeafCertificates } from './proxy/certificate-authority.js'
 import { ProxyServer, type HttpsInterception } from './proxy/proxy-server.js'
+import { resolveHostIdentity } from './host-identity.js'
 import { HostAnnouncer, hostIdFor } from './scheduler/host-announcer.js'
 import { advertisedIp } from './scheduler/host-info.js'
 import { SchedulerPool } from './scheduler/scheduler-pool.js'
@@ -60,6 +64,7 @@ export class Daemon implements Startable {
   private stopping: Promise<void> | undefined
 
   static async create(config: DaemonConfig, components: { logger: Logger; clock?: Clock }): Promise<Daemon> {
+    const identity = await resolveHostIdentity(config, advertisedIp(config.host.ip, config.upload.server.ip), components.logger)
     const caCertPem = config.source.caCert === '' ? undefined : await readConfigFile(config.source.caCert, 'source.caCert')
     let interception: HttpsInterception | undefined
     const hijack = config.proxy.hijackHTTPS
@@ -67,7 +72,7 @@ export class Daemon implements Startable {
       const [interceptionCaPem, caKeyPem] = await Promise.all([readConfigFile(hijack.cert, 'proxy.hijackHTTPS.cert'), readConfigFile(hijack.key, 'proxy.hijackHTTPS.key')])
       interception = { hosts: hijack.hosts.map((host) => new RegExp(host)), certificates: new LeafCertificates({ caCertPem: interceptionCaPem, caKeyPem }) }
     }
-    return new Daemon(config, components, caCertPem, interception)
+    return new Daemon(config, components, caCertPem, interception, identity)
   }
 
   private constructor(
@@ -75,6 +80,8 @@ export class Daemon implements Startable {
     private readonly components: { logger: Logger; clock?: Clock },
     caCertPem: string | undefined,
     interception: HttpsInterception | undefined,
+    /** Who this host is to the cluster; undefined when it runs --insecure or stands alone. */
+    private readonly identity: LocalIdentity | undefined,
   ) {
     const clock = components.clock ?? systemClock
     const logger = components.logger
@@ -107,7 +114,7 @@ export class Daemon implements Startable {
     this.sourcesForOtherHosts = new SourceRegistry([new HttpSource({ logger }, { ...httpInit, addressPolicy })])
     const reserveBytes = config.storage.reservedSpace
     this.ip = advertisedIp(config.host.ip, config.upload.server.ip)
-    this.schedulers = new SchedulerPool({ clock }, config.scheduler.addrs)
+    this.schedulers = new SchedulerPool({ clock }, { addresses: config.scheduler.addrs, credentials: identity === undefined ? credentials.createInsecure() : schedulerChannelCredentials(identity) })
     this.peerHttp = new Agent({ connections: 16, keepAliveTimeout: 30_000 })
     this.tasks = new TaskManager(
       {
@@ -206,7 +213,7 @@ export class Daemon implements Startable {
     const order: Startable[] = [this.gc, this.tasks, this.uploadServer, this.announcer, this.proxy, this.localApi]
     for (const part of order) {
       // The host id includes the upload port, known only once the upload server listens.
-      if (part === this.announcer) this.hostId = hostIdFor(this.config.host.hostname, this.ip, Number(this.uploadServer.address.split(':').pop()))
+      if (part === this.announcer) this.hostId = this.identity?.identity.hostId ?? hostIdFor(this.config.host.hostname, this.ip, Number(this.uploadServer.address.split(':').pop()))
       await part.start()
       this.started.push(part)
     }

@@ -11,7 +11,6 @@ import { assertRejectsCode } from '../protocol/damselfly-error-fixtures.js'
 import {
   SchedulerServiceClient, type AnnounceHostResponse, type AnnouncePeerResponse, type Host,
 } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
-import type { TaskId } from '../protocol/ids.js'
 import { taskIdFor } from '../protocol/task-id.js'
 import { CapabilityVerifier } from '../security/capability.js'
 import { loadClusterPki, PKI_FILES, type ClusterPki } from '../security/cluster-pki.js'
@@ -147,7 +146,7 @@ describe('scheduler trust: who may announce, register, receive seed tasks and jo
     const normalCommands: AnnounceHostResponse[] = []
     assert.equal(await announce(scheduler, childClient, hostOf(child), normalCommands), undefined)
     const url = 'http://origin.test/private-layer'
-    const taskId = taskIdFor({ url, filteredQueryParams: [] }) as TaskId
+    const taskId = taskIdFor({ url, filteredQueryParams: [] })
     const peer = childClient.announcePeer()
     const responses: AnnouncePeerResponse[] = []
     peer.on('data', (message: AnnouncePeerResponse) => responses.push(message))

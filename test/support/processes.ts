@@ -2,6 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { join, resolve } from 'node:path'
+import { loadClusterPki } from '../../src/security/cluster-pki.js'
+import type { Role } from '../../src/security/identity.js'
+import { issueLocalIdentity, writeIdentity } from '../../src/security/local-identity.js'
 
 const ROOT = resolve(import.meta.dirname, '..', '..')
 
@@ -95,16 +98,35 @@ function exited(child: ChildProcess): Promise<void> {
  */
 export const ALLOW_LOOPBACK_ORIGINS: Readonly<Record<string, string>> = { DFDAEMON_SEED_PEER_SOURCE_POLICY_ALLOW: '127.0.0.1/32,::1/128' }
 
+/** A cluster a test daemon belongs to: it gets an identity from the cluster's CA (a seed one with `--seed`). */
+export interface TestCluster {
+  readonly pkiDir: string
+}
+
+/**
+ * Gives a daemon in `dir` an identity from the cluster CA, as `damselfly pki issue` does: the
+ * suites start many daemons, and a join token per daemon would only slow them down (join itself
+ * has its own tests). Returns the flags that point the daemon at it.
+ */
+export async function issueTestIdentity(cluster: TestCluster, dir: string, role: Role, ips: readonly string[] = ['127.0.0.1']): Promise<string[]> {
+  const pki = await loadClusterPki(cluster.pkiDir)
+  const identityDir = join(dir, 'identity')
+  await writeIdentity(identityDir, await issueLocalIdentity(pki.signer, { role, hostname: 'test-host', ips }))
+  return ['--identity-dir', identityDir]
+}
+
 /** Starts dfdaemon on a socket in `dir`, upload server on port 0, and waits until it is healthy. */
-export async function startDaemon(dir: string, options: { args?: string[]; env?: Record<string, string> } = {}): Promise<DaemonProcess> {
+export async function startDaemon(dir: string, options: { args?: string[]; env?: Record<string, string>; cluster?: TestCluster } = {}): Promise<DaemonProcess> {
   const socketPath = join(dir, 'dfdaemon.sock')
   const dataDir = join(dir, 'data')
   const logPath = join(dir, 'dfdaemon.log')
   mkdirSync(dir, { recursive: true })
+  const args = options.args ?? []
+  const identity = options.cluster === undefined ? [] : await issueTestIdentity(options.cluster, dir, args.includes('--seed') ? 'seed' : 'normal')
   const log = openSync(logPath, 'a')
   const child = spawn(
     process.execPath,
-    [cliPath('dfdaemon'), '--data-dir', dataDir, '--socket', socketPath, '--upload-port', '0', '--proxy-port', '0', '--log-level', 'debug', ...(options.args ?? [])],
+    [cliPath('dfdaemon'), '--data-dir', dataDir, '--socket', socketPath, '--upload-port', '0', '--proxy-port', '0', '--log-level', 'debug', ...identity, ...args],
     { stdio: ['ignore', log, log], env: { ...process.env, DFDAEMON_UPLOAD_SERVER_IP: '127.0.0.1', ...options.env } },
   )
   closeSync(log)
@@ -152,7 +174,7 @@ export function dfget(args: readonly string[], options: { env?: Record<string, s
   return run(process.execPath, [cliPath('dfget'), ...args], options)
 }
 
-export interface SchedulerProcess {
+export interface SchedulerProcess extends TestCluster {
   readonly address: string
   /** `host:port` of its `/metrics` and `/healthy`. */
   readonly metricsAddress: string
@@ -161,12 +183,16 @@ export interface SchedulerProcess {
   kill(): Promise<void>
 }
 
-/** Starts `damselfly scheduler` on 127.0.0.1 port 0 and waits until it logs its address. */
-export async function startScheduler(dir: string, env: Record<string, string> = {}): Promise<SchedulerProcess> {
+/**
+ * Starts `damselfly scheduler` on 127.0.0.1 port 0 and waits until it logs its address. Its
+ * cluster CA is made in `<dir>/pki` unless `pkiDir` names one to share with other schedulers.
+ */
+export async function startScheduler(dir: string, env: Record<string, string> = {}, options: { pkiDir?: string } = {}): Promise<SchedulerProcess> {
   mkdirSync(dir, { recursive: true })
   const logPath = join(dir, 'scheduler.log')
+  const pkiDir = options.pkiDir ?? join(dir, 'pki')
   const log = openSync(logPath, 'a')
-  const child = spawn(process.execPath, [cliPath('damselfly'), 'scheduler', '--listen-ip', '127.0.0.1', '--port', '0', '--metrics-port', '0', '--log-level', 'debug'], {
+  const child = spawn(process.execPath, [cliPath('damselfly'), 'scheduler', '--listen-ip', '127.0.0.1', '--port', '0', '--metrics-port', '0', '--log-level', 'debug', '--pki-dir', pkiDir], {
     stdio: ['ignore', log, log],
     env: { ...process.env, SCHEDULER_SCHEDULER_RETRY_INTERVAL: '100ms', ...env },
   })
@@ -182,6 +208,7 @@ export async function startScheduler(dir: string, env: Record<string, string> = 
   return {
     address,
     metricsAddress,
+    pkiDir,
     child,
     stop: () => stopChild(child),
     kill: () => killChild(child),

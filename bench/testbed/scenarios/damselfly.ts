@@ -6,7 +6,7 @@
 import type { ChildProcess } from 'node:child_process'
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { cliPath, socketGet, waitFor } from '../../../test/support/processes.js'
+import { cliPath, issueTestIdentity, socketGet, waitFor } from '../../../test/support/processes.js'
 import { isRunning, preparing, RoundProcesses, runOnEveryHost, type PreparedRound, type Scenario, type ScenarioContext } from '../scenario.js'
 import type { Node, Testbed } from '../testbed.js'
 
@@ -50,10 +50,14 @@ export class DamselflyScenario implements Scenario {
     const { testbed, dir, payload, downloadTimeoutMs } = context
     const origin = testbed.origin
     const schedulerLog = join(dir, 'scheduler.log')
+    const cluster = { pkiDir: join(dir, 'pki') }
     const scheduler = processes.start(
       origin,
       process.execPath,
-      [cliPath('damselfly'), 'scheduler', '--listen-ip', origin.ip, '--port', String(SCHEDULER_PORT), '--metrics-port', String(SCHEDULER_METRICS_PORT)],
+      [
+        cliPath('damselfly'), 'scheduler', '--listen-ip', origin.ip, '--port', String(SCHEDULER_PORT), '--metrics-port', String(SCHEDULER_METRICS_PORT),
+        '--pki-dir', cluster.pkiDir,
+      ],
       { logPath: schedulerLog },
     )
     await waitFor(async () => {
@@ -67,12 +71,13 @@ export class DamselflyScenario implements Scenario {
       await mkdir(daemonDir, { recursive: true })
       const socketPath = join(daemonDir, 'dfdaemon.sock')
       const logPath = join(daemonDir, 'dfdaemon.log')
+      const identity = await issueTestIdentity(cluster, daemonDir, seed ? 'seed' : 'normal', [node.ip])
       const child = processes.start(
         node,
         process.execPath,
         [
           cliPath('dfdaemon'), '--data-dir', join(daemonDir, 'data'), '--socket', socketPath, '--upload-port', String(ports.upload),
-          '--proxy-port', String(ports.proxy), '--scheduler', schedulerAddress, '--host-ip', node.ip, ...(seed ? ['--seed'] : []),
+          '--proxy-port', String(ports.proxy), '--scheduler', schedulerAddress, '--host-ip', node.ip, ...(seed ? ['--seed'] : []), ...identity,
         ],
         { logPath },
       )

@@ -1,7 +1,8 @@
-import { credentials } from '@grpc/grpc-js'
+import type { ChannelCredentials } from '@grpc/grpc-js'
 import type { Clock } from '../../common/clock.js'
 import { rendezvousPick } from '../../common/rendezvous.js'
 import { SchedulerServiceClient } from '../../protocol/generated/damselfly/scheduler/v1/scheduler.js'
+import { SCHEDULER_CHANNEL_OPTIONS } from '../../security/grpc-tls.js'
 
 /** How long a scheduler that failed is passed over before it is tried again. */
 const DOWN_COOLDOWN_MS = 10_000
@@ -14,10 +15,18 @@ export class SchedulerPool {
   private readonly clients = new Map<string, SchedulerServiceClient>()
   private readonly downUntilMs = new Map<string, number>()
 
+  readonly addresses: readonly string[]
+
   constructor(
     private readonly components: { clock: Clock },
-    readonly addresses: readonly string[],
-  ) {}
+    private readonly init: {
+      addresses: readonly string[]
+      /** Mutual TLS with this host's identity; insecure only when the daemon runs --insecure. */
+      credentials: ChannelCredentials
+    },
+  ) {
+    this.addresses = init.addresses
+  }
 
   get enabled(): boolean {
     return this.addresses.length > 0
@@ -26,7 +35,8 @@ export class SchedulerPool {
   client(address: string): SchedulerServiceClient {
     let client = this.clients.get(address)
     if (client === undefined) {
-      client = new SchedulerServiceClient(address, credentials.createInsecure(), {
+      client = new SchedulerServiceClient(address, this.init.credentials, {
+        ...SCHEDULER_CHANNEL_OPTIONS,
         'grpc.keepalive_time_ms': 10_000,
         'grpc.keepalive_timeout_ms': 5_000,
         'grpc.keepalive_permit_without_calls': 1,
