@@ -162,9 +162,9 @@ async function pull(run: RegistryRun, cluster: MirrorCluster, image: OciImage, h
 async function trafficOf(daemon: MirrorDaemon): Promise<{ fromPeersBytes: number; fromSourceBytes: number; uploadedBytes: number }> {
   const sample = (type: string): string => `damselfly_dfdaemon_download_traffic_bytes_total{type="${type}"}`
   const [fromPeersBytes, fromSourceBytes, uploadedBytes] = await Promise.all([
-    metricValue(daemon.uploadAddress, sample('remote_peer')),
-    metricValue(daemon.uploadAddress, sample('back_to_source')),
-    metricValue(daemon.uploadAddress, 'damselfly_dfdaemon_upload_traffic_bytes_total'),
+    metricValue(daemon.metricsAddress, sample('remote_peer')),
+    metricValue(daemon.metricsAddress, sample('back_to_source')),
+    metricValue(daemon.metricsAddress, 'damselfly_dfdaemon_upload_traffic_bytes_total'),
   ])
   return { fromPeersBytes, fromSourceBytes, uploadedBytes }
 }

@@ -68,7 +68,7 @@ describe('P2P when things go wrong', { timeout: 600_000 }, () => {
     assert.equal(await sha256File(result.output), content.sha256)
     const { readFileSync } = await import('node:fs')
     assert.match(readFileSync(child.logPath, 'utf8'), /parent sent a piece that fails its digest/)
-    assert.ok((await metricValue(child.uploadAddress(), REMOTE)) > 0, 'the good pieces came from the parent')
+    assert.ok((await metricValue(child.metricsAddress(), REMOTE)) > 0, 'the good pieces came from the parent')
     assert.ok((await metricValue(s.metricsAddress, 'damselfly_scheduler_blocklisted_parents_total{reason="bad_content"}')) >= 1, 'the scheduler blocklisted the parent for the child')
   })
 
@@ -79,7 +79,7 @@ describe('P2P when things go wrong', { timeout: 600_000 }, () => {
     const url = origin.serve('/kill-parent', content)
     assert.equal((await download(parent, url, 'kill-parent-1.bin')).code, 0)
     const pending = download(child, url, 'kill-parent-2.bin')
-    await waitFor(async () => (await metricValue(child.uploadAddress(), REMOTE)) > 8 * MiB, 'the child to receive from its parent')
+    await waitFor(async () => (await metricValue(child.metricsAddress(), REMOTE)) > 8 * MiB, 'the child to receive from its parent')
     await parent.kill()
     const result = await pending
     assert.equal(result.code, 0, result.stderr)
@@ -94,7 +94,7 @@ describe('P2P when things go wrong', { timeout: 600_000 }, () => {
     const b = await daemon('two-schedulers-b', both)
     const url = origin.serve('/scheduler-dies', content)
     const pending = download(a, url, 'scheduler-dies.bin')
-    await waitFor(async () => (await metricValue(a.uploadAddress(), SOURCE)) > 8 * MiB, 'the download to be under way')
+    await waitFor(async () => (await metricValue(a.metricsAddress(), SOURCE)) > 8 * MiB, 'the download to be under way')
     const owner = rendezvousPick(taskIdFor({ url }), [first, second], (candidate) => candidate.address)
     await owner!.kill()
     const result = await pending
@@ -103,10 +103,10 @@ describe('P2P when things go wrong', { timeout: 600_000 }, () => {
 
     const fresh = origin.serve('/after-scheduler-died', content)
     assert.equal((await download(a, fresh, 'after-1.bin')).code, 0)
-    const before = await metricValue(b.uploadAddress(), REMOTE)
+    const before = await metricValue(b.metricsAddress(), REMOTE)
     const second2 = await download(b, fresh, 'after-2.bin')
     assert.equal(second2.code, 0, second2.stderr)
-    assert.ok((await metricValue(b.uploadAddress(), REMOTE)) - before >= content.length * 0.9, 'the new download went P2P through the scheduler left')
+    assert.ok((await metricValue(b.metricsAddress(), REMOTE)) - before >= content.length * 0.9, 'the new download went P2P through the scheduler left')
   })
 
   it('gives priority 2 a clear error when no parent exists, and respects --disable-back-to-source', { timeout: 120_000 }, async () => {

@@ -40,8 +40,8 @@ describe('P2P: a scheduler, a seed peer and eight daemons', { timeout: 600_000 }
     for (const [name, size] of [['tiny', 100], ['empty', 0]] as const) {
       const small = await makeRandomFile(join(dir.path, `${name}.bin`), size)
       const url = origin.serve(`/p2p/${name}`, small)
-      const sourceBefore = await metricValue(daemons[1]!.uploadAddress(), SOURCE)
-      const remoteBefore = await metricValue(daemons[1]!.uploadAddress(), REMOTE)
+      const sourceBefore = await metricValue(daemons[1]!.metricsAddress(), SOURCE)
+      const remoteBefore = await metricValue(daemons[1]!.metricsAddress(), REMOTE)
       for (const index of [0, 1]) {
         const output = join(dir.path, `${name}-${index}.out`)
         const result = await dfget([url, '-O', output, '-e', daemons[index]!.socketPath, '--no-progress'])
@@ -49,8 +49,8 @@ describe('P2P: a scheduler, a seed peer and eight daemons', { timeout: 600_000 }
         assert.equal(await sha256File(output), small.sha256)
       }
       assert.equal(origin.statsOf(`/p2p/${name}`).bodyBytesSent, size, `the ${name} content left the origin once`)
-      assert.equal(await metricValue(daemons[1]!.uploadAddress(), SOURCE), sourceBefore, `the second daemon fetched nothing of the ${name} task from the source`)
-      assert.equal(await metricValue(daemons[1]!.uploadAddress(), REMOTE), remoteBefore, `nor from a parent: the scheduler answered inline`)
+      assert.equal(await metricValue(daemons[1]!.metricsAddress(), SOURCE), sourceBefore, `the second daemon fetched nothing of the ${name} task from the source`)
+      assert.equal(await metricValue(daemons[1]!.metricsAddress(), REMOTE), remoteBefore, `nor from a parent: the scheduler answered inline`)
     }
   })
 
@@ -67,7 +67,7 @@ describe('P2P: a scheduler, a seed peer and eight daemons', { timeout: 600_000 }
     let fromPeers = 0
     let fromEachOther = 0
     for (const daemon of daemons) {
-      const address = daemon.uploadAddress()
+      const address = daemon.metricsAddress()
       received += (await metricValue(address, REMOTE)) + (await metricValue(address, SOURCE))
       fromPeers += await metricValue(address, REMOTE)
       fromEachOther += await metricValue(address, UPLOADED)

@@ -74,8 +74,8 @@ describe('registry mirror with a real registry and skopeo', { timeout: 600_000 }
       assert.ok(served <= blob.size, `the registry sent ${served} bytes of ${blob.digest} (${blob.size} bytes)`)
     }
     const largest = image.layers.reduce((a, b) => (a.size > b.size ? a : b))
-    assert.ok((await metricValue(second.uploadAddress(), REMOTE)) >= largest.size, 'the second daemon got the layers from peers')
-    assert.ok((await metricValue(second.uploadAddress(), 'damselfly_dfdaemon_proxy_request_total{kind="p2p"}')) >= 4)
+    assert.ok((await metricValue(second.metricsAddress(), REMOTE)) >= largest.size, 'the second daemon got the layers from peers')
+    assert.ok((await metricValue(second.metricsAddress(), 'damselfly_dfdaemon_proxy_request_total{kind="p2p"}')) >= 4)
   })
 
   it('answers ranged blob reads with exactly the right bytes', { timeout: 120_000 }, async () => {
@@ -211,6 +211,6 @@ describe('registry mirror with a real registry and skopeo', { timeout: 600_000 }
       const index = JSON.parse(await readFile(join(dest, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> }
       assert.equal(index.manifests[0]?.digest, platform.manifestDigest, `the ${platform.architecture} manifest was chosen from the index`)
     }
-    assert.ok((await metricValue(node.uploadAddress(), 'damselfly_dfdaemon_proxy_request_total{kind="p2p"}')) >= 6, 'every platform\'s blobs went through P2P')
+    assert.ok((await metricValue(node.metricsAddress(), 'damselfly_dfdaemon_proxy_request_total{kind="p2p"}')) >= 6, 'every platform\'s blobs went through P2P')
   })
 })

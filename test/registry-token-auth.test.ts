@@ -90,7 +90,7 @@ describe('registry mirror in front of a bearer-token registry', { timeout: 600_0
     const index = JSON.parse(await readFile(join(dest, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> }
     assert.equal(index.manifests[0]?.digest, image.manifestDigest)
     const blobs = [image.config, ...image.layers]
-    assert.ok((await metricValue(node.uploadAddress(), P2P_REQUESTS)) >= blobs.length, 'every blob was served through P2P')
+    assert.ok((await metricValue(node.metricsAddress(), P2P_REQUESTS)) >= blobs.length, 'every blob was served through P2P')
     // skopeo went to the realm itself (the proxy passes the challenge through) and got a pull token.
     assert.ok(tokens.requests().some((request) => request.user === CREDS.user && request.granted.some((access) => access.name === REPO && access.actions.includes('pull'))))
     // The peers fetched each blob from the registry with that token: none was refused.

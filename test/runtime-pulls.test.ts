@@ -75,7 +75,7 @@ describe('container runtimes pull through the daemon\'s registry mirror', { time
 
   /** Bytes a daemon received for tasks, from peers or the registry: a runtime that bypassed the mirror adds none. */
   async function bytesFetched(daemon: DaemonProcess): Promise<number> {
-    return (await metricValue(daemon.uploadAddress(), REMOTE)) + (await metricValue(daemon.uploadAddress(), BACK_TO_SOURCE))
+    return (await metricValue(daemon.metricsAddress(), REMOTE)) + (await metricValue(daemon.metricsAddress(), BACK_TO_SOURCE))
   }
 
   it('containerd (ctr, hosts.toml from `damselfly config containerd`) pulls through A, then a second containerd through B', { timeout: 180_000 }, async () => {
@@ -96,7 +96,7 @@ describe('container runtimes pull through the daemon\'s registry mirror', { time
       await containerd.stop()
     }
     assertRegistrySentEachBlobAtMostOnce()
-    assert.ok((await metricValue(daemonB.uploadAddress(), REMOTE)) > 0, 'daemon B got blob bytes from peers')
+    assert.ok((await metricValue(daemonB.metricsAddress(), REMOTE)) > 0, 'daemon B got blob bytes from peers')
   })
 
   it('podman (vfs, registries.conf naming the daemon as mirror) pulls through A, then through B, with the same image ID', { timeout: 180_000 }, async () => {
@@ -106,13 +106,13 @@ describe('container runtimes pull through the daemon\'s registry mirror', { time
       await damselflyConfig(['podman', '--mirror', mirrorUrl(daemon), '--registry', registry.host, '--path', registriesConf])
       const written = await readFile(registriesConf, 'utf8')
       assert.match(written, new RegExp(`\\[\\[registry\\.mirror\\]\\]\\nlocation = "${new URL(mirrorUrl(daemon)).host}"\\ninsecure = true`))
-      const proxiedBefore = await metricValue(daemon.uploadAddress(), PROXIED_BLOBS)
+      const proxiedBefore = await metricValue(daemon.metricsAddress(), PROXIED_BLOBS)
       const store = podmanStore(join(dir.path, `podman-${name}`))
       const pulled = await store.pull(ref, registriesConf)
       assert.equal(pulled.code, 0, `podman pull through daemon ${name}: ${pulled.stderr}`)
       ids.push(await store.imageId(ref))
       // c/image falls back to the registry when the mirror fails at manifest time; the blobs must have come through the daemon.
-      const proxied = (await metricValue(daemon.uploadAddress(), PROXIED_BLOBS)) - proxiedBefore
+      const proxied = (await metricValue(daemon.metricsAddress(), PROXIED_BLOBS)) - proxiedBefore
       assert.ok(proxied >= blobs().length, `daemon ${name} answered ${proxied} blob requests from podman, want ${blobs().length}`)
     }
     assert.deepEqual(ids, [image.configDigest.slice('sha256:'.length), image.configDigest.slice('sha256:'.length)])

@@ -66,12 +66,12 @@ describe('a seed peer with the default source policy', { timeout: 60_000 }, () =
 
     // Every request the origin answered is one the node made: the seed never reached it.
     const stats = origin.statsOf('/policy/content')
-    const nodeRequests = (await Promise.all(SOURCE_REQUESTS.map((sample) => metricValue(node.uploadAddress(), sample)))).reduce((sum, count) => sum + count, 0)
+    const nodeRequests = (await Promise.all(SOURCE_REQUESTS.map((sample) => metricValue(node.metricsAddress(), sample)))).reduce((sum, count) => sum + count, 0)
     assert.ok(nodeRequests > 0)
     assert.equal(stats.heads + stats.gets, nodeRequests, 'the origin saw only the node\'s requests')
     assert.equal(stats.bodyBytesSent, content.length, 'the bytes left the origin once, to the node')
-    assert.equal(await metricValue(seed.uploadAddress(), SOURCE), 0, 'the seed fetched nothing')
-    assert.equal(await metricValue(node.uploadAddress(), SOURCE), content.length, 'the node went back to source for all of it')
-    assert.equal(await metricValue(node.uploadAddress(), REMOTE), 0)
+    assert.equal(await metricValue(seed.metricsAddress(), SOURCE), 0, 'the seed fetched nothing')
+    assert.equal(await metricValue(node.metricsAddress(), SOURCE), content.length, 'the node went back to source for all of it')
+    assert.equal(await metricValue(node.metricsAddress(), REMOTE), 0)
   })
 })

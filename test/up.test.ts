@@ -32,6 +32,8 @@ describe('damselfly up', { timeout: 180_000 }, () => {
         DFDAEMON_UPLOAD_SERVER_PORT: '0',
         DFDAEMON_PROXY_SERVER_IP: '127.0.0.1',
         DFDAEMON_PROXY_SERVER_PORT: '0',
+        DFDAEMON_METRICS_SERVER_IP: '127.0.0.1',
+        DFDAEMON_METRICS_SERVER_PORT: '0',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
@@ -47,6 +49,7 @@ describe('damselfly up', { timeout: 180_000 }, () => {
       }, 'damselfly up to be ready', 30_000)
       assert.match(stdout, /mirror: +http:\/\/127\.0\.0\.1:\d+/)
       assert.match(stdout, /a scheduler, a seed peer and a daemon/)
+      assert.match(stdout, /trust: +mutual TLS; cluster CA in /, 'identities are set up with nothing to type')
       const metrics = /metrics: +http:\/\/([^/\s]+)\/metrics/.exec(stdout)?.[1]
       assert.ok(metrics, stdout)
       const url = origin.serve('/up/content', content)

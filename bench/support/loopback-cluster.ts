@@ -21,8 +21,10 @@ export interface ClusterDaemon {
   readonly child: ChildProcess
   readonly socketPath: string
   readonly logPath: string
-  /** `host:port` of the upload server, which also serves `/metrics`. */
+  /** `host:port` of the upload server. */
   readonly uploadAddress: string
+  /** `host:port` of `/metrics`. */
+  readonly metricsAddress: string
   /** `127.0.0.1:<port>` of the registry mirror. */
   readonly proxyAddress: string
 }
@@ -77,7 +79,7 @@ async function startDaemon(children: ChildProcesses, dir: string, schedulerAddre
   const child = children.start(
     process.execPath,
     [
-      cliPath('dfdaemon'), '--data-dir', join(dir, 'data'), '--socket', socketPath, '--upload-port', '0', '--proxy-port', '0',
+      cliPath('dfdaemon'), '--data-dir', join(dir, 'data'), '--socket', socketPath, '--upload-port', '0', '--proxy-port', '0', '--metrics-port', '0',
       '--scheduler', schedulerAddress, ...(seed ? ['--seed'] : []), ...trust,
     ],
     {
@@ -93,13 +95,15 @@ async function startDaemon(children: ChildProcesses, dir: string, schedulerAddre
   )
   let uploadAddress: string | undefined
   let proxyAddress: string | undefined
+  let metricsAddress: string | undefined
   await waitFor(async () => {
     await failIfExited(child, 'dfdaemon', logPath)
     uploadAddress ??= (await lastLogged<{ address: string }>(logPath, 'upload server listening'))?.address
     proxyAddress ??= (await lastLogged<{ address: string }>(logPath, 'proxy listening'))?.address
-    return uploadAddress !== undefined && proxyAddress !== undefined && (await socketGet(socketPath, '/healthy').then((answer) => answer.status === 200, () => false))
+    metricsAddress ??= (await lastLogged<{ address: string }>(logPath, 'metrics server listening'))?.address
+    return uploadAddress !== undefined && proxyAddress !== undefined && metricsAddress !== undefined && (await socketGet(socketPath, '/healthy').then((answer) => answer.status === 200, () => false))
   }, `dfdaemon in ${dir} to answer /healthy`, STARTUP_TIMEOUT_MS)
-  return { child, socketPath, logPath, uploadAddress: uploadAddress!, proxyAddress: proxyAddress! }
+  return { child, socketPath, logPath, uploadAddress: uploadAddress!, proxyAddress: proxyAddress!, metricsAddress: metricsAddress! }
 }
 
 /**
@@ -145,7 +149,7 @@ export async function lastTaskCostMs(daemon: ClusterDaemon): Promise<number | un
 /** The daemon's traffic counters; a counter it has not created yet reads 0. */
 export async function trafficOf(daemon: ClusterDaemon): Promise<DaemonTraffic> {
   const entries = await Promise.all(
-    Object.entries(SAMPLES).map(async ([key, sample]) => [key, await metricValue(daemon.uploadAddress, sample)] as const),
+    Object.entries(SAMPLES).map(async ([key, sample]) => [key, await metricValue(daemon.metricsAddress, sample)] as const),
   )
   return Object.fromEntries(entries) as DaemonTraffic
 }

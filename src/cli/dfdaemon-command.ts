@@ -12,6 +12,7 @@ interface DaemonFlags {
   socket?: string
   uploadPort?: string
   proxyPort?: string
+  metricsPort?: string
   scheduler?: string
   seed?: boolean
   hostIp?: string
@@ -36,6 +37,7 @@ function flagTree(flags: DaemonFlags): Record<string, unknown> {
     storage: { dir: flags.dataDir },
     download: { server: { socketPath: flags.socket } },
     upload: { server: { port: flags.uploadPort === undefined ? undefined : toInteger('--upload-port')(flags.uploadPort) } },
+    metrics: { server: { port: flags.metricsPort === undefined ? undefined : toInteger('--metrics-port')(flags.metricsPort) } },
     proxy: {
       server: { port: flags.proxyPort === undefined ? undefined : toInteger('--proxy-port')(flags.proxyPort) },
       registryMirror: { addr: flags.registryMirror },
@@ -64,6 +66,7 @@ export function daemonCommand(name: string): Command {
     .option('--socket <path>', 'unix socket of the local API (download.server.socketPath)')
     .option('--upload-port <port>', 'port of the piece upload server (upload.server.port, default 65002)')
     .option('--proxy-port <port>', 'port of the registry mirror and proxy (proxy.server.port, default 65001)')
+    .option('--metrics-port <port>', 'port of /metrics and /healthy (metrics.server.port, default 4002)')
     .option('--registry-mirror <url>', 'default upstream registry of the mirror (proxy.registryMirror.addr)')
     .option('--scheduler <addrs>', 'comma-separated scheduler addresses host:port (scheduler.addrs)')
     .option('--seed', 'run as a seed peer (seedPeer.enable)')

@@ -84,6 +84,7 @@ export function upCommand(): Command {
             upload: { server: { ip: '127.0.0.1', port: 0 } },
             // The seed serves peers, not container runtimes: its mirror only needs some free port.
             proxy: { server: { ip: '127.0.0.1', port: 0 } },
+            metrics: { server: { ip: '127.0.0.1', port: 0 } },
             scheduler: { addrs: schedulerAddrs },
             seedPeer: { enable: true, sourcePolicy: { allow: [...LOOPBACK_RANGES] } },
             security: { insecure },
@@ -117,7 +118,7 @@ export function upCommand(): Command {
             insecure
               ? '  trust:     NONE (--insecure): no identities, no TLS, no capabilities'
               : `  trust:     mutual TLS; cluster CA in ${schedulerConfig.security.pkiDir} (damselfly pki token create --dir ... gives hosts join tokens)`,
-            `  metrics:   http://${daemon.uploadServer.address.replace('0.0.0.0', '127.0.0.1')}/metrics`,
+            `  metrics:   http://${daemon.metricsAddress.replace('0.0.0.0', '127.0.0.1')}/metrics`,
             'Press Ctrl-C to stop.',
             '',
           ].join('\n'),

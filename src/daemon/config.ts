@@ -29,7 +29,14 @@ export const DAEMON_DEFAULTS = {
     retryCount: 3,
     filteredQueryParams: [...DEFAULT_FILTERED_QUERY_PARAMS],
   },
-  upload: { server: { ip: '0.0.0.0', port: 65002 }, rateLimit: UNLIMITED, disableShared: false, concurrentLimit: 50 },
+  upload: {
+    /** `tls: false` sends pieces in the clear (requests still signed): only for a network you trust. */
+    server: { ip: '0.0.0.0', port: 65002, tls: true },
+    rateLimit: UNLIMITED,
+    disableShared: false,
+    concurrentLimit: 50,
+  },
+  metrics: { server: { ip: '0.0.0.0', port: 4002 } },
   proxy: {
     server: { ip: '0.0.0.0', port: 65001 },
     registryMirror: { addr: 'https://index.docker.io', allowedRegistries: [] as string[], checkAccess: true, accessCacheTTL: '60s' },
@@ -83,7 +90,13 @@ export const daemonConfigSchema = z
       retryCount: z.number().int().min(0).max(10),
       filteredQueryParams: z.array(z.string()),
     }),
-    upload: z.object({ server: z.object({ ip: z.string(), port: port() }), rateLimit: bytes(), disableShared: z.boolean(), concurrentLimit: z.number().int().min(1).max(10_000) }),
+    upload: z.object({
+      server: z.object({ ip: z.string(), port: port(), tls: z.boolean() }),
+      rateLimit: bytes(),
+      disableShared: z.boolean(),
+      concurrentLimit: z.number().int().min(1).max(10_000),
+    }),
+    metrics: z.object({ server: z.object({ ip: z.string().min(1), port: port() }) }),
     proxy: z.object({
       server: z.object({ ip: z.string(), port: port() }),
       registryMirror: z.object({

@@ -6,10 +6,13 @@ import type { Registry } from 'prom-client'
 import { systemClock, type Clock } from '../common/clock.js'
 import type { Logger } from '../common/logger.js'
 import { createMetricsRegistry } from '../common/metrics.js'
+import { OperatorServer } from '../common/operator-server.js'
 import type { Startable } from '../common/startable.js'
 import { TokenBucket } from '../common/token-bucket.js'
 import { DamselflyError, toDamselflyError } from '../protocol/damselfly-error.js'
+import { CapabilityVerifier } from '../security/capability.js'
 import { schedulerChannelCredentials } from '../security/grpc-tls.js'
+import { parentClientTlsOptions, uploadServerTlsOptions } from '../security/peer-tls.js'
 import type { LocalIdentity } from '../security/local-identity.js'
 import type { Download } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { AddressPolicy } from '../source/address-policy.js'
@@ -29,6 +32,7 @@ import { resolveHostIdentity } from './host-identity.js'
 import { HostAnnouncer, hostIdFor } from './scheduler/host-announcer.js'
 import { advertisedIp } from './scheduler/host-info.js'
 import { SchedulerPool } from './scheduler/scheduler-pool.js'
+import { CapabilityAccess, OPEN_ACCESS } from './upload/piece-access.js'
 import { UploadServer } from './upload/upload-server.js'
 
 async function readConfigFile(path: string, key: string): Promise<string> {
@@ -48,7 +52,8 @@ export class Daemon implements Startable {
   readonly metrics: DaemonMetrics
   readonly store: FileContentStore
   readonly tasks: TaskManager
-  readonly uploadServer: UploadServer
+  readonly uploadServer: UploadServer | undefined
+  private readonly operator: OperatorServer
   private readonly gc: GarbageCollector
   private readonly localApi: LocalApiServer
   private readonly sources: SourceRegistry
@@ -115,7 +120,8 @@ export class Daemon implements Startable {
     const reserveBytes = config.storage.reservedSpace
     this.ip = advertisedIp(config.host.ip, config.upload.server.ip)
     this.schedulers = new SchedulerPool({ clock }, { addresses: config.scheduler.addrs, credentials: identity === undefined ? credentials.createInsecure() : schedulerChannelCredentials(identity) })
-    this.peerHttp = new Agent({ connections: 16, keepAliveTimeout: 30_000 })
+    // Parents are hosts of the cluster: this host shows its certificate, and checks theirs, over TLS.
+    this.peerHttp = new Agent({ connections: 16, keepAliveTimeout: 30_000, ...(identity === undefined ? {} : { connect: parentClientTlsOptions(identity) }) })
     this.tasks = new TaskManager(
       {
         store: this.store,
@@ -133,7 +139,7 @@ export class Daemon implements Startable {
         metrics: this.metrics,
         logger: logger.child({ component: 'download' }),
         clock,
-        peers: { pool: this.schedulers, hostId: () => this.hostId, http: this.peerHttp },
+        peers: { pool: this.schedulers, hostId: () => this.hostId, http: this.peerHttp, identity },
       },
       {
         concurrentPieceCount: config.download.concurrentPieceCount,
@@ -141,17 +147,26 @@ export class Daemon implements Startable {
         filteredQueryParams: config.source.filteredQueryParams,
       },
     )
-    this.uploadServer = new UploadServer(
+    this.operator = new OperatorServer(
+      { registry: this.registry, logger: logger.child({ component: 'metrics' }) },
+      { host: config.metrics.server.ip, port: config.metrics.server.port },
+    )
+    // Pieces are served only within a cluster: a daemon without schedulers has no peers to serve.
+    const uploadTls = identity !== undefined && config.upload.server.tls
+    this.uploadServer = config.scheduler.addrs.length === 0 ? undefined : new UploadServer(
       {
         store: this.store,
         limiter: new TokenBucket({ clock }, { rateBytesPerSecond: config.upload.rateLimit }),
+        access: identity === undefined
+          ? OPEN_ACCESS
+          : new CapabilityAccess({ verifier: new CapabilityVerifier({ caCert: identity.caCert, clock }), clock }, { tls: uploadTls }),
         metrics: this.metrics,
-        registry: this.registry,
         logger: logger.child({ component: 'upload' }),
       },
       {
         host: config.upload.server.ip || '0.0.0.0',
         port: config.upload.server.port,
+        tls: uploadTls ? uploadServerTlsOptions(identity) : undefined,
         disableShared: config.upload.disableShared,
         concurrentLimit: config.upload.concurrentLimit,
         seedUploadsPerTask: config.seedPeer.enable ? config.seedPeer.taskUploadLimit : undefined,
@@ -164,15 +179,15 @@ export class Daemon implements Startable {
           id: this.hostId,
           ip: this.ip,
           hostname: config.host.hostname,
-          uploadPort: Number(this.uploadServer.address.split(':').pop()),
+          uploadPort: this.uploadPort,
           idc: config.host.idc,
           location: config.host.location,
           seed: config.seedPeer.enable,
           disableShared: config.upload.disableShared,
           concurrentUploadLimit: config.upload.concurrentLimit,
-          concurrentUploadCount: this.uploadServer.activeUploads,
+          concurrentUploadCount: this.uploadServer?.activeUploads ?? 0,
           uploadBytesPerSecond: config.upload.rateLimit,
-          uploadTls: false,
+          uploadTls,
         }),
         onSeedTask: (download) => {
           this.seed(download)
@@ -208,19 +223,29 @@ export class Daemon implements Startable {
     )
   }
 
+  /** The upload server's bound port; 0 when this daemon serves no peers. */
+  private get uploadPort(): number {
+    return this.uploadServer === undefined ? 0 : Number(this.uploadServer.address.split(':').pop())
+  }
+
   async start(): Promise<void> {
     await this.store.open()
-    const order: Startable[] = [this.gc, this.tasks, this.uploadServer, this.announcer, this.proxy, this.localApi]
+    const order: Startable[] = [this.gc, this.operator, this.tasks, ...(this.uploadServer === undefined ? [] : [this.uploadServer]), this.announcer, this.proxy, this.localApi]
     for (const part of order) {
-      // The host id includes the upload port, known only once the upload server listens.
-      if (part === this.announcer) this.hostId = this.identity?.identity.hostId ?? hostIdFor(this.config.host.hostname, this.ip, Number(this.uploadServer.address.split(':').pop()))
+      // Without an identity the host id includes the upload port, known only once the upload server listens.
+      if (part === this.announcer) this.hostId = this.identity?.identity.hostId ?? hostIdFor(this.config.host.hostname, this.ip, this.uploadPort)
       await part.start()
       this.started.push(part)
     }
     this.components.logger.info(
-      { dataDir: this.config.storage.dir, socket: this.config.download.server.socketPath, upload: this.uploadServer.address },
+      { dataDir: this.config.storage.dir, socket: this.config.download.server.socketPath, upload: this.uploadServer?.address, hostId: this.hostId || undefined },
       'dfdaemon started',
     )
+  }
+
+  /** `host:port` of `/metrics` and `/healthy`, once started. */
+  get metricsAddress(): string {
+    return this.operator.address
   }
 
   /** A scheduler asked this seed peer to fetch a task from the source, so it can be the task's first parent. */

@@ -1,13 +1,12 @@
-import { createServer, type Server as HttpServer } from 'node:http'
 import { isIP } from 'node:net'
 import { hostname, networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import { Server as GrpcServer, ServerCredentials } from '@grpc/grpc-js'
 import type { Registry } from 'prom-client'
 import { systemClock, type Clock } from '../common/clock.js'
-import { closeServer, listen } from '../common/http-server.js'
 import type { Logger } from '../common/logger.js'
-import { createMetricsRegistry, serveOperatorEndpoints } from '../common/metrics.js'
+import { createMetricsRegistry } from '../common/metrics.js'
+import { OperatorServer } from '../common/operator-server.js'
 import type { Startable } from '../common/startable.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
 import { IdentityServiceService } from '../protocol/generated/damselfly/identity/v1/identity.js'
@@ -65,11 +64,10 @@ export class Scheduler implements Startable {
   private readonly runner: ScheduleRunner
   private readonly service: SchedulerService
   private readonly grpcServer = new GrpcServer()
-  private readonly metricsServer: HttpServer
+  private readonly operator: OperatorServer
   private gcTimer: NodeJS.Timeout | undefined
   private capabilities: PeerCapabilities | undefined
   private boundAddress: string | undefined
-  private boundMetricsAddress: string | undefined
   private stopping: Promise<void> | undefined
 
   constructor(
@@ -119,11 +117,7 @@ export class Scheduler implements Startable {
       },
     )
     this.grpcServer.addService(SchedulerServiceService, this.service.handlers())
-    this.metricsServer = createServer((req, res) => {
-      if (serveOperatorEndpoints(req, res, this.registry)) return
-      res.writeHead(404, { 'content-type': 'text/plain' })
-      res.end('not found')
-    })
+    this.operator = new OperatorServer({ registry: this.registry, logger: logger.child({ component: 'metrics' }) }, { host: config.server.listenIP, port: config.metrics.port })
   }
 
   /** `host:port` the gRPC server is bound to (the real port when 0 was configured); set once started. */
@@ -133,13 +127,13 @@ export class Scheduler implements Startable {
 
   /** `host:port` of `/metrics` and `/healthy`; set once started. */
   get metricsAddress(): string | undefined {
-    return this.boundMetricsAddress
+    return this.operator.address === '' ? undefined : this.operator.address
   }
 
   async start(): Promise<void> {
-    const { server, metrics, scheduler } = this.config
+    const { server, scheduler } = this.config
     const credentials = await this.credentials()
-    this.boundMetricsAddress = await listen(this.metricsServer, { host: server.listenIP, port: metrics.port })
+    await this.operator.start()
     const port = await new Promise<number>((resolve, reject) => {
       this.grpcServer.bindAsync(hostPort(server.listenIP, server.port), credentials, (error, bound) => {
         if (error === null) resolve(bound)
@@ -152,7 +146,7 @@ export class Scheduler implements Startable {
     }, scheduler.gc.interval)
     this.gcTimer.unref()
     this.components.logger.info(
-      { address: this.boundAddress, metrics: this.boundMetricsAddress, advertiseIP: server.advertiseIP || undefined, tls: !this.config.security.insecure },
+      { address: this.boundAddress, metrics: this.metricsAddress, advertiseIP: server.advertiseIP || undefined, tls: !this.config.security.insecure },
       'scheduler listening',
     )
   }
@@ -199,7 +193,7 @@ export class Scheduler implements Startable {
           resolve()
         })
       })
-      await closeServer(this.metricsServer)
+      await this.operator.stop()
       this.components.logger.info('scheduler stopped')
     })()
     return this.stopping

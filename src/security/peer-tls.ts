@@ -20,7 +20,7 @@ export function uploadServerTlsOptions(local: LocalIdentity): TlsOptions {
 }
 
 /** TLS for fetching pieces from parents: this host's certificate, and a parent must be a host of the cluster. */
-export function parentClientTlsOptions(local: LocalIdentity): ConnectionOptions {
+export function parentClientTlsOptions(local: LocalIdentity): Required<Pick<ConnectionOptions, 'key' | 'cert' | 'ca' | 'minVersion' | 'checkServerIdentity'>> {
   return {
     key: local.keyPem,
     cert: local.certPem,

@@ -61,6 +61,8 @@ export interface DaemonProcess {
   uploadAddress(): string
   /** `127.0.0.1:<port>` of the registry mirror. */
   proxyAddress(): string
+  /** `host:port` of `/metrics` and `/healthy`. */
+  metricsAddress(): string
   /** SIGTERM and wait for exit; SIGKILL after a grace period. */
   stop(): Promise<void>
   /** SIGKILL and wait for exit, as a crash. */
@@ -126,7 +128,7 @@ export async function startDaemon(dir: string, options: { args?: string[]; env?:
   const log = openSync(logPath, 'a')
   const child = spawn(
     process.execPath,
-    [cliPath('dfdaemon'), '--data-dir', dataDir, '--socket', socketPath, '--upload-port', '0', '--proxy-port', '0', '--log-level', 'debug', ...identity, ...args],
+    [cliPath('dfdaemon'), '--data-dir', dataDir, '--socket', socketPath, '--upload-port', '0', '--proxy-port', '0', '--metrics-port', '0', '--log-level', 'debug', ...identity, ...args],
     { stdio: ['ignore', log, log], env: { ...process.env, DFDAEMON_UPLOAD_SERVER_IP: '127.0.0.1', ...options.env } },
   )
   closeSync(log)
@@ -137,6 +139,7 @@ export async function startDaemon(dir: string, options: { args?: string[]; env?:
     child,
     uploadAddress: () => loggedAddress(logPath, 'upload server listening'),
     proxyAddress: () => loggedAddress(logPath, 'proxy listening'),
+    metricsAddress: () => loggedAddress(logPath, 'metrics server listening'),
     stop: () => stopChild(child),
     kill: () => killChild(child),
   }
@@ -216,8 +219,8 @@ export async function startScheduler(dir: string, env: Record<string, string> = 
 }
 
 /** The value of one Prometheus sample, e.g. `damselfly_dfdaemon_download_traffic_bytes_total{type="remote_peer"}`; 0 when absent. */
-export async function metricValue(uploadAddress: string, sample: string): Promise<number> {
-  const response = await fetch(`http://${uploadAddress.replace('0.0.0.0', '127.0.0.1')}/metrics`)
+export async function metricValue(metricsAddress: string, sample: string): Promise<number> {
+  const response = await fetch(`http://${metricsAddress.replace('0.0.0.0', '127.0.0.1')}/metrics`)
   const text = await response.text()
   const line = text.split('\n').find((row) => row.startsWith(`${sample} `))
   return line === undefined ? 0 : Number(line.slice(sample.length + 1))

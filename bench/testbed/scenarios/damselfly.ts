@@ -14,9 +14,11 @@ const SCHEDULER_PORT = 8002
 const SCHEDULER_METRICS_PORT = 8000
 const UPLOAD_PORT = 65002
 const PROXY_PORT = 65001
+const METRICS_PORT = 4002
 // The seed shares the origin namespace with the scheduler and the origin, so it needs ports of its own.
 const SEED_UPLOAD_PORT = 65012
 const SEED_PROXY_PORT = 65011
+const SEED_METRICS_PORT = 4012
 const STARTUP_TIMEOUT_MS = 120_000
 const QUERY_TIMEOUT_MS = 10_000
 const UPLOADED = 'damselfly_dfdaemon_upload_traffic_bytes_total'
@@ -32,8 +34,8 @@ function exitedError(child: ChildProcess, what: string, logPath: string): Error 
 }
 
 /** One sample of a daemon's /metrics, read from inside its namespace; 0 when absent. */
-function metricOf(testbed: Testbed, node: Node, uploadPort: number, sample: string): number {
-  const text = testbed.output(node, 'curl', ['-sS', '--fail', `http://${node.ip}:${uploadPort}/metrics`], { timeoutMs: QUERY_TIMEOUT_MS })
+function metricOf(testbed: Testbed, node: Node, metricsPort: number, sample: string): number {
+  const text = testbed.output(node, 'curl', ['-sS', '--fail', `http://${node.ip}:${metricsPort}/metrics`], { timeoutMs: QUERY_TIMEOUT_MS })
   const line = text.split('\n').find((row) => row.startsWith(`${sample} `))
   return line === undefined ? 0 : Number(line.slice(sample.length + 1))
 }
@@ -66,7 +68,7 @@ export class DamselflyScenario implements Scenario {
       return (await loggedCount(schedulerLog, 'scheduler listening')) > 0
     }, 'the scheduler to listen', STARTUP_TIMEOUT_MS)
     const schedulerAddress = `${origin.ip}:${SCHEDULER_PORT}`
-    const startDaemon = async (node: Node, name: string, ports: { upload: number; proxy: number }, seed: boolean): Promise<string> => {
+    const startDaemon = async (node: Node, name: string, ports: { upload: number; proxy: number; metrics: number }, seed: boolean): Promise<string> => {
       const daemonDir = join(dir, name)
       await mkdir(daemonDir, { recursive: true })
       const socketPath = join(daemonDir, 'dfdaemon.sock')
@@ -77,7 +79,7 @@ export class DamselflyScenario implements Scenario {
         process.execPath,
         [
           cliPath('dfdaemon'), '--data-dir', join(daemonDir, 'data'), '--socket', socketPath, '--upload-port', String(ports.upload),
-          '--proxy-port', String(ports.proxy), '--scheduler', schedulerAddress, '--host-ip', node.ip, ...(seed ? ['--seed'] : []), ...identity,
+          '--proxy-port', String(ports.proxy), '--metrics-port', String(ports.metrics), '--scheduler', schedulerAddress, '--host-ip', node.ip, ...(seed ? ['--seed'] : []), ...identity,
         ],
         { logPath },
       )
@@ -91,8 +93,8 @@ export class DamselflyScenario implements Scenario {
     // The seed shares the origin's namespace but fetches from its 10.77.0.2 address, not loopback,
     // so its default source policy lets seed tasks through.
     const [, ...sockets] = await Promise.all([
-      startDaemon(origin, 'seed', { upload: SEED_UPLOAD_PORT, proxy: SEED_PROXY_PORT }, true),
-      ...testbed.hosts.map((host, i) => startDaemon(host, `h${i + 1}`, { upload: UPLOAD_PORT, proxy: PROXY_PORT }, false)),
+      startDaemon(origin, 'seed', { upload: SEED_UPLOAD_PORT, proxy: SEED_PROXY_PORT, metrics: SEED_METRICS_PORT }, true),
+      ...testbed.hosts.map((host, i) => startDaemon(host, `h${i + 1}`, { upload: UPLOAD_PORT, proxy: PROXY_PORT, metrics: METRICS_PORT }, false)),
     ])
     await waitFor(
       async () => (await loggedCount(schedulerLog, 'host announced')) >= testbed.hosts.length + 1,
@@ -108,8 +110,8 @@ export class DamselflyScenario implements Scenario {
         return {
           files,
           hostDoneMs,
-          seedUploadBytes: metricOf(testbed, origin, SEED_UPLOAD_PORT, UPLOADED),
-          hostBackToSourceBytes: testbed.hosts.reduce((sum, host) => sum + metricOf(testbed, host, UPLOAD_PORT, BACK_TO_SOURCE), 0),
+          seedUploadBytes: metricOf(testbed, origin, SEED_METRICS_PORT, UPLOADED),
+          hostBackToSourceBytes: testbed.hosts.reduce((sum, host) => sum + metricOf(testbed, host, METRICS_PORT, BACK_TO_SOURCE), 0),
         }
       },
       stop: () => processes.stopAll(),

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, type KeyObject } from 'node:crypto'
 import type { Dispatcher } from 'undici'
 import type { Clock } from '../../common/clock.js'
 import type { Logger } from '../../common/logger.js'
@@ -6,6 +6,8 @@ import type { TokenBucket } from '../../common/token-bucket.js'
 import { DamselflyError, toDamselflyError } from '../../protocol/damselfly-error.js'
 import type { CandidateParent, Piece } from '../../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { pieceCount, pieceRange } from '../../protocol/piece.js'
+import { CAPABILITY_HEADER } from '../../security/capability.js'
+import { SIGNATURE_HEADER, signRequest } from '../../security/request-signature.js'
 import type { StoredTask } from '../../storage/content-store.js'
 import type { DaemonMetrics } from '../daemon-metrics.js'
 import { SESSION_CLOSED, type PeerResponse, type PeerSession } from '../scheduler/peer-session.js'
@@ -15,6 +17,8 @@ import type { PieceSignals } from './piece-signals.js'
 interface ParentState {
   readonly peerId: string
   readonly baseUrl: string
+  /** It serves without TLS: each request then carries a signature by this host's key. */
+  readonly plain: boolean
   readonly pieces: Map<number, string>
   readonly seed: boolean
   inFlight: number
@@ -83,6 +87,10 @@ export class ParentDownload {
   private readonly writing = new Set<number>()
   /** Pieces this download stored, each from a parent. */
   storedPieceCount = 0
+  /** What parents want to see before they serve this peer, from the scheduler's latest offer. */
+  private capability = ''
+  /** When this child last asked for a fresh capability, so many parents refusing one costs one request. */
+  private capabilityAskedMs = -Infinity
   private outcome: ParentOutcome | undefined
   private failure: DamselflyError | undefined
   private wake: (() => void) | undefined
@@ -102,6 +110,8 @@ export class ParentDownload {
       readonly session: PeerSession
       readonly peerId: string
       readonly concurrentPieceCount: number
+      /** This host's key, to sign requests to parents that serve without TLS; undefined with --insecure. */
+      readonly signingKey?: KeyObject | undefined
     },
   ) {
     this.lastProgressMs = components.clock.nowMs()
@@ -153,6 +163,7 @@ export class ParentDownload {
   private apply(response: PeerResponse): void {
     switch (response.$case) {
       case 'normalTask':
+        if (response.value.capability !== '') this.capability = response.value.capability
         for (const parent of response.value.parents) this.addParent(parent)
         break
       case 'piecesAvailable': {
@@ -176,7 +187,8 @@ export class ParentDownload {
     const known = this.parents.get(candidate.peerId)
     const parent = known ?? {
       peerId: candidate.peerId,
-      baseUrl: `http://${candidate.ip.includes(':') ? `[${candidate.ip}]` : candidate.ip}:${candidate.uploadPort}`,
+      baseUrl: `${candidate.uploadTls ? 'https' : 'http'}://${candidate.ip.includes(':') ? `[${candidate.ip}]` : candidate.ip}:${candidate.uploadPort}`,
+      plain: !candidate.uploadTls,
       pieces: new Map<number, string>(),
       seed: candidate.seed,
       inFlight: 0,
@@ -274,13 +286,26 @@ export class ParentDownload {
     const expected = parent.pieces.get(number) ?? ''
     const startedMs = this.components.clock.nowMs()
     try {
-      const response = await this.components.http.request({
-        origin: parent.baseUrl,
-        path: `/download/${taskId.slice(0, 3)}/${taskId}?peerId=${encodeURIComponent(peerId)}`,
-        method: 'GET',
-        headers: { range: `bytes=${range.offset}-${range.offset + range.length - 1}` },
-        signal,
-      })
+      const path = `/download/${taskId.slice(0, 3)}/${taskId}?peerId=${encodeURIComponent(peerId)}`
+      const headers: Record<string, string> = { range: `bytes=${range.offset}-${range.offset + range.length - 1}` }
+      if (this.capability !== '') headers[CAPABILITY_HEADER] = this.capability
+      const { signingKey } = this.init
+      if (parent.plain && signingKey !== undefined) {
+        headers[SIGNATURE_HEADER] = signRequest(signingKey, { method: 'GET', path, range: headers.range ?? '' }, this.components.clock.nowMs())
+      }
+      const response = await this.components.http.request({ origin: parent.baseUrl, path, method: 'GET', headers, signal })
+      if (response.statusCode === 401 || response.statusCode === 403) {
+        const code = await errorCode(response.body)
+        if (code !== 'CAPABILITY_EXPIRED') throw new DamselflyError('PIECE_NOT_FOUND', `parent refused piece ${number}: ${code ?? response.statusCode}`)
+        // The scheduler answers a reschedule with parents and a fresh capability.
+        const now = this.components.clock.nowMs()
+        parent.busyUntilMs = now + BUSY_BACKOFF_MS
+        if (now - this.capabilityAskedMs > STALL_MS) {
+          this.capabilityAskedMs = now
+          session.send({ $case: 'reschedule', value: { blocklist: [...this.blocklist], reason: 'capability expired' } })
+        }
+        return
+      }
       if (response.statusCode === 503) {
         // Busy or deferring this piece, not broken: the piece goes to another parent for a moment.
         const deferred = await errorCode(response.body) === 'PIECE_DEFERRED'

@@ -11,6 +11,7 @@ import type { SourceStat } from '../../source/source.js'
 import type { SourceRegistry } from '../../source/source-registry.js'
 import type { ContentStore, StoredTask, TaskDescriptor } from '../../storage/content-store.js'
 import type { Download } from '../../protocol/generated/damselfly/scheduler/v1/scheduler.js'
+import type { LocalIdentity } from '../../security/local-identity.js'
 import type { DaemonMetrics } from '../daemon-metrics.js'
 import { PeerSession, SESSION_CLOSED } from '../scheduler/peer-session.js'
 import type { SchedulerPool } from '../scheduler/scheduler-pool.js'
@@ -39,8 +40,10 @@ export interface TaskDownloadComponents {
 export interface PeerComponents {
   readonly pool: SchedulerPool
   readonly hostId: () => string
-  /** Keep-alive HTTP client for parents' upload servers. */
+  /** Keep-alive HTTP client for parents' upload servers (TLS with this host's certificate). */
   readonly http: Dispatcher
+  /** This host's identity: it signs requests to parents that serve without TLS. Undefined with --insecure. */
+  readonly identity?: LocalIdentity | undefined
 }
 
 /** What peers gave: the whole task, or a task (maybe with some pieces) the source must finish. */
@@ -338,7 +341,7 @@ export class TaskDownload {
           this.resolveDescriptor(task.descriptor)
           const parents = new ParentDownload(
             { http: peers.http, limiter: this.components.limiters.download, signals: this.signals, metrics: this.components.metrics, logger: this.log, clock: this.components.clock },
-            { task, session, peerId, concurrentPieceCount: this.init.concurrentPieceCount },
+            { task, session, peerId, concurrentPieceCount: this.init.concurrentPieceCount, signingKey: peers.identity?.privateKey },
           )
           const outcome = await parents.run(first, signal).finally(() => {
             this.piecesFromPeers += parents.storedPieceCount

@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import { pipeline } from 'node:stream/promises'
-import type { Registry } from 'prom-client'
+import type { TlsOptions } from 'node:tls'
 import { contentRange, parseRangeHeader } from '../../common/http-range.js'
 import { closeServer, listen, sendError } from '../../common/http-server.js'
 import type { Logger } from '../../common/logger.js'
-import { serveOperatorEndpoints } from '../../common/metrics.js'
 import type { Startable } from '../../common/startable.js'
 import { throttle } from '../../common/throttle.js'
 import type { TokenBucket } from '../../common/token-bucket.js'
@@ -13,14 +13,15 @@ import { isTaskId } from '../../protocol/ids.js'
 import { piecesCovering } from '../../protocol/piece.js'
 import type { ContentStore } from '../../storage/content-store.js'
 import type { DaemonMetrics } from '../daemon-metrics.js'
+import type { PieceAccess } from './piece-access.js'
 import { PieceSpread } from './piece-spread.js'
 
 /** Dragonfly's upload path: `/download/<first 3 of task id>/<task id>?peerId=<child>`. */
 const DOWNLOAD_PATH = /^\/download\/([0-9a-f]{3})\/([0-9a-f]{64})$/
 
 /**
- * Serves the pieces this host holds to other peers: ranged GETs over HTTP/1.1 keep-alive, paced
- * by the host's upload bucket. Also answers `/healthy` and `/metrics`.
+ * Serves the pieces this host holds to other peers: ranged GETs over HTTP/1.1 keep-alive (TLS by
+ * default), paced by the host's upload bucket, each to a child its access rule lets in.
  */
 export class UploadServer implements Startable {
   private readonly server: Server
@@ -30,10 +31,12 @@ export class UploadServer implements Startable {
   private readonly spread: PieceSpread | undefined
 
   constructor(
-    private readonly components: { store: ContentStore; limiter: TokenBucket; metrics: DaemonMetrics; registry: Registry; logger: Logger },
+    private readonly components: { store: ContentStore; limiter: TokenBucket; access: PieceAccess; metrics: DaemonMetrics; logger: Logger },
     private readonly init: {
       host: string
       port: number
+      /** Serve over TLS with these options (the host's certificate, client certificates demanded); plain HTTP without. */
+      tls: TlsOptions | undefined
       disableShared: boolean
       concurrentLimit: number
       /** Set on a seed peer: pieces of one task it sends at once, each piece once before any twice. */
@@ -41,13 +44,15 @@ export class UploadServer implements Startable {
     },
   ) {
     this.spread = init.seedUploadsPerTask === undefined ? undefined : new PieceSpread({ uploadsPerTask: init.seedUploadsPerTask })
-    this.server = createServer({ keepAlive: true }, (req, res) => {
+    const handle = (req: IncomingMessage, res: ServerResponse): void => {
       this.route(req, res).catch((error: unknown) => {
         const failure = sendError(res, error)
         this.components.metrics.uploadRequests.inc({ status: String(res.statusCode) })
         if (failure.code === 'INTERNAL') this.components.logger.error({ err: error, url: req.url }, 'upload request failed')
+        else if (res.statusCode === 401 || res.statusCode === 403) this.components.logger.info({ code: failure.code, reason: failure.message, remote: req.socket.remoteAddress }, 'piece request refused')
       })
-    })
+    }
+    this.server = init.tls === undefined ? createServer({ keepAlive: true }, handle) : createTlsServer({ ...init.tls, keepAlive: true }, handle)
   }
 
   /** Piece responses being sent right now: the host's upload load for the scheduler. */
@@ -62,7 +67,7 @@ export class UploadServer implements Startable {
 
   async start(): Promise<void> {
     this.boundAddress = await listen(this.server, { host: this.init.host, port: this.init.port })
-    this.components.logger.info({ address: this.boundAddress }, 'upload server listening')
+    this.components.logger.info({ address: this.boundAddress, tls: this.init.tls !== undefined }, 'upload server listening')
   }
 
   stop(): Promise<void> {
@@ -70,7 +75,6 @@ export class UploadServer implements Startable {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (serveOperatorEndpoints(req, res, this.components.registry)) return
     const url = new URL(req.url ?? '/', 'http://localhost')
     const match = DOWNLOAD_PATH.exec(url.pathname)
     if ((req.method !== 'GET' && req.method !== 'HEAD') || match?.[2] === undefined || !isTaskId(match[2]) || !match[2].startsWith(match[1] ?? '')) {
@@ -78,6 +82,8 @@ export class UploadServer implements Startable {
     }
     if (this.init.disableShared) throw new DamselflyError('SHARING_DISABLED', 'this host does not share its content')
     const taskId = match[2]
+    // Before anything about the task is looked at: a stranger learns not even whether it is here.
+    this.components.access.check(req, taskId)
     const task = this.components.store.get(taskId)
     const length = task?.descriptor.contentLengthBytes
     if (task === undefined || length === undefined) throw new DamselflyError('TASK_NOT_FOUND', `no task ${taskId} on this host`, { details: { taskId } })
