@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test'
 import { tempDir } from './support/files.js'
 import { generateImage, generateIndexImage, pushImage, type OciImage } from './support/oci-image.js'
 import {
-  ALLOW_LOOPBACK_ORIGINS, cliPath, metricValue, run, startDaemon, startScheduler, waitFor, type DaemonProcess, type SchedulerProcess,
+  ALLOW_LOOPBACK_ORIGINS, cliPath, dfget, metricValue, run, startDaemon, startScheduler, waitFor, type DaemonProcess, type RunResult, type SchedulerProcess,
 } from './support/processes.js'
 import { startRegistry, type RegistryProcess } from './support/registry.js'
 
@@ -115,6 +115,19 @@ describe('registry mirror with a real registry and skopeo', { timeout: 600_000 }
     assert.equal((await get(blob)).status, 401, 'no credentials: the registry refuses, so the cache does not serve')
     assert.equal((await get(blob, { authorization: 'Basic d3Jvbmc6d3Jvbmc=' })).status, 401, 'wrong credentials')
     assert.equal((await get(blob, { authorization: BASIC })).status, 200)
+
+    // The local API asks the registry too: knowing a cached layer's digest is not enough.
+    const digest = image.layers[0]!.digest
+    const viaDfget = async (url: string, name: string, extra: string[] = []): Promise<RunResult> =>
+      dfget([url, '-O', join(dir.path, name), '-e', checked.socketPath, '--no-progress', ...extra], { timeoutMs: 60_000 })
+    const nowhere = await viaDfget(`http://127.0.0.1:1/v2/anything/blobs/${digest}`, 'nowhere.bin')
+    assert.equal(nowhere.code, 1, 'a registry that does not answer cannot consent')
+    assert.match(nowhere.stderr, /could not be asked/)
+    const anonymous = await viaDfget(`${secured.url}/v2/test/img/blobs/${digest}`, 'anonymous.bin')
+    assert.equal(anonymous.code, 1)
+    assert.match(anonymous.stderr, /refused these credentials for it \(401\)/)
+    const allowed = await viaDfget(`${secured.url}/v2/test/img/blobs/${digest}`, 'allowed.bin', ['-H', `Authorization: ${BASIC}`])
+    assert.equal(allowed.code, 0, allowed.stderr)
 
     // With the check off, the cache serves whoever asks: the operator chose to trust the network.
     const trusting = await daemon('auth-unchecked', secured.url, [], { DFDAEMON_PROXY_REGISTRY_MIRROR_CHECK_ACCESS: 'false' })

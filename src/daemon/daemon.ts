@@ -145,6 +145,7 @@ export class Daemon implements Startable {
         concurrentPieceCount: config.download.concurrentPieceCount,
         retryCount: config.source.retryCount,
         filteredQueryParams: config.source.filteredQueryParams,
+        blobAccessCacheTtlMs: config.proxy.registryMirror.checkAccess ? config.proxy.registryMirror.accessCacheTTL : undefined,
       },
     )
     this.operator = new OperatorServer(
@@ -205,15 +206,13 @@ export class Daemon implements Startable {
       keepAliveTimeout: 30_000,
     })
     this.proxy = new ProxyServer(
-      { tasks: this.tasks, dispatcher: this.registryHttp, metrics: this.metrics, logger: logger.child({ component: 'proxy' }), clock },
+      { tasks: this.tasks, dispatcher: this.registryHttp, metrics: this.metrics, logger: logger.child({ component: 'proxy' }) },
       {
         host: config.proxy.server.ip || '0.0.0.0',
         port: config.proxy.server.port,
         defaultRegistry: config.proxy.registryMirror.addr,
         allowedRegistries: config.proxy.registryMirror.allowedRegistries,
         rules: config.proxy.rules.map((rule) => new RegExp(rule.regex)),
-        checkAccess: config.proxy.registryMirror.checkAccess,
-        accessCacheTtlMs: config.proxy.registryMirror.accessCacheTTL,
         interception,
       },
     )

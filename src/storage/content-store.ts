@@ -80,7 +80,7 @@ export interface StoredTask {
   createReadStream(start: number, endInclusive: number): Readable
   /**
    * Absolute path of the content file, for copying or hard-linking a complete task; undefined for
-   * stores without files. Once the task is complete the file is read-only (mode 0o444).
+   * stores without files. Once the task is complete the file is read-only, for the daemon's user only (mode 0o400).
    */
   readonly contentPath: string | undefined
   /**

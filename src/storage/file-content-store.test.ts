@@ -244,6 +244,25 @@ void describe('FileContentStore', () => {
     }
   }
 
+  it('keeps everything it stores readable by the daemon\'s user only', TIMEOUT, async () => {
+    const { dataDir, openStore, cleanup } = await fixture()
+    try {
+      const store = await openStore()
+      const paths = taskPaths(dataDir, testTaskId('p'))
+      const task = await store.create(testDescriptor('p'))
+      await writeTestPiece(task, content, 0)
+      for (const dir of [dataDir, dirname(paths.content), dirname(paths.metadata)]) assert.equal(await modeOf(dir), 0o700, dir)
+      for (const file of [paths.content, paths.metadata, paths.journal]) assert.equal(await modeOf(file), 0o600, file)
+      for (const number of [1, 2, 3, 4]) await writeTestPiece(task, content, number)
+      await task.finish()
+      assert.equal(await modeOf(paths.content), 0o400)
+      assert.equal(await modeOf(paths.metadata), 0o600)
+      await store.close()
+    } finally {
+      await cleanup()
+    }
+  })
+
   it('makes a complete task\'s content file read-only and records its size and modification time', TIMEOUT, async () => {
     const { dataDir, openStore, cleanup } = await fixture()
     try {
@@ -254,7 +273,7 @@ void describe('FileContentStore', () => {
       assert.notEqual((await modeOf(paths.content)) & 0o200, 0, 'writable while incomplete')
       assert.equal(await storedSeal(paths.metadata), undefined)
       await task.finish()
-      assert.equal(await modeOf(paths.content), 0o444)
+      assert.equal(await modeOf(paths.content), 0o400)
       const seal = { sizeBytes: content.length, mtimeMs: (await stat(paths.content)).mtimeMs }
       assert.deepEqual(await storedSeal(paths.metadata), seal)
       await task.recordVerifiedDigest(`sha256:${'0'.repeat(64)}`)
@@ -295,7 +314,7 @@ void describe('FileContentStore', () => {
       const store = await openStore()
       const empty = await completeTask(store, 'empty', Buffer.alloc(0))
       const emptyPaths = taskPaths(dataDir, testTaskId('empty'))
-      assert.equal(await modeOf(emptyPaths.content), 0o444)
+      assert.equal(await modeOf(emptyPaths.content), 0o400)
       const later = Date.now() / 1000 + 5
       await utimes(emptyPaths.content, later, later)
       assert.equal(await empty.contentIntact(), true, 'an empty file has no bytes to change')

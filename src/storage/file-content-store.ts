@@ -1,4 +1,4 @@
-import { mkdir, open as openFile, readdir, readFile, rm, stat, type FileHandle } from 'node:fs/promises'
+import { chmod, mkdir, open as openFile, readdir, readFile, rm, stat, type FileHandle } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { systemClock, type Clock } from '../common/clock.js'
 import type { Logger } from '../common/logger.js'
@@ -16,6 +16,9 @@ import { checkDescriptor, TaskRecord } from './task-record.js'
 
 /** Persisting an access time costs a syscall; finer resolution than this buys GC nothing. */
 const DEFAULT_TOUCH_PERSIST_INTERVAL_MS = 60_000
+/** Every directory of the store: the daemon's user only. */
+const DIR_MODE = 0o700
+
 /** Tasks loaded at once by `open()`: enough to keep the disk busy, few enough to bound open files. */
 const LOAD_CONCURRENCY = 16
 
@@ -59,8 +62,11 @@ export class FileContentStore implements ContentStore {
     const { dataDir } = this.init
     let found: FoundFiles
     try {
-      await mkdir(contentRoot(dataDir), { recursive: true })
-      await mkdir(metadataRoot(dataDir), { recursive: true })
+      // Only the daemon's user may look inside: what is stored may be a private image's layers.
+      await mkdir(dataDir, { recursive: true, mode: DIR_MODE })
+      await chmod(dataDir, DIR_MODE)
+      await mkdir(contentRoot(dataDir), { recursive: true, mode: DIR_MODE })
+      await mkdir(metadataRoot(dataDir), { recursive: true, mode: DIR_MODE })
       found = await this.scan()
     } catch (cause) {
       throw storageFailed(`scanning ${dataDir} failed`, cause)
@@ -88,10 +94,10 @@ export class FileContentStore implements ContentStore {
       const lastAccessMs = this.clock.nowMs()
       let backend: FileTaskBackend
       try {
-        await mkdir(dirname(paths.content), { recursive: true })
-        await mkdir(dirname(paths.metadata), { recursive: true })
+        await mkdir(dirname(paths.content), { recursive: true, mode: DIR_MODE })
+        await mkdir(dirname(paths.metadata), { recursive: true, mode: DIR_MODE })
         // Opened once here and kept: the download that follows writes every piece through it.
-        const contentHandle = await openFile(paths.content, 'w')
+        const contentHandle = await openFile(paths.content, 'w', 0o600)
         backend = this.backend(taskId, lastAccessMs, contentHandle)
       } catch (cause) {
         throw storageFailed('creating the content file failed', cause, taskId)

@@ -12,7 +12,8 @@ import type { ContentSeal, TaskBackend, TaskSnapshot } from './task-record.js'
 /** Large enough that serving a piece costs few reads, small enough to hold one per upload. */
 const READ_CHUNK_BYTES = 1024 * 1024
 /** A complete task's content file: a user holding a hard link to it cannot write through it by accident. */
-const SEALED_CONTENT_MODE = 0o444
+/** Complete content: read-only, and for the daemon's user only (a dfget by that user may hard-link it). */
+const SEALED_CONTENT_MODE = 0o400
 
 function isMissing(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code
@@ -143,7 +144,7 @@ export class FileTaskBackend implements TaskBackend {
   private async writeMetadata(snapshot: TaskSnapshot): Promise<void> {
     const { metadata, metadataTemp, journal } = this.init.paths
     try {
-      await writeFile(metadataTemp, encodeMetadata(snapshot))
+      await writeFile(metadataTemp, encodeMetadata(snapshot), { mode: 0o600 })
       // The metadata file's mtime is the task's last access time, read back by open().
       const seconds = this.latestAccessMs / 1000
       await utimes(metadataTemp, seconds, seconds)

@@ -1,5 +1,8 @@
 import { open, type FileHandle } from 'node:fs/promises'
 
+/** A file this store creates is readable by the daemon's user only. */
+const FILE_MODE = 0o600
+
 interface Generation {
   readonly handle: Promise<FileHandle>
   readonly users: Set<Promise<unknown>>
@@ -38,7 +41,7 @@ export class LazyFileHandle {
   }
 
   private openGeneration(): Generation {
-    const generation: Generation = { handle: open(this.init.path, this.init.flags), users: new Set() }
+    const generation: Generation = { handle: open(this.init.path, this.init.flags, FILE_MODE), users: new Set() }
     this.current = generation
     generation.handle.catch(() => {
       // Forget a failed open so the next use tries again.

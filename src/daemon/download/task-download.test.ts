@@ -610,6 +610,32 @@ describe('TaskManager', TEST, () => {
     await manager.stop()
   })
 
+  it('serves an OCI blob, stored or not, only after its registry accepted the client\'s credentials', TEST, async () => {
+    const content = contentOf(CONTENT_BYTES)
+    const blobUrl = `http://registry.test/v2/team/private/blobs/sha256:${sha256(content)}`
+    const refusal = (): DamselflyError => new DamselflyError('SOURCE_STATUS', 'origin answered 401', { details: { sourceStatus: 401 } })
+    const origin = { content, statFailures: [refusal()] }
+    const h = harness(origin)
+    const manager = new TaskManager(h.components, { concurrentPieceCount: 2, retryCount: 0, filteredQueryParams: DEFAULT_FILTERED_QUERY_PARAMS, blobAccessCacheTtlMs: 60_000 })
+    const refused = manager.download(parseDownloadRequest({ url: blobUrl }))
+    const error = await rejectsWith(refused.done, 'SOURCE_STATUS')
+    assert.match(error.message, /refused these credentials for it \(401\)/)
+    assert.equal(h.source.calls.range, 0, 'nothing was fetched')
+    assert.equal(h.store.get(refused.taskId), undefined, 'nothing was registered or stored')
+    // An accepted client gets it; then a refused one gets nothing of what is now stored.
+    const accepted = manager.download(parseDownloadRequest({ url: blobUrl, headers: { authorization: 'Bearer good' } }))
+    await assertHolds(await accepted.done, content, pieceLengthFor(content.length))
+    origin.statFailures.push(refusal())
+    const stranger = manager.download(parseDownloadRequest({ url: blobUrl.replace('registry.test', 'elsewhere.test') }))
+    await rejectsWith(stranger.descriptor, 'SOURCE_STATUS')
+    await assert.rejects(readAll(stranger.read(0, undefined, new AbortController().signal)))
+    // A yes is remembered per credential: the same client asks again without a HEAD.
+    const statsBefore = h.source.calls.stat
+    await manager.download(parseDownloadRequest({ url: blobUrl, headers: { authorization: 'Bearer good' } })).done
+    assert.equal(h.source.calls.stat, statsBefore)
+    await manager.stop()
+  })
+
   it('refuses new downloads once stopping', TEST, async () => {
     const h = harness({ content: contentOf(CONTENT_BYTES) })
     const manager = new TaskManager(h.components, { concurrentPieceCount: 2, retryCount: 0, filteredQueryParams: DEFAULT_FILTERED_QUERY_PARAMS })

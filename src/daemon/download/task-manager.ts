@@ -5,6 +5,7 @@ import type { TaskId } from '../../protocol/ids.js'
 import { pieceCount } from '../../protocol/piece.js'
 import { filterUrl, taskIdFor } from '../../protocol/task-id.js'
 import type { StoredTask, TaskDescriptor } from '../../storage/content-store.js'
+import { BlobAccess } from './blob-access.js'
 import { verifyContentDigest } from './content-digest.js'
 import type { DownloadRequest } from './download-request.js'
 import { TaskDownload, type TaskDownloadComponents } from './task-download.js'
@@ -14,6 +15,8 @@ export interface TaskManagerInit {
   readonly retryCount: number
   /** The daemon's filtered query parameters; a request's own list adds to them. */
   readonly filteredQueryParams: readonly string[]
+  /** Ask an OCI blob's registry, with the client's credentials, before serving the blob; remember a yes this long. Off when undefined. */
+  readonly blobAccessCacheTtlMs?: number | undefined
 }
 
 /** A client's view of one task's download, shared with every other client of the same task. */
@@ -33,10 +36,14 @@ export class TaskManager implements Startable {
   private stopping = false
   private readonly shutdown = new AbortController()
 
+  private readonly access: BlobAccess | undefined
+
   constructor(
     private readonly components: TaskDownloadComponents,
     private readonly init: TaskManagerInit,
-  ) {}
+  ) {
+    this.access = init.blobAccessCacheTtlMs === undefined ? undefined : new BlobAccess(components, { cacheTtlMs: init.blobAccessCacheTtlMs })
+  }
 
   start(): Promise<void> {
     return Promise.resolve()
@@ -66,38 +73,33 @@ export class TaskManager implements Startable {
     return { taskId, filteredUrl: filterUrl(new URL(request.url), filteredQueryParams), filteredQueryParams }
   }
 
+  /**
+   * Starts the request's download, or joins the one already running for its task. An OCI blob
+   * asked for by a client of this host is neither started nor joined (nor read from the store)
+   * before its registry has accepted the client's credentials for it.
+   */
   download(request: DownloadRequest): TaskHandle {
     if (this.stopping) throw new DamselflyError('SHUTTING_DOWN', 'the daemon is stopping')
-    const { taskId, filteredUrl, filteredQueryParams } = this.identify(request)
-    let download = this.active.get(taskId)
-    if (download === undefined) {
-      download = new TaskDownload(this.components, {
-        taskId,
-        request,
-        filteredUrl,
-        filteredQueryParams,
-        concurrentPieceCount: this.init.concurrentPieceCount,
-        retryCount: this.init.retryCount,
-      })
-      const started = download
-      this.active.set(taskId, started)
-      const forget = (): void => {
-        if (this.active.get(taskId) === started) this.active.delete(taskId)
-      }
-      started.done.then(forget, forget)
-    }
-    const shared = download
+    const identity = this.identify(request)
+    const { taskId } = identity
+    // A seed task was checked by the daemon that asked for it; the seed fetches with those same credentials.
+    const allowed = this.access === undefined || request.onBehalfOf === 'other-host' ? Promise.resolve() : this.access.check(request, this.shutdown.signal)
+    const shared = allowed.then(() => this.shared(request, identity))
+    shared.catch(() => undefined)
     const { store } = this.components
     // The download records the digest its own request carried; a joiner, or a request for a task
     // stored earlier, is checked here against the stored bytes (a no-op when already verified).
-    const done = shared.done.then(async (task) => {
+    const done = shared.then((download) => download.done).then(async (task) => {
       if (request.digest !== undefined) await verifyContentDigest(store, task, request.digest, this.shutdown.signal)
       return task
     })
     done.catch(() => undefined)
+    // A refusal reaches the caller through `done` as well; nobody need await the descriptor.
+    const descriptor = shared.then((download) => download.descriptor)
+    descriptor.catch(() => undefined)
     return {
       taskId,
-      descriptor: shared.descriptor,
+      descriptor,
       done,
       read: (start, endInclusive, signal) => {
         // A whole-content read of content with a known digest holds its last piece until the digest is checked.
@@ -107,12 +109,33 @@ export class TaskManager implements Startable {
     }
   }
 
+  /** The task's running download, or a new one. */
+  private shared(request: DownloadRequest, identity: { taskId: TaskId; filteredUrl: string; filteredQueryParams: readonly string[] }): TaskDownload {
+    if (this.stopping) throw new DamselflyError('SHUTTING_DOWN', 'the daemon is stopping')
+    const { taskId } = identity
+    const running = this.active.get(taskId)
+    if (running !== undefined) return running
+    const started = new TaskDownload(this.components, {
+      ...identity,
+      request,
+      concurrentPieceCount: this.init.concurrentPieceCount,
+      retryCount: this.init.retryCount,
+    })
+    this.active.set(taskId, started)
+    const forget = (): void => {
+      if (this.active.get(taskId) === started) this.active.delete(taskId)
+    }
+    started.done.then(forget, forget)
+    return started
+  }
+
   private async *readRange(
-    download: TaskDownload,
+    shared: Promise<TaskDownload>,
     taskId: TaskId,
     range: { start: number; endInclusive: number | undefined; verified: Promise<unknown> | undefined },
     signal: AbortSignal,
   ): AsyncGenerator<Buffer> {
+    const download = await shared
     const epoch = download.epoch
     const descriptor = await download.descriptor
     const stale = (): void => {

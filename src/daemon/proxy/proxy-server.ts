@@ -4,7 +4,6 @@ import type { Duplex } from 'node:stream'
 import { TLSSocket } from 'node:tls'
 import { pipeline } from 'node:stream/promises'
 import type { Dispatcher } from 'undici'
-import type { Clock } from '../../common/clock.js'
 import { contentRange, parseRangeHeader } from '../../common/http-range.js'
 import { closeServer, listen, sendError } from '../../common/http-server.js'
 import type { Logger } from '../../common/logger.js'
@@ -15,7 +14,6 @@ import type { TaskDescriptor } from '../../storage/content-store.js'
 import type { DaemonMetrics } from '../daemon-metrics.js'
 import { parseDownloadRequest, type DownloadRequest } from '../download/download-request.js'
 import type { TaskManager } from '../download/task-manager.js'
-import { BlobAccess } from './blob-access.js'
 import type { LeafCertificates } from './certificate-authority.js'
 import { forward } from './forward.js'
 import { RegistryUpstreams, type Upstream } from './registry-upstream.js'
@@ -33,9 +31,6 @@ export interface ProxyInit {
   readonly allowedRegistries: readonly string[]
   /** Requests whose path matches one of these go through P2P (Dragonfly's proxy rules). */
   readonly rules: readonly RegExp[]
-  /** Ask the registry (HEAD with the client's credentials) before serving a blob from peers. */
-  readonly checkAccess: boolean
-  readonly accessCacheTtlMs: number
   readonly interception?: HttpsInterception | undefined
 }
 
@@ -53,17 +48,15 @@ function header(req: IncomingMessage, name: string): string | undefined {
 export class ProxyServer implements Startable {
   private readonly server: Server
   private readonly upstreams: RegistryUpstreams
-  private readonly access: BlobAccess
   private boundAddress = ''
   /** The origin each intercepted TLS connection was opened for (CONNECT host:port). */
   private readonly intercepted = new WeakMap<object, string>()
 
   constructor(
-    private readonly components: { tasks: TaskManager; dispatcher: Dispatcher; metrics: DaemonMetrics; logger: Logger; clock: Clock },
+    private readonly components: { tasks: TaskManager; dispatcher: Dispatcher; metrics: DaemonMetrics; logger: Logger },
     private readonly init: ProxyInit,
   ) {
     this.upstreams = new RegistryUpstreams({ defaultRegistry: init.defaultRegistry, allowedRegistries: init.allowedRegistries })
-    this.access = new BlobAccess({ dispatcher: components.dispatcher, clock: components.clock }, { cacheTtlMs: init.accessCacheTtlMs })
     this.server = createServer({ keepAlive: true }, (req, res) => {
       this.route(req, res).catch((error: unknown) => {
         const failure = toDamselflyError(error)
@@ -166,8 +159,8 @@ export class ProxyServer implements Startable {
     const url = `${upstream.origin}${upstream.pathAndQuery}`
     const digest = ociBlobDigest(new URL(url))
     const authorization = header(req, 'authorization')
-    const blobPath = upstream.pathAndQuery.split('?')[0] ?? upstream.pathAndQuery
-    if (this.init.checkAccess && !(await this.access.allowed(upstream.origin, blobPath, authorization, signal))) return false
+    // The download asks the registry first whether it accepts this client (blob-access.ts); when it
+    // does not, the request is forwarded, so the client gets the registry's own answer and challenge.
     const handle = this.components.tasks.download(this.downloadRequest(req, url, digest, authorization))
     // The download has not touched the store yet, so this still tells a cache hit.
     const cached = this.components.tasks.isComplete(handle.taskId)

@@ -1,0 +1,44 @@
+import { createHash } from 'node:crypto'
+import type { Clock } from '../../common/clock.js'
+import { DamselflyError, toDamselflyError } from '../../protocol/damselfly-error.js'
+import { ociBlobDigest } from '../../protocol/task-id.js'
+import type { SourceRegistry } from '../../source/source-registry.js'
+import type { DownloadRequest } from './download-request.js'
+
+const MAX_REMEMBERED = 10_000
+
+/**
+ * Whether a client may read an OCI blob, asked of its registry with the client's own credentials
+ * (a HEAD of the blob), and remembered per credential and blob for a short time. A blob's task id
+ * is its digest, so without this anyone who knew a digest would get a private layer from the
+ * cache or the swarm; with it, a blob reaches only clients its registry accepts.
+ */
+export class BlobAccess {
+  private readonly granted = new Map<string, number>()
+
+  constructor(
+    private readonly components: { sources: SourceRegistry; clock: Clock },
+    private readonly init: { cacheTtlMs: number },
+  ) {}
+
+  /** Resolves when `request` names no OCI blob or its registry lets the client read it; rejects with the registry's answer otherwise. */
+  async check(request: DownloadRequest, signal: AbortSignal): Promise<void> {
+    const url = new URL(request.url)
+    const digest = ociBlobDigest(url)
+    if (digest === undefined) return
+    const authorization = Object.entries(request.headers).find(([name]) => name.toLowerCase() === 'authorization')?.[1] ?? ''
+    const key = createHash('sha256').update(`${authorization}\n${url.origin}${url.pathname}`).digest('hex')
+    const nowMs = this.components.clock.nowMs()
+    if ((this.granted.get(key) ?? 0) > nowMs) return
+    try {
+      await this.components.sources.forUrl(url).stat({ url, headers: request.headers, signal })
+    } catch (error) {
+      const failure = toDamselflyError(error)
+      const status = failure.details.sourceStatus
+      const why = status === undefined ? `could not be asked (${failure.message})` : `refused these credentials for it (${status})`
+      throw new DamselflyError(failure.code, `blob ${digest}: the registry at ${url.host} ${why}; nothing is served without its consent`, { cause: error, details: failure.details })
+    }
+    if (this.granted.size >= MAX_REMEMBERED) this.granted.clear()
+    this.granted.set(key, nowMs + this.init.cacheTtlMs)
+  }
+}
