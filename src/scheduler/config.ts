@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { resolveConfig, type ConfigSources } from '../common/config-resolver.js'
-import { durationMs, port } from '../common/config-schema.js'
+import { durationMs, port, timerMs } from '../common/config-schema.js'
 import { LOG_LEVELS } from '../common/logger.js'
 
 /** Key names follow Dragonfly's scheduler where one exists. Durations are text (`500ms`, `1h`) or milliseconds. */
@@ -33,11 +33,11 @@ export const schedulerConfigSchema = z
       filterParentLimit: count(1).max(1000),
       retryBackToSourceLimit: count(0),
       retryLimit: count(1),
-      retryInterval: durationMs(),
+      retryInterval: timerMs(),
       backToSourceCount: count(0),
-      hostWaitTimeout: durationMs(),
+      hostWaitTimeout: timerMs(),
       seedWaitTimeout: durationMs(),
-      gc: z.object({ peerTTL: durationMs(), taskTTL: durationMs(), hostTTL: durationMs(), interval: durationMs() }),
+      gc: z.object({ peerTTL: durationMs(), taskTTL: durationMs(), hostTTL: durationMs(), interval: timerMs() }),
     }),
     log: z.object({ level: z.enum(LOG_LEVELS) }),
   })
