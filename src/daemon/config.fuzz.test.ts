@@ -29,7 +29,7 @@ function assertValid(config: DaemonConfig): void {
   for (const path of DURATIONS) {
     const key = path.join('.')
     const ms = valueAt(config, path)
-    assert.ok(safeCount(ms, POSITIVE.has(key) ? 1 : 0, TIMERS.has(key) ? MAX_TIMER_MS : Number.MAX_SAFE_INTEGER), `${key}: ${String(ms)}`)
+    assert.ok(safeCount(ms, POSITIVE.has(key) ? 1 : 0, TIMERS.has(key) ? MAX_TIMER_MS : Number.MAX_SAFE_INTEGER), `${key}: ${fc.stringify(ms)}`)
   }
   for (const path of SIZES) assert.ok(safeCount(valueAt(config, path), 0, Number.MAX_SAFE_INTEGER), path.join('.'))
   assert.ok(safeCount(config.upload.server.port, 0, 65535) && safeCount(config.proxy.server.port, 0, 65535))

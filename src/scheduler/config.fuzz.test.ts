@@ -28,7 +28,7 @@ function assertValid(config: SchedulerConfig): void {
   for (const path of DURATIONS) {
     const key = path.join('.')
     const ms = valueAt(config, path)
-    assert.ok(safeCount(ms, POSITIVE.has(key) ? 1 : 0, TIMERS.has(key) ? MAX_TIMER_MS : Number.MAX_SAFE_INTEGER), `${key}: ${String(ms)}`)
+    assert.ok(safeCount(ms, POSITIVE.has(key) ? 1 : 0, TIMERS.has(key) ? MAX_TIMER_MS : Number.MAX_SAFE_INTEGER), `${key}: ${fc.stringify(ms)}`)
   }
   assert.ok(safeCount(config.server.port, 0, 65535) && safeCount(config.metrics.port, 0, 65535))
   assert.ok(config.server.listenIP !== '')
