@@ -23,7 +23,8 @@ export function parseRangeHeader(header: string | undefined, contentLengthBytes:
   }
   const start = Number(first)
   const end = last === '' ? contentLengthBytes - 1 : Math.min(Number(last), contentLengthBytes - 1)
-  if (last !== '' && Number(last) < start) return undefined
+  // Compared exactly: past 2^53 neighbouring positions are the same double.
+  if (last !== '' && BigInt(last) < BigInt(first)) return undefined
   if (start >= contentLengthBytes) return 'unsatisfiable'
   return { start, end }
 }

@@ -38,6 +38,19 @@ describe('parseDurationMs', TEST, () => {
       assertInvalidArgument(() => parseDurationMs(text), /duration must look like 500ms, 30s, 5m, 2h or 1h30m/)
     })
   }
+
+  for (const text of ['99999999999999999999d', `${'9'.repeat(400)}s`, `${'1'.repeat(200)}h1m`]) {
+    it(`refuses ${text.slice(0, 24)}... (past the safe integers)`, TEST, () => {
+      assertInvalidArgument(() => parseDurationMs(text), /duration must be at most 9007199254740991ms/)
+    })
+  }
+
+  it('refuses 200,000 digits without a unit at once', TEST, () => {
+    // A test's timeout cannot stop synchronous code; searching from every digit took over a minute.
+    const started = performance.now()
+    assertInvalidArgument(() => parseDurationMs('1'.repeat(200_000)), /duration must look like/)
+    assert.ok(performance.now() - started < 1_000, `took ${Math.round(performance.now() - started)}ms`)
+  })
 })
 
 describe('parseBytes', TEST, () => {
@@ -69,6 +82,12 @@ describe('parseBytes', TEST, () => {
   for (const text of ['', 'abc', 'MiB', '-1', '-1MiB', '10XB', '10i', '10 MiB/s', '1,5GiB', '0x10']) {
     it(`refuses the text ${JSON.stringify(text)}`, TEST, () => {
       assertInvalidArgument(() => parseBytes(text), /byte size must look like 1048576, 512KiB, 100MB or 10GiB/)
+    })
+  }
+
+  for (const text of ['9007199254740992', '99999999999999999999', '9'.repeat(400), '8589934592MiB', '8192TiB']) {
+    it(`refuses the text ${text.slice(0, 24)} (past the safe integers)`, TEST, () => {
+      assertInvalidArgument(() => parseBytes(text), /byte size must be at most 9007199254740991 bytes/)
     })
   }
 

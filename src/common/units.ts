@@ -1,13 +1,15 @@
 import { DamselflyError } from '../protocol/damselfly-error.js'
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/
+const DURATIONS = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/
 const DURATION_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
 
 /** Parses `500ms`, `30s`, `5m`, `2h`, `7d` or a compound like `1h30m` into milliseconds. */
 export function parseDurationMs(value: string): number {
   const text = value.trim()
-  const parts = text.match(/\d+(?:\.\d+)?(?:ms|s|m|h|d)/g)
-  if (parts === null || parts.join('') !== text) {
+  // Checked whole first: searching for parts alone retries from every digit of a long bad value.
+  const parts = DURATIONS.test(text) ? text.match(/\d+(?:\.\d+)?(?:ms|s|m|h|d)/g) : null
+  if (parts === null) {
     throw new DamselflyError('INVALID_ARGUMENT', `duration must look like 500ms, 30s, 5m, 2h or 1h30m, got ${JSON.stringify(value)}`)
   }
   let total = 0
@@ -15,7 +17,11 @@ export function parseDurationMs(value: string): number {
     const [, amount, unit] = DURATION.exec(part) ?? []
     total += Number(amount) * DURATION_MS[unit as keyof typeof DURATION_MS]
   }
-  return Math.round(total)
+  const ms = Math.round(total)
+  if (!Number.isSafeInteger(ms)) {
+    throw new DamselflyError('INVALID_ARGUMENT', `duration must be at most ${Number.MAX_SAFE_INTEGER}ms, got ${JSON.stringify(value)}`)
+  }
+  return ms
 }
 
 const SIZE = /^(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?$/i
@@ -38,7 +44,11 @@ export function parseBytes(value: string | number): number {
   if (!match || factor === undefined) {
     throw new DamselflyError('INVALID_ARGUMENT', `byte size must look like 1048576, 512KiB, 100MB or 10GiB, got ${JSON.stringify(value)}`)
   }
-  return Math.round(Number(match[1]) * factor)
+  const bytes = Math.round(Number(match[1]) * factor)
+  if (!Number.isSafeInteger(bytes)) {
+    throw new DamselflyError('INVALID_ARGUMENT', `byte size must be at most ${Number.MAX_SAFE_INTEGER} bytes, got ${JSON.stringify(value)}`)
+  }
+  return bytes
 }
 
 const BINARY_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'] as const

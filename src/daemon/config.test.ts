@@ -61,6 +61,7 @@ describe('resolveDaemonConfig: values', TEST, () => {
       env: { DFDAEMON_GC_POLICY_TASK_TTL: '2h' },
       check: (c) => assert.equal(c.gc.policy.taskTTL, 2 * HOUR_MS),
     },
+    { name: 'the longest GC interval a timer holds', yaml: 'gc:\n  interval: 2147483647ms\n', check: (c) => assert.equal(c.gc.interval, 2 ** 31 - 1) },
     {
       name: 'DFDAEMON_UPLOAD_SERVER_PORT',
       env: { DFDAEMON_UPLOAD_SERVER_PORT: '4000' },
@@ -135,6 +136,11 @@ describe('resolveDaemonConfig: refusals', TEST, () => {
       yaml: 'seedPeer:\n  sourcePolicy:\n    deny: ["fe80::/129"]\n',
       message: /seedPeer\.sourcePolicy\.deny\.0: "fe80::\/129" is not a CIDR/,
     },
+    // Node fires a timer longer than 2^31 - 1 ms after 1 ms: GC would run without pause.
+    { name: 'a GC interval longer than a timer holds', yaml: 'gc:\n  interval: 25d\n', message: /gc\.interval: must be at most 2147483647ms/ },
+    { name: 'a piece timeout longer than a timer holds', yaml: 'download:\n  pieceTimeout: 2147483648\n', message: /download\.pieceTimeout: must be at most 2147483647ms/ },
+    { name: 'an announce interval of 0', yaml: 'scheduler:\n  announceInterval: 0s\n', message: /scheduler\.announceInterval: must be more than 0/ },
+    { name: 'a task TTL of 0', yaml: 'gc:\n  policy:\n    taskTTL: 0\n', message: /gc\.policy\.taskTTL: must be more than 0/ },
   ]
   for (const { name, yaml, message } of cases) {
     it(`refuses ${name}`, TEST, () => {

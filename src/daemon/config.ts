@@ -1,7 +1,7 @@
 import { hostname } from 'node:os'
 import { z } from 'zod'
 import { resolveConfig, type ConfigSources } from '../common/config-resolver.js'
-import { bytes, durationMs, port } from '../common/config-schema.js'
+import { bytes, durationMs, intervalMs, port, timerMs } from '../common/config-schema.js'
 import { LOG_LEVELS } from '../common/logger.js'
 import { DEFAULT_FILTERED_QUERY_PARAMS } from '../protocol/task-id.js'
 import { DEFAULT_SOURCE_DENY, parseCidr } from '../source/address-policy.js'
@@ -79,12 +79,12 @@ export const daemonConfigSchema = z
       }),
       rateLimit: bytes(),
       concurrentPieceCount: z.number().int().min(1).max(64),
-      pieceTimeout: durationMs(),
+      pieceTimeout: timerMs(),
     }),
     source: z.object({
       rateLimit: bytes(),
-      connectTimeout: durationMs(),
-      headerTimeout: durationMs(),
+      connectTimeout: timerMs(),
+      headerTimeout: timerMs(),
       caCert: z.string(),
       insecureSkipVerify: z.boolean(),
       retryCount: z.number().int().min(0).max(10),
@@ -115,7 +115,7 @@ export const daemonConfigSchema = z
       }, 'must be a valid regular expression') })),
       hijackHTTPS: z.object({ cert: z.string(), key: z.string(), hosts: z.array(z.string()) }),
     }),
-    scheduler: z.object({ addrs: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')), announceInterval: durationMs() }),
+    scheduler: z.object({ addrs: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')), announceInterval: intervalMs() }),
     security: z.object({ insecure: z.boolean(), identityDir: z.string(), joinToken: z.string() }),
     seedPeer: z.object({
       enable: z.boolean(),
@@ -123,9 +123,10 @@ export const daemonConfigSchema = z
       sourcePolicy: z.object({ deny: cidrs(), allow: cidrs() }),
     }),
     gc: z.object({
-      interval: durationMs(),
+      interval: intervalMs(),
       policy: z.object({
-        taskTTL: durationMs(),
+        // The garbage collector refuses a TTL of 0.
+        taskTTL: durationMs().refine((ms) => ms > 0, 'must be more than 0'),
         distHighThresholdPercent: percent(),
         distLowThresholdPercent: percent(),
         quota: bytes(),

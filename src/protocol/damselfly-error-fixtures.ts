@@ -23,3 +23,19 @@ export async function assertRejectsCode(promise: Promise<unknown>, code: ErrorCo
     return true
   })
 }
+
+export type Outcome<T> = { readonly accepted: true; readonly value: T } | { readonly accepted: false; readonly error: DamselflyError }
+
+/**
+ * Runs `run` for a property whose input may be accepted or refused: its value, or the
+ * DamselflyError it threw when the code is one of `codes`. Anything else it throws fails the test.
+ */
+export function outcomeOf<T>(run: () => T, ...codes: readonly ErrorCode[]): Outcome<T> {
+  try {
+    return { accepted: true, value: run() }
+  } catch (error) {
+    assert.ok(error instanceof DamselflyError, `threw ${String(error)} instead of a DamselflyError`)
+    assert.ok(codes.includes(error.code), `threw ${error.code} (${error.message}) instead of ${codes.join(' or ')}`)
+    return { accepted: false, error }
+  }
+}

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { resolveConfig, type ConfigSources } from '../common/config-resolver.js'
-import { durationMs, port } from '../common/config-schema.js'
+import { durationMs, port, timerMs } from '../common/config-schema.js'
 import { LOG_LEVELS } from '../common/logger.js'
 import { defaultPkiDir } from '../security/cluster-pki.js'
 
@@ -42,12 +42,12 @@ export const schedulerConfigSchema = z
       filterParentLimit: count(1).max(1000),
       retryBackToSourceLimit: count(0),
       retryLimit: count(1),
-      retryInterval: durationMs(),
+      retryInterval: timerMs(),
       backToSourceCount: count(0),
-      hostWaitTimeout: durationMs(),
+      hostWaitTimeout: timerMs(),
       seedWaitTimeout: durationMs(),
-      capabilityTTL: durationMs(),
-      gc: z.object({ peerTTL: durationMs(), taskTTL: durationMs(), hostTTL: durationMs(), interval: durationMs() }),
+      capabilityTTL: timerMs(),
+      gc: z.object({ peerTTL: durationMs(), taskTTL: durationMs(), hostTTL: durationMs(), interval: timerMs() }),
     }),
     security: z.object({ insecure: z.boolean(), pkiDir: z.string().min(1) }),
     log: z.object({ level: z.enum(LOG_LEVELS) }),

@@ -35,8 +35,9 @@ export function parseHostAnnounce(request: AnnounceHostRequest): { info: HostInf
   const host = request.host
   if (host === undefined) throw invalid('announce host: host is missing')
   if (host.ip === '') throw invalid(`announce host ${host.id}: ip is missing`)
-  if (host.uploadPort > 65535 || (host.uploadPort === 0 && !host.disableShared)) {
-    throw invalid(`announce host ${host.id}: upload_port must be 1..65535 unless sharing is disabled, got ${host.uploadPort}`)
+  const port = host.uploadPort
+  if (!Number.isInteger(port) || port < 0 || port > 65535 || (port === 0 && !host.disableShared)) {
+    throw invalid(`announce host ${host.id}: upload_port must be 1..65535 unless sharing is disabled, got ${port}`)
   }
   return {
     info: {

@@ -58,6 +58,7 @@ describe('parseDownloadRequest: valid bodies', TEST, () => {
     { name: 'an empty tag and application', body: { url: 'https://e.com/a', tag: '', application: '' }, check: (r) => { assert.equal(r.tag, undefined); assert.equal(r.application, undefined) } },
     { name: 'the smallest fixed piece length', body: { url: 'https://e.com/a', pieceLength: 64 * 1024 }, check: (r) => assert.equal(r.pieceLengthBytes, 64 * 1024) },
     { name: 'a tag with unicode', body: { url: 'https://e.com/a', tag: 'version-é-1' }, check: (r) => assert.equal(r.tag, 'version-é-1') },
+    { name: 'a header value with a tab and Latin-1 text', body: { url: 'https://e.com/a', headers: { 'X-A': 'a\tcaf\u00e9' } }, check: (r) => assert.deepEqual(r.headers, { 'X-A': 'a\tcaf\u00e9' }) },
   ]
   for (const { name, body, check } of normalised) {
     it(`normalises ${name}`, TEST, () => check(parseDownloadRequest(body)))
@@ -82,6 +83,10 @@ describe('parseDownloadRequest: invalid bodies', TEST, () => {
     { name: 'a header value with a newline', body: { url, headers: { 'X-A': 'a\r\nX-Injected: 1' } }, code: 'INVALID_ARGUMENT', message: /headers.*header value must be one line/ },
     { name: 'a header value with a bare LF', body: { url, headers: { 'X-A': 'a\nb' } }, code: 'INVALID_ARGUMENT', message: /header value must be one line/ },
     { name: 'a header value with NUL', body: { url, headers: { 'X-A': 'a\0b' } }, code: 'INVALID_ARGUMENT', message: /header value must be one line/ },
+    { name: 'a header value with a control character', body: { url, headers: { 'X-A': 'a\x01b' } }, code: 'INVALID_ARGUMENT', message: /headers\.X-A: header value must be one line without control characters/ },
+    { name: 'a header value with DEL', body: { url, headers: { 'X-A': 'a\x7f' } }, code: 'INVALID_ARGUMENT', message: /header value must be one line without control characters/ },
+    { name: 'a header value beyond Latin-1', body: { url, headers: { 'X-A': 'caf\u0100' } }, code: 'INVALID_ARGUMENT', message: /header value must be one line without control characters/ },
+    { name: 'a header name with a newline, named on one line', body: { url, headers: { 'X\nA': 'b' } }, code: 'INVALID_ARGUMENT', message: /^invalid download request: headers\.X\\u000aA: [^\n]*$/ },
     { name: 'a header name with a space', body: { url, headers: { 'X A': 'b' } }, code: 'INVALID_ARGUMENT', message: /headers\.X A: / },
     { name: 'a header name with a colon', body: { url, headers: { 'X-A:': 'b' } }, code: 'INVALID_ARGUMENT', message: /headers\.X-A:: / },
     { name: 'a header value that is not text', body: { url, headers: { 'X-A': 1 } }, code: 'INVALID_ARGUMENT', message: /headers/ },

@@ -30,12 +30,15 @@ export interface DownloadRequest {
 
 export const SUPPORTED_SCHEMES = ['http:', 'https:'] as const
 
+/** RFC 9110's field-value characters, the ones the HTTP client will send: tab, visible ASCII, obs-text. */
+const headerValue = z.string().regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'header value must be one line without control characters')
+
 const label = z.string().max(256).regex(/^[^\p{Cc}]*$/u, 'must not contain control characters')
 
 /** The local API's request body; parsed once at the boundary. */
 export const downloadRequestSchema = z.object({
   url: z.string().min(1).max(8192),
-  headers: z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'invalid header name'), z.string().regex(/^[^\r\n\0]*$/, 'header value must be one line')).default({}),
+  headers: z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'invalid header name'), headerValue).default({}),
   tag: label.optional(),
   application: label.optional(),
   filteredQueryParams: z.array(z.string().min(1).max(256)).max(256).default([]),
@@ -47,12 +50,17 @@ export const downloadRequestSchema = z.object({
 
 export type DownloadRequestBody = z.input<typeof downloadRequestSchema>
 
+/** The key path of a schema issue on one printable line: a header name is the client's text. */
+function issuePath(path: readonly PropertyKey[]): string {
+  return path.map(String).join('.').replace(/\p{Cc}/gu, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
 /** Validates an untrusted request body; throws INVALID_ARGUMENT or UNSUPPORTED_SCHEME naming the problem. */
 export function parseDownloadRequest(body: unknown): DownloadRequest {
   const result = downloadRequestSchema.safeParse(body)
   if (!result.success) {
     const first = result.error.issues[0]
-    throw new DamselflyError('INVALID_ARGUMENT', `invalid download request: ${first?.path.join('.') ?? ''}: ${first?.message ?? 'malformed'}`)
+    throw new DamselflyError('INVALID_ARGUMENT', `invalid download request: ${issuePath(first?.path ?? [])}: ${first?.message ?? 'malformed'}`)
   }
   const value = result.data
   const url = parseUrl(value.url)
