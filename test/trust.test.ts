@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { taskIdFor } from '../src/protocol/task-id.js'
 import { MiB, sha256File, tempDir } from './support/files.js'
 import { makeRandomFile, OriginServer, type Content } from './support/origin-server.js'
 import {
@@ -114,6 +115,12 @@ describe('trust: what a host of the cluster gone bad cannot do, and where a clie
       if (file === output || (await stat(file)).size > 64 * MiB) continue
       const text = await readFile(file)
       assert.equal(text.includes(token), false, `${file} holds the credential`)
+    }
+    // The metrics ports tell counters only: no credential, URL or task id.
+    const taskId = taskIdFor({ url })
+    for (const address of [seed.metricsAddress(), ...nodes.map((node) => node.metricsAddress()), scheduler.metricsAddress]) {
+      const metrics = await fetch(`http://${address}/metrics`).then((response) => response.text())
+      for (const secretish of [token, '/private', taskId]) assert.equal(metrics.includes(secretish), false, `${address}/metrics shows ${secretish}`)
     }
   })
 })

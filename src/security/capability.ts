@@ -24,6 +24,10 @@ export interface CapabilityClaims {
 }
 
 const VERSION = 'dfc1'
+
+function isCanonicalBase64url(part: string): boolean {
+  return /^[A-Za-z0-9_-]+$/.test(part) && Buffer.from(part, 'base64url').toString('base64url') === part
+}
 /** Longer tokens are refused before any parsing: a certificate and a few ids fit easily. */
 export const MAX_CAPABILITY_LENGTH = 4096
 
@@ -114,6 +118,9 @@ export class CapabilityVerifier {
     if (parts.length !== 4 || version !== VERSION || payload === undefined || signature === undefined || certificate === undefined) {
       throw invalid(`expected ${VERSION}.<payload>.<signature>.<certificate>`)
     }
+    // Node's base64url decoder skips what is not base64url and ignores spare bits: only the
+    // canonical spelling is accepted, so one capability is one token (and one cache entry).
+    if (![payload, signature, certificate].every(isCanonicalBase64url)) throw invalid('a part is not canonical base64url')
     const signer = this.signer(certificate)
     if (typeof signer === 'string') throw invalid(`its signer ${signer}`)
     if (signer.notAfterMs < this.components.clock.nowMs()) throw invalid('its signer certificate has expired')

@@ -32,7 +32,7 @@ export function verifyRequestSignature(publicKeySpki: Buffer, header: string | u
   const invalid = (why: string): DamselflyError => new DamselflyError('UNAUTHENTICATED', `request signature ${why}`)
   if (header === undefined || header === '') throw invalid(`missing: pieces without TLS need the ${SIGNATURE_HEADER} header`)
   const match = /^(\d{1,15})\.([A-Za-z0-9_-]{1,200})$/.exec(header)
-  if (match === null) throw invalid('malformed')
+  if (match === null || Buffer.from(match[2] ?? '', 'base64url').toString('base64url') !== match[2]) throw invalid('malformed')
   const timeMs = Number(match[1])
   if (Math.abs(nowMs - timeMs) > MAX_SIGNATURE_SKEW_MS) throw invalid(`is ${Math.round((nowMs - timeMs) / 1000)} s off this host's clock`)
   const key = createPublicKey({ key: publicKeySpki, format: 'der', type: 'spki' })

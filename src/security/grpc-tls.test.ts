@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict'
+import { after, describe, it } from 'node:test'
+import { Server, status, type ServiceError } from '@grpc/grpc-js'
+import { IdentityServiceClient, IdentityServiceService, type IdentityServiceServer } from '../protocol/generated/damselfly/identity/v1/identity.js'
+import { controlPlaneServerCredentials, SCHEDULER_CHANNEL_OPTIONS, schedulerChannelCredentials } from './grpc-tls.js'
+import type { LocalIdentity } from './local-identity.js'
+import { testCa, testIdentity } from './security-fixtures.js'
+
+const TEST = { timeout: 20_000 }
+
+/** A control-plane server holding `local`'s certificate, answering the CA call. */
+async function serverAs(local: LocalIdentity): Promise<{ address: string; stop: () => void }> {
+  const server = new Server()
+  const handlers: IdentityServiceServer = {
+    getClusterCa: (_call, callback) => callback(null, { caPem: local.caPem }),
+    join: (_call, callback) => callback({ code: status.UNIMPLEMENTED }, null),
+  }
+  server.addService(IdentityServiceService, handlers)
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', controlPlaneServerCredentials(local), (error, bound) => (error === null ? resolve(bound) : reject(error))))
+  return { address: `127.0.0.1:${port}`, stop: () => server.forceShutdown() }
+}
+
+function call(address: string, as: LocalIdentity): Promise<ServiceError | null> {
+  const client = new IdentityServiceClient(address, schedulerChannelCredentials(as), SCHEDULER_CHANNEL_OPTIONS)
+  return new Promise((resolve) => client.getClusterCa({}, (error) => {
+    client.close()
+    resolve(error)
+  }))
+}
+
+describe('a daemon talks to schedulers of its own cluster only', TEST, () => {
+  const stops: Array<() => void> = []
+
+  after(() => {
+    for (const stop of stops) stop()
+  })
+
+  it('reaches a scheduler certified by its CA', TEST, async () => {
+    const ca = await testCa()
+    const own = await testIdentity(ca, 'normal')
+    const real = await serverAs(await testIdentity(ca, 'scheduler'))
+    stops.push(real.stop)
+    assert.equal(await call(real.address, own), null)
+  })
+
+  it('refuses a server that is not a scheduler of its CA: a host of the cluster, or another CA\'s scheduler', TEST, async () => {
+    const caOfDaemon = await testCa()
+    const own = await testIdentity(caOfDaemon, 'normal')
+    for (const [name, impostor] of [['a normal host', await testIdentity(caOfDaemon, 'normal')], ['another CA\'s scheduler', await testIdentity(await testCa('Other'), 'scheduler')]] as const) {
+      const fake = await serverAs(impostor)
+      stops.push(fake.stop)
+      assert.equal((await call(fake.address, own))?.code, status.UNAVAILABLE, name)
+    }
+  })
+})
