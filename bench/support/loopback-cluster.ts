@@ -72,7 +72,7 @@ async function startScheduler(children: ChildProcesses, dir: string, trust: stri
   return { child, address: address!, logPath }
 }
 
-async function startDaemon(children: ChildProcesses, dir: string, schedulerAddress: string, seed: boolean, trust: string[]): Promise<ClusterDaemon> {
+async function startDaemon(children: ChildProcesses, dir: string, schedulerAddress: string, seed: boolean, args: string[], env: Readonly<Record<string, string>>): Promise<ClusterDaemon> {
   await mkdir(dir, { recursive: true })
   const socketPath = join(dir, 'dfdaemon.sock')
   const logPath = join(dir, 'dfdaemon.log')
@@ -80,7 +80,7 @@ async function startDaemon(children: ChildProcesses, dir: string, schedulerAddre
     process.execPath,
     [
       cliPath('dfdaemon'), '--data-dir', join(dir, 'data'), '--socket', socketPath, '--upload-port', '0', '--proxy-port', '0', '--metrics-port', '0',
-      '--scheduler', schedulerAddress, ...(seed ? ['--seed'] : []), ...trust,
+      '--scheduler', schedulerAddress, ...(seed ? ['--seed'] : []), ...args,
     ],
     {
       logPath,
@@ -90,6 +90,7 @@ async function startDaemon(children: ChildProcesses, dir: string, schedulerAddre
         DFDAEMON_PROXY_SERVER_IP: '127.0.0.1',
         // The origin and the registry run on 127.0.0.1, which a seed refuses by default for seed tasks.
         ...(seed ? { DFDAEMON_SEED_PEER_SOURCE_POLICY_ALLOW: '127.0.0.1/32' } : {}),
+        ...env,
       },
     },
   )
@@ -115,14 +116,14 @@ export async function startLoopbackCluster(
   children: ChildProcesses,
   dir: string,
   count: number,
-  options: { daemonArgs?: readonly string[]; insecure?: boolean } = {},
+  options: { daemonArgs?: readonly string[]; insecure?: boolean; daemonEnv?: Readonly<Record<string, string>> } = {},
 ): Promise<LoopbackCluster> {
   const pkiDir = join(dir, 'pki')
   const insecure = options.insecure === true
   const scheduler = await startScheduler(children, join(dir, 'scheduler'), insecure ? ['--insecure'] : ['--pki-dir', pkiDir])
   const daemon = async (name: string, seed: boolean): Promise<ClusterDaemon> => {
     const trust = insecure ? ['--insecure'] : await issueTestIdentity({ pkiDir }, join(dir, name), seed ? 'seed' : 'normal')
-    return startDaemon(children, join(dir, name), scheduler.address, seed, [...trust, ...(options.daemonArgs ?? [])])
+    return startDaemon(children, join(dir, name), scheduler.address, seed, [...trust, ...(options.daemonArgs ?? [])], options.daemonEnv ?? {})
   }
   const [seed, ...daemons] = await Promise.all([daemon('seed', true), ...Array.from({ length: count }, (_, i) => daemon(`daemon-${i}`, false))])
   await waitFor(
