@@ -147,7 +147,8 @@ function row(label: string, samples: readonly Sample[], sizeBytes: number, basel
   const elapsed = median(samples.map((sample) => sample.elapsedMs))
   const child = median(samples.map((sample) => sample.childCpuMs))
   const parents = median(samples.map((sample) => sample.parentsCpuMs))
-  const total = child + parents
+  // Each round's own total, then their median: the same statistic as the baseline's.
+  const total = median(samples.map((sample) => sample.childCpuMs + sample.parentsCpuMs))
   const rss = median(samples.map((sample) => sample.childPeakRssBytes))
   const baseTotal = baseline === undefined ? Number.NaN : median(baseline.map((sample) => sample.childCpuMs + sample.parentsCpuMs))
   return `| ${[
