@@ -78,3 +78,14 @@ export class Resources {
     return peer
   }
 }
+
+/** Polls `probe` until it returns a value; fails after `timeoutMs`. For tests over real sockets. */
+export async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}

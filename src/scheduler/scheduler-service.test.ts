@@ -14,20 +14,10 @@ import {
   type Piece,
 } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { resolveSchedulerConfig } from './config.js'
-import { download } from './resource-fixtures.js'
+import { download, waitFor } from './resource-fixtures.js'
 import { Scheduler } from './scheduler.js'
 
 const TEST = { timeout: 20_000 }
-
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
 
 /** One client stream with everything it received. */
 class Recorded<Req, Res> {

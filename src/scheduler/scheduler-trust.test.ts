@@ -20,20 +20,10 @@ import { JoinTokenStore, parseJoinToken } from '../security/join-tokens.js'
 import type { LocalIdentity } from '../security/local-identity.js'
 import { testCa, testIdentity } from '../security/security-fixtures.js'
 import { resolveSchedulerConfig } from './config.js'
-import { download } from './resource-fixtures.js'
+import { download, waitFor } from './resource-fixtures.js'
 import { Scheduler } from './scheduler.js'
 
 const TEST = { timeout: 20_000 }
-
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
 
 function hostOf(local: LocalIdentity, extra: Partial<Host> = {}): Host {
   return {
