@@ -285,7 +285,8 @@ function observations(rows: readonly Row[]): string[] {
       }
     }
     if (Math.abs(fromPeers - served) > 0.01 * sizeBytes) {
-      notes.push(`${where}: daemons counted ${formatBytes(fromPeers)} received from peers, but the seed and daemons counted ${formatBytes(served)} served.`)
+      const more = served > fromPeers ? `${formatBytes(served - fromPeers)} more` : `${formatBytes(fromPeers - served)} less`
+      notes.push(`${where}: the seed and daemons served ${more} than the daemons kept from peers (${formatBytes(served)} against ${formatBytes(fromPeers)}): bytes sent that no daemon kept.`)
     }
   }
   return notes

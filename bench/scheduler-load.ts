@@ -41,6 +41,8 @@ const USAGE = `usage: ${RUN_LINE} [--pieces 16] [--timeout 60] [--profile <dir>]
                  scheduler (default 1,16,64)
   --pieces       pieces per task, of 4 MiB each; every peer reports each one (default 16)
   --timeout      deadline of each peer's stream, in seconds (default 60)
+  --insecure     run the scheduler and the simulated hosts without identities (plaintext, no
+                 capabilities), to see what trust costs the control plane
   --profile      write a V8 CPU profile of the scheduler for each concurrency into this
                  directory and print where its time went (the profiler slows it a little)
   --no-docs      print the tables only; leave docs/benchmarks.md alone`
@@ -53,6 +55,7 @@ interface BenchOptions {
   readonly pieces: number
   readonly peerTimeoutMs: number
   readonly profileDir: string | undefined
+  readonly insecure: boolean
   readonly updateDocs: boolean
 }
 
@@ -94,6 +97,7 @@ function parseOptions(argv: readonly string[]): BenchOptions {
       timeout: { type: 'string', default: '60' },
       profile: { type: 'string' },
       'no-docs': { type: 'boolean', default: false },
+      insecure: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -114,6 +118,7 @@ function parseOptions(argv: readonly string[]): BenchOptions {
     pieces: positiveInteger(values.pieces, '--pieces'),
     peerTimeoutMs: positiveInteger(values.timeout, '--timeout') * 1000,
     profileDir: values.profile === undefined ? undefined : resolve(values.profile),
+    insecure: values.insecure,
     updateDocs: !values['no-docs'],
   }
 }
@@ -169,7 +174,7 @@ function decisionTimes(text: string): { meanMs: number; p99BoundMs: number | und
 
 async function measure(run: BenchRun, options: BenchOptions, concurrency: number): Promise<RunResult> {
   const dir = join(run.work!.path, `concurrency-${concurrency}`)
-  const scheduler: SchedulerChild = await startSchedulerChild(run.children, dir)
+  const scheduler: SchedulerChild = await startSchedulerChild(run.children, dir, { insecure: options.insecure })
   const hosts = await announceHosts(scheduler.address, options.hosts, scheduler.pkiDir)
   try {
     await waitFor(
@@ -335,7 +340,7 @@ function method(options: BenchOptions): string {
 
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2))
-  const command = `node --import tsx bench/scheduler-load.ts --peers ${options.peers} --tasks ${options.tasks} --hosts ${options.hosts} --concurrency ${options.concurrencies.join(',')} --pieces ${options.pieces}${options.profileDir === undefined ? '' : ' --profile <dir>'}`
+  const command = `node --import tsx bench/scheduler-load.ts --peers ${options.peers} --tasks ${options.tasks} --hosts ${options.hosts} --concurrency ${options.concurrencies.join(',')} --pieces ${options.pieces}${options.insecure ? ' --insecure' : ''}${options.profileDir === undefined ? '' : ' --profile <dir>'}`
   const run = new BenchRun()
   const interrupted = (signal: NodeJS.Signals): void => {
     console.error(`\n${signal}: stopping the scheduler and removing temp files`)

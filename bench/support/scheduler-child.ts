@@ -17,21 +17,21 @@ export interface SchedulerChild {
   readonly metricsAddress: string
   /** A DevTools session with the child, for garbage collection and CPU profiles. */
   readonly inspector: InspectorSession
-  /** Its cluster CA, from which simulated hosts get their identities. */
-  readonly pkiDir: string
+  /** Its cluster CA, from which simulated hosts get their identities; undefined when it runs --insecure. */
+  readonly pkiDir: string | undefined
 }
 
 /**
  * Starts the built scheduler on 127.0.0.1, gRPC and metrics on port 0, with its inspector on a
  * loopback port 0, and returns once it listens and the inspector session is open.
  */
-export async function startSchedulerChild(children: ChildProcesses, dir: string): Promise<SchedulerChild> {
+export async function startSchedulerChild(children: ChildProcesses, dir: string, options: { insecure?: boolean } = {}): Promise<SchedulerChild> {
   await mkdir(dir, { recursive: true })
   const logPath = join(dir, 'scheduler.log')
   const pkiDir = join(dir, 'pki')
   const child = children.start(
     process.execPath,
-    ['--inspect=127.0.0.1:0', cliPath('damselfly'), 'scheduler', '--listen-ip', '127.0.0.1', '--port', '0', '--metrics-port', '0', '--pki-dir', pkiDir],
+    ['--inspect=127.0.0.1:0', cliPath('damselfly'), 'scheduler', '--listen-ip', '127.0.0.1', '--port', '0', '--metrics-port', '0', ...(options.insecure === true ? ['--insecure'] : ['--pki-dir', pkiDir])],
     { logPath, env: process.env },
   )
   let listening: { address: string; metrics: string } | undefined
@@ -47,7 +47,7 @@ export async function startSchedulerChild(children: ChildProcesses, dir: string)
     return listening !== undefined && inspectorUrl !== undefined
   }, 'the scheduler to listen', STARTUP_TIMEOUT_MS)
   const inspector = await InspectorSession.connect(inspectorUrl!, STARTUP_TIMEOUT_MS)
-  return { child, logPath, address: listening!.address, metricsAddress: listening!.metrics, inspector, pkiDir }
+  return { child, logPath, address: listening!.address, metricsAddress: listening!.metrics, inspector, pkiDir: options.insecure === true ? undefined : pkiDir }
 }
 
 /** The text of the scheduler's `/metrics`. */

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
-import type { ClientDuplexStream } from '@grpc/grpc-js'
+import { credentials as grpcCredentials, type ClientDuplexStream } from '@grpc/grpc-js'
+import { hostIdFor } from '../../src/daemon/scheduler/host-announcer.js'
 import type { TaskId } from '../../src/protocol/ids.js'
 import {
   SchedulerServiceClient,
@@ -66,16 +67,17 @@ const LOCATIONS = 8
 
 /**
  * Announces `count` hosts, each with its own identity from the scheduler's CA and its own
- * channel (mutual TLS, as a daemon holds one), and keeps their streams open.
+ * channel (mutual TLS, as a daemon holds one), and keeps their streams open. Without a `pkiDir`
+ * the hosts have no identity and talk plaintext, to a scheduler running --insecure.
  */
-export async function announceHosts(address: string, count: number, pkiDir: string): Promise<SimulatedHost[]> {
-  const pki = await loadClusterPki(pkiDir)
+export async function announceHosts(address: string, count: number, pkiDir: string | undefined): Promise<SimulatedHost[]> {
+  const pki = pkiDir === undefined ? undefined : await loadClusterPki(pkiDir)
   return Promise.all(Array.from({ length: count }, async (_, i) => {
     const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`
     const hostname = `sim-host-${i}`
-    const local = await issueLocalIdentity(pki.signer, { role: 'normal', hostname, ips: [ip] })
+    const local = pki === undefined ? undefined : await issueLocalIdentity(pki.signer, { role: 'normal', hostname, ips: [ip] })
     const info: Host = {
-      id: local.identity.hostId,
+      id: local?.identity.hostId ?? hostIdFor(hostname, ip, UPLOAD_PORT),
       ip,
       hostname,
       uploadPort: UPLOAD_PORT,
@@ -86,9 +88,10 @@ export async function announceHosts(address: string, count: number, pkiDir: stri
       concurrentUploadLimit: 50,
       concurrentUploadCount: 0,
       uploadBytesPerSecond: 0,
-      uploadTls: true,
+      uploadTls: local !== undefined,
     }
-    const client = new SchedulerServiceClient(address, schedulerChannelCredentials(local), { ...SCHEDULER_CHANNEL_OPTIONS, ...CHANNEL_OPTIONS })
+    const credentials = local === undefined ? grpcCredentials.createInsecure() : schedulerChannelCredentials(local)
+    const client = new SchedulerServiceClient(address, credentials, { ...SCHEDULER_CHANNEL_OPTIONS, ...CHANNEL_OPTIONS })
     const announce = client.announceHost()
     // A seed command never comes (no simulated host is a seed); a stream error ends the run elsewhere.
     announce.on('data', () => undefined)

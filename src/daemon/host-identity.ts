@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import type { Logger } from '../common/logger.js'
 import { DamselflyError, toDamselflyError } from '../protocol/damselfly-error.js'
-import { certificateHostname } from '../security/identity.js'
+import { certificateHostname, normalizeIp } from '../security/identity.js'
 import { joinCluster } from '../security/join-client.js'
 import { readIdentity, writeIdentity, type LocalIdentity } from '../security/local-identity.js'
 import type { DaemonConfig } from './config.js'
@@ -39,7 +39,7 @@ export async function resolveHostIdentity(config: DaemonConfig, ip: string, logg
   if (config.seedPeer.enable && identity.role !== 'seed') {
     throw new DamselflyError('CONFIG_INVALID', `seedPeer.enable needs a seed certificate; the one in ${dir} is for role ${identity.role} (join again with a seed token)`)
   }
-  if (!identity.ips.includes(ip)) {
+  if (!identity.ips.includes(normalizeIp(ip))) {
     throw new DamselflyError('CONFIG_INVALID', `this host would announce ${ip}, but its certificate in ${dir} is for ${identity.ips.join(', ')}: set host.ip, or join again from this address`)
   }
   return local

@@ -6,8 +6,9 @@ import type {
   GetClusterCaRequest, GetClusterCaResponse, IdentityServiceServer, JoinRequest, JoinResponse,
 } from '../protocol/generated/damselfly/identity/v1/identity.js'
 import type { ClusterPki } from './cluster-pki.js'
-import { issueHostCertificate } from './identity.js'
+import { issueHostCertificate, validateIdentityRequest } from './identity.js'
 import type { JoinTokenStore } from './join-tokens.js'
+import { importEcPublicKey } from './x509.js'
 
 const TOKEN_BODY = /^([a-z0-9]{6})\.([A-Za-z0-9_-]{22})$/
 
@@ -40,7 +41,8 @@ export class JoinService {
     try {
       // Everything that can be checked without the token is checked first: a bad request uses no join.
       const publicKeySpki = Buffer.from(request.publicKey)
-      await issueHostCertificate(this.components.pki.signer, { role: 'normal', publicKeySpki, hostname: request.hostname, ips: request.ips, validDays: 1 })
+      validateIdentityRequest(request)
+      await importEcPublicKey(publicKeySpki)
       const role = await this.components.tokens.redeem(id, secret)
       const { certPem, identity } = await issueHostCertificate(this.components.pki.signer, { role, publicKeySpki, hostname: request.hostname, ips: request.ips })
       this.components.logger.info({ tokenId: id, hostId: identity.hostId, role, hostname: identity.hostname, ips: identity.ips, peer }, 'host joined')
