@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
+import { request } from 'node:http'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { tempDir } from './support/files.js'
@@ -13,10 +14,24 @@ import { startRegistry, type RegistryProcess } from './support/registry.js'
 const CREDS = { user: 'testuser', password: 'testpass' } as const
 const BASIC = `Basic ${Buffer.from(`${CREDS.user}:${CREDS.password}`).toString('base64')}`
 const REMOTE = 'damselfly_dfdaemon_download_traffic_bytes_total{type="remote_peer"}'
+const LOOPBACK_ANY_REGISTRY = 'DFDAEMON_PROXY_REGISTRY_MIRROR_ANY_REGISTRY_FROM_LOOPBACK'
 
 async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer; headers: Headers }> {
   const response = await fetch(url, { headers })
   return { status: response.status, body: Buffer.from(await response.arrayBuffer()), headers: response.headers }
+}
+
+/** A GET whose path goes out exactly as written: fetch and curl would resolve its dot-segments first. */
+function rawGet(host: string, port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host, port, path, method: 'GET' }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
 }
 
 /** skopeo pulling `<mirror>/<repo>:<tag>` as if the daemon's proxy were the registry. */
@@ -198,13 +213,47 @@ describe('registry mirror with a real registry and skopeo', { timeout: 600_000 }
     const untrusted = await viaProxy(intercepting, secure.caPath!)
     assert.notEqual(untrusted.code, 0, 'a client that does not trust the operator CA refuses the intercepted connection')
 
-    const tunnelling = await daemon('tunnel', secure.url, [], env)
+    // Held to the allowed lists as a client of another host is: these tests can only connect from loopback.
+    const tunnelling = await daemon('tunnel', secure.url, [], { ...env, [LOOPBACK_ANY_REGISTRY]: 'false' })
     const tunnelled = await viaProxy(tunnelling, secure.caPath!)
     assert.equal(tunnelled.code, 0, tunnelled.stderr)
     assert.doesNotMatch(tunnelled.stdout, /x-dragonfly-task-id/i, 'a plain tunnel: the registry answered itself')
-    const refused = await run('curl', ['-sS', '-o', '/dev/null', '--proxy', `http://${tunnelling.proxyAddress()}`, '-k', 'https://127.0.0.2:9/'])
+    const connectTo = (node: DaemonProcess): ReturnType<typeof run> =>
+      run('curl', ['-sS', '-o', '/dev/null', '--proxy', `http://${node.proxyAddress()}`, '-k', 'https://127.0.0.2:9/'])
+    const refused = await connectTo(tunnelling)
     assert.notEqual(refused.code, 0)
     assert.match(refused.stderr, /403/)
+    assert.equal(await metricValue(tunnelling.metricsAddress(), 'damselfly_dfdaemon_proxy_refused_request_total{reason="connect-not-allowed"}'), 1)
+    // A client on loopback (this host's runtime) may tunnel anywhere: nothing listens there, so the tunnel fails.
+    const anywhere = await connectTo(intercepting)
+    assert.notEqual(anywhere.code, 0)
+    assert.match(anywhere.stderr, /502/)
+  })
+
+  it('refuses a registry off the allowed list for a client held to it, and paths that leave /v2/; logs and counts each refusal by reason', { timeout: 120_000 }, async () => {
+    const strict = await daemon('refusals', registry.url, [], { [LOOPBACK_ANY_REGISTRY]: 'false' })
+    const manifest = `http://${strict.proxyAddress()}/v2/test/img/manifests/v1`
+    const other = await get(manifest, { 'x-dragonfly-registry': 'http://127.0.0.2:9' })
+    assert.equal(other.status, 403)
+    assert.equal((JSON.parse(other.body.toString()) as { error: { code: string } }).error.code, 'UPSTREAM_NOT_ALLOWED')
+    assert.equal((await get(manifest, { accept: image.manifestMediaType })).status, 200, 'the default registry is served')
+
+    const [host = '', port = ''] = strict.proxyAddress().split(':')
+    const escapes = ['/v2/../debug/vars', '/v2/%2e%2e/debug/vars', '/v2/test/img%2f..%2f..%2f..%2fdebug/vars', '/v2/.%2E/.%2e/debug/vars']
+    for (const path of escapes) {
+      const answer = await rawGet(host, Number(port), path)
+      assert.equal(answer.status, 400, path)
+      assert.equal((JSON.parse(answer.body) as { error: { code: string } }).error.code, 'INVALID_ARGUMENT', path)
+    }
+    assert.deepEqual(registry.requests().filter((request) => !request.path.startsWith('/v2/') && request.path !== '/v2'), [], 'nothing outside /v2/ reached the registry')
+
+    const refusals = (reason: string): Promise<number> => metricValue(strict.metricsAddress(), `damselfly_dfdaemon_proxy_refused_request_total{reason="${reason}"}`)
+    assert.equal(await refusals('registry-not-allowed'), 1)
+    assert.equal(await refusals('dot-segment'), escapes.length)
+    const warnings = (await readFile(strict.logPath, 'utf8')).split('\n').filter((line) => line.includes('"proxy request refused"'))
+      .map((line) => JSON.parse(line) as { level: number; reason: string; why: string })
+    assert.deepEqual(warnings.map((line) => [line.level, line.reason]), [[40, 'registry-not-allowed'], ...escapes.map(() => [40, 'dot-segment'])])
+    assert.match(warnings[0]?.why ?? '', /registry 127\.0\.0\.2:9 is not in proxy\.registryMirror\.allowedRegistries/)
   })
 
   it('pulls each platform of a multi-platform index through the mirror', { timeout: 200_000 }, async () => {

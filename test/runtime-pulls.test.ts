@@ -118,4 +118,36 @@ describe('container runtimes pull through the daemon\'s registry mirror', { time
     assert.deepEqual(ids, [image.configDigest.slice('sha256:'.length), image.configDigest.slice('sha256:'.length)])
     assertRegistrySentEachBlobAtMostOnce()
   })
+
+  it('containerd with Dragonfly\'s hosts.toml reaches any registry through a daemon whose default is another: per registry with X-Dragonfly-Registry, and _default with ns', { timeout: 180_000 }, async () => {
+    // A TLS registry whose CA only the daemon trusts: containerd going around the mirror to it fails,
+    // so a pull through _default succeeds only through the daemon.
+    const secure = await startRegistry(join(dir.path, 'other-registry'), { tls: true })
+    stops.push(() => secure.stop())
+    const plainImage = await generateImage(join(dir.path, 'other-image-plain'), TAG, [1, 2])
+    await pushImage(plainImage.layoutDir, TAG, registry.host, 'test/other')
+    const secureImage = await generateImage(join(dir.path, 'other-image-tls'), TAG, [1, 3])
+    await pushImage(secureImage.layoutDir, TAG, secure.host, 'test/other', undefined, { caPath: secure.caPath! })
+    // No --registry-mirror: the default stays Docker Hub, and no allowed list names these registries.
+    const node = await startDaemon(join(dir.path, 'daemon-any-registry'), { env: { DFDAEMON_SOURCE_CA_CERT: secure.caPath! } })
+    stops.push(() => node.stop())
+    const containerd = await startContainerd(join(dir.path, 'containerd-any-registry'))
+    stops.push(() => containerd.stop())
+
+    const cases = [
+      { how: 'X-Dragonfly-Registry', image: plainImage, ref: `${registry.host}/test/other:${TAG}`, config: ['--registry', registry.url] },
+      { how: '_default and ns', image: secureImage, ref: `${secure.host}/test/other:${TAG}`, config: [] },
+    ]
+    for (const { how, image: pulledImage, ref: pulledRef, config } of cases) {
+      const certs = join(dir.path, `certs-any-${how.startsWith('X') ? 'header' : 'default'}`)
+      await damselflyConfig(['containerd', '--mirror', mirrorUrl(node), '--path', certs, ...config])
+      const fetchedBefore = await bytesFetched(node)
+      const pulled = await containerd.pull(pulledRef, certs, 'native')
+      assert.equal(pulled.code, 0, `ctr images pull with ${how}: ${pulled.stderr}${pulled.stdout.slice(-2000)}`)
+      assert.equal(await containerd.imageDigest(pulledRef), pulledImage.manifestDigest)
+      const blobBytes = [pulledImage.config, ...pulledImage.layers].reduce((sum, blob) => sum + blob.size, 0)
+      const fetched = (await bytesFetched(node)) - fetchedBefore
+      assert.ok(fetched >= blobBytes, `with ${how}, the daemon fetched ${fetched} of ${blobBytes} blob bytes: containerd went around the mirror`)
+    }
+  })
 })

@@ -39,7 +39,14 @@ export const DAEMON_DEFAULTS = {
   metrics: { server: { ip: '0.0.0.0', port: 4002 } },
   proxy: {
     server: { ip: '0.0.0.0', port: 65001 },
-    registryMirror: { addr: 'https://index.docker.io', allowedRegistries: [] as string[], checkAccess: true, accessCacheTTL: '60s' },
+    registryMirror: {
+      addr: 'https://index.docker.io',
+      allowedRegistries: [] as string[],
+      /** Clients on this host's loopback (its own runtimes) may name any registry, as with Dragonfly. */
+      anyRegistryFromLoopback: true,
+      checkAccess: true,
+      accessCacheTTL: '60s',
+    },
     rules: [{ regex: 'blobs/sha256.*' }],
     hijackHTTPS: { cert: '', key: '', hosts: [] as string[] },
   },
@@ -102,6 +109,7 @@ export const daemonConfigSchema = z
       registryMirror: z.object({
         addr: z.url(),
         allowedRegistries: z.array(z.string().regex(/^[^\s/]+$/, 'must be host or host:port')),
+        anyRegistryFromLoopback: z.boolean(),
         checkAccess: z.boolean(),
         accessCacheTTL: durationMs(),
       }),

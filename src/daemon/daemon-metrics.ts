@@ -16,6 +16,7 @@ export class DaemonMetrics {
   readonly uploadRequests: Counter<'status'>
   readonly gcEvictions: Counter<'reason'>
   readonly proxyRequests: Counter<'kind'>
+  readonly proxyRefusals: Counter<'reason'>
 
   constructor(registry: Registry) {
     const registers = [registry]
@@ -76,6 +77,12 @@ export class DaemonMetrics {
       name: 'damselfly_dfdaemon_proxy_request_total',
       help: 'Requests to the registry mirror, by how they were served (p2p, direct).',
       labelNames: ['kind'],
+      registers,
+    })
+    this.proxyRefusals = new Counter({
+      name: 'damselfly_dfdaemon_proxy_refused_request_total',
+      help: 'Requests the registry mirror refused, by reason (registry-not-allowed, dot-segment, ...).',
+      labelNames: ['reason'],
       registers,
     })
     this.gcEvictions = new Counter({

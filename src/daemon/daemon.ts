@@ -212,6 +212,7 @@ export class Daemon implements Startable {
         port: config.proxy.server.port,
         defaultRegistry: config.proxy.registryMirror.addr,
         allowedRegistries: config.proxy.registryMirror.allowedRegistries,
+        anyRegistryFromLoopback: config.proxy.registryMirror.anyRegistryFromLoopback,
         rules: config.proxy.rules.map((rule) => new RegExp(rule.regex)),
         interception,
       },

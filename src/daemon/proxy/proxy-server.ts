@@ -16,6 +16,8 @@ import { parseDownloadRequest, type DownloadRequest } from '../download/download
 import type { TaskManager } from '../download/task-manager.js'
 import type { LeafCertificates } from './certificate-authority.js'
 import { forward } from './forward.js'
+import type { ProxyRefusal } from './proxy-refusal.js'
+import { checkRegistryPath } from './registry-path.js'
 import { RegistryUpstreams, type Upstream } from './registry-upstream.js'
 
 /** Hosts whose HTTPS the proxy terminates with leaf certificates from the operator's CA, so their blobs go P2P. */
@@ -29,6 +31,8 @@ export interface ProxyInit {
   readonly port: number
   readonly defaultRegistry: string
   readonly allowedRegistries: readonly string[]
+  /** Whether clients on this host's loopback may name any registry (see {@link RegistryUpstreams}). */
+  readonly anyRegistryFromLoopback: boolean
   /** Requests whose path matches one of these go through P2P (Dragonfly's proxy rules). */
   readonly rules: readonly RegExp[]
   readonly interception?: HttpsInterception | undefined
@@ -56,7 +60,11 @@ export class ProxyServer implements Startable {
     private readonly components: { tasks: TaskManager; dispatcher: Dispatcher; metrics: DaemonMetrics; logger: Logger },
     private readonly init: ProxyInit,
   ) {
-    this.upstreams = new RegistryUpstreams({ defaultRegistry: init.defaultRegistry, allowedRegistries: init.allowedRegistries })
+    this.upstreams = new RegistryUpstreams({
+      defaultRegistry: init.defaultRegistry,
+      allowedRegistries: init.allowedRegistries,
+      anyRegistryFromLoopback: init.anyRegistryFromLoopback,
+    })
     this.server = createServer({ keepAlive: true }, (req, res) => {
       this.route(req, res).catch((error: unknown) => {
         const failure = toDamselflyError(error)
@@ -93,7 +101,8 @@ export class ProxyServer implements Startable {
     const port = Number(target?.[2])
     socket.on('error', () => socket.destroy())
     if (hostname === undefined || !(port > 0 && port < 65536)) {
-      socket.end('HTTP/1.1 400 Bad Request\r\n\r\n')
+      this.refused(req, { refused: 'bad-connect-target', error: new DamselflyError('INVALID_ARGUMENT', 'CONNECT needs a host:port target') })
+      socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n')
       return
     }
     const origin = `https://${req.url ?? ''}`
@@ -120,7 +129,8 @@ export class ProxyServer implements Startable {
       })
       return
     }
-    if (!this.upstreams.allows(req.url ?? '')) {
+    if (!this.upstreams.allows(req.url ?? '', req.socket.remoteAddress)) {
+      this.refused(req, { refused: 'connect-not-allowed', error: new DamselflyError('UPSTREAM_NOT_ALLOWED', `${req.url ?? ''} is neither intercepted nor in proxy.registryMirror.allowedRegistries`) })
       socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n')
       return
     }
@@ -137,13 +147,26 @@ export class ProxyServer implements Startable {
     socket.on('close', () => upstream.destroy())
   }
 
+  /**
+   * Logs and counts a refused request, so that an operator learns why a runtime went around the
+   * mirror (containerd, refused, silently pulls from the registry itself). Returns the error to send.
+   */
+  private refused(req: IncomingMessage, refusal: ProxyRefusal): DamselflyError {
+    this.components.metrics.proxyRefusals.inc({ reason: refusal.refused })
+    this.components.logger.warn(
+      { reason: refusal.refused, client: req.socket.remoteAddress, method: req.method, path: (req.url ?? '').split('?')[0]?.slice(0, 200), why: refusal.error.message },
+      'proxy request refused',
+    )
+    return refusal.error
+  }
+
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0] ?? '/'
-    if (!path.startsWith('/v2/') && path !== '/v2') {
-      throw new DamselflyError('INVALID_ARGUMENT', `not a registry request: ${req.method ?? ''} ${path} (point clients at this port as a registry mirror)`)
-    }
+    const badPath = checkRegistryPath(req.url ?? '/')
+    if (badPath !== undefined) throw this.refused(req, badPath)
     const interceptedOrigin = this.intercepted.get(req.socket)
     const upstream = interceptedOrigin === undefined ? this.upstreams.resolve(req) : { origin: interceptedOrigin, pathAndQuery: req.url ?? '/' }
+    if ('refused' in upstream) throw this.refused(req, upstream)
     const closed = new AbortController()
     res.on('close', () => {
       closed.abort()
