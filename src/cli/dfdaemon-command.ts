@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander'
 import { createLogger, LOG_LEVELS, type LogLevel } from '../common/logger.js'
 import { VERSION } from '../common/version.js'
-import { resolveDaemonConfig, type DaemonConfig } from '../daemon/config.js'
+import { unknownEnvNames } from '../common/config-resolver.js'
+import { DAEMON_DEFAULTS, resolveDaemonConfig, type DaemonConfig } from '../daemon/config.js'
 import { Daemon } from '../daemon/daemon.js'
 import { fail } from './exit.js'
 import { runUntilSignal } from './run-until-signal.js'
@@ -51,8 +52,10 @@ function flagTree(flags: DaemonFlags): Record<string, unknown> {
 }
 
 /** Runs a daemon in the foreground until SIGINT or SIGTERM. */
-export async function runDaemon(config: DaemonConfig): Promise<void> {
+export async function runDaemon(config: DaemonConfig, env: Readonly<Record<string, string | undefined>> = {}): Promise<void> {
   const logger = createLogger({ level: config.log.level, name: 'dfdaemon' })
+  const unknown = unknownEnvNames(DAEMON_DEFAULTS, 'DFDAEMON', env)
+  if (unknown.length > 0) logger.warn({ variables: unknown }, 'environment variables that name no config key are ignored')
   const daemon = await Daemon.create(config, { logger })
   await runUntilSignal(daemon, logger)
 }
@@ -78,7 +81,7 @@ export function daemonCommand(name: string): Command {
     .action(async (flags: DaemonFlags) => {
       try {
         const config = resolveDaemonConfig({ file: flags.config, env: process.env, flags: flagTree(flags) })
-        await runDaemon(config)
+        await runDaemon(config, process.env)
       } catch (error) {
         fail(name, error)
       }

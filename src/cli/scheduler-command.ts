@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander'
 import { createLogger, LOG_LEVELS, type LogLevel } from '../common/logger.js'
 import { VERSION } from '../common/version.js'
-import { resolveSchedulerConfig, type SchedulerConfig } from '../scheduler/config.js'
+import { unknownEnvNames } from '../common/config-resolver.js'
+import { resolveSchedulerConfig, SCHEDULER_DEFAULTS, type SchedulerConfig } from '../scheduler/config.js'
 import { Scheduler } from '../scheduler/scheduler.js'
 import { fail } from './exit.js'
 import { runUntilSignal } from './run-until-signal.js'
@@ -34,8 +35,10 @@ function flagTree(flags: SchedulerFlags): Record<string, unknown> {
 }
 
 /** Runs a scheduler in the foreground until SIGINT or SIGTERM. */
-export async function runScheduler(config: SchedulerConfig): Promise<void> {
+export async function runScheduler(config: SchedulerConfig, env: Readonly<Record<string, string | undefined>> = {}): Promise<void> {
   const logger = createLogger({ level: config.log.level, name: 'scheduler' })
+  const unknown = unknownEnvNames(SCHEDULER_DEFAULTS, 'SCHEDULER', env)
+  if (unknown.length > 0) logger.warn({ variables: unknown }, 'environment variables that name no config key are ignored')
   const scheduler = new Scheduler(config, { logger })
   await runUntilSignal(scheduler, logger)
 }
@@ -54,7 +57,7 @@ export function schedulerCommand(name = 'scheduler'): Command {
     .action(async (flags: SchedulerFlags) => {
       try {
         const config = resolveSchedulerConfig({ file: flags.config, env: process.env, flags: flagTree(flags) })
-        await runScheduler(config)
+        await runScheduler(config, process.env)
       } catch (error) {
         fail(name, error)
       }

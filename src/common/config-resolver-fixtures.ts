@@ -110,3 +110,22 @@ export function envMap(defaults: Tree, prefix: string): fc.Arbitrary<Record<stri
   )
   return fc.dictionary(name, value, { maxKeys: 3 })
 }
+
+/** Every section (object) of a tree of defaults, the root included, as a key path. */
+export function sectionPaths(tree: Tree, prefix: readonly string[] = []): string[][] {
+  return [[...prefix], ...Object.entries(tree).flatMap(([key, value]) => (isTree(value) ? sectionPaths(value, [...prefix, key]) : []))]
+}
+
+/**
+ * Keys no section of `defaults` holds, each placed in some section with a value (undefined
+ * means "not set" to the resolver): the full path of each, and a tree holding them all.
+ */
+export function unknownKeyTree(defaults: Tree): fc.Arbitrary<{ paths: string[][]; tree: Tree }> {
+  const placed = fc.tuple(fc.constantFrom(...sectionPaths(defaults)), fc.stringMatching(/^[a-z][a-zA-Z0-9]{0,10}$/), configJunk.filter((value) => value !== undefined))
+    .filter(([section, key]) => {
+      const node = valueAt(defaults, section)
+      return isTree(node) && !Object.hasOwn(node, key)
+    })
+  return fc.uniqueArray(placed, { minLength: 1, maxLength: 4, selector: ([section, key]) => [...section, key].join('.') })
+    .map((entries) => ({ paths: entries.map(([section, key]) => [...section, key]), tree: treeOf(entries.map(([section, key, value]) => [[...section, key], value])) }))
+}

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { z } from 'zod'
-import { envName, resolveConfig, type ConfigSources } from './config-resolver.js'
+import { envName, resolveConfig, unknownEnvNames, type ConfigSources } from './config-resolver.js'
 import { bytes, durationMs, port } from './config-schema.js'
 import { assertThrowsCode } from '../protocol/damselfly-error-fixtures.js'
 
@@ -17,6 +17,9 @@ const schema = z.object({
   gc: z.object({ policy: z.object({ taskTTL: durationMs() }) }),
   scheduler: z.object({ addrs: z.array(z.string()) }),
   seedPeer: z.object({ enable: z.boolean() }),
+  rules: z.array(z.object({ regex: z.string() })),
+  /** A free map: any key is a label name. */
+  labels: z.record(z.string(), z.string()),
 })
 
 function defaults() {
@@ -26,6 +29,8 @@ function defaults() {
     gc: { policy: { taskTTL: '6h' } },
     scheduler: { addrs: ['default:8002'] },
     seedPeer: { enable: false },
+    rules: [{ regex: 'blobs/sha256.*' }],
+    labels: {} as Record<string, string>,
   }
 }
 
@@ -179,6 +184,69 @@ describe('resolveConfig: errors', TEST, () => {
   it('a wrong type from the file names its path', TEST, () => {
     assertConfigInvalid(() => resolve({ file: yamlFile('upload:\n  server: 5\n') }), /upload\.server: /)
   })
+})
+
+describe('resolveConfig: unknown keys', TEST, () => {
+  it('refuses a misspelt key from the file rather than keeping its default, naming its path and the key meant', TEST, () => {
+    assertConfigInvalid(
+      () => resolve({ file: yamlFile('storge:\n  dir: /data\nuplod:\n  rateLimit: 1MiB\nupload:\n  server:\n    prot: 1\n') }),
+      /^invalid configuration: /,
+      /(^|; |: )storge: unknown key($|;)/,
+      /(^|; |: )uplod: unknown key \(did you mean upload\?\)/,
+      /upload\.server\.prot: unknown key \(did you mean port\?\)/,
+    )
+  })
+
+  it('reports unknown keys together with every other problem', TEST, () => {
+    assertConfigInvalid(
+      () => resolve({ file: yamlFile('nmae: x\nupload:\n  server:\n    port: 70000\n'), env: { TESTD_SEED_PEER_ENABLE: 'maybe' } }),
+      /nmae: unknown key \(did you mean name\?\)/,
+      /upload\.server\.port: /,
+      /seedPeer\.enable: /,
+    )
+  })
+
+  const cases: ReadonlyArray<{ name: string; sources: () => ConfigSources; message: RegExp }> = [
+    { name: 'inside an element of a list of objects', sources: () => ({ file: yamlFile('rules:\n  - regex: a\n  - regex: b\n    useTLS: true\n') }), message: /rules\.1\.useTLS: unknown key/ },
+    { name: 'under a key that holds a value, not a section', sources: () => ({ file: yamlFile('gc:\n  policy:\n    taskTTL: 1h\n    ttl: 2h\n') }), message: /gc\.policy\.ttl: unknown key/ },
+    { name: 'from the flags', sources: () => ({ flags: { upload: { sever: { port: 1 } } } }), message: /upload\.sever: unknown key \(did you mean server\?\)/ },
+    { name: 'whatever its case', sources: () => ({ file: yamlFile('Name: x\n') }), message: /Name: unknown key \(did you mean name\?\)/ },
+    { name: 'with a name that is no identifier, quoted', sources: () => ({ file: yamlFile('"a b\\nc": 1\n') }), message: /"a b\\nc": unknown key/ },
+  ]
+  for (const { name, sources, message } of cases) {
+    it(`names an unknown key ${name}`, TEST, () => assertConfigInvalid(() => resolve(sources()), message))
+  }
+
+  it('offers no hint for a key like none it knows', TEST, () => {
+    assertConfigInvalid(() => resolve({ file: yamlFile('completelyDifferent: 1\n') }), /completelyDifferent: unknown key($|;)/)
+  })
+
+  it('takes any key in a free map', TEST, () => {
+    const config = resolve({ file: yamlFile('labels:\n  team: storage\n  storge: typo-is-fine-here\n') })
+    assert.deepEqual(config.labels, { team: 'storage', storge: 'typo-is-fine-here' })
+  })
+})
+
+describe('unknownEnvNames', TEST, () => {
+  const cases: ReadonlyArray<{ name: string; env: Record<string, string>; unknown: readonly string[] }> = [
+    { name: 'known names', env: { TESTD_NAME: 'x', TESTD_UPLOAD_SERVER_PORT: '1' }, unknown: [] },
+    { name: 'other prefixes', env: { DFDAEMON_NAME: 'x', TESTDX_NAME: 'x', testd_name: 'x', PATH: '/bin' }, unknown: [] },
+    { name: 'a misspelt name', env: { TESTD_UPLOAD_RATELIMIT: '1MiB', TESTD_NAME: 'x' }, unknown: ['TESTD_UPLOAD_RATELIMIT'] },
+    { name: 'a section, not a key', env: { TESTD_UPLOAD: 'x' }, unknown: ['TESTD_UPLOAD'] },
+    { name: 'a port key that is no service link', env: { TESTD_UPLOAD_PORT: '65002' }, unknown: ['TESTD_UPLOAD_PORT'] },
+    {
+      name: 'Kubernetes service links of services named testd and testd-metrics',
+      env: {
+        TESTD_SERVICE_HOST: '10.0.0.1', TESTD_SERVICE_PORT: '8002', TESTD_SERVICE_PORT_GRPC: '8002', TESTD_PORT: 'tcp://10.0.0.1:8002',
+        TESTD_PORT_8002_TCP: 'tcp://10.0.0.1:8002', TESTD_PORT_8002_TCP_PROTO: 'tcp', TESTD_PORT_8002_TCP_PORT: '8002', TESTD_PORT_8002_TCP_ADDR: '10.0.0.1',
+        TESTD_METRICS_SERVICE_HOST: '10.0.0.2', TESTD_METRICS_PORT: 'tcp://10.0.0.2:8000', TESTD_METRICS_PORT_8000_UDP: 'udp://10.0.0.2:8000',
+      },
+      unknown: [],
+    },
+  ]
+  for (const { name, env, unknown } of cases) {
+    it(name, TEST, () => assert.deepEqual(unknownEnvNames(defaults(), PREFIX, env), unknown))
+  }
 })
 
 describe('resolveConfig: result', TEST, () => {

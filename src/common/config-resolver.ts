@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
-import type { z } from 'zod'
+import { z } from 'zod'
 import { DamselflyError } from '../protocol/damselfly-error.js'
 
 type Tree = Record<string, unknown>
@@ -69,6 +69,31 @@ function fromEnv(defaults: Tree, prefix: string, env: Readonly<Record<string, st
   return tree
 }
 
+/**
+ * Kubernetes gives every pod `<SERVICE>_SERVICE_HOST`, `<SERVICE>_PORT_8002_TCP` and the like for
+ * each service of its namespace: a service named `scheduler` or `dfdaemon` must not look like a
+ * misspelt key.
+ */
+const SERVICE_LINK = /_(?:SERVICE_HOST|SERVICE_PORT(?:_[A-Z0-9_]+)?|PORT_\d+_(?:TCP|UDP|SCTP)(?:_(?:PROTO|PORT|ADDR))?)$/
+
+function isServiceLink(name: string, value: string | undefined): boolean {
+  // `<SERVICE>_PORT` holds a URL such as tcp://10.0.0.1:8002; `DFDAEMON_UPLOAD_PORT=65002` is a typo.
+  return SERVICE_LINK.test(name) || (name.endsWith('_PORT') && /^(?:tcp|udp|sctp):\/\//.test(value ?? ''))
+}
+
+/**
+ * Variables behind the component's prefix that name no key (`DFDAEMON_UPLOAD_RATELIMIT` for
+ * `DFDAEMON_UPLOAD_RATE_LIMIT`), for a warning at start. Not an error: the environment is shared
+ * with everything else in it (Kubernetes service links, wrappers), unlike a config file.
+ */
+export function unknownEnvNames(defaults: Tree, prefix: string, env: Readonly<Record<string, string | undefined>>): string[] {
+  const known = new Set(leafPaths(defaults).map((path) => envName(prefix, path)))
+  return Object.entries(env)
+    .filter(([name, value]) => name.startsWith(`${prefix}_`) && !known.has(name) && !isServiceLink(name, value))
+    .map(([name]) => name)
+    .sort()
+}
+
 function fromFile(path: string): Tree {
   let text: string
   try {
@@ -87,6 +112,61 @@ function fromFile(path: string): Tree {
   return parsed
 }
 
+/** A key path as a message shows it: plain keys joined with dots, any other key quoted. */
+function formatPath(path: readonly string[]): string {
+  return path.map((key) => (/^[\w-]+$/.test(key) ? key : JSON.stringify(key))).join('.')
+}
+
+/** Edits (insert, delete, replace, swap of neighbours) between two short keys, for a "did you mean" hint. */
+function distance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)))
+  const at = (i: number, j: number): number => rows[i]?.[j] ?? 0
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1))
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, at(i - 2, j - 2) + 1)
+      const row = rows[i]
+      if (row !== undefined) row[j] = best
+    }
+  }
+  return at(a.length, b.length)
+}
+
+function unknownKeyProblem(path: readonly string[], known: readonly string[]): string {
+  const key = path[path.length - 1] ?? ''
+  const near = known
+    .map((candidate) => ({ candidate, far: candidate.toLowerCase() === key.toLowerCase() ? 0 : distance(key, candidate) }))
+    .filter(({ far }) => far <= Math.max(1, Math.floor(key.length / 3)))
+    .sort((x, y) => x.far - y.far)[0]
+  return `${formatPath(path)}: unknown key${near === undefined ? '' : ` (did you mean ${near.candidate}?)`}`
+}
+
+/**
+ * Keys of `value` the schema has no place for, each as a problem naming its path. Walks the
+ * schema and the value together: an object schema that strips unknown keys (zod's default)
+ * reports them here instead; a free map (`z.record`, a loose object) takes any key.
+ */
+function unknownKeys(schema: z.ZodType, value: unknown, path: readonly string[] = []): string[] {
+  if (schema instanceof z.ZodPipe) return unknownKeys(schema.in as z.ZodType, value, path)
+  if (schema instanceof z.ZodOptional || schema instanceof z.ZodNullable || schema instanceof z.ZodDefault) return unknownKeys(schema.unwrap() as z.ZodType, value, path)
+  if (schema instanceof z.ZodArray) {
+    return Array.isArray(value) ? value.flatMap((item, index) => unknownKeys(schema.element as z.ZodType, item, [...path, String(index)])) : []
+  }
+  if (schema instanceof z.ZodRecord) {
+    return isTree(value) ? Object.entries(value).flatMap(([key, inner]) => unknownKeys(schema.valueType as z.ZodType, inner, [...path, key])) : []
+  }
+  if (!(schema instanceof z.ZodObject) || !isTree(value)) return []
+  const shape = schema.shape as Record<string, z.ZodType>
+  const known = Object.keys(shape)
+  // A catchall (loose, strict or typed) makes zod itself decide about other keys.
+  const free = schema.def.catchall !== undefined
+  return Object.entries(value).flatMap(([key, inner]) => {
+    const field = Object.hasOwn(shape, key) ? shape[key] : undefined
+    if (field !== undefined) return unknownKeys(field, inner, [...path, key])
+    return free ? [] : [unknownKeyProblem([...path, key], known)]
+  })
+}
+
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null) {
     for (const inner of Object.values(value)) deepFreeze(inner)
@@ -98,7 +178,8 @@ function deepFreeze<T>(value: T): T {
 /**
  * Resolves a component's configuration with precedence defaults < YAML file < environment <
  * flags, validates it with the schema, and freezes it. Every problem is reported at once, each
- * with its key path, in one CONFIG_INVALID error.
+ * with its key path, in one CONFIG_INVALID error; a key the schema does not know (`storge:`) is
+ * one of them, so a misspelt key never leaves its default silently in place.
  */
 export function resolveConfig<S extends z.ZodType>(
   schema: S,
@@ -111,8 +192,11 @@ export function resolveConfig<S extends z.ZodType>(
   if (sources.env !== undefined) tree = merge(tree, fromEnv(defaults, envPrefix, sources.env))
   if (sources.flags !== undefined) tree = merge(tree, sources.flags)
   const result = schema.safeParse(tree)
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+  const problems = [
+    ...unknownKeys(schema, tree),
+    ...(result.success ? [] : result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)),
+  ]
+  if (!result.success || problems.length > 0) {
     throw new DamselflyError('CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`)
   }
   return deepFreeze(result.data)

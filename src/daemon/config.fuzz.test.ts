@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { envName } from '../common/config-resolver.js'
-import { assertDeepFrozen, durationText, envMap, flagTree, leafPaths, treeOf, valueAt } from '../common/config-resolver-fixtures.js'
+import { assertDeepFrozen, durationText, envMap, flagTree, leafPaths, treeOf, unknownKeyTree, valueAt } from '../common/config-resolver-fixtures.js'
 import { outcomeOf } from '../protocol/damselfly-error-fixtures.js'
 import { DAEMON_DEFAULTS, resolveDaemonConfig, type DaemonConfig } from './config.js'
 
@@ -73,6 +73,14 @@ describe('resolveDaemonConfig: properties', TEST, () => {
         ...(fromFlags === undefined ? {} : { flags: treeOf([[key, fromFlags.text]]) }),
       })
       assert.equal(valueAt(config, key), (fromFlags ?? fromEnv).ms)
+    }), { numRuns: 200 })
+  })
+
+  it('names every unknown key at once, in whatever section it sits', TEST, () => {
+    fc.assert(fc.property(unknownKeyTree(DAEMON_DEFAULTS), ({ paths, tree }) => {
+      const outcome = outcomeOf(() => resolveDaemonConfig({ flags: tree }), 'CONFIG_INVALID')
+      assert.ok(!outcome.accepted, 'a config with unknown keys is refused')
+      if (!outcome.accepted) for (const path of paths) assert.ok(outcome.error.message.includes(`${path.join('.')}: unknown key`), `${path.join('.')} in ${outcome.error.message}`)
     }), { numRuns: 200 })
   })
 

@@ -148,6 +148,17 @@ describe('resolveDaemonConfig: refusals', TEST, () => {
     })
   }
 
+  it('refuses misspelt keys instead of starting with defaults, naming each path at once', TEST, () => {
+    const yaml = 'storge:\n  dir: /data/damselfly\nuplod:\n  rateLimit: 100MiB\nproxy:\n  registryMirror:\n    allowedRegistry: [ghcr.io]\n  rules:\n    - regex: blobs/sha256.*\n      useTLS: true\n'
+    assertConfigInvalid(
+      () => resolveDaemonConfig({ file: yamlFile(yaml) }),
+      /(^|; |: )storge: unknown key \(did you mean storage\?\)/,
+      /(^|; )uplod: unknown key \(did you mean upload\?\)/,
+      /proxy\.registryMirror\.allowedRegistry: unknown key \(did you mean allowedRegistries\?\)/,
+      /proxy\.rules\.0\.useTLS: unknown key/,
+    )
+  })
+
   it('reports a bad scheduler address from the environment', TEST, () => {
     assertConfigInvalid(() => resolveDaemonConfig({ env: { DFDAEMON_SCHEDULER_ADDRS: 'a:8002,b' } }), /scheduler\.addrs\.1: must be host:port/)
   })
