@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { mkdir, readdir } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test'
 import { taskIdFor } from '../src/protocol/task-id.js'
 import { MiB, sha256File, tempDir } from './support/files.js'
 import { makeRandomFile, OriginServer, type Content } from './support/origin-server.js'
-import { dfget, socketGet, startDaemon, type DaemonProcess } from './support/processes.js'
+import { cliPath, dfget, socketGet, startDaemon, waitFor, type DaemonProcess } from './support/processes.js'
 
 async function closedPort(): Promise<number> {
   const server = createServer()
@@ -22,6 +22,8 @@ describe('dfget refuses bad input with one line, exit 1, and nothing left behind
   let origin!: OriginServer
   let daemon!: DaemonProcess
   let content!: Content
+  let slowContent!: Content
+  let slowDaemon!: DaemonProcess
   let caseNumber = 0
 
   before(async () => {
@@ -29,10 +31,14 @@ describe('dfget refuses bad input with one line, exit 1, and nothing left behind
     origin = await OriginServer.start()
     content = await makeRandomFile(join(dir.path, 'content.bin'), 5 * MiB)
     daemon = await startDaemon(join(dir.path, 'daemon'), { env: { DFDAEMON_SOURCE_RETRY_COUNT: '1' } })
+    // 40 MiB at 4 MiB/s from the origin: ten seconds in which to interrupt dfget.
+    slowContent = await makeRandomFile(join(dir.path, 'slow.bin'), 40 * MiB)
+    slowDaemon = await startDaemon(join(dir.path, 'slow-daemon'), { env: { DFDAEMON_SOURCE_RATE_LIMIT: '4MiB' } })
   })
 
   after(async () => {
     await (daemon as DaemonProcess | undefined)?.stop()
+    await (slowDaemon as DaemonProcess | undefined)?.stop()
     await (origin as OriginServer | undefined)?.close()
     await (dir as typeof dir | undefined)?.remove()
   })
@@ -155,4 +161,22 @@ describe('dfget refuses bad input with one line, exit 1, and nothing left behind
       execFileSync('umount', [small])
     }
   })
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`says it was interrupted by ${signal} mid-download, not that the daemon went away, and leaves nothing behind`, { timeout: 60_000 }, async () => {
+      const url = origin.serve(`/interrupted-${signal}`, slowContent)
+      const outDir = join(dir.path, `interrupted-${signal}`)
+      await mkdir(outDir)
+      const child = spawn(process.execPath, [cliPath('dfget'), url, '-O', join(outDir, 'out.bin'), '-e', slowDaemon.socketPath, '--no-progress'], { stdio: ['ignore', 'ignore', 'pipe'] })
+      let stderr = ''
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+      const stats = origin.statsOf(`/interrupted-${signal}`)
+      await waitFor(() => stats.bodyBytesSent > MiB, 'the download to be under way')
+      child.kill(signal)
+      assert.equal(await exited, 1)
+      assert.equal(stderr, `dfget: interrupted by ${signal}\n`)
+      assert.deepEqual(await readdir(outDir), [], 'no output or temporary file is left')
+    })
+  }
 })

@@ -149,8 +149,8 @@ export function dfgetCommand(): Command {
     .addOption(new Option('--no-progress', 'do not show a progress bar'))
     .action(async (url: string, flags: DfgetFlags) => {
       const controller = new AbortController()
-      const onSignal = (): void => {
-        controller.abort(new DamselflyError('CANCELLED', 'interrupted'))
+      const onSignal = (signal: NodeJS.Signals): void => {
+        controller.abort(new DamselflyError('CANCELLED', `interrupted by ${signal}`))
       }
       process.once('SIGINT', onSignal)
       process.once('SIGTERM', onSignal)
@@ -160,6 +160,8 @@ export function dfgetCommand(): Command {
         try {
           await download(url, flags, AbortSignal.any([controller.signal, timeout]))
         } catch (error) {
+          // Whatever broke once the signal came (the socket, the stream) broke because of it.
+          if (controller.signal.aborted) throw controller.signal.reason as DamselflyError
           if (timeout.aborted) throw new DamselflyError('TIMEOUT', `download did not finish within ${flags.timeout}`, { cause: error })
           throw error
         }

@@ -114,6 +114,7 @@ export class LocalApiClient {
       }
     } catch (error) {
       if (error instanceof DamselflyError) throw error
+      if (options.signal.aborted) throw new DamselflyError('CANCELLED', 'the download was cancelled', { cause: error })
       throw new DamselflyError('DAEMON_UNAVAILABLE', 'dfdaemon went away during the download', { cause: error })
     }
     throw new DamselflyError('DAEMON_UNAVAILABLE', 'dfdaemon went away during the download')
