@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { silentLogger } from '../src/common/logger.js'
@@ -92,23 +92,60 @@ describe('daemon lifecycle', { timeout: 300_000 }, () => {
     assert.ok(stats.completedRanges.length <= pieceCount + inFlight, 'only pieces in flight at the crash were sent twice')
   })
 
-  it('starts a daemon in the background when none answers, and uses it', { timeout: 60_000 }, async () => {
+  it('starts a daemon on the default socket when none answers, says what it started and where, and uses it', { timeout: 60_000 }, async () => {
     const home = join(dir.path, 'autostart')
     const url = origin.serve('/autostart', await makeRandomFile(join(dir.path, 'auto.bin'), 3 * MiB))
+    const socketPath = join(home, 'dfdaemon.sock')
+    // The default socket and everything else of the daemon dfget starts, kept on loopback and in the test's directory.
     const env = {
+      DFDAEMON_DOWNLOAD_SERVER_SOCKET_PATH: socketPath,
       DFDAEMON_STORAGE_DIR: join(home, 'data'),
       DFDAEMON_LOG_DIR: join(home, 'logs'),
-      DFDAEMON_UPLOAD_SERVER_IP: '127.0.0.1',
-      DFDAEMON_UPLOAD_SERVER_PORT: '0',
+      DFDAEMON_PROXY_SERVER_IP: '127.0.0.1',
+      DFDAEMON_PROXY_SERVER_PORT: '0',
+      DFDAEMON_METRICS_SERVER_IP: '127.0.0.1',
+      DFDAEMON_METRICS_SERVER_PORT: '0',
+      // A misspelt variable: the daemon starts, and says it ignored it.
+      DFDAEMON_UPLOAD_RATELIMIT: '1MiB',
     }
     const output = join(dir.path, 'auto.out')
-    const result = await dfget([url, '-O', output, '-e', join(home, 'dfdaemon.sock')], { env })
+    const result = await dfget([url, '-O', output], { env })
     assert.equal(result.code, 0, result.stderr)
     assert.equal(await sha256File(output), await sha256File(join(dir.path, 'auto.bin')))
-    const started = readFileSync(join(home, 'logs', 'dfdaemon.log'), 'utf8').split('\n').find((line) => line.includes('dfdaemon started'))
+    const logPath = join(home, 'logs', 'dfdaemon.log')
+    const said = result.stderr.split('\n').find((line) => line.startsWith('dfget: started dfdaemon'))
+    assert.equal(
+      said?.replace(/\(pid \d+\)/, '(pid N)'),
+      `dfget: started dfdaemon (pid N) in the background on ${socketPath}: data in ${join(home, 'data')}, log in ${logPath}, listening on 127.0.0.1:0 (registry mirror), 127.0.0.1:0 (metrics)`,
+    )
+    const lines = readFileSync(logPath, 'utf8').split('\n')
+    const started = lines.find((line) => line.includes('dfdaemon started'))
     assert.ok(started, 'the background daemon logged its start')
     const { pid } = JSON.parse(started) as { pid: number }
+    assert.match(said ?? '', new RegExp(`\\(pid ${pid}\\)`))
+    const ignored = lines.find((line) => line.includes('environment variables that name no config key are ignored'))
+    assert.deepEqual((JSON.parse(ignored ?? '{}') as { variables?: string[] }).variables, ['DFDAEMON_UPLOAD_RATELIMIT'])
     process.kill(pid, 'SIGTERM')
     await waitFor(() => !alive(pid), 'the background daemon to stop')
+  })
+
+  it('starts no daemon for a socket other than the default: says in one line that none answers there', { timeout: 60_000 }, async () => {
+    const home = join(dir.path, 'no-autostart')
+    const url = origin.serve('/no-autostart', await makeRandomFile(join(dir.path, 'no-auto.bin'), MiB))
+    const elsewhere = join(home, 'elsewhere.sock')
+    const env = {
+      DFDAEMON_DOWNLOAD_SERVER_SOCKET_PATH: join(home, 'default.sock'),
+      DFDAEMON_STORAGE_DIR: join(home, 'data'),
+      DFDAEMON_LOG_DIR: join(home, 'logs'),
+      DFDAEMON_PROXY_SERVER_IP: '127.0.0.1',
+      DFDAEMON_PROXY_SERVER_PORT: '0',
+      DFDAEMON_METRICS_SERVER_IP: '127.0.0.1',
+      DFDAEMON_METRICS_SERVER_PORT: '0',
+    }
+    const result = await dfget([url, '-O', join(dir.path, 'no-auto.out'), '-e', elsewhere, '--no-progress'], { env })
+    assert.equal(result.code, 1)
+    assert.equal(result.stderr, `dfget: no dfdaemon answers on ${elsewhere}; start one there (dfdaemon --socket ${elsewhere}), or leave out -e to use ${join(home, 'default.sock')}, where dfget starts one when none runs\n`)
+    assert.equal(existsSync(home), false, 'no daemon was started: no socket, data or log')
+    assert.equal(origin.statsOf('/no-autostart').gets, 0)
   })
 })

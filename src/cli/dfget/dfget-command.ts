@@ -7,13 +7,12 @@ import { VERSION } from '../../common/version.js'
 import { LocalApiClient, type StreamAnswer } from '../../daemon/api/local-api-client.js'
 import { decodeResult, LOCAL_API } from '../../daemon/api/local-api.js'
 import type { DownloadRequestBody } from '../../daemon/download/download-request.js'
-import { defaultSocketPath } from '../../daemon/paths.js'
 import { DamselflyError, toDamselflyError } from '../../protocol/damselfly-error.js'
 import { formatDigest, parseDigest } from '../../protocol/digest.js'
 import { validateFixedPieceLength } from '../../protocol/piece.js'
 import { parseUrl } from '../../protocol/task-id.js'
 import { fail } from '../exit.js'
-import { ensureDaemon } from './ensure-daemon.js'
+import { defaultEndpoint, describeStarted, ensureDaemon } from './ensure-daemon.js'
 import { OutputFile } from './output-file.js'
 import { createProgress, type Progress } from './progress.js'
 
@@ -106,8 +105,8 @@ async function download(url: string, flags: DfgetFlags, signal: AbortSignal): Pr
   let progress: Progress | undefined
   try {
     const client = new LocalApiClient({ socketPath: flags.endpoint })
-    const startedLog = await ensureDaemon(client, flags.endpoint, signal)
-    if (startedLog !== undefined && flags.progress) process.stderr.write(`dfget: started dfdaemon in the background (log: ${startedLog})\n`)
+    const started = await ensureDaemon(client, flags.endpoint, signal)
+    if (started !== undefined) process.stderr.write(`dfget: ${describeStarted(started)}\n`)
     // The daemon stores the content; dfget then links its file (no bytes copied) or copies it.
     const answer = await client.downloadPath(body, {
       signal,
@@ -135,7 +134,7 @@ export function dfgetCommand(): Command {
     .version(VERSION)
     .argument('<url>', 'what to download (http or https)')
     .requiredOption('-O, --output <path>', 'where to write the content')
-    .option('-e, --endpoint <socket>', 'unix socket of the local dfdaemon', defaultSocketPath())
+    .option('-e, --endpoint <socket>', 'unix socket of the local dfdaemon; on the default one (DFDAEMON_DOWNLOAD_SERVER_SOCKET_PATH, else the path shown) dfget starts a daemon when none answers', defaultEndpoint(process.env))
     .option('--digest <digest>', 'expected digest of the content: sha256:<hex>, sha512:<hex> or crc32:<hex>')
     .option('-H, --header <header>', 'header sent to the source, "Name: value" (repeatable)', collect, [])
     .option('--tag <tag>', 'tag that makes a different task of the same URL')
