@@ -75,7 +75,7 @@ export class Daemon implements Startable {
     const hijack = config.proxy.hijackHTTPS
     if (hijack.hosts.length > 0) {
       const [interceptionCaPem, caKeyPem] = await Promise.all([readConfigFile(hijack.cert, 'proxy.hijackHTTPS.cert'), readConfigFile(hijack.key, 'proxy.hijackHTTPS.key')])
-      interception = { hosts: hijack.hosts.map((host) => new RegExp(host)), certificates: new LeafCertificates({ caCertPem: interceptionCaPem, caKeyPem }) }
+      interception = { hosts: hijack.hosts.map((host) => new RegExp(host)), certificates: new LeafCertificates({ clock: components.clock ?? systemClock }, { caCertPem: interceptionCaPem, caKeyPem }) }
     }
     return new Daemon(config, components, caCertPem, interception, identity)
   }
