@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { rendezvousPick } from '../src/common/rendezvous.js'
 import { taskIdFor } from '../src/protocol/task-id.js'
+import { BlackholeServer } from './support/blackhole-server.js'
 import { MiB, sha256File, tempDir } from './support/files.js'
 import { makeRandomFile, OriginServer, type Content } from './support/origin-server.js'
 import {
@@ -107,6 +108,53 @@ describe('P2P when things go wrong', { timeout: 600_000 }, () => {
     const second2 = await download(b, fresh, 'after-2.bin')
     assert.equal(second2.code, 0, second2.stderr)
     assert.ok((await metricValue(b.metricsAddress(), REMOTE)) - before >= content.length * 0.9, 'the new download went P2P through the scheduler left')
+  })
+
+  it('passes over a scheduler that accepts connections and never answers after one short timeout, then avoids it', { timeout: 200_000 }, async () => {
+    const s = await scheduler('s-beside-blackholes')
+    const silent = await BlackholeServer.start('silent')
+    const stalled = await BlackholeServer.start('stalled')
+    stops.push(() => silent.close(), () => stalled.close())
+    const addresses = [silent.address, stalled.address, s.address]
+    const registerTimeoutMs = 4_000
+    const node = await daemon('beside-blackholes', addresses.join(','), { DFDAEMON_SCHEDULER_REGISTER_TIMEOUT: `${registerTimeoutMs}ms` })
+    const small = await makeRandomFile(join(dir.path, 'small.bin'), MiB)
+    let serial = 0
+    /** A fresh URL whose task's schedulers, by rendezvous hashing, come in this order first. */
+    const urlRanking = (...first: string[]): string => {
+      for (;;) {
+        const url = origin.serve(`/beside-blackholes/${serial++}`, small)
+        const left = [...addresses]
+        const ranking = first.map(() => {
+          const pick = rendezvousPick(taskIdFor({ url }), left, (address) => address)!
+          left.splice(left.indexOf(pick), 1)
+          return pick
+        })
+        if (ranking.every((address, i) => address === first[i])) return url
+      }
+    }
+    const timed = async (url: string): Promise<number> => {
+      const startedMs = Date.now()
+      const result = await download(node, url, `beside-blackholes-${serial}.bin`)
+      assert.equal(result.code, 0, result.stderr)
+      assert.equal(await sha256File(result.output), small.sha256)
+      return Date.now() - startedMs
+    }
+
+    for (const hole of [silent, stalled]) {
+      const tookMs = await timed(urlRanking(hole.address, s.address))
+      assert.ok(hole.accepted > 0, 'the daemon connected to it')
+      assert.ok(tookMs >= registerTimeoutMs && tookMs < 2 * registerTimeoutMs, `one register timeout, then the scheduler left: ${tookMs} ms`)
+    }
+    // Past the 10 s a scheduler that failed is passed over for, neither is tried again: its connection never comes up.
+    const untilMs = Date.now() + 12_000
+    let count = 0
+    while (Date.now() < untilMs || count < 4) {
+      const tookMs = await timed(urlRanking(count % 2 === 0 ? silent.address : stalled.address))
+      assert.ok(tookMs < registerTimeoutMs, `download ${count} of a task a blackhole owns took ${tookMs} ms`)
+      count++
+    }
+    assert.equal(await metricValue(s.metricsAddress, 'damselfly_scheduler_back_to_source_total'), 2 + count, 'the scheduler left took every task')
   })
 
   it('gives priority 2 a clear error when no parent exists, and respects --disable-back-to-source', { timeout: 120_000 }, async () => {

@@ -119,7 +119,11 @@ export class Daemon implements Startable {
     this.sourcesForOtherHosts = new SourceRegistry([new HttpSource({ logger }, { ...httpInit, addressPolicy })])
     const reserveBytes = config.storage.reservedSpace
     this.ip = advertisedIp(config.host.ip, config.upload.server.ip)
-    this.schedulers = new SchedulerPool({ clock }, { addresses: config.scheduler.addrs, credentials: identity === undefined ? credentials.createInsecure() : schedulerChannelCredentials(identity) })
+    this.schedulers = new SchedulerPool({ clock }, {
+      addresses: config.scheduler.addrs,
+      credentials: identity === undefined ? credentials.createInsecure() : schedulerChannelCredentials(identity),
+      waits: { registerTimeoutMs: config.scheduler.registerTimeout, scheduleTimeoutMs: config.scheduler.scheduleTimeout },
+    })
     // Parents are hosts of the cluster: this host shows its certificate, and checks theirs, over TLS.
     this.peerHttp = new Agent({ connections: 16, keepAliveTimeout: 30_000, ...(identity === undefined ? {} : { connect: parentClientTlsOptions(identity) }) })
     this.tasks = new TaskManager(

@@ -15,6 +15,7 @@ export class SchedulerMetrics {
   readonly blocklistedParents: Counter<'reason'>
   readonly pieceDigestMismatches: Counter
   readonly contentDigestMismatches: Counter
+  readonly sourceFailuresRelayed: Counter<'code'>
 
   constructor(registry: Registry, counts: { hosts: () => number; tasks: () => number; peers: () => number }) {
     const registers = [registry]
@@ -55,6 +56,12 @@ export class SchedulerMetrics {
     this.contentDigestMismatches = new Counter({
       name: 'damselfly_scheduler_content_digest_mismatch_total',
       help: 'Tasks whose whole content failed its digest although every piece matched: their digests were dropped.',
+      registers,
+    })
+    this.sourceFailuresRelayed = new Counter({
+      name: 'damselfly_scheduler_source_failure_relayed_total',
+      help: 'Peers told the origin\'s final answer a seed peer got for the same request, by code.',
+      labelNames: ['code'],
       registers,
     })
     const gauge = (name: string, help: string, read: () => number): void => {

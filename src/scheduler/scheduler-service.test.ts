@@ -219,7 +219,7 @@ describe('SchedulerService over gRPC', TEST, () => {
   it('ends a stream with INVALID_ARGUMENT on a first message other than register, or malformed input', TEST, async () => {
     const bad = new Recorded(client.announcePeer())
     streams.push(bad)
-    bad.send({ hostId: 'host-a', taskId: taskId('t5'), peerId: 'x', request: { $case: 'peerFailed', value: { reason: 'nope' } } })
+    bad.send({ hostId: 'host-a', taskId: taskId('t5'), peerId: 'x', request: { $case: 'peerFailed', value: { reason: 'nope', code: '', sourceStatus: 0 } } })
     const error = await waitFor('error', () => bad.error)
     assert.equal(error.code, status.INVALID_ARGUMENT)
     assert.match(error.details, /first message must be register/)

@@ -52,6 +52,28 @@ export function socketGet(socketPath: string, path: string): Promise<{ status: n
   })
 }
 
+/**
+ * POSTs a download to the local API (stream delivery) and reads the whole answer: the status, the
+ * bytes, the error body of a refusal, and the outcome trailer of a streamed one.
+ */
+export function localDownload(socketPath: string, body: Record<string, unknown>): Promise<{ status: number; body: Buffer; error: { code: string; details: Record<string, unknown> } | undefined; result: string | undefined }> {
+  return new Promise((resolvePromise, reject) => {
+    const payload = JSON.stringify(body)
+    const req = request({ socketPath, path: '/v1/tasks/download', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('end', () => {
+        const bytes = Buffer.concat(chunks)
+        const status = res.statusCode ?? 0
+        const error = status >= 400 ? (JSON.parse(bytes.toString('utf8')) as { error: { code: string; details: Record<string, unknown> } }).error : undefined
+        resolvePromise({ status, body: bytes, error, result: res.trailers['x-damselfly-result'] })
+      })
+    })
+    req.on('error', reject)
+    req.end(payload)
+  })
+}
+
 export interface DaemonProcess {
   readonly socketPath: string
   readonly dataDir: string
