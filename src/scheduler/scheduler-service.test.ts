@@ -203,6 +203,7 @@ describe('SchedulerService over gRPC', TEST, () => {
     const seed = await announceHost('seed-host', { seed: true })
     const c3 = registerPeer('host-c', 't3', 'c3', { priority: 6, headers: { authorization: 'Bearer secret' } })
     const seedTask = await seed.next('seed task', (m) => (m.command?.$case === 'seedTask' ? m.command.value : undefined))
+    assert.deepEqual(c3.messages.map((m) => m.response?.$case), ['registered'], 'the registration is acknowledged while the decision waits for the seed')
     assert.equal(seedTask.url, 'http://origin.test/t3')
     assert.deepEqual(seedTask.headers, { authorization: 'Bearer secret' })
     assert.equal(await counter('damselfly_scheduler_seed_trigger_total'), 1)
