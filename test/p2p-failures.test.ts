@@ -87,27 +87,61 @@ describe('P2P when things go wrong', { timeout: 600_000 }, () => {
     assert.equal(await sha256File(result.output), content.sha256)
   })
 
-  it('finishes downloads when their scheduler dies, and routes new ones to the scheduler left', { timeout: 200_000 }, async () => {
-    const first = await scheduler('s-first')
-    const second = await scheduler('s-second')
-    const both = `${first.address},${second.address}`
-    const a = await daemon('two-schedulers-a', both, { DFDAEMON_DOWNLOAD_RATE_LIMIT: String(16 * MiB) })
-    const b = await daemon('two-schedulers-b', both)
-    const url = origin.serve('/scheduler-dies', content)
-    const pending = download(a, url, 'scheduler-dies.bin')
-    await waitFor(async () => (await metricValue(a.metricsAddress(), SOURCE)) > 8 * MiB, 'the download to be under way')
-    const owner = rendezvousPick(taskIdFor({ url }), [first, second], (candidate) => candidate.address)
-    await owner!.kill()
+  /** A fresh URL serving `served` whose task `owner` owns among `schedulers` (rendezvous hashing, as daemons route). */
+  function urlOwnedBy(owner: SchedulerProcess, schedulers: readonly SchedulerProcess[], path: string, served: Content = content): string {
+    for (let i = 0; ; i++) {
+      const url = origin.serve(`${path}-${i}`, served)
+      if (rendezvousPick(taskIdFor({ url }), schedulers, (candidate) => candidate.address) === owner) return url
+    }
+  }
+
+  it('finishes a child fetching from its parent when the scheduler that owns the task dies, and routes new tasks it owned to the scheduler left', { timeout: 200_000 }, async () => {
+    const owner = await scheduler('s-owner')
+    const left = await scheduler('s-left')
+    const both = [owner, left]
+    const addresses = both.map((s) => s.address).join(',')
+    const parent = await daemon('owner-dies-parent', addresses)
+    const child = await daemon('owner-dies-child', addresses, { DFDAEMON_DOWNLOAD_RATE_LIMIT: String(16 * MiB) })
+    const url = urlOwnedBy(owner, both, '/owner-dies')
+    assert.equal((await download(parent, url, 'owner-dies-parent.bin')).code, 0)
+    const pending = download(child, url, 'owner-dies-child.bin')
+    await waitFor(async () => (await metricValue(child.metricsAddress(), REMOTE)) > 8 * MiB, 'the child to receive from its parent')
+    await owner.kill()
     const result = await pending
     assert.equal(result.code, 0, result.stderr)
     assert.equal(await sha256File(result.output), content.sha256)
+    const fromParent = await metricValue(child.metricsAddress(), REMOTE)
+    const fromSource = await metricValue(child.metricsAddress(), SOURCE)
+    assert.ok(fromParent < content.length, 'the parent did not send it all: the scheduler died first')
+    assert.ok(fromSource > 0 && fromSource <= content.length - 8 * MiB, `the child fetched only what it missed from the source (${fromSource} bytes)`)
+    assert.ok(fromParent + fromSource >= content.length)
 
-    const fresh = origin.serve('/after-scheduler-died', content)
-    assert.equal((await download(a, fresh, 'after-1.bin')).code, 0)
-    const before = await metricValue(b.metricsAddress(), REMOTE)
-    const second2 = await download(b, fresh, 'after-2.bin')
-    assert.equal(second2.code, 0, second2.stderr)
-    assert.ok((await metricValue(b.metricsAddress(), REMOTE)) - before >= content.length * 0.9, 'the new download went P2P through the scheduler left')
+    // A new task the dead scheduler owned goes to the one left, and P2P works through it.
+    const fresh = urlOwnedBy(owner, both, '/owner-died')
+    const leftBefore = await metricValue(left.metricsAddress, 'damselfly_scheduler_schedule_total{outcome="parents"}')
+    assert.equal((await download(parent, fresh, 'owner-died-1.bin')).code, 0)
+    const remoteBefore = await metricValue(child.metricsAddress(), REMOTE)
+    const again = await download(child, fresh, 'owner-died-2.bin')
+    assert.equal(again.code, 0, again.stderr)
+    assert.equal(await sha256File(again.output), content.sha256)
+    assert.ok((await metricValue(child.metricsAddress(), REMOTE)) - remoteBefore >= content.length * 0.9, 'the new download went P2P')
+    assert.ok((await metricValue(left.metricsAddress, 'damselfly_scheduler_schedule_total{outcome="parents"}')) > leftBefore, 'through the scheduler left')
+  })
+
+  it('downloads from the source at once when every scheduler is down from the start', { timeout: 120_000 }, async () => {
+    const gone = [await scheduler('s-gone-1'), await scheduler('s-gone-2')]
+    for (const s of gone) await s.kill()
+    const node = await daemon('no-scheduler-up', gone.map((s) => s.address).join(','))
+    const small = await makeRandomFile(join(dir.path, 'no-scheduler-up.bin'), MiB)
+    for (let i = 0; i < 3; i++) {
+      const startedMs = Date.now()
+      const result = await download(node, origin.serve(`/no-scheduler-up-${i}`, small), `no-scheduler-up-${i}.bin`)
+      const tookMs = Date.now() - startedMs
+      assert.equal(result.code, 0, result.stderr)
+      assert.equal(await sha256File(result.output), small.sha256)
+      assert.ok(tookMs < 4_000, `download ${i} took ${tookMs} ms`)
+    }
+    assert.equal(await metricValue(node.metricsAddress(), SOURCE), 3 * MiB)
   })
 
   it('passes over a scheduler that accepts connections and never answers after one short timeout, then avoids it', { timeout: 200_000 }, async () => {
