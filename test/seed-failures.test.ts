@@ -94,7 +94,7 @@ describe('a seed peer that fails: the peers waiting on it hear at once', { timeo
     const error = JSON.parse(decodeURIComponent(answer.result ?? '')) as { code: string }
     assert.equal(error.code, 'DIGEST_MISMATCH')
     assert.ok(tookMs < AT_ONCE_MS, `failed after ${tookMs} ms`)
-    assert.equal(origin.statsOf('/wrong-digest').bodyBytesSent, content.length, 'the origin sent the content once, to the seed')
+    assert.equal((await origin.settledStatsOf('/wrong-digest')).bodyBytesSent, content.length, 'the origin sent the content once, to the seed')
     assert.equal(await metricValue(daemon.metricsAddress(), SOURCE), 0)
     assert.equal(await metricValue(scheduler.metricsAddress, 'damselfly_scheduler_source_failure_relayed_total{code="DIGEST_MISMATCH"}'), 1)
   })

@@ -40,6 +40,28 @@ export async function waitFor(check: () => boolean | Promise<boolean>, what: str
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
 }
 
+/**
+ * Waits until `read` has returned the same value (compared as JSON) for `quietMs`, and returns it:
+ * for counters that a server updates a moment after its client is done, such as a registry's
+ * access log, written as its handler returns. Counting before then lets a late entry pass a check
+ * falsely.
+ */
+export async function waitForQuiet<T>(read: () => T, what: string, quietMs = 500, timeoutMs = 10_000): Promise<T> {
+  let value = read()
+  let seen = JSON.stringify(value)
+  let changedMs = performance.now()
+  await waitFor(() => {
+    value = read()
+    const now = JSON.stringify(value)
+    if (now !== seen) {
+      seen = now
+      changedMs = performance.now()
+    }
+    return performance.now() - changedMs >= quietMs
+  }, `${what} to stay unchanged for ${quietMs} ms`, timeoutMs)
+  return value
+}
+
 export function socketGet(socketPath: string, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolvePromise, reject) => {
     const req = request({ socketPath, path, method: 'GET' }, (res) => {
