@@ -124,7 +124,8 @@ describe('SchedulerService over gRPC', TEST, () => {
   async function counter(name: string, labels = ''): Promise<number> {
     const text = await scheduler.registry.metrics()
     const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `))
-    return line === undefined ? 0 : Number(line.split(' ')[1])
+    assert.ok(line !== undefined, `the scheduler exports ${name}${labels}`)
+    return Number(line.split(' ')[1])
   }
 
   it('sends a peer without parents or seed hosts back to source', TEST, async () => {

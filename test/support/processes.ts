@@ -262,10 +262,20 @@ export async function startScheduler(dir: string, env: Record<string, string> = 
   }
 }
 
-/** The value of one Prometheus sample, e.g. `damselfly_dfdaemon_download_traffic_bytes_total{type="remote_peer"}`; 0 when absent. */
-export async function metricValue(metricsAddress: string, sample: string): Promise<number> {
+/**
+ * The value of one Prometheus sample, e.g. `damselfly_dfdaemon_download_traffic_bytes_total{type="remote_peer"}`.
+ * Throws when the process does not export it, so a renamed metric or label fails every check that
+ * reads it. A series of an open label set (an HTTP status, say) that has not moved yet is absent:
+ * pass `absent` to read it as that value, which still needs the metric itself to be exported.
+ */
+export async function metricValue(metricsAddress: string, sample: string, options: { absent?: number } = {}): Promise<number> {
   const response = await fetch(`http://${metricsAddress.replace('0.0.0.0', '127.0.0.1')}/metrics`)
   const text = await response.text()
-  const line = text.split('\n').find((row) => row.startsWith(`${sample} `))
-  return line === undefined ? 0 : Number(line.slice(sample.length + 1))
+  const rows = text.split('\n')
+  const line = rows.find((row) => row.startsWith(`${sample} `))
+  if (line !== undefined) return Number(line.slice(sample.length + 1))
+  const name = sample.split('{')[0] ?? sample
+  if (options.absent !== undefined && rows.includes(`# TYPE ${name} counter`)) return options.absent
+  const family = rows.filter((row) => row.startsWith(`${name}{`) || row.startsWith(`${name} `))
+  throw new Error(`${metricsAddress} exports no sample ${sample}${family.length === 0 ? ` (nor any of ${name})` : `; it has ${family.join(', ')}`}`)
 }
