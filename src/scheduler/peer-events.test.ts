@@ -118,7 +118,7 @@ describe('PeerEvents: a seed peer that fails', TEST, () => {
     assert.deepEqual(told(otherHeaders), ['needBackToSource'], 'other credentials may get another answer: it asks the origin itself')
     assert.deepEqual(told(noSource), [], 'priority 2 may not go to the source: it waits on for a parent')
     const counted = await h.metrics.sourceFailuresRelayed.get()
-    assert.deepEqual(counted.values.map((v) => [v.labels.code, v.value]), [['SOURCE_STATUS', 1]])
+    assert.deepEqual(counted.values.map((v) => [v.labels.code, v.value]), [['SOURCE_STATUS', 1], ['DIGEST_MISMATCH', 0]])
   })
 
   for (const [name, value] of [
