@@ -8,7 +8,7 @@ import { BlackholeServer } from './support/blackhole-server.js'
 import { MiB, sha256File, tempDir } from './support/files.js'
 import { makeRandomFile, OriginServer, type Content } from './support/origin-server.js'
 import {
-  dfget, metricValue, startDaemon, startScheduler, waitFor, type DaemonProcess, type SchedulerProcess,
+  ALLOW_LOOPBACK_ORIGINS, dfget, metricValue, startDaemon, startScheduler, waitFor, type DaemonProcess, type SchedulerProcess,
 } from './support/processes.js'
 
 const REMOTE = 'damselfly_dfdaemon_download_traffic_bytes_total{type="remote_peer"}'
@@ -142,6 +142,28 @@ describe('P2P when things go wrong', { timeout: 600_000 }, () => {
       assert.ok(tookMs < 4_000, `download ${i} took ${tookMs} ms`)
     }
     assert.equal(await metricValue(node.metricsAddress(), SOURCE), 3 * MiB)
+  })
+
+  it('has a seed register a seed task with the scheduler that asked, even one it would not route the task to', { timeout: 120_000 }, async () => {
+    const owner = await scheduler('s-seed-owner')
+    const other = await scheduler('s-seed-other')
+    const seed = await startDaemon(join(dir.path, 'asked-seed'), {
+      cluster: cluster(),
+      args: ['--scheduler', `${owner.address},${other.address}`, '--seed'],
+      env: ALLOW_LOOPBACK_ORIGINS,
+    })
+    stops.push(() => seed.stop())
+    await waitFor(async () => (await metricValue(other.metricsAddress, 'damselfly_scheduler_hosts')) === 1, 'the seed to announce itself to the other scheduler')
+    // This daemon knows only the other scheduler, as one that found the owner down would route.
+    const node = await daemon('knows-the-other', other.address)
+    const url = urlOwnedBy(owner, [owner, other], '/seed-asked-by-other')
+    const startedMs = Date.now()
+    const result = await download(node, url, 'seed-asked-by-other.bin')
+    const tookMs = Date.now() - startedMs
+    assert.equal(result.code, 0, result.stderr)
+    assert.equal(await sha256File(result.output), content.sha256)
+    assert.ok((await metricValue(node.metricsAddress(), REMOTE)) >= content.length * 0.9, 'the daemon got the content from the seed the other scheduler asked')
+    assert.ok(tookMs < 20_000, `it did not wait out the seed wait (${tookMs} ms)`)
   })
 
   it('passes over a scheduler that accepts connections and never answers after one short timeout, then avoids it', { timeout: 200_000 }, async () => {

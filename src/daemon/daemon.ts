@@ -194,8 +194,8 @@ export class Daemon implements Startable {
           uploadBytesPerSecond: config.upload.rateLimit,
           uploadTls,
         }),
-        onSeedTask: (download) => {
-          this.seed(download)
+        onSeedTask: (download, scheduler) => {
+          this.seed(download, scheduler)
         },
         logger: logger.child({ component: 'announcer' }),
         clock,
@@ -252,7 +252,7 @@ export class Daemon implements Startable {
   }
 
   /** A scheduler asked this seed peer to fetch a task from the source, so it can be the task's first parent. */
-  private seed(download: Download): void {
+  private seed(download: Download, scheduler: string): void {
     const logger = this.components.logger.child({ component: 'seed' })
     try {
       const request = parseDownloadRequest({
@@ -265,7 +265,8 @@ export class Daemon implements Startable {
         priority: download.priority,
         digest: download.digest,
       })
-      const handle = this.tasks.download({ ...request, onBehalfOf: 'other-host' })
+      // Registered with the scheduler that asked: its peers wait for this seed there.
+      const handle = this.tasks.download({ ...request, onBehalfOf: 'other-host', scheduler })
       logger.info({ taskId: handle.taskId }, 'seeding task')
       handle.done.catch((error: unknown) => {
         const failure = toDamselflyError(error)

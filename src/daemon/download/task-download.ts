@@ -291,7 +291,8 @@ export class TaskDownload {
 
   /**
    * Registers with the scheduler that owns the task (rendezvous hashing; a scheduler that does
-   * not answer is passed over) and downloads from the parents it offers. Returns the task with
+   * not answer is passed over), or first with the one that sent a seed task, and downloads from
+   * the parents it offers. Returns the task with
    * what peers gave; `complete` when nothing is left for the source.
    */
   private async fetchFromPeers(peers: PeerComponents, existing: StoredTask | undefined): Promise<PeerOutcome> {
@@ -299,7 +300,8 @@ export class TaskDownload {
     const signal = this.controller.signal
     const exclude = new Set<string>()
     for (;;) {
-      const address = peers.pool.pick(taskId, exclude)
+      const asked = request.scheduler !== undefined && !exclude.has(request.scheduler) && peers.pool.addresses.includes(request.scheduler)
+      const address = asked ? request.scheduler : peers.pool.pick(taskId, exclude)
       if (address === undefined) return { complete: false, task: existing }
       const hostId = peers.hostId()
       const peerId = `${hostId.slice(0, 12)}-${randomUUID()}`
