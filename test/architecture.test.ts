@@ -6,7 +6,11 @@ import { ERROR_CODES } from '../src/protocol/error-codes.js'
 
 const SRC = resolve(import.meta.dirname, '..', 'src')
 
-/** Which top-level folders each folder of src/ may import (ARCHITECTURE.md: imports flow one way). */
+/**
+ * Which top-level folders each folder of src/ may import (docs/architecture.md: imports flow one
+ * way), as each folder's README says; a test keeps the two in step. The scheduler neither fetches
+ * nor stores content: source/ and storage/ are the daemon's.
+ */
 const MAY_IMPORT: Record<string, readonly string[]> = {
   protocol: ['protocol'],
   common: ['protocol', 'common'],
@@ -14,7 +18,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   source: ['protocol', 'common', 'source'],
   storage: ['protocol', 'common', 'storage'],
   daemon: ['protocol', 'common', 'security', 'source', 'storage', 'daemon'],
-  scheduler: ['protocol', 'common', 'security', 'source', 'storage', 'scheduler'],
+  scheduler: ['protocol', 'common', 'security', 'scheduler'],
   manager: ['protocol', 'common', 'security', 'source', 'storage', 'manager'],
   cli: ['protocol', 'common', 'security', 'source', 'storage', 'daemon', 'scheduler', 'manager', 'cli'],
 }
@@ -51,7 +55,88 @@ function topFolder(file: string): string {
   return relative(SRC, file).split(sep)[0] ?? ''
 }
 
+/** Every import of every file under src/, with the top-level folders it goes from and to (`to` undefined for a package or builtin). */
+function allImports(): Array<{ file: string; specifier: string; from: string; to: string | undefined }> {
+  return sourceFiles(SRC).flatMap((file) => importsOf(file).map((specifier) => ({
+    file: relative(SRC, file),
+    specifier,
+    from: topFolder(file),
+    to: specifier.startsWith('.') ? topFolder(resolve(dirname(file), specifier)) : undefined,
+  })))
+}
+
+/** A cycle in a directed graph, as the path that closes it, or undefined when there is none. */
+function findCycle(edges: ReadonlyMap<string, ReadonlySet<string>>): string[] | undefined {
+  const done = new Set<string>()
+  const path: string[] = []
+  const visit = (node: string): string[] | undefined => {
+    const open = path.indexOf(node)
+    if (open >= 0) return [...path.slice(open), node]
+    if (done.has(node)) return undefined
+    path.push(node)
+    for (const next of edges.get(node) ?? []) {
+      const cycle = visit(next)
+      if (cycle !== undefined) return cycle
+    }
+    path.pop()
+    done.add(node)
+    return undefined
+  }
+  for (const node of edges.keys()) {
+    const cycle = visit(node)
+    if (cycle !== undefined) return cycle
+  }
+  return undefined
+}
+
+/** Which folders of src/ each folder imports, itself left out. */
+function folderGraph(): Map<string, Set<string>> {
+  const graph = new Map<string, Set<string>>()
+  for (const { from, to } of allImports()) {
+    if (to === undefined || to === from) continue
+    graph.set(from, (graph.get(from) ?? new Set()).add(to))
+  }
+  return graph
+}
+
 describe('architecture', { timeout: 30_000 }, () => {
+  it('reads imports of every form: it finds the imports of files it knows', { timeout: 10_000 }, () => {
+    // If a pattern broke, the checks below would pass with nothing to check.
+    assert.deepEqual(importsOf(join(SRC, 'common', 'rendezvous.ts')), ['node:crypto'])
+    assert.deepEqual(importsOf(join(SRC, 'scheduler', 'message-sink.ts')), [], 'a file that imports nothing')
+    const multiLine = importsOf(join(SRC, 'scheduler', 'peer-events.ts'))
+    assert.ok(multiLine.includes('../protocol/generated/damselfly/scheduler/v1/scheduler.js'), `a type import over several lines: ${multiLine.join(', ')}`)
+    assert.ok(multiLine.includes('./request-parsing.js'))
+    const dynamic = importsOf(join(SRC, 'cli', 'dfget', 'ensure-daemon.ts'))
+    assert.ok(dynamic.includes('../../daemon/config.js'), `a dynamic import: ${dynamic.join(', ')}`)
+    const edges = folderGraph()
+    for (const [from, to] of [['common', 'protocol'], ['daemon', 'storage'], ['daemon', 'source'], ['scheduler', 'security'], ['cli', 'daemon'], ['cli', 'scheduler']] as const) {
+      assert.ok(edges.get(from)?.has(to), `src/${from} imports src/${to}`)
+    }
+    assert.ok(allImports().length > 500, `${allImports().length} imports found under src/`)
+  })
+
+  it('has no cycle between the folders of src/', { timeout: 10_000 }, () => {
+    assert.deepEqual(findCycle(folderGraph()), undefined)
+    const table = new Map(Object.entries(MAY_IMPORT).map(([from, to]) => [from, new Set(to.filter((folder) => folder !== from))]))
+    assert.deepEqual(findCycle(table), undefined, 'nor does the table allow one')
+    // The check itself: a cycle is found when there is one.
+    assert.deepEqual(findCycle(new Map([['a', new Set(['b'])], ['b', new Set(['c'])], ['c', new Set(['a'])]])), ['a', 'b', 'c', 'a'])
+  })
+
+  it('holds each folder to what its README says it may import', { timeout: 10_000 }, () => {
+    for (const name of readdirSync(SRC)) {
+      if (!statSync(join(SRC, name)).isDirectory()) continue
+      const readme = readFileSync(join(SRC, name, 'README.md'), 'utf8')
+      const rule = readme.split('\n').find((line) => /may import|imports nothing/i.test(line))
+      assert.ok(rule !== undefined, `src/${name}/README.md says what it may import`)
+      const named = /everything in src\//i.test(rule)
+        ? Object.keys(MAY_IMPORT).filter((folder) => folder !== name)
+        : [...rule.matchAll(/src\/([a-z]+)/g)].map((match) => match[1] ?? '').filter((folder) => folder !== '')
+      assert.deepEqual([...new Set([...named, name])].sort(), [...(MAY_IMPORT[name] ?? [])].sort(), `src/${name}/README.md: ${rule}`)
+    }
+  })
+
   it('keeps imports flowing one way between the folders of src/', { timeout: 30_000 }, () => {
     const violations: string[] = []
     for (const file of sourceFiles(SRC)) {

@@ -108,10 +108,17 @@ describe('dfget through one daemon', { timeout: 300_000 }, () => {
   it('serves /metrics and /healthy on the metrics port, and counts cache hits as local_peer traffic', { timeout: 30_000 }, async () => {
     const base = `http://${daemon.metricsAddress().replace('0.0.0.0', '127.0.0.1')}`
     assert.equal((await httpGet(`${base}/healthy`)).status, 200)
-    const metrics = (await httpGet(`${base}/metrics`)).body.toString()
-    assert.match(metrics, /damselfly_dfdaemon_download_traffic_bytes_total\{type="back_to_source"\} \d+/)
-    const fromCache = /damselfly_dfdaemon_download_traffic_bytes_total\{type="local_peer"\} (\d+)/.exec(metrics)
-    assert.ok(Number(fromCache?.[1]) >= sizes.large, 'cache hits are counted as local_peer traffic')
+    const fromCache = async (): Promise<number> => {
+      const metrics = (await httpGet(`${base}/metrics`)).body.toString()
+      const sample = /damselfly_dfdaemon_download_traffic_bytes_total\{type="local_peer"\} (\d+)/.exec(metrics)
+      assert.ok(sample !== null, 'the daemon exports local_peer traffic')
+      return Number(sample[1])
+    }
+    const url = origin.serve('/metrics/small', files['small']!)
+    assert.equal((await dfget([url, '-O', join(dir.path, 'metrics-1.bin'), '-e', daemon.socketPath, '--no-progress'])).code, 0)
+    const before = await fromCache()
+    assert.equal((await dfget([url, '-O', join(dir.path, 'metrics-2.bin'), '-e', daemon.socketPath, '--no-progress'])).code, 0)
+    assert.equal((await fromCache()) - before, sizes.small, 'the cache hit is counted as local_peer traffic')
     assert.equal((await httpGet(`${base}/download/aaa/${'a'.repeat(64)}`)).status, 404, 'the metrics port serves no content')
   })
 
@@ -170,14 +177,19 @@ describe('dfget through one daemon', { timeout: 300_000 }, () => {
   })
 
   it('lists and describes tasks on the local API', { timeout: 30_000 }, async () => {
-    const taskId = taskIdFor({ url: origin.url('/sizes/large') })
+    const url = origin.serve('/described/small', files['small']!)
+    const taskId = taskIdFor({ url })
+    assert.equal((await socketGet(daemon.socketPath, `/v1/tasks/${taskId}`)).status, 404, 'not before it is downloaded')
+    assert.equal((await dfget([url, '-O', join(dir.path, 'described.bin'), '-e', daemon.socketPath, '--no-progress'])).code, 0)
     const answer = await socketGet(daemon.socketPath, `/v1/tasks/${taskId}`)
     assert.equal(answer.status, 200)
     const task = JSON.parse(answer.body) as { complete: boolean; contentLength: number; pieceLength: number }
     assert.equal(task.complete, true)
-    assert.equal(task.contentLength, sizes.large)
-    assert.equal(task.pieceLength, pieceLengthFor(sizes.large))
+    assert.equal(task.contentLength, sizes.small)
+    assert.equal(task.pieceLength, pieceLengthFor(sizes.small))
     const content = await stat(join(daemon.dataDir, 'content', 'tasks', taskId.slice(0, 3), taskId))
-    assert.equal(content.size, sizes.large)
+    assert.equal(content.size, sizes.small)
+    const listed = JSON.parse((await socketGet(daemon.socketPath, '/v1/tasks')).body) as { tasks: Array<{ taskId: string }> }
+    assert.ok(listed.tasks.some((listedTask) => listedTask.taskId === taskId), 'the list names it')
   })
 })

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { taskIdFor } from '../src/protocol/task-id.js'
 import { MiB, sha256File, tempDir } from './support/files.js'
-import { makeRandomFile, OriginServer, type Content } from './support/origin-server.js'
+import { makeRandomFile, OriginServer, type Behaviour, type Content } from './support/origin-server.js'
 import { cliPath, dfget, socketGet, startDaemon, waitFor, type DaemonProcess } from './support/processes.js'
 
 async function closedPort(): Promise<number> {
@@ -90,7 +90,10 @@ describe('dfget refuses bad input with one line, exit 1, and nothing left behind
   }
 
   it('removes content that failed its digest from the cache', { timeout: 30_000 }, async () => {
-    const taskId = taskIdFor({ url: origin.url('/digest-mismatch') })
+    const url = origin.serve('/digest-removed', content)
+    const taskId = taskIdFor({ url })
+    assert.match(await refused(url, ['--digest', `sha256:${'0'.repeat(64)}`]), /digest/)
+    assert.ok(origin.statsOf('/digest-removed').bodyBytesSent >= content.length, 'the content was downloaded before its digest was checked')
     assert.equal((await socketGet(daemon.socketPath, `/v1/tasks/${taskId}`)).status, 404)
   })
 
@@ -126,12 +129,20 @@ describe('dfget refuses bad input with one line, exit 1, and nothing left behind
     assert.equal((await dfget([url, '-O', output, '-e', daemon.socketPath, '--no-progress', '--overwrite'])).code, 0)
   })
 
-  it('leaves the cache healthy: the same URLs download once the origin behaves', { timeout: 60_000 }, async () => {
-    for (const path of ['/cut', '/lying', '/broken', '/digest-mismatch']) {
+  it('leaves the cache healthy: the same URLs download once the origin behaves', { timeout: 120_000 }, async () => {
+    const misbehaviours: Array<{ name: string; behaviour: Behaviour; extra?: string[] }> = [
+      { name: 'cut', behaviour: { cutAfterBytes: 1_000_000 } },
+      { name: 'lying', behaviour: { announcedLength: content.length + 3 * MiB } },
+      { name: 'broken', behaviour: { status: 500 } },
+      { name: 'digest', behaviour: {}, extra: ['--digest', `sha256:${'0'.repeat(64)}`] },
+    ]
+    for (const { name, behaviour, extra } of misbehaviours) {
+      const path = `/heal/${name}`
+      await refused(origin.serve(path, content, behaviour), extra)
       const url = origin.serve(path, content)
-      const output = join(dir.path, `healed-${path.slice(1)}.bin`)
+      const output = join(dir.path, `healed-${name}.bin`)
       const result = await dfget([url, '-O', output, '-e', daemon.socketPath, '--no-progress'])
-      assert.equal(result.code, 0, result.stderr)
+      assert.equal(result.code, 0, `${name}: ${result.stderr}`)
       assert.equal(await sha256File(output), content.sha256)
     }
   })

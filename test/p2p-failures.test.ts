@@ -4,10 +4,11 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { rendezvousPick } from '../src/common/rendezvous.js'
 import { taskIdFor } from '../src/protocol/task-id.js'
+import { BlackholeServer } from './support/blackhole-server.js'
 import { MiB, sha256File, tempDir } from './support/files.js'
 import { makeRandomFile, OriginServer, type Content } from './support/origin-server.js'
 import {
-  dfget, metricValue, startDaemon, startScheduler, waitFor, type DaemonProcess, type SchedulerProcess,
+  ALLOW_LOOPBACK_ORIGINS, dfget, metricValue, startDaemon, startScheduler, waitFor, type DaemonProcess, type SchedulerProcess,
 } from './support/processes.js'
 
 const REMOTE = 'damselfly_dfdaemon_download_traffic_bytes_total{type="remote_peer"}'
@@ -86,27 +87,130 @@ describe('P2P when things go wrong', { timeout: 600_000 }, () => {
     assert.equal(await sha256File(result.output), content.sha256)
   })
 
-  it('finishes downloads when their scheduler dies, and routes new ones to the scheduler left', { timeout: 200_000 }, async () => {
-    const first = await scheduler('s-first')
-    const second = await scheduler('s-second')
-    const both = `${first.address},${second.address}`
-    const a = await daemon('two-schedulers-a', both, { DFDAEMON_DOWNLOAD_RATE_LIMIT: String(16 * MiB) })
-    const b = await daemon('two-schedulers-b', both)
-    const url = origin.serve('/scheduler-dies', content)
-    const pending = download(a, url, 'scheduler-dies.bin')
-    await waitFor(async () => (await metricValue(a.metricsAddress(), SOURCE)) > 8 * MiB, 'the download to be under way')
-    const owner = rendezvousPick(taskIdFor({ url }), [first, second], (candidate) => candidate.address)
-    await owner!.kill()
+  /** A fresh URL serving `served` whose task `owner` owns among `schedulers` (rendezvous hashing, as daemons route). */
+  function urlOwnedBy(owner: SchedulerProcess, schedulers: readonly SchedulerProcess[], path: string, served: Content = content): string {
+    for (let i = 0; ; i++) {
+      const url = origin.serve(`${path}-${i}`, served)
+      if (rendezvousPick(taskIdFor({ url }), schedulers, (candidate) => candidate.address) === owner) return url
+    }
+  }
+
+  it('finishes a child fetching from its parent when the scheduler that owns the task dies, and routes new tasks it owned to the scheduler left', { timeout: 200_000 }, async () => {
+    const owner = await scheduler('s-owner')
+    const left = await scheduler('s-left')
+    const both = [owner, left]
+    const addresses = both.map((s) => s.address).join(',')
+    const parent = await daemon('owner-dies-parent', addresses)
+    const child = await daemon('owner-dies-child', addresses, { DFDAEMON_DOWNLOAD_RATE_LIMIT: String(16 * MiB) })
+    const url = urlOwnedBy(owner, both, '/owner-dies')
+    assert.equal((await download(parent, url, 'owner-dies-parent.bin')).code, 0)
+    const pending = download(child, url, 'owner-dies-child.bin')
+    await waitFor(async () => (await metricValue(child.metricsAddress(), REMOTE)) > 8 * MiB, 'the child to receive from its parent')
+    await owner.kill()
     const result = await pending
     assert.equal(result.code, 0, result.stderr)
     assert.equal(await sha256File(result.output), content.sha256)
+    const fromParent = await metricValue(child.metricsAddress(), REMOTE)
+    const fromSource = await metricValue(child.metricsAddress(), SOURCE)
+    assert.ok(fromParent < content.length, 'the parent did not send it all: the scheduler died first')
+    assert.ok(fromSource > 0 && fromSource <= content.length - 8 * MiB, `the child fetched only what it missed from the source (${fromSource} bytes)`)
+    assert.ok(fromParent + fromSource >= content.length)
 
-    const fresh = origin.serve('/after-scheduler-died', content)
-    assert.equal((await download(a, fresh, 'after-1.bin')).code, 0)
-    const before = await metricValue(b.metricsAddress(), REMOTE)
-    const second2 = await download(b, fresh, 'after-2.bin')
-    assert.equal(second2.code, 0, second2.stderr)
-    assert.ok((await metricValue(b.metricsAddress(), REMOTE)) - before >= content.length * 0.9, 'the new download went P2P through the scheduler left')
+    // A new task the dead scheduler owned goes to the one left, and P2P works through it.
+    const fresh = urlOwnedBy(owner, both, '/owner-died')
+    const leftBefore = await metricValue(left.metricsAddress, 'damselfly_scheduler_schedule_total{outcome="parents"}')
+    assert.equal((await download(parent, fresh, 'owner-died-1.bin')).code, 0)
+    const remoteBefore = await metricValue(child.metricsAddress(), REMOTE)
+    const again = await download(child, fresh, 'owner-died-2.bin')
+    assert.equal(again.code, 0, again.stderr)
+    assert.equal(await sha256File(again.output), content.sha256)
+    assert.ok((await metricValue(child.metricsAddress(), REMOTE)) - remoteBefore >= content.length * 0.9, 'the new download went P2P')
+    assert.ok((await metricValue(left.metricsAddress, 'damselfly_scheduler_schedule_total{outcome="parents"}')) > leftBefore, 'through the scheduler left')
+  })
+
+  it('downloads from the source at once when every scheduler is down from the start', { timeout: 120_000 }, async () => {
+    const gone = [await scheduler('s-gone-1'), await scheduler('s-gone-2')]
+    for (const s of gone) await s.kill()
+    const node = await daemon('no-scheduler-up', gone.map((s) => s.address).join(','))
+    const small = await makeRandomFile(join(dir.path, 'no-scheduler-up.bin'), MiB)
+    for (let i = 0; i < 3; i++) {
+      const startedMs = Date.now()
+      const result = await download(node, origin.serve(`/no-scheduler-up-${i}`, small), `no-scheduler-up-${i}.bin`)
+      const tookMs = Date.now() - startedMs
+      assert.equal(result.code, 0, result.stderr)
+      assert.equal(await sha256File(result.output), small.sha256)
+      assert.ok(tookMs < 4_000, `download ${i} took ${tookMs} ms`)
+    }
+    assert.equal(await metricValue(node.metricsAddress(), SOURCE), 3 * MiB)
+  })
+
+  it('has a seed register a seed task with the scheduler that asked, even one it would not route the task to', { timeout: 120_000 }, async () => {
+    const owner = await scheduler('s-seed-owner')
+    const other = await scheduler('s-seed-other')
+    const seed = await startDaemon(join(dir.path, 'asked-seed'), {
+      cluster: cluster(),
+      args: ['--scheduler', `${owner.address},${other.address}`, '--seed'],
+      env: ALLOW_LOOPBACK_ORIGINS,
+    })
+    stops.push(() => seed.stop())
+    await waitFor(async () => (await metricValue(other.metricsAddress, 'damselfly_scheduler_hosts')) === 1, 'the seed to announce itself to the other scheduler')
+    // This daemon knows only the other scheduler, as one that found the owner down would route.
+    const node = await daemon('knows-the-other', other.address)
+    const url = urlOwnedBy(owner, [owner, other], '/seed-asked-by-other')
+    const startedMs = Date.now()
+    const result = await download(node, url, 'seed-asked-by-other.bin')
+    const tookMs = Date.now() - startedMs
+    assert.equal(result.code, 0, result.stderr)
+    assert.equal(await sha256File(result.output), content.sha256)
+    assert.ok((await metricValue(node.metricsAddress(), REMOTE)) >= content.length * 0.9, 'the daemon got the content from the seed the other scheduler asked')
+    assert.ok(tookMs < 20_000, `it did not wait out the seed wait (${tookMs} ms)`)
+  })
+
+  it('passes over a scheduler that accepts connections and never answers after one short timeout, then avoids it', { timeout: 200_000 }, async () => {
+    const s = await scheduler('s-beside-blackholes')
+    const silent = await BlackholeServer.start('silent')
+    const stalled = await BlackholeServer.start('stalled')
+    stops.push(() => silent.close(), () => stalled.close())
+    const addresses = [silent.address, stalled.address, s.address]
+    const registerTimeoutMs = 4_000
+    const node = await daemon('beside-blackholes', addresses.join(','), { DFDAEMON_SCHEDULER_REGISTER_TIMEOUT: `${registerTimeoutMs}ms` })
+    const small = await makeRandomFile(join(dir.path, 'small.bin'), MiB)
+    let serial = 0
+    /** A fresh URL whose task's schedulers, by rendezvous hashing, come in this order first. */
+    const urlRanking = (...first: string[]): string => {
+      for (;;) {
+        const url = origin.serve(`/beside-blackholes/${serial++}`, small)
+        const left = [...addresses]
+        const ranking = first.map(() => {
+          const pick = rendezvousPick(taskIdFor({ url }), left, (address) => address)!
+          left.splice(left.indexOf(pick), 1)
+          return pick
+        })
+        if (ranking.every((address, i) => address === first[i])) return url
+      }
+    }
+    const timed = async (url: string): Promise<number> => {
+      const startedMs = Date.now()
+      const result = await download(node, url, `beside-blackholes-${serial}.bin`)
+      assert.equal(result.code, 0, result.stderr)
+      assert.equal(await sha256File(result.output), small.sha256)
+      return Date.now() - startedMs
+    }
+
+    for (const hole of [silent, stalled]) {
+      const tookMs = await timed(urlRanking(hole.address, s.address))
+      assert.ok(hole.accepted > 0, 'the daemon connected to it')
+      assert.ok(tookMs >= registerTimeoutMs && tookMs < 2 * registerTimeoutMs, `one register timeout, then the scheduler left: ${tookMs} ms`)
+    }
+    // Past the 10 s a scheduler that failed is passed over for, neither is tried again: its connection never comes up.
+    const untilMs = Date.now() + 12_000
+    let count = 0
+    while (Date.now() < untilMs || count < 4) {
+      const tookMs = await timed(urlRanking(count % 2 === 0 ? silent.address : stalled.address))
+      assert.ok(tookMs < registerTimeoutMs, `download ${count} of a task a blackhole owns took ${tookMs} ms`)
+      count++
+    }
+    assert.equal(await metricValue(s.metricsAddress, 'damselfly_scheduler_back_to_source_total'), 2 + count, 'the scheduler left took every task')
   })
 
   it('gives priority 2 a clear error when no parent exists, and respects --disable-back-to-source', { timeout: 120_000 }, async () => {

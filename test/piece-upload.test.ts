@@ -132,7 +132,7 @@ describe('the upload port: pieces only for hosts of the cluster with a capabilit
     assert.equal((await dfget([url, '-O', join(dir.path, 'busy.bin'), '-e', busy.socketPath, '--no-progress'], { timeoutMs: 60_000 })).code, 0)
     const busyTask = taskIdFor({ url })
     const capability = peer.capability(busyTask)
-    const served = (): Promise<number> => metricValue(busy.metricsAddress(), 'damselfly_dfdaemon_upload_request_total{status="200"}')
+    const served = (): Promise<number> => metricValue(busy.metricsAddress(), 'damselfly_dfdaemon_upload_request_total{status="200"}', { absent: 0 })
     const before = await served()
     // At 1 MiB/s the whole 6 MiB takes seconds: the one upload slot stays taken meanwhile.
     const slow = peer.get(busy.uploadAddress(), busyTask, { capability })

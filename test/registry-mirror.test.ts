@@ -82,8 +82,9 @@ describe('registry mirror with a real registry and skopeo', { timeout: 600_000 }
       assert.equal(index.manifests[0]?.digest, image.manifestDigest)
     }
     // Pieces are ranged GETs, so what counts is bytes: each blob's bytes left the registry once at most.
+    const requests = await registry.settledRequests()
     for (const blob of [image.config, ...image.layers]) {
-      const served = registry.requests()
+      const served = requests
         .filter((request) => request.method === 'GET' && request.status >= 200 && request.status < 300 && request.path.endsWith(`/blobs/${blob.digest}`))
         .reduce((sum, request) => sum + request.bodyBytes, 0)
       assert.ok(served <= blob.size, `the registry sent ${served} bytes of ${blob.digest} (${blob.size} bytes)`)

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test'
 import { tempDir } from './support/files.js'
 import { generateImage, pushImage, type OciImage } from './support/oci-image.js'
 import { ALLOW_LOOPBACK_ORIGINS, metricValue, run, startDaemon, startScheduler, type DaemonProcess } from './support/processes.js'
-import { startRegistry, type RegistryProcess } from './support/registry.js'
+import { countBlobGets, startRegistry, type RegistryProcess } from './support/registry.js'
 import { startTokenServer, type TokenServer } from './support/token-server.js'
 
 const CREDS = { user: 'tokenuser', password: 'tokenpass' } as const
@@ -84,6 +84,7 @@ describe('registry mirror in front of a bearer-token registry', { timeout: 600_0
   })
 
   it('pulls through the daemon with the client\'s credentials, the blobs through P2P', { timeout: 200_000 }, async () => {
+    const tokensBefore = tokens.requests().length
     const dest = join(dir.path, 'pull')
     const pulled = await skopeoPull(node.proxyAddress(), dest, `${CREDS.user}:${CREDS.password}`)
     assert.equal(pulled.code, 0, pulled.stderr)
@@ -91,16 +92,23 @@ describe('registry mirror in front of a bearer-token registry', { timeout: 600_0
     assert.equal(index.manifests[0]?.digest, image.manifestDigest)
     const blobs = [image.config, ...image.layers]
     assert.ok((await metricValue(node.metricsAddress(), P2P_REQUESTS)) >= blobs.length, 'every blob was served through P2P')
-    // skopeo went to the realm itself (the proxy passes the challenge through) and got a pull token.
-    assert.ok(tokens.requests().some((request) => request.user === CREDS.user && request.granted.some((access) => access.name === REPO && access.actions.includes('pull'))))
+    // skopeo went to the realm itself (the proxy passes the challenge through) and got a pull token:
+    // the setup's push and the first test got tokens too, so only requests since this pull count.
+    const pullTokens = tokens.requests().slice(tokensBefore)
+      .filter((request) => request.user === CREDS.user && request.status === 200 && request.granted.some((access) => access.name === REPO && access.actions.includes('pull')))
+    assert.ok(pullTokens.length >= 1, 'skopeo got a pull token during this pull')
     // The peers fetched each blob from the registry with that token: none was refused.
-    for (const blob of blobs) assert.ok(registry.blobGets(blob.digest) >= 1, `the registry served ${blob.digest}`)
+    const settled = await registry.settledRequests()
+    for (const blob of blobs) assert.ok(countBlobGets(settled, blob.digest) >= 1, `the registry served ${blob.digest}`)
   })
 
   it('fails the pull with wrong credentials', { timeout: 150_000 }, async () => {
+    const tokensBefore = tokens.requests().length
     const refused = await skopeoPull(node.proxyAddress(), join(dir.path, 'wrong'), `${CREDS.user}:nope`)
     assert.notEqual(refused.code, 0)
-    assert.ok(tokens.requests().some((request) => request.user === CREDS.user && request.status === 401), 'the token server refused the credentials')
+    // The first test had a wrong password refused too: only requests since this pull count.
+    const answered = tokens.requests().slice(tokensBefore).filter((request) => request.user === CREDS.user)
+    assert.ok(answered.length >= 1 && answered.every((request) => request.status === 401), `the token server refused this pull's credentials, and granted it nothing: ${JSON.stringify(answered)}`)
   })
 
   it('passes the registry\'s Bearer challenge through for a blob asked without a token, and serves it with one', { timeout: 60_000 }, async () => {

@@ -56,9 +56,10 @@ describe('container runtimes pull through the daemon\'s registry mirror', { time
   const totalBlobBytes = (): number => blobs().reduce((sum, blob) => sum + blob.size, 0)
 
   /** Pieces are ranged GETs, so what counts is bytes: each blob's bytes left the registry once at most. */
-  function assertRegistrySentEachBlobAtMostOnce(): void {
+  async function assertRegistrySentEachBlobAtMostOnce(): Promise<void> {
+    const requests = await registry.settledRequests()
     for (const blob of blobs()) {
-      const served = registry.requests()
+      const served = requests
         .filter((request) => request.method === 'GET' && request.status >= 200 && request.status < 300 && request.path.endsWith(`/blobs/${blob.digest}`))
         .reduce((sum, request) => sum + request.bodyBytes, 0)
       assert.ok(served <= blob.size, `the registry sent ${served} bytes of ${blob.digest} (${blob.size} bytes)`)
@@ -95,7 +96,7 @@ describe('container runtimes pull through the daemon\'s registry mirror', { time
       assert.ok((await bytesFetched(daemon)) >= totalBlobBytes(), `daemon ${name} fetched every blob (${await bytesFetched(daemon)} of ${totalBlobBytes()} bytes)`)
       await containerd.stop()
     }
-    assertRegistrySentEachBlobAtMostOnce()
+    await assertRegistrySentEachBlobAtMostOnce()
     assert.ok((await metricValue(daemonB.metricsAddress(), REMOTE)) > 0, 'daemon B got blob bytes from peers')
   })
 
@@ -116,7 +117,7 @@ describe('container runtimes pull through the daemon\'s registry mirror', { time
       assert.ok(proxied >= blobs().length, `daemon ${name} answered ${proxied} blob requests from podman, want ${blobs().length}`)
     }
     assert.deepEqual(ids, [image.configDigest.slice('sha256:'.length), image.configDigest.slice('sha256:'.length)])
-    assertRegistrySentEachBlobAtMostOnce()
+    await assertRegistrySentEachBlobAtMostOnce()
   })
 
   it('containerd with Dragonfly\'s hosts.toml reaches any registry through a daemon whose default is another: per registry with X-Dragonfly-Registry, and _default with ns', { timeout: 180_000 }, async () => {

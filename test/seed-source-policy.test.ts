@@ -65,7 +65,7 @@ describe('a seed peer with the default source policy', { timeout: 60_000 }, () =
     assert.doesNotMatch(readFileSync(seed.logPath, 'utf8'), /do-not-log/, 'no query secret in the seed log')
 
     // Every request the origin answered is one the node made: the seed never reached it.
-    const stats = origin.statsOf('/policy/content')
+    const stats = await origin.settledStatsOf('/policy/content')
     const nodeRequests = (await Promise.all(SOURCE_REQUESTS.map((sample) => metricValue(node.metricsAddress(), sample)))).reduce((sum, count) => sum + count, 0)
     assert.ok(nodeRequests > 0)
     assert.equal(stats.heads + stats.gets, nodeRequests, 'the origin saw only the node\'s requests')

@@ -156,7 +156,8 @@ export async function runPeer(host: SimulatedHost, task: SimulatedTask, timeoutM
   // Reported as a rejection from the awaits below; here only kept from being unhandled.
   closed.catch(() => undefined)
   stream.on('data', (response: AnnouncePeerResponse) => {
-    if (response.response === undefined) return
+    // The acknowledgement of the registration comes first; the decision is what is measured.
+    if (response.response === undefined || response.response.$case === 'registered') return
     if (answered === undefined) laterAnswers++
     else {
       answered(response.response)

@@ -1,11 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { collectDefaultMetrics, Registry } from 'prom-client'
+import { collectDefaultMetrics, Registry, type Counter } from 'prom-client'
 
 /** One registry per process (never prom-client's global one), with Node's default metrics. */
 export function createMetricsRegistry(component: string): Registry {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: `damselfly_${component}_` })
   return registry
+}
+
+/**
+ * Exports a series at 0 for each value of a closed label set, so a series that has not moved yet
+ * reads 0 instead of being absent: rates start from it, and a renamed series is noticed.
+ */
+export function zeroed<L extends string>(counter: Counter<L>, label: L, values: readonly string[]): void {
+  for (const value of values) counter.inc({ [label]: value } as Partial<Record<L, string>>, 0)
 }
 
 /** Answers `/metrics` and `/healthy`; returns false for any other path so the caller can route it. */

@@ -12,11 +12,15 @@ const MAX_TIMER_MS = 2 ** 31 - 1
 const DURATIONS = [
   ['download', 'pieceTimeout'], ['source', 'connectTimeout'], ['source', 'headerTimeout'],
   ['proxy', 'registryMirror', 'accessCacheTTL'], ['scheduler', 'announceInterval'], ['gc', 'interval'], ['gc', 'policy', 'taskTTL'],
+  ['scheduler', 'registerTimeout'], ['scheduler', 'scheduleTimeout'],
 ] as const
 /** Durations that become a Node timer, which holds at most 2^31 - 1 ms. */
-const TIMERS = new Set(['download.pieceTimeout', 'source.connectTimeout', 'source.headerTimeout', 'scheduler.announceInterval', 'gc.interval'])
+const TIMERS = new Set([
+  'download.pieceTimeout', 'source.connectTimeout', 'source.headerTimeout', 'scheduler.announceInterval', 'gc.interval',
+  'scheduler.registerTimeout', 'scheduler.scheduleTimeout',
+])
 /** Intervals (0 would repeat without pause) and the TTL the garbage collector refuses to be 0. */
-const POSITIVE = new Set(['scheduler.announceInterval', 'gc.interval', 'gc.policy.taskTTL'])
+const POSITIVE = new Set(['scheduler.announceInterval', 'gc.interval', 'gc.policy.taskTTL', 'scheduler.registerTimeout', 'scheduler.scheduleTimeout'])
 const SIZES = [['storage', 'reservedSpace'], ['download', 'rateLimit'], ['source', 'rateLimit'], ['upload', 'rateLimit'], ['gc', 'policy', 'quota']] as const
 
 function safeCount(value: unknown, min: number, max: number): boolean {

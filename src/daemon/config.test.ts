@@ -140,6 +140,7 @@ describe('resolveDaemonConfig: refusals', TEST, () => {
     { name: 'a GC interval longer than a timer holds', yaml: 'gc:\n  interval: 25d\n', message: /gc\.interval: must be at most 2147483647ms/ },
     { name: 'a piece timeout longer than a timer holds', yaml: 'download:\n  pieceTimeout: 2147483648\n', message: /download\.pieceTimeout: must be at most 2147483647ms/ },
     { name: 'an announce interval of 0', yaml: 'scheduler:\n  announceInterval: 0s\n', message: /scheduler\.announceInterval: must be more than 0/ },
+    { name: 'a scheduler register timeout of 0', yaml: 'scheduler:\n  registerTimeout: 0s\n', message: /scheduler\.registerTimeout: must be more than 0/ },
     { name: 'a task TTL of 0', yaml: 'gc:\n  policy:\n    taskTTL: 0\n', message: /gc\.policy\.taskTTL: must be more than 0/ },
   ]
   for (const { name, yaml, message } of cases) {

@@ -50,7 +50,14 @@ export const DAEMON_DEFAULTS = {
     rules: [{ regex: 'blobs/sha256.*' }],
     hijackHTTPS: { cert: '', key: '', hosts: [] as string[] },
   },
-  scheduler: { addrs: [] as string[], announceInterval: '5s' },
+  scheduler: {
+    addrs: [] as string[],
+    announceInterval: '5s',
+    /** A scheduler that has not taken a registration by then is passed over, and avoided until its connection is back. */
+    registerTimeout: '5s',
+    /** After the registration was taken: how long its decision may take before the download goes back to source. */
+    scheduleTimeout: '60s',
+  },
   security: {
     /** Runs without an identity: no TLS, no capabilities. For experiments only; never the default. */
     insecure: false,
@@ -123,7 +130,12 @@ export const daemonConfigSchema = z
       }, 'must be a valid regular expression') })),
       hijackHTTPS: z.object({ cert: z.string(), key: z.string(), hosts: z.array(z.string()) }),
     }),
-    scheduler: z.object({ addrs: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')), announceInterval: intervalMs() }),
+    scheduler: z.object({
+      addrs: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')),
+      announceInterval: intervalMs(),
+      registerTimeout: timerMs().refine((ms) => ms > 0, 'must be more than 0'),
+      scheduleTimeout: timerMs().refine((ms) => ms > 0, 'must be more than 0'),
+    }),
     security: z.object({ insecure: z.boolean(), identityDir: z.string(), joinToken: z.string() }),
     seedPeer: z.object({
       enable: z.boolean(),

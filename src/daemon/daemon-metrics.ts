@@ -1,7 +1,15 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { zeroed } from '../common/metrics.js'
 
 /** Where served bytes came from, as Dragonfly labels its traffic: the origin, another host, or this host's cache. */
-export type TrafficType = 'back_to_source' | 'remote_peer' | 'local_peer'
+export const TRAFFIC_TYPES = ['back_to_source', 'remote_peer', 'local_peer'] as const
+export type TrafficType = (typeof TRAFFIC_TYPES)[number]
+/** How the registry mirror served a request. */
+export const PROXY_REQUEST_KINDS = ['p2p', 'direct', 'tunnel', 'intercepted'] as const
+/** How a download request ended. */
+export const DOWNLOAD_TASK_OUTCOMES = ['completed', 'failed', 'cached'] as const
+/** What a request to an origin asked for. */
+export const SOURCE_REQUEST_KINDS = ['stat', 'range', 'whole'] as const
 
 /** The daemon's Prometheus metrics; names carry the `damselfly_dfdaemon_` prefix. */
 export class DaemonMetrics {
@@ -85,6 +93,10 @@ export class DaemonMetrics {
       labelNames: ['reason'],
       registers,
     })
+    zeroed(this.downloadTrafficBytes, 'type', TRAFFIC_TYPES)
+    zeroed(this.downloadTasks, 'outcome', DOWNLOAD_TASK_OUTCOMES)
+    zeroed(this.sourceRequests, 'kind', SOURCE_REQUEST_KINDS)
+    zeroed(this.proxyRequests, 'kind', PROXY_REQUEST_KINDS)
     this.gcEvictions = new Counter({
       name: 'damselfly_dfdaemon_gc_evicted_task_total',
       help: 'Tasks evicted by garbage collection, by reason.',

@@ -119,7 +119,11 @@ export class Daemon implements Startable {
     this.sourcesForOtherHosts = new SourceRegistry([new HttpSource({ logger }, { ...httpInit, addressPolicy })])
     const reserveBytes = config.storage.reservedSpace
     this.ip = advertisedIp(config.host.ip, config.upload.server.ip)
-    this.schedulers = new SchedulerPool({ clock }, { addresses: config.scheduler.addrs, credentials: identity === undefined ? credentials.createInsecure() : schedulerChannelCredentials(identity) })
+    this.schedulers = new SchedulerPool({ clock }, {
+      addresses: config.scheduler.addrs,
+      credentials: identity === undefined ? credentials.createInsecure() : schedulerChannelCredentials(identity),
+      waits: { registerTimeoutMs: config.scheduler.registerTimeout, scheduleTimeoutMs: config.scheduler.scheduleTimeout },
+    })
     // Parents are hosts of the cluster: this host shows its certificate, and checks theirs, over TLS.
     this.peerHttp = new Agent({ connections: 16, keepAliveTimeout: 30_000, ...(identity === undefined ? {} : { connect: parentClientTlsOptions(identity) }) })
     this.tasks = new TaskManager(
@@ -190,8 +194,8 @@ export class Daemon implements Startable {
           uploadBytesPerSecond: config.upload.rateLimit,
           uploadTls,
         }),
-        onSeedTask: (download) => {
-          this.seed(download)
+        onSeedTask: (download, scheduler) => {
+          this.seed(download, scheduler)
         },
         logger: logger.child({ component: 'announcer' }),
         clock,
@@ -249,7 +253,7 @@ export class Daemon implements Startable {
   }
 
   /** A scheduler asked this seed peer to fetch a task from the source, so it can be the task's first parent. */
-  private seed(download: Download): void {
+  private seed(download: Download, scheduler: string): void {
     const logger = this.components.logger.child({ component: 'seed' })
     try {
       const request = parseDownloadRequest({
@@ -262,7 +266,8 @@ export class Daemon implements Startable {
         priority: download.priority,
         digest: download.digest,
       })
-      const handle = this.tasks.download({ ...request, onBehalfOf: 'other-host' })
+      // Registered with the scheduler that asked: its peers wait for this seed there.
+      const handle = this.tasks.download({ ...request, onBehalfOf: 'other-host', scheduler })
       logger.info({ taskId: handle.taskId }, 'seeding task')
       handle.done.catch((error: unknown) => {
         const failure = toDamselflyError(error)

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { Registry } from 'prom-client'
 import { silentLogger } from '../common/logger.js'
+import type { AnnouncePeerResponse, PeerFailed } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { WeightedEvaluator } from './evaluator.js'
 import type { Peer } from './peer.js'
 import { PeerEvents } from './peer-events.js'
-import { Resources, seededRandom } from './resource-fixtures.js'
+import { Resources, seededRandom, type RecordingSink } from './resource-fixtures.js'
 import { ScheduleRunner } from './schedule-runner.js'
 import { SchedulerMetrics } from './scheduler-metrics.js'
 import { Scheduling } from './scheduling.js'
@@ -15,7 +16,7 @@ const FORGED = 'f'.repeat(64)
 const REAL = 'e'.repeat(64)
 
 /** The events of a scheduler over `r`, and a way to report a piece fetched from the source. */
-function harness(r: Resources): { events: PeerEvents; fromSource: (peer: Peer, digest: string) => void } {
+function harness(r: Resources): { events: PeerEvents; runner: ScheduleRunner; metrics: SchedulerMetrics; fromSource: (peer: Peer, digest: string) => void } {
   const random = seededRandom(3)
   const scheduling = new Scheduling(
     { evaluator: new WeightedEvaluator(), random, clock: r.clock, connectedSeedHosts: () => r.store.connectedSeedHosts(), logger: silentLogger() },
@@ -27,7 +28,7 @@ function harness(r: Resources): { events: PeerEvents; fromSource: (peer: Peer, d
   const fromSource = (peer: Peer, digest: string): void => {
     events.handle(peer, { $case: 'pieceFinished', value: { piece: { number: 0, offset: 0, length: 4, digest }, parentPeerId: '', costMs: 1, content: Buffer.alloc(0) } })
   }
-  return { events, fromSource }
+  return { events, runner, metrics, fromSource }
 }
 
 describe('PeerEvents: who may set a task\'s digests and length', TEST, () => {
@@ -77,5 +78,95 @@ describe('PeerEvents: who may set a task\'s digests and length', TEST, () => {
     fromSource(honest, REAL)
     assert.equal(r.task().piece(0)?.digest, REAL, 'the next trusted report is the authority')
     assert.equal(honest.finishedPieces.size, 1)
+  })
+})
+
+/** The kinds of responses a peer was sent, in order. */
+function told(peer: Peer): string[] {
+  return (peer.stream as RecordingSink<AnnouncePeerResponse>).messages.map((message) => message.response?.$case ?? 'nothing')
+}
+
+function sourceFailure(peer: Peer): unknown {
+  const last = (peer.stream as RecordingSink<AnnouncePeerResponse>).messages.at(-1)?.response
+  return last?.$case === 'sourceFailed' ? last.value : undefined
+}
+
+describe('PeerEvents: a seed peer that fails', TEST, () => {
+  const URL = 'http://origin.test/file'
+  const failure = (code: string, sourceStatus = 0): PeerFailed => ({ reason: `${code} ${sourceStatus}`, code, sourceStatus })
+
+  /** A seed host, and peers waiting for it to fetch the task: one asked the same as the seed, the others not. */
+  function waitingForSeed(): { r: Resources; h: ReturnType<typeof harness>; seed: Peer; same: Peer; otherHeaders: Peer; noSource: Peer } {
+    const r = new Resources()
+    const h = harness(r)
+    const seedHost = r.host('seed-host', { seed: true })
+    const same = r.peer('same', r.host('h-same'), { download: { url: URL, headers: { Authorization: 'Bearer a' } } })
+    const otherHeaders = r.peer('other', r.host('h-other'), { download: { url: URL, headers: { authorization: 'Bearer b' } } })
+    const noSource = r.peer('no-source', r.host('h-no-source'), { download: { url: URL, priority: 2 } })
+    for (const peer of [same, otherHeaders, noSource]) h.runner.run(peer)
+    assert.deepEqual([same, otherHeaders, noSource].map(told), [[], [], []], 'all wait for the seed')
+    const seed = r.peer('seed', seedHost, { download: { url: URL, headers: { authorization: 'Bearer a' } }, state: 'back-to-source' })
+    return { r, h, seed, same, otherHeaders, noSource }
+  }
+
+  it('tells the origin\'s 404 at once to the peers that asked the same, and sends the others back to source at once', TEST, async () => {
+    const { h, seed, same, otherHeaders, noSource } = waitingForSeed()
+    h.events.handle(seed, { $case: 'peerFailed', value: failure('SOURCE_STATUS', 404) })
+    assert.deepEqual(told(same), ['sourceFailed'])
+    assert.deepEqual(sourceFailure(same), { code: 'SOURCE_STATUS', sourceStatus: 404, reason: 'SOURCE_STATUS 404' })
+    assert.equal(same.state, 'failed')
+    assert.deepEqual(told(otherHeaders), ['needBackToSource'], 'other credentials may get another answer: it asks the origin itself')
+    assert.deepEqual(told(noSource), [], 'priority 2 may not go to the source: it waits on for a parent')
+    const counted = await h.metrics.sourceFailuresRelayed.get()
+    assert.deepEqual(counted.values.map((v) => [v.labels.code, v.value]), [['SOURCE_STATUS', 1], ['DIGEST_MISMATCH', 0]])
+  })
+
+  for (const [name, value] of [
+    ['a 503, which a retry may change', failure('SOURCE_STATUS', 503)],
+    ['a 429', failure('SOURCE_STATUS', 429)],
+    ['SOURCE_NOT_ALLOWED (the seed\'s own address policy)', failure('SOURCE_NOT_ALLOWED')],
+    ['a report from an older daemon, without a code', failure('')],
+  ] as const) {
+    it(`sends every waiting peer that may back to source at once after ${name}`, TEST, () => {
+      const { h, seed, same, otherHeaders, noSource } = waitingForSeed()
+      h.events.handle(seed, { $case: 'peerFailed', value })
+      assert.deepEqual(told(same), ['needBackToSource'])
+      assert.deepEqual(told(otherHeaders), ['needBackToSource'])
+      assert.deepEqual(told(noSource), [])
+    })
+  }
+
+  it('fails the running children that expect the same digest when the seed\'s content fails it, and leaves the rest', TEST, () => {
+    const r = new Resources()
+    const h = harness(r)
+    const digest = `sha256:${'1'.repeat(64)}`
+    const seed = r.peer('seed', r.host('seed-host', { seed: true }), { download: { url: URL, digest }, pieces: [0], state: 'back-to-source' })
+    const parent = r.peer('parent', r.host('h-parent'), { pieces: [0], state: 'running' })
+    const sameDigest = r.peer('same', r.host('h-same'), { download: { url: URL, digest }, state: 'running' })
+    const otherDigest = r.peer('other', r.host('h-other'), { download: { url: URL, digest: `sha256:${'2'.repeat(64)}` }, state: 'running' })
+    for (const child of [sameDigest, otherDigest]) {
+      r.task().graph.addEdge(seed.id, child.id)
+      r.task().graph.addEdge(parent.id, child.id)
+    }
+    h.events.handle(seed, { $case: 'peerFailed', value: failure('DIGEST_MISMATCH') })
+    assert.deepEqual(told(sameDigest), ['sourceFailed'])
+    assert.equal(sameDigest.state, 'failed')
+    assert.deepEqual(told(otherDigest), [], 'it expects other content, and still has a parent')
+    assert.equal(otherDigest.state, 'running')
+  })
+
+  it('ignores the failure of a normal peer, and of a seed distrusted for the task', TEST, () => {
+    const r = new Resources()
+    const h = harness(r)
+    const seedHost = r.host('seed-host', { seed: true })
+    const child = r.peer('child', r.host('h-child'), { download: { url: URL } })
+    h.runner.run(child)
+    const normal = r.peer('normal', r.host('h-normal'), { download: { url: URL }, state: 'back-to-source' })
+    h.events.handle(normal, { $case: 'peerFailed', value: failure('SOURCE_STATUS', 404) })
+    assert.deepEqual(told(child), [], 'only a seed host speaks for the origin')
+    const seed = r.peer('seed', seedHost, { download: { url: URL }, state: 'back-to-source' })
+    r.task().distrustedHosts.add(seedHost.id)
+    h.events.handle(seed, { $case: 'peerFailed', value: failure('SOURCE_STATUS', 404) })
+    assert.deepEqual(told(child), [], 'nor does a seed whose digests for the task failed')
   })
 })

@@ -10,7 +10,7 @@ import type {
   Reschedule,
 } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import type { Peer } from './peer.js'
-import { parsePiece } from './request-parsing.js'
+import { parsePiece, sourceVerdictOf } from './request-parsing.js'
 import type { ResourceStore } from './resource-store.js'
 import type { ScheduleRunner } from './schedule-runner.js'
 import type { SchedulerMetrics } from './scheduler-metrics.js'
@@ -166,11 +166,16 @@ export class PeerEvents {
     this.log(peer).warn({ expected: mismatch.expected.slice(0, 200), actual: mismatch.actual.slice(0, 200), distrusted }, 'content failed its digest; dropped the task\'s digests')
   }
 
+  /**
+   * A failed seed peer is what its task's waiting peers waited for: they hear of it at once
+   * (schedule-runner.ts, `seedPeerFailed`) instead of at their next retries.
+   */
   private peerFailed(peer: Peer, failed: PeerFailed): void {
     this.components.runner.cancel(peer.id)
     peer.state = 'failed'
     peer.task.graph.deleteInEdges(peer.id)
     peer.task.graph.deleteOutEdges(peer.id)
-    this.log(peer).info({ reason: failed.reason }, 'peer failed')
+    this.log(peer).info({ reason: failed.reason.slice(0, 500), code: failed.code, sourceStatus: failed.sourceStatus || undefined }, 'peer failed')
+    if (peer.host.seed && !peer.task.distrustedHosts.has(peer.hostId)) this.components.runner.seedPeerFailed(peer, sourceVerdictOf(failed))
   }
 }

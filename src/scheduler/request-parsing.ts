@@ -1,10 +1,12 @@
 import { DamselflyError } from '../protocol/damselfly-error.js'
 import { isTaskId, type HostId, type PeerId, type TaskId } from '../protocol/ids.js'
+import { isFinalSourceStatus } from '../protocol/source-status.js'
 import { taskIdFor } from '../protocol/task-id.js'
 import type {
   AnnounceHostRequest,
   AnnouncePeerRequest,
   Download,
+  PeerFailed,
   Piece,
   RegisterPeer,
 } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
@@ -108,4 +110,40 @@ export function parseRegistration(register: RegisterPeer, taskId: TaskId): Regis
   if (named !== taskId) throw invalid(`register: task_id ${taskId} is not the id of the download it names (${named})`)
   if (register.contentLengthKnown) count(register.contentLength, 'register: content_length')
   return { download, pieces: register.pieces.map((piece) => parsePiece(piece, 'register')) }
+}
+
+/**
+ * The origin's final answer to a request, as a seed peer that fetched it reports it: a status a
+ * retry cannot change (isFinalSourceStatus), or content that fails the request's digest.
+ */
+export interface SourceVerdict {
+  readonly code: 'SOURCE_STATUS' | 'DIGEST_MISMATCH'
+  /** The origin's HTTP status for SOURCE_STATUS; 0 otherwise. */
+  readonly sourceStatus: number
+  /** The reporter's message, cut short; for logs only. */
+  readonly reason: string
+}
+
+const MAX_REASON_LENGTH = 500
+
+/** The origin's final answer in a failure report, or undefined when the failure is anything else (a peer elsewhere may do better). */
+export function sourceVerdictOf(failed: PeerFailed): SourceVerdict | undefined {
+  const reason = failed.reason.slice(0, MAX_REASON_LENGTH)
+  if (failed.code === 'DIGEST_MISMATCH') return { code: 'DIGEST_MISMATCH', sourceStatus: 0, reason }
+  if (failed.code === 'SOURCE_STATUS' && isFinalSourceStatus(failed.sourceStatus)) return { code: 'SOURCE_STATUS', sourceStatus: failed.sourceStatus, reason }
+  return undefined
+}
+
+/**
+ * Whether two peers asked the origin the same thing: the same URL (query included), the same
+ * headers (names in any case) and the same expected digest. Only then is one's answer the other's.
+ */
+export function sameSourceRequest(a: Download, b: Download): boolean {
+  if (a.url !== b.url || a.digest !== b.digest) return false
+  const headers = (download: Download): string => JSON.stringify(
+    Object.entries(download.headers)
+      .map(([name, value]): [string, string] => [name.toLowerCase(), value])
+      .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)),
+  )
+  return headers(a) === headers(b)
 }

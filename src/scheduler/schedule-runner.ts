@@ -5,6 +5,7 @@ import type { AnnouncePeerResponse, CandidateParent, Piece, TaskInfo } from '../
 import type { Peer } from './peer.js'
 import type { ScheduleOutcome, SchedulerMetrics } from './scheduler-metrics.js'
 import { rejectionReason } from './parent-filters.js'
+import { sameSourceRequest, type SourceVerdict } from './request-parsing.js'
 import type { ScheduleDecision, Scheduling } from './scheduling.js'
 import type { Task } from './task.js'
 
@@ -111,6 +112,30 @@ export class ScheduleRunner {
     }
   }
 
+  /**
+   * A seed peer asked to fetch `seed`'s task failed, so the peers waiting for it stop waiting.
+   * When the failure is the origin's final answer (`verdict`), each peer that asked the origin
+   * the same (sameSourceRequest) is told it and fails as a fetch of its own would: those waiting,
+   * running ones left without a parent, and, for content failing its digest, every running one.
+   * Every other waiting peer, and running one left without a parent, is scheduled again at once:
+   * with the seed gone it goes back to source where its priority allows (Scheduling).
+   */
+  seedPeerFailed(seed: Peer, verdict: SourceVerdict | undefined): void {
+    const task = seed.task
+    for (const peer of [...task.peers.values()]) {
+      if (peer === seed || !peer.connected) continue
+      const waiting = this.waiting.get(peer.id)?.peer === peer
+      const orphaned = peer.state === 'running' && task.graph.parentCount(peer.id) === 0
+      const affected = waiting || orphaned || (peer.state === 'running' && verdict?.code === 'DIGEST_MISMATCH')
+      if (!affected) continue
+      if (verdict !== undefined && sameSourceRequest(peer.download, seed.download)) {
+        this.relay(peer, verdict)
+      } else if (waiting || orphaned) {
+        this.run(peer)
+      }
+    }
+  }
+
   /** Drops the peer's pending retry; safe to repeat. */
   cancel(peerId: PeerId): void {
     const entry = this.waiting.get(peerId)
@@ -161,6 +186,15 @@ export class ScheduleRunner {
         this.retryLater(peer)
         return
     }
+  }
+
+  private relay(peer: Peer, verdict: SourceVerdict): void {
+    this.cancel(peer.id)
+    peer.state = 'failed'
+    peer.task.graph.deleteInEdges(peer.id)
+    this.components.metrics.sourceFailuresRelayed.inc({ code: verdict.code })
+    this.components.logger.info({ taskId: peer.task.id, peerId: peer.id, code: verdict.code, sourceStatus: verdict.sourceStatus || undefined }, 'seed peer\'s source failure relayed')
+    this.send(peer, { response: { $case: 'sourceFailed', value: { code: verdict.code, sourceStatus: verdict.sourceStatus, reason: verdict.reason } } })
   }
 
   private capabilityFor(peer: Peer): string {

@@ -1,10 +1,16 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { zeroed } from '../common/metrics.js'
 
 /** What a schedule told a peer, as counted by `damselfly_scheduler_schedule_total`. */
-export type ScheduleOutcome = 'parents' | 'empty_task' | 'tiny_task' | 'back_to_source' | 'failed' | 'retry'
+export const SCHEDULE_OUTCOMES = ['parents', 'empty_task', 'tiny_task', 'back_to_source', 'failed', 'retry'] as const
+export type ScheduleOutcome = (typeof SCHEDULE_OUTCOMES)[number]
 
 /** Why a parent was blocklisted for a child. */
-export type BlocklistReason = 'bad_content' | 'reschedule'
+export const BLOCKLIST_REASONS = ['bad_content', 'reschedule'] as const
+export type BlocklistReason = (typeof BLOCKLIST_REASONS)[number]
+
+/** The origin's final answers a seed peer's failure is relayed with (request-parsing.ts, SourceVerdict). */
+const RELAYED_SOURCE_FAILURES = ['SOURCE_STATUS', 'DIGEST_MISMATCH'] as const
 
 /** The scheduler's Prometheus metrics; names carry the `damselfly_scheduler_` prefix. */
 export class SchedulerMetrics {
@@ -15,6 +21,7 @@ export class SchedulerMetrics {
   readonly blocklistedParents: Counter<'reason'>
   readonly pieceDigestMismatches: Counter
   readonly contentDigestMismatches: Counter
+  readonly sourceFailuresRelayed: Counter<'code'>
 
   constructor(registry: Registry, counts: { hosts: () => number; tasks: () => number; peers: () => number }) {
     const registers = [registry]
@@ -57,6 +64,15 @@ export class SchedulerMetrics {
       help: 'Tasks whose whole content failed its digest although every piece matched: their digests were dropped.',
       registers,
     })
+    this.sourceFailuresRelayed = new Counter({
+      name: 'damselfly_scheduler_source_failure_relayed_total',
+      help: 'Peers told the origin\'s final answer a seed peer got for the same request, by code.',
+      labelNames: ['code'],
+      registers,
+    })
+    zeroed(this.schedules, 'outcome', SCHEDULE_OUTCOMES)
+    zeroed(this.blocklistedParents, 'reason', BLOCKLIST_REASONS)
+    zeroed(this.sourceFailuresRelayed, 'code', RELAYED_SOURCE_FAILURES)
     const gauge = (name: string, help: string, read: () => number): void => {
       new Gauge({
         name,

@@ -124,7 +124,8 @@ describe('SchedulerService over gRPC', TEST, () => {
   async function counter(name: string, labels = ''): Promise<number> {
     const text = await scheduler.registry.metrics()
     const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `))
-    return line === undefined ? 0 : Number(line.split(' ')[1])
+    assert.ok(line !== undefined, `the scheduler exports ${name}${labels}`)
+    return Number(line.split(' ')[1])
   }
 
   it('sends a peer without parents or seed hosts back to source', TEST, async () => {
@@ -203,6 +204,7 @@ describe('SchedulerService over gRPC', TEST, () => {
     const seed = await announceHost('seed-host', { seed: true })
     const c3 = registerPeer('host-c', 't3', 'c3', { priority: 6, headers: { authorization: 'Bearer secret' } })
     const seedTask = await seed.next('seed task', (m) => (m.command?.$case === 'seedTask' ? m.command.value : undefined))
+    assert.deepEqual(c3.messages.map((m) => m.response?.$case), ['registered'], 'the registration is acknowledged while the decision waits for the seed')
     assert.equal(seedTask.url, 'http://origin.test/t3')
     assert.deepEqual(seedTask.headers, { authorization: 'Bearer secret' })
     assert.equal(await counter('damselfly_scheduler_seed_trigger_total'), 1)
@@ -219,7 +221,7 @@ describe('SchedulerService over gRPC', TEST, () => {
   it('ends a stream with INVALID_ARGUMENT on a first message other than register, or malformed input', TEST, async () => {
     const bad = new Recorded(client.announcePeer())
     streams.push(bad)
-    bad.send({ hostId: 'host-a', taskId: taskId('t5'), peerId: 'x', request: { $case: 'peerFailed', value: { reason: 'nope' } } })
+    bad.send({ hostId: 'host-a', taskId: taskId('t5'), peerId: 'x', request: { $case: 'peerFailed', value: { reason: 'nope', code: '', sourceStatus: 0 } } })
     const error = await waitFor('error', () => bad.error)
     assert.equal(error.code, status.INVALID_ARGUMENT)
     assert.match(error.details, /first message must be register/)

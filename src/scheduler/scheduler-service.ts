@@ -201,6 +201,8 @@ export class SchedulerService {
       { taskId: task.id, peerId: peer.id, hostId: host.id, priority: peer.download.priority, pieces: peer.finishedPieces.size },
       'peer registered',
     )
+    // Before any decision, which may wait on a seed: the daemon then knows this scheduler answers.
+    sink.write({ response: { $case: 'registered', value: {} } })
     runner.run(peer)
     if (peer.finishedPieces.size > 0) runner.wake(task)
     return peer

@@ -133,8 +133,11 @@ export class Scheduling {
     const seedWorking = task.seedRequestedMs !== undefined && task.hasSeedPeerOrPending
       && this.components.clock.nowMs() - task.seedRequestedMs < this.init.seedWaitTimeoutMs
     if (seedWorking) return { kind: 'retry', seedHost }
+    // A seed asked and gone (failed, or left unfinished) will bring nothing: waiting on is pointless.
+    const seedGone = task.seedRequestedMs !== undefined && !task.hasSeedPeerOrPending
     if (mayBackToSource && !capReached) {
       if (seedHosts.length === 0) return this.backToSource(peer, 'no parent and no seed peer')
+      if (seedGone) return this.backToSource(peer, 'no parent, and the seed peer asked to fetch the task failed')
       if (attempts >= this.init.retryBackToSourceLimit) return this.backToSource(peer, `no parent after ${attempts} schedules`)
     }
     if (attempts >= this.init.retryLimit) return this.fail(peer, noParentReason)

@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { waitFor, waitForQuiet } from './processes.js'
 
 /** How a path misbehaves, for the failure cases of the acceptance suites. */
 export interface Behaviour {
@@ -57,6 +58,8 @@ export async function makeRandomFile(file: string, length: number): Promise<Cont
 export class OriginServer {
   private readonly routes = new Map<string, { content: Content; behaviour: Behaviour }>()
   private readonly stats = new Map<string, PathStats>()
+  /** Responses being written, by path. */
+  private readonly inFlight = new Map<string, number>()
 
   private constructor(private readonly server: Server) {}
 
@@ -88,6 +91,16 @@ export class OriginServer {
     let stats = this.stats.get(path)
     if (stats === undefined) this.stats.set(path, (stats = { heads: 0, gets: 0, bodyBytesSent: 0, completedRanges: [] }))
     return stats
+  }
+
+  /**
+   * What the origin sent for `path`, once no response for it is in flight and its counts have not
+   * changed for 500 ms: a daemon, or a seed it asked, may still be fetching when a client is done.
+   */
+  async settledStatsOf(path: string): Promise<PathStats> {
+    await waitForQuiet(() => ({ ...this.statsOf(path), completedRanges: this.statsOf(path).completedRanges.length, inFlight: this.inFlight.get(path) ?? 0 }), `the origin's counts for ${path}`)
+    await waitFor(() => (this.inFlight.get(path) ?? 0) === 0, `the origin's responses for ${path} to end`)
+    return { ...this.statsOf(path), completedRanges: [...this.statsOf(path).completedRanges] }
   }
 
   async close(): Promise<void> {
@@ -166,7 +179,9 @@ export class OriginServer {
     res.on('finish', () => {
       if (sent === end - start + 1) stats.completedRanges.push([start, end])
     })
+    this.inFlight.set(path, (this.inFlight.get(path) ?? 0) + 1)
     res.on('close', () => {
+      this.inFlight.set(path, (this.inFlight.get(path) ?? 1) - 1)
       stream.destroy()
     })
   }

@@ -40,6 +40,28 @@ export async function waitFor(check: () => boolean | Promise<boolean>, what: str
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
 }
 
+/**
+ * Waits until `read` has returned the same value (compared as JSON) for `quietMs`, and returns it:
+ * for counters that a server updates a moment after its client is done, such as a registry's
+ * access log, written as its handler returns. Counting before then lets a late entry pass a check
+ * falsely.
+ */
+export async function waitForQuiet<T>(read: () => T, what: string, quietMs = 500, timeoutMs = 10_000): Promise<T> {
+  let value = read()
+  let seen = JSON.stringify(value)
+  let changedMs = performance.now()
+  await waitFor(() => {
+    value = read()
+    const now = JSON.stringify(value)
+    if (now !== seen) {
+      seen = now
+      changedMs = performance.now()
+    }
+    return performance.now() - changedMs >= quietMs
+  }, `${what} to stay unchanged for ${quietMs} ms`, timeoutMs)
+  return value
+}
+
 export function socketGet(socketPath: string, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolvePromise, reject) => {
     const req = request({ socketPath, path, method: 'GET' }, (res) => {
@@ -49,6 +71,28 @@ export function socketGet(socketPath: string, path: string): Promise<{ status: n
     })
     req.on('error', reject)
     req.end()
+  })
+}
+
+/**
+ * POSTs a download to the local API (stream delivery) and reads the whole answer: the status, the
+ * bytes, the error body of a refusal, and the outcome trailer of a streamed one.
+ */
+export function localDownload(socketPath: string, body: Record<string, unknown>): Promise<{ status: number; body: Buffer; error: { code: string; details: Record<string, unknown> } | undefined; result: string | undefined }> {
+  return new Promise((resolvePromise, reject) => {
+    const payload = JSON.stringify(body)
+    const req = request({ socketPath, path: '/v1/tasks/download', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('end', () => {
+        const bytes = Buffer.concat(chunks)
+        const status = res.statusCode ?? 0
+        const error = status >= 400 ? (JSON.parse(bytes.toString('utf8')) as { error: { code: string; details: Record<string, unknown> } }).error : undefined
+        resolvePromise({ status, body: bytes, error, result: res.trailers['x-damselfly-result'] })
+      })
+    })
+    req.on('error', reject)
+    req.end(payload)
   })
 }
 
@@ -218,10 +262,20 @@ export async function startScheduler(dir: string, env: Record<string, string> = 
   }
 }
 
-/** The value of one Prometheus sample, e.g. `damselfly_dfdaemon_download_traffic_bytes_total{type="remote_peer"}`; 0 when absent. */
-export async function metricValue(metricsAddress: string, sample: string): Promise<number> {
+/**
+ * The value of one Prometheus sample, e.g. `damselfly_dfdaemon_download_traffic_bytes_total{type="remote_peer"}`.
+ * Throws when the process does not export it, so a renamed metric or label fails every check that
+ * reads it. A series of an open label set (an HTTP status, say) that has not moved yet is absent:
+ * pass `absent` to read it as that value, which still needs the metric itself to be exported.
+ */
+export async function metricValue(metricsAddress: string, sample: string, options: { absent?: number } = {}): Promise<number> {
   const response = await fetch(`http://${metricsAddress.replace('0.0.0.0', '127.0.0.1')}/metrics`)
   const text = await response.text()
-  const line = text.split('\n').find((row) => row.startsWith(`${sample} `))
-  return line === undefined ? 0 : Number(line.slice(sample.length + 1))
+  const rows = text.split('\n')
+  const line = rows.find((row) => row.startsWith(`${sample} `))
+  if (line !== undefined) return Number(line.slice(sample.length + 1))
+  const name = sample.split('{')[0] ?? sample
+  if (options.absent !== undefined && rows.includes(`# TYPE ${name} counter`)) return options.absent
+  const family = rows.filter((row) => row.startsWith(`${name}{`) || row.startsWith(`${name} `))
+  throw new Error(`${metricsAddress} exports no sample ${sample}${family.length === 0 ? ` (nor any of ${name})` : `; it has ${family.join(', ')}`}`)
 }

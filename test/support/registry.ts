@@ -5,7 +5,7 @@ import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { guardChild, run, waitFor } from './processes.js'
+import { guardChild, run, waitFor, waitForQuiet } from './processes.js'
 import { requireCommand } from './require-command.js'
 import { selfSignedCertificate } from './self-signed.js'
 
@@ -62,6 +62,12 @@ export interface RegistryProcess {
   readonly child: ChildProcess
   /** Every request the registry has finished answering, oldest first, read from the access log now. */
   requests(): RegistryRequest[]
+  /**
+   * The requests once the access log has stopped growing (for 500 ms): the registry writes a
+   * request's line as its handler returns, a moment after the client read the last byte. Count
+   * hits with this, or a late line passes a check falsely.
+   */
+  settledRequests(): Promise<RegistryRequest[]>
   /**
    * How many blob GETs (`GET /v2/<repo>/blobs/sha256:<hex>`, not uploads) the registry answered with
    * 2xx, i.e. served blob bytes; a Range request (206) and an aborted transfer count as one each.
@@ -204,6 +210,10 @@ async function startOn(
       ...(caPath === undefined ? {} : { caPath }),
       child,
       requests: () => parseAccessLog(readFileSync(accessLogPath, 'utf8')),
+      settledRequests: async () => {
+        await waitForQuiet(() => readFileSync(accessLogPath, 'utf8').length, `the access log ${accessLogPath}`)
+        return parseAccessLog(readFileSync(accessLogPath, 'utf8'))
+      },
       blobGets: (digest?: string) => countBlobGets(parseAccessLog(readFileSync(accessLogPath, 'utf8')), digest),
       stop: () => stopChild(child, 'SIGTERM'),
       kill: () => stopChild(child, 'SIGKILL'),

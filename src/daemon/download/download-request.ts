@@ -26,6 +26,12 @@ export interface DownloadRequest {
    * from a request body.
    */
   readonly onBehalfOf?: 'this-host' | 'other-host' | undefined
+  /**
+   * The scheduler to register with first (`host:port`): for a seed task, the one that sent it, so
+   * the peers waiting there hear of this download even when this host routes the task elsewhere.
+   * Never taken from a request body.
+   */
+  readonly scheduler?: string | undefined
 }
 
 export const SUPPORTED_SCHEMES = ['http:', 'https:'] as const

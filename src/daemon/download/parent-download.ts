@@ -12,6 +12,7 @@ import type { StoredTask } from '../../storage/content-store.js'
 import type { DaemonMetrics } from '../daemon-metrics.js'
 import { SESSION_CLOSED, type PeerResponse, type PeerSession } from '../scheduler/peer-session.js'
 import type { PieceSignals } from './piece-signals.js'
+import { relayedSourceFailure, type AskedOfSource } from './relayed-source-failure.js'
 
 /** A parent as this child sees it: where it is, what it holds (with the scheduler's digests), how it did. */
 interface ParentState {
@@ -112,6 +113,8 @@ export class ParentDownload {
       readonly concurrentPieceCount: number
       /** This host's key, to sign requests to parents that serve without TLS; undefined with --insecure. */
       readonly signingKey?: KeyObject | undefined
+      /** What this peer asked the origin for: the scheduler may relay the origin's final answer to it. */
+      readonly asked: AskedOfSource
     },
   ) {
     this.lastProgressMs = components.clock.nowMs()
@@ -177,7 +180,14 @@ export class ParentDownload {
       case 'scheduleFailed':
         this.failure = new DamselflyError('SCHEDULE_FAILED', `the scheduler found no parent: ${response.value.reason}`)
         break
+      case 'sourceFailed': {
+        const failure = relayedSourceFailure(response.value, this.init.asked)
+        if (failure !== undefined) this.failure = failure
+        else this.outcome = 'back-to-source'
+        break
+      }
       case 'emptyTask':
+      case 'registered':
         break
     }
   }

@@ -7,6 +7,7 @@ import type { TokenBucket } from '../../common/token-bucket.js'
 import { toDamselflyError, type DamselflyError } from '../../protocol/damselfly-error.js'
 import type { Piece } from '../../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { pieceCount, pieceRange, TINY_TASK_MAX_BYTES } from '../../protocol/piece.js'
+import { isFinalSourceStatus } from '../../protocol/source-status.js'
 import type { Source, SourceRequest, SourceStat } from '../../source/source.js'
 import type { StoredTask } from '../../storage/content-store.js'
 import type { DaemonMetrics } from '../daemon-metrics.js'
@@ -28,7 +29,7 @@ function isTransient(error: DamselflyError): boolean {
       return true
     case 'SOURCE_STATUS': {
       const status = error.details.sourceStatus ?? 0
-      return status >= 500 || status === 429 || status === 408
+      return status >= 500 || (status >= 400 && !isFinalSourceStatus(status))
     }
     // The policy refuses the same address again; a retry would only repeat the refusal.
     case 'SOURCE_NOT_ALLOWED':

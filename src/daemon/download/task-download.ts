@@ -13,11 +13,12 @@ import type { ContentStore, StoredTask, TaskDescriptor } from '../../storage/con
 import type { Download } from '../../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import type { LocalIdentity } from '../../security/local-identity.js'
 import type { DaemonMetrics } from '../daemon-metrics.js'
-import { PeerSession, SESSION_CLOSED } from '../scheduler/peer-session.js'
+import { PeerSession, SESSION_CLOSED, type PeerResponse } from '../scheduler/peer-session.js'
 import type { SchedulerPool } from '../scheduler/scheduler-pool.js'
 import { contentDigestOf, verifyContentDigest } from './content-digest.js'
 import type { DownloadRequest } from './download-request.js'
 import { ParentDownload } from './parent-download.js'
+import { relayedSourceFailure } from './relayed-source-failure.js'
 import { PieceSignals } from './piece-signals.js'
 import { SourceFetcher } from './source-fetcher.js'
 
@@ -60,8 +61,6 @@ export interface TaskDownloadInit {
   /** Extra attempts for a piece after a transient origin failure. */
   readonly retryCount: number
 }
-
-const REGISTER_TIMEOUT_MS = 30_000
 
 /** The request as the scheduler sees it; a seed peer asked to fetch the task gets the same. */
 export function toDownload(request: DownloadRequest, filteredQueryParams: readonly string[]): Download {
@@ -201,7 +200,8 @@ export class TaskDownload {
       this.log.info({ url: task.descriptor.url, contentLength: finishedLength, pieces: task.finishedPieceCount, costMs, from }, 'task done')
       return task
     } catch (error) {
-      this.session?.send({ $case: 'peerFailed', value: { reason: toDamselflyError(error).message } })
+      const failure = toDamselflyError(error)
+      this.session?.send({ $case: 'peerFailed', value: { reason: failure.message, code: failure.code, sourceStatus: failure.details.sourceStatus ?? 0 } })
       throw error
     } finally {
       this.session?.close()
@@ -291,7 +291,8 @@ export class TaskDownload {
 
   /**
    * Registers with the scheduler that owns the task (rendezvous hashing; a scheduler that does
-   * not answer is passed over) and downloads from the parents it offers. Returns the task with
+   * not answer is passed over), or first with the one that sent a seed task, and downloads from
+   * the parents it offers. Returns the task with
    * what peers gave; `complete` when nothing is left for the source.
    */
   private async fetchFromPeers(peers: PeerComponents, existing: StoredTask | undefined): Promise<PeerOutcome> {
@@ -299,7 +300,8 @@ export class TaskDownload {
     const signal = this.controller.signal
     const exclude = new Set<string>()
     for (;;) {
-      const address = peers.pool.pick(taskId, exclude)
+      const asked = request.scheduler !== undefined && !exclude.has(request.scheduler) && peers.pool.addresses.includes(request.scheduler)
+      const address = asked ? request.scheduler : peers.pool.pick(taskId, exclude)
       if (address === undefined) return { complete: false, task: existing }
       const hostId = peers.hostId()
       const peerId = `${hostId.slice(0, 12)}-${randomUUID()}`
@@ -307,16 +309,25 @@ export class TaskDownload {
       const held = existing === undefined ? [] : [...existing.pieces()]
       const length = existing?.descriptor.contentLengthBytes
       session.send({ $case: 'register', value: { download: toDownload(request, this.init.filteredQueryParams), pieces: held, contentLength: length ?? 0, contentLengthKnown: length !== undefined } })
-      const first = await session.next(signal, REGISTER_TIMEOUT_MS)
-      if (first === SESSION_CLOSED || first === undefined) {
-        this.log.warn({ scheduler: address }, 'scheduler did not answer the registration; trying another')
+      const first = await this.decision(session, peers.pool, signal)
+      if (first === 'scheduler-down') {
         session.close()
         peers.pool.markDown(address)
         exclude.add(address)
         continue
       }
+      if (first === 'no-decision') {
+        session.close()
+        return { complete: false, task: existing }
+      }
       this.session = session
       switch (first.$case) {
+        case 'sourceFailed': {
+          const failure = relayedSourceFailure(first.value, { url: request.url, digest: request.digest, taskId })
+          if (failure !== undefined) throw failure
+          this.log.warn({ code: first.value.code.slice(0, 100) }, 'the scheduler relayed a failure this daemon does not know; going back to source')
+          return { complete: false, task: existing }
+        }
         case 'emptyTask': {
           const task = await this.createTask(0, this.init.request.pieceLengthBytes ?? UNKNOWN_LENGTH_PIECE_LENGTH_BYTES)
           this.resolveDescriptor(task.descriptor)
@@ -341,7 +352,7 @@ export class TaskDownload {
           this.resolveDescriptor(task.descriptor)
           const parents = new ParentDownload(
             { http: peers.http, limiter: this.components.limiters.download, signals: this.signals, metrics: this.components.metrics, logger: this.log, clock: this.components.clock },
-            { task, session, peerId, concurrentPieceCount: this.init.concurrentPieceCount, signingKey: peers.identity?.privateKey },
+            { task, session, peerId, concurrentPieceCount: this.init.concurrentPieceCount, signingKey: peers.identity?.privateKey, asked: { url: request.url, digest: request.digest, taskId } },
           )
           const outcome = await parents.run(first, signal).finally(() => {
             this.piecesFromPeers += parents.storedPieceCount
@@ -352,6 +363,33 @@ export class TaskDownload {
           return { complete: false, task: existing }
       }
     }
+  }
+
+  /**
+   * The scheduler's decision for a registration. A scheduler that does not take the registration
+   * within `registerTimeoutMs` (it is blackholed, stopped, or gone), or whose stream ends before
+   * it decides, is `scheduler-down`; one that took it but has not decided within
+   * `scheduleTimeoutMs` (a seed peer still fetching, say) leaves the task to the source.
+   */
+  private async decision(session: PeerSession, pool: SchedulerPool, signal: AbortSignal): Promise<PeerResponse | 'scheduler-down' | 'no-decision'> {
+    const { registerTimeoutMs, scheduleTimeoutMs } = pool.waits
+    const answer = await session.next(signal, registerTimeoutMs)
+    if (answer === SESSION_CLOSED || answer === undefined) {
+      this.log.warn({ scheduler: session.address, registerTimeoutMs, closed: answer === SESSION_CLOSED }, 'scheduler did not take the registration; trying another')
+      return 'scheduler-down'
+    }
+    pool.markUp(session.address)
+    if (answer.$case !== 'registered') return answer
+    const decided = await session.next(signal, scheduleTimeoutMs)
+    if (decided === SESSION_CLOSED) {
+      this.log.warn({ scheduler: session.address }, 'lost the scheduler before its decision; trying another')
+      return 'scheduler-down'
+    }
+    if (decided === undefined) {
+      this.log.warn({ scheduler: session.address, scheduleTimeoutMs }, 'the scheduler decided nothing in time; going back to source')
+      return 'no-decision'
+    }
+    return decided
   }
 
   private async createTask(contentLengthBytes: number, pieceLengthBytes: number): Promise<StoredTask> {

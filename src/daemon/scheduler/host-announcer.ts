@@ -29,7 +29,8 @@ export class HostAnnouncer implements Startable {
     private readonly components: {
       pool: SchedulerPool
       host: () => Host
-      onSeedTask: (download: Download) => void
+      /** A seed task, and the scheduler (`host:port`) that sent it. */
+      onSeedTask: (download: Download, scheduler: string) => void
       logger: Logger
       clock: Clock
     },
@@ -81,7 +82,7 @@ export class HostAnnouncer implements Startable {
     }
     stream.on('data', (response: AnnounceHostResponse) => {
       this.components.pool.markUp(address)
-      if (response.command?.$case === 'seedTask') this.components.onSeedTask(response.command.value)
+      if (response.command?.$case === 'seedTask') this.components.onSeedTask(response.command.value, address)
     })
     stream.on('error', retry)
     stream.on('end', () => {

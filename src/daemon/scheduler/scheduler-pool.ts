@@ -1,11 +1,19 @@
-import type { ChannelCredentials } from '@grpc/grpc-js'
+import { connectivityState, type ChannelCredentials } from '@grpc/grpc-js'
 import type { Clock } from '../../common/clock.js'
 import { rendezvousPick } from '../../common/rendezvous.js'
 import { SchedulerServiceClient } from '../../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { SCHEDULER_CHANNEL_OPTIONS } from '../../security/grpc-tls.js'
 
-/** How long a scheduler that failed is passed over before it is tried again. */
+/** How long a scheduler that failed is passed over before it may be tried again. */
 const DOWN_COOLDOWN_MS = 10_000
+
+/** How long a download waits on a scheduler: for it to take the registration, then for its decision. */
+export interface SchedulerWaits {
+  /** A scheduler that has not taken a registration by then is marked down and passed over. */
+  readonly registerTimeoutMs: number
+  /** After the registration was taken, the longest wait for the decision; then the download goes back to source. */
+  readonly scheduleTimeoutMs: number
+}
 
 /**
  * The schedulers a daemon knows, each task routed to one of them by rendezvous hashing of the
@@ -18,11 +26,19 @@ export class SchedulerPool {
   readonly addresses: readonly string[]
 
   constructor(
-    private readonly components: { clock: Clock },
+    private readonly components: {
+      clock: Clock
+      /**
+       * Whether the connection to a scheduler is up (HTTP/2 settings exchanged), asking for one
+       * if there is none; the gRPC channel's state unless a test says otherwise.
+       */
+      connected?: (address: string) => boolean
+    },
     private readonly init: {
       addresses: readonly string[]
       /** Mutual TLS with this host's identity; insecure only when the daemon runs --insecure. */
       credentials: ChannelCredentials
+      waits: SchedulerWaits
     },
   ) {
     this.addresses = init.addresses
@@ -30,6 +46,10 @@ export class SchedulerPool {
 
   get enabled(): boolean {
     return this.addresses.length > 0
+  }
+
+  get waits(): SchedulerWaits {
+    return this.init.waits
   }
 
   client(address: string): SchedulerServiceClient {
@@ -48,8 +68,7 @@ export class SchedulerPool {
 
   /** The scheduler that owns `taskId` among those up and not in `exclude`. */
   pick(taskId: string, exclude: ReadonlySet<string> = new Set()): string | undefined {
-    const now = this.components.clock.nowMs()
-    const up = this.addresses.filter((address) => !exclude.has(address) && (this.downUntilMs.get(address) ?? 0) <= now)
+    const up = this.addresses.filter((address) => !exclude.has(address) && this.usable(address))
     return rendezvousPick(taskId, up, (address) => address)
   }
 
@@ -64,5 +83,24 @@ export class SchedulerPool {
   close(): void {
     for (const client of this.clients.values()) client.close()
     this.clients.clear()
+  }
+
+  /**
+   * A scheduler marked down is passed over for the cooldown, and after it until its connection
+   * is up again: a scheduler that accepts connections but never answers (blackholed, or stopped)
+   * then costs one registration timeout, not one per download.
+   */
+  private usable(address: string): boolean {
+    const downUntilMs = this.downUntilMs.get(address)
+    if (downUntilMs === undefined) return true
+    if (this.components.clock.nowMs() < downUntilMs) return false
+    if (!this.connected(address)) return false
+    this.downUntilMs.delete(address)
+    return true
+  }
+
+  private connected(address: string): boolean {
+    if (this.components.connected !== undefined) return this.components.connected(address)
+    return this.client(address).getChannel().getConnectivityState(true) === connectivityState.READY
   }
 }

@@ -1,15 +1,18 @@
-#!/usr/bin/env node
 // Runs the test suites with node:test and the TAP reporter, whose last lines are the counts.
-// usage: node scripts/run-tests.mjs [unit|integration|all] [extra node --test flags]
+// usage: node --import tsx scripts/run-tests.ts [unit|integration|all] [extra node --test flags]
 // Unit tests live beside the code (src/**/*.test.ts); integration suites in test/.
 import { spawnSync } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 
-const which = process.argv[2] && !process.argv[2].startsWith('-') ? process.argv[2] : 'all'
-const extra = process.argv.slice(which === process.argv[2] ? 3 : 2)
+const SUITES = ['unit', 'integration', 'all'] as const
+type Suite = (typeof SUITES)[number]
 
-function find(dir, out = []) {
+function isSuite(value: string): value is Suite {
+  return (SUITES as readonly string[]).includes(value)
+}
+
+function find(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
     const path = join(dir, name)
     if (statSync(path).isDirectory()) find(path, out)
@@ -17,6 +20,16 @@ function find(dir, out = []) {
   }
   return out
 }
+
+const [first, ...rest] = process.argv.slice(2)
+const named = first !== undefined && !first.startsWith('-')
+if (named && !isSuite(first)) {
+  // A typo must not quietly run every suite instead of the one meant.
+  process.stderr.write(`run-tests: unknown suite ${JSON.stringify(first)}; use one of ${SUITES.join(', ')}, then any node --test flags\n`)
+  process.exit(2)
+}
+const which: Suite = named && isSuite(first) ? first : 'all'
+const extra = named ? rest : process.argv.slice(2)
 
 const files = [
   ...(which === 'integration' ? [] : find('src')),
