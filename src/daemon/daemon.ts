@@ -4,6 +4,7 @@ import { credentials } from '@grpc/grpc-js'
 import { Agent } from 'undici'
 import type { Registry } from 'prom-client'
 import { systemClock, type Clock } from '../common/clock.js'
+import { endSafeConnector } from '../common/end-safe-connector.js'
 import type { Logger } from '../common/logger.js'
 import { createMetricsRegistry } from '../common/metrics.js'
 import { OperatorServer } from '../common/operator-server.js'
@@ -121,7 +122,7 @@ export class Daemon implements Startable {
     this.ip = advertisedIp(config.host.ip, config.upload.server.ip)
     this.schedulers = new SchedulerPool({ clock }, { addresses: config.scheduler.addrs, credentials: identity === undefined ? credentials.createInsecure() : schedulerChannelCredentials(identity) })
     // Parents are hosts of the cluster: this host shows its certificate, and checks theirs, over TLS.
-    this.peerHttp = new Agent({ connections: 16, keepAliveTimeout: 30_000, ...(identity === undefined ? {} : { connect: parentClientTlsOptions(identity) }) })
+    this.peerHttp = new Agent({ connections: 16, keepAliveTimeout: 30_000, connect: endSafeConnector(identity === undefined ? {} : parentClientTlsOptions(identity)) })
     this.tasks = new TaskManager(
       {
         store: this.store,
@@ -199,10 +200,10 @@ export class Daemon implements Startable {
       { intervalMs: config.scheduler.announceInterval },
     )
     this.registryHttp = new Agent({
-      connect: {
+      connect: endSafeConnector({
         rejectUnauthorized: !config.source.insecureSkipVerify,
         ...(caCertPem === undefined ? {} : { ca: [...rootCertificates, caCertPem] }),
-      },
+      }),
       keepAliveTimeout: 30_000,
     })
     this.proxy = new ProxyServer(

@@ -18,6 +18,8 @@ export interface Behaviour {
   readonly chunked?: boolean
   /** Ignore Range headers and answer 200 with the whole body. */
   readonly ignoreRanges?: boolean
+  /** Answer `Connection: close` and close the socket after the body, as python's http.server does. */
+  readonly closeConnection?: boolean
 }
 
 export interface Content {
@@ -129,6 +131,7 @@ export class OriginServer {
       status = 206
     }
     const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream' }
+    if (behaviour.closeConnection === true) headers['connection'] = 'close'
     if (!behaviour.chunked) {
       headers['content-length'] = status === 206 ? end - start + 1 : announced
       if (!behaviour.ignoreRanges) headers['accept-ranges'] = 'bytes'
