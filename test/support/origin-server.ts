@@ -20,6 +20,8 @@ export interface Behaviour {
   readonly ignoreRanges?: boolean
   /** Answer `Connection: close` and close the socket after the body, as python's http.server does. */
   readonly closeConnection?: boolean
+  /** Answer GETs only once this settles (HEADs at once), so a test can line requests up. */
+  readonly holdGets?: Promise<void>
 }
 
 export interface Content {
@@ -108,6 +110,17 @@ export class OriginServer {
       return
     }
     const { content, behaviour } = route
+    if (behaviour.holdGets !== undefined && req.method !== 'HEAD') {
+      const { holdGets, ...rest } = behaviour
+      void holdGets.then(() => {
+        this.answer(req, res, content, rest, stats)
+      })
+      return
+    }
+    this.answer(req, res, content, behaviour, stats)
+  }
+
+  private answer(req: IncomingMessage, res: ServerResponse, content: Content, behaviour: Behaviour, stats: PathStats): void {
     if (behaviour.status !== undefined) {
       res.writeHead(behaviour.status, { 'content-type': 'text/plain' }).end(`status ${behaviour.status}`)
       return

@@ -201,7 +201,13 @@ export class TaskDownload {
       this.log.info({ url: task.descriptor.url, contentLength: finishedLength, pieces: task.finishedPieceCount, costMs, from }, 'task done')
       return task
     } catch (error) {
-      this.session?.send({ $case: 'peerFailed', value: { reason: toDamselflyError(error).message } })
+      const failure = toDamselflyError(error)
+      this.session?.send({ $case: 'peerFailed', value: { reason: failure.message } })
+      // Pieces that filled the disk would keep it full for the rest of the host.
+      if (failure.code === 'NO_SPACE' && store.get(taskId)?.complete === false) {
+        await store.delete(taskId, { force: true })
+        this.log.info('removed the partial task: the disk is full')
+      }
       throw error
     } finally {
       this.session?.close()
@@ -263,6 +269,7 @@ export class TaskDownload {
       {
         source: sources.forUrl(url),
         limiters: this.components.limiters,
+        ensureSpace: this.components.ensureSpace,
         signals: this.signals,
         metrics: this.components.metrics,
         logger: this.log,
