@@ -211,6 +211,7 @@ export class Daemon implements Startable {
       {
         host: config.proxy.server.ip || '0.0.0.0',
         port: config.proxy.server.port,
+        maxConcurrency: config.proxy.maxConcurrency,
         defaultRegistry: config.proxy.registryMirror.addr,
         allowedRegistries: config.proxy.registryMirror.allowedRegistries,
         rules: config.proxy.rules.map((rule) => new RegExp(rule.regex)),

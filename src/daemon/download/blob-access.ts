@@ -15,21 +15,35 @@ const MAX_REMEMBERED = 10_000
  */
 export class BlobAccess {
   private readonly granted = new Map<string, number>()
+  /** Questions on their way to the registry: clients that ask the same at once share one HEAD. */
+  private readonly asking = new Map<string, Promise<void>>()
 
   constructor(
     private readonly components: { sources: SourceRegistry; clock: Clock },
     private readonly init: { cacheTtlMs: number },
   ) {}
 
-  /** Resolves when `request` names no OCI blob or its registry lets the client read it; rejects with the registry's answer otherwise. */
+  /**
+   * Resolves when `request` names no OCI blob or its registry lets the client read it; rejects with
+   * the registry's answer otherwise. Requests with the same credentials for the same blob while a
+   * question is on its way wait for its answer (asked under the first one's `signal`).
+   */
   async check(request: DownloadRequest, signal: AbortSignal): Promise<void> {
     const url = new URL(request.url)
     const digest = ociBlobDigest(url)
     if (digest === undefined) return
     const authorization = Object.entries(request.headers).find(([name]) => name.toLowerCase() === 'authorization')?.[1] ?? ''
     const key = createHash('sha256').update(`${authorization}\n${url.origin}${url.pathname}`).digest('hex')
-    const nowMs = this.components.clock.nowMs()
-    if ((this.granted.get(key) ?? 0) > nowMs) return
+    if ((this.granted.get(key) ?? 0) > this.components.clock.nowMs()) return
+    let answer = this.asking.get(key)
+    if (answer === undefined) {
+      answer = this.ask(request, url, digest, key, signal).finally(() => this.asking.delete(key))
+      this.asking.set(key, answer)
+    }
+    await answer
+  }
+
+  private async ask(request: DownloadRequest, url: URL, digest: string, key: string, signal: AbortSignal): Promise<void> {
     try {
       await this.components.sources.forUrl(url).stat({ url, headers: request.headers, signal })
     } catch (error) {
@@ -39,6 +53,6 @@ export class BlobAccess {
       throw new DamselflyError(failure.code, `blob ${digest}: the registry at ${url.host} ${why}; nothing is served without its consent`, { cause: error, details: failure.details })
     }
     if (this.granted.size >= MAX_REMEMBERED) this.granted.clear()
-    this.granted.set(key, nowMs + this.init.cacheTtlMs)
+    this.granted.set(key, this.components.clock.nowMs() + this.init.cacheTtlMs)
   }
 }

@@ -682,6 +682,18 @@ describe('TaskManager', TEST, () => {
     await manager.stop()
   })
 
+  it('asks the registry once for clients that ask for the same blob with the same credentials at once', TEST, async () => {
+    const content = contentOf(CONTENT_BYTES)
+    const blobUrl = `http://registry.test/v2/team/private/blobs/sha256:${sha256(content)}`
+    const h = harness({ content })
+    const manager = new TaskManager(h.components, { concurrentPieceCount: 2, retryCount: 0, filteredQueryParams: DEFAULT_FILTERED_QUERY_PARAMS, blobAccessCacheTtlMs: 60_000 })
+    const handles = Array.from({ length: 20 }, () => manager.download(parseDownloadRequest({ url: blobUrl, headers: { authorization: 'Bearer good' } })))
+    for (const handle of handles) await assertHolds(await handle.done, content, pieceLengthFor(content.length))
+    // One HEAD for access, one for the download itself.
+    assert.equal(h.source.calls.stat, 2)
+    await manager.stop()
+  })
+
   it('refuses new downloads once stopping', TEST, async () => {
     const h = harness({ content: contentOf(CONTENT_BYTES) })
     const manager = new TaskManager(h.components, { concurrentPieceCount: 2, retryCount: 0, filteredQueryParams: DEFAULT_FILTERED_QUERY_PARAMS })
