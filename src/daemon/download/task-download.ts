@@ -205,8 +205,10 @@ export class TaskDownload {
       this.session?.send({ $case: 'peerFailed', value: { reason: failure.message } })
       // Pieces that filled the disk would keep it full for the rest of the host.
       if (failure.code === 'NO_SPACE' && store.get(taskId)?.complete === false) {
-        await store.delete(taskId, { force: true })
-        this.log.info('removed the partial task: the disk is full')
+        await store.delete(taskId, { force: true }).then(
+          () => this.log.info('removed the partial task: the disk is full'),
+          (deleteError: unknown) => this.log.warn({ err: deleteError }, 'removing the partial task of a full disk failed'),
+        )
       }
       throw error
     } finally {

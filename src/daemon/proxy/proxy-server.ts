@@ -63,7 +63,7 @@ export class ProxyServer implements Startable {
     this.server = createServer({ keepAlive: true }, (req, res) => {
       if (this.activeRequests >= this.init.maxConcurrency) {
         this.components.metrics.proxyRequests.inc({ kind: 'busy' })
-        // Clients of a mirror fall back to the registry; a short wait is enough before they try here again.
+        // Requests finish in seconds here: a client need not wait long before it asks again.
         sendError(res, new DamselflyError('PROXY_BUSY', `the registry mirror is serving ${this.activeRequests} requests, as many as proxy.maxConcurrency allows`), { 'retry-after': '1' })
         return
       }
