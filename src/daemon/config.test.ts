@@ -31,6 +31,7 @@ describe('resolveDaemonConfig: defaults', TEST, () => {
     const config = resolveDaemonConfig({})
     assert.equal(config.upload.server.port, 65002)
     assert.equal(config.proxy.server.port, 65001)
+    assert.equal(config.proxy.maxConcurrency, 1000)
     assert.equal(config.storage.reservedSpace, 1024 * MIB)
     assert.equal(config.download.rateLimit, 0)
     assert.equal(config.download.pieceTimeout, 30_000)
@@ -125,6 +126,7 @@ describe('resolveDaemonConfig: refusals', TEST, () => {
     { name: 'a bad size', yaml: 'download:\n  rateLimit: fast\n', message: /download\.rateLimit: byte size must look like/ },
     { name: 'a bad duration', yaml: 'gc:\n  interval: often\n', message: /gc\.interval: duration must look like/ },
     { name: 'a registry mirror that is not a URL', yaml: 'proxy:\n  registryMirror:\n    addr: not a url\n', message: /proxy\.registryMirror\.addr/ },
+    { name: 'a proxy that may serve no request', yaml: 'proxy:\n  maxConcurrency: 0\n', message: /proxy\.maxConcurrency/ },
     { name: 'too many retries', yaml: 'source:\n  retryCount: 11\n', message: /source\.retryCount/ },
     {
       name: 'an allow entry that is not a CIDR',

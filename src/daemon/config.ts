@@ -39,6 +39,8 @@ export const DAEMON_DEFAULTS = {
   metrics: { server: { ip: '0.0.0.0', port: 4002 } },
   proxy: {
     server: { ip: '0.0.0.0', port: 65001 },
+    /** HTTP requests the mirror serves at once; beyond it PROXY_BUSY (503). */
+    maxConcurrency: 1000,
     registryMirror: {
       addr: 'https://index.docker.io',
       allowedRegistries: [] as string[],
@@ -113,6 +115,7 @@ export const daemonConfigSchema = z
     metrics: z.object({ server: z.object({ ip: z.string().min(1), port: port() }) }),
     proxy: z.object({
       server: z.object({ ip: z.string(), port: port() }),
+      maxConcurrency: z.number().int().min(1).max(100_000),
       registryMirror: z.object({
         addr: z.url(),
         allowedRegistries: z.array(z.string().regex(/^[^\s/]+$/, 'must be host or host:port')),

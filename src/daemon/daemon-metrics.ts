@@ -83,7 +83,7 @@ export class DaemonMetrics {
     })
     this.proxyRequests = new Counter({
       name: 'damselfly_dfdaemon_proxy_request_total',
-      help: 'Requests to the registry mirror, by how they were served (p2p, direct).',
+      help: 'Requests to the registry mirror, by how they were served (p2p, direct, tunnel, intercepted) or refused (busy: beyond proxy.maxConcurrency).',
       labelNames: ['kind'],
       registers,
     })

@@ -4,6 +4,7 @@ import { credentials } from '@grpc/grpc-js'
 import { Agent } from 'undici'
 import type { Registry } from 'prom-client'
 import { systemClock, type Clock } from '../common/clock.js'
+import { endSafeConnector } from '../common/end-safe-connector.js'
 import type { Logger } from '../common/logger.js'
 import { createMetricsRegistry } from '../common/metrics.js'
 import { OperatorServer } from '../common/operator-server.js'
@@ -125,7 +126,7 @@ export class Daemon implements Startable {
       waits: { registerTimeoutMs: config.scheduler.registerTimeout, scheduleTimeoutMs: config.scheduler.scheduleTimeout },
     })
     // Parents are hosts of the cluster: this host shows its certificate, and checks theirs, over TLS.
-    this.peerHttp = new Agent({ connections: 16, keepAliveTimeout: 30_000, ...(identity === undefined ? {} : { connect: parentClientTlsOptions(identity) }) })
+    this.peerHttp = new Agent({ connections: 16, keepAliveTimeout: 30_000, connect: endSafeConnector(identity === undefined ? {} : parentClientTlsOptions(identity)) })
     this.tasks = new TaskManager(
       {
         store: this.store,
@@ -203,10 +204,10 @@ export class Daemon implements Startable {
       { intervalMs: config.scheduler.announceInterval },
     )
     this.registryHttp = new Agent({
-      connect: {
+      connect: endSafeConnector({
         rejectUnauthorized: !config.source.insecureSkipVerify,
         ...(caCertPem === undefined ? {} : { ca: [...rootCertificates, caCertPem] }),
-      },
+      }),
       keepAliveTimeout: 30_000,
     })
     this.proxy = new ProxyServer(
@@ -214,6 +215,7 @@ export class Daemon implements Startable {
       {
         host: config.proxy.server.ip || '0.0.0.0',
         port: config.proxy.server.port,
+        maxConcurrency: config.proxy.maxConcurrency,
         defaultRegistry: config.proxy.registryMirror.addr,
         allowedRegistries: config.proxy.registryMirror.allowedRegistries,
         anyRegistryFromLoopback: config.proxy.registryMirror.anyRegistryFromLoopback,

@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   SCHEDULE_FAILED: { httpStatus: 502, grpcStatus: 9, summary: 'the scheduler found no parent and the priority allows no back-to-source' },
   PIECE_DEFERRED: { httpStatus: 503, grpcStatus: 14, summary: 'a seed peer sends other pieces first; the piece is to come from a peer that has it' },
   TOO_MANY_UPLOADS: { httpStatus: 503, grpcStatus: 8, summary: 'this host is serving as many pieces as it allows at once' },
+  PROXY_BUSY: { httpStatus: 503, grpcStatus: 8, summary: 'the registry mirror is serving as many requests as it allows at once' },
   UPSTREAM_NOT_ALLOWED: { httpStatus: 403, grpcStatus: 7, summary: 'the proxy does not serve that upstream registry' },
   UNAUTHENTICATED: { httpStatus: 401, grpcStatus: 16, summary: 'the caller did not prove who it is: no valid certificate, capability or signature' },
   CAPABILITY_EXPIRED: { httpStatus: 401, grpcStatus: 16, summary: 'the capability presented for a task has expired; the scheduler issues a new one' },

@@ -1,6 +1,7 @@
 import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http'
 import { rootCertificates } from 'node:tls'
 import { Agent, interceptors, type Dispatcher } from 'undici'
+import { endSafeConnector } from '../common/end-safe-connector.js'
 import { silentLogger, type Logger } from '../common/logger.js'
 import { VERSION } from '../common/version.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
@@ -73,7 +74,7 @@ export class HttpSource implements Source {
       ...(init.caCertPem === undefined ? {} : { ca: [...rootCertificates, init.caCertPem] }),
     }
     this.agent = new Agent({
-      connect: init.addressPolicy === undefined ? connect : policyConnector({ policy: init.addressPolicy }, connect),
+      connect: endSafeConnector(init.addressPolicy === undefined ? connect : policyConnector({ policy: init.addressPolicy }, connect)),
       headersTimeout: init.headersTimeoutMs,
       bodyTimeout: init.bodyIdleTimeoutMs,
     })

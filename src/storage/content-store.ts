@@ -57,7 +57,8 @@ export interface StoredTask {
    * Fails with INVALID_ARGUMENT when the byte count does not match the piece's length (for content
    * of unknown length: more than the piece length, or short but not last) or the piece number lies
    * outside the content, TASK_NOT_FOUND after the task was deleted, SHUTTING_DOWN after the store
-   * closed, STORAGE_FAILED when the disk refuses; nothing is recorded then.
+   * closed, NO_SPACE when the disk (or quota) is full, STORAGE_FAILED when the disk refuses
+   * otherwise; nothing is recorded then.
    */
   writePiece(number: number, chunks: readonly Uint8Array[], digest: string): Promise<void>
   /**

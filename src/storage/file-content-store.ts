@@ -11,6 +11,7 @@ import {
   type StoredMetadata,
 } from './file-layout.js'
 import { FileTaskBackend } from './file-task-backend.js'
+import { ReadBudget, type ReadBudgetInit } from './read-budget.js'
 import { storageFailed } from './storage-failed.js'
 import { checkDescriptor, TaskRecord } from './task-record.js'
 
@@ -45,13 +46,16 @@ export class FileContentStore implements ContentStore {
   private readonly tasks = new Map<TaskId, FileTask>()
   private readonly locks = new Map<TaskId, Promise<void>>()
   private readonly logger: Logger
+  /** Shared by the read streams of every task, so many readers at once hold little memory each. */
+  private readonly readBudget: ReadBudget
   private closed = false
 
   constructor(
     private readonly components: { logger: Logger; clock?: Clock },
-    private readonly init: { dataDir: string; touchPersistIntervalMs?: number },
+    private readonly init: { dataDir: string; touchPersistIntervalMs?: number; readBudget?: ReadBudgetInit },
   ) {
     this.logger = components.logger.child({ component: 'content-store' })
+    this.readBudget = new ReadBudget(init.readBudget)
   }
 
   private get clock(): Clock {
@@ -183,7 +187,7 @@ export class FileContentStore implements ContentStore {
       lastAccessMs,
       touchPersistIntervalMs: this.init.touchPersistIntervalMs ?? DEFAULT_TOUCH_PERSIST_INTERVAL_MS,
     }
-    return new FileTaskBackend({ logger: this.logger }, contentHandle === undefined ? init : { ...init, contentHandle })
+    return new FileTaskBackend({ logger: this.logger, readBudget: this.readBudget }, contentHandle === undefined ? init : { ...init, contentHandle })
   }
 
   /** Lists the task files on disk, deleting whatever this store did not write (leftover temp files included). */

@@ -1,16 +1,16 @@
-import { createReadStream } from 'node:fs'
 import { open, rename, rm, stat, utimes, writeFile, type FileHandle } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import type { Logger } from '../common/logger.js'
+import { DamselflyError } from '../protocol/damselfly-error.js'
 import type { TaskId } from '../protocol/ids.js'
 import type { PieceRecord } from './content-store.js'
 import { encodeMetadata, journalLine, type TaskPaths } from './file-layout.js'
+import { FileRangeStream } from './file-range-stream.js'
 import { LazyFileHandle } from './lazy-file-handle.js'
+import type { ReadBudget } from './read-budget.js'
 import { storageFailed } from './storage-failed.js'
 import type { ContentSeal, TaskBackend, TaskSnapshot } from './task-record.js'
 
-/** Large enough that serving a piece costs few reads, small enough to hold one per upload. */
-const READ_CHUNK_BYTES = 1024 * 1024
 /** A complete task's content file: a user holding a hard link to it cannot write through it by accident. */
 /** Complete content: read-only, and for the daemon's user only (a dfget by that user may hard-link it). */
 const SEALED_CONTENT_MODE = 0o400
@@ -18,6 +18,11 @@ const SEALED_CONTENT_MODE = 0o400
 function isMissing(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code
   return code === 'ENOENT' || code === 'ENOTDIR'
+}
+
+function isDiskFull(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code
+  return code === 'ENOSPC' || code === 'EDQUOT'
 }
 
 /**
@@ -36,7 +41,7 @@ export class FileTaskBackend implements TaskBackend {
   private retired = false
 
   constructor(
-    private readonly components: { logger: Logger },
+    private readonly components: { logger: Logger; readBudget: ReadBudget },
     private readonly init: { taskId: TaskId; paths: TaskPaths; lastAccessMs: number; touchPersistIntervalMs: number; contentHandle?: FileHandle },
   ) {
     const { paths, contentHandle } = init
@@ -54,12 +59,16 @@ export class FileTaskBackend implements TaskBackend {
     try {
       // Pieces are written concurrently through one handle: safe because every write names its position.
       const written = await this.content.use((handle) => handle.writev(chunks, piece.offset))
-      if (written.bytesWritten !== piece.length) throw new Error(`wrote ${written.bytesWritten} of ${piece.length} bytes`)
+      // A positional write to a regular file comes up short only when the disk or quota is full.
+      if (written.bytesWritten !== piece.length) throw Object.assign(new Error(`wrote ${written.bytesWritten} of ${piece.length} bytes`), { code: 'ENOSPC' })
       // Journaled only after the bytes are written, so after a crash every journaled piece is on disk.
       const line = journalLine(piece)
       const appended = await this.journal.use((handle) => handle.write(line))
       if (appended.bytesWritten !== line.length) throw new Error(`appended ${appended.bytesWritten} of ${line.length} journal bytes`)
     } catch (cause) {
+      if (isDiskFull(cause)) {
+        throw new DamselflyError('NO_SPACE', `the disk is full: writing piece ${piece.number} failed: ${(cause as Error).message}`, { cause, details: { taskId: this.init.taskId } })
+      }
       throw storageFailed(`writing piece ${piece.number} failed`, cause, this.init.taskId)
     }
   }
@@ -69,7 +78,7 @@ export class FileTaskBackend implements TaskBackend {
   }
 
   read(start: number, endInclusive: number): Readable {
-    return createReadStream(this.init.paths.content, { start, end: endInclusive, highWaterMark: Math.min(READ_CHUNK_BYTES, endInclusive - start + 1) })
+    return new FileRangeStream({ budget: this.components.readBudget }, { path: this.init.paths.content, start, endInclusive })
   }
 
   async seal(contentLengthBytes: number): Promise<ContentSeal | undefined> {

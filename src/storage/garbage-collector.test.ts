@@ -142,8 +142,10 @@ const MAKE_ROOM_CASES: ReadonlyArray<{
   {
     name: 'fails when only tasks in use could make room',
     tasks: FOUR_TASKS.map((task) => (task.label === 'd' ? task : { ...task, inUse: true })),
-    freeBytes: 0, neededBytes: 1_500, reserveBytes: 0, made: false, evicted: ['d'],
+    freeBytes: 0, neededBytes: 1_500, reserveBytes: 0, made: false, evicted: [],
   },
+  { name: 'evicts nothing when every unused task together is not enough', tasks: FOUR_TASKS, freeBytes: 1_000, neededBytes: 4_500, reserveBytes: 600, made: false, evicted: [] },
+  { name: 'evicts every unused task when exactly that is enough', tasks: FOUR_TASKS, freeBytes: 1_000, neededBytes: 4_400, reserveBytes: 600, made: true, evicted: ['a', 'b', 'c', 'd'] },
 ]
 
 void describe('GarbageCollector', () => {

@@ -85,8 +85,9 @@ export class GarbageCollector implements Startable {
 
   /**
    * Evicts unused tasks, least recently used first, until the disk has `neededBytes` free beyond
-   * `reserveBytes`. Resolves with whether it has; fails with STORAGE_FAILED if the disk cannot be
-   * measured.
+   * `reserveBytes`. Evicts nothing when even every unused task together would not make that much
+   * room: a download that fails anyway must not empty the cache first. Resolves with whether the
+   * room is there; fails with STORAGE_FAILED if the disk cannot be measured.
    */
   makeRoom(neededBytes: number, reserveBytes: number): Promise<boolean> {
     if (!(neededBytes >= 0 && reserveBytes >= 0)) {
@@ -95,7 +96,14 @@ export class GarbageCollector implements Startable {
     return this.exclusive(async () => {
       const { freeBytes } = await this.measure()
       let missingBytes = neededBytes + reserveBytes - freeBytes
-      for (const task of this.unusedByAge()) {
+      if (missingBytes <= 0) return true
+      const unused = this.unusedByAge()
+      const reclaimableBytes = unused.reduce((sum, task) => sum + task.storedBytes, 0)
+      if (reclaimableBytes < missingBytes) {
+        this.components.logger.info({ neededBytes, reserveBytes, freeBytes, reclaimableBytes }, 'evicting every unused task would not make enough room; evicting none')
+        return false
+      }
+      for (const task of unused) {
         if (missingBytes <= 0) break
         missingBytes -= (await this.evict(task, 'make-room'))?.bytes ?? 0
       }

@@ -19,6 +19,10 @@ export interface Behaviour {
   readonly chunked?: boolean
   /** Ignore Range headers and answer 200 with the whole body. */
   readonly ignoreRanges?: boolean
+  /** Answer `Connection: close` and close the socket after the body, as python's http.server does. */
+  readonly closeConnection?: boolean
+  /** Answer GETs only once this settles (HEADs at once), so a test can line requests up. */
+  readonly holdGets?: Promise<void>
 }
 
 export interface Content {
@@ -119,6 +123,17 @@ export class OriginServer {
       return
     }
     const { content, behaviour } = route
+    if (behaviour.holdGets !== undefined && req.method !== 'HEAD') {
+      const { holdGets, ...rest } = behaviour
+      void holdGets.then(() => {
+        this.answer(req, res, path, content, rest, stats)
+      })
+      return
+    }
+    this.answer(req, res, path, content, behaviour, stats)
+  }
+
+  private answer(req: IncomingMessage, res: ServerResponse, path: string, content: Content, behaviour: Behaviour, stats: PathStats): void {
     if (behaviour.status !== undefined) {
       res.writeHead(behaviour.status, { 'content-type': 'text/plain' }).end(`status ${behaviour.status}`)
       return
@@ -142,6 +157,7 @@ export class OriginServer {
       status = 206
     }
     const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream' }
+    if (behaviour.closeConnection === true) headers['connection'] = 'close'
     if (!behaviour.chunked) {
       headers['content-length'] = status === 206 ? end - start + 1 : announced
       if (!behaviour.ignoreRanges) headers['accept-ranges'] = 'bytes'

@@ -19,6 +19,8 @@ export const MAX_REMEMBERED_GRANTS = 10_000
 export class BlobAccess {
   /** Grants by credential and blob; undefined when `cacheTtlMs` is 0 and every request is asked. */
   private readonly granted: LRUCache<string, true> | undefined
+  /** Questions on their way to the registry: clients that ask the same at once share one HEAD. */
+  private readonly asking = new Map<string, Promise<void>>()
 
   constructor(
     private readonly components: { sources: SourceRegistry; clock: Clock },
@@ -33,7 +35,11 @@ export class BlobAccess {
     })
   }
 
-  /** Resolves when `request` names no OCI blob or its registry lets the client read it; rejects with the registry's answer otherwise. */
+  /**
+   * Resolves when `request` names no OCI blob or its registry lets the client read it; rejects with
+   * the registry's answer otherwise. Requests with the same credentials for the same blob while a
+   * question is on its way wait for its answer (asked under the first one's `signal`).
+   */
   async check(request: DownloadRequest, signal: AbortSignal): Promise<void> {
     const url = new URL(request.url)
     const digest = ociBlobDigest(url)
@@ -41,6 +47,15 @@ export class BlobAccess {
     const authorization = Object.entries(request.headers).find(([name]) => name.toLowerCase() === 'authorization')?.[1] ?? ''
     const key = createHash('sha256').update(`${authorization}\n${url.origin}${url.pathname}`).digest('hex')
     if (this.granted?.get(key) === true) return
+    let answer = this.asking.get(key)
+    if (answer === undefined) {
+      answer = this.ask(request, url, digest, key, signal).finally(() => this.asking.delete(key))
+      this.asking.set(key, answer)
+    }
+    await answer
+  }
+
+  private async ask(request: DownloadRequest, url: URL, digest: string, key: string, signal: AbortSignal): Promise<void> {
     try {
       await this.components.sources.forUrl(url).stat({ url, headers: request.headers, signal })
     } catch (error) {

@@ -4,7 +4,8 @@ import type { Readable } from 'node:stream'
 import type { Clock } from '../../common/clock.js'
 import type { Logger } from '../../common/logger.js'
 import type { TokenBucket } from '../../common/token-bucket.js'
-import { toDamselflyError, type DamselflyError } from '../../protocol/damselfly-error.js'
+import { formatBytes } from '../../common/units.js'
+import { DamselflyError, toDamselflyError } from '../../protocol/damselfly-error.js'
 import type { Piece } from '../../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { pieceCount, pieceRange, TINY_TASK_MAX_BYTES } from '../../protocol/piece.js'
 import { isFinalSourceStatus } from '../../protocol/source-status.js'
@@ -43,6 +44,8 @@ export interface SourceFetcherComponents {
   readonly source: Source
   /** Host-wide buckets: every received byte takes from `download`, origin bytes also from `source`. */
   readonly limiters: { readonly download: TokenBucket; readonly source: TokenBucket }
+  /** Makes room for `neededBytes` on disk (evicting if it may) or fails with NO_SPACE. */
+  readonly ensureSpace: (neededBytes: number) => Promise<void>
   readonly signals: PieceSignals
   readonly metrics: DaemonMetrics
   readonly logger: Logger
@@ -140,6 +143,7 @@ export class SourceFetcher {
   /** The whole content in one response, cut into pieces as it arrives: for origins without length or ranges. */
   async fetchWhole(task: StoredTask): Promise<void> {
     const pieceLength = task.descriptor.pieceLengthBytes
+    const unknownLength = task.descriptor.contentLengthBytes === undefined
     await this.withRetry('whole', async () => {
       const response = await this.components.source.fetch(this.sourceRequest(this.init.signal))
       let number = 0
@@ -147,9 +151,10 @@ export class SourceFetcher {
       let filled = 0
       let hash = createHash('sha256')
       const flush = async (): Promise<void> => {
+        const offset = number * pieceLength
+        if (unknownLength) await this.ensureSpaceAfter(offset, filled)
         const digest = hash.digest('hex')
         await task.writePiece(number, chunks, digest)
-        const offset = number * pieceLength
         this.components.report({ number, offset, length: filled, digest }, 0, NO_CONTENT)
         this.components.metrics.downloadTrafficBytes.inc({ type: 'back_to_source' }, filled)
         this.components.signals.ready(number)
@@ -175,6 +180,20 @@ export class SourceFetcher {
       }
       if (filled > 0) await flush()
     })
+  }
+
+  /**
+   * Content of unknown length could not be measured against the disk before it started, so each
+   * piece is, before it is written: the download stops at the reserved space, not at a full disk.
+   */
+  private async ensureSpaceAfter(storedBytes: number, pieceBytes: number): Promise<void> {
+    try {
+      await this.components.ensureSpace(pieceBytes)
+    } catch (error) {
+      const failure = toDamselflyError(error)
+      if (failure.code !== 'NO_SPACE') throw failure
+      throw new DamselflyError('NO_SPACE', `the disk is full after ${formatBytes(storedBytes)} of content of unknown length: ${failure.message}`, { cause: failure })
+    }
   }
 
   private async collect(body: Readable, signal: AbortSignal): Promise<{ chunks: Buffer[]; digest: string }> {

@@ -215,6 +215,26 @@ async function storePieces(store: ContentStore, content: Buffer, numbers: readon
   }
 }
 
+/** A memory store whose disk is full after `pieceLimit` pieces, as a file store's then is. */
+class FullDiskStore extends MemoryContentStore {
+  constructor(components: ConstructorParameters<typeof MemoryContentStore>[0], private readonly pieceLimit: number) {
+    super(components)
+  }
+
+  override async create(descriptor: Parameters<ContentStore['create']>[0]): Promise<StoredTask> {
+    const task = await super.create(descriptor)
+    const writePiece = task.writePiece.bind(task)
+    let written = 0
+    return Object.assign(Object.create(task) as StoredTask, {
+      writePiece: (number: number, chunks: readonly Uint8Array[], digest: string) => {
+        if (written >= this.pieceLimit) return Promise.reject(new DamselflyError('NO_SPACE', `the disk is full: writing piece ${number} failed`))
+        written++
+        return writePiece(number, chunks, digest)
+      },
+    })
+  }
+}
+
 async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): Promise<DamselflyError> {
   let caught: unknown
   await assert.rejects(promise, (error: unknown) => {
@@ -424,7 +444,33 @@ describe('TaskDownload', TEST, () => {
     const task = await done
     await assertHolds(task, content)
     assert.deepEqual(h.source.calls, { stat: 1, range: 0, whole: 1 })
-    assert.deepEqual(h.spaceCalls, [0])
+    // Nothing to measure up front; then each piece before it is written.
+    assert.deepEqual(h.spaceCalls, [0, ...Array<number>(5).fill(PIECE_BYTES), 1234])
+  })
+
+  it('unknown length: stops at the reserved space with NO_SPACE and removes what it wrote', TEST, async () => {
+    const content = contentOf(CONTENT_BYTES)
+    let spaceLeftBytes = 3 * PIECE_BYTES
+    const h = harness({ content, unknownLength: true, rangeSupported: false }, {
+      ensureSpace: (neededBytes) => {
+        if (neededBytes > spaceLeftBytes) return Promise.reject(new DamselflyError('NO_SPACE', 'not enough disk space in /data'))
+        spaceLeftBytes -= neededBytes
+        return Promise.resolve()
+      },
+    })
+    const error = await rejectsWith(start(h).done, 'NO_SPACE')
+    assert.equal(error.message, 'the disk is full after 192.0 KiB of content of unknown length: not enough disk space in /data')
+    assert.equal(h.source.calls.whole, 1, 'a full disk is not retried')
+    assert.equal(h.store.get(taskIdOf()), undefined)
+    assert.equal(h.store.usedBytes(), 0)
+  })
+
+  it('a known length that cannot be stored fails NO_SPACE and keeps no partial task', TEST, async () => {
+    const content = contentOf(CONTENT_BYTES)
+    const h = harness({ content }, { store: new FullDiskStore({ logger: silentLogger(), clock: new InstantClock() }, 2) })
+    await rejectsWith(start(h, {}, { concurrentPieceCount: 1 }).done, 'NO_SPACE')
+    assert.equal(h.store.get(taskIdOf()), undefined)
+    assert.equal(h.store.usedBytes(), 0)
   })
 
   it('unknown length: retries the whole fetch after a 503', TEST, async () => {
@@ -633,6 +679,18 @@ describe('TaskManager', TEST, () => {
     const statsBefore = h.source.calls.stat
     await manager.download(parseDownloadRequest({ url: blobUrl, headers: { authorization: 'Bearer good' } })).done
     assert.equal(h.source.calls.stat, statsBefore)
+    await manager.stop()
+  })
+
+  it('asks the registry once for clients that ask for the same blob with the same credentials at once', TEST, async () => {
+    const content = contentOf(CONTENT_BYTES)
+    const blobUrl = `http://registry.test/v2/team/private/blobs/sha256:${sha256(content)}`
+    const h = harness({ content })
+    const manager = new TaskManager(h.components, { concurrentPieceCount: 2, retryCount: 0, filteredQueryParams: DEFAULT_FILTERED_QUERY_PARAMS, blobAccessCacheTtlMs: 60_000 })
+    const handles = Array.from({ length: 20 }, () => manager.download(parseDownloadRequest({ url: blobUrl, headers: { authorization: 'Bearer good' } })))
+    for (const handle of handles) await assertHolds(await handle.done, content, pieceLengthFor(content.length))
+    // One HEAD for access, one for the download itself.
+    assert.equal(h.source.calls.stat, 2)
     await manager.stop()
   })
 

@@ -202,6 +202,13 @@ export class TaskDownload {
     } catch (error) {
       const failure = toDamselflyError(error)
       this.session?.send({ $case: 'peerFailed', value: { reason: failure.message, code: failure.code, sourceStatus: failure.details.sourceStatus ?? 0 } })
+      // Pieces that filled the disk would keep it full for the rest of the host.
+      if (failure.code === 'NO_SPACE' && store.get(taskId)?.complete === false) {
+        await store.delete(taskId, { force: true }).then(
+          () => this.log.info('removed the partial task: the disk is full'),
+          (deleteError: unknown) => this.log.warn({ err: deleteError }, 'removing the partial task of a full disk failed'),
+        )
+      }
       throw error
     } finally {
       this.session?.close()
@@ -263,6 +270,7 @@ export class TaskDownload {
       {
         source: sources.forUrl(url),
         limiters: this.components.limiters,
+        ensureSpace: this.components.ensureSpace,
         signals: this.signals,
         metrics: this.components.metrics,
         logger: this.log,

@@ -104,7 +104,8 @@ export class TaskManager implements Startable {
       read: (start, endInclusive, signal) => {
         // A whole-content read of content with a known digest holds its last piece until the digest is checked.
         const verified = request.digest === undefined || start !== 0 ? undefined : done
-        return Readable.from(this.readRange(shared, taskId, { start, endInclusive, verified }, signal), { objectMode: false })
+        // No read-ahead: the store's stream already holds the next chunk, and hundreds of clients may read at once.
+        return Readable.from(this.readRange(shared, taskId, { start, endInclusive, verified }, signal), { objectMode: false, highWaterMark: 0 })
       },
     }
   }

@@ -29,6 +29,8 @@ export interface HttpsInterception {
 export interface ProxyInit {
   readonly host: string
   readonly port: number
+  /** HTTP requests served at once (blobs, forwarded requests, requests inside intercepted HTTPS); beyond it PROXY_BUSY. */
+  readonly maxConcurrency: number
   readonly defaultRegistry: string
   readonly allowedRegistries: readonly string[]
   /** Whether clients on this host's loopback may name any registry (see {@link RegistryUpstreams}). */
@@ -53,6 +55,7 @@ export class ProxyServer implements Startable {
   private readonly server: Server
   private readonly upstreams: RegistryUpstreams
   private boundAddress = ''
+  private activeRequests = 0
   /** The origin each intercepted TLS connection was opened for (CONNECT host:port). */
   private readonly intercepted = new WeakMap<object, string>()
 
@@ -66,6 +69,16 @@ export class ProxyServer implements Startable {
       anyRegistryFromLoopback: init.anyRegistryFromLoopback,
     })
     this.server = createServer({ keepAlive: true }, (req, res) => {
+      if (this.activeRequests >= this.init.maxConcurrency) {
+        this.components.metrics.proxyRequests.inc({ kind: 'busy' })
+        // Requests finish in seconds here: a client need not wait long before it asks again.
+        sendError(res, new DamselflyError('PROXY_BUSY', `the registry mirror is serving ${this.activeRequests} requests, as many as proxy.maxConcurrency allows`), { 'retry-after': '1' })
+        return
+      }
+      this.activeRequests++
+      res.once('close', () => {
+        this.activeRequests--
+      })
       this.route(req, res).catch((error: unknown) => {
         const failure = toDamselflyError(error)
         if (failure.code === 'INTERNAL') this.components.logger.error({ err: error, url: req.url }, 'proxy request failed')
