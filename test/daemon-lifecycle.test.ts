@@ -33,6 +33,22 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * What a daemon that dfget starts is configured by: the default socket and everything else of it,
+ * kept on loopback and in the test's directory.
+ */
+function daemonStartedByDfget(home: string, socketPath: string): Record<string, string> {
+  return {
+    DFDAEMON_DOWNLOAD_SERVER_SOCKET_PATH: socketPath,
+    DFDAEMON_STORAGE_DIR: join(home, 'data'),
+    DFDAEMON_LOG_DIR: join(home, 'logs'),
+    DFDAEMON_PROXY_SERVER_IP: '127.0.0.1',
+    DFDAEMON_PROXY_SERVER_PORT: '0',
+    DFDAEMON_METRICS_SERVER_IP: '127.0.0.1',
+    DFDAEMON_METRICS_SERVER_PORT: '0',
+  }
+}
+
 describe('daemon lifecycle', { timeout: 300_000 }, () => {
   let dir!: Awaited<ReturnType<typeof tempDir>>
   let origin!: OriginServer
@@ -96,15 +112,8 @@ describe('daemon lifecycle', { timeout: 300_000 }, () => {
     const home = join(dir.path, 'autostart')
     const url = origin.serve('/autostart', await makeRandomFile(join(dir.path, 'auto.bin'), 3 * MiB))
     const socketPath = join(home, 'dfdaemon.sock')
-    // The default socket and everything else of the daemon dfget starts, kept on loopback and in the test's directory.
     const env = {
-      DFDAEMON_DOWNLOAD_SERVER_SOCKET_PATH: socketPath,
-      DFDAEMON_STORAGE_DIR: join(home, 'data'),
-      DFDAEMON_LOG_DIR: join(home, 'logs'),
-      DFDAEMON_PROXY_SERVER_IP: '127.0.0.1',
-      DFDAEMON_PROXY_SERVER_PORT: '0',
-      DFDAEMON_METRICS_SERVER_IP: '127.0.0.1',
-      DFDAEMON_METRICS_SERVER_PORT: '0',
+      ...daemonStartedByDfget(home, socketPath),
       // A misspelt variable: the daemon starts, and says it ignored it.
       DFDAEMON_UPLOAD_RATELIMIT: '1MiB',
     }
@@ -133,15 +142,7 @@ describe('daemon lifecycle', { timeout: 300_000 }, () => {
     const home = join(dir.path, 'no-autostart')
     const url = origin.serve('/no-autostart', await makeRandomFile(join(dir.path, 'no-auto.bin'), MiB))
     const elsewhere = join(home, 'elsewhere.sock')
-    const env = {
-      DFDAEMON_DOWNLOAD_SERVER_SOCKET_PATH: join(home, 'default.sock'),
-      DFDAEMON_STORAGE_DIR: join(home, 'data'),
-      DFDAEMON_LOG_DIR: join(home, 'logs'),
-      DFDAEMON_PROXY_SERVER_IP: '127.0.0.1',
-      DFDAEMON_PROXY_SERVER_PORT: '0',
-      DFDAEMON_METRICS_SERVER_IP: '127.0.0.1',
-      DFDAEMON_METRICS_SERVER_PORT: '0',
-    }
+    const env = daemonStartedByDfget(home, join(home, 'default.sock'))
     const result = await dfget([url, '-O', join(dir.path, 'no-auto.out'), '-e', elsewhere, '--no-progress'], { env })
     assert.equal(result.code, 1)
     assert.equal(result.stderr, `dfget: no dfdaemon answers on ${elsewhere}; start one there (dfdaemon --socket ${elsewhere}), or leave out -e to use ${join(home, 'default.sock')}, where dfget starts one when none runs\n`)
