@@ -7,6 +7,7 @@ import { sha256Hex } from '../protocol/digest.js'
 import type { ErrorCode } from '../protocol/error-codes.js'
 import type { TaskId } from '../protocol/ids.js'
 import type { ContentStore, StoredTask, TaskDescriptor } from './content-store.js'
+import { writeWholePiece } from './piece-writer.js'
 
 /** What a contract run needs from an implementation; `reopen` closes the store and loads it again from what it persisted. */
 export interface ContentStoreHarness {
@@ -48,7 +49,7 @@ export async function writeTestPiece(task: StoredTask, content: Buffer, number: 
   const bytes = content.subarray(number * pieceLengthBytes, Math.min(content.length, (number + 1) * pieceLengthBytes))
   const third = Math.floor(bytes.length / 3)
   const chunks = [bytes.subarray(0, third), bytes.subarray(third, 2 * third), bytes.subarray(2 * third)]
-  await task.writePiece(number, chunks, sha256Hex(chunks))
+  await writeWholePiece(task, number, chunks)
 }
 
 export async function readAll(stream: Readable): Promise<Buffer> {
@@ -124,11 +125,9 @@ const CASES: Record<string, ContractCase> = {
 
   'refuses a piece of the wrong length and records nothing of it': async (store) => {
     const task = await store.create(testDescriptor('a'))
-    const digest = sha256Hex([])
     for (const [number, length] of [[0, 999], [0, 1001], [4, 1000], [5, 500], [-1, 1000], [1.5, 1000]] as const) {
-      await rejectsWith(task.writePiece(number, [Buffer.alloc(length)], digest), 'INVALID_ARGUMENT')
+      await rejectsWith(writeWholePiece(task, number, [Buffer.alloc(length)]), 'INVALID_ARGUMENT')
     }
-    await rejectsWith(task.writePiece(0, [Buffer.alloc(1000)], 'not-a-digest'), 'INVALID_ARGUMENT')
     assert.equal(task.finishedPieceCount, 0)
     assert.equal(task.piece(0), undefined)
     assert.equal(store.usedBytes(), 0)
@@ -142,20 +141,82 @@ const CASES: Record<string, ContractCase> = {
     const task = await store.create(testDescriptor('a'))
     await writeTestPiece(task, content, 1)
     await writeTestPiece(task, other, 1)
-    await Promise.all([writeTestPiece(task, content, 2), writeTestPiece(task, other, 2)])
-    assert.equal(task.finishedPieceCount, 2)
+    assert.equal(task.openPiece(1), undefined)
+    assert.equal(task.finishedPieceCount, 1)
     assert.equal(task.piece(1)?.digest, sha256Hex([content.subarray(1000, 2000)]))
     assert.deepEqual(await readAll(task.createReadStream(1000, 1999)), content.subarray(1000, 2000))
-    const storedTwo = await readAll(task.createReadStream(2000, 2999))
-    assert.equal(task.piece(2)?.digest, sha256Hex([storedTwo]))
-    assert.equal(store.usedBytes(), 2000)
+    assert.equal(store.usedBytes(), 1000)
+  },
+
+  'hashes a piece as it is written and makes it readable only once committed': async (store) => {
+    const content = testContent(CONTENT_BYTES)
+    const task = await store.create(testDescriptor('a'))
+    const writer = task.openPiece(1)
+    assert.ok(writer)
+    for (let at = 1000; at < 2000; at += 300) await writer.write(content.subarray(at, Math.min(2000, at + 300)))
+    assert.equal(writer.receivedBytes, 1000)
+    assert.equal(await writer.end(), sha256Hex([content.subarray(1000, 2000)]))
+    throwsWith(() => task.createReadStream(1000, 1999), 'PIECE_NOT_FOUND')
+    assert.equal(task.piece(1), undefined)
+    assert.equal(store.usedBytes(), 0)
+    await writer.commit()
+    assert.equal(task.piece(1)?.digest, sha256Hex([content.subarray(1000, 2000)]))
+    assert.deepEqual(await readAll(task.createReadStream(1000, 1999)), content.subarray(1000, 2000))
+    throwsWith(() => writer.write(Buffer.alloc(1)), 'INVALID_ARGUMENT')
+  },
+
+  'never records a piece whose writer gave up, and lets the next writer replace its bytes': async (store) => {
+    const content = testContent(CONTENT_BYTES)
+    const forged = testContent(CONTENT_BYTES, 9)
+    const task = await store.create(testDescriptor('a'))
+    const first = task.openPiece(2)
+    assert.ok(first)
+    await first.write(forged.subarray(2000, 3000))
+    await first.end()
+    throwsWith(() => task.openPiece(2), 'INVALID_ARGUMENT')
+    first.abort()
+    first.abort()
+    assert.equal(task.piece(2), undefined)
+    throwsWith(() => task.createReadStream(2000, 2999), 'PIECE_NOT_FOUND')
+    await rejectsWith(first.commit(), 'INVALID_ARGUMENT')
+    assert.equal(task.piece(2), undefined)
+    await writeTestPiece(task, content, 2)
+    assert.deepEqual(await readAll(task.createReadStream(2000, 2999)), content.subarray(2000, 3000))
+  },
+
+  'refuses bytes past the end of a piece as they arrive': async (store) => {
+    const task = await store.create(testDescriptor('a'))
+    const writer = task.openPiece(4)
+    assert.ok(writer)
+    await writer.write(Buffer.alloc(400))
+    throwsWith(() => writer.write(Buffer.alloc(101)), 'INVALID_ARGUMENT')
+    writer.abort()
+    throwsWith(() => task.openPiece(5), 'INVALID_ARGUMENT')
+    const unknown = await store.create(testDescriptor('b', { contentLengthBytes: undefined }))
+    const open = unknown.openPiece(7)
+    assert.ok(open)
+    throwsWith(() => open.write(Buffer.alloc(1001)), 'INVALID_ARGUMENT')
+    open.abort()
+  },
+
+  'lands the writes of a writer given up before those of the next writer of its piece': async (store) => {
+    const pieceLengthBytes = 1024 * 1024
+    const task = await store.create(testDescriptor('a', { contentLengthBytes: pieceLengthBytes, pieceLengthBytes }))
+    const content = testContent(pieceLengthBytes, 3)
+    const first = task.openPiece(0)
+    assert.ok(first)
+    // Enough for the first writer to start writing, and then it gives up without waiting.
+    void first.write(testContent(pieceLengthBytes / 2, 5))
+    first.abort()
+    await writeWholePiece(task, 0, [content.subarray(0, 300_000), content.subarray(300_000)])
+    assert.deepEqual(await readAll(task.createReadStream(0, pieceLengthBytes - 1)), content)
   },
 
   'finishes a task of unknown length and sets its length': async (store) => {
     const content = testContent(2300)
     const task = await store.create(testDescriptor('a', { contentLengthBytes: undefined }))
     for (const number of [0, 1, 2]) await writeTestPiece(task, content, number)
-    await rejectsWith(task.writePiece(3, [Buffer.alloc(1000)], sha256Hex([])), 'INVALID_ARGUMENT')
+    await rejectsWith(writeWholePiece(task, 3, [Buffer.alloc(1000)]), 'INVALID_ARGUMENT')
     await rejectsWith(task.finish(), 'INVALID_ARGUMENT')
     await rejectsWith(task.finish({ contentLengthBytes: 3300 }), 'INVALID_ARGUMENT')
     assert.equal(task.complete, false)
@@ -254,7 +315,12 @@ const RESTART_CASES: Record<string, RestartCase> = {
     await complete.recordVerifiedDigest(digest)
     const partial = await store.create(testDescriptor('partial', { contentLengthBytes: undefined }))
     for (const number of [2, 0]) await writeTestPiece(partial, content, number)
-    await rejectsWith(partial.writePiece(1, [Buffer.alloc(1001)], sha256Hex([])), 'INVALID_ARGUMENT')
+    await rejectsWith(writeWholePiece(partial, 1, [Buffer.alloc(1001)]), 'INVALID_ARGUMENT')
+    // Written but never committed: after the restart the piece is still missing.
+    const unfinished = partial.openPiece(1)
+    assert.ok(unfinished)
+    await unfinished.write(content.subarray(1000, 2000))
+    await unfinished.end()
 
     const reopened = await reopen()
     const loadedComplete = reopened.get(testTaskId('complete'))

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream'
 import type { TaskId } from '../protocol/ids.js'
+import type { PieceWriter } from './piece-writer.js'
 
 /** What the store records about a task when it is created; immutable afterwards except as noted. */
 export interface TaskDescriptor {
@@ -51,23 +52,24 @@ export interface StoredTask {
   /** The recorded pieces in the order they were recorded (not by number). */
   pieces(): IterableIterator<PieceRecord>
   /**
-   * Writes a piece at its offset and records it. `digest` is the sha256 hex the caller computed
-   * over `chunks`; the store trusts it. Writing a piece that is already recorded is a no-op, and
-   * so is a second concurrent write of it. The chunks may be reused once this resolves.
-   * Fails with INVALID_ARGUMENT when the byte count does not match the piece's length (for content
-   * of unknown length: more than the piece length, or short but not last) or the piece number lies
-   * outside the content, TASK_NOT_FOUND after the task was deleted, SHUTTING_DOWN after the store
-   * closed, NO_SPACE when the disk (or quota) is full, STORAGE_FAILED when the disk refuses
-   * otherwise; nothing is recorded then.
+   * A writer for piece `number`, which hashes its bytes and writes them at their offset as they
+   * arrive; the piece is recorded (and readable) only once the caller commits it after checking
+   * its digest. Undefined when the piece is recorded already. One writer per piece at a time:
+   * INVALID_ARGUMENT while another is open, or when the piece number lies outside the content.
+   * Its writes and its commit fail with INVALID_ARGUMENT when the byte count does not fit the
+   * piece (for content of unknown length: more than the piece length, or short but not last),
+   * TASK_NOT_FOUND after the task was deleted, SHUTTING_DOWN after the store closed, NO_SPACE when
+   * the disk (or quota) is full, STORAGE_FAILED when the disk refuses otherwise; nothing is
+   * recorded then.
    */
-  writePiece(number: number, chunks: readonly Uint8Array[], digest: string): Promise<void>
+  openPiece(number: number): PieceWriter | undefined
   /**
    * Marks the task complete once every piece is recorded. For content of unknown length,
    * `contentLengthBytes` sets it now (and is required). `verifiedDigest` is recorded when given.
    * A file store makes the content file read-only and records its size and modification time for
    * {@link StoredTask.contentIntact}. Safe to repeat. Fails with INVALID_ARGUMENT when a piece is
    * missing, a length disagrees or the digest is malformed, TASK_NOT_FOUND or SHUTTING_DOWN as
-   * {@link StoredTask.writePiece} does, STORAGE_FAILED when the disk refuses; the task then stays incomplete.
+   * {@link StoredTask.openPiece}'s writers do, STORAGE_FAILED when the disk refuses; the task then stays incomplete.
    */
   finish(options?: { contentLengthBytes?: number; verifiedDigest?: string }): Promise<void>
   /** Records a whole-content digest checked after completion; INVALID_ARGUMENT before completion. */

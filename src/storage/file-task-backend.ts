@@ -55,21 +55,27 @@ export class FileTaskBackend implements TaskBackend {
     return this.init.paths.content
   }
 
-  async writePiece(piece: PieceRecord, chunks: readonly Uint8Array[]): Promise<void> {
+  async writeAt(pieceNumber: number, offset: number, chunks: readonly Uint8Array[]): Promise<void> {
+    let length = 0
+    for (const chunk of chunks) length += chunk.byteLength
     try {
       // Pieces are written concurrently through one handle: safe because every write names its position.
-      const written = await this.content.use((handle) => handle.writev(chunks, piece.offset))
+      const written = await this.content.use((handle) => handle.writev(chunks, offset))
       // A positional write to a regular file comes up short only when the disk or quota is full.
-      if (written.bytesWritten !== piece.length) throw Object.assign(new Error(`wrote ${written.bytesWritten} of ${piece.length} bytes`), { code: 'ENOSPC' })
-      // Journaled only after the bytes are written, so after a crash every journaled piece is on disk.
+      if (written.bytesWritten !== length) throw Object.assign(new Error(`wrote ${written.bytesWritten} of ${length} bytes`), { code: 'ENOSPC' })
+    } catch (cause) {
+      throw this.writeFailed(`writing piece ${pieceNumber} failed`, cause)
+    }
+  }
+
+  async recordPiece(piece: PieceRecord): Promise<void> {
+    try {
+      // The record calls this only after the piece's bytes are written, so after a crash every journaled piece is on disk.
       const line = journalLine(piece)
       const appended = await this.journal.use((handle) => handle.write(line))
-      if (appended.bytesWritten !== line.length) throw new Error(`appended ${appended.bytesWritten} of ${line.length} journal bytes`)
+      if (appended.bytesWritten !== line.length) throw Object.assign(new Error(`appended ${appended.bytesWritten} of ${line.length} journal bytes`), { code: 'ENOSPC' })
     } catch (cause) {
-      if (isDiskFull(cause)) {
-        throw new DamselflyError('NO_SPACE', `the disk is full: writing piece ${piece.number} failed: ${(cause as Error).message}`, { cause, details: { taskId: this.init.taskId } })
-      }
-      throw storageFailed(`writing piece ${piece.number} failed`, cause, this.init.taskId)
+      throw this.writeFailed(`recording piece ${piece.number} failed`, cause)
     }
   }
 
@@ -167,6 +173,13 @@ export class FileTaskBackend implements TaskBackend {
     } catch (cause) {
       throw storageFailed('writing the task metadata failed', cause, this.init.taskId)
     }
+  }
+
+  private writeFailed(message: string, cause: unknown): DamselflyError {
+    if (isDiskFull(cause)) {
+      return new DamselflyError('NO_SPACE', `the disk is full: ${message}: ${(cause as Error).message}`, { cause, details: { taskId: this.init.taskId } })
+    }
+    return storageFailed(message, cause, this.init.taskId)
   }
 
   private enqueue(operation: () => Promise<void>): Promise<void> {

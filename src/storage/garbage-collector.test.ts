@@ -2,11 +2,11 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { Clock } from '../common/clock.js'
 import { createLogger, silentLogger } from '../common/logger.js'
-import { sha256Hex } from '../protocol/digest.js'
 import { testDescriptor, testTaskId } from './content-store.contract.js'
 import type { DiskSpace } from './disk-space.js'
 import { GarbageCollector, type EvictionReason, type GarbageCollectorInit } from './garbage-collector.js'
 import { MemoryContentStore } from './memory-content-store.js'
+import { writeWholePiece } from './piece-writer.js'
 
 const TIMEOUT = { timeout: 5_000 }
 const NOW_MS = 1_700_000_000_000
@@ -34,7 +34,7 @@ async function setup(tasks: readonly TaskSpec[], options: { disk?: DiskSpace; in
     clock.nowMsValue = NOW_MS - spec.accessedAgoMs
     const task = await store.create(testDescriptor(spec.label, { contentLengthBytes: spec.bytes, pieceLengthBytes: spec.bytes }))
     const bytes = Buffer.alloc(spec.bytes, spec.label)
-    await task.writePiece(0, [bytes], sha256Hex([bytes]))
+    await writeWholePiece(task, 0, [bytes])
     if (spec.incomplete !== true) await task.finish()
     if (spec.inUse === true) task.acquire()
   }

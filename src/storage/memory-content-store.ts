@@ -12,9 +12,25 @@ class MemoryTaskBackend implements TaskBackend {
 
   constructor(private readonly pieceLengthBytes: number) {}
 
-  writePiece(piece: PieceRecord, chunks: readonly Uint8Array[]): Promise<void> {
+  writeAt(_pieceNumber: number, offset: number, chunks: readonly Uint8Array[]): Promise<void> {
     // Copied because callers may reuse their buffers once the write resolves.
-    this.bytes.set(piece.number, Buffer.concat(chunks))
+    let at = offset
+    for (const chunk of chunks) {
+      const number = Math.floor(at / this.pieceLengthBytes)
+      let piece = this.bytes.get(number)
+      if (piece === undefined) {
+        piece = Buffer.alloc(this.pieceLengthBytes)
+        this.bytes.set(number, piece)
+      }
+      piece.set(chunk, at - number * this.pieceLengthBytes)
+      at += chunk.byteLength
+    }
+    return Promise.resolve()
+  }
+
+  recordPiece(piece: PieceRecord): Promise<void> {
+    const bytes = this.bytes.get(piece.number) ?? Buffer.alloc(0)
+    this.bytes.set(piece.number, bytes.subarray(0, piece.length))
     return Promise.resolve()
   }
 
@@ -34,7 +50,7 @@ class MemoryTaskBackend implements TaskBackend {
   }
 
   seal(): Promise<undefined> {
-    // No one else can reach these bytes, and writePiece is a no-op once every piece is recorded.
+    // No one else can reach these bytes, and no piece is written once every piece is recorded.
     return Promise.resolve(undefined)
   }
 

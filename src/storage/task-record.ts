@@ -6,6 +6,7 @@ import { formatDigest, parseDigest } from '../protocol/digest.js'
 import { isTaskId } from '../protocol/ids.js'
 import { pieceCount, pieceRange, piecesCovering } from '../protocol/piece.js'
 import type { PieceRecord, StoredTask, TaskDescriptor, TaskSummary } from './content-store.js'
+import { PieceWriter, type PieceWriteTarget } from './piece-writer.js'
 
 /**
  * What a content file held when its task finished, to tell later whether someone changed it (a
@@ -32,8 +33,10 @@ export interface TaskSnapshot {
  */
 export interface TaskBackend {
   readonly contentPath: string | undefined
-  /** Stores the bytes and then the record of one piece; resolves once both are durable. */
-  writePiece(piece: PieceRecord, chunks: readonly Uint8Array[]): Promise<void>
+  /** Stores bytes of piece `pieceNumber`, not recorded yet, at `offset` within it; they are read only once the piece is recorded. */
+  writeAt(pieceNumber: number, offset: number, chunks: readonly Uint8Array[]): Promise<void>
+  /** Records a piece whose bytes are written; resolves once the record is durable. */
+  recordPiece(piece: PieceRecord): Promise<void>
   /** Replaces the stored metadata with `snapshot`; the record applies it only once this resolves. */
   saveMetadata(snapshot: TaskSnapshot): Promise<void>
   /** Bytes `[start, endInclusive]`, all within recorded pieces. */
@@ -51,7 +54,6 @@ export interface TaskBackend {
   touched(nowMs: number): void
 }
 
-const SHA256_HEX = /^[0-9a-f]{64}$/
 
 type RecordState = 'open' | 'removed' | 'closed'
 
@@ -67,12 +69,6 @@ export function checkDescriptor(descriptor: TaskDescriptor): void {
   if (contentLengthBytes !== undefined && (!Number.isSafeInteger(contentLengthBytes) || contentLengthBytes < 0)) {
     throw new DamselflyError('INVALID_ARGUMENT', `content length must be a non-negative integer, got ${contentLengthBytes}`, { details: { taskId } })
   }
-}
-
-function byteLengthOf(chunks: readonly Uint8Array[]): number {
-  let total = 0
-  for (const chunk of chunks) total += chunk.byteLength
-  return total
 }
 
 /**
@@ -91,7 +87,12 @@ export class TaskRecord implements StoredTask {
   private shortPieceNumber: number | undefined
   private holders = 0
   private accessMs: number
-  private readonly writing = new Map<number, Promise<void>>()
+  /** The writer of each piece being written: one at a time. */
+  private readonly writers = new Map<number, PieceWriter>()
+  /** The writes of each piece's last writer that gave up, which the next writer waits for. */
+  private readonly abandoned = new Map<number, Promise<void>>()
+  /** Every write under way, for `retire`. */
+  private readonly inFlight = new Set<Promise<unknown>>()
   private state: RecordState = 'open'
 
   constructor(
@@ -178,31 +179,34 @@ export class TaskRecord implements StoredTask {
     return this.records.values()
   }
 
-  async writePiece(number: number, chunks: readonly Uint8Array[], digest: string): Promise<void> {
+  openPiece(number: number): PieceWriter | undefined {
     this.assertOpen()
-    if (this.records.has(number)) return
-    const length = byteLengthOf(chunks)
-    const offset = this.expectPiece(number, length)
-    if (!SHA256_HEX.test(digest)) {
-      throw this.error('INVALID_ARGUMENT', `piece digest must be 64 lowercase hex digits, got ${JSON.stringify(digest)}`)
+    if (this.records.has(number)) return undefined
+    if (this.writers.has(number)) throw this.error('INVALID_ARGUMENT', `piece ${number} is being written already`)
+    const { offset, maxLength } = this.pieceBounds(number)
+    const target: PieceWriteTarget = {
+      writeAt: (at, chunks) => {
+        this.assertOpen()
+        return this.track(this.components.backend.writeAt(number, at, chunks))
+      },
+      commit: async (length, digest) => {
+        this.assertOpen()
+        const piece: PieceRecord = { number, offset: this.expectPiece(number, length), length, digest }
+        await this.track(this.components.backend.recordPiece(piece))
+        // Recorded even if the store closed meanwhile: the bytes and the journal line are on disk.
+        this.record(piece)
+        this.touch()
+      },
+      release: (writer) => {
+        if (this.writers.get(number) !== writer) return
+        this.writers.delete(number)
+        if (!this.records.has(number)) this.abandoned.set(number, writer.settled)
+        else this.abandoned.delete(number)
+      },
     }
-    // A second writer of the same piece waits for the first; if the first failed it takes over.
-    for (let running = this.writing.get(number); running !== undefined; running = this.writing.get(number)) {
-      await running.catch(() => undefined)
-      this.assertOpen()
-      if (this.records.has(number)) return
-    }
-    const piece: PieceRecord = { number, offset, length, digest }
-    const write = this.components.backend.writePiece(piece, chunks)
-    this.writing.set(number, write)
-    try {
-      await write
-    } finally {
-      this.writing.delete(number)
-    }
-    // Recorded even if the store closed meanwhile: the bytes and the journal line are on disk.
-    this.record(piece)
-    this.touch()
+    const writer = new PieceWriter(target, number, offset, maxLength, this.abandoned.get(number) ?? Promise.resolve())
+    this.writers.set(number, writer)
+    return writer
   }
 
   async finish(options: { contentLengthBytes?: number; verifiedDigest?: string } = {}): Promise<void> {
@@ -284,7 +288,28 @@ export class TaskRecord implements StoredTask {
   /** Refuses further writes and waits for the ones under way; called by the store on delete and close. */
   async retire(state: 'removed' | 'closed'): Promise<void> {
     if (this.state === 'open') this.state = state
-    await Promise.allSettled(this.writing.values())
+    await Promise.allSettled(this.inFlight)
+  }
+
+  private track<T>(operation: Promise<T>): Promise<T> {
+    this.inFlight.add(operation)
+    const forget = (): void => {
+      this.inFlight.delete(operation)
+    }
+    operation.then(forget, forget)
+    return operation
+  }
+
+  /** Where piece `number` starts and the most bytes it may hold; INVALID_ARGUMENT outside the content. */
+  private pieceBounds(number: number): { offset: number; maxLength: number } {
+    if (!Number.isSafeInteger(number) || number < 0) {
+      throw this.error('INVALID_ARGUMENT', `piece number must be a non-negative integer, got ${number}`)
+    }
+    const { contentLengthBytes, pieceLengthBytes } = this.currentDescriptor
+    if (contentLengthBytes === undefined) return { offset: number * pieceLengthBytes, maxLength: pieceLengthBytes }
+    const range = pieceRange(number, contentLengthBytes, pieceLengthBytes)
+    if (range.length === 0) throw this.error('INVALID_ARGUMENT', `piece ${number} lies outside the content (${pieceCount(contentLengthBytes, pieceLengthBytes)} pieces)`)
+    return { offset: range.offset, maxLength: range.length }
   }
 
   private record(piece: PieceRecord): void {

@@ -1,4 +1,4 @@
-import { createHash, type KeyObject } from 'node:crypto'
+import type { KeyObject } from 'node:crypto'
 import type { Dispatcher } from 'undici'
 import type { Clock } from '../../common/clock.js'
 import type { Logger } from '../../common/logger.js'
@@ -9,6 +9,7 @@ import { pieceCount, pieceRange } from '../../protocol/piece.js'
 import { CAPABILITY_HEADER } from '../../security/capability.js'
 import { SIGNATURE_HEADER, signRequest } from '../../security/request-signature.js'
 import type { StoredTask } from '../../storage/content-store.js'
+import type { PieceWriter } from '../../storage/piece-writer.js'
 import type { DaemonMetrics } from '../daemon-metrics.js'
 import { SESSION_CLOSED, type PeerResponse, type PeerSession } from '../scheduler/peer-session.js'
 import type { PieceSignals } from './piece-signals.js'
@@ -30,6 +31,8 @@ interface ParentState {
   readonly deferredUntilMs: Map<number, number>
   /** Smoothed bytes per millisecond of its recent pieces; higher is better. */
   speed: number
+  /** Pieces it delivered to this child: its speed means something once this is above 0. */
+  delivered: number
 }
 
 /** Without progress for this long, the child asks the scheduler for other parents. */
@@ -42,8 +45,14 @@ const BUSY_BACKOFF_MS = 200
 const DEFERRED_BACKOFF_MS = 1_000
 /** Missing pieces considered per free slot when choosing what to fetch next. */
 const WINDOW_PER_SLOT = 16
-/** Missing pieces at most, all in flight, for the endgame's second requests. */
+/** Missing pieces at most, all in flight, for the endgame to move a slow piece to another parent. */
 const ENDGAME_PIECES = 2
+/** In the endgame, how often pieces in flight are checked for a parent that stalls. */
+const ENDGAME_CHECK_MS = 250
+/** In the endgame, a piece that got no bytes for this long moves to another parent. */
+const ENDGAME_STALL_MS = 1_000
+/** A parent that sends nothing for this long (headers or body) has failed the piece. */
+const PARENT_IDLE_TIMEOUT_MS = 10_000
 /** A seed peer counts as this many pieces busier: other peers serve what they hold first. */
 const SEED_LOAD_PENALTY = 2
 /**
@@ -53,10 +62,16 @@ const SEED_LOAD_PENALTY = 2
  */
 const SEED_IN_FLIGHT = 1
 
-/** One request for a piece. Near the end a piece may have two, and the first to land wins. */
+/** The one request under way for a piece. */
 interface PieceFetch {
   readonly parent: ParentState
   readonly abort: AbortController
+  readonly startedMs: number
+  /** Where the piece's bytes go once the parent answers. */
+  writer: PieceWriter | undefined
+  /** Bytes received when the endgame last looked, and when that count last grew. */
+  seenBytes: number
+  seenMs: number
 }
 
 function load(parent: ParentState): number {
@@ -73,19 +88,18 @@ async function errorCode(body: Dispatcher.ResponseData['body']): Promise<string 
 
 /**
  * Downloads a task's missing pieces from the parents the scheduler offers: several at once, each
- * piece from one parent chosen by who holds it and how fast it has been (the last two pieces from
- * two, whichever lands first). Every piece is checked
- * against the scheduler's digest before it is stored; a parent that sends a bad piece or fails
- * twice is reported, blocklisted and replaced.
+ * piece from one parent chosen by who holds it and how fast it has been. Bytes are hashed and
+ * written as they arrive; a piece is recorded only once its digest is the scheduler's, and a
+ * parent that sends a bad piece or fails twice is reported, blocklisted and replaced. The loop
+ * acts on events (a piece landed or failed, the scheduler answered) and on the deadlines it sets
+ * itself (a parent's rest ends, a stall); near the end a piece whose parent stalls moves to another.
  */
 export class ParentDownload {
   private readonly parents = new Map<string, ParentState>()
   private readonly blocklist = new Set<string>()
   private readonly missing = new Set<number>()
-  private readonly inFlight = new Map<number, PieceFetch[]>()
+  private readonly inFlight = new Map<number, PieceFetch>()
   private readonly running = new Set<Promise<void>>()
-  /** Pieces being written: a second copy arriving meanwhile is dropped. */
-  private readonly writing = new Set<number>()
   /** Pieces this download stored, each from a parent. */
   storedPieceCount = 0
   /** What parents want to see before they serve this peer, from the scheduler's latest offer. */
@@ -130,12 +144,13 @@ export class ParentDownload {
     const reading = this.readResponses(AbortSignal.any([signal, doneReading.signal]))
     try {
       while (this.missing.size > 0 && this.outcome === undefined && this.failure === undefined && !signal.aborted) {
-        this.assign(length, signal)
-        if (this.running.size === 0 && this.components.clock.nowMs() - this.lastProgressMs > STALL_MS) {
-          this.lastProgressMs = this.components.clock.nowMs()
+        const now = this.components.clock.nowMs()
+        this.assign(length, signal, now)
+        if (this.running.size === 0 && now - this.lastProgressMs > STALL_MS) {
+          this.lastProgressMs = now
           this.init.session.send({ $case: 'reschedule', value: { blocklist: [...this.blocklist], reason: 'no progress from the current parents' } })
         }
-        await this.nextEvent()
+        await this.nextEvent(this.nextDeadline(now) - now)
       }
       await Promise.allSettled(this.running)
     } finally {
@@ -151,7 +166,7 @@ export class ParentDownload {
 
   private async readResponses(signal: AbortSignal): Promise<void> {
     while (this.missing.size > 0 && this.outcome === undefined && this.failure === undefined && !signal.aborted) {
-      const response = await this.init.session.next(signal, 1_000).catch((): typeof SESSION_CLOSED => SESSION_CLOSED)
+      const response = await this.init.session.next(signal, STALL_MS).catch((): typeof SESSION_CLOSED => SESSION_CLOSED)
       if (signal.aborted) return
       if (response === SESSION_CLOSED) {
         if (this.missing.size > 0) this.components.logger.warn('lost the scheduler during a peer download; going back to source')
@@ -206,6 +221,7 @@ export class ParentDownload {
       busyUntilMs: 0,
       deferredUntilMs: new Map<number, number>(),
       speed: 1,
+      delivered: 0,
     }
     for (const piece of candidate.pieces) parent.pieces.set(piece.number, piece.digest)
     this.parents.set(parent.peerId, parent)
@@ -216,7 +232,7 @@ export class ParentDownload {
    * readers streaming in order are not starved) the rarest go first, ties broken at random: the
    * children of one seed then fetch different pieces from it and trade the rest among themselves.
    */
-  private assign(length: number, signal: AbortSignal): void {
+  private assign(length: number, signal: AbortSignal, now: number): void {
     const parents = [...this.parents.values()]
     const window: Array<{ number: number; holders: number; tieBreak: number }> = []
     for (const number of this.missing) {
@@ -227,28 +243,42 @@ export class ParentDownload {
       if (holders > 0) window.push({ number, holders, tieBreak: Math.random() })
     }
     window.sort((a, b) => a.holders - b.holders || a.tieBreak - b.tieBreak)
-    const now = this.components.clock.nowMs()
     for (const { number } of window) {
-      if (this.running.size >= this.init.concurrentPieceCount) return
+      if (this.running.size >= this.init.concurrentPieceCount) break
       const parent = this.pickParent(number, parents, now)
-      if (parent !== undefined) this.start(number, parent, length, signal)
+      if (parent !== undefined) this.start(number, parent, length, signal, now)
     }
-    this.endgame(length, signal, now)
+    if (this.inEndgame) this.moveStalledPieces(parents, now)
+  }
+
+  /** The last few missing pieces are all on their way: one slow parent could hold up the whole download. */
+  private get inEndgame(): boolean {
+    return this.missing.size <= ENDGAME_PIECES && this.missing.size === this.inFlight.size
   }
 
   /**
-   * BitTorrent's endgame: once the last few missing pieces are all on their way, each is asked of
-   * a second parent too, so one slow parent does not hold up the whole download. Pieces are large,
-   * so only the last ENDGAME_PIECES get a second request.
+   * BitTorrent's endgame, without two writers of one piece: a piece whose parent sent nothing for
+   * a while, or that another parent would deliver in well under half the time still left, is
+   * given up and asked of that other parent (the slow one rests from it for a moment).
    */
-  private endgame(length: number, signal: AbortSignal, now: number): void {
-    if (this.missing.size > ENDGAME_PIECES || this.missing.size > this.inFlight.size) return
-    for (const [number, fetches] of this.inFlight) {
-      if (this.running.size >= this.init.concurrentPieceCount) return
-      if (fetches.length > 1) continue
-      const others = [...this.parents.values()].filter((parent) => fetches.every((fetch) => fetch.parent !== parent))
-      const parent = this.pickParent(number, others, now)
-      if (parent !== undefined) this.start(number, parent, length, signal)
+  private moveStalledPieces(parents: readonly ParentState[], now: number): void {
+    const length = this.init.task.descriptor.pieceLengthBytes
+    for (const [number, fetch] of this.inFlight) {
+      const received = fetch.writer?.receivedBytes ?? 0
+      if (received !== fetch.seenBytes) {
+        fetch.seenBytes = received
+        fetch.seenMs = now
+      }
+      const other = this.pickParent(number, parents.filter((parent) => parent !== fetch.parent), now)
+      if (other === undefined) continue
+      const stalled = now - fetch.seenMs >= ENDGAME_STALL_MS
+      const elapsedMs = Math.max(1, now - fetch.startedMs)
+      const leftMs = received === 0 ? Infinity : ((length - received) * elapsedMs) / received
+      const slower = other.delivered > 0 && (length / other.speed) * 2 < leftMs
+      if (!stalled && !slower) continue
+      this.components.logger.debug({ piece: number, from: fetch.parent.peerId, to: other.peerId, stalled }, 'endgame: moving a slow piece to another parent')
+      fetch.parent.deferredUntilMs.set(number, now + DEFERRED_BACKOFF_MS)
+      fetch.abort.abort()
     }
   }
 
@@ -263,24 +293,40 @@ export class ParentDownload {
     return best
   }
 
-  private start(number: number, parent: ParentState, length: number, signal: AbortSignal): void {
-    const fetch: PieceFetch = { parent, abort: new AbortController() }
-    this.inFlight.set(number, [...(this.inFlight.get(number) ?? []), fetch])
+  private start(number: number, parent: ParentState, length: number, signal: AbortSignal, now: number): void {
+    const fetch: PieceFetch = { parent, abort: new AbortController(), startedMs: now, writer: undefined, seenBytes: 0, seenMs: now }
+    this.inFlight.set(number, fetch)
     parent.inFlight++
-    const running: Promise<void> = this.fetch(number, parent, length, AbortSignal.any([signal, fetch.abort.signal])).finally(() => {
+    const running: Promise<void> = this.fetch(number, fetch, length, AbortSignal.any([signal, fetch.abort.signal])).finally(() => {
       parent.inFlight--
-      const others = (this.inFlight.get(number) ?? []).filter((other) => other !== fetch)
-      if (others.length === 0) this.inFlight.delete(number)
-      else this.inFlight.set(number, others)
+      this.inFlight.delete(number)
       this.running.delete(running)
       this.wake?.()
     })
     this.running.add(running)
   }
 
-  private nextEvent(): Promise<void> {
+  /**
+   * When the loop must look again with no event: a resting parent may be asked again, the
+   * stall timer runs out, or (in the endgame) pieces in flight are due a check.
+   */
+  private nextDeadline(now: number): number {
+    let deadline = this.running.size === 0 ? this.lastProgressMs + STALL_MS : Infinity
+    if (this.inEndgame) deadline = Math.min(deadline, now + ENDGAME_CHECK_MS)
+    for (const parent of this.parents.values()) {
+      if (parent.busyUntilMs > now) deadline = Math.min(deadline, parent.busyUntilMs)
+      for (const [number, until] of parent.deferredUntilMs) {
+        if (until <= now) parent.deferredUntilMs.delete(number)
+        else if (this.missing.has(number)) deadline = Math.min(deadline, until)
+      }
+    }
+    return Math.max(deadline, now + 1)
+  }
+
+  private nextEvent(waitMs: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, 500)
+      // No deadline: only an event (a piece settled, the scheduler answered) moves the loop.
+      const timer = Number.isFinite(waitMs) ? setTimeout(done, waitMs) : undefined
       function done(): void {
         clearTimeout(timer)
         resolve()
@@ -289,12 +335,11 @@ export class ParentDownload {
     })
   }
 
-  private async fetch(number: number, parent: ParentState, length: number, signal: AbortSignal): Promise<void> {
+  private async fetch(number: number, fetch: PieceFetch, length: number, signal: AbortSignal): Promise<void> {
     const { task, session, peerId } = this.init
+    const { parent } = fetch
     const taskId = task.descriptor.taskId
     const range = pieceRange(number, length, task.descriptor.pieceLengthBytes)
-    const expected = parent.pieces.get(number) ?? ''
-    const startedMs = this.components.clock.nowMs()
     try {
       const path = `/download/${taskId.slice(0, 3)}/${taskId}?peerId=${encodeURIComponent(peerId)}`
       const headers: Record<string, string> = { range: `bytes=${range.offset}-${range.offset + range.length - 1}` }
@@ -303,7 +348,9 @@ export class ParentDownload {
       if (parent.plain && signingKey !== undefined) {
         headers[SIGNATURE_HEADER] = signRequest(signingKey, { method: 'GET', path, range: headers.range ?? '' }, this.components.clock.nowMs())
       }
-      const response = await this.components.http.request({ origin: parent.baseUrl, path, method: 'GET', headers, signal })
+      const response = await this.components.http.request({
+        origin: parent.baseUrl, path, method: 'GET', headers, signal, headersTimeout: PARENT_IDLE_TIMEOUT_MS, bodyTimeout: PARENT_IDLE_TIMEOUT_MS,
+      })
       if (response.statusCode === 401 || response.statusCode === 403) {
         const code = await errorCode(response.body)
         if (code !== 'CAPABILITY_EXPIRED') throw new DamselflyError('PIECE_NOT_FOUND', `parent refused piece ${number}: ${code ?? response.statusCode}`)
@@ -328,50 +375,52 @@ export class ParentDownload {
         await response.body.dump()
         throw new DamselflyError('PIECE_NOT_FOUND', `parent answered ${response.statusCode} for piece ${number}`)
       }
-      const hash = createHash('sha256')
-      const chunks: Buffer[] = []
-      let received = 0
-      const limited = this.components.limiter.rateBytesPerSecond > 0
-      for await (const chunk of response.body as AsyncIterable<Buffer>) {
-        if (limited) await this.components.limiter.take(chunk.length, signal)
-        hash.update(chunk)
-        chunks.push(chunk)
-        received += chunk.length
-      }
-      if (received !== range.length) throw new DamselflyError('SOURCE_TRUNCATED', `parent sent ${received} of ${range.length} bytes of piece ${number}`)
-      const digest = hash.digest('hex')
-      if (digest !== expected) {
-        this.components.logger.warn({ parent: parent.peerId, piece: number, digest, expected }, 'parent sent a piece that fails its digest')
-        session.send({ $case: 'pieceFailed', value: { number, parentPeerId: parent.peerId, badContent: true, reason: 'digest mismatch' } })
-        this.drop(parent, 'sent a piece that fails its digest')
-        return
-      }
-      // The other copy of an endgame piece got here first.
-      if (!this.missing.has(number) || this.writing.has(number)) return
-      this.writing.add(number)
-      try {
-        await task.writePiece(number, chunks, digest)
-      } finally {
-        this.writing.delete(number)
-      }
-      this.storedPieceCount++
-      const costMs = Math.max(1, this.components.clock.nowMs() - startedMs)
-      parent.speed = parent.speed * 0.7 + (range.length / costMs) * 0.3
-      this.missing.delete(number)
-      for (const other of this.inFlight.get(number) ?? []) if (other.parent !== parent) other.abort.abort()
-      this.lastProgressMs = this.components.clock.nowMs()
-      const piece: Piece = { number, offset: range.offset, length: range.length, digest }
-      session.send({ $case: 'pieceFinished', value: { piece, parentPeerId: parent.peerId, costMs, content: NO_CONTENT } })
-      this.components.logger.debug({ piece: number, parent: parent.peerId, seed: parent.seed, costMs }, 'piece from parent')
-      this.components.metrics.downloadTrafficBytes.inc({ type: 'remote_peer' }, range.length)
-      this.components.metrics.pieceDurationSeconds.observe({ type: 'remote_peer' }, costMs / 1000)
-      this.components.signals.ready(number)
+      await this.receive(number, fetch, range, response.body as AsyncIterable<Buffer>, signal)
     } catch (error) {
       if (signal.aborted) return
       const failure = toDamselflyError(error)
       session.send({ $case: 'pieceFailed', value: { number, parentPeerId: parent.peerId, badContent: false, reason: failure.message } })
       if (++parent.failures >= MAX_PARENT_FAILURES) this.drop(parent, failure.message)
+    } finally {
+      fetch.writer?.abort()
     }
+  }
+
+  /** Hashes and writes a parent's piece as it arrives, and records it if its digest is the scheduler's. */
+  private async receive(number: number, fetch: PieceFetch, range: { offset: number; length: number }, body: AsyncIterable<Buffer>, signal: AbortSignal): Promise<void> {
+    const { task, session } = this.init
+    const { parent } = fetch
+    const writer = task.openPiece(number)
+    fetch.writer = writer
+    if (writer === undefined) throw new DamselflyError('INVALID_ARGUMENT', `piece ${number} was stored by another download of this task`)
+    const limited = this.components.limiter.rateBytesPerSecond > 0
+    for await (const chunk of body) {
+      if (limited) await this.components.limiter.take(chunk.length, signal)
+      const written = writer.write(chunk)
+      if (written !== undefined) await written
+    }
+    if (writer.receivedBytes !== range.length) throw new DamselflyError('SOURCE_TRUNCATED', `parent sent ${writer.receivedBytes} of ${range.length} bytes of piece ${number}`)
+    const digest = await writer.end()
+    const expected = parent.pieces.get(number)
+    if (digest !== expected) {
+      this.components.logger.warn({ parent: parent.peerId, piece: number, digest, expected }, 'parent sent a piece that fails its digest')
+      session.send({ $case: 'pieceFailed', value: { number, parentPeerId: parent.peerId, badContent: true, reason: 'digest mismatch' } })
+      this.drop(parent, 'sent a piece that fails its digest')
+      return
+    }
+    await writer.commit()
+    this.storedPieceCount++
+    const now = this.components.clock.nowMs()
+    const costMs = Math.max(1, now - fetch.startedMs)
+    parent.speed = parent.delivered === 0 ? range.length / costMs : parent.speed * 0.7 + (range.length / costMs) * 0.3
+    parent.delivered++
+    this.missing.delete(number)
+    this.lastProgressMs = now
+    const piece: Piece = { number, offset: range.offset, length: range.length, digest }
+    session.send({ $case: 'pieceFinished', value: { piece, parentPeerId: parent.peerId, costMs, content: NO_CONTENT } })
+    this.components.metrics.downloadTrafficBytes.inc({ type: 'remote_peer' }, range.length)
+    this.components.metrics.pieceDurationSeconds.observe({ type: 'remote_peer' }, costMs / 1000)
+    this.components.signals.ready(number)
   }
 
   private drop(parent: ParentState, reason: string): void {

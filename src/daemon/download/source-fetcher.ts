@@ -1,6 +1,4 @@
-import { createHash } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
-import type { Readable } from 'node:stream'
 import type { Clock } from '../../common/clock.js'
 import type { Logger } from '../../common/logger.js'
 import type { TokenBucket } from '../../common/token-bucket.js'
@@ -11,16 +9,12 @@ import { pieceCount, pieceRange, TINY_TASK_MAX_BYTES } from '../../protocol/piec
 import { isFinalSourceStatus } from '../../protocol/source-status.js'
 import type { Source, SourceRequest, SourceStat } from '../../source/source.js'
 import type { StoredTask } from '../../storage/content-store.js'
+import type { PieceWriter } from '../../storage/piece-writer.js'
 import type { DaemonMetrics } from '../daemon-metrics.js'
 import type { PieceSignals } from './piece-signals.js'
 
 const RETRY_BASE_DELAY_MS = 200
 const NO_CONTENT = Buffer.alloc(0)
-
-/** The bytes of a tiny task, which the scheduler keeps to answer later peers inline. */
-function tinyContent(contentLengthBytes: number, chunks: readonly Buffer[]): Buffer {
-  return contentLengthBytes <= TINY_TASK_MAX_BYTES ? Buffer.concat(chunks) : NO_CONTENT
-}
 
 function isTransient(error: DamselflyError): boolean {
   switch (error.code) {
@@ -56,7 +50,7 @@ export interface SourceFetcherComponents {
 
 /**
  * Back-to-source for one task: several concurrent ranged piece GETs, each piece hashed and
- * written at its offset, readers told as each piece lands, transient failures retried with
+ * written at its offset as its bytes arrive, readers told as each piece lands, transient failures retried with
  * backoff. Origins without ranges or length are read in one stream, cut into pieces.
  */
 export class SourceFetcher {
@@ -128,14 +122,30 @@ export class SourceFetcher {
   private async fetchPiece(task: StoredTask, number: number, length: number, signal = this.init.signal): Promise<void> {
     const range = pieceRange(number, length, task.descriptor.pieceLengthBytes)
     await this.withRetry('range', async () => {
-      const startedMs = this.components.clock.nowMs()
-      const response = await this.components.source.fetchRange(this.sourceRequest(signal), range)
-      const { chunks, digest } = await this.collect(response.body, signal)
-      await task.writePiece(number, chunks, digest)
-      const costMs = this.components.clock.nowMs() - startedMs
-      this.components.report({ number, offset: range.offset, length: range.length, digest }, costMs, tinyContent(length, chunks))
-      this.components.metrics.pieceDurationSeconds.observe({ type: 'back_to_source' }, costMs / 1000)
-      this.components.metrics.downloadTrafficBytes.inc({ type: 'back_to_source' }, range.length)
+      const writer = task.openPiece(number)
+      // Stored meanwhile (a restart resumed it, or a reader's request raced this one).
+      if (writer === undefined) return
+      try {
+        const startedMs = this.components.clock.nowMs()
+        const response = await this.components.source.fetchRange(this.sourceRequest(signal), range)
+        // A tiny task's bytes go to the scheduler too, which answers later peers with them.
+        const tiny: Buffer[] | undefined = length <= TINY_TASK_MAX_BYTES ? [] : undefined
+        const limited = this.limited
+        for await (const chunk of response.body as AsyncIterable<Buffer>) {
+          if (limited) await this.throttle(chunk.length, signal)
+          tiny?.push(chunk)
+          const written = writer.write(chunk)
+          if (written !== undefined) await written
+        }
+        const digest = await writer.end()
+        await writer.commit()
+        const costMs = this.components.clock.nowMs() - startedMs
+        this.components.report({ number, offset: range.offset, length: range.length, digest }, costMs, tiny === undefined ? NO_CONTENT : Buffer.concat(tiny))
+        this.components.metrics.pieceDurationSeconds.observe({ type: 'back_to_source' }, costMs / 1000)
+        this.components.metrics.downloadTrafficBytes.inc({ type: 'back_to_source' }, range.length)
+      } finally {
+        writer.abort()
+      }
     }, signal)
     this.components.signals.ready(number)
   }
@@ -146,47 +156,58 @@ export class SourceFetcher {
     const unknownLength = task.descriptor.contentLengthBytes === undefined
     await this.withRetry('whole', async () => {
       const response = await this.components.source.fetch(this.sourceRequest(this.init.signal))
+      let writer: PieceWriter | undefined
+      // Pieces of a restarted stream that are stored already are read past, not written again.
+      let skipping = false
       let number = 0
-      let chunks: Buffer[] = []
-      let filled = 0
-      let hash = createHash('sha256')
-      const flush = async (): Promise<void> => {
-        const offset = number * pieceLength
-        if (unknownLength) await this.ensureSpaceAfter(offset, filled)
-        const digest = hash.digest('hex')
-        await task.writePiece(number, chunks, digest)
-        this.components.report({ number, offset, length: filled, digest }, 0, NO_CONTENT)
-        this.components.metrics.downloadTrafficBytes.inc({ type: 'back_to_source' }, filled)
-        this.components.signals.ready(number)
-        number++
-        chunks = []
-        filled = 0
-        hash = createHash('sha256')
-      }
       this.streamedBytes = 0
-      const limited = this.limited
-      for await (const received of response.body as AsyncIterable<Buffer>) {
-        if (limited) await this.throttle(received.length, this.init.signal)
-        let chunk = received
-        while (chunk.length > 0) {
-          const part = chunk.subarray(0, pieceLength - filled)
-          chunk = chunk.subarray(part.length)
-          hash.update(part)
-          chunks.push(part)
-          filled += part.length
-          this.streamedBytes += part.length
-          if (filled === pieceLength) await flush()
-        }
+      const startPiece = async (): Promise<void> => {
+        // Content of unknown length could not be measured against the disk before it started, so each piece is.
+        if (unknownLength) await this.ensureSpaceFor(number * pieceLength, pieceLength)
+        writer = task.openPiece(number)
+        skipping = writer === undefined
       }
-      if (filled > 0) await flush()
+      const endPiece = async (filled: number): Promise<void> => {
+        if (writer !== undefined) {
+          const digest = await writer.end()
+          await writer.commit()
+          this.components.report({ number, offset: number * pieceLength, length: filled, digest }, 0, NO_CONTENT)
+          this.components.metrics.downloadTrafficBytes.inc({ type: 'back_to_source' }, filled)
+        }
+        this.components.signals.ready(number)
+        writer = undefined
+        number++
+      }
+      try {
+        let filled = 0
+        const limited = this.limited
+        for await (const received of response.body as AsyncIterable<Buffer>) {
+          if (limited) await this.throttle(received.length, this.init.signal)
+          let chunk = received
+          while (chunk.length > 0) {
+            if (filled === 0 && writer === undefined && !skipping) await startPiece()
+            const part = chunk.subarray(0, pieceLength - filled)
+            chunk = chunk.subarray(part.length)
+            filled += part.length
+            this.streamedBytes += part.length
+            const written = writer?.write(part)
+            if (written !== undefined) await written
+            if (filled === pieceLength) {
+              await endPiece(filled)
+              filled = 0
+              skipping = false
+            }
+          }
+        }
+        if (filled > 0) await endPiece(filled)
+      } finally {
+        writer?.abort()
+      }
     })
   }
 
-  /**
-   * Content of unknown length could not be measured against the disk before it started, so each
-   * piece is, before it is written: the download stops at the reserved space, not at a full disk.
-   */
-  private async ensureSpaceAfter(storedBytes: number, pieceBytes: number): Promise<void> {
+  /** Makes room for the next piece of content of unknown length: the download stops at the reserved space, not at a full disk. */
+  private async ensureSpaceFor(storedBytes: number, pieceBytes: number): Promise<void> {
     try {
       await this.components.ensureSpace(pieceBytes)
     } catch (error) {
@@ -194,18 +215,6 @@ export class SourceFetcher {
       if (failure.code !== 'NO_SPACE') throw failure
       throw new DamselflyError('NO_SPACE', `the disk is full after ${formatBytes(storedBytes)} of content of unknown length: ${failure.message}`, { cause: failure })
     }
-  }
-
-  private async collect(body: Readable, signal: AbortSignal): Promise<{ chunks: Buffer[]; digest: string }> {
-    const hash = createHash('sha256')
-    const chunks: Buffer[] = []
-    const limited = this.limited
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      if (limited) await this.throttle(chunk.length, signal)
-      hash.update(chunk)
-      chunks.push(chunk)
-    }
-    return { chunks, digest: hash.digest('hex') }
   }
 
   /** Whether any bucket limits this host; when none does, the hot path awaits nothing per chunk. */

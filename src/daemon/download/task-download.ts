@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
 import type { Dispatcher } from 'undici'
 import type { Clock } from '../../common/clock.js'
@@ -10,6 +10,7 @@ import { pieceLengthFor, UNKNOWN_LENGTH_PIECE_LENGTH_BYTES } from '../../protoco
 import type { SourceStat } from '../../source/source.js'
 import type { SourceRegistry } from '../../source/source-registry.js'
 import type { ContentStore, StoredTask, TaskDescriptor } from '../../storage/content-store.js'
+import { writeWholePiece } from '../../storage/piece-writer.js'
 import type { Download } from '../../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import type { LocalIdentity } from '../../security/local-identity.js'
 import type { DaemonMetrics } from '../daemon-metrics.js'
@@ -344,7 +345,7 @@ export class TaskDownload {
         case 'tinyTask': {
           const content = Buffer.from(first.value.content)
           const task = await this.createTask(content.length, this.init.request.pieceLengthBytes ?? UNKNOWN_LENGTH_PIECE_LENGTH_BYTES)
-          if (content.length > 0) await task.writePiece(0, [content], createHash('sha256').update(content).digest('hex'))
+          if (content.length > 0) await writeWholePiece(task, 0, [content])
           this.resolveDescriptor(task.descriptor)
           this.signals.ready(0)
           return { complete: true, task }
