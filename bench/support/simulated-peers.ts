@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { credentials as grpcCredentials, type ClientDuplexStream } from '@grpc/grpc-js'
-import { hostIdFor } from '../../src/daemon/scheduler/host-announcer.js'
+import { hostIdFor } from '../../src/daemon/scheduler-client/host-announcer.js'
 import type { TaskId } from '../../src/protocol/ids.js'
 import {
   SchedulerServiceClient,

@@ -11,7 +11,7 @@ import { SIGNATURE_HEADER, signRequest } from '../../security/request-signature.
 import type { StoredTask } from '../../storage/content-store.js'
 import type { PieceWriter } from '../../storage/piece-writer.js'
 import type { DaemonMetrics } from '../daemon-metrics.js'
-import { SESSION_CLOSED, type PeerResponse, type PeerSession } from '../scheduler/peer-session.js'
+import { SESSION_CLOSED, type PeerResponse, type PeerSession } from '../scheduler-client/peer-session.js'
 import type { PieceSignals } from './piece-signals.js'
 import { relayedSourceFailure, type AskedOfSource } from './relayed-source-failure.js'
 
