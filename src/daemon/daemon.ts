@@ -30,6 +30,7 @@ import { TaskManager } from './download/task-manager.js'
 import { LeafCertificates } from './proxy/certificate-authority.js'
 import { ProxyServer, type HttpsInterception } from './proxy/proxy-server.js'
 import { resolveHostIdentity } from './host-identity.js'
+import { PIECE_CLIENT_DEFAULTS, PieceClient } from './download/piece-client.js'
 import { HostAnnouncer, hostIdFor } from './scheduler-client/host-announcer.js'
 import { advertisedIp } from './scheduler-client/host-info.js'
 import { SchedulerPool } from './scheduler-client/scheduler-pool.js'
@@ -60,7 +61,7 @@ export class Daemon implements Startable {
   private readonly sources: SourceRegistry
   private readonly sourcesForOtherHosts: SourceRegistry
   private readonly schedulers: SchedulerPool
-  private readonly peerHttp: Agent
+  private readonly pieces: PieceClient
   private readonly announcer: HostAnnouncer
   readonly proxy: ProxyServer
   private readonly registryHttp: Agent
@@ -126,7 +127,7 @@ export class Daemon implements Startable {
       waits: { registerTimeoutMs: config.scheduler.registerTimeout, scheduleTimeoutMs: config.scheduler.scheduleTimeout },
     })
     // Parents are hosts of the cluster: this host shows its certificate, and checks theirs, over TLS.
-    this.peerHttp = new Agent({ connections: 16, keepAliveTimeout: 30_000, connect: endSafeConnector(identity === undefined ? {} : parentClientTlsOptions(identity)) })
+    this.pieces = new PieceClient({ ...PIECE_CLIENT_DEFAULTS, tls: identity === undefined ? undefined : parentClientTlsOptions(identity) })
     this.tasks = new TaskManager(
       {
         store: this.store,
@@ -144,7 +145,7 @@ export class Daemon implements Startable {
         metrics: this.metrics,
         logger: logger.child({ component: 'download' }),
         clock,
-        peers: { pool: this.schedulers, hostId: () => this.hostId, http: this.peerHttp, identity },
+        peers: { pool: this.schedulers, hostId: () => this.hostId, pieces: this.pieces, identity },
       },
       {
         concurrentPieceCount: config.download.concurrentPieceCount,
@@ -289,7 +290,7 @@ export class Daemon implements Startable {
       await this.sources.close()
       await this.sourcesForOtherHosts.close()
       this.schedulers.close()
-      await this.peerHttp.close()
+      this.pieces.close()
       await this.registryHttp.close()
       await this.store.close()
       this.components.logger.info('dfdaemon stopped')

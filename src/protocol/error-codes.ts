@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   RANGE_NOT_SATISFIABLE: { httpStatus: 416, grpcStatus: 11, summary: 'the requested range lies outside the content' },
   BACK_TO_SOURCE_DISABLED: { httpStatus: 502, grpcStatus: 9, summary: 'no peer has the content and back-to-source is disabled' },
   SCHEDULE_FAILED: { httpStatus: 502, grpcStatus: 9, summary: 'the scheduler found no parent and the priority allows no back-to-source' },
+  PARENT_FAILED: { httpStatus: 502, grpcStatus: 14, summary: 'a parent peer could not be reached, went silent or broke the piece protocol' },
   PIECE_DEFERRED: { httpStatus: 503, grpcStatus: 14, summary: 'a seed peer sends other pieces first; the piece is to come from a peer that has it' },
   TOO_MANY_UPLOADS: { httpStatus: 503, grpcStatus: 8, summary: 'this host is serving as many pieces as it allows at once' },
   PROXY_BUSY: { httpStatus: 503, grpcStatus: 8, summary: 'the registry mirror is serving as many requests as it allows at once' },

@@ -3,6 +3,8 @@ import { DamselflyError } from '../protocol/damselfly-error.js'
 
 /** Bytes gathered before one positional write: few writes per piece, little held per piece. */
 const WRITE_BATCH_BYTES = 256 * 1024
+/** Batches written at once: one lands while the next fills. */
+const BATCHES_IN_FLIGHT = 2
 
 /** Where a piece writer puts its bytes; the task record supplies it. */
 export interface PieceWriteTarget {
@@ -28,8 +30,15 @@ export interface PieceWriteTarget {
 export class PieceWriter {
   private readonly hash = createHash('sha256')
   private takenBytes = 0
-  private batch: Buffer[] = []
+  /** The batch being filled, and the bytes in it. */
+  private batch: Buffer | undefined
   private batchBytes = 0
+  /** Batches written before, kept to fill again: a piece allocates at most {@link BATCHES_IN_FLIGHT} + 1. */
+  private readonly spareBatches: Buffer[] = []
+  /** Bytes handed to writes so far, so the next batch knows its offset. */
+  private queuedBytes = 0
+  /** Each batch's write, oldest first, until it lands. */
+  private readonly landing: Array<Promise<void>> = []
   private writes: Promise<void>
   private state: 'open' | 'ended' | 'done' = 'open'
   private digest = ''
@@ -58,9 +67,10 @@ export class PieceWriter {
   }
 
   /**
-   * Takes the next bytes of the piece: hashes them and queues them for writing. Returns a promise
-   * when the caller should wait before handing over more (a batch is being written), else
-   * undefined. The chunk must not change afterwards. Throws INVALID_ARGUMENT past the piece's length.
+   * Takes the next bytes of the piece: hashes them and copies them into the batch being filled,
+   * so the caller may reuse `chunk` at once (a socket's read buffer). Returns a promise when the
+   * caller should wait before handing over more (batches are being written), else undefined; it
+   * rejects if a write failed. Throws INVALID_ARGUMENT past the piece's length.
    */
   write(chunk: Buffer): Promise<void> | undefined {
     this.expect('open')
@@ -70,16 +80,21 @@ export class PieceWriter {
     if (chunk.length === 0) return undefined
     this.hash.update(chunk)
     this.takenBytes += chunk.length
-    this.batch.push(chunk)
-    this.batchBytes += chunk.length
-    return this.batchBytes >= WRITE_BATCH_BYTES ? this.flush() : undefined
+    for (let copied = 0; copied < chunk.length;) {
+      this.batch ??= this.spareBatches.pop() ?? Buffer.allocUnsafeSlow(Math.min(WRITE_BATCH_BYTES, this.maxLengthBytes))
+      const bytes = chunk.copy(this.batch, this.batchBytes, copied)
+      this.batchBytes += bytes
+      copied += bytes
+      if (this.batchBytes === this.batch.length) this.flush()
+    }
+    return this.landing.length >= BATCHES_IN_FLIGHT ? this.landing[0] : undefined
   }
 
   /** Every byte is in: writes what is left and resolves with the piece's sha256 (lowercase hex) once all is written. */
   async end(): Promise<string> {
     if (this.state === 'open') {
       this.state = 'ended'
-      if (this.batchBytes > 0) void this.flush()
+      if (this.batchBytes > 0) this.flush()
       this.digest = this.hash.digest('hex')
     }
     this.expect('ended')
@@ -102,20 +117,29 @@ export class PieceWriter {
   abort(): void {
     if (this.state === 'done') return
     this.state = 'done'
-    this.batch = []
+    this.batch = undefined
     this.batchBytes = 0
     this.target.release(this)
   }
 
-  private flush(): Promise<void> {
-    const chunks = this.batch
-    const at = this.offset + this.takenBytes - this.batchBytes
-    this.batch = []
+  private flush(): void {
+    const batch = this.batch
+    if (batch === undefined) return
+    const bytes = batch.subarray(0, this.batchBytes)
+    const at = this.offset + this.queuedBytes
+    this.queuedBytes += this.batchBytes
+    this.batch = undefined
     this.batchBytes = 0
-    this.writes = this.writes.then(() => this.target.writeAt(at, chunks))
+    const landed = this.writes.then(() => this.target.writeAt(at, [bytes]))
+    this.writes = landed
+    this.landing.push(landed)
     // Whoever waits sees a failure; a writer given up meanwhile must not turn it into an unhandled rejection.
-    void this.writes.catch(() => undefined)
-    return this.writes
+    landed.then(() => {
+      void this.landing.shift()
+      this.spareBatches.push(batch)
+    }, () => {
+      void this.landing.shift()
+    })
   }
 
   private expect(state: 'open' | 'ended'): void {

@@ -1,5 +1,4 @@
 import type { KeyObject } from 'node:crypto'
-import type { Dispatcher } from 'undici'
 import type { Clock } from '../../common/clock.js'
 import type { Logger } from '../../common/logger.js'
 import type { TokenBucket } from '../../common/token-bucket.js'
@@ -12,13 +11,14 @@ import type { StoredTask } from '../../storage/content-store.js'
 import type { PieceWriter } from '../../storage/piece-writer.js'
 import type { DaemonMetrics } from '../daemon-metrics.js'
 import { SESSION_CLOSED, type PeerResponse, type PeerSession } from '../scheduler-client/peer-session.js'
+import type { ParentAddress, PieceClient, PieceSink } from './piece-client.js'
 import type { PieceSignals } from './piece-signals.js'
 import { relayedSourceFailure, type AskedOfSource } from './relayed-source-failure.js'
 
 /** A parent as this child sees it: where it is, what it holds (with the scheduler's digests), how it did. */
 interface ParentState {
   readonly peerId: string
-  readonly baseUrl: string
+  readonly address: ParentAddress
   /** It serves without TLS: each request then carries a signature by this host's key. */
   readonly plain: boolean
   readonly pieces: Map<number, string>
@@ -51,8 +51,6 @@ const ENDGAME_PIECES = 2
 const ENDGAME_CHECK_MS = 250
 /** In the endgame, a piece that got no bytes for this long moves to another parent. */
 const ENDGAME_STALL_MS = 1_000
-/** A parent that sends nothing for this long (headers or body) has failed the piece. */
-const PARENT_IDLE_TIMEOUT_MS = 10_000
 /** A seed peer counts as this many pieces busier: other peers serve what they hold first. */
 const SEED_LOAD_PENALTY = 2
 /**
@@ -81,8 +79,13 @@ function load(parent: ParentState): number {
 export type ParentOutcome = 'done' | 'back-to-source'
 
 /** The `error.code` of a parent's JSON error body, if it has one. */
-async function errorCode(body: Dispatcher.ResponseData['body']): Promise<string | undefined> {
-  const parsed = (await body.json().catch(() => undefined)) as { error?: { code?: unknown } } | undefined
+function errorCode(body: Buffer): string | undefined {
+  let parsed: { error?: { code?: unknown } } | undefined
+  try {
+    parsed = JSON.parse(body.toString('utf8')) as { error?: { code?: unknown } } | undefined
+  } catch {
+    return undefined
+  }
   return typeof parsed?.error?.code === 'string' ? parsed.error.code : undefined
 }
 
@@ -113,7 +116,7 @@ export class ParentDownload {
 
   constructor(
     private readonly components: {
-      readonly http: Dispatcher
+      readonly pieces: PieceClient
       readonly limiter: TokenBucket
       readonly signals: PieceSignals
       readonly metrics: DaemonMetrics
@@ -212,7 +215,7 @@ export class ParentDownload {
     const known = this.parents.get(candidate.peerId)
     const parent = known ?? {
       peerId: candidate.peerId,
-      baseUrl: `${candidate.uploadTls ? 'https' : 'http'}://${candidate.ip.includes(':') ? `[${candidate.ip}]` : candidate.ip}:${candidate.uploadPort}`,
+      address: { host: candidate.ip, port: candidate.uploadPort, tls: candidate.uploadTls },
       plain: !candidate.uploadTls,
       pieces: new Map<number, string>(),
       seed: candidate.seed,
@@ -348,12 +351,13 @@ export class ParentDownload {
       if (parent.plain && signingKey !== undefined) {
         headers[SIGNATURE_HEADER] = signRequest(signingKey, { method: 'GET', path, range: headers.range ?? '' }, this.components.clock.nowMs())
       }
-      const response = await this.components.http.request({
-        origin: parent.baseUrl, path, method: 'GET', headers, signal, headersTimeout: PARENT_IDLE_TIMEOUT_MS, bodyTimeout: PARENT_IDLE_TIMEOUT_MS,
-      })
-      if (response.statusCode === 401 || response.statusCode === 403) {
-        const code = await errorCode(response.body)
-        if (code !== 'CAPABILITY_EXPIRED') throw new DamselflyError('PIECE_NOT_FOUND', `parent refused piece ${number}: ${code ?? response.statusCode}`)
+      const writer = task.openPiece(number)
+      if (writer === undefined) throw new DamselflyError('INVALID_ARGUMENT', `piece ${number} was stored by another download of this task`)
+      fetch.writer = writer
+      const answer = await this.components.pieces.get(parent.address, { path, headers }, this.sinkFor(writer, signal), signal)
+      if (answer.status === 401 || answer.status === 403) {
+        const code = errorCode(answer.body)
+        if (code !== 'CAPABILITY_EXPIRED') throw new DamselflyError('PIECE_NOT_FOUND', `parent refused piece ${number}: ${code ?? answer.status}`)
         // The scheduler answers a reschedule with parents and a fresh capability.
         const now = this.components.clock.nowMs()
         parent.busyUntilMs = now + BUSY_BACKOFF_MS
@@ -363,19 +367,15 @@ export class ParentDownload {
         }
         return
       }
-      if (response.statusCode === 503) {
+      if (answer.status === 503) {
         // Busy or deferring this piece, not broken: the piece goes to another parent for a moment.
-        const deferred = await errorCode(response.body) === 'PIECE_DEFERRED'
         const now = this.components.clock.nowMs()
-        if (deferred) parent.deferredUntilMs.set(number, now + DEFERRED_BACKOFF_MS)
+        if (errorCode(answer.body) === 'PIECE_DEFERRED') parent.deferredUntilMs.set(number, now + DEFERRED_BACKOFF_MS)
         else parent.busyUntilMs = now + BUSY_BACKOFF_MS
         return
       }
-      if (response.statusCode !== 206) {
-        await response.body.dump()
-        throw new DamselflyError('PIECE_NOT_FOUND', `parent answered ${response.statusCode} for piece ${number}`)
-      }
-      await this.receive(number, fetch, range, response.body as AsyncIterable<Buffer>, signal)
+      if (answer.status !== 206) throw new DamselflyError('PIECE_NOT_FOUND', `parent answered ${answer.status} for piece ${number}`)
+      await this.verify(number, fetch, writer, range)
     } catch (error) {
       if (signal.aborted) return
       const failure = toDamselflyError(error)
@@ -386,19 +386,21 @@ export class ParentDownload {
     }
   }
 
-  /** Hashes and writes a parent's piece as it arrives, and records it if its digest is the scheduler's. */
-  private async receive(number: number, fetch: PieceFetch, range: { offset: number; length: number }, body: AsyncIterable<Buffer>, signal: AbortSignal): Promise<void> {
-    const { task, session } = this.init
-    const { parent } = fetch
-    const writer = task.openPiece(number)
-    fetch.writer = writer
-    if (writer === undefined) throw new DamselflyError('INVALID_ARGUMENT', `piece ${number} was stored by another download of this task`)
-    const limited = this.components.limiter.rateBytesPerSecond > 0
-    for await (const chunk of body) {
-      if (limited) await this.components.limiter.take(chunk.length, signal)
+  /** Where a parent's bytes for a piece go: hashed and written as they arrive, paced by the host's download limit. */
+  private sinkFor(writer: PieceWriter, signal: AbortSignal): PieceSink {
+    const { limiter } = this.components
+    if (limiter.rateBytesPerSecond <= 0) return (chunk) => writer.write(chunk)
+    return (chunk) => {
       const written = writer.write(chunk)
-      if (written !== undefined) await written
+      const taken = limiter.take(chunk.length, signal)
+      return written === undefined ? taken : Promise.all([written, taken]).then(() => undefined)
     }
+  }
+
+  /** Records a piece the parent sent in full if its digest is the scheduler's. */
+  private async verify(number: number, fetch: PieceFetch, writer: PieceWriter, range: { offset: number; length: number }): Promise<void> {
+    const { session } = this.init
+    const { parent } = fetch
     if (writer.receivedBytes !== range.length) throw new DamselflyError('SOURCE_TRUNCATED', `parent sent ${writer.receivedBytes} of ${range.length} bytes of piece ${number}`)
     const digest = await writer.end()
     const expected = parent.pieces.get(number)

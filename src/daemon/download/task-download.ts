@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
-import type { Dispatcher } from 'undici'
 import type { Clock } from '../../common/clock.js'
 import type { Logger } from '../../common/logger.js'
 import type { TokenBucket } from '../../common/token-bucket.js'
@@ -19,6 +18,7 @@ import type { SchedulerPool } from '../scheduler-client/scheduler-pool.js'
 import { contentDigestOf, verifyContentDigest } from './content-digest.js'
 import type { DownloadRequest } from './download-request.js'
 import { ParentDownload } from './parent-download.js'
+import type { PieceClient } from './piece-client.js'
 import { relayedSourceFailure } from './relayed-source-failure.js'
 import { PieceSignals } from './piece-signals.js'
 import { SourceFetcher } from './source-fetcher.js'
@@ -42,8 +42,8 @@ export interface TaskDownloadComponents {
 export interface PeerComponents {
   readonly pool: SchedulerPool
   readonly hostId: () => string
-  /** Keep-alive HTTP client for parents' upload servers (TLS with this host's certificate). */
-  readonly http: Dispatcher
+  /** Keep-alive connections to parents' upload servers (TLS with this host's certificate). */
+  readonly pieces: PieceClient
   /** This host's identity: it signs requests to parents that serve without TLS. Undefined with --insecure. */
   readonly identity?: LocalIdentity | undefined
 }
@@ -360,7 +360,7 @@ export class TaskDownload {
           this.releases.push(task.acquire())
           this.resolveDescriptor(task.descriptor)
           const parents = new ParentDownload(
-            { http: peers.http, limiter: this.components.limiters.download, signals: this.signals, metrics: this.components.metrics, logger: this.log, clock: this.components.clock },
+            { pieces: peers.pieces, limiter: this.components.limiters.download, signals: this.signals, metrics: this.components.metrics, logger: this.log, clock: this.components.clock },
             { task, session, peerId, concurrentPieceCount: this.init.concurrentPieceCount, signingKey: peers.identity?.privateKey, asked: { url: request.url, digest: request.digest, taskId } },
           )
           const outcome = await parents.run(first, signal).finally(() => {
