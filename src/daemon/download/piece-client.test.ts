@@ -81,7 +81,7 @@ describe('PieceClient', () => {
     const pieces = client()
     const refused = await pieces.get(parent.address, { path: '/busy', headers: {} }, () => assert.fail('no body for an error'), AbortSignal.timeout(5_000))
     assert.equal(refused.status, 503)
-    assert.equal(JSON.parse(refused.body.toString()).error.code, 'TOO_MANY_UPLOADS')
+    assert.match(refused.body.toString(), /"code":"TOO_MANY_UPLOADS"/)
     const served = await pieces.get(parent.address, range(0, 9), () => undefined, AbortSignal.timeout(5_000))
     assert.equal(served.status, 206)
     assert.equal(parent.connections(), 1)
