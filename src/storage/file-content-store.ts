@@ -5,6 +5,7 @@ import type { Logger } from '../common/logger.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
 import type { TaskId } from '../protocol/ids.js'
 import { pieceCount } from '../protocol/piece.js'
+import { BatchBuffers, DEFAULT_BATCH_BUFFERS } from './batch-buffers.js'
 import type { ContentStore, StoredTask, TaskDescriptor, TaskSummary } from './content-store.js'
 import {
   contentRoot, decodeJournal, decodeMetadata, JOURNAL_FILE, METADATA_FILE, metadataRoot, pieceFits, PREFIX_DIR, taskPaths,
@@ -43,6 +44,8 @@ interface FoundFiles {
  * fsynced: this survives a killed process, not a lost machine, and children verify every piece.
  */
 export class FileContentStore implements ContentStore {
+  /** Write batches shared by every piece writer of the store. */
+  private readonly batches = new BatchBuffers(DEFAULT_BATCH_BUFFERS)
   private readonly tasks = new Map<TaskId, FileTask>()
   private readonly locks = new Map<TaskId, Promise<void>>()
   private readonly logger: Logger
@@ -107,7 +110,7 @@ export class FileContentStore implements ContentStore {
         throw storageFailed('creating the content file failed', cause, taskId)
       }
       const record = new TaskRecord(
-        { backend, clock: this.clock },
+        { backend, clock: this.clock, batches: this.batches },
         { descriptor, complete: false, verifiedDigest: undefined, contentSeal: undefined, pieces: [], lastAccessMs },
       )
       try {
@@ -269,7 +272,7 @@ export class FileContentStore implements ContentStore {
     }
     const backend = this.backend(taskId, lastAccessMs)
     const record = new TaskRecord(
-      { backend, clock: this.clock },
+      { backend, clock: this.clock, batches: this.batches },
       { descriptor, complete: stored.complete, verifiedDigest: stored.verifiedDigest, contentSeal: stored.contentSeal, pieces, lastAccessMs },
     )
     this.tasks.set(taskId, { record, backend })

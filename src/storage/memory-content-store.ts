@@ -3,6 +3,7 @@ import { systemClock, type Clock } from '../common/clock.js'
 import type { Logger } from '../common/logger.js'
 import type { TaskId } from '../protocol/ids.js'
 import { piecesCovering } from '../protocol/piece.js'
+import { BatchBuffers, DEFAULT_BATCH_BUFFERS } from './batch-buffers.js'
 import type { ContentStore, PieceRecord, StoredTask, TaskDescriptor, TaskSummary } from './content-store.js'
 import { checkDescriptor, TaskRecord, type TaskBackend } from './task-record.js'
 
@@ -72,6 +73,8 @@ class MemoryTaskBackend implements TaskBackend {
  * users. Nothing survives the process; `contentPath` is undefined.
  */
 export class MemoryContentStore implements ContentStore {
+  /** Write batches shared by every piece writer of the store. */
+  private readonly batches = new BatchBuffers(DEFAULT_BATCH_BUFFERS)
   private readonly tasks = new Map<TaskId, TaskRecord>()
 
   constructor(private readonly components: { logger: Logger; clock?: Clock }) {}
@@ -92,7 +95,7 @@ export class MemoryContentStore implements ContentStore {
     checkDescriptor(descriptor)
     await this.delete(descriptor.taskId, { force: true })
     const task = new TaskRecord(
-      { backend: new MemoryTaskBackend(descriptor.pieceLengthBytes), clock: this.clock },
+      { backend: new MemoryTaskBackend(descriptor.pieceLengthBytes), clock: this.clock, batches: this.batches },
       { descriptor, complete: false, verifiedDigest: undefined, contentSeal: undefined, pieces: [], lastAccessMs: this.clock.nowMs() },
     )
     this.tasks.set(descriptor.taskId, task)

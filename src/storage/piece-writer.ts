@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto'
 import { DamselflyError } from '../protocol/damselfly-error.js'
+import type { BatchBuffers } from './batch-buffers.js'
 
-/** Bytes gathered before one positional write: few writes per piece, little held per piece. */
-const WRITE_BATCH_BYTES = 256 * 1024
 /** Batches written at once: one lands while the next fills. */
 const BATCHES_IN_FLIGHT = 2
 
@@ -33,8 +32,6 @@ export class PieceWriter {
   /** The batch being filled, and the bytes in it. */
   private batch: Buffer | undefined
   private batchBytes = 0
-  /** Batches written before, kept to fill again: a piece allocates at most {@link BATCHES_IN_FLIGHT} + 1. */
-  private readonly spareBatches: Buffer[] = []
   /** Bytes handed to writes so far, so the next batch knows its offset. */
   private queuedBytes = 0
   /** Each batch's write, oldest first, until it lands. */
@@ -45,6 +42,8 @@ export class PieceWriter {
 
   constructor(
     private readonly target: PieceWriteTarget,
+    /** Where batches come from and go back to once written. */
+    private readonly batches: BatchBuffers,
     readonly number: number,
     readonly offset: number,
     /** The most bytes the piece may hold (its exact length when the content's length is known). */
@@ -81,7 +80,7 @@ export class PieceWriter {
     this.hash.update(chunk)
     this.takenBytes += chunk.length
     for (let copied = 0; copied < chunk.length;) {
-      this.batch ??= this.spareBatches.pop() ?? Buffer.allocUnsafeSlow(Math.min(WRITE_BATCH_BYTES, this.maxLengthBytes))
+      this.batch ??= this.batches.take()
       const bytes = chunk.copy(this.batch, this.batchBytes, copied)
       this.batchBytes += bytes
       copied += bytes
@@ -117,6 +116,7 @@ export class PieceWriter {
   abort(): void {
     if (this.state === 'done') return
     this.state = 'done'
+    if (this.batch !== undefined) this.batches.give(this.batch)
     this.batch = undefined
     this.batchBytes = 0
     this.target.release(this)
@@ -136,7 +136,7 @@ export class PieceWriter {
     // Whoever waits sees a failure; a writer given up meanwhile must not turn it into an unhandled rejection.
     landed.then(() => {
       void this.landing.shift()
-      this.spareBatches.push(batch)
+      this.batches.give(batch)
     }, () => {
       void this.landing.shift()
     })

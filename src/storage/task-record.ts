@@ -6,6 +6,7 @@ import { formatDigest, parseDigest } from '../protocol/digest.js'
 import { isTaskId } from '../protocol/ids.js'
 import { pieceCount, pieceRange, piecesCovering } from '../protocol/piece.js'
 import type { PieceRecord, StoredTask, TaskDescriptor, TaskSummary } from './content-store.js'
+import type { BatchBuffers } from './batch-buffers.js'
 import { PieceWriter, type PieceWriteTarget } from './piece-writer.js'
 
 /**
@@ -96,7 +97,7 @@ export class TaskRecord implements StoredTask {
   private state: RecordState = 'open'
 
   constructor(
-    private readonly components: { backend: TaskBackend; clock: Clock },
+    private readonly components: { backend: TaskBackend; clock: Clock; batches: BatchBuffers },
     init: {
       descriptor: TaskDescriptor
       complete: boolean
@@ -204,7 +205,7 @@ export class TaskRecord implements StoredTask {
         else this.abandoned.delete(number)
       },
     }
-    const writer = new PieceWriter(target, number, offset, maxLength, this.abandoned.get(number) ?? Promise.resolve())
+    const writer = new PieceWriter(target, this.components.batches, number, offset, maxLength, this.abandoned.get(number) ?? Promise.resolve())
     this.writers.set(number, writer)
     return writer
   }
