@@ -3,7 +3,7 @@
  * run's tables. Method sentences describe the code; every sentence about results is computed from
  * the run's own figures, and left out when the run has none to base it on.
  */
-import { formatBytes } from '../../src/common/units.js'
+import { formatBytes, parseBytes } from '../../src/common/units.js'
 import { pieceLengthFor } from '../../src/protocol/piece.js'
 import { rateBytesPerSecond } from './link-rate.js'
 import { representativeOf, runReport, type RunOutcome } from './report.js'
@@ -38,8 +38,10 @@ function runName(outcome: RunOutcome): string {
 export function loadSummary(outcomes: readonly RunOutcome[], init: { cores: number }): string[] {
   const rounds = outcomes.flatMap((outcome) =>
     outcome.scenarios.flatMap((scenario) => {
-      const busy = representativeOf(outcome, scenario.name)?.machineBusyShare
-      return busy === undefined ? [] : [{ name: `${scenario.name} at ${runName(outcome)}`, busy }]
+      const round = representativeOf(outcome, scenario.name)
+      const busy = round?.machineBusyShare
+      const own = round?.scenarioBusyShare
+      return busy === undefined ? [] : [{ name: `${scenario.name} at ${runName(outcome)}`, busy, uncharged: own === undefined ? undefined : busy - own }]
     }),
   )
   if (rounds.length === 0) return ['The machine\'s CPU load was not measured (no /proc/stat), so nothing here says whether a time was CPU-bound.']
@@ -52,10 +54,16 @@ export function loadSummary(outcomes: readonly RunOutcome[], init: { cores: numb
       : rounds.every((round) => cpuLoad(round.busy) === 'idle')
         ? `Every round left the cores mostly idle during the fetches (below ${percent(IDLE_BUSY_SHARE)} busy; the busiest, ${busiest.name}, ${percent(busiest.busy)}).`
         : `No round had the machine ${percent(CPU_BOUND_BUSY_SHARE)} busy during the fetches; the busiest was ${busiest.name} at ${percent(busiest.busy)}, which does not rule out one process saturating a single core.`
+  const uncharged = rounds.flatMap((round) => (round.uncharged === undefined ? [] : [round.uncharged]))
+  const mostUncharged = uncharged.length === 0 ? undefined : Math.max(...uncharged)
   return [
     verdict,
-    'Other work (builds, test suites, other benchmarks) may have shared the machine: "machine busy" counts everything on it,',
-    'the share in brackets only the scenario\'s processes and the origin.',
+    ...(mostUncharged === undefined
+      ? []
+      : [
+          `Up to ${percent(Math.max(0, mostUncharged))} of the cores were busy during a round's fetches with work not charged to its processes`,
+          '(packet forwarding in the kernel, the bench itself, or other work on the machine).',
+        ]),
   ]
 }
 
@@ -96,7 +104,7 @@ function minutes(ms: number): string {
 
 export function docSection(outcomes: readonly RunOutcome[], context: DocContext): string {
   return [
-    `Run it as root: \`npm run bench:testbed\` (builds, then the full default matrix: N = ${DEFAULTS.hosts.split(',').join(', ')} × ${DEFAULTS.size.split(',').join(' and ')} at`,
+    `Run it as root: \`npm run bench:testbed\` (builds, then the full default matrix: N = ${DEFAULTS.hosts.split(',').join(', ')} × ${DEFAULTS.size.split(',').map((size) => formatBytes(parseBytes(size))).join(' and ')} at`,
     `${DEFAULTS.hostRate} on every link). Pick a part with`,
     `\`${RUN_LINE} --hosts 4,8,16 --size 64MiB --host-rate 100mbit --origin-rate 100mbit [--scenarios curl,bittorrent,damselfly] [--repeat K] [--no-docs | --doc FILE]\`.`,
     '',
