@@ -72,10 +72,13 @@ function delta(after: number | undefined, before: number | undefined): number | 
   return after === undefined || before === undefined ? undefined : after - before
 }
 
-/** Share of `cores` that `cpuMs` kept busy over `from`..`to`. */
+/**
+ * Share of `cores` that `cpuMs` kept busy over `from`..`to`. /proc/stat counts in 10 ms ticks, so
+ * over a short window the share can come out above 1: it is capped there.
+ */
 function busyShare(cpuMs: number | undefined, from: Reading, to: Reading, cores: number): number | undefined {
   const wallMs = to.atMs - from.atMs
-  return cpuMs === undefined || wallMs <= 0 ? undefined : cpuMs / (wallMs * cores)
+  return cpuMs === undefined || wallMs <= 0 ? undefined : Math.min(1, cpuMs / (wallMs * cores))
 }
 
 export interface ProvingGroundInit extends TestbedInit {

@@ -137,9 +137,12 @@ export class Testbed {
     return usage === undefined ? undefined : usage.userMs + usage.systemMs
   }
 
-  /** Runs a short command of the bench's inside the node's namespace (outside the cgroup) and returns its stdout. */
+  /**
+   * Runs a short command of the bench's inside the node's namespace (outside the cgroup) and returns
+   * its stdout; throws when it fails, its stderr in the error rather than on the bench's terminal.
+   */
   output(node: Node, command: string, args: readonly string[], init: { timeoutMs: number }): string {
-    return execFileSync('ip', ['netns', 'exec', node.namespace, command, ...args], { encoding: 'utf8', timeout: init.timeoutMs })
+    return execFileSync('ip', ['netns', 'exec', node.namespace, command, ...args], { encoding: 'utf8', timeout: init.timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] })
   }
 
   /**
