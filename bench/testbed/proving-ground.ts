@@ -154,6 +154,7 @@ export class ProvingGround {
         const delivery = await prepared.fetchAll()
         const done = await this.reading()
         const linksAfter = this.links(origin)
+        const seedCounters = prepared.seedCounters?.()
         const digestsOk = await digestsMatching(delivery.files, payload.sha256)
         const cores = availableParallelism()
         const fetchCpuMs = delta(done.scenarioCpuMs, running.scenarioCpuMs)
@@ -172,8 +173,7 @@ export class ProvingGround {
           machineBusyShare: busyShare(delta(done.machineBusyCpuMs, running.machineBusyCpuMs), running, done, cores),
           scenarioBusyShare: busyShare(fetchCpuMs, running, done, cores),
           startupMachineBusyShare: busyShare(delta(running.machineBusyCpuMs, started.machineBusyCpuMs), started, running, cores),
-          ...(delivery.seedUploadBytes === undefined ? {} : { seedUploadBytes: delivery.seedUploadBytes }),
-          ...(delivery.hostBackToSourceBytes === undefined ? {} : { hostBackToSourceBytes: delivery.hostBackToSourceBytes }),
+          ...(seedCounters ?? {}),
         }
       } finally {
         await prepared.stop()

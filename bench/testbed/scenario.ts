@@ -38,10 +38,14 @@ export interface Delivery {
   readonly files: readonly string[]
   /** When each host held the whole file, in ms after the fetches started, in host order. */
   readonly hostDoneMs: readonly number[]
-  /** Damselfly only: bytes the seed daemon uploaded, by its own counter. */
-  readonly seedUploadBytes?: number
-  /** Damselfly only: bytes the hosts' daemons fetched from the origin themselves, by their counters. */
-  readonly hostBackToSourceBytes?: number
+}
+
+/** Damselfly's own counters of a round, by its daemons' metrics. */
+export interface SeedCounters {
+  /** Bytes the seed daemon uploaded. */
+  readonly seedUploadBytes: number
+  /** Bytes the hosts' daemons fetched from the origin themselves. */
+  readonly hostBackToSourceBytes: number
 }
 
 export interface PreparedRound {
@@ -49,6 +53,8 @@ export interface PreparedRound {
   start(): Promise<void>
   /** Every host fetches the payload at once; resolves when the last holds it, rejects when any fails. */
   fetchAll(): Promise<Delivery>
+  /** Damselfly only: its daemons' counters, read once the clocks have stopped. */
+  seedCounters?(): SeedCounters
   /** Stops whatever `start` started, even after it failed half-way; safe to call more than once. */
   stop(): Promise<void>
 }

@@ -77,6 +77,10 @@ export class DamselflyScenario implements Scenario {
     return {
       start: () => this.start(context, processes, { pkiDir: cluster.pkiDir, daemons: [seed, ...hosts] }),
       fetchAll: () => this.fetchAll(context, hosts),
+      seedCounters: () => ({
+        seedUploadBytes: metricOf(testbed, testbed.origin, SEED_METRICS_PORT, UPLOADED),
+        hostBackToSourceBytes: testbed.hosts.reduce((sum, host) => sum + metricOf(testbed, host, METRICS_PORT, BACK_TO_SOURCE), 0),
+      }),
       stop: () => processes.stopAll(),
     }
   }
@@ -140,11 +144,6 @@ export class DamselflyScenario implements Scenario {
       if (answer.contentPath === null) throw new Error('the daemon keeps no file to hand over (its store is not file-backed)')
       return { file: answer.contentPath, doneMs }
     })
-    return {
-      files: done.map((host) => host.file),
-      hostDoneMs: done.map((host) => host.doneMs),
-      seedUploadBytes: metricOf(testbed, testbed.origin, SEED_METRICS_PORT, UPLOADED),
-      hostBackToSourceBytes: testbed.hosts.reduce((sum, host) => sum + metricOf(testbed, host, METRICS_PORT, BACK_TO_SOURCE), 0),
-    }
+    return { files: done.map((host) => host.file), hostDoneMs: done.map((host) => host.doneMs) }
   }
 }
