@@ -18,8 +18,16 @@ describe('testbed doc section', TEST, () => {
   it('calls rounds CPU-bound, by name and figure, when the machine was that busy', () => {
     const outcomes = [fakeRun([fakeRound('curl', { machineBusyShare: 0.07, scenarioBusyShare: 0.05 }), fakeRound('damselfly', { machineBusyShare: 0.98, scenarioBusyShare: 0.9 })])]
     const summary = loadSummary(outcomes, { cores: 2 }).join(' ')
-    assert.match(summary, /^1 of 2 rounds had the machine at least 90% busy during the fetches \(damselfly at N=4 × 64\.0 MiB: 98%\): their times are CPU-bound/)
+    assert.match(summary, /^1 of 2 rounds had the machine at least 90% busy during the fetches with the origin's link not saturated \(damselfly at N=4 × 64\.0 MiB: 98%\): their times are CPU-bound/)
     assert.doesNotMatch(summary, /idle|out of the way/)
+  })
+
+  it('does not call a busy round CPU-bound when the origin link was saturated', () => {
+    // 268 MiB in 22.4 s is the whole of 100mbit.
+    const saturated = fakeRound('curl', { machineBusyShare: 0.97, scenarioBusyShare: 0.04, originLinkBytes: 268 * MIB, lastDoneMs: 22_400 })
+    const summary = loadSummary([fakeRun([saturated, fakeRound('bittorrent', { machineBusyShare: 0.3 })])], { cores: 2 }).join(' ')
+    assert.match(summary, /^1 of 2 rounds had the machine at least 90% busy \(curl at N=4 × 64\.0 MiB: 97%\) but the origin's link at least 95% busy sending, so the link set their pace\./)
+    assert.doesNotMatch(summary, /CPU-bound|No round/)
   })
 
   it('calls the cores idle only when every round left them so', () => {

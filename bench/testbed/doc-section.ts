@@ -7,7 +7,7 @@ import { formatBytes, parseBytes } from '../../src/common/units.js'
 import { pieceLengthFor } from '../../src/protocol/piece.js'
 import { rateBytesPerSecond } from './link-rate.js'
 import { representativeOf, runReport, type RunOutcome } from './report.js'
-import { CPU_BOUND_BUSY_SHARE, cpuLoad, IDLE_BUSY_SHARE, percent } from './round-figures.js'
+import { CPU_BOUND_BUSY_SHARE, cpuLoad, IDLE_BUSY_SHARE, LINK_SATURATED_SHARE, originLinkBusyShare, pace, percent } from './round-figures.js'
 import { CHART_FILE, DEFAULTS, RUN_LINE } from './run-options.js'
 import { BITTORRENT_PIECE_LENGTH_BYTES } from './scenarios/bittorrent.js'
 import { TBF_BURST, TBF_LATENCY } from './testbed.js'
@@ -40,24 +40,40 @@ export function loadSummary(outcomes: readonly RunOutcome[], init: { cores: numb
     outcome.scenarios.flatMap((scenario) => {
       const round = representativeOf(outcome, scenario.name)
       const busy = round?.machineBusyShare
-      const own = round?.scenarioBusyShare
-      return busy === undefined ? [] : [{ name: `${scenario.name} at ${runName(outcome)}`, busy, uncharged: own === undefined ? undefined : busy - own }]
+      if (round === undefined || busy === undefined) return []
+      const own = round.scenarioBusyShare
+      return [{ name: `${scenario.name} at ${runName(outcome)}`, busy, pace: pace(busy, originLinkBusyShare(round, outcome.spec)), uncharged: own === undefined ? undefined : busy - own }]
     }),
   )
   if (rounds.length === 0) return ['The machine\'s CPU load was not measured (no /proc/stat), so nothing here says whether a time was CPU-bound.']
   const busiest = rounds.reduce((most, round) => (round.busy > most.busy ? round : most))
-  const cpuBound = rounds.filter((round) => cpuLoad(round.busy) === 'cpu-bound')
-  const verdict =
-    cpuBound.length > 0
-      ? `${cpuBound.length} of ${rounds.length} rounds had the machine at least ${percent(CPU_BOUND_BUSY_SHARE)} busy during the fetches (${cpuBound.map((round) => `${round.name}: ${percent(round.busy)}`).join(', ')}): ` +
-        `their times are CPU-bound and say as much about the ${init.cores} cores as about the links.`
-      : rounds.every((round) => cpuLoad(round.busy) === 'idle')
+  const named = (list: typeof rounds): string => list.map((round) => `${round.name}: ${percent(round.busy)}`).join(', ')
+  const cpuBound = rounds.filter((round) => round.pace === 'cpu-bound')
+  const busyButLinkBound = rounds.filter((round) => round.pace === 'origin-link' && cpuLoad(round.busy) === 'cpu-bound')
+  const verdict: string[] = []
+  if (cpuBound.length > 0) {
+    verdict.push(
+      `${cpuBound.length} of ${rounds.length} rounds had the machine at least ${percent(CPU_BOUND_BUSY_SHARE)} busy during the fetches with the origin's link not saturated (${named(cpuBound)}): ` +
+        `their times are CPU-bound and say as much about the ${init.cores} cores as about the links.`,
+    )
+  }
+  if (busyButLinkBound.length > 0) {
+    verdict.push(
+      `${busyButLinkBound.length} of ${rounds.length} rounds had the machine at least ${percent(CPU_BOUND_BUSY_SHARE)} busy (${named(busyButLinkBound)}) ` +
+        `but the origin's link at least ${percent(LINK_SATURATED_SHARE)} busy sending, so the link set their pace.`,
+    )
+  }
+  if (verdict.length === 0) {
+    verdict.push(
+      rounds.every((round) => cpuLoad(round.busy) === 'idle')
         ? `Every round left the cores mostly idle during the fetches (below ${percent(IDLE_BUSY_SHARE)} busy; the busiest, ${busiest.name}, ${percent(busiest.busy)}).`
-        : `No round had the machine ${percent(CPU_BOUND_BUSY_SHARE)} busy during the fetches; the busiest was ${busiest.name} at ${percent(busiest.busy)}, which does not rule out one process saturating a single core.`
+        : `No round had the machine ${percent(CPU_BOUND_BUSY_SHARE)} busy during the fetches; the busiest was ${busiest.name} at ${percent(busiest.busy)}, which does not rule out one process saturating a single core.`,
+    )
+  }
   const uncharged = rounds.flatMap((round) => (round.uncharged === undefined ? [] : [round.uncharged]))
   const mostUncharged = uncharged.length === 0 ? undefined : Math.max(...uncharged)
   return [
-    verdict,
+    ...verdict,
     ...(mostUncharged === undefined
       ? []
       : [

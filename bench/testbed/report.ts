@@ -6,7 +6,7 @@ import { formatBytes } from '../../src/common/units.js'
 import { rateBytesPerSecond, type LowerBound } from './link-rate.js'
 import type { RoundResult } from './proving-ground.js'
 import { median } from './proving-ground.js'
-import { cpuLoadSentence, cpuSecondsPerGiB, lastIncludingStartupMs, percent, ratioText, roundCpuMs } from './round-figures.js'
+import { cpuLoadSentence, cpuSecondsPerGiB, lastIncludingStartupMs, originLinkBusyShare, percent, ratioText, roundCpuMs } from './round-figures.js'
 import type { ScenarioName } from './scenario.js'
 
 /** A host that uploaded less than this share of the file is counted as not serving others (the ACKs of its own download are far less). */
@@ -134,9 +134,9 @@ function notes(outcome: RunOutcome, init: { cores: number }): string[] {
     lines.push(`- ${LABELS[scenario.name]}, upload of each host h1..h${spec.hosts} (x file size): ${round.hostUploadBytes.map((bytes) => (bytes / spec.sizeBytes).toFixed(2)).join(' ')}`)
     const elapsedSeconds = round.lastDoneMs / 1000
     const hostUplinks = round.hostUploadBytes.reduce((sum, bytes) => sum + bytes, 0) / (spec.hosts * rateBytesPerSecond(spec.hostRate) * elapsedSeconds)
-    const originUplink = round.originLinkBytes / (rateBytesPerSecond(spec.originRate) * elapsedSeconds)
+    const originUplink = originLinkBusyShare(round, spec)
     lines.push(`  - until the last host was done, the origin's link was ${percent(originUplink)} busy sending and the hosts' uplinks ${percent(hostUplinks)} on average`)
-    const load = cpuLoadSentence(round, init)
+    const load = cpuLoadSentence(round, { cores: init.cores, originLinkShare: originUplink })
     if (load !== undefined) lines.push(`  - ${load}`)
     if (round.startupMs >= STARTUP_WORTH_A_NOTE_MS) lines.push(`  - ${startupSentence(round)}`)
     lines.push(`  - the HTTP origin's own count of body bytes sent: ${formatBytes(round.originBodyBytes)} (${times(round.originBodyBytes, spec.sizeBytes)})`)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { cpuLoad, cpuLoadSentence, cpuSecondsPerGiB, lastIncludingStartupMs, ratioText, roundCpuMs } from './round-figures.js'
+import { cpuLoad, cpuLoadSentence, cpuSecondsPerGiB, lastIncludingStartupMs, originLinkBusyShare, pace, ratioText, roundCpuMs } from './round-figures.js'
 
 const TEST = { timeout: 10_000 }
 const MIB = 1024 ** 2
@@ -40,16 +40,29 @@ describe('round figures', TEST, () => {
       { machine: 0.6, own: 0.55, says: /60% busy .*not saturated/, never: /CPU-bound|idle/ },
     ]
     for (const { machine, own, says, never } of cases) {
-      const sentence = cpuLoadSentence({ machineBusyShare: machine, scenarioBusyShare: own }, { cores: 2 }) ?? ''
+      const sentence = cpuLoadSentence({ machineBusyShare: machine, scenarioBusyShare: own }, { cores: 2, originLinkShare: 0.5 }) ?? ''
       assert.match(sentence, says)
       assert.doesNotMatch(sentence, never)
     }
-    assert.equal(cpuLoadSentence({ machineBusyShare: undefined, scenarioBusyShare: 0.5 }, { cores: 2 }), undefined, 'no measurement, no sentence')
+    assert.equal(cpuLoadSentence({ machineBusyShare: undefined, scenarioBusyShare: 0.5 }, { cores: 2, originLinkShare: 0.5 }), undefined, 'no measurement, no sentence')
   })
 
   it('says how much of the load was not the scenario\'s only when that share is notable', () => {
-    assert.match(cpuLoadSentence({ machineBusyShare: 0.95, scenarioBusyShare: 0.3 }, { cores: 2 }) ?? '', /65% was not charged to them/)
-    assert.doesNotMatch(cpuLoadSentence({ machineBusyShare: 0.95, scenarioBusyShare: 0.9 }, { cores: 2 }) ?? '', /not charged/)
+    assert.match(cpuLoadSentence({ machineBusyShare: 0.95, scenarioBusyShare: 0.3 }, { cores: 2, originLinkShare: 0.5 }) ?? '', /65% was not charged to them/)
+    assert.doesNotMatch(cpuLoadSentence({ machineBusyShare: 0.95, scenarioBusyShare: 0.9 }, { cores: 2, originLinkShare: 0.5 }) ?? '', /not charged/)
+  })
+
+  it('never calls a round CPU-bound while the origin link was saturated, and names the link instead', () => {
+    const sentence = cpuLoadSentence({ machineBusyShare: 0.99, scenarioBusyShare: 0.05 }, { cores: 2, originLinkShare: 0.99 }) ?? ''
+    assert.match(sentence, /99% busy .*but the origin's link was 99% busy sending: the link, not the CPU, set the pace/)
+    assert.doesNotMatch(sentence, /CPU-bound/)
+    assert.equal(pace(0.99, 0.949), 'cpu-bound')
+    assert.equal(pace(0.1, 0.95), 'origin-link')
+  })
+
+  it('measures the origin link against its rate until the last host was done', () => {
+    // 100mbit = 12.5 MB/s; 10 s.
+    assert.equal(originLinkBusyShare({ originLinkBytes: 62_500_000, lastDoneMs: 10_000 }, { originRate: '100mbit' }), 0.5)
   })
 
   it('writes ratios with two decimals and refuses a missing or zero divisor', () => {
