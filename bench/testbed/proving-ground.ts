@@ -183,7 +183,7 @@ export class ProvingGround {
     }
   }
 
-  /** Stops the origin and deletes the namespaces; safe to call more than once. Stop other processes first. */
+  /** Stops the origin and deletes the namespaces and the cgroup; safe to call more than once. Stop other processes first. */
   async close(): Promise<void> {
     await this.origin?.stop()
     this.origin = undefined
