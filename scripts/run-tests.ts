@@ -1,6 +1,7 @@
 // Runs the test suites with node:test and the TAP reporter, whose last lines are the counts.
 // usage: node --import tsx scripts/run-tests.ts [unit|integration|all] [extra node --test flags]
-// Unit tests live beside the code (src/**/*.test.ts); integration suites in test/.
+// Unit tests live beside the code (src/**/*.test.ts, and bench/**/*.test.ts for the benches' pure
+// parts); integration suites in test/.
 import { spawnSync } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
@@ -32,7 +33,7 @@ const which: Suite = named && isSuite(first) ? first : 'all'
 const extra = named ? rest : process.argv.slice(2)
 
 const files = [
-  ...(which === 'integration' ? [] : find('src')),
+  ...(which === 'integration' ? [] : [...find('src'), ...find('bench')]),
   ...(which === 'unit' ? [] : find('test')),
 ].sort()
 

@@ -70,6 +70,9 @@ describe(`testbed smoke: ${HOSTS} hosts fetch 16 MiB over ${RATE} links with cur
     // Every byte a host received was sent by someone on the testbed, so the tc counters add up.
     const sentBytes = result.originLinkBytes + result.hostUploadBytes.reduce((sum, bytes) => sum + bytes, 0)
     assert.ok(sentBytes >= HOSTS * SIZE_BYTES, `the links sent ${sentBytes} bytes for ${HOSTS} copies of ${SIZE_BYTES}`)
+    assert.ok(result.startupMs >= 0 && result.startupMs < ROUND_TIMEOUT_MS, `start-up took ${result.startupMs} ms`)
+    // Where the machine gives the testbed a cgroup, the round's own processes did the fetching, so they used CPU.
+    if (ground.testbed.cpuUsedMs() !== undefined) assert.ok((result.fetchCpuMs ?? 0) > 0, `the round's processes used ${result.fetchCpuMs} CPU ms during the fetches`)
     for (const host of ground.testbed.hosts) assert.deepEqual(ground.testbed.pids(host), [], `nothing of the round still runs on ${host.namespace}`)
     // With a cold tsx cache the origin (static-server.ts) runs an esbuild service child of its own.
     const originPid = ground.originPid
@@ -81,6 +84,7 @@ describe(`testbed smoke: ${HOSTS} hosts fetch 16 MiB over ${RATE} links with cur
   it('curl: every host fetches the whole file from the origin', { timeout: ROUND_TIMEOUT_MS }, async () => {
     const result = await round(new CurlScenario())
     assert.equal(result.originBodyBytes, HOSTS * SIZE_BYTES)
+    assert.ok(result.originLinkBytes >= HOSTS * SIZE_BYTES, `the origin link sent ${result.originLinkBytes} bytes, every copy with its headers`)
   })
 
   it('BitTorrent: every leecher completes from the seeder and each other, the HTTP origin untouched', { timeout: ROUND_TIMEOUT_MS }, async () => {
@@ -89,7 +93,7 @@ describe(`testbed smoke: ${HOSTS} hosts fetch 16 MiB over ${RATE} links with cur
     assert.ok(result.originLinkBytes >= SIZE_BYTES, `the seeder sent ${result.originLinkBytes} bytes, at least one copy`)
   })
 
-  it(`Damselfly: every dfget completes and the origin sends at most ${DAMSELFLY_MAX_ORIGIN_EGRESS}x the file`, { timeout: ROUND_TIMEOUT_MS }, async () => {
+  it(`Damselfly: every host's daemon completes and the origin sends at most ${DAMSELFLY_MAX_ORIGIN_EGRESS}x the file`, { timeout: ROUND_TIMEOUT_MS }, async () => {
     const result = await round(new DamselflyScenario())
     assert.ok(result.originBodyBytes >= SIZE_BYTES, `the origin sent ${result.originBodyBytes} bytes, at least one copy`)
     assert.ok(result.originBodyBytes <= DAMSELFLY_MAX_ORIGIN_EGRESS * SIZE_BYTES, `the origin sent ${result.originBodyBytes} bytes, ${(result.originBodyBytes / SIZE_BYTES).toFixed(2)}x the file`)

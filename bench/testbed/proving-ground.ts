@@ -1,7 +1,10 @@
 /**
- * One testbed of N hosts with its origin, on which scenarios run one round at a time. Around each
- * round's fetches it reads every link's tc counter, the origin's own byte count and the machine's
- * busy CPU time; afterwards it checks every host's copy and deletes the round's files.
+ * One testbed of N hosts with its origin, on which scenarios run one round at a time. A round has
+ * two clocks: one from the start of its first process ("including start-up"), one from the moment
+ * every process is up and announced and the fetches begin ("from running and announced"). Around
+ * the round it reads every link's tc counter and the origin's own byte count; at each clock's
+ * start and at the end, the CPU time of the testbed's cgroup and the machine's busy CPU time.
+ * Afterwards it checks every host's copy and deletes the round's files.
  */
 import { mkdir, rm } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
@@ -14,13 +17,18 @@ import { TestbedOrigin } from './origin.js'
 import type { Payload, Scenario, ScenarioName } from './scenario.js'
 import { Testbed, type TestbedInit } from './testbed.js'
 
-/** The figures of one scenario's round. Byte counts are deltas over the fetches alone. */
+/**
+ * The figures of one scenario's round. Byte counts are deltas over the whole round, start-up
+ * included; CPU figures cover the round's processes and the HTTP origin, not the bench's own work.
+ */
 export interface RoundResult {
   readonly scenario: ScenarioName
-  /** When each host held the whole file, ms after the fetches started, in host order. */
+  /** When each host held the whole file, ms after the fetches started (every process running and announced), in host order. */
   readonly hostDoneMs: readonly number[]
   readonly lastDoneMs: number
   readonly medianDoneMs: number
+  /** From the start of the round's first process until every one was up and announced; near 0 for curl, which starts nothing beforehand. */
+  readonly startupMs: number
   /** HTTP body bytes the origin server sent, by its own count. */
   readonly originBodyBytes: number
   /**
@@ -32,10 +40,45 @@ export interface RoundResult {
   readonly hostUploadBytes: readonly number[]
   /** Hosts whose copy has the payload's sha256. */
   readonly digestsOk: number
+  /** User + system CPU ms of the round's processes and the origin during start-up; undefined without a cgroup. */
+  readonly startupCpuMs: number | undefined
+  /** The same from the fetches' start until the last host was done. */
+  readonly fetchCpuMs: number | undefined
   /** Share (0..1) of all the machine's cores busy during the fetches, whoever used them; undefined without /proc. */
   readonly machineBusyShare: number | undefined
+  /** Share (0..1) of all the machine's cores the round's processes and the origin used during the fetches. */
+  readonly scenarioBusyShare: number | undefined
+  /** Share (0..1) of all the machine's cores busy during start-up, whoever used them. */
+  readonly startupMachineBusyShare: number | undefined
   readonly seedUploadBytes?: number
   readonly hostBackToSourceBytes?: number
+}
+
+/** The clocks and CPU counters at one instant of a round. */
+interface Reading {
+  readonly atMs: number
+  readonly scenarioCpuMs: number | undefined
+  readonly machineBusyCpuMs: number | undefined
+}
+
+/** What the links and the origin had sent at one instant. */
+interface LinkReading {
+  readonly originBodyBytes: number
+  readonly originLinkBytes: number
+  readonly hostUploadBytes: readonly number[]
+}
+
+function delta(after: number | undefined, before: number | undefined): number | undefined {
+  return after === undefined || before === undefined ? undefined : after - before
+}
+
+/**
+ * Share of `cores` that `cpuMs` kept busy over `from`..`to`. /proc/stat counts in 10 ms ticks, so
+ * over a short window the share can come out above 1: it is capped there.
+ */
+function busyShare(cpuMs: number | undefined, from: Reading, to: Reading, cores: number): number | undefined {
+  const wallMs = to.atMs - from.atMs
+  return cpuMs === undefined || wallMs <= 0 ? undefined : Math.min(1, cpuMs / (wallMs * cores))
 }
 
 export interface ProvingGroundInit extends TestbedInit {
@@ -104,25 +147,33 @@ export class ProvingGround {
     try {
       const prepared = await scenario.prepare({ testbed: this.testbed, children: this.components.children, dir, payload, downloadTimeoutMs: this.init.downloadTimeoutMs })
       try {
-        const before = await this.counters(origin)
+        const linksBefore = this.links(origin)
+        const started = await this.reading()
+        await prepared.start()
+        const running = await this.reading()
         const delivery = await prepared.fetchAll()
-        const after = await this.counters(origin)
+        const done = await this.reading()
+        const linksAfter = this.links(origin)
+        const seedCounters = prepared.seedCounters?.()
         const digestsOk = await digestsMatching(delivery.files, payload.sha256)
+        const cores = availableParallelism()
+        const fetchCpuMs = delta(done.scenarioCpuMs, running.scenarioCpuMs)
         return {
           scenario: scenario.name,
           hostDoneMs: delivery.hostDoneMs,
           lastDoneMs: Math.max(...delivery.hostDoneMs),
           medianDoneMs: median(delivery.hostDoneMs),
-          originBodyBytes: after.originBodyBytes - before.originBodyBytes,
-          originLinkBytes: after.originLinkBytes - before.originLinkBytes,
-          hostUploadBytes: after.hostUploadBytes.map((bytes, i) => bytes - before.hostUploadBytes[i]!),
+          startupMs: running.atMs - started.atMs,
+          originBodyBytes: linksAfter.originBodyBytes - linksBefore.originBodyBytes,
+          originLinkBytes: linksAfter.originLinkBytes - linksBefore.originLinkBytes,
+          hostUploadBytes: linksAfter.hostUploadBytes.map((bytes, i) => bytes - linksBefore.hostUploadBytes[i]!),
           digestsOk,
-          machineBusyShare:
-            after.busyCpuMs === undefined || before.busyCpuMs === undefined
-              ? undefined
-              : (after.busyCpuMs - before.busyCpuMs) / ((after.atMs - before.atMs) * availableParallelism()),
-          ...(delivery.seedUploadBytes === undefined ? {} : { seedUploadBytes: delivery.seedUploadBytes }),
-          ...(delivery.hostBackToSourceBytes === undefined ? {} : { hostBackToSourceBytes: delivery.hostBackToSourceBytes }),
+          startupCpuMs: delta(running.scenarioCpuMs, started.scenarioCpuMs),
+          fetchCpuMs,
+          machineBusyShare: busyShare(delta(done.machineBusyCpuMs, running.machineBusyCpuMs), running, done, cores),
+          scenarioBusyShare: busyShare(fetchCpuMs, running, done, cores),
+          startupMachineBusyShare: busyShare(delta(running.machineBusyCpuMs, started.machineBusyCpuMs), started, running, cores),
+          ...(seedCounters ?? {}),
         }
       } finally {
         await prepared.stop()
@@ -132,19 +183,23 @@ export class ProvingGround {
     }
   }
 
-  /** Stops the origin and deletes the namespaces; safe to call more than once. Stop other processes first. */
+  /** Stops the origin and deletes the namespaces and the cgroup; safe to call more than once. Stop other processes first. */
   async close(): Promise<void> {
     await this.origin?.stop()
     this.origin = undefined
     this.testbed.down()
   }
 
-  private async counters(
-    origin: TestbedOrigin,
-  ): Promise<{ atMs: number; busyCpuMs: number | undefined; originBodyBytes: number; originLinkBytes: number; hostUploadBytes: number[] }> {
+  /** Cheap reads only (files in /proc and the cgroup), so a clock starts or stops within a few ms of the call. */
+  private async reading(): Promise<Reading> {
+    const scenarioCpuMs = this.testbed.cpuUsedMs()
+    const machineBusy = await machineBusyCpuMs()
+    return { atMs: performance.now(), scenarioCpuMs, machineBusyCpuMs: machineBusy }
+  }
+
+  /** One query per namespace: read outside the clocks. */
+  private links(origin: TestbedOrigin): LinkReading {
     return {
-      atMs: performance.now(),
-      busyCpuMs: await machineBusyCpuMs(),
       originBodyBytes: origin.bodyBytesSent(),
       originLinkBytes: this.testbed.sentBytes(this.testbed.origin),
       hostUploadBytes: this.testbed.hosts.map((host) => this.testbed.sentBytes(host)),

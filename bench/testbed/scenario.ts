@@ -1,7 +1,8 @@
 /**
- * What every testbed scenario implements: prepare one round (servers and peers up, nothing
- * fetched), then have every host fetch the payload at once. The proving ground measures around
- * `fetchAll`, so start-up costs stay out of the figures.
+ * What every testbed scenario implements: prepare one round (files, torrent, identities; no
+ * process), start its processes and wait until every one is up and announced, then have every
+ * host fetch the payload at once. The proving ground times the last host from `start`
+ * ("including start-up") and from `fetchAll` ("from running and announced").
  */
 import type { ChildProcess } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
@@ -37,22 +38,30 @@ export interface Delivery {
   readonly files: readonly string[]
   /** When each host held the whole file, in ms after the fetches started, in host order. */
   readonly hostDoneMs: readonly number[]
-  /** Damselfly only: bytes the seed daemon uploaded, by its own counter. */
-  readonly seedUploadBytes?: number
-  /** Damselfly only: bytes the hosts' daemons fetched from the origin themselves, by their counters. */
-  readonly hostBackToSourceBytes?: number
+}
+
+/** Damselfly's own counters of a round, by its daemons' metrics. */
+export interface SeedCounters {
+  /** Bytes the seed daemon uploaded. */
+  readonly seedUploadBytes: number
+  /** Bytes the hosts' daemons fetched from the origin themselves. */
+  readonly hostBackToSourceBytes: number
 }
 
 export interface PreparedRound {
+  /** Starts the round's processes and resolves once every one is up and announced (or joined). */
+  start(): Promise<void>
   /** Every host fetches the payload at once; resolves when the last holds it, rejects when any fails. */
   fetchAll(): Promise<Delivery>
-  /** Stops whatever `prepare` started; safe to call more than once. */
+  /** Damselfly only: its daemons' counters, read once the clocks have stopped. */
+  seedCounters?(): SeedCounters
+  /** Stops whatever `start` started, even after it failed half-way; safe to call more than once. */
   stop(): Promise<void>
 }
 
 export interface Scenario {
   readonly name: ScenarioName
-  /** Starts the round's servers and peers and waits until they are ready; stops them again if that fails. */
+  /** Makes what the round needs before any of its processes starts; starts nothing. */
   prepare(context: ScenarioContext): Promise<PreparedRound>
 }
 
@@ -73,28 +82,29 @@ export class RoundProcesses {
   }
 }
 
-/** Runs `prepare` and stops its processes if it throws, so a failed start leaves nothing behind. */
-export async function preparing(processes: RoundProcesses, prepare: () => Promise<PreparedRound>): Promise<PreparedRound> {
-  try {
-    return await prepare()
-  } catch (error) {
-    await processes.stopAll()
-    throw error
-  }
-}
-
 /** True while a child started by a round has neither exited nor been killed. */
 export function isRunning(child: ChildProcess): boolean {
   return child.exitCode === null && child.signalCode === null
 }
 
-/** Starts one command per host at once; resolves with each one's time from spawn to exit, in host order. */
-export async function runOnEveryHost(hosts: readonly Node[], fetch: (host: Node, index: number) => Promise<TimedExit>): Promise<number[]> {
+/** Runs `fetch` for every host at once and waits for all; throws one error naming every host that failed. */
+export async function onEveryHost<T>(hosts: readonly Node[], fetch: (host: Node, index: number) => Promise<T>): Promise<T[]> {
   const startedMs = performance.now()
-  const exits = await Promise.all(hosts.map((host, index) => fetch(host, index)))
-  const failures = exits.flatMap((exit, index) =>
-    exit.code === 0 ? [] : [`host ${index + 1} (${hosts[index]?.namespace}) ended with ${exit.code ?? exit.signal}: ${exit.stderr.trim().slice(-500)}`],
+  const outcomes = await Promise.allSettled(hosts.map((host, index) => fetch(host, index)))
+  const failures = outcomes.flatMap((outcome, index) =>
+    outcome.status === 'fulfilled' ? [] : [`host ${index + 1} (${hosts[index]?.namespace}): ${outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason)}`],
   )
   if (failures.length > 0) throw new Error(`${failures.length} of ${hosts.length} hosts failed after ${Math.round(performance.now() - startedMs)} ms:\n${failures.join('\n')}`)
-  return exits.map((exit) => exit.elapsedMs)
+  return outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []))
+}
+
+/** Fails with the command's end and the tail of its stderr unless it exited with 0. */
+export function succeeded(exit: TimedExit, what: string): TimedExit {
+  if (exit.code !== 0) throw new Error(`${what} ended with ${exit.code ?? exit.signal}: ${exit.stderr.trim().slice(-500)}`)
+  return exit
+}
+
+/** Starts one command per host at once; resolves with each one's time from spawn to exit, in host order. */
+export function runOnEveryHost(hosts: readonly Node[], command: (host: Node, index: number) => Promise<TimedExit>): Promise<number[]> {
+  return onEveryHost(hosts, async (host, index) => succeeded(await command(host, index), 'the command').elapsedMs)
 }

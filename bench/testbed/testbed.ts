@@ -2,11 +2,14 @@
  * A shaped LAN made of network namespaces: a hub namespace holds bridge br0 (10.77.0.1/24); an
  * origin namespace (10.77.0.2) and N host namespaces (10.77.0.11..) hang off it by veth pairs.
  * Every link is shaped with tc tbf in both directions: the namespace side's egress is its upload
- * limit, the hub side's egress its download limit. Needs root and iproute2; netem is not needed.
+ * limit, the hub side's egress its download limit. Every process a scenario starts on it also joins
+ * one cgroup, so the CPU time they use is counted whoever forked what. Needs root and iproute2;
+ * netem is not needed.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process'
 import { z } from 'zod'
 import type { ChildProcesses, TimedExit } from '../support/child-processes.js'
+import { CpuAccount } from './cpu-account.js'
 
 const SUBNET_PREFIX = '10.77.0.'
 const HUB_IP = `${SUBNET_PREFIX}1`
@@ -14,8 +17,8 @@ const ORIGIN_IP = `${SUBNET_PREFIX}2`
 const FIRST_HOST_OCTET = 11
 /** Hosts 10.77.0.11 .. 10.77.0.250 fit in the /24. */
 export const MAX_HOSTS = 240
-const TBF_BURST = '256kb'
-const TBF_LATENCY = '100ms'
+export const TBF_BURST = '256kb'
+export const TBF_LATENCY = '100ms'
 const TC_QUERY_TIMEOUT_MS = 10_000
 
 /** `tc -s -j qdisc show dev eth0`: the root qdisc's counters among others. */
@@ -49,6 +52,7 @@ function shape(namespace: string, device: string, rate: string): void {
 export class Testbed {
   private readonly created: string[] = []
   private nodes: { origin: Node; hosts: Node[] } | undefined
+  private cpuAccount: CpuAccount | undefined
 
   constructor(
     private readonly components: { children: ChildProcesses },
@@ -67,7 +71,7 @@ export class Testbed {
     return this.require().hosts
   }
 
-  /** Builds the hub, the origin and `count` hosts. On failure, removes whatever it created. */
+  /** Builds the hub, the origin, `count` hosts and the cgroup. On failure, removes whatever it created. */
   up(count: number, init: TestbedInit): void {
     if (this.nodes !== undefined) throw new Error('testbed is already up')
     if (!Number.isInteger(count) || count < 1 || count > MAX_HOSTS) throw new Error(`host count must be 1..${MAX_HOSTS}, got ${count}`)
@@ -83,14 +87,17 @@ export class Testbed {
         this.attach(`${this.prefix}h${i + 1}`, `h${i + 1}`, `${SUBNET_PREFIX}${FIRST_HOST_OCTET + i}`, init.hostRate),
       )
       this.nodes = { origin, hosts }
+      this.cpuAccount = CpuAccount.create(`${this.prefix}testbed`)
     } catch (error) {
       this.down()
       throw error
     }
   }
 
-  /** Deletes every namespace this testbed created; safe to call more than once. Stop its processes first. */
+  /** Deletes every namespace and the cgroup this testbed created; safe to call more than once. Stop its processes first. */
   down(): void {
+    this.cpuAccount?.remove()
+    this.cpuAccount = undefined
     for (const namespace of this.created.splice(0).reverse()) {
       try {
         ip(['netns', 'del', namespace])
@@ -101,19 +108,41 @@ export class Testbed {
     this.nodes = undefined
   }
 
-  /** Runs a command inside the node's namespace to completion (stdout discarded). */
+  /** Runs a scenario's command inside the node's namespace and the cgroup, to completion (stdout discarded). */
   exec(node: Node, command: string, args: readonly string[], init: { timeoutMs: number }): Promise<TimedExit> {
+    const line = this.accounted(['ip', 'netns', 'exec', node.namespace, command, ...args])
+    return this.components.children.run(line.command, line.args, init)
+  }
+
+  /**
+   * Starts a long-lived command inside the node's namespace and the cgroup; the cgroup's shell and
+   * `ip netns exec` each exec the next, so the pid is the command's.
+   */
+  start(node: Node, command: string, args: readonly string[], init: { logPath: string; env: NodeJS.ProcessEnv }): ChildProcess {
+    const line = this.accounted(['ip', 'netns', 'exec', node.namespace, command, ...args])
+    return this.components.children.start(line.command, line.args, init)
+  }
+
+  /** Runs the bench's own check inside the node's namespace, outside the cgroup, to completion (stdout discarded). */
+  probe(node: Node, command: string, args: readonly string[], init: { timeoutMs: number }): Promise<TimedExit> {
     return this.components.children.run('ip', ['netns', 'exec', node.namespace, command, ...args], init)
   }
 
-  /** Starts a long-lived command inside the node's namespace; `ip netns exec` execs it, so the pid is the command's. */
-  start(node: Node, command: string, args: readonly string[], init: { logPath: string; env: NodeJS.ProcessEnv }): ChildProcess {
-    return this.components.children.start('ip', ['netns', 'exec', node.namespace, command, ...args], init)
+  /**
+   * User plus system CPU ms that every process started by `start` or `exec` has used since the
+   * testbed came up, exited ones included; undefined when the machine gave no cgroup to count in.
+   */
+  cpuUsedMs(): number | undefined {
+    const usage = this.cpuAccount?.usage()
+    return usage === undefined ? undefined : usage.userMs + usage.systemMs
   }
 
-  /** Runs a short command inside the node's namespace and returns its stdout. */
+  /**
+   * Runs a short command of the bench's inside the node's namespace (outside the cgroup) and returns
+   * its stdout; throws when it fails, its stderr in the error rather than on the bench's terminal.
+   */
   output(node: Node, command: string, args: readonly string[], init: { timeoutMs: number }): string {
-    return execFileSync('ip', ['netns', 'exec', node.namespace, command, ...args], { encoding: 'utf8', timeout: init.timeoutMs })
+    return execFileSync('ip', ['netns', 'exec', node.namespace, command, ...args], { encoding: 'utf8', timeout: init.timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] })
   }
 
   /**
@@ -131,6 +160,11 @@ export class Testbed {
   pids(node: Node): number[] {
     const text = execFileSync('ip', ['netns', 'pids', node.namespace], { encoding: 'utf8', timeout: TC_QUERY_TIMEOUT_MS })
     return text.split('\n').filter((line) => line.trim() !== '').map(Number)
+  }
+
+  private accounted(line: readonly [string, ...string[]]): { command: string; args: string[] } {
+    const [command, ...args] = line
+    return this.cpuAccount === undefined ? { command, args } : this.cpuAccount.wrap(command, args)
   }
 
   private addNamespace(namespace: string): void {

@@ -1,13 +1,18 @@
 /**
  * Damselfly: the scheduler and a seed daemon in the origin's namespace (so the seed's uploads share
- * the origin's link), one dfdaemon per host, then `dfget` on every host at once. Every daemon
- * starts fresh for the round, with empty storage.
+ * the origin's link) and one dfdaemon per host, all started fresh for the round with empty storage
+ * and announced to the scheduler. Then every host's daemon is asked for the file at once through
+ * its local API, the request dfget sends, as aria2's leechers are sent aria2.addTorrent. The
+ * cluster CA and the identities are made before the round's clock, as at deployment.
  */
 import type { ChildProcess } from 'node:child_process'
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { LocalApiClient } from '../../../src/daemon/api/local-api-client.js'
+import { initClusterPki } from '../../../src/security/cluster-pki.js'
 import { cliPath, issueTestIdentity, socketGet, waitFor } from '../../../test/support/processes.js'
-import { isRunning, preparing, RoundProcesses, runOnEveryHost, type PreparedRound, type Scenario, type ScenarioContext } from '../scenario.js'
+import { isRunning, onEveryHost, RoundProcesses, type Delivery, type PreparedRound, type Scenario, type ScenarioContext } from '../scenario.js'
 import type { Node, Testbed } from '../testbed.js'
 
 const SCHEDULER_PORT = 8002
@@ -40,25 +45,57 @@ function metricOf(testbed: Testbed, node: Node, metricsPort: number, sample: str
   return line === undefined ? 0 : Number(line.slice(sample.length + 1))
 }
 
+interface DaemonSpec {
+  readonly node: Node
+  readonly dir: string
+  readonly socketPath: string
+  readonly ports: { readonly upload: number; readonly proxy: number; readonly metrics: number }
+  readonly seed: boolean
+  /** Flags that point the daemon at its identity, issued before the round's clock starts. */
+  readonly identityArgs: readonly string[]
+}
+
 export class DamselflyScenario implements Scenario {
   readonly name = 'damselfly'
 
-  prepare(context: ScenarioContext): Promise<PreparedRound> {
+  /** Makes the cluster CA and every daemon's identity (what `damselfly pki` and `join` do at deployment); starts nothing. */
+  async prepare(context: ScenarioContext): Promise<PreparedRound> {
+    const { testbed, dir } = context
+    const cluster = { pkiDir: join(dir, 'pki') }
+    await initClusterPki(cluster.pkiDir)
+    const spec = async (node: Node, name: string, ports: DaemonSpec['ports'], seed: boolean): Promise<DaemonSpec> => {
+      const daemonDir = join(dir, name)
+      await mkdir(daemonDir, { recursive: true })
+      const identityArgs = await issueTestIdentity(cluster, daemonDir, seed ? 'seed' : 'normal', [node.ip])
+      return { node, dir: daemonDir, socketPath: join(daemonDir, 'dfdaemon.sock'), ports, seed, identityArgs }
+    }
+    // The seed shares the origin's namespace but fetches from its 10.77.0.2 address, not loopback,
+    // so its default source policy lets seed tasks through.
+    const seed = await spec(testbed.origin, 'seed', { upload: SEED_UPLOAD_PORT, proxy: SEED_PROXY_PORT, metrics: SEED_METRICS_PORT }, true)
+    const hosts = await Promise.all(testbed.hosts.map((host, i) => spec(host, `h${i + 1}`, { upload: UPLOAD_PORT, proxy: PROXY_PORT, metrics: METRICS_PORT }, false)))
     const processes = new RoundProcesses(context)
-    return preparing(processes, () => this.start(context, processes))
+    return {
+      start: () => this.start(context, processes, { pkiDir: cluster.pkiDir, daemons: [seed, ...hosts] }),
+      fetchAll: () => this.fetchAll(context, hosts),
+      seedCounters: () => ({
+        seedUploadBytes: metricOf(testbed, testbed.origin, SEED_METRICS_PORT, UPLOADED),
+        hostBackToSourceBytes: testbed.hosts.reduce((sum, host) => sum + metricOf(testbed, host, METRICS_PORT, BACK_TO_SOURCE), 0),
+      }),
+      stop: () => processes.stopAll(),
+    }
   }
 
-  private async start(context: ScenarioContext, processes: RoundProcesses): Promise<PreparedRound> {
-    const { testbed, dir, payload, downloadTimeoutMs } = context
+  /** The scheduler, then every daemon at once; resolves once each answers /healthy and the scheduler has logged every host's announcement. */
+  private async start(context: ScenarioContext, processes: RoundProcesses, init: { pkiDir: string; daemons: readonly DaemonSpec[] }): Promise<void> {
+    const { testbed, dir } = context
     const origin = testbed.origin
     const schedulerLog = join(dir, 'scheduler.log')
-    const cluster = { pkiDir: join(dir, 'pki') }
     const scheduler = processes.start(
       origin,
       process.execPath,
       [
         cliPath('damselfly'), 'scheduler', '--listen-ip', origin.ip, '--port', String(SCHEDULER_PORT), '--metrics-port', String(SCHEDULER_METRICS_PORT),
-        '--pki-dir', cluster.pkiDir,
+        '--pki-dir', init.pkiDir,
       ],
       { logPath: schedulerLog },
     )
@@ -68,53 +105,45 @@ export class DamselflyScenario implements Scenario {
       return (await loggedCount(schedulerLog, 'scheduler listening')) > 0
     }, 'the scheduler to listen', STARTUP_TIMEOUT_MS)
     const schedulerAddress = `${origin.ip}:${SCHEDULER_PORT}`
-    const startDaemon = async (node: Node, name: string, ports: { upload: number; proxy: number; metrics: number }, seed: boolean): Promise<string> => {
-      const daemonDir = join(dir, name)
-      await mkdir(daemonDir, { recursive: true })
-      const socketPath = join(daemonDir, 'dfdaemon.sock')
-      const logPath = join(daemonDir, 'dfdaemon.log')
-      const identity = await issueTestIdentity(cluster, daemonDir, seed ? 'seed' : 'normal', [node.ip])
-      const child = processes.start(
-        node,
-        process.execPath,
-        [
-          cliPath('dfdaemon'), '--data-dir', join(daemonDir, 'data'), '--socket', socketPath, '--upload-port', String(ports.upload),
-          '--proxy-port', String(ports.proxy), '--metrics-port', String(ports.metrics), '--scheduler', schedulerAddress, '--host-ip', node.ip, ...(seed ? ['--seed'] : []), ...identity,
-        ],
-        { logPath },
-      )
-      await waitFor(async () => {
-        const error = exitedError(child, `dfdaemon on ${node.namespace}`, logPath)
-        if (error !== undefined) throw error
-        return socketGet(socketPath, '/healthy').then((answer) => answer.status === 200, () => false)
-      }, `dfdaemon on ${node.namespace} to answer /healthy`, STARTUP_TIMEOUT_MS)
-      return socketPath
-    }
-    // The seed shares the origin's namespace but fetches from its 10.77.0.2 address, not loopback,
-    // so its default source policy lets seed tasks through.
-    const [, ...sockets] = await Promise.all([
-      startDaemon(origin, 'seed', { upload: SEED_UPLOAD_PORT, proxy: SEED_PROXY_PORT, metrics: SEED_METRICS_PORT }, true),
-      ...testbed.hosts.map((host, i) => startDaemon(host, `h${i + 1}`, { upload: UPLOAD_PORT, proxy: PROXY_PORT, metrics: METRICS_PORT }, false)),
-    ])
+    await Promise.all(
+      init.daemons.map(async (daemon) => {
+        const logPath = join(daemon.dir, 'dfdaemon.log')
+        const child = processes.start(
+          daemon.node,
+          process.execPath,
+          [
+            cliPath('dfdaemon'), '--data-dir', join(daemon.dir, 'data'), '--socket', daemon.socketPath, '--upload-port', String(daemon.ports.upload),
+            '--proxy-port', String(daemon.ports.proxy), '--metrics-port', String(daemon.ports.metrics), '--scheduler', schedulerAddress,
+            '--host-ip', daemon.node.ip, ...(daemon.seed ? ['--seed'] : []), ...daemon.identityArgs,
+          ],
+          { logPath },
+        )
+        await waitFor(async () => {
+          const error = exitedError(child, `dfdaemon on ${daemon.node.namespace}`, logPath)
+          if (error !== undefined) throw error
+          return socketGet(daemon.socketPath, '/healthy').then((answer) => answer.status === 200, () => false)
+        }, `dfdaemon on ${daemon.node.namespace} to answer /healthy`, STARTUP_TIMEOUT_MS)
+      }),
+    )
     await waitFor(
-      async () => (await loggedCount(schedulerLog, 'host announced')) >= testbed.hosts.length + 1,
+      async () => (await loggedCount(schedulerLog, 'host announced')) >= init.daemons.length,
       'every host to announce itself to the scheduler',
       STARTUP_TIMEOUT_MS,
     )
-    const files = testbed.hosts.map((_, i) => join(dir, `dfget-h${i + 1}.bin`))
-    return {
-      fetchAll: async () => {
-        const hostDoneMs = await runOnEveryHost(testbed.hosts, (host, i) =>
-          testbed.exec(host, process.execPath, [cliPath('dfget'), payload.url, '-O', files[i]!, '-e', sockets[i]!, '--no-progress'], { timeoutMs: downloadTimeoutMs }),
-        )
-        return {
-          files,
-          hostDoneMs,
-          seedUploadBytes: metricOf(testbed, origin, SEED_METRICS_PORT, UPLOADED),
-          hostBackToSourceBytes: testbed.hosts.reduce((sum, host) => sum + metricOf(testbed, host, METRICS_PORT, BACK_TO_SOURCE), 0),
-        }
-      },
-      stop: () => processes.stopAll(),
-    }
+  }
+
+  /** Asks every host's daemon for the payload at once; each host is done when its daemon says the stored file is whole. */
+  private async fetchAll(context: ScenarioContext, hosts: readonly DaemonSpec[]): Promise<Delivery> {
+    const { testbed, payload, downloadTimeoutMs } = context
+    const startedMs = performance.now()
+    const signal = AbortSignal.timeout(downloadTimeoutMs)
+    // dfget would then hard-link the stored file to its output: no bytes move in that step.
+    const done = await onEveryHost(testbed.hosts, async (_, i) => {
+      const answer = await new LocalApiClient({ socketPath: hosts[i]!.socketPath }).downloadPath({ url: payload.url }, { signal })
+      const doneMs = performance.now() - startedMs
+      if (answer.contentPath === null) throw new Error('the daemon keeps no file to hand over (its store is not file-backed)')
+      return { file: answer.contentPath, doneMs }
+    })
+    return { files: done.map((host) => host.file), hostDoneMs: done.map((host) => host.doneMs) }
   }
 }
