@@ -5,7 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process'
 import { execFile } from 'node:child_process'
-import { chmod, mkdir, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { waitFor } from '../../test/support/processes.js'
@@ -17,6 +17,14 @@ const QUERY_TIMEOUT_MS = 120_000
 const STARTUP_TIMEOUT_MS = 60_000
 /** The torrent's own announce URL is never used: every aria2c is pointed at the round's tracker. */
 const PLACEHOLDER_ANNOUNCE = 'http://127.0.0.1:1/announce'
+/**
+ * bench/testbed's hook: aria2c runs it with GID, file count and the first file's path once the
+ * download is complete, before it announces its leaving and exits; the file beside the download
+ * records when, in epoch ms, and appears whole (renamed into place).
+ */
+const DONE_HOOK = `#!/bin/sh
+date +%s%3N > "$3.done.tmp" && mv "$3.done.tmp" "$3.done"
+`
 
 /** A .torrent for one file that sits in its own directory, under its own name. */
 export interface LoopbackTorrent {
@@ -30,7 +38,10 @@ export interface LoopbackTorrent {
 export interface LoopbackSwarm {
   readonly tracker: ChildProcess
   readonly seeder: ChildProcess
-  /** aria2c arguments, before `-d`, that make a leecher of this swarm which leaves once it has the file. */
+  /**
+   * aria2c arguments, before `-d`, that make a leecher of this swarm which leaves once it has the
+   * file, and notes when it had it (see {@link completedAtMs}).
+   */
   readonly leecherArgs: readonly string[]
 }
 
@@ -81,12 +92,22 @@ export async function startSwarm(children: ChildProcesses, torrent: LoopbackTorr
       .then(async (answer) => Buffer.from(await answer.arrayBuffer()).toString('latin1'), () => '')
     return /8:completei[1-9]/.test(scrape)
   }, 'the tracker to list the aria2c seeder', STARTUP_TIMEOUT_MS)
+  const hook = join(dir, 'bt-done.sh')
+  await writeFile(hook, DONE_HOOK, { mode: 0o755 })
   // `--seed-time=0`: unlike the testbed's swarm, one leecher has nobody to seed to once done.
-  const leecherArgs = [...ARIA2_COMMON, ...announce, `--listen-port=${leecherPort}`, '--seed-time=0']
+  const leecherArgs = [...ARIA2_COMMON, ...announce, `--listen-port=${leecherPort}`, '--seed-time=0', `--on-bt-download-complete=${hook}`]
   return { tracker, seeder, leecherArgs }
 }
 
 /** The leecher's copy of the content, in `dir`. */
 export function leechedPath(torrent: LoopbackTorrent, dir: string): string {
   return join(dir, basename(torrent.contentPath))
+}
+
+/** When, in epoch ms, the leecher that wrote `leeched` had the whole file, by its completion hook. */
+export async function completedAtMs(leeched: string): Promise<number> {
+  const text = await readFile(`${leeched}.done`, 'utf8').catch(() => '')
+  const atMs = Number(text.trim())
+  if (text.trim() === '' || !Number.isSafeInteger(atMs)) throw new Error(`aria2c's completion hook left no time in ${leeched}.done`)
+  return atMs
 }

@@ -9,7 +9,7 @@ import { basename, dirname, join } from 'node:path'
 import { sha256File } from '../../test/support/files.js'
 import type { Content } from '../../test/support/origin-server.js'
 import { cliPath, issueTestIdentity } from '../../test/support/processes.js'
-import { leechedPath, startSwarm, type LoopbackTorrent } from './bittorrent-loopback.js'
+import { completedAtMs, leechedPath, startSwarm, type LoopbackTorrent } from './bittorrent-loopback.js'
 import type { ChildProcesses } from './child-processes.js'
 import { startDaemon, startLoopbackCluster, startScheduler, trafficOf, waitForAnnouncedHosts, type ClusterDaemon } from './loopback-cluster.js'
 import { startOrigin } from './loopback-origin.js'
@@ -35,8 +35,13 @@ export const ROLES = {
 /** One scenario's measured window. */
 export interface ScenarioSample {
   readonly scenario: ScenarioName
-  /** From the client's spawn until it exited, with the whole file. */
+  /**
+   * From the client's spawn until it had the whole file: its exit, or for aria2c its completion
+   * hook (it then still announces its leaving to the tracker, on its next one-second tick).
+   */
   readonly elapsedMs: number
+  /** From the client's spawn until it exited. */
+  readonly exitMs: number
   /** Every process of the scenario, the client last. */
   readonly usages: readonly ProcessUsage[]
   /** CPU time the whole machine spent busy during the window, whoever used it. */
@@ -73,15 +78,17 @@ async function measureWindow(
   context: DataPathContext,
   scenario: ScenarioName,
   running: readonly RunningProcess[],
-  client: { role: string; command: string; args: readonly string[]; output: string; dir: string },
+  client: { role: string; command: string; args: readonly string[]; output: string; dir: string; doneAtMs?: () => Promise<number> },
 ): Promise<ScenarioSample> {
   const window = await UsageWindow.open(running)
+  const spawnedAtMs = Date.now()
   const { exit, usage } = await runMeasured(context.children, {
     role: client.role, command: client.command, args: client.args, usagePath: join(client.dir, 'client.usage'), timeoutMs: context.downloadTimeoutMs,
   })
   const closed = await window.close()
+  const elapsedMs = client.doneAtMs === undefined ? exit.elapsedMs : (await client.doneAtMs()) - spawnedAtMs
   await verify(client.output, context.content, client.role)
-  return { scenario, elapsedMs: exit.elapsedMs, usages: [...closed.usages, usage], machineBusyMs: closed.machineBusyMs, benchCpuMs: closed.benchCpuMs }
+  return { scenario, elapsedMs, exitMs: exit.elapsedMs, usages: [...closed.usages, usage], machineBusyMs: closed.machineBusyMs, benchCpuMs: closed.benchCpuMs }
 }
 
 async function curlScenario(context: DataPathContext, dir: string): Promise<ScenarioSample> {
@@ -96,8 +103,9 @@ async function aria2Scenario(context: DataPathContext, dir: string): Promise<Sce
   const swarm = await startSwarm(context.children, context.torrent, dir)
   const leecherDir = join(dir, 'leecher')
   await mkdir(leecherDir)
+  const output = leechedPath(context.torrent, leecherDir)
   return measureWindow(context, 'aria2', [{ role: ROLES.tracker, pid: swarm.tracker.pid }, { role: ROLES.seeder, pid: swarm.seeder.pid }], {
-    role: ROLES.leecher, command: 'aria2c', args: [...swarm.leecherArgs, '-d', leecherDir, context.torrent.torrentPath], output: leechedPath(context.torrent, leecherDir), dir,
+    role: ROLES.leecher, command: 'aria2c', args: [...swarm.leecherArgs, '-d', leecherDir, context.torrent.torrentPath], output, dir, doneAtMs: () => completedAtMs(output),
   })
 }
 

@@ -1,0 +1,155 @@
+/**
+ * The data-path bench's markdown: the scenario, per-process, ratio, target and memory tables, and
+ * the observations, each sentence derived from the run's own figures.
+ */
+import { formatBytes } from '../../src/common/units.js'
+import type { MemorySample } from './data-path-memory.js'
+import type { ScenarioName } from './data-path-scenarios.js'
+import { cpuSecondsPerGiB, MiB, throughputMiBPerSecond, type Ratio, type ScenarioSummary, type TargetCheck } from './data-path-summary.js'
+
+export const SCENARIO_LABELS: Record<ScenarioName, string> = {
+  'curl': 'curl from the origin',
+  'aria2': 'aria2c seeder → aria2c leecher (opentracker)',
+  'dfget-source': 'dfget, back-to-source, cold daemon',
+  'p2p-tls': 'dfget, warm seed → child, TLS on (default)',
+  'p2p-plain': 'dfget, warm seed → child, TLS off (`upload.server.tls: false`)',
+}
+
+/** The share of the machine others used above which a scenario's figures are called out. */
+const OTHER_LOAD_SHARE = 0.15
+/** A spread of the daemons' peaks across memory runs up to which memory is called flat. */
+const FLAT_MEMORY_SPREAD_BYTES = 16 * MiB
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(2)} s`
+}
+
+function mebibytes(bytes: number): string {
+  return `${(bytes / MiB).toFixed(1)} MiB`
+}
+
+function peakCell(bytes: number, windowOnly: boolean): string {
+  return windowOnly ? mebibytes(bytes) : `${mebibytes(bytes)} (lifetime)`
+}
+
+export function scenarioTable(summaries: readonly ScenarioSummary[], sizeBytes: number): string {
+  return [
+    '| scenario | time to the whole file | time to the client\'s exit | throughput | CPU-s/GiB, all its processes | rounds | other load on the machine |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...summaries.map((summary) => `| ${[
+      SCENARIO_LABELS[summary.scenario],
+      seconds(summary.elapsedMs),
+      seconds(summary.exitMs),
+      `${throughputMiBPerSecond(sizeBytes, summary.elapsedMs).toFixed(0)} MiB/s`,
+      cpuSecondsPerGiB(summary.totalCpuMs, sizeBytes).toFixed(2),
+      String(summary.rounds),
+      summary.otherLoadShare === undefined ? '?' : `${(summary.otherLoadShare * 100).toFixed(0)}%`,
+    ].join(' | ')} |`),
+  ].join('\n')
+}
+
+export function processTable(summaries: readonly ScenarioSummary[], sizeBytes: number): string {
+  return [
+    '| scenario | process | CPU-s/GiB | peak RSS |',
+    '|---|---|---:|---:|',
+    ...summaries.flatMap((summary) => summary.roles.map((role) => `| ${[
+      summary.scenario,
+      role.role,
+      cpuSecondsPerGiB(role.cpuMs, sizeBytes).toFixed(3),
+      peakCell(role.peakRssBytes, role.peakCoversWindowOnly),
+    ].join(' | ')} |`)),
+  ].join('\n')
+}
+
+export function ratioTable(list: readonly Ratio[]): string {
+  return [
+    '| ratio | value |',
+    '|---|---:|',
+    ...list.map((ratio) => `| ${ratio.label} | ${ratio.value === undefined ? '–' : `${ratio.value.toFixed(2)}x`} |`),
+  ].join('\n')
+}
+
+function verdict(check: TargetCheck): string {
+  if (check.met === undefined) return 'not measured'
+  return `${check.met ? 'met' : 'missed'}${check.caveat === undefined ? '' : ` (${check.caveat})`}`
+}
+
+export function targetTable(checks: readonly TargetCheck[]): string {
+  return [
+    '| target | measured | bound | verdict |',
+    '|---|---:|---:|---|',
+    ...checks.map((check) => `| ${check.label} | ${check.measured ?? '–'} | ${check.bound} | ${verdict(check)} |`),
+  ].join('\n')
+}
+
+export function memoryTable(samples: readonly MemorySample[], sizeBytes: number): string {
+  return [
+    '| piece length | pieces at once | child time | throughput | seed peak RSS, fetching from the origin | seed peak RSS, serving the child | child peak RSS | child CPU-s/GiB | seed CPU-s/GiB, serving |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...samples.map((sample) => `| ${[
+      formatBytes(sample.pieceLengthBytes),
+      String(sample.concurrentPieceCount),
+      seconds(sample.elapsedMs),
+      `${throughputMiBPerSecond(sizeBytes, sample.elapsedMs).toFixed(0)} MiB/s`,
+      `${mebibytes(sample.seedSourcePeakRssBytes)} (lifetime)`,
+      peakCell(sample.seedServing.peakRssBytes, sample.seedServing.peakCoversWindowOnly),
+      peakCell(sample.child.peakRssBytes, sample.child.peakCoversWindowOnly),
+      cpuSecondsPerGiB(sample.child.cpuMs, sizeBytes).toFixed(2),
+      cpuSecondsPerGiB(sample.seedServing.cpuMs, sizeBytes).toFixed(2),
+    ].join(' | ')} |`),
+  ].join('\n')
+}
+
+function targetNotes(checks: readonly TargetCheck[]): string[] {
+  const measured = checks.filter((check) => check.met !== undefined)
+  const missed = measured.filter((check) => check.met === false)
+  const notes: string[] = []
+  if (measured.length === 0) return ['No target was measured in this run.']
+  if (missed.length === 0) notes.push(`All ${measured.length} targets measured in this run were met.`)
+  else notes.push(`${missed.length} of ${measured.length} targets measured were missed: ${missed.map((check) => `${check.label} (${check.measured}, bound ${check.bound})`).join('; ')}.`)
+  const caveats = measured.filter((check) => check.caveat !== undefined)
+  if (caveats.length > 0) notes.push(`${caveats.length} of them were measured at another size than the target's, so their verdicts only indicate.`)
+  const unmeasured = checks.length - measured.length
+  if (unmeasured > 0) notes.push(`${unmeasured} targets were not measured: their scenarios were not run.`)
+  return notes
+}
+
+function loadNotes(summaries: readonly ScenarioSummary[]): string[] {
+  return summaries.flatMap((summary) => {
+    const notes: string[] = []
+    if (summary.otherLoadShare !== undefined && summary.otherLoadShare > OTHER_LOAD_SHARE) {
+      notes.push(`During "${SCENARIO_LABELS[summary.scenario]}", processes outside the bench used ${(summary.otherLoadShare * 100).toFixed(0)}% of the machine's CPU (median over rounds): its times are less trustworthy than its CPU-seconds.`)
+    }
+    if (summary.cpuOverMachineMs > 50) {
+      notes.push(`During "${SCENARIO_LABELS[summary.scenario]}", the processes' own CPU times added up to ${seconds(summary.cpuOverMachineMs)} more than the machine was busy in a round: the /proc readings are inconsistent there.`)
+    }
+    const lifetime = summary.roles.filter((role) => !role.peakCoversWindowOnly).map((role) => role.role)
+    if (lifetime.length > 0) notes.push(`In "${SCENARIO_LABELS[summary.scenario]}", the kernel refused to reset the peak RSS of ${lifetime.join(', ')}: those peaks are the processes' lifetime peaks.`)
+    return notes
+  })
+}
+
+function memoryNotes(samples: readonly MemorySample[]): string[] {
+  if (samples.length === 0) return []
+  const peaks = samples.flatMap((sample) => [
+    { bytes: sample.child.peakRssBytes, where: `the child at ${formatBytes(sample.pieceLengthBytes)} pieces, ${sample.concurrentPieceCount} at once` },
+    { bytes: sample.seedServing.peakRssBytes, where: `the seed serving at ${formatBytes(sample.pieceLengthBytes)} pieces, ${sample.concurrentPieceCount} at once` },
+    { bytes: sample.seedSourcePeakRssBytes, where: `the seed fetching from the origin at ${formatBytes(sample.pieceLengthBytes)} pieces, ${sample.concurrentPieceCount} at once` },
+  ])
+  const low = peaks.reduce((best, peak) => (peak.bytes < best.bytes ? peak : best))
+  const high = peaks.reduce((best, peak) => (peak.bytes > best.bytes ? peak : best))
+  const spread = high.bytes - low.bytes
+  if (samples.length === 1) return [`With a single memory run, the highest daemon peak was ${mebibytes(high.bytes)} (${high.where}); nothing to compare it with.`]
+  const childPeaks = [...samples].sort((a, b) => a.pieceLengthBytes - b.pieceLengthBytes || a.concurrentPieceCount - b.concurrentPieceCount)
+  const first = childPeaks[0]!
+  const last = childPeaks[childPeaks.length - 1]!
+  const trend = `The child's peak went from ${mebibytes(first.child.peakRssBytes)} (${formatBytes(first.pieceLengthBytes)} pieces, ${first.concurrentPieceCount} at once) to ${mebibytes(last.child.peakRssBytes)} (${formatBytes(last.pieceLengthBytes)} pieces, ${last.concurrentPieceCount} at once).`
+  return spread <= FLAT_MEMORY_SPREAD_BYTES
+    ? [`Across the memory runs every daemon peak stayed between ${mebibytes(low.bytes)} and ${mebibytes(high.bytes)}, a spread of ${mebibytes(spread)}, within ${mebibytes(FLAT_MEMORY_SPREAD_BYTES)}: memory did not grow with piece length or concurrency. ${trend}`]
+    : [`Across the memory runs the daemon peaks spread over ${mebibytes(spread)}, more than ${mebibytes(FLAT_MEMORY_SPREAD_BYTES)}: from ${mebibytes(low.bytes)} (${low.where}) to ${mebibytes(high.bytes)} (${high.where}). ${trend}`]
+}
+
+/** Every observation worth a sentence, each derived from the figures. */
+export function observations(summaries: readonly ScenarioSummary[], checks: readonly TargetCheck[], memory: readonly MemorySample[]): string[] {
+  return [...targetNotes(checks), ...loadNotes(summaries), ...memoryNotes(memory)]
+}
