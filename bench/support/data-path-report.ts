@@ -50,12 +50,13 @@ export function scenarioTable(summaries: readonly ScenarioSummary[], sizeBytes: 
 
 export function processTable(summaries: readonly ScenarioSummary[], sizeBytes: number): string {
   return [
-    '| scenario | process | CPU-s/GiB | peak RSS |',
-    '|---|---|---:|---:|',
+    '| scenario | process | CPU-s/GiB | RSS as the window opened | peak RSS |',
+    '|---|---|---:|---:|---:|',
     ...summaries.flatMap((summary) => summary.roles.map((role) => `| ${[
       summary.scenario,
       role.role,
       cpuSecondsPerGiB(role.cpuMs, sizeBytes).toFixed(3),
+      role.openingRssBytes === undefined ? '(started in it)' : mebibytes(role.openingRssBytes),
       peakCell(role.peakRssBytes, role.peakCoversWindowOnly),
     ].join(' | ')} |`)),
   ].join('\n')
@@ -84,8 +85,8 @@ export function targetTable(checks: readonly TargetCheck[]): string {
 
 export function memoryTable(samples: readonly MemorySample[], sizeBytes: number): string {
   return [
-    '| piece length | pieces at once | child time | throughput | seed peak RSS, fetching from the origin | seed peak RSS, serving the child | child peak RSS | child CPU-s/GiB | seed CPU-s/GiB, serving |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| piece length | pieces at once | child time | throughput | seed peak RSS, fetching from the origin | seed peak RSS, serving the child | child RSS before its download | child peak RSS | child CPU-s/GiB | seed CPU-s/GiB, serving |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...samples.map((sample) => `| ${[
       formatBytes(sample.pieceLengthBytes),
       String(sample.concurrentPieceCount),
@@ -93,6 +94,7 @@ export function memoryTable(samples: readonly MemorySample[], sizeBytes: number)
       `${throughputMiBPerSecond(sizeBytes, sample.elapsedMs).toFixed(0)} MiB/s`,
       `${mebibytes(sample.seedSourcePeakRssBytes)} (lifetime)`,
       peakCell(sample.seedServing.peakRssBytes, sample.seedServing.peakCoversWindowOnly),
+      sample.child.openingRssBytes === undefined ? '?' : mebibytes(sample.child.openingRssBytes),
       peakCell(sample.child.peakRssBytes, sample.child.peakCoversWindowOnly),
       cpuSecondsPerGiB(sample.child.cpuMs, sizeBytes).toFixed(2),
       cpuSecondsPerGiB(sample.seedServing.cpuMs, sizeBytes).toFixed(2),
@@ -105,28 +107,30 @@ function targetNotes(checks: readonly TargetCheck[]): string[] {
   const missed = measured.filter((check) => check.met === false)
   const notes: string[] = []
   if (measured.length === 0) return ['No target was measured in this run.']
-  if (missed.length === 0) notes.push(`All ${measured.length} targets measured in this run were met.`)
-  else notes.push(`${missed.length} of ${measured.length} targets measured were missed: ${missed.map((check) => `${check.label} (${check.measured}, bound ${check.bound})`).join('; ')}.`)
+  const targets = measured.length === 1 ? 'the one target measured' : `the ${measured.length} targets measured`
+  if (missed.length === 0) notes.push(`${measured.length === 1 ? 'The one target measured in this run was met' : `All ${measured.length} targets measured in this run were met`}.`)
+  else notes.push(`Missed ${missed.length} of ${targets}: ${missed.map((check) => `${check.label} (${check.measured}, bound ${check.bound})`).join('; ')}.`)
   const caveats = measured.filter((check) => check.caveat !== undefined)
-  if (caveats.length > 0) notes.push(`${caveats.length} of them were measured at another size than the target's, so their verdicts only indicate.`)
+  if (caveats.length > 0) notes.push(`${caveats.length} of them ${caveats.length === 1 ? 'was' : 'were'} measured at another file size than the target's, so ${caveats.length === 1 ? 'its verdict only indicates' : 'their verdicts only indicate'}.`)
   const unmeasured = checks.length - measured.length
-  if (unmeasured > 0) notes.push(`${unmeasured} targets were not measured: their scenarios were not run.`)
+  if (unmeasured > 0) notes.push(`${unmeasured} of the ${checks.length} targets ${unmeasured === 1 ? 'was' : 'were'} not measured: the scenarios or runs ${unmeasured === 1 ? 'it needs' : 'they need'} were left out or failed.`)
   return notes
 }
 
 function loadNotes(summaries: readonly ScenarioSummary[]): string[] {
-  return summaries.flatMap((summary) => {
+  const loaded = summaries.filter((summary) => summary.otherLoadShare !== undefined && summary.otherLoadShare > OTHER_LOAD_SHARE)
+  const busy = loaded.length === 0 ? [] : [
+    `Processes outside the bench used more than ${(OTHER_LOAD_SHARE * 100).toFixed(0)}% of the machine's CPU (median over rounds) during ${loaded.map((summary) => `${summary.scenario} (${((summary.otherLoadShare ?? 0) * 100).toFixed(0)}%)`).join(', ')}: there, times and throughputs are less trustworthy than CPU-seconds.`,
+  ]
+  return [...busy, ...summaries.flatMap((summary) => {
     const notes: string[] = []
-    if (summary.otherLoadShare !== undefined && summary.otherLoadShare > OTHER_LOAD_SHARE) {
-      notes.push(`During "${SCENARIO_LABELS[summary.scenario]}", processes outside the bench used ${(summary.otherLoadShare * 100).toFixed(0)}% of the machine's CPU (median over rounds): its times are less trustworthy than its CPU-seconds.`)
-    }
     if (summary.cpuOverMachineMs > 50) {
       notes.push(`During "${SCENARIO_LABELS[summary.scenario]}", the processes' own CPU times added up to ${seconds(summary.cpuOverMachineMs)} more than the machine was busy in a round: the /proc readings are inconsistent there.`)
     }
     const lifetime = summary.roles.filter((role) => !role.peakCoversWindowOnly).map((role) => role.role)
     if (lifetime.length > 0) notes.push(`In "${SCENARIO_LABELS[summary.scenario]}", the kernel refused to reset the peak RSS of ${lifetime.join(', ')}: those peaks are the processes' lifetime peaks.`)
     return notes
-  })
+  })]
 }
 
 function memoryNotes(samples: readonly MemorySample[]): string[] {

@@ -44,6 +44,8 @@ export interface ScenarioSample {
   readonly exitMs: number
   /** Every process of the scenario, the client last. */
   readonly usages: readonly ProcessUsage[]
+  /** The window's wall time: from before the client's spawn until after its exit. */
+  readonly windowMs: number
   /** CPU time the whole machine spent busy during the window, whoever used it. */
   readonly machineBusyMs: number | undefined
   /** CPU time of this bench process during the window. */
@@ -88,7 +90,7 @@ async function measureWindow(
   const closed = await window.close()
   const elapsedMs = client.doneAtMs === undefined ? exit.elapsedMs : (await client.doneAtMs()) - spawnedAtMs
   await verify(client.output, context.content, client.role)
-  return { scenario, elapsedMs, exitMs: exit.elapsedMs, usages: [...closed.usages, usage], machineBusyMs: closed.machineBusyMs, benchCpuMs: closed.benchCpuMs }
+  return { scenario, elapsedMs, exitMs: exit.elapsedMs, usages: [...closed.usages, usage], windowMs: closed.windowMs, machineBusyMs: closed.machineBusyMs, benchCpuMs: closed.benchCpuMs }
 }
 
 async function curlScenario(context: DataPathContext, dir: string): Promise<ScenarioSample> {

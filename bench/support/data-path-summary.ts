@@ -14,6 +14,8 @@ export interface RoleSummary {
   readonly role: string
   readonly cpuMs: number
   readonly peakRssBytes: number
+  /** Undefined for the client, which started within the window. */
+  readonly openingRssBytes: number | undefined
   /** False when any round could only read the process's lifetime peak. */
   readonly peakCoversWindowOnly: boolean
 }
@@ -60,13 +62,14 @@ export function summarize(samples: readonly ScenarioSample[]): ScenarioSummary[]
         role,
         cpuMs: median(usages.map((usage) => usage.cpuMs)),
         peakRssBytes: median(usages.map((usage) => usage.peakRssBytes)),
+        openingRssBytes: usages.some((usage) => usage.openingRssBytes === undefined) ? undefined : median(usages.map((usage) => usage.openingRssBytes ?? 0)),
         peakCoversWindowOnly: usages.every((usage) => usage.peakCoversWindowOnly),
       }
     })
     const others = rounds.flatMap((round) => {
       if (round.machineBusyMs === undefined) return []
       const ours = sum(round.usages.map((usage) => usage.cpuMs)) + round.benchCpuMs
-      return [Math.max(0, round.machineBusyMs - ours) / (round.elapsedMs * availableParallelism())]
+      return [Math.max(0, round.machineBusyMs - ours) / (round.windowMs * availableParallelism())]
     })
     const over = rounds.map((round) => (round.machineBusyMs === undefined ? 0 : sum(round.usages.map((usage) => usage.cpuMs)) - round.machineBusyMs))
     return {

@@ -4,6 +4,7 @@
  * (GNU time's wait4 figures) for the client a window runs.
  */
 import { readFile, rm, writeFile } from 'node:fs/promises'
+import { performance } from 'node:perf_hooks'
 import type { ChildProcesses, TimedExit } from './child-processes.js'
 import { cpuTimeMs, machineBusyCpuMs } from './process-cpu.js'
 
@@ -17,6 +18,8 @@ export interface ProcessUsage {
   /** User plus system CPU time within the window. */
   readonly cpuMs: number
   readonly peakRssBytes: number
+  /** Resident set size as the window opened; undefined for a process started within it. */
+  readonly openingRssBytes: number | undefined
   /**
    * True when `peakRssBytes` covers the window only (the process's high-water mark was reset as
    * the window opened, or the process lived only within it); false when it is the peak of the
@@ -31,12 +34,16 @@ export interface RunningProcess {
   readonly pid: number | undefined
 }
 
-/** Peak resident set size so far (VmHWM), in bytes; undefined once the process has gone. */
-export async function peakRssBytes(pid: number | undefined): Promise<number | undefined> {
+async function statusBytes(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): Promise<number | undefined> {
   if (pid === undefined) return undefined
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
-  const kib = /^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1]
+  const kib = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1]
   return kib === undefined ? undefined : Number(kib) * 1024
+}
+
+/** Peak resident set size so far (VmHWM), in bytes; undefined once the process has gone. */
+export function peakRssBytes(pid: number | undefined): Promise<number | undefined> {
+  return statusBytes(pid, 'VmHWM')
 }
 
 /**
@@ -64,32 +71,37 @@ export class UsageWindow {
     private readonly processes: readonly RunningProcess[],
     private readonly cpuBeforeMs: readonly number[],
     private readonly resets: readonly boolean[],
+    private readonly openingRssBytes: ReadonlyArray<number | undefined>,
     private readonly machineBeforeMs: number | undefined,
     private readonly benchBefore: NodeJS.CpuUsage,
+    private readonly openedAtMs: number,
   ) {}
 
   /** Opens the window; throws when a process's CPU time cannot be read. */
   static async open(processes: readonly RunningProcess[]): Promise<UsageWindow> {
     const resets = await Promise.all(processes.map((running) => resetPeakRss(running.pid)))
+    const openingRssBytes = await Promise.all(processes.map((running) => statusBytes(running.pid, 'VmRSS')))
     const cpuBeforeMs = await Promise.all(processes.map(requiredCpuMs))
-    return new UsageWindow(processes, cpuBeforeMs, resets, await machineBusyCpuMs(), process.cpuUsage())
+    return new UsageWindow(processes, cpuBeforeMs, resets, openingRssBytes, await machineBusyCpuMs(), process.cpuUsage(), performance.now())
   }
 
   /**
    * Closes the window: each process's CPU time since the opening and its peak RSS; the machine's
-   * busy CPU time over the window (undefined without /proc/stat); this bench process's own CPU time.
+   * busy CPU time over the window (undefined without /proc/stat); this bench process's own CPU
+   * time; the window's wall time.
    */
-  async close(): Promise<{ usages: ProcessUsage[]; machineBusyMs: number | undefined; benchCpuMs: number }> {
+  async close(): Promise<{ usages: ProcessUsage[]; machineBusyMs: number | undefined; benchCpuMs: number; windowMs: number }> {
+    const windowMs = performance.now() - this.openedAtMs
     const machineAfterMs = await machineBusyCpuMs()
     const bench = process.cpuUsage(this.benchBefore)
     const usages = await Promise.all(this.processes.map(async (running, i) => {
       const cpuMs = (await requiredCpuMs(running)) - this.cpuBeforeMs[i]!
       const peak = await peakRssBytes(running.pid)
       if (peak === undefined) throw new Error(`cannot read the peak RSS of the ${running.role} (pid ${running.pid}) from /proc`)
-      return { role: running.role, cpuMs, peakRssBytes: peak, peakCoversWindowOnly: this.resets[i]! }
+      return { role: running.role, cpuMs, peakRssBytes: peak, openingRssBytes: this.openingRssBytes[i], peakCoversWindowOnly: this.resets[i]! }
     }))
     const machineBusyMs = machineAfterMs === undefined || this.machineBeforeMs === undefined ? undefined : machineAfterMs - this.machineBeforeMs
-    return { usages, machineBusyMs, benchCpuMs: (bench.user + bench.system) / 1000 }
+    return { usages, machineBusyMs, benchCpuMs: (bench.user + bench.system) / 1000, windowMs }
   }
 }
 
@@ -110,5 +122,5 @@ export async function runMeasured(
   if (userSeconds === undefined || systemSeconds === undefined || peakKiB === undefined || [userSeconds, systemSeconds, peakKiB].some((value) => !Number.isFinite(value))) {
     throw new Error(`${GNU_TIME} reported ${JSON.stringify(report)} for the ${init.role}`)
   }
-  return { exit, usage: { role: init.role, cpuMs: (userSeconds + systemSeconds) * 1000, peakRssBytes: peakKiB * 1024, peakCoversWindowOnly: true } }
+  return { exit, usage: { role: init.role, cpuMs: (userSeconds + systemSeconds) * 1000, peakRssBytes: peakKiB * 1024, openingRssBytes: undefined, peakCoversWindowOnly: true } }
 }
