@@ -8,7 +8,7 @@ import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Content } from '../../test/support/origin-server.js'
 import type { ChildProcesses } from './child-processes.js'
-import { dfgetArgs, requireFromParent, ROLES, startWarmPair, verify } from './data-path-scenarios.js'
+import { CLIENT_DEADLINE_GRACE_MS, dfgetArgs, requireFromParent, ROLES, startWarmPair, verify } from './data-path-scenarios.js'
 import { peakRssBytes, runMeasured, UsageWindow, type ProcessUsage } from './process-usage.js'
 
 /** One memory run: a piece length and a concurrency, fresh daemons. */
@@ -58,7 +58,9 @@ export async function runMemorySample(context: MemoryContext, init: { pieceLengt
     const output = join(dir, 'dfget.out')
     const window = await UsageWindow.open(pair.running)
     const { exit } = await runMeasured(context.children, {
-      role: ROLES.dfget, command: process.execPath, args: dfgetArgs(pair.url, output, pair.child, init.pieceLengthBytes), usagePath: join(dir, 'dfget.usage'), timeoutMs: context.downloadTimeoutMs,
+      role: ROLES.dfget, command: process.execPath, args: dfgetArgs(pair.url, output, pair.child, { timeoutMs: context.downloadTimeoutMs, pieceLengthBytes: init.pieceLengthBytes }),
+      usagePath: join(dir, 'dfget.usage'),
+      timeoutMs: context.downloadTimeoutMs + CLIENT_DEADLINE_GRACE_MS,
     })
     const { usages } = await window.close()
     await verify(output, context.content, 'the child\'s dfget')

@@ -18,6 +18,13 @@ import { runMeasured, UsageWindow, type ProcessUsage, type RunningProcess } from
 export const SCENARIO_NAMES = ['curl', 'aria2', 'dfget-source', 'p2p-tls', 'p2p-plain'] as const
 export type ScenarioName = (typeof SCENARIO_NAMES)[number]
 
+/**
+ * How long past its own deadline a client may run before it is killed. Each client is given the
+ * download deadline itself (dfget --timeout, curl --max-time, aria2c --stop), because the kill
+ * reaches GNU time, which measures it, and not the client.
+ */
+export const CLIENT_DEADLINE_GRACE_MS = 30_000
+
 /** The processes' names in reports; the report finds the ones its ratios need by these. */
 export const ROLES = {
   origin: 'origin',
@@ -69,10 +76,14 @@ export async function verify(path: string, content: Content, what: string): Prom
   if (digest !== content.sha256) throw new Error(`${what} wrote ${path} with sha256 ${digest}, expected ${content.sha256}`)
 }
 
-/** dfget's arguments for one download through `daemon`, with a fixed piece length if given. */
-export function dfgetArgs(url: string, output: string, daemon: ClusterDaemon, pieceLengthBytes: number | undefined): string[] {
-  const pieceLength = pieceLengthBytes === undefined ? [] : ['--piece-length', String(pieceLengthBytes)]
-  return [cliPath('dfget'), url, '-O', output, '-e', daemon.socketPath, '--no-progress', ...pieceLength]
+function deadlineSeconds(timeoutMs: number): string {
+  return String(Math.ceil(timeoutMs / 1000))
+}
+
+/** dfget's arguments for one download through `daemon` within `timeoutMs`, with a fixed piece length if given. */
+export function dfgetArgs(url: string, output: string, daemon: ClusterDaemon, init: { timeoutMs: number; pieceLengthBytes?: number | undefined }): string[] {
+  const pieceLength = init.pieceLengthBytes === undefined ? [] : ['--piece-length', String(init.pieceLengthBytes)]
+  return [cliPath('dfget'), url, '-O', output, '-e', daemon.socketPath, '--no-progress', '--timeout', `${deadlineSeconds(init.timeoutMs)}s`, ...pieceLength]
 }
 
 /** Runs the measured client inside a window over `running`, then checks its output. */
@@ -85,7 +96,7 @@ async function measureWindow(
   const window = await UsageWindow.open(running)
   const spawnedAtMs = Date.now()
   const { exit, usage } = await runMeasured(context.children, {
-    role: client.role, command: client.command, args: client.args, usagePath: join(client.dir, 'client.usage'), timeoutMs: context.downloadTimeoutMs,
+    role: client.role, command: client.command, args: client.args, usagePath: join(client.dir, 'client.usage'), timeoutMs: context.downloadTimeoutMs + CLIENT_DEADLINE_GRACE_MS,
   })
   const closed = await window.close()
   const elapsedMs = client.doneAtMs === undefined ? exit.elapsedMs : (await client.doneAtMs()) - spawnedAtMs
@@ -97,7 +108,7 @@ async function curlScenario(context: DataPathContext, dir: string): Promise<Scen
   const origin = await startOrigin(context.children, dirname(context.content.file), dir)
   const output = join(dir, 'curl.out')
   return measureWindow(context, 'curl', [{ role: ROLES.origin, pid: origin.child.pid }], {
-    role: ROLES.curl, command: 'curl', args: ['-sS', '--fail', '-o', output, origin.url(basename(context.content.file))], output, dir,
+    role: ROLES.curl, command: 'curl', args: ['-sS', '--fail', '--max-time', deadlineSeconds(context.downloadTimeoutMs), '-o', output, origin.url(basename(context.content.file))], output, dir,
   })
 }
 
@@ -107,7 +118,7 @@ async function aria2Scenario(context: DataPathContext, dir: string): Promise<Sce
   await mkdir(leecherDir)
   const output = leechedPath(context.torrent, leecherDir)
   return measureWindow(context, 'aria2', [{ role: ROLES.tracker, pid: swarm.tracker.pid }, { role: ROLES.seeder, pid: swarm.seeder.pid }], {
-    role: ROLES.leecher, command: 'aria2c', args: [...swarm.leecherArgs, '-d', leecherDir, context.torrent.torrentPath], output, dir, doneAtMs: () => completedAtMs(output),
+    role: ROLES.leecher, command: 'aria2c', args: [...swarm.leecherArgs, `--stop=${deadlineSeconds(context.downloadTimeoutMs)}`, '-d', leecherDir, context.torrent.torrentPath], output, dir, doneAtMs: () => completedAtMs(output),
   })
 }
 
@@ -123,7 +134,7 @@ async function dfgetSourceScenario(context: DataPathContext, dir: string): Promi
   const output = join(dir, 'dfget.out')
   const running = [{ role: ROLES.origin, pid: origin.child.pid }, { role: ROLES.scheduler, pid: scheduler.child.pid }, { role: ROLES.daemon, pid: daemon.child.pid }]
   const sample = await measureWindow(context, 'dfget-source', running, {
-    role: ROLES.dfget, command: process.execPath, args: dfgetArgs(origin.url(basename(context.content.file)), output, daemon, undefined), output, dir,
+    role: ROLES.dfget, command: process.execPath, args: dfgetArgs(origin.url(basename(context.content.file)), output, daemon, { timeoutMs: context.downloadTimeoutMs }), output, dir,
   })
   const traffic = await trafficOf(daemon)
   if (traffic.fromSourceBytes !== context.content.length) throw new Error(`the daemon fetched ${traffic.fromSourceBytes} bytes from the origin, not the ${context.content.length} of the file`)
@@ -141,7 +152,7 @@ export async function startWarmPair(
   const child = cluster.daemons[0]!
   const url = origin.url(basename(init.content.file))
   const warm = join(dir, 'warm.out')
-  const exit = await children.run(process.execPath, dfgetArgs(url, warm, cluster.seed, init.pieceLengthBytes), { timeoutMs: init.downloadTimeoutMs })
+  const exit = await children.run(process.execPath, dfgetArgs(url, warm, cluster.seed, { timeoutMs: init.downloadTimeoutMs, pieceLengthBytes: init.pieceLengthBytes }), { timeoutMs: init.downloadTimeoutMs + CLIENT_DEADLINE_GRACE_MS })
   if (exit.code !== 0) throw new Error(`the warming dfget through the seed exited with ${exit.code ?? exit.signal ?? 'nothing'}: ${exit.stderr.slice(-1500)}`)
   await verify(warm, init.content, 'the warming dfget')
   // Only a link to the seed's stored copy: removing it frees nothing, but keeps the dir tidy.
@@ -171,7 +182,7 @@ async function p2pScenario(context: DataPathContext, dir: string, tls: boolean):
   })
   const output = join(dir, 'dfget.out')
   const sample = await measureWindow(context, tls ? 'p2p-tls' : 'p2p-plain', pair.running, {
-    role: ROLES.dfget, command: process.execPath, args: dfgetArgs(pair.url, output, pair.child, undefined), output, dir,
+    role: ROLES.dfget, command: process.execPath, args: dfgetArgs(pair.url, output, pair.child, { timeoutMs: context.downloadTimeoutMs }), output, dir,
   })
   await requireFromParent(pair.seed, pair.child, context.content.length)
   return sample

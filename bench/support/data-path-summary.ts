@@ -3,6 +3,7 @@
  * the ratios the issue asks for, and each target measured against its bound.
  */
 import { availableParallelism } from 'node:os'
+import { formatBytes } from '../../src/common/units.js'
 import type { MemorySample } from './data-path-memory.js'
 import { ROLES, type ScenarioName, type ScenarioSample } from './data-path-scenarios.js'
 
@@ -170,7 +171,7 @@ function ratioTarget(label: string, value: number | undefined, bound: number): T
 
 /** The issue's targets against this run's medians and memory samples. */
 export function targetChecks(figures: KeyFigures, sizeBytes: number, memory: readonly MemorySample[], memorySizeBytes: number | undefined): TargetCheck[] {
-  const sizeCaveat = sizeBytes === TARGET_SIZE_BYTES ? undefined : `measured with a ${sizeBytes / MiB} MiB file; the target is for 1 GiB`
+  const sizeCaveat = sizeBytes === TARGET_SIZE_BYTES ? undefined : `measured with a ${formatBytes(sizeBytes)} file; the target is for 1 GiB`
   const throughput = (label: string, scenario: ScenarioName): TargetCheck => {
     const elapsedMs = figures.elapsedMs[scenario]
     const value = elapsedMs === undefined ? undefined : throughputMiBPerSecond(sizeBytes, elapsedMs)
@@ -190,7 +191,7 @@ export function targetChecks(figures: KeyFigures, sizeBytes: number, memory: rea
       measured: peak === undefined ? undefined : `${(peak / MiB).toFixed(1)} MiB`,
       bound: '≤ 80 MiB',
       met: peak === undefined ? undefined : peak <= 80 * MiB,
-      caveat: memorySizeBytes === undefined || memorySizeBytes === MEMORY_TARGET_SIZE_BYTES ? undefined : `measured with a ${memorySizeBytes / MiB} MiB file; the target is for 4 GiB`,
+      caveat: memorySizeBytes === undefined || memorySizeBytes === MEMORY_TARGET_SIZE_BYTES ? undefined : `measured with a ${formatBytes(memorySizeBytes)} file; the target is for 4 GiB`,
     },
   ]
 }
