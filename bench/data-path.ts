@@ -7,6 +7,7 @@
  * several fixed piece lengths and concurrencies, with each daemon's peak RSS.
  * Run: `npm run bench:data-path -- [--size 1GiB] [--memory-size 4GiB] [--rounds 2] [--no-docs]`.
  */
+import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, statfs } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -21,6 +22,7 @@ import { commandLine, method, parseOptions, RUN_LINE, type DataPathOptions } fro
 import { memoryTable, observations, processTable, ratioTable, scenarioTable, targetTable } from './support/data-path-report.js'
 import { runScenario, type DataPathContext, type ScenarioName, type ScenarioSample } from './support/data-path-scenarios.js'
 import { cpuSecondsPerGiB, keyFigures, ratios, summarize, targetChecks, throughputMiBPerSecond } from './support/data-path-summary.js'
+import { GNU_TIME } from './support/process-usage.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const DOC_PATH = join(ROOT, 'docs', 'benchmarks.md')
@@ -46,7 +48,7 @@ async function checkWorkDir(options: DataPathOptions): Promise<void> {
 }
 
 function requireTools(options: DataPathOptions): void {
-  requireCommand('time', 'time')
+  if (!existsSync(GNU_TIME)) throw new Error(`${GNU_TIME} is missing: install Debian's time with \`bash scripts/install-test-deps.sh\` (as root)`)
   if (options.scenarios.includes('curl')) requireCommand('curl', 'curl')
   if (options.scenarios.includes('aria2')) {
     for (const [command, debianPackage] of [['aria2c', 'aria2'], ['mktorrent', 'mktorrent'], ['opentracker', 'opentracker']] as const) requireCommand(command, debianPackage)
