@@ -17,8 +17,8 @@ export const SCENARIO_LABELS: Record<ScenarioName, string> = {
 
 /** The share of the machine others used above which a scenario's figures are called out. */
 const OTHER_LOAD_SHARE = 0.15
-/** A spread of the daemons' peaks across memory runs up to which memory is called flat. */
-const FLAT_MEMORY_SPREAD_BYTES = 16 * MiB
+/** Growth of the highest daemon peak, across a memory setting's range, up to which memory is called flat. */
+const FLAT_MEMORY_GROWTH_BYTES = 16 * MiB
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(2)} s`
@@ -104,14 +104,17 @@ export function memoryTable(samples: readonly MemorySample[], sizeBytes: number)
 
 function targetNotes(checks: readonly TargetCheck[]): string[] {
   const measured = checks.filter((check) => check.met !== undefined)
-  const missed = measured.filter((check) => check.met === false)
-  const notes: string[] = []
   if (measured.length === 0) return ['No target was measured in this run.']
-  const targets = measured.length === 1 ? 'the one target measured' : `the ${measured.length} targets measured`
-  if (missed.length === 0) notes.push(`${measured.length === 1 ? 'The one target measured in this run was met' : `All ${measured.length} targets measured in this run were met`}.`)
-  else notes.push(`Missed ${missed.length} of ${targets}: ${missed.map((check) => `${check.label} (${check.measured}, bound ${check.bound})`).join('; ')}.`)
-  const caveats = measured.filter((check) => check.caveat !== undefined)
-  if (caveats.length > 0) notes.push(`${caveats.length} of them ${caveats.length === 1 ? 'was' : 'were'} measured at another file size than the target's, so ${caveats.length === 1 ? 'its verdict only indicates' : 'their verdicts only indicate'}.`)
+  const missed = measured.filter((check) => check.met === false)
+  const listed = missed.map((check) => `${check.label} (${check.measured}, bound ${check.bound})`).join('; ')
+  const notes: string[] = []
+  if (measured.length === 1) notes.push(missed.length === 0 ? 'The one target measured in this run was met.' : `The one target measured in this run was missed: ${listed}.`)
+  else notes.push(missed.length === 0 ? `All ${measured.length} targets measured in this run were met.` : `Missed ${missed.length} of the ${measured.length} targets measured: ${listed}.`)
+  const caveats = measured.filter((check) => check.caveat !== undefined).length
+  if (caveats > 0) {
+    const which = measured.length === 1 ? 'It was' : caveats === measured.length ? 'All of them were' : caveats === 1 ? 'One of them was' : `${caveats} of them were`
+    notes.push(`${which} measured at another file size than the target's, so ${caveats === 1 ? 'its verdict only indicates' : 'their verdicts only indicate'}.`)
+  }
   const unmeasured = checks.length - measured.length
   if (unmeasured > 0) notes.push(`${unmeasured} of the ${checks.length} targets ${unmeasured === 1 ? 'was' : 'were'} not measured: the scenarios or runs ${unmeasured === 1 ? 'it needs' : 'they need'} were left out or failed.`)
   return notes
@@ -133,24 +136,45 @@ function loadNotes(summaries: readonly ScenarioSummary[]): string[] {
   })]
 }
 
+function highestPeak(sample: MemorySample): number {
+  return Math.max(sample.child.peakRssBytes, sample.seedServing.peakRssBytes, sample.seedSourcePeakRssBytes)
+}
+
+/**
+ * How the highest daemon peak changed from the smallest to the largest value of one setting (the
+ * highest over the other setting's values on each side); undefined when the run had one value.
+ */
+function growth(samples: readonly MemorySample[], setting: (sample: MemorySample) => number): { from: number; to: number; changeBytes: number } | undefined {
+  const values = [...new Set(samples.map(setting))].sort((a, b) => a - b)
+  if (values.length < 2) return undefined
+  const peakAt = (value: number): number => Math.max(...samples.filter((sample) => setting(sample) === value).map(highestPeak))
+  const from = values[0]!
+  const to = values[values.length - 1]!
+  return { from, to, changeBytes: peakAt(to) - peakAt(from) }
+}
+
+function signedMebibytes(bytes: number): string {
+  return `${bytes >= 0 ? '+' : '−'}${mebibytes(Math.abs(bytes))}`
+}
+
 function memoryNotes(samples: readonly MemorySample[]): string[] {
   if (samples.length === 0) return []
-  const peaks = samples.flatMap((sample) => [
-    { bytes: sample.child.peakRssBytes, where: `the child at ${formatBytes(sample.pieceLengthBytes)} pieces, ${sample.concurrentPieceCount} at once` },
-    { bytes: sample.seedServing.peakRssBytes, where: `the seed serving at ${formatBytes(sample.pieceLengthBytes)} pieces, ${sample.concurrentPieceCount} at once` },
-    { bytes: sample.seedSourcePeakRssBytes, where: `the seed fetching from the origin at ${formatBytes(sample.pieceLengthBytes)} pieces, ${sample.concurrentPieceCount} at once` },
-  ])
-  const low = peaks.reduce((best, peak) => (peak.bytes < best.bytes ? peak : best))
-  const high = peaks.reduce((best, peak) => (peak.bytes > best.bytes ? peak : best))
-  const spread = high.bytes - low.bytes
-  if (samples.length === 1) return [`With a single memory run, the highest daemon peak was ${mebibytes(high.bytes)} (${high.where}); nothing to compare it with.`]
-  const childPeaks = [...samples].sort((a, b) => a.pieceLengthBytes - b.pieceLengthBytes || a.concurrentPieceCount - b.concurrentPieceCount)
-  const first = childPeaks[0]!
-  const last = childPeaks[childPeaks.length - 1]!
-  const trend = `The child's peak went from ${mebibytes(first.child.peakRssBytes)} (${formatBytes(first.pieceLengthBytes)} pieces, ${first.concurrentPieceCount} at once) to ${mebibytes(last.child.peakRssBytes)} (${formatBytes(last.pieceLengthBytes)} pieces, ${last.concurrentPieceCount} at once).`
-  return spread <= FLAT_MEMORY_SPREAD_BYTES
-    ? [`Across the memory runs every daemon peak stayed between ${mebibytes(low.bytes)} and ${mebibytes(high.bytes)}, a spread of ${mebibytes(spread)}, within ${mebibytes(FLAT_MEMORY_SPREAD_BYTES)}: memory did not grow with piece length or concurrency. ${trend}`]
-    : [`Across the memory runs the daemon peaks spread over ${mebibytes(spread)}, more than ${mebibytes(FLAT_MEMORY_SPREAD_BYTES)}: from ${mebibytes(low.bytes)} (${low.where}) to ${mebibytes(high.bytes)} (${high.where}). ${trend}`]
+  const peaks = samples.map(highestPeak)
+  const notes = [`Across the memory runs the highest daemon peak RSS ranged from ${mebibytes(Math.min(...peaks))} to ${mebibytes(Math.max(...peaks))}.`]
+  const byLength = growth(samples, (sample) => sample.pieceLengthBytes)
+  const byConcurrency = growth(samples, (sample) => sample.concurrentPieceCount)
+  if (byLength !== undefined) notes.push(`From ${formatBytes(byLength.from)} to ${formatBytes(byLength.to)} pieces, it changed by ${signedMebibytes(byLength.changeBytes)}, while a piece grew by ${mebibytes(byLength.to - byLength.from)}.`)
+  if (byConcurrency !== undefined) notes.push(`From ${byConcurrency.from} to ${byConcurrency.to} pieces at once, it changed by ${signedMebibytes(byConcurrency.changeBytes)}.`)
+  const grew = [
+    ...(byLength !== undefined && byLength.changeBytes > FLAT_MEMORY_GROWTH_BYTES ? ['piece length'] : []),
+    ...(byConcurrency !== undefined && byConcurrency.changeBytes > FLAT_MEMORY_GROWTH_BYTES ? ['concurrency'] : []),
+  ]
+  const compared = [...(byLength === undefined ? [] : ['piece length']), ...(byConcurrency === undefined ? [] : ['concurrency'])]
+  if (compared.length === 0) return notes
+  notes.push(grew.length === 0
+    ? `Memory did not grow with ${compared.join(' or ')} by more than ${mebibytes(FLAT_MEMORY_GROWTH_BYTES)}.`
+    : `Memory grew with ${grew.join(' and ')} by more than ${mebibytes(FLAT_MEMORY_GROWTH_BYTES)}.`)
+  return notes
 }
 
 /** Every observation worth a sentence, each derived from the figures. */
