@@ -153,7 +153,7 @@ async function main(): Promise<number> {
       '',
     ]
     const report = [
-      `${options.rounds} round(s) of a ${formatBytes(options.size.bytes)} file, medians per scenario.`,
+      options.rounds === 1 ? `One round of a ${formatBytes(options.size.bytes)} file.` : `${options.rounds} rounds of a ${formatBytes(options.size.bytes)} file, medians per scenario.`,
       '',
       scenarioTable(summaries, options.size.bytes),
       '',
@@ -173,7 +173,7 @@ async function main(): Promise<number> {
     console.log(report)
     console.error(`the bench took ${((performance.now() - startedMs) / 1000).toFixed(0)} s`)
     if (options.updateDocs) {
-      const body = [...sectionPreamble({ runLine: RUN_LINE, command: commandLine(options) }), report, '', 'How:', '', method(options), ''].join('\n')
+      const body = [...sectionPreamble({ runLine: RUN_LINE, command: commandLine(options), build: 'the npm script builds first' }), report, '', 'How:', '', method(options), ''].join('\n')
       await publishSection(DOC_PATH, SECTION, body)
     }
     return failures.length === 0 ? 0 : 1
