@@ -73,7 +73,7 @@ async function runRounds(run: BenchRun, options: DataPathOptions, workDir: strin
     console.error('making the .torrent (mktorrent hashes the file)')
     torrent = await makeTorrent(content.file, join(workDir, 'content.torrent'))
   }
-  const context: DataPathContext = { children: run.children, workDir, content, torrent: torrent!, downloadTimeoutMs: options.downloadTimeoutMs }
+  const context: DataPathContext = { children: run.children, workDir, content, torrent, downloadTimeoutMs: options.downloadTimeoutMs }
   const samples: ScenarioSample[] = []
   for (let round = 0; round < options.rounds; round++) {
     // Alternating the order keeps a drift over the run from favouring one scenario.

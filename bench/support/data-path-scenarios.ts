@@ -66,7 +66,8 @@ export interface DataPathContext {
   readonly workDir: string
   /** The file, in the directory the origin serves, under its own name. */
   readonly content: Content
-  readonly torrent: LoopbackTorrent
+  /** Made only when the aria2 scenario runs. */
+  readonly torrent: LoopbackTorrent | undefined
   readonly downloadTimeoutMs: number
 }
 
@@ -113,12 +114,14 @@ async function curlScenario(context: DataPathContext, dir: string): Promise<Scen
 }
 
 async function aria2Scenario(context: DataPathContext, dir: string): Promise<ScenarioSample> {
-  const swarm = await startSwarm(context.children, context.torrent, dir)
+  const torrent = context.torrent
+  if (torrent === undefined) throw new Error('the aria2 scenario needs the run\'s .torrent')
+  const swarm = await startSwarm(context.children, torrent, dir)
   const leecherDir = join(dir, 'leecher')
   await mkdir(leecherDir)
-  const output = leechedPath(context.torrent, leecherDir)
+  const output = leechedPath(torrent, leecherDir)
   return measureWindow(context, 'aria2', [{ role: ROLES.tracker, pid: swarm.tracker.pid }, { role: ROLES.seeder, pid: swarm.seeder.pid }], {
-    role: ROLES.leecher, command: 'aria2c', args: [...swarm.leecherArgs, `--stop=${deadlineSeconds(context.downloadTimeoutMs)}`, '-d', leecherDir, context.torrent.torrentPath], output, dir, doneAtMs: () => completedAtMs(output),
+    role: ROLES.leecher, command: 'aria2c', args: [...swarm.leecherArgs, `--stop=${deadlineSeconds(context.downloadTimeoutMs)}`, '-d', leecherDir, torrent.torrentPath], output, dir, doneAtMs: () => completedAtMs(output),
   })
 }
 
