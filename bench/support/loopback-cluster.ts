@@ -29,8 +29,16 @@ export interface ClusterDaemon {
   readonly proxyAddress: string
 }
 
+/** A running `damselfly scheduler`: its process, its gRPC `host:port` and its log. */
+export interface ClusterScheduler {
+  readonly child: ChildProcess
+  readonly address: string
+  readonly logPath: string
+}
+
 /** A scheduler, a seed daemon and `count` daemons on 127.0.0.1, each with its own data dir under `dir`. */
 export interface LoopbackCluster {
+  readonly scheduler: ClusterScheduler
   readonly seed: ClusterDaemon
   readonly daemons: readonly ClusterDaemon[]
   /** CPU time of the scheduler, the seed and every daemon so far; undefined if any is unknown. */
@@ -55,7 +63,11 @@ async function failIfExited(child: ChildProcess, name: string, logPath: string):
   throw new Error(`${name} exited with ${child.exitCode ?? child.signalCode}: ${tail}`)
 }
 
-async function startScheduler(children: ChildProcesses, dir: string, trust: string[]): Promise<{ child: ChildProcess; address: string; logPath: string }> {
+/**
+ * Starts `damselfly scheduler` on 127.0.0.1 port 0 with its data in `dir` and `trust` flags
+ * (`--pki-dir <dir>` or `--insecure`); resolves once it listens, throws if it exits first.
+ */
+export async function startScheduler(children: ChildProcesses, dir: string, trust: string[]): Promise<ClusterScheduler> {
   await mkdir(dir, { recursive: true })
   const logPath = join(dir, 'scheduler.log')
   const child = children.start(
@@ -72,7 +84,11 @@ async function startScheduler(children: ChildProcesses, dir: string, trust: stri
   return { child, address: address!, logPath }
 }
 
-async function startDaemon(children: ChildProcesses, dir: string, schedulerAddress: string, seed: boolean, args: string[], env: Readonly<Record<string, string>>): Promise<ClusterDaemon> {
+/**
+ * Starts a dfdaemon (a seed with `seed`) on 127.0.0.1 with every port 0 and its data in `dir`;
+ * resolves once it has logged its addresses and answers `/healthy`, throws if it exits first.
+ */
+export async function startDaemon(children: ChildProcesses, dir: string, schedulerAddress: string, seed: boolean, args: string[], env: Readonly<Record<string, string>>): Promise<ClusterDaemon> {
   await mkdir(dir, { recursive: true })
   const socketPath = join(dir, 'dfdaemon.sock')
   const logPath = join(dir, 'dfdaemon.log')
@@ -126,13 +142,10 @@ export async function startLoopbackCluster(
     return startDaemon(children, join(dir, name), scheduler.address, seed, [...trust, ...(options.daemonArgs ?? [])], options.daemonEnv ?? {})
   }
   const [seed, ...daemons] = await Promise.all([daemon('seed', true), ...Array.from({ length: count }, (_, i) => daemon(`daemon-${i}`, false))])
-  await waitFor(
-    async () => (await countLogged(scheduler.logPath, 'host announced')) >= count + 1,
-    `the scheduler to hear from ${count + 1} hosts`,
-    STARTUP_TIMEOUT_MS,
-  )
+  await waitForAnnouncedHosts(scheduler, count + 1)
   const pids = [scheduler.child.pid, seed.child.pid, ...daemons.map((daemon) => daemon.child.pid)]
   return {
+    scheduler,
     seed,
     daemons,
     async cpuTimeMs() {
@@ -140,6 +153,15 @@ export async function startLoopbackCluster(
       return times.some((time) => time === undefined) ? undefined : times.reduce<number>((sum, time) => sum + time!, 0)
     },
   }
+}
+
+/** Resolves once the scheduler has logged an announcement from `count` hosts. */
+export async function waitForAnnouncedHosts(scheduler: ClusterScheduler, count: number): Promise<void> {
+  await waitFor(
+    async () => (await countLogged(scheduler.logPath, 'host announced')) >= count,
+    `the scheduler to hear from ${count} hosts`,
+    STARTUP_TIMEOUT_MS,
+  )
 }
 
 /** The `costMs` of the last task the daemon logged as done: how long its own download took. */

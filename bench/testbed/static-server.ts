@@ -6,6 +6,7 @@
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { basename, join } from 'node:path'
 import { parseArgs } from 'node:util'
 
@@ -75,5 +76,6 @@ const server = createServer({ keepAlive: true }, (req, res) => {
     res.destroy()
   })
 })
-server.listen(Number(values.port), values.ip, () => console.log(JSON.stringify({ msg: 'origin listening', ip: values.ip, port: values.port })))
+// The bound port, so `--port 0` callers can find it.
+server.listen(Number(values.port), values.ip, () => console.log(JSON.stringify({ msg: 'origin listening', ip: values.ip, port: (server.address() as AddressInfo).port })))
 process.once('SIGTERM', () => process.exit(0))

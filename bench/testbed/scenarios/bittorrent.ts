@@ -26,7 +26,7 @@ const PIECE_LENGTH_LOG2 = 20
 const STARTUP_TIMEOUT_MS = 60_000
 const QUERY_TIMEOUT_MS = 60_000
 /** Only the tracker finds peers: no DHT, no local discovery, no peer exchange. */
-const ARIA2_COMMON = [
+export const ARIA2_COMMON = [
   '--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false', '--enable-peer-exchange=false', '--disable-ipv6=true',
   '--summary-interval=0', '--console-log-level=warn', '--file-allocation=none', '--bt-tracker-interval=5',
   // 0.0 with no --seed-time: seed until stopped.
