@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import { describe, it, type TestContext } from 'node:test'
-import { isDamselflyError } from '../protocol/damselfly-error.js'
+import { DamselflyError, isDamselflyError } from '../protocol/damselfly-error.js'
 import { sha256Hex } from '../protocol/digest.js'
 import type { ErrorCode } from '../protocol/error-codes.js'
 import type { TaskId } from '../protocol/ids.js'
@@ -102,6 +102,32 @@ const CASES: Record<string, ContractCase> = {
     assert.equal(store.get(testTaskId('a'))?.descriptor.etag, '"v2"')
     assert.equal(store.list().length, 1)
     await rejectsWith(writeTestPiece(first, content, 1), 'TASK_NOT_FOUND')
+  },
+
+  'sends a range to a sink in order, reading into no chunk the sink still holds': async (store) => {
+    const content = testContent(CONTENT_BYTES)
+    const task = await store.create(testDescriptor('a'))
+    for (const number of [0, 1, 2, 3, 4]) await writeTestPiece(task, content, number)
+    const held: Array<{ chunk: Buffer; copy: Buffer }> = []
+    const sent = await (async () => {
+      const parts: Buffer[] = []
+      await task.sendRange(1, 4498, async (chunk) => {
+        const copy = Buffer.from(chunk)
+        held.push({ chunk, copy })
+        parts.push(copy)
+        await new Promise((resolve) => setImmediate(resolve))
+        // Until this promise resolves the chunk's memory is the sink's: it must still hold what it was given.
+        assert.deepEqual(chunk, copy)
+      }, AbortSignal.timeout(5_000))
+      return Buffer.concat(parts)
+    })()
+    assert.deepEqual(sent, content.subarray(1, 4499))
+    assert.ok(held.length >= 1)
+    throwsWith(() => task.sendRange(4000, 4500, () => Promise.resolve(), AbortSignal.timeout(5_000)), 'RANGE_NOT_SATISFIABLE')
+    await rejectsWith(task.sendRange(0, 4499, () => Promise.reject(new DamselflyError('CANCELLED', 'the client went away')), AbortSignal.timeout(5_000)), 'CANCELLED')
+    const partial = await store.create(testDescriptor('b'))
+    await writeTestPiece(partial, content, 0)
+    throwsWith(() => partial.sendRange(900, 1000, () => Promise.resolve(), AbortSignal.timeout(5_000)), 'PIECE_NOT_FOUND')
   },
 
   'reads back pieces written out of order, across piece boundaries': async (store) => {

@@ -5,7 +5,7 @@ import { DamselflyError } from '../protocol/damselfly-error.js'
 import type { TaskId } from '../protocol/ids.js'
 import type { PieceRecord } from './content-store.js'
 import { encodeMetadata, journalLine, type TaskPaths } from './file-layout.js'
-import { FileRangeStream } from './file-range-stream.js'
+import { FileRangeStream, sendFileRange, type RangeSink } from './file-range-stream.js'
 import { LazyFileHandle } from './lazy-file-handle.js'
 import type { ReadBudget } from './read-budget.js'
 import { storageFailed } from './storage-failed.js'
@@ -31,6 +31,8 @@ function isDiskFull(error: unknown): boolean {
  */
 export class FileTaskBackend implements TaskBackend {
   private readonly content: LazyFileHandle
+  /** Read-only, for serving pieces: one descriptor per task however many requests it serves. */
+  private readonly reader: LazyFileHandle
   private readonly journal: LazyFileHandle
   /** Metadata writes and access-time updates, one at a time so an older one never lands last. */
   private metadataQueue: Promise<void> = Promise.resolve()
@@ -46,6 +48,7 @@ export class FileTaskBackend implements TaskBackend {
   ) {
     const { paths, contentHandle } = init
     this.content = new LazyFileHandle(contentHandle === undefined ? { path: paths.content, flags: 'r+' } : { path: paths.content, flags: 'r+', handle: contentHandle })
+    this.reader = new LazyFileHandle({ path: paths.content, flags: 'r' })
     this.journal = new LazyFileHandle({ path: paths.journal, flags: 'a' })
     this.latestAccessMs = init.lastAccessMs
     this.persistedAccessMs = init.lastAccessMs
@@ -85,6 +88,18 @@ export class FileTaskBackend implements TaskBackend {
 
   read(start: number, endInclusive: number): Readable {
     return new FileRangeStream({ budget: this.components.readBudget }, { path: this.init.paths.content, start, endInclusive })
+  }
+
+  async send(start: number, endInclusive: number, sink: RangeSink, signal: AbortSignal): Promise<void> {
+    // Once closed, the path may name another task's file.
+    if (this.retired) throw storageFailed('the task was closed', new Error('the task was closed'), this.init.taskId)
+    const release = this.components.readBudget.open()
+    try {
+      const chunkBytes = this.components.readBudget.chunkBytes()
+      await this.reader.use((handle) => sendFileRange(handle, { start, endInclusive, chunkBytes }, sink, signal))
+    } finally {
+      release()
+    }
   }
 
   async seal(contentLengthBytes: number): Promise<ContentSeal | undefined> {
@@ -191,7 +206,7 @@ export class FileTaskBackend implements TaskBackend {
 
   private async closeHandles(): Promise<void> {
     try {
-      await Promise.all([this.content.close(), this.journal.close()])
+      await Promise.all([this.content.close(), this.reader.close(), this.journal.close()])
     } catch (cause) {
       throw storageFailed('closing the task files failed', cause, this.init.taskId)
     }

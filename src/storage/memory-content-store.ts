@@ -4,6 +4,7 @@ import type { Logger } from '../common/logger.js'
 import type { TaskId } from '../protocol/ids.js'
 import { piecesCovering } from '../protocol/piece.js'
 import { BatchBuffers, DEFAULT_BATCH_BUFFERS } from './batch-buffers.js'
+import type { RangeSink } from './file-range-stream.js'
 import type { ContentStore, PieceRecord, StoredTask, TaskDescriptor, TaskSummary } from './content-store.js'
 import { checkDescriptor, TaskRecord, type TaskBackend } from './task-record.js'
 
@@ -48,6 +49,13 @@ class MemoryTaskBackend implements TaskBackend {
       slices.push(piece.subarray(Math.max(0, start - offset), endInclusive + 1 - offset))
     }
     return Readable.from(slices, { objectMode: false })
+  }
+
+  async send(start: number, endInclusive: number, sink: RangeSink, signal: AbortSignal): Promise<void> {
+    for await (const chunk of this.read(start, endInclusive) as AsyncIterable<Buffer>) {
+      signal.throwIfAborted()
+      await sink(chunk)
+    }
   }
 
   seal(): Promise<undefined> {

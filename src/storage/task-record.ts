@@ -7,6 +7,7 @@ import { isTaskId } from '../protocol/ids.js'
 import { pieceCount, pieceRange, piecesCovering } from '../protocol/piece.js'
 import type { PieceRecord, StoredTask, TaskDescriptor, TaskSummary } from './content-store.js'
 import type { BatchBuffers } from './batch-buffers.js'
+import type { RangeSink } from './file-range-stream.js'
 import { PieceWriter, type PieceWriteTarget } from './piece-writer.js'
 
 /**
@@ -42,6 +43,8 @@ export interface TaskBackend {
   saveMetadata(snapshot: TaskSnapshot): Promise<void>
   /** Bytes `[start, endInclusive]`, all within recorded pieces. */
   read(start: number, endInclusive: number): Readable
+  /** Sends bytes `[start, endInclusive]`, all within recorded pieces, to `sink` (see {@link StoredTask.sendRange}). */
+  send(start: number, endInclusive: number, sink: RangeSink, signal: AbortSignal): Promise<void>
   /**
    * Every piece is recorded: ends writing to the content and protects it, and returns what it
    * holds now. Undefined when there is no file to seal (content of 0 bytes may have none).
@@ -249,6 +252,17 @@ export class TaskRecord implements StoredTask {
   }
 
   createReadStream(start: number, endInclusive: number): Readable {
+    this.checkReadable(start, endInclusive)
+    return this.components.backend.read(start, endInclusive)
+  }
+
+  sendRange(start: number, endInclusive: number, sink: RangeSink, signal: AbortSignal): Promise<void> {
+    this.checkReadable(start, endInclusive)
+    return this.components.backend.send(start, endInclusive, sink, signal)
+  }
+
+  /** Throws unless bytes `[start, endInclusive]` lie within the content and within recorded pieces. */
+  private checkReadable(start: number, endInclusive: number): void {
     this.assertOpen()
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(endInclusive) || start < 0 || endInclusive < start) {
       throw this.error('INVALID_ARGUMENT', `byte range must satisfy 0 <= start <= end, got ${start}-${endInclusive}`)
@@ -257,16 +271,14 @@ export class TaskRecord implements StoredTask {
     if (contentLengthBytes !== undefined && endInclusive >= contentLengthBytes) {
       throw this.error('RANGE_NOT_SATISFIABLE', `byte range ${start}-${endInclusive} lies outside the content of ${contentLengthBytes} bytes`)
     }
-    if (!this.isComplete) {
-      const { first, last } = piecesCovering(start, endInclusive, pieceLengthBytes)
-      for (let number = first; number <= last; number++) {
-        const piece = this.records.get(number)
-        if (piece === undefined || (number === last && piece.offset + piece.length <= endInclusive)) {
-          throw this.error('PIECE_NOT_FOUND', `piece ${number} is not stored, so bytes ${start}-${endInclusive} cannot be read`)
-        }
+    if (this.isComplete) return
+    const { first, last } = piecesCovering(start, endInclusive, pieceLengthBytes)
+    for (let number = first; number <= last; number++) {
+      const piece = this.records.get(number)
+      if (piece === undefined || (number === last && piece.offset + piece.length <= endInclusive)) {
+        throw this.error('PIECE_NOT_FOUND', `piece ${number} is not stored, so bytes ${start}-${endInclusive} cannot be read`)
       }
     }
-    return this.components.backend.read(start, endInclusive)
   }
 
   acquire(): () => void {

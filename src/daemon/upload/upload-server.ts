@@ -1,12 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createTlsServer } from 'node:https'
-import { pipeline } from 'node:stream/promises'
 import type { TlsOptions } from 'node:tls'
 import { contentRange, parseRangeHeader } from '../../common/http-range.js'
 import { closeServer, listen, sendError } from '../../common/http-server.js'
 import type { Logger } from '../../common/logger.js'
 import type { Startable } from '../../common/startable.js'
-import { throttle } from '../../common/throttle.js'
 import type { TokenBucket } from '../../common/token-bucket.js'
 import { DamselflyError } from '../../protocol/damselfly-error.js'
 import { isTaskId } from '../../protocol/ids.js'
@@ -74,6 +72,23 @@ export class UploadServer implements Startable {
     return closeServer(this.server)
   }
 
+  /** Writes a chunk once the host's upload bucket allows it; resolves when the socket no longer needs its bytes. */
+  private async send(res: ServerResponse, chunk: Buffer, signal: AbortSignal): Promise<void> {
+    if (this.components.limiter.rateBytesPerSecond > 0) await this.components.limiter.take(chunk.length, signal)
+    await new Promise<void>((resolve, reject) => {
+      // A response closed under a write may never call back: the abort settles it instead.
+      const closed = (): void => {
+        reject(signal.reason as Error)
+      }
+      signal.addEventListener('abort', closed, { once: true })
+      res.write(chunk, (error) => {
+        signal.removeEventListener('abort', closed)
+        if (error === null || error === undefined) resolve()
+        else reject(error)
+      })
+    })
+  }
+
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost')
     const match = DOWNLOAD_PATH.exec(url.pathname)
@@ -130,7 +145,8 @@ export class UploadServer implements Startable {
     })
     try {
       task.touch()
-      await pipeline(throttle(task.createReadStream(range.start, range.end), [this.components.limiter], closed.signal), res)
+      await task.sendRange(range.start, range.end, (chunk) => this.send(res, chunk, closed.signal), closed.signal)
+      res.end()
       this.components.metrics.uploadTrafficBytes.inc(byteCount)
       delivered = true
     } catch (error) {
