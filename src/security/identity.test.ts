@@ -4,7 +4,7 @@ import { describe, it } from 'node:test'
 import { assertRejectsCode, assertThrowsCode } from '../protocol/damselfly-error-fixtures.js'
 import { generateHostKey, hostIdOfKey, identityOf, issueHostCertificate, normalizeIp, validateIdentityRequest } from './identity.js'
 import { testCa } from './security-fixtures.js'
-import { leafProblem, signLeaf, importEcPublicKey, x509 } from './x509.js'
+import { leafProblem, loadX509, signLeaf, importEcPublicKey } from './x509.js'
 
 describe('host identity certificates', { timeout: 30_000 }, () => {
   it('binds the role, the key-derived host id and the addresses, and reads them back', async () => {
@@ -23,6 +23,7 @@ describe('host identity certificates', { timeout: 30_000 }, () => {
 
   it('carries no identity when the host id in the certificate is not its key\'s', async () => {
     const ca = await testCa()
+    const x509 = await loadX509()
     const holder = generateHostKey()
     const other = generateHostKey()
     // A certificate for one key that claims another key's host id.
@@ -37,6 +38,7 @@ describe('host identity certificates', { timeout: 30_000 }, () => {
 
   it('carries no identity without exactly one known role', async () => {
     const ca = await testCa()
+    const x509 = await loadX509()
     const { publicKeySpki } = generateHostKey()
     const hostUri = `urn:damselfly:host:${hostIdOfKey(publicKeySpki)}`
     for (const subject of ['CN=a, OU=root, O=Damselfly', 'CN=a, OU=seed, OU=normal, O=Damselfly', 'CN=a, O=Damselfly', 'CN=a, OU=seed, O=Other']) {

@@ -2,7 +2,7 @@ import { createHash, generateKeyPairSync, type KeyObject, X509Certificate } from
 import { isIP } from 'node:net'
 import { DamselflyError } from '../protocol/damselfly-error.js'
 import type { HostId } from '../protocol/ids.js'
-import { importEcPublicKey, signLeaf, x509, type CaSigner } from './x509.js'
+import { importEcPublicKey, loadX509, signLeaf, type CaSigner } from './x509.js'
 
 /**
  * What a certificate lets its holder be. A `seed` host fetches from the source for others, so only
@@ -67,6 +67,7 @@ export async function issueHostCertificate(
   validateIdentityRequest(request)
   const publicKey = await importEcPublicKey(request.publicKeySpki)
   const hostId = hostIdOfKey(request.publicKeySpki)
+  const x509 = await loadX509()
   const certPem = await signLeaf(ca, {
     subject: `CN=${request.hostname}, OU=${request.role}, O=${ORGANIZATION}`,
     publicKey,

@@ -1,18 +1,24 @@
-import 'reflect-metadata'
-import type { X509Certificate} from 'node:crypto';
+import type { X509Certificate } from 'node:crypto'
 import { createHash, randomBytes, webcrypto, type webcrypto as WebCrypto } from 'node:crypto'
-import * as x509 from '@peculiar/x509'
+import type * as X509 from '@peculiar/x509'
 import { DamselflyError } from '../protocol/damselfly-error.js'
 
-x509.cryptoProvider.set(webcrypto)
+/** The certificate-making library, loaded on first use: only a CA or TLS interception needs it, and it costs about 18 MiB of memory. */
+export type X509Module = typeof X509
+
+/** Loads the certificate-making library (and the metadata polyfill it needs first), set to Node's WebCrypto. */
+export async function loadX509(): Promise<X509Module> {
+  await import('reflect-metadata')
+  const x509 = await import('@peculiar/x509')
+  x509.cryptoProvider.set(webcrypto)
+  return x509
+}
 
 /** Every key Damselfly makes: ECDSA on P-256, which keeps handshakes and signatures cheap. */
 export const EC_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const
 export const DAY_MS = 86_400_000
 /** Certificates start this long in the past, so a host whose clock lags a little accepts them. */
 const BACKDATE_MS = 3_600_000
-
-export { x509 }
 
 export function toPem(label: 'CERTIFICATE' | 'PRIVATE KEY' | 'PUBLIC KEY', der: ArrayBuffer | Uint8Array): string {
   const body = Buffer.from(der instanceof ArrayBuffer ? new Uint8Array(der) : der).toString('base64').replace(/(.{64})/g, '$1\n').trimEnd()
@@ -46,6 +52,7 @@ export function validity(nowMs: number, validDays: number): { notBefore: Date; n
 
 /** A self-signed ECDSA P-256 certificate authority that may sign leaf certificates only, in PEM. */
 export async function createCertificateAuthority(init: { commonName: string; validDays: number; nowMs?: number }): Promise<{ certPem: string; keyPem: string }> {
+  const x509 = await loadX509()
   const keys = await generateKeyPair()
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serialNumber(),
@@ -64,12 +71,13 @@ export async function createCertificateAuthority(init: { commonName: string; val
 
 /** A certificate authority able to sign: its certificate and its private key. */
 export interface CaSigner {
-  readonly cert: x509.X509Certificate
+  readonly cert: X509.X509Certificate
   readonly certPem: string
   readonly key: WebCrypto.CryptoKey
 }
 
 export async function loadCaSigner(certPem: string, keyPem: string): Promise<CaSigner> {
+  const x509 = await loadX509()
   const cert = new x509.X509Certificate(certPem)
   const key = await webcrypto.subtle.importKey('pkcs8', fromPem(keyPem), EC_ALGORITHM, false, ['sign'])
   return { cert, certPem: cert.toString('pem'), key }
@@ -78,8 +86,9 @@ export async function loadCaSigner(certPem: string, keyPem: string): Promise<CaS
 /** Signs a leaf certificate for `publicKey` with the CA. */
 export async function signLeaf(
   ca: CaSigner,
-  leaf: { subject: string; publicKey: WebCrypto.CryptoKey; validDays: number; extensions: x509.Extension[]; nowMs?: number },
+  leaf: { subject: string; publicKey: WebCrypto.CryptoKey; validDays: number; extensions: X509.Extension[]; nowMs?: number },
 ): Promise<string> {
+  const x509 = await loadX509()
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serialNumber(),
     subject: leaf.subject,

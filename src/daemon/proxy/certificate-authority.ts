@@ -3,7 +3,7 @@ import { isIP } from 'node:net'
 import { createSecureContext, type SecureContext } from 'node:tls'
 import { LRUCache } from 'lru-cache'
 import type { Clock } from '../../common/clock.js'
-import { DAY_MS, generateKeyPair, loadCaSigner, privateKeyPem, signLeaf, validityMs, x509, type CaSigner } from '../../security/x509.js'
+import { DAY_MS, generateKeyPair, loadCaSigner, loadX509, privateKeyPem, signLeaf, validityMs, type CaSigner } from '../../security/x509.js'
 
 /** How long an interception leaf certificate is valid. */
 export const LEAF_VALID_DAYS = 30
@@ -65,6 +65,7 @@ export class LeafCertificates {
     this.caPromise ??= loadCaSigner(this.init.caCertPem, this.init.caKeyPem)
     const ca = await this.caPromise
     const keys = await generateKeyPair()
+    const x509 = await loadX509()
     const certPem = await signLeaf(ca, {
       subject: `CN=${hostname}`,
       publicKey: keys.publicKey,
