@@ -15,13 +15,14 @@ import { SESSION_CLOSED, type PeerResponse, type PeerSession } from '../schedule
 import type { PieceSignals } from './piece-signals.js'
 import { relayedSourceFailure, type AskedOfSource } from './relayed-source-failure.js'
 
-/** A parent as this child sees it: where it is, what it holds (with the scheduler's digests), how it did. */
+/** A parent as this child sees it: where it is, what it holds, how it did. */
 interface ParentState {
   readonly peerId: string
   readonly baseUrl: string
   /** It serves without TLS: each request then carries a signature by this host's key. */
   readonly plain: boolean
-  readonly pieces: Map<number, string>
+  /** Pieces it holds, each with a digest from the scheduler. */
+  readonly pieces: Set<number>
   readonly seed: boolean
   inFlight: number
   failures: number
@@ -96,6 +97,8 @@ async function errorCode(body: Dispatcher.ResponseData['body']): Promise<string 
  */
 export class ParentDownload {
   private readonly parents = new Map<string, ParentState>()
+  /** The scheduler's digest of each piece it named: the only digests a piece is checked against. */
+  private readonly digests = new Map<number, string>()
   private readonly blocklist = new Set<string>()
   private readonly missing = new Set<number>()
   private readonly inFlight = new Map<number, PieceFetch>()
@@ -182,13 +185,16 @@ export class ParentDownload {
     switch (response.$case) {
       case 'normalTask':
         if (response.value.capability !== '') this.capability = response.value.capability
+        this.learnDigests(response.value.digests)
         for (const parent of response.value.parents) this.addParent(parent)
         break
-      case 'piecesAvailable': {
-        const parent = this.parents.get(response.value.parentPeerId)
-        for (const piece of response.value.pieces) parent?.pieces.set(piece.number, piece.digest)
+      case 'piecesAvailable':
+        this.learnDigests(response.value.digests)
+        for (const { peerId, pieceNumbers } of response.value.parents) {
+          const parent = this.parents.get(peerId)
+          if (parent !== undefined) this.addPieces(parent, pieceNumbers)
+        }
         break
-      }
       case 'needBackToSource':
         this.outcome = 'back-to-source'
         break
@@ -214,7 +220,7 @@ export class ParentDownload {
       peerId: candidate.peerId,
       baseUrl: `${candidate.uploadTls ? 'https' : 'http'}://${candidate.ip.includes(':') ? `[${candidate.ip}]` : candidate.ip}:${candidate.uploadPort}`,
       plain: !candidate.uploadTls,
-      pieces: new Map<number, string>(),
+      pieces: new Set<number>(),
       seed: candidate.seed,
       inFlight: 0,
       failures: 0,
@@ -223,8 +229,23 @@ export class ParentDownload {
       speed: 1,
       delivered: 0,
     }
-    for (const piece of candidate.pieces) parent.pieces.set(piece.number, piece.digest)
+    this.addPieces(parent, candidate.pieceNumbers)
     this.parents.set(parent.peerId, parent)
+  }
+
+  /** A later digest of a piece replaces an earlier one: the scheduler sends one again only after it dropped its record. */
+  private learnDigests(digests: ReadonlyArray<{ number: number; digest: string }>): void {
+    for (const { number, digest } of digests) this.digests.set(number, digest)
+  }
+
+  /** Only a piece with the scheduler's digest can be checked, so only such a piece is asked of a parent. */
+  private addPieces(parent: ParentState, numbers: readonly number[]): void {
+    let unchecked = 0
+    for (const number of numbers) {
+      if (this.digests.has(number)) parent.pieces.add(number)
+      else unchecked++
+    }
+    if (unchecked > 0) this.components.logger.warn({ parent: parent.peerId, pieces: unchecked }, 'the scheduler named pieces without their digests; not fetching them')
   }
 
   /**
@@ -401,7 +422,7 @@ export class ParentDownload {
     }
     if (writer.receivedBytes !== range.length) throw new DamselflyError('SOURCE_TRUNCATED', `parent sent ${writer.receivedBytes} of ${range.length} bytes of piece ${number}`)
     const digest = await writer.end()
-    const expected = parent.pieces.get(number)
+    const expected = this.digests.get(number)
     if (digest !== expected) {
       this.components.logger.warn({ parent: parent.peerId, piece: number, digest, expected }, 'parent sent a piece that fails its digest')
       session.send({ $case: 'pieceFailed', value: { number, parentPeerId: parent.peerId, badContent: true, reason: 'digest mismatch' } })
@@ -417,7 +438,7 @@ export class ParentDownload {
     this.missing.delete(number)
     this.lastProgressMs = now
     const piece: Piece = { number, offset: range.offset, length: range.length, digest }
-    session.send({ $case: 'pieceFinished', value: { piece, parentPeerId: parent.peerId, costMs, content: NO_CONTENT } })
+    session.reportPiece({ piece, parentPeerId: parent.peerId, costMs, content: NO_CONTENT })
     this.components.metrics.downloadTrafficBytes.inc({ type: 'remote_peer' }, range.length)
     this.components.metrics.pieceDurationSeconds.observe({ type: 'remote_peer' }, costMs / 1000)
     this.components.signals.ready(number)

@@ -7,6 +7,7 @@ import type { TokenBucket } from '../../common/token-bucket.js'
 import { DamselflyError, toDamselflyError } from '../../protocol/damselfly-error.js'
 import type { TaskId } from '../../protocol/ids.js'
 import { pieceLengthFor, UNKNOWN_LENGTH_PIECE_LENGTH_BYTES } from '../../protocol/piece.js'
+import { SCHEDULER_PROTOCOL_REVISION } from '../../protocol/scheduler-protocol.js'
 import type { SourceStat } from '../../source/source.js'
 import type { SourceRegistry } from '../../source/source-registry.js'
 import type { ContentStore, StoredTask, TaskDescriptor } from '../../storage/content-store.js'
@@ -15,6 +16,7 @@ import type { Download } from '../../protocol/generated/damselfly/scheduler/v1/s
 import type { LocalIdentity } from '../../security/local-identity.js'
 import type { DaemonMetrics } from '../daemon-metrics.js'
 import { PeerSession, SESSION_CLOSED, type PeerResponse } from '../scheduler-client/peer-session.js'
+import { PIECE_REPORT_BATCHING } from '../scheduler-client/report-batcher.js'
 import type { SchedulerPool } from '../scheduler-client/scheduler-pool.js'
 import { contentDigestOf, verifyContentDigest } from './content-digest.js'
 import type { DownloadRequest } from './download-request.js'
@@ -276,7 +278,7 @@ export class TaskDownload {
         metrics: this.components.metrics,
         logger: this.log,
         clock: this.components.clock,
-        report: (piece, costMs, content) => this.session?.send({ $case: 'pieceFinished', value: { piece, parentPeerId: '', costMs, content } }),
+        report: (piece, costMs, content) => this.session?.reportPiece({ piece, parentPeerId: '', costMs, content }),
       },
       { url, headers: request.headers, concurrentPieceCount: this.init.concurrentPieceCount, retryCount: this.init.retryCount, signal: this.controller.signal },
     )
@@ -314,10 +316,16 @@ export class TaskDownload {
       if (address === undefined) return { complete: false, task: existing }
       const hostId = peers.hostId()
       const peerId = `${hostId.slice(0, 12)}-${randomUUID()}`
-      const session = new PeerSession(address, peers.pool.client(address).announcePeer(), { hostId, taskId, peerId }, this.log)
+      const session = new PeerSession(
+        { stream: peers.pool.client(address).announcePeer(), clock: this.components.clock, logger: this.log },
+        { address, ids: { hostId, taskId, peerId }, reportBatching: PIECE_REPORT_BATCHING },
+      )
       const held = existing === undefined ? [] : [...existing.pieces()]
       const length = existing?.descriptor.contentLengthBytes
-      session.send({ $case: 'register', value: { download: toDownload(request, this.init.filteredQueryParams), pieces: held, contentLength: length ?? 0, contentLengthKnown: length !== undefined } })
+      session.send({
+        $case: 'register',
+        value: { download: toDownload(request, this.init.filteredQueryParams), pieces: held, contentLength: length ?? 0, contentLengthKnown: length !== undefined, protocolRevision: SCHEDULER_PROTOCOL_REVISION },
+      })
       const first = await this.decision(session, peers.pool, signal)
       if (first === 'scheduler-down') {
         session.close()
@@ -389,6 +397,10 @@ export class TaskDownload {
     }
     pool.markUp(session.address)
     if (answer.$case !== 'registered') return answer
+    if (answer.value.protocolRevision < SCHEDULER_PROTOCOL_REVISION) {
+      this.log.warn({ scheduler: session.address, revision: answer.value.protocolRevision, ours: SCHEDULER_PROTOCOL_REVISION }, 'the scheduler speaks an older protocol; trying another')
+      return 'scheduler-down'
+    }
     const decided = await session.next(signal, scheduleTimeoutMs)
     if (decided === SESSION_CLOSED) {
       this.log.warn({ scheduler: session.address }, 'lost the scheduler before its decision; trying another')
