@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { formatBytes } from '../src/common/units.js'
+import { PIECE_REPORT_BATCHING } from '../src/daemon/scheduler-client/report-batcher.js'
 import { tempDir } from '../test/support/files.js'
 import { waitFor } from '../test/support/processes.js'
 import { BenchRun } from './support/bench-run.js'
@@ -39,7 +40,8 @@ const USAGE = `usage: ${RUN_LINE} [--pieces 16] [--timeout 60] [--profile <dir>]
   --hosts        simulated hosts, each with its own gRPC connection (default 200)
   --concurrency  comma-separated numbers of peers in flight at once; each gets a fresh
                  scheduler (default 1,16,64)
-  --pieces       pieces per task, of 4 MiB each; every peer reports each one (default 16)
+  --pieces       pieces per task, of 4 MiB each; every peer reports each one, batched as a
+                 daemon batches its reports (default 16)
   --timeout      deadline of each peer's stream, in seconds (default 60)
   --insecure     run the scheduler and the simulated hosts without identities (plaintext, no
                  capabilities), to see what trust costs the control plane
@@ -327,10 +329,11 @@ function profileText(rows: readonly Row[]): string {
 
 function method(options: BenchOptions): string {
   const perTask = options.peers / options.tasks
+  const { maxCount } = PIECE_REPORT_BATCHING
   return [
     `- The scheduler: \`node --inspect=127.0.0.1:0 dist/cli/damselfly.js scheduler --listen-ip 127.0.0.1 --port 0 --metrics-port 0\`, default config (info logs to a file), a fresh one for each row. The inspector is only used between measurements, to force a full GC before reading \`process.memoryUsage()\` and, with \`--profile\`, for a CPU profile.`,
     `- The simulated daemons run in the bench process: ${options.hosts} hosts, each with a gRPC channel of its own (\`grpc.use_local_subchannel_pool\`, so one HTTP/2 connection per host, as separate daemons would have) carrying its AnnounceHost stream, held open for the run, and its peers' AnnouncePeer streams. No host is a seed.`,
-    `- ${options.peers} peers over ${options.tasks} tasks (${perTask.toFixed(0)} per task) of ${options.pieces} pieces of 4 MiB; peer k is task k mod ${options.tasks} on host (7 × task + k div ${options.tasks}) mod ${options.hosts}. The first peer of each task registers first and finds no parent, so it is told to fetch from the source; it then reports \`back_to_source_started\`, a \`piece_finished\` per piece and \`peer_finished\`. Every later peer is offered parents and reports each piece from one of them, then \`peer_finished\`, and ends its stream, as a daemon's TaskDownload does. No piece bytes move; the scheduler keeps every finished peer as a parent.`,
+    `- ${options.peers} peers over ${options.tasks} tasks (${perTask.toFixed(0)} per task) of ${options.pieces} pieces of 4 MiB; peer k is task k mod ${options.tasks} on host (7 × task + k div ${options.tasks}) mod ${options.hosts}. The first peer of each task registers first and finds no parent, so it is told to fetch from the source; it then reports \`back_to_source_started\`, its pieces and \`peer_finished\`. Every later peer is offered parents and reports each piece from one of them, then \`peer_finished\`, and ends its stream, as a daemon's TaskDownload does. Pieces are reported as a daemon reports them (\`pieces_finished\`, the daemon's batching: at most ${maxCount} per message, sent ${PIECE_REPORT_BATCHING.flushDelayMs} ms after the first or before any other message); every piece here is finished at once, so a peer's ${options.pieces} pieces go in ${Math.ceil(options.pieces / maxCount)} message${options.pieces > maxCount ? 's' : ''}, where a real download spreads them over its duration. No piece bytes move; the scheduler keeps every finished peer as a parent.`,
     '- "Peers in flight" is how many peers are between their `register` and the end of their stream at once (a closed loop). Latency is from writing `register` to reading the decision (parents, back-to-source or any other answer after the scheduler\'s acknowledgement of the registration), measured in the bench process, so it includes both ends of gRPC and any wait in either event loop; the bench\'s own event-loop delay is shown beside it. Schedules per second is all registrations over the time from the first `register` to the last stream\'s end; requests per second counts every message the peers sent.',
     '- "Decision in the scheduler" is `damselfly_scheduler_schedule_duration_seconds` from its `/metrics`: the time of the scheduling function alone, without gRPC or queueing; its p99 is only known to the histogram\'s bucket.',
     '- Memory: `process.memoryUsage()` of the scheduler after a forced full GC, once all hosts have announced (before) and once every peer has ended (after), divided by the number of peers; peak RSS is its `VmHWM`. CPU is the user + system time of the scheduler and of the bench process during the registrations, and the machine\'s busy time, whoever used it; the scheduler\'s CPU per peer covers its whole stream (`register`, every report, the end), not the decision alone.',

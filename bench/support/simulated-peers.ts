@@ -1,7 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { credentials as grpcCredentials, type ClientDuplexStream } from '@grpc/grpc-js'
+import { systemClock } from '../../src/common/clock.js'
 import { hostIdFor } from '../../src/daemon/scheduler-client/host-announcer.js'
+import { PIECE_REPORT_BATCHING, ReportBatcher } from '../../src/daemon/scheduler-client/report-batcher.js'
 import type { TaskId } from '../../src/protocol/ids.js'
 import {
   SchedulerServiceClient,
@@ -13,7 +15,9 @@ import {
   type Download,
   type Host,
   type Piece,
+  type PieceFinished,
 } from '../../src/protocol/generated/damselfly/scheduler/v1/scheduler.js'
+import { SCHEDULER_PROTOCOL_REVISION } from '../../src/protocol/scheduler-protocol.js'
 import { taskIdFor } from '../../src/protocol/task-id.js'
 import { loadClusterPki } from '../../src/security/cluster-pki.js'
 import { SCHEDULER_CHANNEL_OPTIONS, schedulerChannelCredentials } from '../../src/security/grpc-tls.js'
@@ -122,23 +126,33 @@ export function simulatedTask(index: number, pieceCount: number, pieceLengthByte
 
 /** A parent offered to this peer that holds `number`, by what the scheduler said it holds. */
 function parentHolding(parents: readonly CandidateParent[], number: number, turn: number): CandidateParent | undefined {
-  const holding = parents.filter((parent) => parent.pieces.some((piece) => piece.number === number))
+  const holding = parents.filter((parent) => parent.pieceNumbers.includes(number))
   return holding[turn % Math.max(1, holding.length)] ?? parents[turn % Math.max(1, parents.length)]
 }
 
 /**
  * One peer's whole AnnouncePeer stream, with the messages a daemon sends: `register`; then, when
- * told to fetch from the source, `back_to_source_started` and a `piece_finished` per piece from the
- * source; when offered parents, a `piece_finished` per piece from one of them; then
- * `peer_finished` and the end of the stream, as TaskDownload does. No piece bytes move.
+ * told to fetch from the source, `back_to_source_started` and each piece as from the source;
+ * when offered parents, each piece as from one of them; then `peer_finished` and the end of the
+ * stream, as TaskDownload does. Pieces are reported as a daemon's PeerSession reports them
+ * (`pieces_finished`, batched the same way); they are all finished at once here, so they go in
+ * batches of the count limit, the last one flushed by `peer_finished`. No piece bytes move.
  */
 export async function runPeer(host: SimulatedHost, task: SimulatedTask, timeoutMs: number): Promise<PeerResult> {
   const ids = { hostId: host.info.id, taskId: task.id, peerId: `${host.info.id.slice(0, 12)}-${randomUUID()}` }
   const stream = host.client.announcePeer()
   let requests = 0
-  const send = (request: PeerRequest): void => {
+  const write = (request: PeerRequest): void => {
     requests++
     stream.write({ ...ids, request })
+  }
+  const reports = new ReportBatcher<PieceFinished>(
+    { clock: systemClock, send: (pieces) => write({ $case: 'piecesFinished', value: { pieces } }) },
+    PIECE_REPORT_BATCHING,
+  )
+  const send = (request: PeerRequest): void => {
+    reports.flush()
+    write(request)
   }
   let laterAnswers = 0
   let answered: ((response: PeerResponse) => void) | undefined
@@ -171,26 +185,27 @@ export async function runPeer(host: SimulatedHost, task: SimulatedTask, timeoutM
   }, timeoutMs)
   try {
     const startedMs = performance.now()
-    send({ $case: 'register', value: { download: download(task), pieces: [], contentLength: 0, contentLengthKnown: false } })
+    send({ $case: 'register', value: { download: download(task), pieces: [], contentLength: 0, contentLengthKnown: false, protocolRevision: SCHEDULER_PROTOCOL_REVISION } })
     const answer = await Promise.race([first, closed.then(() => undefined)])
     const latencyMs = performance.now() - startedMs
     if (answer === undefined) return { answer: 'none', latencyMs, laterAnswers, requests }
     switch (answer.$case) {
       case 'needBackToSource':
         send({ $case: 'backToSourceStarted', value: { contentLength: task.contentLengthBytes, contentLengthKnown: true, pieceLength: task.pieceLengthBytes } })
-        for (const piece of task.pieces) send({ $case: 'pieceFinished', value: { piece, parentPeerId: '', costMs: 20, content: Buffer.alloc(0) } })
+        for (const piece of task.pieces) reports.add({ piece, parentPeerId: '', costMs: 20, content: Buffer.alloc(0) })
         send({ $case: 'peerFinished', value: { contentLength: task.contentLengthBytes, pieceCount: task.pieces.length } })
         break
       case 'normalTask':
         for (const [turn, piece] of task.pieces.entries()) {
           const parent = parentHolding(answer.value.parents, piece.number, turn)
-          send({ $case: 'pieceFinished', value: { piece, parentPeerId: parent?.peerId ?? '', costMs: 10, content: Buffer.alloc(0) } })
+          reports.add({ piece, parentPeerId: parent?.peerId ?? '', costMs: 10, content: Buffer.alloc(0) })
         }
         send({ $case: 'peerFinished', value: { contentLength: task.contentLengthBytes, pieceCount: task.pieces.length } })
         break
       default:
         break
     }
+    reports.flush()
     stream.end()
     await closed
     return { answer: answer.$case, latencyMs, laterAnswers, requests }

@@ -1,48 +1,12 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { Clock } from './clock.js'
 import { InstantClock } from './instant-clock.js'
+import { ManualClock } from './manual-clock.js'
 import { TokenBucket } from './token-bucket.js'
 
 const TEST = { timeout: 10_000 }
 const KIB = 1024
 const MIB = 1024 * KIB
-
-
-/** A clock whose sleeps stay pending until the test advances time past them, or their signal aborts. */
-class ManualClock implements Clock {
-  nowMsValue = 0
-  private readonly pending: Array<{ untilMs: number; resolve: () => void }> = []
-
-  nowMs(): number {
-    return this.nowMsValue
-  }
-
-  sleep(delayMs: number, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) return Promise.reject(signal.reason as Error)
-    return new Promise((resolve, reject) => {
-      const entry = { untilMs: this.nowMsValue + delayMs, resolve }
-      this.pending.push(entry)
-      signal?.addEventListener('abort', () => {
-        this.pending.splice(this.pending.indexOf(entry), 1)
-        reject(signal.reason as Error)
-      }, { once: true })
-    })
-  }
-
-  get sleeping(): number {
-    return this.pending.length
-  }
-
-  advance(ms: number): void {
-    this.nowMsValue += ms
-    for (const entry of [...this.pending]) {
-      if (entry.untilMs > this.nowMsValue) continue
-      this.pending.splice(this.pending.indexOf(entry), 1)
-      entry.resolve()
-    }
-  }
-}
 
 /** Lets every queued promise callback run. */
 async function settle(): Promise<void> {

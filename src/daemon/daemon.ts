@@ -11,6 +11,7 @@ import { OperatorServer } from '../common/operator-server.js'
 import type { Startable } from '../common/startable.js'
 import { TokenBucket } from '../common/token-bucket.js'
 import { DamselflyError, toDamselflyError } from '../protocol/damselfly-error.js'
+import type { HostId } from '../protocol/ids.js'
 import { CapabilityVerifier } from '../security/capability.js'
 import { schedulerChannelCredentials } from '../security/grpc-tls.js'
 import { parentClientTlsOptions, uploadServerTlsOptions } from '../security/peer-tls.js'
@@ -66,7 +67,8 @@ export class Daemon implements Startable {
   readonly proxy: ProxyServer
   private readonly registryHttp: Agent
   private readonly ip: string
-  private hostId = ''
+  /** Known once the upload server listens: without an identity the id includes its port. */
+  private hostIdValue: HostId | undefined
   private readonly started: Startable[] = []
   private stopping: Promise<void> | undefined
 
@@ -230,6 +232,15 @@ export class Daemon implements Startable {
     )
   }
 
+  /**
+   * This host's id. Read only once the announcer starts: downloads begin after it (the local API
+   * and the proxy start later, seed tasks come through it).
+   */
+  private get hostId(): HostId {
+    if (this.hostIdValue === undefined) throw new DamselflyError('INTERNAL', 'the host id is read before the daemon knows it')
+    return this.hostIdValue
+  }
+
   /** The upload server's bound port; 0 when this daemon serves no peers. */
   private get uploadPort(): number {
     return this.uploadServer === undefined ? 0 : Number(this.uploadServer.address.split(':').pop())
@@ -240,12 +251,12 @@ export class Daemon implements Startable {
     const order: Startable[] = [this.gc, this.operator, this.tasks, ...(this.uploadServer === undefined ? [] : [this.uploadServer]), this.announcer, this.proxy, this.localApi]
     for (const part of order) {
       // Without an identity the host id includes the upload port, known only once the upload server listens.
-      if (part === this.announcer) this.hostId = this.identity?.identity.hostId ?? hostIdFor(this.config.host.hostname, this.ip, this.uploadPort)
+      if (part === this.announcer) this.hostIdValue = this.identity?.identity.hostId ?? hostIdFor(this.config.host.hostname, this.ip, this.uploadPort)
       await part.start()
       this.started.push(part)
     }
     this.components.logger.info(
-      { dataDir: this.config.storage.dir, socket: this.config.download.server.socketPath, upload: this.uploadServer?.address, hostId: this.hostId || undefined },
+      { dataDir: this.config.storage.dir, socket: this.config.download.server.socketPath, upload: this.uploadServer?.address, hostId: this.hostIdValue },
       'dfdaemon started',
     )
   }

@@ -5,7 +5,8 @@ import { silentLogger } from '../common/logger.js'
 import type { AnnouncePeerResponse, PeerFailed } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { WeightedEvaluator } from './evaluator.js'
 import type { Peer } from './peer.js'
-import { PeerEvents } from './peer-events.js'
+import { PeerEvents, type PeerEvent } from './peer-events.js'
+import { PieceAnnouncer } from './piece-announcer.js'
 import { Resources, seededRandom, type RecordingSink } from './resource-fixtures.js'
 import { ScheduleRunner } from './schedule-runner.js'
 import { SchedulerMetrics } from './scheduler-metrics.js'
@@ -16,7 +17,7 @@ const FORGED = 'f'.repeat(64)
 const REAL = 'e'.repeat(64)
 
 /** The events of a scheduler over `r`, and a way to report a piece fetched from the source. */
-function harness(r: Resources): { events: PeerEvents; runner: ScheduleRunner; metrics: SchedulerMetrics; fromSource: (peer: Peer, digest: string) => void } {
+function harness(r: Resources): { events: PeerEvents; runner: ScheduleRunner; announcer: PieceAnnouncer; metrics: SchedulerMetrics; fromSource: (peer: Peer, digest: string) => void } {
   const random = seededRandom(3)
   const scheduling = new Scheduling(
     { evaluator: new WeightedEvaluator(), random, clock: r.clock, connectedSeedHosts: () => r.store.connectedSeedHosts(), logger: silentLogger() },
@@ -24,11 +25,13 @@ function harness(r: Resources): { events: PeerEvents; runner: ScheduleRunner; me
   )
   const metrics = new SchedulerMetrics(new Registry(), { hosts: () => 0, tasks: () => 0, peers: () => 0 })
   const runner = new ScheduleRunner({ scheduling, metrics, clock: r.clock, logger: silentLogger(), random }, { retryIntervalMs: 500 })
-  const events = new PeerEvents({ store: r.store, runner, metrics, logger: silentLogger() }, { offers: { maxParents: 16, maxChildren: 8 } })
+  // Flushed by the test, when it chooses.
+  const announcer = new PieceAnnouncer({ defer: () => undefined })
+  const events = new PeerEvents({ store: r.store, runner, announcer, metrics, logger: silentLogger() }, { offers: { maxParents: 16, maxChildren: 8 } })
   const fromSource = (peer: Peer, digest: string): void => {
-    events.handle(peer, { $case: 'pieceFinished', value: { piece: { number: 0, offset: 0, length: 4, digest }, parentPeerId: '', costMs: 1, content: Buffer.alloc(0) } })
+    events.handle(peer, { $case: 'piecesFinished', value: { pieces: [{ piece: { number: 0, offset: 0, length: 4, digest }, parentPeerId: '', costMs: 1, content: Buffer.alloc(0) }] } })
   }
-  return { events, runner, metrics, fromSource }
+  return { events, runner, announcer, metrics, fromSource }
 }
 
 describe('PeerEvents: who may set a task\'s digests and length', TEST, () => {
@@ -168,5 +171,100 @@ describe('PeerEvents: a seed peer that fails', TEST, () => {
     r.task().distrustedHosts.add(seedHost.id)
     h.events.handle(seed, { $case: 'peerFailed', value: failure('SOURCE_STATUS', 404) })
     assert.deepEqual(told(child), [], 'nor does a seed whose digests for the task failed')
+  })
+})
+
+describe('PeerEvents: a report of several pieces', TEST, () => {
+  const digestOf = (number: number): string => String(number + 1).repeat(64).slice(0, 64)
+  /** A `pieces_finished` of `numbers`, from the source or from `parentPeerId`. */
+  function report(numbers: readonly number[], parentPeerId = '', digest = digestOf): PeerEvent {
+    return {
+      $case: 'piecesFinished',
+      value: { pieces: numbers.map((number) => ({ piece: { number, offset: number * 4, length: 4, digest: digest(number) }, parentPeerId, costMs: 1, content: Buffer.alloc(0) })) },
+    }
+  }
+  function messages(peer: Peer): AnnouncePeerResponse['response'][] {
+    return (peer.stream as RecordingSink<AnnouncePeerResponse>).messages.map((message) => message.response)
+  }
+
+  it('records every piece, offers the peer as a parent once, and tells each child in one message with each digest once', TEST, () => {
+    const r = new Resources()
+    const h = harness(r)
+    const parent = r.peer('parent', r.host('h-parent'), { state: 'back-to-source' })
+    parent.backToSourceGranted = true
+    const child = r.peer('child', r.host('h-child'), { state: 'running' })
+    r.task().graph.addEdge(parent.id, child.id)
+    const orphan = r.peer('orphan', r.host('h-orphan'), { state: 'running' })
+
+    h.events.handle(parent, report([0, 1, 2]))
+    assert.deepEqual([...parent.finishedPieces], [0, 1, 2])
+    assert.deepEqual(told(orphan), ['normalTask'], 'offered as a new parent once for the whole report')
+    const offer = messages(orphan)[0]
+    assert.equal(offer?.$case, 'normalTask')
+    assert.deepEqual(offer.value.parents.map((p) => [p.peerId, p.pieceNumbers]), [['parent', [0, 1, 2]]])
+    assert.deepEqual(offer.value.digests, [0, 1, 2].map((number) => ({ number, digest: digestOf(number) })))
+    assert.deepEqual(told(child), [], 'nothing before the turn ends')
+
+    h.announcer.flush()
+    assert.deepEqual(messages(child), [{ $case: 'piecesAvailable', value: { parents: [{ peerId: 'parent', pieceNumbers: [0, 1, 2] }], digests: [0, 1, 2].map((number) => ({ number, digest: digestOf(number) })) } }])
+    assert.deepEqual(told(orphan), ['normalTask'], 'it was not a child when the pieces were announced, and its offer listed them')
+
+    h.events.handle(parent, report([3]))
+    h.events.handle(parent, report([4]))
+    h.announcer.flush()
+    const later = [messages(child).at(-1), messages(orphan).at(-1)]
+    for (const message of later) {
+      assert.deepEqual(message, { $case: 'piecesAvailable', value: { parents: [{ peerId: 'parent', pieceNumbers: [3, 4] }], digests: [3, 4].map((number) => ({ number, digest: digestOf(number) })) } })
+    }
+    h.announcer.flush()
+    assert.equal(messages(child).length, 2, 'a flush with nothing queued sends nothing')
+  })
+
+  it('blocklists the parent of a piece that fails its digest and keeps the report\'s other pieces', TEST, () => {
+    const r = new Resources()
+    const h = harness(r)
+    const seed = r.peer('seed', r.host('h-seed', { seed: true }), { state: 'back-to-source' })
+    h.events.handle(seed, report([0, 1]))
+    const child = r.peer('child', r.host('h-child'), { state: 'running' })
+    r.task().graph.addEdge(seed.id, child.id)
+    h.events.handle(child, report([0, 1], 'seed', (number) => (number === 1 ? FORGED : digestOf(number))))
+    assert.deepEqual([...child.finishedPieces], [0])
+    assert.ok(child.blocklist.has(seed.id))
+    assert.equal(r.task().graph.hasEdge(seed.id, child.id), false)
+  })
+
+  it('refuses a whole report with one malformed piece, before applying any of it', TEST, () => {
+    const r = new Resources()
+    const h = harness(r)
+    const seed = r.peer('seed', r.host('h-seed', { seed: true }), { state: 'back-to-source' })
+    assert.throws(() => h.events.handle(seed, report([0, 1], '', (number) => (number === 1 ? 'not-hex' : digestOf(number)))), /digest must be 64 lowercase hex/)
+    assert.equal(seed.finishedPieces.size, 0)
+    assert.equal(r.task().piece(0), undefined)
+    assert.throws(() => h.events.handle(seed, report([])), /no piece/)
+  })
+
+  it('leaves out what no longer stands when the turn ends: a blocklisted parent, a child that finished, dropped digests', TEST, () => {
+    const r = new Resources()
+    const h = harness(r)
+    const parent = r.peer('parent', r.host('h-parent', { seed: true }), { state: 'back-to-source' })
+    const kept = r.peer('kept', r.host('h-kept'), { state: 'running' })
+    const blocking = r.peer('blocking', r.host('h-blocking'), { state: 'running' })
+    const finishing = r.peer('finishing', r.host('h-finishing'), { state: 'running' })
+    for (const child of [kept, blocking, finishing]) r.task().graph.addEdge(parent.id, child.id)
+    h.events.handle(parent, report([0]))
+    h.events.handle(blocking, { $case: 'reschedule', value: { blocklist: ['parent'], reason: 'test' } })
+    h.events.handle(finishing, { $case: 'peerFinished', value: { contentLength: 4, pieceCount: 1 } })
+    h.announcer.flush()
+    assert.deepEqual(told(kept), ['piecesAvailable'])
+    assert.ok(!told(blocking).includes('piecesAvailable'))
+    assert.ok(!told(finishing).includes('piecesAvailable'))
+
+    // After the task's digests are dropped, the next trusted ones go to each child again.
+    h.events.handle(kept, { $case: 'contentDigestMismatch', value: { expected: 'sha256:aa', actual: 'sha256:bb' } })
+    const voucher = r.peer('voucher', r.host('h-voucher', { seed: true }), { state: 'back-to-source' })
+    r.task().graph.addEdge(voucher.id, kept.id)
+    h.events.handle(voucher, report([0], '', () => REAL))
+    h.announcer.flush()
+    assert.deepEqual(messages(kept).at(-1), { $case: 'piecesAvailable', value: { parents: [{ peerId: 'voucher', pieceNumbers: [0] }], digests: [{ number: 0, digest: REAL }] } })
   })
 })

@@ -6,20 +6,20 @@ import type {
   PeerFailed,
   PeerFinished,
   PieceFailed,
-  PieceFinished,
+  PiecesFinished,
   Reschedule,
 } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import type { Peer } from './peer.js'
-import { parsePiece, sourceVerdictOf } from './request-parsing.js'
+import type { PieceAnnouncer } from './piece-announcer.js'
+import { parsePiecesFinished, sourceVerdictOf, type FinishedPiece } from './request-parsing.js'
 import type { ResourceStore } from './resource-store.js'
 import type { ScheduleRunner } from './schedule-runner.js'
 import type { SchedulerMetrics } from './scheduler-metrics.js'
-import type { PieceRecord } from './task.js'
 
 /** What a registered peer reports on its stream, after `register`. */
 export type PeerEvent =
   | { $case: 'backToSourceStarted'; value: BackToSourceStarted }
-  | { $case: 'pieceFinished'; value: PieceFinished }
+  | { $case: 'piecesFinished'; value: PiecesFinished }
   | { $case: 'pieceFailed'; value: PieceFailed }
   | { $case: 'reschedule'; value: Reschedule }
   | { $case: 'peerFinished'; value: PeerFinished }
@@ -29,7 +29,7 @@ export type PeerEvent =
 /** Applies a registered peer's reports to the resource model. Throws INVALID_ARGUMENT on malformed input. */
 export class PeerEvents {
   constructor(
-    private readonly components: { store: ResourceStore; runner: ScheduleRunner; metrics: SchedulerMetrics; logger: Logger },
+    private readonly components: { store: ResourceStore; runner: ScheduleRunner; announcer: PieceAnnouncer; metrics: SchedulerMetrics; logger: Logger },
     /** A running peer is offered new parents up to `maxParents`; a new parent goes to `maxChildren` peers at most. */
     private readonly init: { offers: { maxParents: number; maxChildren: number } },
   ) {}
@@ -39,8 +39,8 @@ export class PeerEvents {
       case 'backToSourceStarted':
         this.backToSourceStarted(peer, event.value)
         return
-      case 'pieceFinished':
-        this.pieceFinished(peer, event.value)
+      case 'piecesFinished':
+        this.piecesFinished(peer, event.value)
         return
       case 'pieceFailed':
         this.pieceFailed(peer, event.value)
@@ -82,39 +82,44 @@ export class PeerEvents {
     }
   }
 
-  private pieceFinished(peer: Peer, finished: PieceFinished): void {
-    const piece = parsePiece(finished.piece, 'piece_finished')
+  /**
+   * A report of pieces the peer stored, each checked against the authority (or made it, from a
+   * voucher), each new one announced to the peer's children; the peer's first piece offers it as
+   * a parent, and waiting peers are woken once for the whole report.
+   */
+  private piecesFinished(peer: Peer, report: PiecesFinished): void {
+    const pieces = parsePiecesFinished(report)
+    const hadPieces = peer.finishedPieces.size > 0
+    let added = false
+    for (const finished of pieces) added = this.pieceFinished(peer, finished) || added
+    if (!added) return
+    if (!hadPieces && !peer.host.seed) this.components.runner.offerNewParent(peer, this.init.offers)
+    this.components.runner.wake(peer.task)
+  }
+
+  /** Applies one finished piece; true when the peer now holds a piece it did not before. */
+  private pieceFinished(peer: Peer, finished: FinishedPiece): boolean {
+    const { piece, parentPeerId } = finished
     const task = peer.task
-    const fromSource = finished.parentPeerId === ''
-    const parent = fromSource ? undefined : task.peers.get(finished.parentPeerId as PeerId)
-    const outcome = task.recordPiece(piece, fromSource && peer.vouches ? peer.hostId : undefined)
+    const parent = parentPeerId === undefined ? undefined : task.peers.get(parentPeerId)
+    const outcome = task.recordPiece(piece, parentPeerId === undefined && peer.vouches ? peer.hostId : undefined)
     // Unverified is not held against the parent: the record may be gone with a restarted scheduler.
-    if (outcome === 'unverified') return
+    if (outcome === 'unverified') return false
     if (outcome === 'mismatch') {
       this.components.metrics.pieceDigestMismatches.inc()
-      if (fromSource) return
+      if (parentPeerId === undefined) return false
       if (parent !== undefined) parent.badContentCount++
-      this.blocklist(peer, finished.parentPeerId as PeerId, 'bad_content')
-      return
+      this.blocklist(peer, parentPeerId, 'bad_content')
+      return false
     }
-    if (fromSource && finished.content.length > 0 && !task.recordTinyContent(Buffer.from(finished.content))) {
+    if (parentPeerId === undefined && finished.content.length > 0 && !task.recordTinyContent(Buffer.from(finished.content))) {
       this.log(peer).warn({ bytes: finished.content.length }, 'tiny content does not match its piece; not kept')
     }
     parent?.recordUpload({ costMs: finished.costMs })
-    if (peer.finishedPieces.has(piece.number)) return
+    if (peer.finishedPieces.has(piece.number)) return false
     peer.finishedPieces.add(piece.number)
-    this.announcePiece(peer, task.piece(piece.number) ?? piece)
-    if (peer.finishedPieces.size === 1 && !peer.host.seed) this.components.runner.offerNewParent(peer, this.init.offers)
-    this.components.runner.wake(task)
-  }
-
-  /** Tells every running child that has this peer as a parent that it can fetch the piece from it. */
-  private announcePiece(peer: Peer, piece: PieceRecord): void {
-    for (const childId of peer.task.graph.childrenOf(peer.id)) {
-      const child = peer.task.peers.get(childId)
-      if (child?.state !== 'running') continue
-      child.stream?.write({ response: { $case: 'piecesAvailable', value: { parentPeerId: peer.id, pieces: [{ ...piece }] } } })
-    }
+    this.components.announcer.announce(peer, piece.number)
+    return true
   }
 
   private pieceFailed(peer: Peer, failed: PieceFailed): void {

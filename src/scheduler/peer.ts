@@ -2,7 +2,7 @@ import type { HostId, PeerId } from '../protocol/ids.js'
 import type { AnnouncePeerResponse, Download } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import type { Host } from './host.js'
 import type { MessageSink } from './message-sink.js'
-import type { Task } from './task.js'
+import type { PieceDigest, Task } from './task.js'
 
 export const PEER_STATES = ['pending', 'running', 'back-to-source', 'succeeded', 'failed', 'left'] as const
 export type PeerState = (typeof PEER_STATES)[number]
@@ -27,6 +27,8 @@ export class Peer {
   /** Set when this scheduler told the peer to fetch from the source: its digests may then become the authority. */
   backToSourceGranted = false
   lastActiveMs: number
+  /** Pieces whose authoritative digest this peer was sent: each goes to it once. */
+  private readonly digestsSent = new Set<number>()
 
   constructor(
     readonly id: PeerId,
@@ -61,6 +63,27 @@ export class Peer {
    */
   get vouches(): boolean {
     return (this.host.seed || this.backToSourceGranted) && !this.task.distrustedHosts.has(this.host.id)
+  }
+
+  /**
+   * The authoritative digests of `numbers` this peer was not sent yet, in the order given, now
+   * counted as sent; pieces without an authoritative record are left out.
+   */
+  unsentDigests(numbers: Iterable<number>): PieceDigest[] {
+    const digests: PieceDigest[] = []
+    for (const number of numbers) {
+      if (this.digestsSent.has(number)) continue
+      const piece = this.task.piece(number)
+      if (piece === undefined) continue
+      this.digestsSent.add(number)
+      digests.push({ number, digest: piece.digest })
+    }
+    return digests
+  }
+
+  /** The task's digests were dropped: whatever this peer was sent no longer stands, so new ones go out again. */
+  forgetSentDigests(): void {
+    this.digestsSent.clear()
   }
 
   touch(nowMs: number): void {

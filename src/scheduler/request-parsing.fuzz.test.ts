@@ -8,11 +8,13 @@ import {
   type Download,
   type Host,
   type Piece,
+  type PieceFinished,
   type RegisterPeer,
 } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import type { TaskId } from '../protocol/ids.js'
+import { SCHEDULER_PROTOCOL_REVISION } from '../protocol/scheduler-protocol.js'
 import { taskIdFor } from '../protocol/task-id.js'
-import { parseHostAnnounce, parsePeerAddress, parsePiece, parseRegistration } from './request-parsing.js'
+import { MAX_PIECES_PER_REPORT, parseHostAnnounce, parsePeerAddress, parsePiecesFinished, parseRegistration } from './request-parsing.js'
 
 const TEST = { timeout: 30_000 }
 const RUNS = { numRuns: 500 }
@@ -55,7 +57,7 @@ function namedTaskId(register: RegisterPeer): string | undefined {
 
 function validRegistration(register: RegisterPeer): boolean {
   const download = register.download
-  return download !== undefined && download.url !== ''
+  return register.protocolRevision >= SCHEDULER_PROTOCOL_REVISION && download !== undefined && download.url !== ''
     && Number.isInteger(download.priority) && download.priority >= 0 && download.priority <= 6
     && isCount(download.pieceLength) && register.pieces.every(validPiece)
     && (!register.contentLengthKnown || isCount(register.contentLength))
@@ -88,8 +90,12 @@ const download: fc.Arbitrary<Download> = fc.record({
   tag: text, application: text, filteredQueryParams: fc.array(text, { maxLength: 3 }), pieceLength: number,
   priority: fc.oneof(fc.integer({ min: -1, max: 7 }), number), digest: text, disableBackToSource: fc.boolean(),
 })
+const revision = fc.oneof(fc.constant(SCHEDULER_PROTOCOL_REVISION), fc.constant(0), number)
 const register: fc.Arbitrary<RegisterPeer> = fc.record({
-  download: fc.option(download, { nil: undefined }), pieces: fc.array(piece, { maxLength: 4 }), contentLength: number, contentLengthKnown: fc.boolean(),
+  download: fc.option(download, { nil: undefined }), pieces: fc.array(piece, { maxLength: 4 }), contentLength: number, contentLengthKnown: fc.boolean(), protocolRevision: revision,
+})
+const pieceFinished: fc.Arbitrary<PieceFinished> = fc.record({
+  piece: fc.option(piece, { nil: undefined }), parentPeerId: text, costMs: number, content: fc.uint8Array({ maxLength: 8 }).map((bytes) => Buffer.from(bytes)),
 })
 const peerRequest: fc.Arbitrary<AnnouncePeerRequest> = fc.record({
   hostId: text,
@@ -98,8 +104,7 @@ const peerRequest: fc.Arbitrary<AnnouncePeerRequest> = fc.record({
   request: fc.oneof(
     fc.constant(undefined),
     register.map((value) => ({ $case: 'register' as const, value })),
-    fc.record({ piece: fc.option(piece, { nil: undefined }), parentPeerId: text, costMs: number, content: fc.uint8Array({ maxLength: 8 }).map((bytes) => Buffer.from(bytes)) })
-      .map((value) => ({ $case: 'pieceFinished' as const, value })),
+    fc.array(pieceFinished, { maxLength: 3 }).map((pieces) => ({ $case: 'piecesFinished' as const, value: { pieces } })),
   ),
 })
 
@@ -125,7 +130,10 @@ const wirePeerRequest: fc.Arbitrary<AnnouncePeerRequest> = fc.record({
       pieces: fc.array(wirePiece, { maxLength: 3 }),
       contentLength: uint64,
       contentLengthKnown: fc.boolean(),
+      protocolRevision: fc.oneof(fc.constant(SCHEDULER_PROTOCOL_REVISION), uint32),
     }).map((value) => ({ $case: 'register' as const, value })),
+    fc.array(fc.record({ piece: fc.option(wirePiece, { nil: undefined }), parentPeerId: text, costMs: uint64, content: fc.constant(Buffer.alloc(0)) }), { maxLength: 3 })
+      .map((pieces) => ({ $case: 'piecesFinished' as const, value: { pieces } })),
   ),
 })
 
@@ -180,11 +188,21 @@ function checkPeerRequest(request: AnnouncePeerRequest): void {
       assert.equal(other.accepted, named === OTHER_TASK_ID)
     }
   }
-  if (request.request?.$case === 'pieceFinished') {
-    const finished = request.request.value.piece
-    const parsed = outcomeOf(() => parsePiece(finished, 'piece finished'), 'INVALID_ARGUMENT')
-    assert.equal(parsed.accepted, validPiece(finished), JSON.stringify(finished))
-    if (parsed.accepted && finished !== undefined) assert.deepEqual(parsed.value, { number: finished.number, offset: finished.offset, length: finished.length, digest: finished.digest })
+  if (request.request?.$case === 'piecesFinished') {
+    const report = request.request.value
+    const { pieces } = report
+    const valid = pieces.length > 0 && pieces.length <= MAX_PIECES_PER_REPORT
+      && pieces.every((finished) => validPiece(finished.piece) && (finished.parentPeerId === '' || isId(finished.parentPeerId)) && isCount(finished.costMs))
+    const parsed = outcomeOf(() => parsePiecesFinished(report), 'INVALID_ARGUMENT')
+    assert.equal(parsed.accepted, valid, JSON.stringify(pieces))
+    if (parsed.accepted) {
+      assert.deepEqual(parsed.value, pieces.map((finished) => ({
+        piece: finished.piece === undefined ? undefined : { number: finished.piece.number, offset: finished.piece.offset, length: finished.piece.length, digest: finished.piece.digest },
+        parentPeerId: finished.parentPeerId === '' ? undefined : finished.parentPeerId,
+        costMs: finished.costMs,
+        content: finished.content,
+      })))
+    }
   }
 }
 

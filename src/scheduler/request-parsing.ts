@@ -1,5 +1,6 @@
 import { DamselflyError } from '../protocol/damselfly-error.js'
 import { isTaskId, type HostId, type PeerId, type TaskId } from '../protocol/ids.js'
+import { SCHEDULER_PROTOCOL_REVISION } from '../protocol/scheduler-protocol.js'
 import { isFinalSourceStatus } from '../protocol/source-status.js'
 import { taskIdFor } from '../protocol/task-id.js'
 import type {
@@ -8,6 +9,7 @@ import type {
   Download,
   PeerFailed,
   Piece,
+  PiecesFinished,
   RegisterPeer,
 } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import type { HostInfo, HostLoad } from './host.js'
@@ -18,6 +20,8 @@ import type { PieceRecord } from './task.js'
 const MAX_ID_LENGTH = 512
 const SHA256_HEX = /^[0-9a-f]{64}$/
 const MAX_PRIORITY = 6
+/** Pieces one `pieces_finished` may carry: a daemon sends a few dozen at most; this bounds one message's work. */
+export const MAX_PIECES_PER_REPORT = 1024
 
 function invalid(message: string): DamselflyError {
   return new DamselflyError('INVALID_ARGUMENT', message)
@@ -83,6 +87,28 @@ export function parsePiece(piece: Piece | undefined, what: string): PieceRecord 
   }
 }
 
+/** One piece a peer stored, as `pieces_finished` reports it. */
+export interface FinishedPiece {
+  readonly piece: PieceRecord
+  /** The parent it came from; undefined for the source. */
+  readonly parentPeerId: PeerId | undefined
+  readonly costMs: number
+  /** The bytes of a tiny task fetched from the source; empty otherwise. */
+  readonly content: Uint8Array
+}
+
+/** Checks a whole report before any of it is applied: one bad piece refuses the report. */
+export function parsePiecesFinished(report: PiecesFinished): FinishedPiece[] {
+  if (report.pieces.length === 0) throw invalid('pieces_finished: no piece')
+  if (report.pieces.length > MAX_PIECES_PER_REPORT) throw invalid(`pieces_finished: at most ${MAX_PIECES_PER_REPORT} pieces, got ${report.pieces.length}`)
+  return report.pieces.map((finished) => ({
+    piece: parsePiece(finished.piece, 'pieces_finished'),
+    parentPeerId: finished.parentPeerId === '' ? undefined : (id(finished.parentPeerId, 'pieces_finished: parent_peer_id') as PeerId),
+    costMs: count(finished.costMs, 'pieces_finished: cost_ms'),
+    content: finished.content,
+  }))
+}
+
 export interface Registration {
   readonly download: Download
   readonly pieces: readonly PieceRecord[]
@@ -93,6 +119,9 @@ export interface Registration {
  * cannot register under one task while asking a seed to fetch another URL into it.
  */
 export function parseRegistration(register: RegisterPeer, taskId: TaskId): Registration {
+  if (register.protocolRevision < SCHEDULER_PROTOCOL_REVISION) {
+    throw invalid(`register: the daemon speaks revision ${register.protocolRevision} of the scheduler protocol, older than this scheduler's ${SCHEDULER_PROTOCOL_REVISION}; upgrade it`)
+  }
   const download = register.download
   if (download === undefined) throw invalid('register: download is missing')
   if (download.url === '') throw invalid('register: download url is missing')

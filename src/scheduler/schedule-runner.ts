@@ -1,7 +1,7 @@
 import type { Clock } from '../common/clock.js'
 import type { Logger } from '../common/logger.js'
 import type { PeerId } from '../protocol/ids.js'
-import type { AnnouncePeerResponse, CandidateParent, Piece, TaskInfo } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
+import type { AnnouncePeerResponse, CandidateParent, TaskInfo } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import type { Peer } from './peer.js'
 import type { ScheduleOutcome, SchedulerMetrics } from './scheduler-metrics.js'
 import { rejectionReason } from './parent-filters.js'
@@ -18,13 +18,9 @@ const OUTCOMES = {
   retry: 'retry',
 } as const satisfies Record<ScheduleDecision['kind'], ScheduleOutcome>
 
-/** The pieces a peer holds, each with the task's authoritative digest, in piece order. */
-export function authoritativePieces(peer: Peer): Piece[] {
-  return [...peer.finishedPieces]
-    .sort((a, b) => a - b)
-    .map((number) => peer.task.piece(number))
-    .filter((piece) => piece !== undefined)
-    .map(({ number, offset, length, digest }) => ({ number, offset, length, digest }))
+/** The numbers of the pieces a peer holds that have an authoritative digest, in piece order. */
+export function authoritativePieceNumbers(peer: Peer): number[] {
+  return [...peer.finishedPieces].filter((number) => peer.task.piece(number) !== undefined).sort((a, b) => a - b)
 }
 
 function taskInfo(task: Task): TaskInfo | undefined {
@@ -40,8 +36,8 @@ function candidateParent(parent: Peer): CandidateParent {
     ip: parent.host.info.ip,
     uploadPort: parent.host.info.uploadPort,
     seed: parent.host.seed,
-    pieces: authoritativePieces(parent),
     uploadTls: parent.host.info.uploadTls,
+    pieceNumbers: authoritativePieceNumbers(parent),
   }
 }
 
@@ -108,7 +104,7 @@ export class ScheduleRunner {
       .slice(0, limits.maxChildren)
     for (const { child } of children) {
       if (!task.graph.addEdge(parent.id, child.id)) continue
-      this.send(child, { response: { $case: 'normalTask', value: { task: taskInfo(task), parents: [candidateParent(parent)], capability: this.capabilityFor(child) } } })
+      this.sendParents(child, [parent])
     }
   }
 
@@ -166,7 +162,7 @@ export class ScheduleRunner {
         return
       case 'parents':
         log.debug({ parents: decision.parents.map((parent) => parent.id) }, 'parents offered')
-        this.send(peer, { response: { $case: 'normalTask', value: { task: taskInfo(peer.task), parents: decision.parents.map(candidateParent), capability: this.capabilityFor(peer) } } })
+        this.sendParents(peer, decision.parents)
         return
       case 'back-to-source':
         log.info({ reason: decision.reason }, 'peer sent back to source')
@@ -195,6 +191,13 @@ export class ScheduleRunner {
     this.components.metrics.sourceFailuresRelayed.inc({ code: verdict.code })
     this.components.logger.info({ taskId: peer.task.id, peerId: peer.id, code: verdict.code, sourceStatus: verdict.sourceStatus || undefined }, 'seed peer\'s source failure relayed')
     this.send(peer, { response: { $case: 'sourceFailed', value: { code: verdict.code, sourceStatus: verdict.sourceStatus, reason: verdict.reason } } })
+  }
+
+  /** `normal_task` with `parents`, and the digests of their pieces that the child was not sent before. */
+  private sendParents(child: Peer, parents: readonly Peer[]): void {
+    const offered = parents.map(candidateParent)
+    const digests = child.unsentDigests(offered.flatMap((parent) => parent.pieceNumbers))
+    this.send(child, { response: { $case: 'normalTask', value: { task: taskInfo(child.task), parents: offered, capability: this.capabilityFor(child), digests } } })
   }
 
   private capabilityFor(peer: Peer): string {

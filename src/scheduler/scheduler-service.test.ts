@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { credentials, status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js'
 import { silentLogger } from '../common/logger.js'
+import { SCHEDULER_PROTOCOL_REVISION } from '../protocol/scheduler-protocol.js'
 import { taskIdFor } from '../protocol/task-id.js'
 import {
   SchedulerServiceClient,
@@ -61,6 +62,11 @@ const taskId = (name: string): string => taskIdFor({ url: `http://origin.test/${
 function piece(number: number, text: string): Piece {
   return { number, offset: number * 4, length: 4, digest: sha256(text) }
 }
+/** A `pieces_finished` of `pieces`, from the source or from `parentPeerId`. */
+function finished(pieces: readonly Piece[], parentPeerId = ''): AnnouncePeerRequest['request'] {
+  return { $case: 'piecesFinished', value: { pieces: pieces.map((p) => ({ piece: p, parentPeerId, costMs: 3, content: Buffer.alloc(0) })) } }
+}
+const REGISTER = { pieces: [], contentLength: 0, contentLengthKnown: false, protocolRevision: SCHEDULER_PROTOCOL_REVISION }
 
 describe('SchedulerService over gRPC', TEST, () => {
   let scheduler: Scheduler
@@ -112,7 +118,7 @@ describe('SchedulerService over gRPC', TEST, () => {
     streams.push(recorded)
     recorded.send({
       hostId, taskId: taskId(task), peerId,
-      request: { $case: 'register', value: { download: download({ url: `http://origin.test/${task}`, ...options }), pieces: [], contentLength: 0, contentLengthKnown: false } },
+      request: { $case: 'register', value: { download: download({ url: `http://origin.test/${task}`, ...options }), ...REGISTER } },
     })
     return recorded
   }
@@ -136,8 +142,7 @@ describe('SchedulerService over gRPC', TEST, () => {
     assert.equal(await counter('damselfly_scheduler_back_to_source_total'), 1)
     // Its pieces from the source become the authority, and it stays a parent after it finishes and closes its stream.
     report(a1, 'host-a', 't1', 'a1', { $case: 'backToSourceStarted', value: { contentLength: 8, contentLengthKnown: true, pieceLength: 4 } })
-    report(a1, 'host-a', 't1', 'a1', { $case: 'pieceFinished', value: { piece: piece(0, 'abcd'), parentPeerId: '', costMs: 3, content: Buffer.alloc(0) } })
-    report(a1, 'host-a', 't1', 'a1', { $case: 'pieceFinished', value: { piece: piece(1, 'efgh'), parentPeerId: '', costMs: 3, content: Buffer.alloc(0) } })
+    report(a1, 'host-a', 't1', 'a1', finished([piece(0, 'abcd'), piece(1, 'efgh')]))
     report(a1, 'host-a', 't1', 'a1', { $case: 'peerFinished', value: { contentLength: 8, pieceCount: 2 } })
     a1.stream.end()
     await waitFor('a1 finished', () => (scheduler.store.peers.get('a1' as never)?.state === 'succeeded' && a1.ended ? true : undefined))
@@ -153,27 +158,29 @@ describe('SchedulerService over gRPC', TEST, () => {
     assert.equal(parent?.peerId, 'a1')
     assert.equal(parent?.hostId, 'host-a')
     assert.equal(parent?.uploadPort, 65002)
-    assert.deepEqual(parent?.pieces, [piece(0, 'abcd'), piece(1, 'efgh')])
+    assert.deepEqual(parent?.pieceNumbers, [0, 1])
+    assert.deepEqual(normal.digests, [{ number: 0, digest: sha256('abcd') }, { number: 1, digest: sha256('efgh') }])
   })
 
   it('pushes pieces_available to a child when its parent finishes a new piece', TEST, async () => {
     const a2 = registerPeer('host-a', 't2', 'a2')
     await a2.next('back to source', is('needBackToSource'))
     report(a2, 'host-a', 't2', 'a2', { $case: 'backToSourceStarted', value: { contentLength: 8, contentLengthKnown: true, pieceLength: 4 } })
-    report(a2, 'host-a', 't2', 'a2', { $case: 'pieceFinished', value: { piece: piece(0, 'ijkl'), parentPeerId: '', costMs: 3, content: Buffer.alloc(0) } })
+    report(a2, 'host-a', 't2', 'a2', finished([piece(0, 'ijkl')]))
     await waitFor('a2 piece 0', () => (scheduler.store.peers.get('a2' as never)?.finishedPieces.has(0) === true ? true : undefined))
     b2 = registerPeer('host-b', 't2', 'b2', { priority: 3 })
     const normal = await b2.next('normal task', is('normalTask'))
-    assert.deepEqual(normal.parents.map((p) => [p.peerId, p.pieces.map((x) => x.number)]), [['a2', [0]]])
-    report(a2, 'host-a', 't2', 'a2', { $case: 'pieceFinished', value: { piece: piece(1, 'mnop'), parentPeerId: '', costMs: 3, content: Buffer.alloc(0) } })
+    assert.deepEqual(normal.parents.map((p) => [p.peerId, p.pieceNumbers]), [['a2', [0]]])
+    assert.deepEqual(normal.digests, [{ number: 0, digest: sha256('ijkl') }])
+    report(a2, 'host-a', 't2', 'a2', finished([piece(1, 'mnop')]))
     const available = await b2.next('pieces available', is('piecesAvailable'))
-    assert.deepEqual(available, { parentPeerId: 'a2', pieces: [piece(1, 'mnop')] })
+    assert.deepEqual(available, { parents: [{ peerId: 'a2', pieceNumbers: [1] }], digests: [{ number: 1, digest: sha256('mnop') }] })
   })
 
   it('blocklists a parent for the child that got bad content from it', TEST, async () => {
     const before = await counter('damselfly_scheduler_blocklisted_parents_total', '{reason="bad_content"}')
     // b2 reports piece 1 from a2 with a digest that differs from the record.
-    report(b2Stream(), 'host-b', 't2', 'b2', { $case: 'pieceFinished', value: { piece: piece(1, 'forged'), parentPeerId: 'a2', costMs: 3, content: Buffer.alloc(0) } })
+    report(b2Stream(), 'host-b', 't2', 'b2', finished([piece(1, 'forged')], 'a2'))
     await waitFor('b2 blocklists a2', () => (scheduler.store.peers.get('b2' as never)?.blocklist.has('a2' as never) === true ? true : undefined))
     assert.equal(scheduler.store.peers.get('b2' as never)?.finishedPieces.has(1), false)
     const seen = b2Stream().messages.length
@@ -204,7 +211,7 @@ describe('SchedulerService over gRPC', TEST, () => {
     const seed = await announceHost('seed-host', { seed: true })
     const c3 = registerPeer('host-c', 't3', 'c3', { priority: 6, headers: { authorization: 'Bearer secret' } })
     const seedTask = await seed.next('seed task', (m) => (m.command?.$case === 'seedTask' ? m.command.value : undefined))
-    assert.deepEqual(c3.messages.map((m) => m.response?.$case), ['registered'], 'the registration is acknowledged while the decision waits for the seed')
+    assert.deepEqual(c3.messages.map((m) => m.response), [{ $case: 'registered', value: { protocolRevision: SCHEDULER_PROTOCOL_REVISION } }], 'the registration is acknowledged while the decision waits for the seed')
     assert.equal(seedTask.url, 'http://origin.test/t3')
     assert.deepEqual(seedTask.headers, { authorization: 'Bearer secret' })
     assert.equal(await counter('damselfly_scheduler_seed_trigger_total'), 1)
@@ -212,9 +219,10 @@ describe('SchedulerService over gRPC', TEST, () => {
     const s3 = registerPeer('seed-host', 't3', 's3', seedTask)
     await s3.next('seed goes back to source', is('needBackToSource'))
     report(s3, 'seed-host', 't3', 's3', { $case: 'backToSourceStarted', value: { contentLength: 8, contentLengthKnown: true, pieceLength: 4 } })
-    report(s3, 'seed-host', 't3', 's3', { $case: 'pieceFinished', value: { piece: piece(0, 'qrst'), parentPeerId: '', costMs: 3, content: Buffer.alloc(0) } })
+    report(s3, 'seed-host', 't3', 's3', finished([piece(0, 'qrst')]))
     const normal = await c3.next('normal task from the seed', is('normalTask'))
-    assert.deepEqual(normal.parents.map((p) => [p.peerId, p.seed, p.pieces]), [['s3', true, [piece(0, 'qrst')]]])
+    assert.deepEqual(normal.parents.map((p) => [p.peerId, p.seed, p.pieceNumbers]), [['s3', true, [0]]])
+    assert.deepEqual(normal.digests, [{ number: 0, digest: sha256('qrst') }])
     assert.ok(!c3.messages.some((m) => m.response?.$case === 'needBackToSource'))
   })
 
@@ -228,13 +236,13 @@ describe('SchedulerService over gRPC', TEST, () => {
 
     const badId = new Recorded(client.announcePeer())
     streams.push(badId)
-    badId.send({ hostId: 'host-a', taskId: 'not-a-task-id', peerId: 'x', request: { $case: 'register', value: { download: download(), pieces: [], contentLength: 0, contentLengthKnown: false } } })
+    badId.send({ hostId: 'host-a', taskId: 'not-a-task-id', peerId: 'x', request: { $case: 'register', value: { download: download(), ...REGISTER } } })
     assert.equal((await waitFor('error', () => badId.error)).code, status.INVALID_ARGUMENT)
 
     // A malformed report ends the stream, and the peer leaves.
     const d5 = registerPeer('host-b', 't5', 'd5', { priority: 2 })
     await waitFor('d5 registered', () => scheduler.store.peers.get('d5' as never))
-    report(d5, 'host-b', 't5', 'd5', { $case: 'pieceFinished', value: { piece: { number: 0, offset: 0, length: 4, digest: 'not-hex' }, parentPeerId: '', costMs: 1, content: Buffer.alloc(0) } })
+    report(d5, 'host-b', 't5', 'd5', finished([{ number: 0, offset: 0, length: 4, digest: 'not-hex' }]))
     const error5 = await waitFor('error', () => d5.error)
     assert.equal(error5.code, status.INVALID_ARGUMENT)
     assert.match(error5.details, /digest must be 64 lowercase hex/)
@@ -243,15 +251,33 @@ describe('SchedulerService over gRPC', TEST, () => {
     // A registration under one task id that names another download: a seed would fetch the other URL into this task.
     const swapped = new Recorded(client.announcePeer())
     streams.push(swapped)
-    swapped.send({ hostId: 'host-a', taskId: taskId('t6'), peerId: 'y', request: { $case: 'register', value: { download: download({ url: 'http://origin.test/elsewhere' }), pieces: [], contentLength: 0, contentLengthKnown: false } } })
+    swapped.send({ hostId: 'host-a', taskId: taskId('t6'), peerId: 'y', request: { $case: 'register', value: { download: download({ url: 'http://origin.test/elsewhere' }), ...REGISTER } } })
     const swappedError = await waitFor('error', () => swapped.error)
     assert.equal(swappedError.code, status.INVALID_ARGUMENT)
     assert.match(swappedError.details, /is not the id of the download it names/)
+
+    // A daemon of an older revision would misread every answer: it is told so, and goes elsewhere or to the source.
+    const old = new Recorded(client.announcePeer())
+    streams.push(old)
+    old.send({ hostId: 'host-a', taskId: taskId('t8'), peerId: 'old', request: { $case: 'register', value: { download: download({ url: 'http://origin.test/t8' }), ...REGISTER, protocolRevision: 0 } } })
+    const oldError = await waitFor('error', () => old.error)
+    assert.equal(oldError.code, status.INVALID_ARGUMENT)
+    assert.match(oldError.details, /revision 0 of the scheduler protocol, older than this scheduler's 1/)
+    assert.deepEqual(old.messages, [])
 
     const badHost = new Recorded(client.announceHost())
     streams.push(badHost)
     badHost.send({ host: undefined })
     assert.equal((await waitFor('error', () => badHost.error)).code, status.INVALID_ARGUMENT)
+  })
+
+  it('takes a report only for the peer whose stream carries it', TEST, async () => {
+    const d9 = registerPeer('host-b', 't9', 'd9', { priority: 2 })
+    await waitFor('d9 registered', () => scheduler.store.peers.get('d9' as never))
+    report(d9, 'host-b', 't9', 'someone-else', finished([piece(0, 'uvwx')]))
+    const error = await waitFor('error', () => d9.error)
+    assert.equal(error.code, status.INVALID_ARGUMENT)
+    assert.match(error.details, /this stream belongs to peer d9, got someone-else/)
   })
 
   it('never takes a registering peer\'s claimed pieces, or its length, as the authority', TEST, async () => {
@@ -260,7 +286,7 @@ describe('SchedulerService over gRPC', TEST, () => {
     streams.push(claimer)
     claimer.send({
       hostId: 'claimer', taskId: taskId('t7'), peerId: 'claim',
-      request: { $case: 'register', value: { download: download({ url: 'http://origin.test/t7' }), pieces: [piece(0, 'forged')], contentLength: 4, contentLengthKnown: true } },
+      request: { $case: 'register', value: { download: download({ url: 'http://origin.test/t7' }), pieces: [piece(0, 'forged')], contentLength: 4, contentLengthKnown: true, protocolRevision: SCHEDULER_PROTOCOL_REVISION } },
     })
     const registered = await waitFor('claimer registered', () => scheduler.store.peers.get('claim' as never))
     const task = scheduler.store.tasks.get(taskId('t7') as never)

@@ -4,6 +4,7 @@ import { toGrpcStatus } from '../common/grpc-status.js'
 import type { Logger } from '../common/logger.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
 import type { HostId } from '../protocol/ids.js'
+import { SCHEDULER_PROTOCOL_REVISION } from '../protocol/scheduler-protocol.js'
 import type {
   AnnounceHostRequest,
   AnnounceHostResponse,
@@ -13,12 +14,13 @@ import type {
   LeaveHostResponse,
   SchedulerServiceServer,
 } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
-import { callerIdentity } from '../security/grpc-tls.js'
+import { CallerIdentities } from '../security/grpc-tls.js'
 import { checkHostAnnounce, checkHostCaller } from './caller-checks.js'
 import type { Host } from './host.js'
 import type { MessageSink } from './message-sink.js'
 import { Peer } from './peer.js'
 import { PeerEvents } from './peer-events.js'
+import { PieceAnnouncer } from './piece-announcer.js'
 import { parseHostAnnounce, parsePeerAddress, parseRegistration } from './request-parsing.js'
 import type { ResourceStore } from './resource-store.js'
 import type { ScheduleRunner } from './schedule-runner.js'
@@ -43,9 +45,13 @@ function endWith(call: EndableCall, error: unknown): void {
   call.emit('error', toGrpcStatus(error))
 }
 
+/** Certificates whose identity the service remembers (one per host; about 1 KiB each): the most recently used win. */
+const CALLER_IDENTITY_ENTRIES = 4_096
+
 /** The gRPC handlers of `SchedulerService`; see proto/damselfly/scheduler/v1/scheduler.proto. */
 export class SchedulerService {
   private readonly events: PeerEvents
+  private readonly identities = new CallerIdentities({ maxEntries: CALLER_IDENTITY_ENTRIES })
   private readonly calls = new Set<EndableCall>()
   private readonly work = new Set<Promise<void>>()
 
@@ -58,7 +64,8 @@ export class SchedulerService {
       requireIdentity: boolean
     },
   ) {
-    this.events = new PeerEvents(components, { offers: init.offers })
+    const announcer = new PieceAnnouncer({ defer: (flush) => setImmediate(flush) })
+    this.events = new PeerEvents({ ...components, announcer }, { offers: init.offers })
   }
 
   /** The handler object grpc-js expects for `server.addService(SchedulerServiceService, ...)`. */
@@ -98,7 +105,7 @@ export class SchedulerService {
 
   private announceHost(call: Call<AnnounceHostRequest, AnnounceHostResponse>): void {
     const sink = sinkOf(call)
-    const identity = callerIdentity(call)
+    const identity = this.identities.of(call)
     let host: Host | undefined
     let failed = false
     this.track(call, () => {
@@ -127,7 +134,7 @@ export class SchedulerService {
     const hostId = call.request.hostId as HostId
     try {
       if (hostId === '') throw new DamselflyError('INVALID_ARGUMENT', 'leave host: host_id is missing')
-      if (this.init.requireIdentity) checkHostCaller(callerIdentity(call), hostId, 'leave host')
+      if (this.init.requireIdentity) checkHostCaller(this.identities.of(call), hostId, 'leave host')
     } catch (error) {
       callback(toGrpcStatus(error), null)
       return
@@ -139,7 +146,7 @@ export class SchedulerService {
 
   private announcePeer(call: Call<AnnouncePeerRequest, AnnouncePeerResponse>): void {
     const sink = sinkOf(call)
-    const identity = callerIdentity(call)
+    const identity = this.identities.of(call)
     let peer: Peer | undefined
     let failed = false
     // Messages are handled one at a time, in order; registration may wait for the host to announce.
@@ -202,7 +209,7 @@ export class SchedulerService {
       'peer registered',
     )
     // Before any decision, which may wait on a seed: the daemon then knows this scheduler answers.
-    sink.write({ response: { $case: 'registered', value: {} } })
+    sink.write({ response: { $case: 'registered', value: { protocolRevision: SCHEDULER_PROTOCOL_REVISION } } })
     runner.run(peer)
     if (peer.finishedPieces.size > 0) runner.wake(task)
     return peer

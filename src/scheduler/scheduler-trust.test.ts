@@ -11,6 +11,7 @@ import { assertRejectsCode } from '../protocol/damselfly-error-fixtures.js'
 import {
   SchedulerServiceClient, type AnnounceHostResponse, type AnnouncePeerResponse, type Host,
 } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
+import { SCHEDULER_PROTOCOL_REVISION } from '../protocol/scheduler-protocol.js'
 import { taskIdFor } from '../protocol/task-id.js'
 import { CapabilityVerifier } from '../security/capability.js'
 import { loadClusterPki, PKI_FILES, type ClusterPki } from '../security/cluster-pki.js'
@@ -92,7 +93,7 @@ describe('scheduler trust: who may announce, register, receive seed tasks and jo
       assert.equal(failure?.code, status.UNAUTHENTICATED, name)
       const peer = rogue.announcePeer()
       const peerFailure = new Promise<ServiceError>((resolve) => peer.on('error', resolve))
-      peer.write({ hostId: foreign.identity.hostId, taskId: taskIdFor({ url: 'http://origin.test/x', filteredQueryParams: [] }), peerId: 'p', request: { $case: 'register', value: { download: download({ url: 'http://origin.test/x' }), pieces: [], contentLength: 0, contentLengthKnown: false } } })
+      peer.write({ hostId: foreign.identity.hostId, taskId: taskIdFor({ url: 'http://origin.test/x', filteredQueryParams: [] }), peerId: 'p', request: { $case: 'register', value: { download: download({ url: 'http://origin.test/x' }), pieces: [], contentLength: 0, contentLengthKnown: false, protocolRevision: SCHEDULER_PROTOCOL_REVISION } } })
       assert.equal((await peerFailure).code, status.UNAUTHENTICATED, name)
       const left = await new Promise<ServiceError | null>((resolve) => rogue.leaveHost({ hostId: foreign.identity.hostId }, (error) => resolve(error)))
       assert.equal(left?.code, status.UNAUTHENTICATED, name)
@@ -123,7 +124,7 @@ describe('scheduler trust: who may announce, register, receive seed tasks and jo
     assert.equal(await announce(scheduler, own, hostOf(normal)), undefined)
     const peer = own.announcePeer()
     const failure = new Promise<ServiceError>((resolve) => peer.on('error', resolve))
-    peer.write({ hostId: other.identity.hostId, taskId: taskIdFor({ url: 'http://origin.test/y', filteredQueryParams: [] }), peerId: 'p', request: { $case: 'register', value: { download: download({ url: 'http://origin.test/y' }), pieces: [], contentLength: 0, contentLengthKnown: false } } })
+    peer.write({ hostId: other.identity.hostId, taskId: taskIdFor({ url: 'http://origin.test/y', filteredQueryParams: [] }), peerId: 'p', request: { $case: 'register', value: { download: download({ url: 'http://origin.test/y' }), pieces: [], contentLength: 0, contentLengthKnown: false, protocolRevision: SCHEDULER_PROTOCOL_REVISION } } })
     assert.equal((await failure).code, status.PERMISSION_DENIED)
   })
 
@@ -140,7 +141,7 @@ describe('scheduler trust: who may announce, register, receive seed tasks and jo
     const peer = childClient.announcePeer()
     const responses: AnnouncePeerResponse[] = []
     peer.on('data', (message: AnnouncePeerResponse) => responses.push(message))
-    peer.write({ hostId: child.identity.hostId, taskId, peerId: 'child-peer', request: { $case: 'register', value: { download: download({ url, headers: { authorization: 'Basic c2VjcmV0' } }), pieces: [], contentLength: 0, contentLengthKnown: false } } })
+    peer.write({ hostId: child.identity.hostId, taskId, peerId: 'child-peer', request: { $case: 'register', value: { download: download({ url, headers: { authorization: 'Basic c2VjcmV0' } }), pieces: [], contentLength: 0, contentLengthKnown: false, protocolRevision: SCHEDULER_PROTOCOL_REVISION } } })
     const command = await waitFor('seed task', () => seedCommands.find((message) => message.command?.$case === 'seedTask'))
     assert.equal(command.command?.value.headers.authorization, 'Basic c2VjcmV0')
     assert.equal(normalCommands.length, 0, 'a normal host never sees a seed task')
@@ -148,10 +149,10 @@ describe('scheduler trust: who may announce, register, receive seed tasks and jo
     const seedClient = client(schedulerChannelCredentials(seed))
     const seedPeer = seedClient.announcePeer()
     seedPeer.on('data', () => undefined)
-    seedPeer.write({ hostId: seed.identity.hostId, taskId, peerId: 'seed-peer', request: { $case: 'register', value: { download: download({ url }), pieces: [], contentLength: 0, contentLengthKnown: false } } })
+    seedPeer.write({ hostId: seed.identity.hostId, taskId, peerId: 'seed-peer', request: { $case: 'register', value: { download: download({ url }), pieces: [], contentLength: 0, contentLengthKnown: false, protocolRevision: SCHEDULER_PROTOCOL_REVISION } } })
     await waitFor('seed peer', () => scheduler.store.peers.get('seed-peer' as never))
     seedPeer.write({ hostId: seed.identity.hostId, taskId, peerId: 'seed-peer', request: { $case: 'backToSourceStarted', value: { contentLength: 4, contentLengthKnown: true, pieceLength: 4 } } })
-    seedPeer.write({ hostId: seed.identity.hostId, taskId, peerId: 'seed-peer', request: { $case: 'pieceFinished', value: { piece: { number: 0, offset: 0, length: 4, digest: 'd'.repeat(64) }, parentPeerId: '', costMs: 1, content: Buffer.alloc(0) } } })
+    seedPeer.write({ hostId: seed.identity.hostId, taskId, peerId: 'seed-peer', request: { $case: 'piecesFinished', value: { pieces: [{ piece: { number: 0, offset: 0, length: 4, digest: 'd'.repeat(64) }, parentPeerId: '', costMs: 1, content: Buffer.alloc(0) }] } } })
     const offer = await waitFor('parents', () => responses.find((message) => message.response?.$case === 'normalTask'))
     assert.equal(offer.response?.$case, 'normalTask')
     const capability = offer.response.value.capability

@@ -13,6 +13,12 @@ export interface PieceRecord {
   readonly digest: string
 }
 
+/** A piece's authoritative digest as a child is sent it, once. */
+export interface PieceDigest {
+  readonly number: number
+  readonly digest: string
+}
+
 /** The authoritative record of a piece, and the host whose report made it so. */
 interface AuthoritativePiece extends PieceRecord {
   readonly vouchedBy: HostId
@@ -100,8 +106,8 @@ export class Task {
 
   /**
    * The whole content failed its digest although every piece matched the authority: the authority
-   * is wrong. Forgets every digest, the content length and what each peer was known to hold, and
-   * distrusts the hosts that vouched for the digests, for this task. Returns those hosts.
+   * is wrong. Forgets every digest, the content length, what each peer was known to hold and was
+   * sent, and distrusts the hosts that vouched for the digests, for this task. Returns those hosts.
    */
   dropAuthority(): HostId[] {
     const vouchers = [...new Set([...this.pieces.values()].map((piece) => piece.vouchedBy))]
@@ -112,6 +118,7 @@ export class Task {
     this.seedRequestedMs = undefined
     for (const peer of this.peers.values()) {
       peer.finishedPieces.clear()
+      peer.forgetSentDigests()
       this.graph.deleteInEdges(peer.id)
     }
     return vouchers

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { InstantClock } from '../common/instant-clock.js'
 import { assertThrowsCode } from '../protocol/damselfly-error-fixtures.js'
-import type { TaskId } from '../protocol/ids.js'
+import type { PeerId, TaskId } from '../protocol/ids.js'
 import { CapabilityIssuer, CapabilityVerifier, MAX_CAPABILITY_LENGTH } from './capability.js'
 import { fromPem } from './x509.js'
 import type { LocalIdentity } from './local-identity.js'
@@ -22,7 +22,7 @@ describe('capabilities', { timeout: 30_000 }, () => {
     const [scheduler, child] = await Promise.all([testIdentity(ca, 'scheduler'), testIdentity(ca, 'normal')])
     const clock = new InstantClock(Date.now())
     const spki = child.cert.publicKey.export({ type: 'spki', format: 'der' })
-    const { token, expiresAtMs } = issuerOf(scheduler, clock).issue({ taskId: TASK, peerId: 'peer-1', hostId: child.identity.hostId, publicKeySpki: spki })
+    const { token, expiresAtMs } = issuerOf(scheduler, clock).issue({ taskId: TASK, peerId: 'peer-1' as PeerId, hostId: child.identity.hostId, publicKeySpki: spki })
     const verifier = new CapabilityVerifier({ caCert: child.caCert, clock })
     const claims = verifier.verify(token, TASK)
     assert.equal(claims.hostId, child.identity.hostId)
@@ -40,7 +40,7 @@ describe('capabilities', { timeout: 30_000 }, () => {
     const clock = new InstantClock(Date.now())
     const child = await testIdentity(ca, 'normal')
     const verifier = new CapabilityVerifier({ caCert: child.caCert, clock })
-    const claims = { taskId: TASK, peerId: 'p', hostId: child.identity.hostId, publicKeySpki: child.cert.publicKey.export({ type: 'spki', format: 'der' }) }
+    const claims = { taskId: TASK, peerId: 'p' as PeerId, hostId: child.identity.hostId, publicKeySpki: child.cert.publicKey.export({ type: 'spki', format: 'der' }) }
     const bySeed = issuerOf(await testIdentity(ca, 'seed'), clock).issue(claims).token
     assertThrowsCode(() => verifier.verify(bySeed, TASK), 'UNAUTHENTICATED', /not a scheduler \(its role is seed\)/)
     const byForeignScheduler = issuerOf(await testIdentity(foreign, 'scheduler'), clock).issue(claims).token
@@ -54,7 +54,7 @@ describe('capabilities', { timeout: 30_000 }, () => {
     const child = await testIdentity(ca, 'normal')
     const verifier = new CapabilityVerifier({ caCert: child.caCert, clock })
     const spki = child.cert.publicKey.export({ type: 'spki', format: 'der' })
-    const { token } = issuerOf(scheduler, clock).issue({ taskId: TASK, peerId: 'p', hostId: child.identity.hostId, publicKeySpki: spki })
+    const { token } = issuerOf(scheduler, clock).issue({ taskId: TASK, peerId: 'p' as PeerId, hostId: child.identity.hostId, publicKeySpki: spki })
     const [version, payload, signature, cert] = token.split('.') as [string, string, string, string]
     const forgedPayload = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), t: OTHER_TASK })).toString('base64url')
     const cases: Array<[string | undefined, RegExp]> = [

@@ -2,7 +2,7 @@ import { createPublicKey, sign, verify, type KeyObject, X509Certificate } from '
 import { z } from 'zod'
 import type { Clock } from '../common/clock.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
-import { isTaskId, type HostId, type TaskId } from '../protocol/ids.js'
+import { isTaskId, type HostId, type PeerId, type TaskId } from '../protocol/ids.js'
 import { identityOf } from './identity.js'
 import { leafProblem, validityMs } from './x509.js'
 
@@ -16,7 +16,7 @@ export const CAPABILITY_HEADER = 'x-damselfly-capability'
  */
 export interface CapabilityClaims {
   readonly taskId: TaskId
-  readonly peerId: string
+  readonly peerId: PeerId
   readonly hostId: HostId
   /** The child's public key (SubjectPublicKeyInfo DER): checks its request signatures when pieces go without TLS. */
   readonly publicKeySpki: Buffer
@@ -141,7 +141,7 @@ export class CapabilityVerifier {
     } catch {
       throw invalid('the holder key is not a public key')
     }
-    return { taskId: claims.t, peerId: claims.p, hostId: claims.h as HostId, publicKeySpki, expiresAtMs: claims.e * 1000 }
+    return { taskId: claims.t, peerId: claims.p as PeerId, hostId: claims.h as HostId, publicKeySpki, expiresAtMs: claims.e * 1000 }
   }
 
   /** The signer's key when its certificate is a scheduler's from the cluster CA, else why not. */

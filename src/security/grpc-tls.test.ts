@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict'
+import type { PeerCertificate } from 'node:tls'
 import { after, describe, it } from 'node:test'
 import { Server, status, type ServiceError } from '@grpc/grpc-js'
 import { IdentityServiceClient, IdentityServiceService, type IdentityServiceServer } from '../protocol/generated/damselfly/identity/v1/identity.js'
-import { controlPlaneServerCredentials, SCHEDULER_CHANNEL_OPTIONS, schedulerChannelCredentials } from './grpc-tls.js'
+import { CallerIdentities, callerIdentity, controlPlaneServerCredentials, SCHEDULER_CHANNEL_OPTIONS, schedulerChannelCredentials, type AuthenticatedCall } from './grpc-tls.js'
 import type { LocalIdentity } from './local-identity.js'
 import { testCa, testIdentity } from './security-fixtures.js'
+import { fromPem } from './x509.js'
 
 const TEST = { timeout: 20_000 }
 
@@ -51,5 +53,30 @@ describe('a daemon talks to schedulers of its own cluster only', TEST, () => {
       stops.push(fake.stop)
       assert.equal((await call(fake.address, own))?.code, status.UNAVAILABLE, name)
     }
+  })
+})
+
+describe('CallerIdentities', TEST, () => {
+  /** A call whose TLS peer showed `certPem`, or no certificate. */
+  function callWith(certPem: string | undefined): AuthenticatedCall {
+    return { getAuthContext: () => (certPem === undefined ? {} : { sslPeerCertificate: { raw: fromPem(certPem) } as PeerCertificate }) }
+  }
+
+  it('says what callerIdentity says, for each certificate, remembering it by the certificate\'s bytes', TEST, async () => {
+    const ca = await testCa()
+    const [seed, normal] = await Promise.all([testIdentity(ca, 'seed'), testIdentity(ca, 'normal')])
+    const foreign = await testIdentity(await testCa('Other CA'), 'normal')
+    const identities = new CallerIdentities({ maxEntries: 2 })
+    for (const local of [seed, normal, seed, normal]) {
+      const call = callWith(local.certPem)
+      assert.deepEqual(identities.of(call), callerIdentity(callWith(local.certPem)))
+      assert.equal(identities.of(call)?.hostId, local.identity.hostId)
+      assert.equal(identities.of(call)?.role, local.identity.role)
+    }
+    assert.equal(identities.of(callWith(seed.certPem)), identities.of(callWith(seed.certPem)), 'parsed once, then remembered')
+    assert.equal(identities.of(callWith(undefined)), undefined, 'no certificate, no identity')
+    // A certificate of another CA still carries an identity; TLS, not this cache, refuses it on the connection.
+    assert.equal(identities.of(callWith(foreign.certPem))?.hostId, foreign.identity.hostId)
+    assert.equal(identities.of(callWith(seed.certPem))?.hostId, seed.identity.hostId, 'evicted and parsed again')
   })
 })

@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto'
 import type { PeerCertificate } from 'node:tls'
 import type { ServerCredentials} from '@grpc/grpc-js';
 import { credentials, experimental, type ChannelCredentials } from '@grpc/grpc-js'
+import { LRUCache } from 'lru-cache'
 import { identityOf, type HostIdentity, type Role } from './identity.js'
 import type { LocalIdentity } from './local-identity.js'
 
@@ -82,4 +83,29 @@ export function callerIdentity(call: AuthenticatedCall): HostIdentity | undefine
   const raw = call.getAuthContext()?.sslPeerCertificate?.raw
   if (raw === undefined) return undefined
   return identityOf(new X509Certificate(raw))
+}
+
+/**
+ * {@link callerIdentity} that remembers what each certificate says. A host opens a stream per
+ * download over one connection, and parsing its certificate every time cost the scheduler more
+ * than scheduling the peer. What a certificate says depends on its bytes alone, which are the
+ * key; TLS still checks the certificate on every connection.
+ */
+export class CallerIdentities {
+  private readonly known: LRUCache<string, HostIdentity | false>
+
+  constructor(init: { maxEntries: number }) {
+    this.known = new LRUCache({ max: init.maxEntries })
+  }
+
+  of(call: AuthenticatedCall): HostIdentity | undefined {
+    const raw = call.getAuthContext()?.sslPeerCertificate?.raw
+    if (raw === undefined) return undefined
+    const key = raw.toString('latin1')
+    const known = this.known.get(key)
+    if (known !== undefined) return known === false ? undefined : known
+    const identity = identityOf(new X509Certificate(raw))
+    this.known.set(key, identity ?? false)
+    return identity
+  }
 }

@@ -3,7 +3,7 @@ import { before, describe, it } from 'node:test'
 import fc from 'fast-check'
 import { InstantClock } from '../common/instant-clock.js'
 import { outcomeOf } from '../protocol/damselfly-error-fixtures.js'
-import type { TaskId } from '../protocol/ids.js'
+import type { PeerId, TaskId } from '../protocol/ids.js'
 import { CapabilityIssuer, CapabilityVerifier } from './capability.js'
 import { formatJoinToken, parseJoinToken } from './join-tokens.js'
 import { parseCertificate } from './identity.js'
@@ -38,7 +38,7 @@ describe('security parsers: properties', TEST, () => {
     const ca = await testCa()
     ;[scheduler, child] = await Promise.all([testIdentity(ca, 'scheduler'), testIdentity(ca, 'normal')])
     token = new CapabilityIssuer({ clock }, { privateKey: scheduler.privateKey, certDer: fromPem(scheduler.certPem), ttlMs: 60_000 })
-      .issue({ taskId: TASK, peerId: 'p', hostId: child.identity.hostId, publicKeySpki: child.identity.publicKeySpki }).token
+      .issue({ taskId: TASK, peerId: 'p' as PeerId, hostId: child.identity.hostId, publicKeySpki: child.identity.publicKeySpki }).token
   })
 
   it('a capability verifier refuses every damaged token with UNAUTHENTICATED, and accepts only the real one', TEST, () => {

@@ -6,6 +6,7 @@ import {
   SchedulerServiceClient, type AnnounceHostRequest, type AnnounceHostResponse, type AnnouncePeerRequest, type AnnouncePeerResponse, type Download,
 } from '../../src/protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { pieceLengthFor, pieceRange } from '../../src/protocol/piece.js'
+import { SCHEDULER_PROTOCOL_REVISION } from '../../src/protocol/scheduler-protocol.js'
 import { DEFAULT_FILTERED_QUERY_PARAMS, taskIdFor } from '../../src/protocol/task-id.js'
 import { loadClusterPki } from '../../src/security/cluster-pki.js'
 import { SCHEDULER_CHANNEL_OPTIONS, schedulerChannelCredentials } from '../../src/security/grpc-tls.js'
@@ -66,7 +67,7 @@ export class RogueHost {
 
   /**
    * Registers a peer claiming every piece of `download`'s task with forged digests: as a resumed
-   * download, or (`fromSource`) reporting them one by one as fetched from the source.
+   * download, or (`fromSource`) reporting them as fetched from the source.
    */
   claim(download: Download, fromSource = false): void {
     const forged = this.forged(download.url)
@@ -81,10 +82,10 @@ export class RogueHost {
     peer.on('error', () => undefined)
     peer.on('data', () => undefined)
     const ids = { hostId: this.local.identity.hostId, taskId, peerId: `rogue-${taskId.slice(0, 8)}` }
-    peer.write({ ...ids, request: { $case: 'register', value: { download, pieces: fromSource ? [] : pieces, contentLength: forged.length, contentLengthKnown: true } } })
+    peer.write({ ...ids, request: { $case: 'register', value: { download, pieces: fromSource ? [] : pieces, contentLength: forged.length, contentLengthKnown: true, protocolRevision: SCHEDULER_PROTOCOL_REVISION } } })
     if (!fromSource) return
     peer.write({ ...ids, request: { $case: 'backToSourceStarted', value: { contentLength: forged.length, contentLengthKnown: true, pieceLength } } })
-    for (const piece of pieces) peer.write({ ...ids, request: { $case: 'pieceFinished', value: { piece, parentPeerId: '', costMs: 1, content: Buffer.alloc(0) } } })
+    peer.write({ ...ids, request: { $case: 'piecesFinished', value: { pieces: pieces.map((piece) => ({ piece, parentPeerId: '', costMs: 1, content: Buffer.alloc(0) })) } } })
     peer.write({ ...ids, request: { $case: 'peerFinished', value: { contentLength: forged.length, pieceCount: pieces.length } } })
   }
 

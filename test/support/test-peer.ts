@@ -1,6 +1,6 @@
 import { Agent, type Dispatcher } from 'undici'
 import { systemClock } from '../../src/common/clock.js'
-import type { TaskId } from '../../src/protocol/ids.js'
+import type { PeerId, TaskId } from '../../src/protocol/ids.js'
 import { CAPABILITY_HEADER, CapabilityIssuer } from '../../src/security/capability.js'
 import { loadClusterPki } from '../../src/security/cluster-pki.js'
 import type { Role } from '../../src/security/identity.js'
@@ -46,7 +46,7 @@ export class TestPeer {
   /** A capability for `taskId` signed by a scheduler of the cluster (or by a seed, which no parent accepts). */
   capability(taskId: TaskId, options: { for?: LocalIdentity; signer?: 'scheduler' | 'seed' } = {}): string {
     const holder = (options.for ?? this.identity).identity
-    return this.schedulers.get(options.signer ?? 'scheduler')!.issue({ taskId, peerId: 'test-peer', hostId: holder.hostId, publicKeySpki: holder.publicKeySpki }).token
+    return this.schedulers.get(options.signer ?? 'scheduler')!.issue({ taskId, peerId: 'test-peer' as PeerId, hostId: holder.hostId, publicKeySpki: holder.publicKeySpki }).token
   }
 
   /** GETs a piece range from an upload server: TLS with this host's certificate unless told otherwise. */

@@ -3,25 +3,27 @@ import type { Clock } from '../../common/clock.js'
 import type { Logger } from '../../common/logger.js'
 import type { TokenBucket } from '../../common/token-bucket.js'
 import { DamselflyError, toDamselflyError } from '../../protocol/damselfly-error.js'
-import type { CandidateParent, Piece } from '../../protocol/generated/damselfly/scheduler/v1/scheduler.js'
+import type { PeerId } from '../../protocol/ids.js'
 import { pieceCount, pieceRange } from '../../protocol/piece.js'
 import { CAPABILITY_HEADER } from '../../security/capability.js'
 import { SIGNATURE_HEADER, signRequest } from '../../security/request-signature.js'
 import type { StoredTask } from '../../storage/content-store.js'
 import type { PieceWriter } from '../../storage/piece-writer.js'
 import type { DaemonMetrics } from '../daemon-metrics.js'
-import { SESSION_CLOSED, type PeerResponse, type PeerSession } from '../scheduler-client/peer-session.js'
+import { SESSION_CLOSED, type PeerSession } from '../scheduler-client/peer-session.js'
+import type { ParentOffer, PieceDigest, SchedulerAnswer } from '../scheduler-client/scheduler-answers.js'
 import type { ParentAddress, PieceClient, PieceSink } from './piece-client.js'
 import type { PieceSignals } from './piece-signals.js'
 import { relayedSourceFailure, type AskedOfSource } from './relayed-source-failure.js'
 
-/** A parent as this child sees it: where it is, what it holds (with the scheduler's digests), how it did. */
+/** A parent as this child sees it: where it is, what it holds, how it did. */
 interface ParentState {
-  readonly peerId: string
+  readonly peerId: PeerId
   readonly address: ParentAddress
   /** It serves without TLS: each request then carries a signature by this host's key. */
   readonly plain: boolean
-  readonly pieces: Map<number, string>
+  /** Pieces it holds, each with a digest from the scheduler. */
+  readonly pieces: Set<number>
   readonly seed: boolean
   inFlight: number
   failures: number
@@ -38,7 +40,6 @@ interface ParentState {
 /** Without progress for this long, the child asks the scheduler for other parents. */
 const STALL_MS = 5_000
 const MAX_PARENT_FAILURES = 2
-const NO_CONTENT = Buffer.alloc(0)
 /** How long a parent that answered busy is left alone. */
 const BUSY_BACKOFF_MS = 200
 /** How long a piece a seed deferred is left to other parents before the seed is asked again. */
@@ -98,15 +99,17 @@ function errorCode(body: Buffer): string | undefined {
  * itself (a parent's rest ends, a stall); near the end a piece whose parent stalls moves to another.
  */
 export class ParentDownload {
-  private readonly parents = new Map<string, ParentState>()
-  private readonly blocklist = new Set<string>()
+  private readonly parents = new Map<PeerId, ParentState>()
+  /** The scheduler's digest of each piece it named: the only digests a piece is checked against. */
+  private readonly digests = new Map<number, string>()
+  private readonly blocklist = new Set<PeerId>()
   private readonly missing = new Set<number>()
   private readonly inFlight = new Map<number, PieceFetch>()
   private readonly running = new Set<Promise<void>>()
   /** Pieces this download stored, each from a parent. */
   storedPieceCount = 0
   /** What parents want to see before they serve this peer, from the scheduler's latest offer. */
-  private capability = ''
+  private capability: string | undefined
   /** When this child last asked for a fresh capability, so many parents refusing one costs one request. */
   private capabilityAskedMs = -Infinity
   private outcome: ParentOutcome | undefined
@@ -126,7 +129,6 @@ export class ParentDownload {
     private readonly init: {
       readonly task: StoredTask
       readonly session: PeerSession
-      readonly peerId: string
       readonly concurrentPieceCount: number
       /** This host's key, to sign requests to parents that serve without TLS; undefined with --insecure. */
       readonly signingKey?: KeyObject | undefined
@@ -137,21 +139,21 @@ export class ParentDownload {
     this.lastProgressMs = components.clock.nowMs()
   }
 
-  async run(first: PeerResponse, signal: AbortSignal): Promise<ParentOutcome> {
+  async run(first: Extract<SchedulerAnswer, { kind: 'parents' }>, signal: AbortSignal): Promise<ParentOutcome> {
     const { task } = this.init
     const length = task.descriptor.contentLengthBytes ?? 0
     for (let n = 0; n < pieceCount(length, task.descriptor.pieceLengthBytes); n++) if (task.piece(n) === undefined) this.missing.add(n)
     this.apply(first)
     // Reading ends with the download: without this it would sit out its wait for the next message.
     const doneReading = new AbortController()
-    const reading = this.readResponses(AbortSignal.any([signal, doneReading.signal]))
+    const reading = this.readAnswers(AbortSignal.any([signal, doneReading.signal]))
     try {
       while (this.missing.size > 0 && this.outcome === undefined && this.failure === undefined && !signal.aborted) {
         const now = this.components.clock.nowMs()
         this.assign(length, signal, now)
         if (this.running.size === 0 && now - this.lastProgressMs > STALL_MS) {
           this.lastProgressMs = now
-          this.init.session.send({ $case: 'reschedule', value: { blocklist: [...this.blocklist], reason: 'no progress from the current parents' } })
+          this.init.session.reschedule(this.blocklist, 'no progress from the current parents')
         }
         await this.nextEvent(this.nextDeadline(now) - now)
       }
@@ -167,57 +169,61 @@ export class ParentDownload {
     return this.missing.size === 0 ? 'done' : 'back-to-source'
   }
 
-  private async readResponses(signal: AbortSignal): Promise<void> {
+  private async readAnswers(signal: AbortSignal): Promise<void> {
     while (this.missing.size > 0 && this.outcome === undefined && this.failure === undefined && !signal.aborted) {
-      const response = await this.init.session.next(signal, STALL_MS).catch((): typeof SESSION_CLOSED => SESSION_CLOSED)
+      const answer = await this.init.session.next(signal, STALL_MS).catch((): typeof SESSION_CLOSED => SESSION_CLOSED)
       if (signal.aborted) return
-      if (response === SESSION_CLOSED) {
+      if (answer === SESSION_CLOSED) {
         if (this.missing.size > 0) this.components.logger.warn('lost the scheduler during a peer download; going back to source')
         this.outcome ??= 'back-to-source'
-      } else if (response !== undefined) {
-        this.apply(response)
+      } else if (answer !== undefined) {
+        this.apply(answer)
       }
       this.wake?.()
     }
   }
 
-  private apply(response: PeerResponse): void {
-    switch (response.$case) {
-      case 'normalTask':
-        if (response.value.capability !== '') this.capability = response.value.capability
-        for (const parent of response.value.parents) this.addParent(parent)
+  private apply(answer: SchedulerAnswer): void {
+    switch (answer.kind) {
+      case 'parents':
+        if (answer.capability !== undefined) this.capability = answer.capability
+        this.learnDigests(answer.digests)
+        for (const parent of answer.parents) this.addParent(parent)
         break
-      case 'piecesAvailable': {
-        const parent = this.parents.get(response.value.parentPeerId)
-        for (const piece of response.value.pieces) parent?.pieces.set(piece.number, piece.digest)
+      case 'pieces-available':
+        this.learnDigests(answer.digests)
+        for (const { peerId, pieceNumbers } of answer.parents) {
+          const parent = this.parents.get(peerId)
+          if (parent !== undefined) this.addPieces(parent, pieceNumbers)
+        }
         break
-      }
-      case 'needBackToSource':
+      case 'back-to-source':
         this.outcome = 'back-to-source'
         break
-      case 'scheduleFailed':
-        this.failure = new DamselflyError('SCHEDULE_FAILED', `the scheduler found no parent: ${response.value.reason}`)
+      case 'schedule-failed':
+        this.failure = new DamselflyError('SCHEDULE_FAILED', `the scheduler found no parent: ${answer.reason}`)
         break
-      case 'sourceFailed': {
-        const failure = relayedSourceFailure(response.value, this.init.asked)
+      case 'source-failed': {
+        const failure = relayedSourceFailure(answer, this.init.asked)
         if (failure !== undefined) this.failure = failure
         else this.outcome = 'back-to-source'
         break
       }
-      case 'emptyTask':
+      case 'empty-task':
+      case 'tiny-task':
       case 'registered':
         break
     }
   }
 
-  private addParent(candidate: CandidateParent): void {
+  private addParent(candidate: ParentOffer): void {
     if (this.blocklist.has(candidate.peerId)) return
     const known = this.parents.get(candidate.peerId)
     const parent = known ?? {
       peerId: candidate.peerId,
       address: { host: candidate.ip, port: candidate.uploadPort, tls: candidate.uploadTls },
       plain: !candidate.uploadTls,
-      pieces: new Map<number, string>(),
+      pieces: new Set<number>(),
       seed: candidate.seed,
       inFlight: 0,
       failures: 0,
@@ -226,8 +232,23 @@ export class ParentDownload {
       speed: 1,
       delivered: 0,
     }
-    for (const piece of candidate.pieces) parent.pieces.set(piece.number, piece.digest)
+    this.addPieces(parent, candidate.pieceNumbers)
     this.parents.set(parent.peerId, parent)
+  }
+
+  /** A later digest of a piece replaces an earlier one: the scheduler sends one again only after it dropped its record. */
+  private learnDigests(digests: readonly PieceDigest[]): void {
+    for (const { number, digest } of digests) this.digests.set(number, digest)
+  }
+
+  /** Only a piece with the scheduler's digest can be checked, so only such a piece is asked of a parent. */
+  private addPieces(parent: ParentState, numbers: readonly number[]): void {
+    let unchecked = 0
+    for (const number of numbers) {
+      if (this.digests.has(number)) parent.pieces.add(number)
+      else unchecked++
+    }
+    if (unchecked > 0) this.components.logger.warn({ parent: parent.peerId, pieces: unchecked }, 'the scheduler named pieces without their digests; not fetching them')
   }
 
   /**
@@ -339,14 +360,14 @@ export class ParentDownload {
   }
 
   private async fetch(number: number, fetch: PieceFetch, length: number, signal: AbortSignal): Promise<void> {
-    const { task, session, peerId } = this.init
+    const { task, session } = this.init
     const { parent } = fetch
     const taskId = task.descriptor.taskId
     const range = pieceRange(number, length, task.descriptor.pieceLengthBytes)
     try {
-      const path = `/download/${taskId.slice(0, 3)}/${taskId}?peerId=${encodeURIComponent(peerId)}`
+      const path = `/download/${taskId.slice(0, 3)}/${taskId}?peerId=${encodeURIComponent(session.peerId)}`
       const headers: Record<string, string> = { range: `bytes=${range.offset}-${range.offset + range.length - 1}` }
-      if (this.capability !== '') headers[CAPABILITY_HEADER] = this.capability
+      if (this.capability !== undefined) headers[CAPABILITY_HEADER] = this.capability
       const { signingKey } = this.init
       if (parent.plain && signingKey !== undefined) {
         headers[SIGNATURE_HEADER] = signRequest(signingKey, { method: 'GET', path, range: headers.range ?? '' }, this.components.clock.nowMs())
@@ -363,7 +384,7 @@ export class ParentDownload {
         parent.busyUntilMs = now + BUSY_BACKOFF_MS
         if (now - this.capabilityAskedMs > STALL_MS) {
           this.capabilityAskedMs = now
-          session.send({ $case: 'reschedule', value: { blocklist: [...this.blocklist], reason: 'capability expired' } })
+          session.reschedule(this.blocklist, 'capability expired')
         }
         return
       }
@@ -379,7 +400,7 @@ export class ParentDownload {
     } catch (error) {
       if (signal.aborted) return
       const failure = toDamselflyError(error)
-      session.send({ $case: 'pieceFailed', value: { number, parentPeerId: parent.peerId, badContent: false, reason: failure.message } })
+      session.pieceFailed({ number, parentPeerId: parent.peerId, badContent: false, reason: failure.message })
       if (++parent.failures >= MAX_PARENT_FAILURES) this.drop(parent, failure.message)
     } finally {
       fetch.writer?.abort()
@@ -403,10 +424,10 @@ export class ParentDownload {
     const { parent } = fetch
     if (writer.receivedBytes !== range.length) throw new DamselflyError('SOURCE_TRUNCATED', `parent sent ${writer.receivedBytes} of ${range.length} bytes of piece ${number}`)
     const digest = await writer.end()
-    const expected = parent.pieces.get(number)
+    const expected = this.digests.get(number)
     if (digest !== expected) {
       this.components.logger.warn({ parent: parent.peerId, piece: number, digest, expected }, 'parent sent a piece that fails its digest')
-      session.send({ $case: 'pieceFailed', value: { number, parentPeerId: parent.peerId, badContent: true, reason: 'digest mismatch' } })
+      session.pieceFailed({ number, parentPeerId: parent.peerId, badContent: true, reason: 'digest mismatch' })
       this.drop(parent, 'sent a piece that fails its digest')
       return
     }
@@ -418,8 +439,7 @@ export class ParentDownload {
     parent.delivered++
     this.missing.delete(number)
     this.lastProgressMs = now
-    const piece: Piece = { number, offset: range.offset, length: range.length, digest }
-    session.send({ $case: 'pieceFinished', value: { piece, parentPeerId: parent.peerId, costMs, content: NO_CONTENT } })
+    session.reportPiece({ piece: { number, offset: range.offset, length: range.length, digest }, parentPeerId: parent.peerId, costMs })
     this.components.metrics.downloadTrafficBytes.inc({ type: 'remote_peer' }, range.length)
     this.components.metrics.pieceDurationSeconds.observe({ type: 'remote_peer' }, costMs / 1000)
     this.components.signals.ready(number)
@@ -428,6 +448,6 @@ export class ParentDownload {
   private drop(parent: ParentState, reason: string): void {
     this.parents.delete(parent.peerId)
     this.blocklist.add(parent.peerId)
-    this.init.session.send({ $case: 'reschedule', value: { blocklist: [...this.blocklist], reason } })
+    this.init.session.reschedule(this.blocklist, reason)
   }
 }

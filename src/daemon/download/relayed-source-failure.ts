@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http'
 import { DamselflyError } from '../../protocol/damselfly-error.js'
-import type { SourceFailed } from '../../protocol/generated/damselfly/scheduler/v1/scheduler.js'
+import type { TaskId } from '../../protocol/ids.js'
 import { isFinalSourceStatus } from '../../protocol/source-status.js'
 import { printableUrl } from '../../source/http-headers.js'
 
@@ -8,7 +8,13 @@ import { printableUrl } from '../../source/http-headers.js'
 export interface AskedOfSource {
   readonly url: string
   readonly digest?: string | undefined
-  readonly taskId: string
+  readonly taskId: TaskId
+}
+
+/** The origin's answer as the scheduler relays it (`source_failed`): a code and, for SOURCE_STATUS, the status. */
+export interface RelayedFailure {
+  readonly code: string
+  readonly sourceStatus: number
 }
 
 /**
@@ -17,7 +23,7 @@ export interface AskedOfSource {
  * `details.sourceStatus`, or DIGEST_MISMATCH). Undefined for anything else a scheduler might send:
  * this daemon then asks the source itself rather than trust an answer it cannot read.
  */
-export function relayedSourceFailure(failed: SourceFailed, asked: AskedOfSource): DamselflyError | undefined {
+export function relayedSourceFailure(failed: RelayedFailure, asked: AskedOfSource): DamselflyError | undefined {
   const url = printableUrl(new URL(asked.url))
   const status = failed.sourceStatus
   if (failed.code === 'SOURCE_STATUS' && isFinalSourceStatus(status)) {

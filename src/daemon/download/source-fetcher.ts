@@ -4,11 +4,10 @@ import type { Logger } from '../../common/logger.js'
 import type { TokenBucket } from '../../common/token-bucket.js'
 import { formatBytes } from '../../common/units.js'
 import { DamselflyError, toDamselflyError } from '../../protocol/damselfly-error.js'
-import type { Piece } from '../../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { pieceCount, pieceRange, TINY_TASK_MAX_BYTES } from '../../protocol/piece.js'
 import { isFinalSourceStatus } from '../../protocol/source-status.js'
 import type { Source, SourceRequest, SourceStat } from '../../source/source.js'
-import type { StoredTask } from '../../storage/content-store.js'
+import type { PieceRecord, StoredTask } from '../../storage/content-store.js'
 import type { PieceWriter } from '../../storage/piece-writer.js'
 import type { DaemonMetrics } from '../daemon-metrics.js'
 import type { PieceSignals } from './piece-signals.js'
@@ -45,7 +44,7 @@ export interface SourceFetcherComponents {
   readonly logger: Logger
   readonly clock: Clock
   /** Each stored piece, for the scheduler: its record, what it cost, and its bytes if the task is tiny. */
-  readonly report: (piece: Piece, costMs: number, content: Buffer) => void
+  readonly report: (piece: PieceRecord, costMs: number, content: Buffer) => void
 }
 
 /**

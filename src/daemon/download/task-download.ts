@@ -1,19 +1,19 @@
-import { randomUUID } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
 import type { Clock } from '../../common/clock.js'
 import type { Logger } from '../../common/logger.js'
 import type { TokenBucket } from '../../common/token-bucket.js'
 import { DamselflyError, toDamselflyError } from '../../protocol/damselfly-error.js'
-import type { TaskId } from '../../protocol/ids.js'
+import type { HostId, TaskId } from '../../protocol/ids.js'
 import { pieceLengthFor, UNKNOWN_LENGTH_PIECE_LENGTH_BYTES } from '../../protocol/piece.js'
+import { SCHEDULER_PROTOCOL_REVISION } from '../../protocol/scheduler-protocol.js'
 import type { SourceStat } from '../../source/source.js'
 import type { SourceRegistry } from '../../source/source-registry.js'
 import type { ContentStore, StoredTask, TaskDescriptor } from '../../storage/content-store.js'
 import { writeWholePiece } from '../../storage/piece-writer.js'
-import type { Download } from '../../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import type { LocalIdentity } from '../../security/local-identity.js'
 import type { DaemonMetrics } from '../daemon-metrics.js'
-import { PeerSession, SESSION_CLOSED, type PeerResponse } from '../scheduler-client/peer-session.js'
+import { newPeerId, SESSION_CLOSED, type PeerSession } from '../scheduler-client/peer-session.js'
+import type { SchedulerAnswer } from '../scheduler-client/scheduler-answers.js'
 import type { SchedulerPool } from '../scheduler-client/scheduler-pool.js'
 import { contentDigestOf, verifyContentDigest } from './content-digest.js'
 import type { DownloadRequest } from './download-request.js'
@@ -41,7 +41,7 @@ export interface TaskDownloadComponents {
 
 export interface PeerComponents {
   readonly pool: SchedulerPool
-  readonly hostId: () => string
+  readonly hostId: () => HostId
   /** Keep-alive connections to parents' upload servers (TLS with this host's certificate). */
   readonly pieces: PieceClient
   /** This host's identity: it signs requests to parents that serve without TLS. Undefined with --insecure. */
@@ -61,21 +61,6 @@ export interface TaskDownloadInit {
   readonly concurrentPieceCount: number
   /** Extra attempts for a piece after a transient origin failure. */
   readonly retryCount: number
-}
-
-/** The request as the scheduler sees it; a seed peer asked to fetch the task gets the same. */
-export function toDownload(request: DownloadRequest, filteredQueryParams: readonly string[]): Download {
-  return {
-    url: request.url,
-    headers: { ...request.headers },
-    tag: request.tag ?? '',
-    application: request.application ?? '',
-    filteredQueryParams: [...filteredQueryParams],
-    pieceLength: request.pieceLengthBytes ?? 0,
-    priority: request.priority,
-    digest: request.digest ?? '',
-    disableBackToSource: request.disableBackToSource,
-  }
 }
 
 function sameContent(descriptor: TaskDescriptor, stat: SourceStat): boolean {
@@ -184,7 +169,7 @@ export class TaskDownload {
         if (actual !== request.digest) {
           // Every piece matched the scheduler's digests, so those digests were wrong: report them and fetch from the source.
           this.log.warn({ expected: request.digest, actual, piecesFromPeers: this.piecesFromPeers }, 'content from peers failed its digest; fetching it from the source')
-          this.session?.send({ $case: 'contentDigestMismatch', value: { expected: request.digest, actual } })
+          this.session?.contentDigestMismatch({ expected: request.digest, actual })
           await this.discard()
           ;({ task, from } = await this.fetchFromSource(undefined))
           finishedLength = task.descriptor.contentLengthBytes ?? this.streamedBytes
@@ -195,14 +180,14 @@ export class TaskDownload {
         contentLengthBytes: finishedLength,
         ...(request.digest === undefined ? {} : { verifiedDigest: request.digest }),
       })
-      this.session?.send({ $case: 'peerFinished', value: { contentLength: finishedLength, pieceCount: task.finishedPieceCount } })
+      this.session?.peerFinished({ contentLengthBytes: finishedLength, pieceCount: task.finishedPieceCount })
       const costMs = this.components.clock.nowMs() - startedMs
       this.components.metrics.taskDurationSeconds.observe(costMs / 1000)
       this.log.info({ url: task.descriptor.url, contentLength: finishedLength, pieces: task.finishedPieceCount, costMs, from }, 'task done')
       return task
     } catch (error) {
       const failure = toDamselflyError(error)
-      this.session?.send({ $case: 'peerFailed', value: { reason: failure.message, code: failure.code, sourceStatus: failure.details.sourceStatus ?? 0 } })
+      this.session?.peerFailed(failure)
       // Pieces that filled the disk would keep it full for the rest of the host.
       if (failure.code === 'NO_SPACE' && store.get(taskId)?.complete === false) {
         await store.delete(taskId, { force: true }).then(
@@ -276,7 +261,7 @@ export class TaskDownload {
         metrics: this.components.metrics,
         logger: this.log,
         clock: this.components.clock,
-        report: (piece, costMs, content) => this.session?.send({ $case: 'pieceFinished', value: { piece, parentPeerId: '', costMs, content } }),
+        report: (piece, costMs, content) => this.session?.reportPiece({ piece, parentPeerId: undefined, costMs, content }),
       },
       { url, headers: request.headers, concurrentPieceCount: this.init.concurrentPieceCount, retryCount: this.init.retryCount, signal: this.controller.signal },
     )
@@ -285,10 +270,7 @@ export class TaskDownload {
     this.releases.push(task.acquire())
     this.publishDescriptor(task.descriptor)
     const length = task.descriptor.contentLengthBytes
-    this.session?.send({
-      $case: 'backToSourceStarted',
-      value: { contentLength: length ?? 0, contentLengthKnown: length !== undefined, pieceLength: task.descriptor.pieceLengthBytes },
-    })
+    this.session?.backToSourceStarted({ contentLengthBytes: length, pieceLengthBytes: task.descriptor.pieceLengthBytes })
     if (length === undefined) {
       await fetcher.fetchWhole(task)
       this.streamedBytes = fetcher.streamedBytes
@@ -313,11 +295,12 @@ export class TaskDownload {
       const address = asked ? request.scheduler : peers.pool.pick(taskId, exclude)
       if (address === undefined) return { complete: false, task: existing }
       const hostId = peers.hostId()
-      const peerId = `${hostId.slice(0, 12)}-${randomUUID()}`
-      const session = new PeerSession(address, peers.pool.client(address).announcePeer(), { hostId, taskId, peerId }, this.log)
-      const held = existing === undefined ? [] : [...existing.pieces()]
-      const length = existing?.descriptor.contentLengthBytes
-      session.send({ $case: 'register', value: { download: toDownload(request, this.init.filteredQueryParams), pieces: held, contentLength: length ?? 0, contentLengthKnown: length !== undefined } })
+      const session = peers.pool.openPeerSession(address, { hostId, taskId, peerId: newPeerId(hostId) }, this.log)
+      session.register({
+        download: { ...request, filteredQueryParams: this.init.filteredQueryParams },
+        heldPieces: existing === undefined ? [] : [...existing.pieces()],
+        contentLengthBytes: existing?.descriptor.contentLengthBytes,
+      })
       const first = await this.decision(session, peers.pool, signal)
       if (first === 'scheduler-down') {
         session.close()
@@ -330,38 +313,38 @@ export class TaskDownload {
         return { complete: false, task: existing }
       }
       this.session = session
-      switch (first.$case) {
-        case 'sourceFailed': {
-          const failure = relayedSourceFailure(first.value, { url: request.url, digest: request.digest, taskId })
+      switch (first.kind) {
+        case 'source-failed': {
+          const failure = relayedSourceFailure(first, { url: request.url, digest: request.digest, taskId })
           if (failure !== undefined) throw failure
-          this.log.warn({ code: first.value.code.slice(0, 100) }, 'the scheduler relayed a failure this daemon does not know; going back to source')
+          this.log.warn({ code: first.code.slice(0, 100) }, 'the scheduler relayed a failure this daemon does not know; going back to source')
           return { complete: false, task: existing }
         }
-        case 'emptyTask': {
+        case 'empty-task': {
           const task = await this.createTask(0, this.init.request.pieceLengthBytes ?? UNKNOWN_LENGTH_PIECE_LENGTH_BYTES)
           this.resolveDescriptor(task.descriptor)
           return { complete: true, task }
         }
-        case 'tinyTask': {
-          const content = Buffer.from(first.value.content)
+        case 'tiny-task': {
+          const { content } = first
           const task = await this.createTask(content.length, this.init.request.pieceLengthBytes ?? UNKNOWN_LENGTH_PIECE_LENGTH_BYTES)
           if (content.length > 0) await writeWholePiece(task, 0, [content])
           this.resolveDescriptor(task.descriptor)
           this.signals.ready(0)
           return { complete: true, task }
         }
-        case 'scheduleFailed':
-          throw new DamselflyError('SCHEDULE_FAILED', `the scheduler found no parent for task ${taskId}: ${first.value.reason}`, { details: { taskId } })
-        case 'normalTask': {
-          const info = first.value.task
-          if (info === undefined || info.pieceLength === 0) return { complete: false, task: existing }
-          const reusable = existing !== undefined && existing.descriptor.contentLengthBytes === info.contentLength && existing.descriptor.pieceLengthBytes === info.pieceLength
-          const task = reusable ? existing : await this.createTask(info.contentLength, info.pieceLength)
+        case 'schedule-failed':
+          throw new DamselflyError('SCHEDULE_FAILED', `the scheduler found no parent for task ${taskId}: ${first.reason}`, { details: { taskId } })
+        case 'parents': {
+          const lengths = first.task
+          if (lengths === undefined) return { complete: false, task: existing }
+          const reusable = existing !== undefined && existing.descriptor.contentLengthBytes === lengths.contentLengthBytes && existing.descriptor.pieceLengthBytes === lengths.pieceLengthBytes
+          const task = reusable ? existing : await this.createTask(lengths.contentLengthBytes, lengths.pieceLengthBytes)
           this.releases.push(task.acquire())
           this.resolveDescriptor(task.descriptor)
           const parents = new ParentDownload(
             { pieces: peers.pieces, limiter: this.components.limiters.download, signals: this.signals, metrics: this.components.metrics, logger: this.log, clock: this.components.clock },
-            { task, session, peerId, concurrentPieceCount: this.init.concurrentPieceCount, signingKey: peers.identity?.privateKey, asked: { url: request.url, digest: request.digest, taskId } },
+            { task, session, concurrentPieceCount: this.init.concurrentPieceCount, signingKey: peers.identity?.privateKey, asked: { url: request.url, digest: request.digest, taskId } },
           )
           const outcome = await parents.run(first, signal).finally(() => {
             this.piecesFromPeers += parents.storedPieceCount
@@ -380,7 +363,7 @@ export class TaskDownload {
    * it decides, is `scheduler-down`; one that took it but has not decided within
    * `scheduleTimeoutMs` (a seed peer still fetching, say) leaves the task to the source.
    */
-  private async decision(session: PeerSession, pool: SchedulerPool, signal: AbortSignal): Promise<PeerResponse | 'scheduler-down' | 'no-decision'> {
+  private async decision(session: PeerSession, pool: SchedulerPool, signal: AbortSignal): Promise<SchedulerAnswer | 'scheduler-down' | 'no-decision'> {
     const { registerTimeoutMs, scheduleTimeoutMs } = pool.waits
     const answer = await session.next(signal, registerTimeoutMs)
     if (answer === SESSION_CLOSED || answer === undefined) {
@@ -388,7 +371,12 @@ export class TaskDownload {
       return 'scheduler-down'
     }
     pool.markUp(session.address)
-    if (answer.$case !== 'registered') return answer
+    if (answer.kind !== 'registered') return answer
+    if (answer.protocolRevision < SCHEDULER_PROTOCOL_REVISION) {
+      session.close()
+      this.log.warn({ scheduler: session.address, revision: answer.protocolRevision, ours: SCHEDULER_PROTOCOL_REVISION }, 'the scheduler speaks an older protocol; trying another')
+      return 'scheduler-down'
+    }
     const decided = await session.next(signal, scheduleTimeoutMs)
     if (decided === SESSION_CLOSED) {
       this.log.warn({ scheduler: session.address }, 'lost the scheduler before its decision; trying another')

@@ -1,8 +1,12 @@
 import { connectivityState, type ChannelCredentials } from '@grpc/grpc-js'
 import type { Clock } from '../../common/clock.js'
+import type { Logger } from '../../common/logger.js'
 import { rendezvousPick } from '../../common/rendezvous.js'
 import { SchedulerServiceClient } from '../../protocol/generated/damselfly/scheduler/v1/scheduler.js'
+import type { HostId, PeerId, TaskId } from '../../protocol/ids.js'
 import { SCHEDULER_CHANNEL_OPTIONS } from '../../security/grpc-tls.js'
+import { PeerSession } from './peer-session.js'
+import { PIECE_REPORT_BATCHING } from './report-batcher.js'
 
 /** How long a scheduler that failed is passed over before it may be tried again. */
 const DOWN_COOLDOWN_MS = 10_000
@@ -64,6 +68,14 @@ export class SchedulerPool {
       this.clients.set(address, client)
     }
     return client
+  }
+
+  /** Opens the AnnouncePeer stream of one peer with the scheduler at `address`. */
+  openPeerSession(address: string, ids: { hostId: HostId; taskId: TaskId; peerId: PeerId }, logger: Logger): PeerSession {
+    return new PeerSession(
+      { stream: this.client(address).announcePeer(), clock: this.components.clock, logger },
+      { address, ids, reportBatching: PIECE_REPORT_BATCHING },
+    )
   }
 
   /** The scheduler that owns `taskId` among those up and not in `exclude`. */
