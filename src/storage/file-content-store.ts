@@ -190,7 +190,7 @@ export class FileContentStore implements ContentStore {
       lastAccessMs,
       touchPersistIntervalMs: this.init.touchPersistIntervalMs ?? DEFAULT_TOUCH_PERSIST_INTERVAL_MS,
     }
-    return new FileTaskBackend({ logger: this.logger, readBudget: this.readBudget }, contentHandle === undefined ? init : { ...init, contentHandle })
+    return new FileTaskBackend({ logger: this.logger, readBudget: this.readBudget, buffers: this.batches }, contentHandle === undefined ? init : { ...init, contentHandle })
   }
 
   /** Lists the task files on disk, deleting whatever this store did not write (leftover temp files included). */

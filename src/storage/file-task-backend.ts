@@ -4,6 +4,7 @@ import type { Logger } from '../common/logger.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
 import type { TaskId } from '../protocol/ids.js'
 import type { PieceRecord } from './content-store.js'
+import type { BatchBuffers } from './batch-buffers.js'
 import { encodeMetadata, journalLine, type TaskPaths } from './file-layout.js'
 import { FileRangeStream, sendFileRange, type RangeSink } from './file-range-stream.js'
 import { LazyFileHandle } from './lazy-file-handle.js'
@@ -43,7 +44,7 @@ export class FileTaskBackend implements TaskBackend {
   private retired = false
 
   constructor(
-    private readonly components: { logger: Logger; readBudget: ReadBudget },
+    private readonly components: { logger: Logger; readBudget: ReadBudget; buffers: BatchBuffers },
     private readonly init: { taskId: TaskId; paths: TaskPaths; lastAccessMs: number; touchPersistIntervalMs: number; contentHandle?: FileHandle },
   ) {
     const { paths, contentHandle } = init
@@ -95,8 +96,7 @@ export class FileTaskBackend implements TaskBackend {
     if (this.retired) throw storageFailed('the task was closed', new Error('the task was closed'), this.init.taskId)
     const release = this.components.readBudget.open()
     try {
-      const chunkBytes = this.components.readBudget.chunkBytes()
-      await this.reader.use((handle) => sendFileRange(handle, { start, endInclusive, chunkBytes }, sink, signal))
+      await this.reader.use((handle) => sendFileRange(handle, { start, endInclusive }, { buffers: this.components.buffers, chunkBytes: this.components.readBudget.chunkBytes() }, sink, signal))
     } finally {
       release()
     }
