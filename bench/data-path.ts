@@ -3,7 +3,7 @@
  * file by curl from the origin, by an aria2c leecher from an aria2c seeder, by dfget going back to
  * the origin, and by dfget from a warm seed with data-plane TLS on and off. Reports time,
  * throughput, the CPU-seconds per GiB and peak RSS of every process involved, the ratios against
- * aria2c and the issue's targets; then a memory run: a larger file from a warm seed to a child at
+ * aria2c and the data path's targets; then a memory run: a larger file from a warm seed to a child at
  * several fixed piece lengths and concurrencies, with each daemon's peak RSS.
  * Run: `npm run bench:data-path -- [--size 1GiB] [--memory-size 4GiB] [--rounds 2] [--no-docs]`.
  */
@@ -126,12 +126,7 @@ async function main(): Promise<number> {
   requireTools(options)
   await checkWorkDir(options)
   const run = new BenchRun()
-  const interrupted = (signal: NodeJS.Signals): void => {
-    console.error(`\n${signal}: stopping children and removing temp files`)
-    void run.release().finally(() => process.exit(130))
-  }
-  process.once('SIGINT', interrupted)
-  process.once('SIGTERM', interrupted)
+  run.releaseOnSignals()
   const startedMs = performance.now()
   try {
     const workPath = await mkdtemp(join(options.dir, 'damselfly-bench-data-path-'))
@@ -163,7 +158,7 @@ async function main(): Promise<number> {
       '',
       ratioTable(ratios(figures)),
       '',
-      'The issue\'s targets:',
+      'Targets of the data path:',
       '',
       targetTable(checks),
       '',

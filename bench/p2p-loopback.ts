@@ -308,12 +308,7 @@ async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2))
   const command = `node --import tsx bench/p2p-loopback.ts --sizes ${options.sizes.map((size) => size.text).join(',')} --counts ${options.counts.join(',')}`
   const run = new P2pRun()
-  const interrupted = (signal: NodeJS.Signals): void => {
-    console.error(`\n${signal}: stopping children and removing temp files`)
-    void run.release().finally(() => process.exit(130))
-  }
-  process.once('SIGINT', interrupted)
-  process.once('SIGTERM', interrupted)
+  run.releaseOnSignals()
   const startedMs = performance.now()
   try {
     run.work = await tempDir('bench-p2p-loopback')

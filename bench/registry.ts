@@ -255,12 +255,7 @@ async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2))
   const command = `node --import tsx bench/registry.ts --layers ${options.layerSizesMiB.join(',')} --rounds ${options.rounds}`
   const run = new RegistryRun()
-  const interrupted = (signal: NodeJS.Signals): void => {
-    console.error(`\n${signal}: stopping children and removing temp files`)
-    void run.release().finally(() => process.exit(130))
-  }
-  process.once('SIGINT', interrupted)
-  process.once('SIGTERM', interrupted)
+  run.releaseOnSignals()
   const startedMs = performance.now()
   try {
     run.work = await tempDir('bench-registry')

@@ -345,12 +345,7 @@ async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2))
   const command = `node --import tsx bench/scheduler-load.ts --peers ${options.peers} --tasks ${options.tasks} --hosts ${options.hosts} --concurrency ${options.concurrencies.join(',')} --pieces ${options.pieces}${options.insecure ? ' --insecure' : ''}${options.profileDir === undefined ? '' : ' --profile <dir>'}`
   const run = new BenchRun()
-  const interrupted = (signal: NodeJS.Signals): void => {
-    console.error(`\n${signal}: stopping the scheduler and removing temp files`)
-    void run.release().finally(() => process.exit(130))
-  }
-  process.once('SIGINT', interrupted)
-  process.once('SIGTERM', interrupted)
+  run.releaseOnSignals()
   try {
     run.work = await tempDir('bench-scheduler-load')
     const rows: Row[] = []

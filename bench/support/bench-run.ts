@@ -16,6 +16,16 @@ export class BenchRun {
     return resource
   }
 
+  /** On SIGINT or SIGTERM, says so, releases everything and exits 130. */
+  releaseOnSignals(): void {
+    const interrupted = (signal: NodeJS.Signals): void => {
+      console.error(`\n${signal}: stopping children and removing temp files`)
+      void this.release().finally(() => process.exit(130))
+    }
+    process.once('SIGINT', interrupted)
+    process.once('SIGTERM', interrupted)
+  }
+
   release(): Promise<void> {
     this.released ??= (async () => {
       await this.children.stopAll()

@@ -1,6 +1,6 @@
 /**
  * The data-path bench's figures from its samples: medians over rounds per scenario and process,
- * the ratios the issue asks for, and each target measured against its bound.
+ * the ratios the targets use, and each target measured against its bound.
  */
 import { availableParallelism } from 'node:os'
 import { formatBytes } from '../../src/common/units.js'
@@ -148,7 +148,7 @@ export function ratios(figures: KeyFigures): Ratio[] {
   ]
 }
 
-/** One of the issue's targets, measured. */
+/** One of the data path's targets, measured. */
 export interface TargetCheck {
   readonly label: string
   /** The measured value as text, or undefined when not measured. */
@@ -169,7 +169,7 @@ function ratioTarget(label: string, value: number | undefined, bound: number): T
   return { label, measured: value === undefined ? undefined : `${value.toFixed(2)}x`, bound: `≤ ${bound.toFixed(1)}x`, met: value === undefined ? undefined : value <= bound, caveat: undefined }
 }
 
-/** The issue's targets against this run's medians and memory samples. */
+/** The data path's targets against this run's medians and memory samples. */
 export function targetChecks(figures: KeyFigures, sizeBytes: number, memory: readonly MemorySample[], memorySizeBytes: number | undefined): TargetCheck[] {
   const sizeCaveat = sizeBytes === TARGET_SIZE_BYTES ? undefined : `measured with a ${formatBytes(sizeBytes)} file; the target is for 1 GiB`
   const throughput = (label: string, scenario: ScenarioName): TargetCheck => {
