@@ -108,7 +108,7 @@ async function main(): Promise<void> {
             hostRate: options.hostRate,
             originRate: options.originRate,
             workDir: join(run.work.path, `n${hosts}`),
-            downloadTimeoutMs: Math.max(MIN_DOWNLOAD_TIMEOUT_MS, TIMEOUT_OVER_CURL_BOUND * curlBoundMs),
+            downloadTimeoutMs: Math.ceil(Math.max(MIN_DOWNLOAD_TIMEOUT_MS, TIMEOUT_OVER_CURL_BOUND * curlBoundMs)),
           },
         ),
         (held) => held.close(),

@@ -5,6 +5,7 @@
  * its local API, the request dfget sends, as aria2's leechers are sent aria2.addTorrent. The
  * cluster CA and the identities are made before the round's clock, as at deployment.
  */
+import { setMaxListeners } from 'node:events'
 import type { ChildProcess } from 'node:child_process'
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -137,6 +138,8 @@ export class DamselflyScenario implements Scenario {
     const { testbed, payload, downloadTimeoutMs } = context
     const startedMs = performance.now()
     const signal = AbortSignal.timeout(downloadTimeoutMs)
+    // Every host's request listens on this one deadline.
+    setMaxListeners(0, signal)
     // dfget would then hard-link the stored file to its output: no bytes move in that step.
     const done = await onEveryHost(testbed.hosts, async (_, i) => {
       const answer = await new LocalApiClient({ socketPath: hosts[i]!.socketPath }).downloadPath({ url: payload.url }, { signal })

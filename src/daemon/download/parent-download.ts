@@ -105,6 +105,8 @@ export class ParentDownload {
   private readonly blocklist = new Set<PeerId>()
   private readonly missing = new Set<number>()
   private readonly inFlight = new Map<number, PieceFetch>()
+  /** How many known parents hold each piece, kept as parents come and go, so choosing pieces does not scan every parent. */
+  private readonly holders = new Map<number, number>()
   private readonly running = new Set<Promise<void>>()
   /** Pieces this download stored, each from a parent. */
   storedPieceCount = 0
@@ -245,8 +247,11 @@ export class ParentDownload {
   private addPieces(parent: ParentState, numbers: readonly number[]): void {
     let unchecked = 0
     for (const number of numbers) {
-      if (this.digests.has(number)) parent.pieces.add(number)
-      else unchecked++
+      if (!this.digests.has(number)) unchecked++
+      else if (!parent.pieces.has(number)) {
+        parent.pieces.add(number)
+        this.holders.set(number, (this.holders.get(number) ?? 0) + 1)
+      }
     }
     if (unchecked > 0) this.components.logger.warn({ parent: parent.peerId, pieces: unchecked }, 'the scheduler named pieces without their digests; not fetching them')
   }
@@ -259,11 +264,12 @@ export class ParentDownload {
   private assign(length: number, signal: AbortSignal, now: number): void {
     const parents = [...this.parents.values()]
     const window: Array<{ number: number; holders: number; tieBreak: number }> = []
-    for (const number of this.missing) {
+    // Events come far more often than free slots: with none, only the endgame may have work.
+    const freeSlots = this.running.size < this.init.concurrentPieceCount
+    for (const number of freeSlots ? this.missing : []) {
       if (window.length >= this.init.concurrentPieceCount * WINDOW_PER_SLOT) break
       if (this.inFlight.has(number)) continue
-      let holders = 0
-      for (const parent of parents) if (parent.pieces.has(number)) holders++
+      const holders = this.holders.get(number) ?? 0
       if (holders > 0) window.push({ number, holders, tieBreak: Math.random() })
     }
     window.sort((a, b) => a.holders - b.holders || a.tieBreak - b.tieBreak)
@@ -447,6 +453,7 @@ export class ParentDownload {
 
   private drop(parent: ParentState, reason: string): void {
     this.parents.delete(parent.peerId)
+    for (const number of parent.pieces) this.holders.set(number, (this.holders.get(number) ?? 1) - 1)
     this.blocklist.add(parent.peerId)
     this.init.session.reschedule(this.blocklist, reason)
   }

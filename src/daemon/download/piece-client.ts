@@ -1,4 +1,4 @@
-import type { ConnectionOptions } from 'node:tls'
+import { createSecureContext, type ConnectionOptions } from 'node:tls'
 import { DamselflyError } from '../../protocol/damselfly-error.js'
 import { PieceConnection, type ParentAddress, type PieceAnswer, type PieceRequest, type PieceSink } from './piece-connection.js'
 
@@ -37,8 +37,13 @@ interface Parent {
 export class PieceClient {
   private readonly parents = new Map<string, Parent>()
   private closed = false
+  /** One secure context for every connection: building one parses the key and certificates, a cost per handshake otherwise. */
+  private readonly tls: ConnectionOptions | undefined
 
-  constructor(private readonly init: PieceClientInit) {}
+  constructor(private readonly init: PieceClientInit) {
+    const { tls } = init
+    this.tls = tls === undefined ? undefined : { secureContext: createSecureContext(tls), ...(tls.checkServerIdentity === undefined ? {} : { checkServerIdentity: tls.checkServerIdentity }) }
+  }
 
   /** GETs `request` from the parent; a 206's body goes to `sink`. See {@link PieceConnection.request} for failures. */
   async get(address: ParentAddress, request: PieceRequest, sink: PieceSink, signal: AbortSignal): Promise<PieceAnswer> {
@@ -88,7 +93,7 @@ export class PieceClient {
         continue
       }
       if (parent.all.size < this.init.connectionsPerParent) {
-        const connection = new PieceConnection(address, { tls: this.init.tls, idleTimeoutMs: this.init.idleTimeoutMs })
+        const connection = new PieceConnection(address, { tls: this.tls, idleTimeoutMs: this.init.idleTimeoutMs })
         parent.all.add(connection)
         connection.onClose = () => {
           parent.all.delete(connection)
