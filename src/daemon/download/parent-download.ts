@@ -60,6 +60,12 @@ const SEED_LOAD_PENALTY = 2
  * child different pieces, which the children then trade, instead of serving everyone everything.
  */
 const SEED_IN_FLIGHT = 1
+/**
+ * Pieces a child fetches at once from a seed peer that is its only parent: nobody to trade with,
+ * so the seed's uplink is this child's alone, and a few pieces in flight hide each request's round
+ * trip (a seed sends at most `seedPeer.taskUploadLimit` pieces of a task at once, 4 by default).
+ */
+const LONE_SEED_IN_FLIGHT = 3
 
 /** The one request under way for a piece. */
 interface PieceFetch {
@@ -317,7 +323,7 @@ export class ParentDownload {
     let best: ParentState | undefined
     for (const parent of parents) {
       if (!parent.pieces.has(number) || parent.busyUntilMs > now || (parent.deferredUntilMs.get(number) ?? 0) > now) continue
-      if (parent.seed && parent.inFlight >= SEED_IN_FLIGHT) continue
+      if (parent.seed && parent.inFlight >= (this.parents.size === 1 ? LONE_SEED_IN_FLIGHT : SEED_IN_FLIGHT)) continue
       if (best === undefined || load(parent) < load(best) || (load(parent) === load(best) && parent.speed > best.speed)) best = parent
     }
     return best
