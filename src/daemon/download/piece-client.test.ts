@@ -152,6 +152,20 @@ describe('PieceClient', () => {
     assert.ok(Date.now() - started < 2_000)
   })
 
+  it('fails a request whose parent never completes the TLS handshake, after the idle timeout', TIMEOUT, async () => {
+    const server = createNetServer((socket) => {
+      socket.on('error', () => undefined)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    servers.push(server)
+    const address = { host: '127.0.0.1', port: (server.address() as AddressInfo).port, tls: true }
+    await assert.rejects(client({ idleTimeoutMs: 200 }).get(address, range(0, 1), () => undefined, AbortSignal.timeout(5_000)), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'PARENT_FAILED')
+      assert.match(error.message, /sent nothing for 200 ms/)
+      return true
+    })
+  })
+
   for (const [name, response, pattern] of [
     ['without a content-length', 'HTTP/1.1 206 Partial Content\r\n\r\nbytes', /without a content-length/],
     ['a chunked body', 'HTTP/1.1 206 Partial Content\r\ntransfer-encoding: chunked\r\n\r\n5\r\nbytes\r\n0\r\n\r\n', /transfer-encoding/],

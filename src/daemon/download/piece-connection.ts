@@ -112,11 +112,6 @@ export class PieceConnection {
     return this.closedError === undefined
   }
 
-  /** Whether it carries a request now. */
-  get busy(): boolean {
-    return this.exchange !== undefined
-  }
-
   private get label(): string {
     return `${this.address.host}:${this.address.port}`
   }
@@ -141,8 +136,9 @@ export class PieceConnection {
     signal.addEventListener('abort', abort, { once: true })
     try {
       if (signal.aborted) abort()
-      await Promise.race([this.ready, answer])
+      // Armed before connecting: a parent that never completes the handshake fails like a silent one.
       this.socket.setTimeout(this.init.idleTimeoutMs)
+      await Promise.race([this.ready, answer])
       this.socket.write(head)
       return await answer
     } catch (error) {
