@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { after, describe, it } from 'node:test'
+import type { LocalIdentity } from '../../security/local-identity.js'
+import { parentClientTlsOptions } from '../../security/peer-tls.js'
+import { testCa, testIdentity } from '../../security/security-fixtures.js'
 import { PIECE_CLIENT_DEFAULTS, PieceClient, type ParentAddress, type PieceClientInit } from './piece-client.js'
 
 const TIMEOUT = { timeout: 10_000 }
@@ -219,6 +223,34 @@ describe('PieceClient', () => {
     const answers = await Promise.all([0, 1, 2].map((n) => pieces.get(parent.address, range(n * 1000, n * 1000 + 999), () => undefined, AbortSignal.timeout(5_000))))
     assert.deepEqual(answers.map((answer) => answer.status), [206, 206, 206])
     assert.equal(parent.connections(), 1)
+  })
+
+  it('talks only to a parent whose certificate is a seed\'s or a normal host\'s from its own CA', TIMEOUT, async () => {
+    const ca = await testCa()
+    const own = await testIdentity(ca, 'normal')
+    /** A TLS server showing `as`'s certificate, answering every request with a two-byte piece; it asks no client certificate. */
+    const serverAs = async (as: LocalIdentity): Promise<ParentAddress> => {
+      const server = createHttpsServer({ key: as.keyPem, cert: as.certPem }, (_req, res) => {
+        res.writeHead(206, { 'content-length': 2 }).end('ok')
+      })
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      servers.push(server)
+      return { host: '127.0.0.1', port: (server.address() as AddressInfo).port, tls: true }
+    }
+    const pieces = client({ tls: parentClientTlsOptions(own) })
+    const impostors = [['another CA\'s host', await testIdentity(await testCa('Other CA'), 'normal')], ['a scheduler of the cluster', await testIdentity(ca, 'scheduler')]] as const
+    for (const [name, impostor] of impostors) {
+      let received = 0
+      await assert.rejects(pieces.get(await serverAs(impostor), range(0, 1), (chunk) => {
+        received += chunk.length
+        return undefined
+      }, AbortSignal.timeout(5_000)), (error: Error & { code?: string }) => error.code === 'PARENT_FAILED', name)
+      assert.equal(received, 0, `${name}: not a byte taken`)
+    }
+    for (const role of ['normal', 'seed'] as const) {
+      const answer = await pieces.get(await serverAs(await testIdentity(ca, role)), range(0, 1), () => undefined, AbortSignal.timeout(5_000))
+      assert.equal(answer.status, 206, role)
+    }
   })
 
   it('refuses a header value that would end the line', TIMEOUT, async () => {
