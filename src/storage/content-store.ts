@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream'
 import type { TaskId } from '../protocol/ids.js'
-import type { RangeSink } from './file-range-stream.js'
+import type { RangeSink } from './send-file-range.js'
 import type { PieceWriter } from './piece-writer.js'
 
 /** What the store records about a task when it is created; immutable afterwards except as noted. */

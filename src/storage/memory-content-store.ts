@@ -4,7 +4,7 @@ import type { Logger } from '../common/logger.js'
 import type { TaskId } from '../protocol/ids.js'
 import { piecesCovering } from '../protocol/piece.js'
 import { BatchBuffers, DEFAULT_BATCH_BUFFERS } from './batch-buffers.js'
-import type { RangeSink } from './file-range-stream.js'
+import type { RangeSink } from './send-file-range.js'
 import type { ContentStore, PieceRecord, StoredTask, TaskDescriptor, TaskSummary } from './content-store.js'
 import { checkDescriptor, TaskRecord, type TaskBackend } from './task-record.js'
 

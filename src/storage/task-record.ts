@@ -7,7 +7,7 @@ import { isTaskId } from '../protocol/ids.js'
 import { pieceCount, pieceRange, piecesCovering } from '../protocol/piece.js'
 import type { PieceRecord, StoredTask, TaskDescriptor, TaskSummary } from './content-store.js'
 import type { BatchBuffers } from './batch-buffers.js'
-import type { RangeSink } from './file-range-stream.js'
+import type { RangeSink } from './send-file-range.js'
 import { PieceWriter, type PieceWriteTarget } from './piece-writer.js'
 
 /**

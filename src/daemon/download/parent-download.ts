@@ -61,9 +61,10 @@ const SEED_LOAD_PENALTY = 2
  */
 const SEED_IN_FLIGHT = 1
 /**
- * Pieces a child fetches at once from a seed peer that is its only parent: nobody to trade with,
- * so the seed's uplink is this child's alone, and a few pieces in flight hide each request's round
- * trip (a seed sends at most `seedPeer.taskUploadLimit` pieces of a task at once, 4 by default).
+ * Pieces a child fetches at once from a seed peer that is its only parent: it has nobody to trade
+ * with, so spreading pieces buys it nothing, and a few pieces in flight hide each request's round
+ * trip. When many children are in that state at once (a swarm's first seconds), the seed's own
+ * limit (`seedPeer.taskUploadLimit` pieces of a task at once, then busy answers) shares its uplink.
  */
 const LONE_SEED_IN_FLIGHT = 3
 
