@@ -156,10 +156,15 @@ export class ParentDownload {
     // Reading ends with the download: without this it would sit out its wait for the next message.
     const doneReading = new AbortController()
     const reading = this.readAnswers(AbortSignal.any([signal, doneReading.signal]))
+    // One listener for the whole download rather than a signal combined per piece.
+    const abortFetches = (): void => {
+      for (const fetch of this.inFlight.values()) fetch.abort.abort(signal.reason)
+    }
+    signal.addEventListener('abort', abortFetches, { once: true })
     try {
       while (this.missing.size > 0 && this.outcome === undefined && this.failure === undefined && !signal.aborted) {
         const now = this.components.clock.nowMs()
-        this.assign(length, signal, now)
+        this.assign(length, now)
         if (this.running.size === 0 && now - this.lastProgressMs > STALL_MS) {
           this.lastProgressMs = now
           this.init.session.reschedule(this.blocklist, 'no progress from the current parents')
@@ -170,6 +175,7 @@ export class ParentDownload {
     } finally {
       this.outcome ??= 'done'
       this.wake?.()
+      signal.removeEventListener('abort', abortFetches)
       doneReading.abort()
       await reading
     }
@@ -268,7 +274,7 @@ export class ParentDownload {
    * readers streaming in order are not starved) the rarest go first, ties broken at random: the
    * children of one seed then fetch different pieces from it and trade the rest among themselves.
    */
-  private assign(length: number, signal: AbortSignal, now: number): void {
+  private assign(length: number, now: number): void {
     const parents = [...this.parents.values()]
     const window: Array<{ number: number; holders: number; tieBreak: number }> = []
     // Events come far more often than free slots: with none, only the endgame may have work.
@@ -283,7 +289,7 @@ export class ParentDownload {
     for (const { number } of window) {
       if (this.running.size >= this.init.concurrentPieceCount) break
       const parent = this.pickParent(number, parents, now)
-      if (parent !== undefined) this.start(number, parent, length, signal, now)
+      if (parent !== undefined) this.start(number, parent, length, now)
     }
     if (this.inEndgame) this.moveStalledPieces(parents, now)
   }
@@ -330,11 +336,11 @@ export class ParentDownload {
     return best
   }
 
-  private start(number: number, parent: ParentState, length: number, signal: AbortSignal, now: number): void {
+  private start(number: number, parent: ParentState, length: number, now: number): void {
     const fetch: PieceFetch = { parent, abort: new AbortController(), startedMs: now, writer: undefined, seenBytes: 0, seenMs: now }
     this.inFlight.set(number, fetch)
     parent.inFlight++
-    const running: Promise<void> = this.fetch(number, fetch, length, AbortSignal.any([signal, fetch.abort.signal])).finally(() => {
+    const running: Promise<void> = this.fetch(number, fetch, length, fetch.abort.signal).finally(() => {
       parent.inFlight--
       this.inFlight.delete(number)
       this.running.delete(running)
