@@ -68,5 +68,9 @@ describe('capabilities', { timeout: 30_000 }, () => {
       ['x'.repeat(MAX_CAPABILITY_LENGTH + 1), /longer than/],
     ]
     for (const [candidate, message] of cases) assertThrowsCode(() => verifier.verify(candidate, OTHER_TASK), 'UNAUTHENTICATED', message)
+    // A byte after the signer's certificate leaves the certificate as it was: a second spelling of the same token.
+    const trailing = Buffer.concat([Buffer.from(cert, 'base64url'), Buffer.alloc(1)]).toString('base64url')
+    assertThrowsCode(() => verifier.verify(`${version}.${payload}.${signature}.${trailing}`, TASK), 'UNAUTHENTICATED', /cannot be read/)
+    assert.equal(verifier.verify(token, TASK).hostId, child.identity.hostId)
   })
 })

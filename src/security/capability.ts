@@ -150,7 +150,10 @@ export class CapabilityVerifier {
     if (known !== undefined) return known
     let verdict: Signer | string
     try {
-      const cert = new X509Certificate(Buffer.from(segment, 'base64url'))
+      const der = Buffer.from(segment, 'base64url')
+      const cert = new X509Certificate(der)
+      // The parser ignores bytes after the certificate: those would make a second spelling of one token.
+      if (!cert.raw.equals(der)) throw new Error('bytes after the certificate')
       const problem = leafProblem(cert, this.components.caCert, this.components.clock.nowMs())
       const role = identityOf(cert)?.role
       if (problem !== undefined) verdict = `certificate: ${problem}`
