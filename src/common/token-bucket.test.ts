@@ -122,4 +122,39 @@ describe('TokenBucket', TEST, () => {
     await assert.rejects(bucket.take(1, controller.signal), /cancelled early/)
     assert.deepEqual(clock.sleeps, [])
   })
+
+  it('tryTake takes at once while the bucket has the tokens, and takes nothing when it has not', TEST, async () => {
+    const clock = new InstantClock()
+    const bucket = new TokenBucket({ clock }, { rateBytesPerSecond: 100 * KIB, burstBytes: 100 * KIB })
+    assert.equal(bucket.tryTake(60 * KIB), true)
+    assert.equal(bucket.tryTake(40 * KIB), true)
+    assert.equal(bucket.tryTake(1), false)
+    // The refused try took nothing: 50 KiB at 100 KiB/s is half a second.
+    await bucket.take(50 * KIB)
+    assert.deepEqual(clock.sleeps, [500])
+  })
+
+  it('tryTake never passes a take that is waiting', TEST, async () => {
+    const clock = new ManualClock()
+    const bucket = new TokenBucket({ clock }, { rateBytesPerSecond: 100 * KIB, burstBytes: 100 * KIB })
+    await bucket.take(100 * KIB)
+    let served = false
+    const waiting = bucket.take(50 * KIB).then(() => { served = true })
+    await settle()
+    clock.advance(400)
+    // 40 KiB are back, enough for a small try, but the waiting take comes first.
+    assert.equal(bucket.tryTake(1), false)
+    clock.advance(100)
+    await waiting
+    assert.equal(served, true)
+    clock.advance(100)
+    assert.equal(bucket.tryTake(10 * KIB), true)
+  })
+
+  for (const rateBytesPerSecond of [0, Number.POSITIVE_INFINITY]) {
+    it(`tryTake always succeeds at a rate of ${rateBytesPerSecond}`, TEST, () => {
+      const bucket = new TokenBucket({ clock: new InstantClock() }, { rateBytesPerSecond })
+      for (let i = 0; i < 10; i++) assert.equal(bucket.tryTake(64 * MIB), true)
+    })
+  }
 })

@@ -1,4 +1,3 @@
-import { X509Certificate } from 'node:crypto'
 import type { ConnectionOptions, TlsOptions, TLSSocket } from 'node:tls'
 import { roleCheck } from './grpc-tls.js'
 import { identityOf, type HostIdentity } from './identity.js'
@@ -36,8 +35,9 @@ const identities = new WeakMap<TLSSocket, HostIdentity | null>()
 export function tlsClientIdentity(socket: TLSSocket): HostIdentity | undefined {
   const known = identities.get(socket)
   if (known !== undefined) return known ?? undefined
-  const raw = socket.authorized ? socket.getPeerCertificate().raw : undefined
-  const identity = raw === undefined ? undefined : identityOf(new X509Certificate(raw))
+  // getPeerX509Certificate, not getPeerCertificate: that one builds an object of every field first.
+  const cert = socket.authorized ? socket.getPeerX509Certificate() : undefined
+  const identity = cert === undefined ? undefined : identityOf(cert)
   identities.set(socket, identity ?? null)
   return identity
 }

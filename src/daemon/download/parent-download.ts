@@ -432,6 +432,7 @@ export class ParentDownload {
     if (limiter.rateBytesPerSecond <= 0) return (chunk) => writer.write(chunk)
     return (chunk) => {
       const written = writer.write(chunk)
+      if (limiter.tryTake(chunk.length)) return written
       const taken = limiter.take(chunk.length, signal)
       return written === undefined ? taken : Promise.all([written, taken]).then(() => undefined)
     }

@@ -7,6 +7,7 @@ import { after, describe, it } from 'node:test'
 import type { LocalIdentity } from '../../security/local-identity.js'
 import { parentClientTlsOptions } from '../../security/peer-tls.js'
 import { testCa, testIdentity } from '../../security/security-fixtures.js'
+import { UPLOAD_KEEP_ALIVE_TIMEOUT_MS } from '../upload/upload-server.js'
 import { PIECE_CLIENT_DEFAULTS, PieceClient, type ParentAddress, type PieceClientInit } from './piece-client.js'
 
 const TIMEOUT = { timeout: 10_000 }
@@ -110,6 +111,12 @@ describe('PieceClient', () => {
     release()
     assert.equal((await answer).status, 206)
     assert.equal(received, CONTENT.length)
+  })
+
+  it('keeps an idle connection across a slow download\'s gaps, and closes it before the parent would', TIMEOUT, () => {
+    // A child on a slow link asks one parent for a piece every few seconds; a reconnect costs a TLS handshake each.
+    assert.ok(PIECE_CLIENT_DEFAULTS.keepAliveMs >= 30_000, `keep-alive ${PIECE_CLIENT_DEFAULTS.keepAliveMs} ms`)
+    assert.ok(PIECE_CLIENT_DEFAULTS.keepAliveMs < UPLOAD_KEEP_ALIVE_TIMEOUT_MS, 'the child closes first, so it never sends on a connection the parent is closing')
   })
 
   it('sends a request again on a fresh connection when the parent closed the idle one', TIMEOUT, async () => {

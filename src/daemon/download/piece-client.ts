@@ -11,14 +11,19 @@ export interface PieceClientInit {
   readonly connectionsPerParent: number
   /** A request whose parent sends nothing for this long fails. */
   readonly idleTimeoutMs: number
-  /** An idle connection is closed after this long; below the upload server's keep-alive timeout, so a parent rarely closes one under a request. */
+  /**
+   * An idle connection is closed after this long; below the upload server's keep-alive timeout
+   * (`UPLOAD_KEEP_ALIVE_TIMEOUT_MS`), so a parent rarely closes one under a request.
+   */
   readonly keepAliveMs: number
 }
 
 export const PIECE_CLIENT_DEFAULTS = {
   connectionsPerParent: 16,
   idleTimeoutMs: 10_000,
-  keepAliveMs: 4_000,
+  // Long enough to span the gaps between a slow download's pieces from one parent: with 4 s, a
+  // child on a 20 Mbit/s link opened a connection, and paid a TLS handshake, for most pieces.
+  keepAliveMs: 55_000,
 } as const satisfies Omit<PieceClientInit, 'tls'>
 
 interface Parent {

@@ -224,8 +224,8 @@ export class SourceFetcher {
 
   private async throttle(bytes: number, signal: AbortSignal): Promise<void> {
     const { download, source } = this.components.limiters
-    if (download.rateBytesPerSecond > 0) await download.take(bytes, signal)
-    if (source.rateBytesPerSecond > 0) await source.take(bytes, signal)
+    if (!download.tryTake(bytes)) await download.take(bytes, signal)
+    if (!source.tryTake(bytes)) await source.take(bytes, signal)
   }
 
   private sourceRequest(signal: AbortSignal): SourceRequest {

@@ -14,6 +14,14 @@ import type { DaemonMetrics } from '../daemon-metrics.js'
 import type { PieceAccess } from './piece-access.js'
 import { PieceSpread } from './piece-spread.js'
 
+
+/**
+ * How long a child's idle connection stays open. Children keep theirs a little less
+ * (`PIECE_CLIENT_DEFAULTS.keepAliveMs`), so they close first and never send a request on a
+ * connection this server is closing; an idle connection costs a socket, not a handshake per piece.
+ */
+export const UPLOAD_KEEP_ALIVE_TIMEOUT_MS = 60_000
+
 /** Dragonfly's upload path: `/download/<first 3 of task id>/<task id>?peerId=<child>`. */
 const DOWNLOAD_PATH = /^\/download\/([0-9a-f]{3})\/([0-9a-f]{64})$/
 
@@ -51,6 +59,7 @@ export class UploadServer implements Startable {
       })
     }
     this.server = init.tls === undefined ? createServer({ keepAlive: true }, handle) : createTlsServer({ ...init.tls, keepAlive: true }, handle)
+    this.server.keepAliveTimeout = UPLOAD_KEEP_ALIVE_TIMEOUT_MS
   }
 
   /** Piece responses being sent right now: the host's upload load for the scheduler. */
@@ -74,7 +83,8 @@ export class UploadServer implements Startable {
 
   /** Writes a chunk once the host's upload bucket allows it; resolves when the socket no longer needs its bytes. */
   private async send(res: ServerResponse, chunk: Buffer, signal: AbortSignal): Promise<void> {
-    if (this.components.limiter.rateBytesPerSecond > 0) await this.components.limiter.take(chunk.length, signal)
+    const { limiter } = this.components
+    if (!limiter.tryTake(chunk.length)) await limiter.take(chunk.length, signal)
     await new Promise<void>((resolve, reject) => {
       // A response closed under a write may never call back: the abort settles it instead.
       const closed = (): void => {
