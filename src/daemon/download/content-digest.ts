@@ -2,14 +2,19 @@ import { DamselflyError } from '../../protocol/damselfly-error.js'
 import { createHasher, formatDigest, parseDigest } from '../../protocol/digest.js'
 import type { ContentStore, StoredTask } from '../../storage/content-store.js'
 
+const HASHED = Promise.resolve()
+
 /** The digest of the first `contentLengthBytes` of a stored task, in `expected`'s algorithm, as `<algorithm>:<hex>`. */
 export async function contentDigestOf(task: StoredTask, expected: string, contentLengthBytes: number, signal: AbortSignal): Promise<string> {
   const hasher = createHasher(parseDigest(expected).algorithm)
   if (contentLengthBytes > 0) {
-    for await (const chunk of task.createReadStream(0, contentLengthBytes - 1) as AsyncIterable<Buffer>) {
-      if (signal.aborted) throw new DamselflyError('CANCELLED', 'digest check cancelled')
+    // Into the store's reused buffers: a read stream would allocate every chunk of the content.
+    await task.sendRange(0, contentLengthBytes - 1, (chunk) => {
       hasher.update(chunk)
-    }
+      return HASHED
+    }, signal).catch((error: unknown) => {
+      throw signal.aborted ? new DamselflyError('CANCELLED', 'digest check cancelled', { cause: error }) : error
+    })
   }
   return formatDigest(hasher.digest())
 }

@@ -46,6 +46,13 @@ const BUSY_BACKOFF_MS = 200
 const DEFERRED_BACKOFF_MS = 1_000
 /** Missing pieces considered per free slot when choosing what to fetch next. */
 const WINDOW_PER_SLOT = 16
+/**
+ * The same while a client streams the content (the registry mirror, a read of the local API): from
+ * the piece it needs next, so it is sent bytes as they land rather than after the download. With
+ * the wide window, a child whose parents all held everything fetched pieces in random order over
+ * 128 MiB, and a 200 MiB blob reached its client about a second after its last piece.
+ */
+const STREAM_WINDOW_PER_SLOT = 2
 /** Missing pieces at most, all in flight, for the endgame to move a slow piece to another parent. */
 const ENDGAME_PIECES = 2
 /** In the endgame, how often pieces in flight are checked for a parent that stalls. */
@@ -273,14 +280,18 @@ export class ParentDownload {
    * Starts pieces until the concurrency is used up. Among the next missing pieces (a window, so
    * readers streaming in order are not starved) the rarest go first, ties broken at random: the
    * children of one seed then fetch different pieces from it and trade the rest among themselves.
+   * While a client reads the content in order, the window starts at the piece it needs next and is short.
    */
   private assign(length: number, now: number): void {
     const parents = [...this.parents.values()]
     const window: Array<{ number: number; holders: number; tieBreak: number }> = []
     // Events come far more often than free slots: with none, only the endgame may have work.
     const freeSlots = this.running.size < this.init.concurrentPieceCount
+    const awaited = freeSlots ? this.components.signals.readHead() : undefined
+    const windowPieces = this.init.concurrentPieceCount * (awaited === undefined ? WINDOW_PER_SLOT : STREAM_WINDOW_PER_SLOT)
     for (const number of freeSlots ? this.missing : []) {
-      if (window.length >= this.init.concurrentPieceCount * WINDOW_PER_SLOT) break
+      if (awaited !== undefined && number < awaited) continue
+      if (window.length >= windowPieces) break
       if (this.inFlight.has(number)) continue
       const holders = this.holders.get(number) ?? 0
       if (holders > 0) window.push({ number, holders, tieBreak: Math.random() })

@@ -12,6 +12,8 @@ export class PieceSignals {
   private readonly readyPieces = new Set<number>()
   private endPieceCount: number | undefined
   private failure: Error | undefined
+  /** The piece each client's reader needs next. */
+  private readonly heads = new Map<symbol, number>()
 
   ready(number: number): void {
     this.readyPieces.add(number)
@@ -38,6 +40,30 @@ export class PieceSignals {
     this.failure = error
     for (const set of this.waiters.values()) for (const waiter of set) waiter.reject(error)
     this.waiters.clear()
+  }
+
+  /**
+   * Registers a client's reader that reads the content in order: it says which piece it needs next
+   * with `at`, and `release`s once done (safe to repeat). The download fetches from the lowest of
+   * these first ({@link PieceSignals.readHead}).
+   */
+  reader(): { at(number: number): void; release(): void } {
+    const key = Symbol('reader')
+    return {
+      at: (number) => {
+        this.heads.set(key, number)
+      },
+      release: () => {
+        this.heads.delete(key)
+      },
+    }
+  }
+
+  /** The lowest piece a registered reader needs next, or undefined while none reads. */
+  readHead(): number | undefined {
+    let lowest: number | undefined
+    for (const number of this.heads.values()) if (lowest === undefined || number < lowest) lowest = number
+    return lowest
   }
 
   /** Resolves true once `number` is ready, false if the content ends before it; rejects on failure or abort. */

@@ -17,6 +17,7 @@ import type { ContentStore, StoredTask } from '../../storage/content-store.js'
 import { MemoryContentStore } from '../../storage/memory-content-store.js'
 import { writeWholePiece } from '../../storage/piece-writer.js'
 import { DaemonMetrics } from '../daemon-metrics.js'
+import { MAX_SOURCE_RANGE_BYTES } from './source-fetcher.js'
 import { parseDownloadRequest, type DownloadRequestBody } from './download-request.js'
 import { TaskDownload, type TaskDownloadComponents } from './task-download.js'
 import { TaskManager } from './task-manager.js'
@@ -63,6 +64,8 @@ interface FakeOriginInit {
   readonly rangeFailures?: Map<number, DamselflyError[]>
   /** A range whose response waits for the returned promise. */
   readonly holdRange?: (range: ByteRange) => Promise<void> | undefined
+  /** By range offset: responses that end early, after this many bytes, one per call. */
+  readonly cutRanges?: Map<number, number[]>
 }
 
 /** An in-memory origin behind the Source interface, counting every call. */
@@ -97,7 +100,8 @@ class FakeSource implements Source {
     const failure = this.origin.rangeFailures?.get(range.offset)?.shift()
     if (failure !== undefined) throw failure
     if (this.origin.ignoresRanges === true) throw new DamselflyError('SOURCE_RANGE_UNSUPPORTED', 'origin ignored the range request and answered 200')
-    return { contentLengthBytes: range.length, body: bodyOf(this.origin.content.subarray(range.offset, range.offset + range.length)) }
+    const cut = this.origin.cutRanges?.get(range.offset)?.shift()
+    return { contentLengthBytes: range.length, body: bodyOf(this.origin.content.subarray(range.offset, range.offset + (cut ?? range.length))) }
   }
 
   fetch(request: SourceRequest): Promise<SourceResponse> {
@@ -116,6 +120,30 @@ class FakeSource implements Source {
   offsetsFetched(): number[] {
     return this.rangesFetched.map((range) => range.offset).sort((a, b) => a - b)
   }
+
+  /** The ranges asked for, by offset, as [first piece, piece count] of `pieceBytes` pieces. */
+  runsFetched(pieceBytes = PIECE_BYTES): Array<[number, number]> {
+    return [...this.rangesFetched].sort((a, b) => a.offset - b.offset).map((range) => [range.offset / pieceBytes, Math.ceil(range.length / pieceBytes)])
+  }
+}
+
+/**
+ * Asserts that the ranges asked of the origin cover the content exactly once, apart from one
+ * repeat of each range at `retriedOffsets` (asked again after a failure).
+ */
+function assertFetchedOnce(source: FakeSource, contentBytes: number, retriedOffsets: readonly number[] = []): void {
+  const ranges = [...source.rangesFetched].sort((a, b) => a.offset - b.offset)
+  for (const offset of retriedOffsets) {
+    const repeat = ranges.findIndex((range, index) => range.offset === offset && ranges[index + 1]?.offset === offset)
+    assert.notEqual(repeat, -1, `the range at ${offset} was asked again`)
+    ranges.splice(repeat, 1)
+  }
+  let next = 0
+  for (const range of ranges) {
+    assert.equal(range.offset, next, 'ranges neither overlap nor leave a gap')
+    next += range.length
+  }
+  assert.equal(next, contentBytes)
 }
 
 /** Odd-sized chunks, so pieces never line up with them. */
@@ -261,8 +289,10 @@ describe('TaskDownload', TEST, () => {
     const download = start(h)
     const task = await download.done
     await assertHolds(task, content)
-    assert.deepEqual(h.source.calls, { stat: 1, range: PIECES, whole: 0 })
-    assert.deepEqual(h.source.offsetsFetched(), [0, 1, 2, 3, 4, 5].map((n) => n * PIECE_BYTES))
+    assert.deepEqual({ ...h.source.calls, range: 0 }, { stat: 1, range: 0, whole: 0 })
+    // Three workers: two pieces in the first range (6 / 3), then one each as the end nears.
+    assert.deepEqual(h.source.runsFetched(), [[0, 2], [2, 1], [3, 1], [4, 1], [5, 1]])
+    assertFetchedOnce(h.source, CONTENT_BYTES)
     assert.deepEqual(h.spaceCalls, [CONTENT_BYTES])
     assert.equal(task.descriptor.etag, '"v1"')
     assert.equal(task.descriptor.url, URL_TEXT)
@@ -270,6 +300,30 @@ describe('TaskDownload', TEST, () => {
     assert.equal((await download.descriptor).contentLengthBytes, CONTENT_BYTES)
     assert.equal(await gaugeValue(h), 0)
     assert.deepEqual(h.clock.sleeps, [])
+  })
+
+  it('asks the origin for runs of consecutive pieces, shorter as the end nears', TEST, async () => {
+    const content = contentOf(20 * PIECE_BYTES)
+    const h = harness({ content })
+    await assertHolds(await start(h, {}, { concurrentPieceCount: 2 }).done, content)
+    // Half of what is left per worker: 10 of 20, 5 of 10, 2 of 5, then single pieces.
+    assert.deepEqual(h.source.runsFetched(), [[0, 10], [10, 5], [15, 2], [17, 1], [18, 1], [19, 1]])
+  })
+
+  it(`asks for at most ${MAX_SOURCE_RANGE_BYTES} bytes in one range`, TEST, async () => {
+    const runPieces = MAX_SOURCE_RANGE_BYTES / PIECE_BYTES
+    const content = contentOf(3 * runPieces * PIECE_BYTES)
+    const h = harness({ content })
+    await assertHolds(await start(h, {}, { concurrentPieceCount: 1 }).done, content)
+    assert.deepEqual(h.source.runsFetched(), [[0, runPieces], [runPieces, runPieces], [2 * runPieces, runPieces]])
+  })
+
+  it('a range that breaks off is asked again from its first piece not stored', TEST, async () => {
+    const content = contentOf(CONTENT_BYTES)
+    // The first range (pieces 0 to 2) ends halfway through piece 1.
+    const h = harness({ content, cutRanges: new Map([[0, [PIECE_BYTES + PIECE_BYTES / 2]]]) })
+    await assertHolds(await start(h, {}, { concurrentPieceCount: 2, retryCount: 1 }).done, content)
+    assert.deepEqual(h.source.runsFetched(), [[0, 3], [1, 2], [3, 1], [4, 1], [5, 1]])
   })
 
   it('passes the request headers to the source', TEST, async () => {
@@ -339,7 +393,7 @@ describe('TaskDownload', TEST, () => {
       await storePieces(h.store, contentOf(stored.length, 2), [0, 1], stored)
       const task = await start(h).done
       await assertHolds(task, content)
-      assert.equal(h.source.calls.range, PIECES)
+      assertFetchedOnce(h.source, CONTENT_BYTES)
       assert.deepEqual(h.spaceCalls, [CONTENT_BYTES])
     })
   }
@@ -359,7 +413,7 @@ describe('TaskDownload', TEST, () => {
       const h = harness({ content, rangeFailures: new Map([[2 * PIECE_BYTES, [failure()]]]) })
       const task = await start(h, {}, { retryCount: 2 }).done
       await assertHolds(task, content)
-      assert.equal(h.source.calls.range, PIECES + 1)
+      assertFetchedOnce(h.source, CONTENT_BYTES, [2 * PIECE_BYTES])
       assert.deepEqual(h.clock.sleeps, [200])
     })
   }
@@ -602,13 +656,14 @@ describe('TaskManager', TEST, () => {
     const [taskOfFirst, taskOfSecond] = await Promise.all([first.done, second.done])
     assert.equal(taskOfFirst, taskOfSecond)
     await assertHolds(taskOfFirst, content)
-    assert.deepEqual(h.source.calls, { stat: 1, range: PIECES, whole: 0 })
+    assertFetchedOnce(h.source, CONTENT_BYTES)
+    const calls = { ...h.source.calls }
     assert.equal(taskOfFirst.descriptor.url, URL_TEXT)
 
     // A later request for the complete task is served from the store.
     const later = manager.download(requestOf())
     assert.ok((await readAll(later.read(0, undefined, signal))).equals(content))
-    assert.deepEqual(h.source.calls, { stat: 1, range: PIECES, whole: 0 })
+    assert.deepEqual(h.source.calls, calls)
     await manager.stop()
   })
 
@@ -651,10 +706,11 @@ describe('TaskManager', TEST, () => {
     const h = harness(origin)
     const manager = new TaskManager(h.components, { concurrentPieceCount: 2, retryCount: 0, filteredQueryParams: DEFAULT_FILTERED_QUERY_PARAMS })
     await assertHolds(await manager.download(requestOf()).done, stale)
+    const staleRanges = h.source.calls.range
     origin.content = content
     const checked = manager.download(requestOf({ digest: `sha256:${sha256(content)}` }))
     await assertHolds(await checked.done, content)
-    assert.equal(h.source.calls.range, 2 * PIECES, 'the stale copy was fetched again, not served')
+    assert.equal(h.source.calls.range, 2 * staleRanges, 'the stale copy was fetched again, not served')
     await manager.stop()
   })
 

@@ -9,7 +9,8 @@ import type { ContentStore, StoredTask, TaskDescriptor } from '../../storage/con
 import type { LocalIdentity } from '../../security/local-identity.js'
 import type { DaemonMetrics } from '../daemon-metrics.js'
 import type { SchedulerPool } from '../scheduler-client/scheduler-pool.js'
-import { contentDigestOf, verifyContentDigest } from './content-digest.js'
+import { contentDigestOf } from './content-digest.js'
+import { ContentHasher } from './content-hasher.js'
 import type { ContentOrigin, NewTaskFields, PhaseContext } from './download-phase.js'
 import type { DownloadRequest } from './download-request.js'
 import { PeerPhase } from './peer-phase.js'
@@ -74,6 +75,8 @@ export class TaskDownload {
   private readonly context: PhaseContext
   private peerPhase: PeerPhase | undefined
   private epochValue = 0
+  /** The request's digest over the content as its pieces land; undefined without a digest or a task. */
+  private hasher: ContentHasher | undefined
 
   constructor(
     private readonly components: TaskDownloadComponents,
@@ -162,19 +165,23 @@ export class TaskDownload {
     try {
       let { task, from, streamedBytes } = await this.fetchContent(existing)
       let finishedLength = task.descriptor.contentLengthBytes ?? streamedBytes
-      const piecesFromPeers = this.peerPhase?.storedPieceCount ?? 0
-      if (request.digest !== undefined && piecesFromPeers > 0) {
-        const actual = await contentDigestOf(task, request.digest, finishedLength, this.controller.signal)
-        if (actual !== request.digest) {
+      if (request.digest !== undefined) {
+        let actual = await this.contentDigest(task, request.digest, finishedLength)
+        const piecesFromPeers = this.peerPhase?.storedPieceCount ?? 0
+        if (actual !== request.digest && piecesFromPeers > 0) {
           // Every piece matched the scheduler's digests, so those digests were wrong: report them and fetch from the source.
           this.log.warn({ expected: request.digest, actual, piecesFromPeers }, 'content from peers failed its digest; fetching it from the source')
           this.context.session?.contentDigestMismatch({ expected: request.digest, actual })
           await this.discard()
           ;({ task, from, streamedBytes } = await this.fetchFromSource(undefined))
           finishedLength = task.descriptor.contentLengthBytes ?? streamedBytes
+          actual = await this.contentDigest(task, request.digest, finishedLength)
+        }
+        if (actual !== request.digest) {
+          await store.delete(taskId, { force: true })
+          throw new DamselflyError('DIGEST_MISMATCH', `content digest is ${actual}, expected ${request.digest}; the content was removed`, { details: { taskId } })
         }
       }
-      if (request.digest !== undefined) await verifyContentDigest(store, task, request.digest, this.controller.signal, finishedLength)
       await task.finish({
         contentLengthBytes: finishedLength,
         ...(request.digest === undefined ? {} : { verifiedDigest: request.digest }),
@@ -196,6 +203,7 @@ export class TaskDownload {
       }
       throw error
     } finally {
+      this.hasher?.stop()
       this.context.session?.close()
       this.components.metrics.activeDownloads.dec()
       for (const release of this.releases.splice(0)) release()
@@ -220,11 +228,33 @@ export class TaskDownload {
   private publishDescriptor(descriptor: TaskDescriptor): void {
     if (this.epochValue > 0) this.descriptorPromise = Promise.resolve(descriptor)
     this.resolveDescriptor(descriptor)
+    this.followContent()
+  }
+
+  /**
+   * Starts hashing the content as its pieces land, for the request's digest, or starts over when
+   * the task in the store is not the one being hashed (the source phase replaced it).
+   */
+  private followContent(): void {
+    const expected = this.init.request.digest
+    const task = this.components.store.get(this.init.taskId)
+    if (expected === undefined || task === undefined || this.hasher?.task === task) return
+    this.hasher?.stop()
+    this.hasher = new ContentHasher({ signals: this.signals }, { task, expected, signal: this.controller.signal })
+  }
+
+  /** The digest of the finished content, mostly hashed while it downloaded. */
+  private contentDigest(task: StoredTask, expected: string, contentLengthBytes: number): Promise<string> {
+    const hasher = this.hasher?.task === task ? this.hasher : undefined
+    this.hasher = undefined
+    return hasher === undefined ? contentDigestOf(task, expected, contentLengthBytes, this.controller.signal) : hasher.digest(contentLengthBytes)
   }
 
   /** Throws away what is stored; readers that began before fail, later ones wait for the new pieces. */
   private async discard(): Promise<void> {
     this.epochValue++
+    this.hasher?.stop()
+    this.hasher = undefined
     this.signals.reset()
     this.peerPhase = undefined
     for (const release of this.releases.splice(0)) release()

@@ -146,6 +146,8 @@ export class TaskManager implements Startable {
     const task = this.components.store.get(taskId)
     if (task === undefined) throw new DamselflyError('TASK_NOT_FOUND', `task ${taskId} vanished from the store`)
     const release = task.acquire()
+    // The download fetches from where this reader is first, so it streams while pieces land.
+    const head = download.signals.reader()
     try {
       const pieceLength = descriptor.pieceLengthBytes
       const known = descriptor.contentLengthBytes
@@ -157,6 +159,7 @@ export class TaskManager implements Startable {
       let position = range.start
       while (end === undefined || position <= end) {
         const first = Math.floor(position / pieceLength)
+        head.at(first)
         if (first === heldPiece) {
           // A client never receives the whole of content that fails its digest.
           await range.verified
@@ -180,6 +183,7 @@ export class TaskManager implements Startable {
         task.touch()
       }
     } finally {
+      head.release()
       release()
     }
   }
