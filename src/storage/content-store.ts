@@ -79,9 +79,10 @@ export interface StoredTask {
    * Bytes `[start, endInclusive]`; every piece covering them must be recorded. Throws at once
    * INVALID_ARGUMENT for a malformed range, RANGE_NOT_SATISFIABLE past the content's end,
    * PIECE_NOT_FOUND for a piece not stored. The stream itself fails with the file system's error
-   * (wrap it with `toDamselflyError(error, 'STORAGE_FAILED')`).
+   * (wrap it with `toDamselflyError(error, 'STORAGE_FAILED')`), and is destroyed with an AbortError
+   * once `signal` aborts, its file closed: a reader that went away stops reading at once.
    */
-  createReadStream(start: number, endInclusive: number): Readable
+  createReadStream(start: number, endInclusive: number, signal: AbortSignal): Readable
   /**
    * Sends bytes `[start, endInclusive]` to `sink` in order, with the checks and errors of
    * {@link StoredTask.createReadStream}, reading into buffers it reuses: a chunk's memory is read

@@ -15,10 +15,16 @@ export class FileRangeStream extends Readable {
 
   constructor(
     private readonly components: { budget: ReadBudget },
-    private readonly init: { path: string; start: number; endInclusive: number },
+    private readonly init: {
+      path: string
+      start: number
+      endInclusive: number
+      /** Destroys the stream, closing the file, once it aborts. */
+      signal?: AbortSignal
+    },
   ) {
     // A chunk is read only when the consumer asks for one.
-    super({ highWaterMark: 0 })
+    super({ highWaterMark: 0, ...(init.signal === undefined ? {} : { signal: init.signal }) })
     this.position = init.start
   }
 

@@ -88,8 +88,8 @@ export class FileTaskBackend implements TaskBackend {
     return this.enqueue(() => this.writeMetadata(snapshot))
   }
 
-  read(start: number, endInclusive: number): Readable {
-    return new FileRangeStream({ budget: this.components.readBudget }, { path: this.init.paths.content, start, endInclusive })
+  read(start: number, endInclusive: number, signal: AbortSignal): Readable {
+    return new FileRangeStream({ budget: this.components.readBudget }, { path: this.init.paths.content, start, endInclusive, signal })
   }
 
   async send(start: number, endInclusive: number, sink: RangeSink, signal: AbortSignal): Promise<void> {

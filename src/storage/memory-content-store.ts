@@ -40,7 +40,7 @@ class MemoryTaskBackend implements TaskBackend {
     return Promise.resolve()
   }
 
-  read(start: number, endInclusive: number): Readable {
+  read(start: number, endInclusive: number, signal?: AbortSignal): Readable {
     const { first, last } = piecesCovering(start, endInclusive, this.pieceLengthBytes)
     const slices: Buffer[] = []
     for (let number = first; number <= last; number++) {
@@ -48,7 +48,7 @@ class MemoryTaskBackend implements TaskBackend {
       const offset = number * this.pieceLengthBytes
       slices.push(piece.subarray(Math.max(0, start - offset), endInclusive + 1 - offset))
     }
-    return Readable.from(slices, { objectMode: false })
+    return Readable.from(slices, { objectMode: false, ...(signal === undefined ? {} : { signal }) })
   }
 
   async send(start: number, endInclusive: number, sink: RangeSink, signal: AbortSignal): Promise<void> {

@@ -41,8 +41,8 @@ export interface TaskBackend {
   recordPiece(piece: PieceRecord): Promise<void>
   /** Replaces the stored metadata with `snapshot`; the record applies it only once this resolves. */
   saveMetadata(snapshot: TaskSnapshot): Promise<void>
-  /** Bytes `[start, endInclusive]`, all within recorded pieces. */
-  read(start: number, endInclusive: number): Readable
+  /** Bytes `[start, endInclusive]`, all within recorded pieces, until `signal` aborts (see {@link StoredTask.createReadStream}). */
+  read(start: number, endInclusive: number, signal: AbortSignal): Readable
   /** Sends bytes `[start, endInclusive]`, all within recorded pieces, to `sink` (see {@link StoredTask.sendRange}). */
   send(start: number, endInclusive: number, sink: RangeSink, signal: AbortSignal): Promise<void>
   /**
@@ -251,9 +251,9 @@ export class TaskRecord implements StoredTask {
     this.currentVerifiedDigest = verifiedDigest
   }
 
-  createReadStream(start: number, endInclusive: number): Readable {
+  createReadStream(start: number, endInclusive: number, signal: AbortSignal): Readable {
     this.checkReadable(start, endInclusive)
-    return this.components.backend.read(start, endInclusive)
+    return this.components.backend.read(start, endInclusive, signal)
   }
 
   sendRange(start: number, endInclusive: number, sink: RangeSink, signal: AbortSignal): Promise<void> {

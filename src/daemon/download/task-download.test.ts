@@ -224,7 +224,7 @@ async function assertHolds(task: StoredTask, content: Buffer, pieceLengthBytes =
     const bytes = content.subarray(offset, offset + pieceLengthBytes)
     assert.deepEqual(task.piece(number), { number, offset, length: bytes.length, digest: sha256(bytes) })
   }
-  if (content.length > 0) assert.ok((await readAll(task.createReadStream(0, content.length - 1))).equals(content), 'stored bytes differ')
+  if (content.length > 0) assert.ok((await readAll(task.createReadStream(0, content.length - 1, AbortSignal.timeout(10_000)))).equals(content), 'stored bytes differ')
 }
 
 /** Stores `numbers` of `content` under the test task id, as a crash would have left them. */

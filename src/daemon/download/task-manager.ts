@@ -175,7 +175,7 @@ export class TaskManager implements Startable {
         if (lastPiece === undefined) break
         const runEnd = Math.min(end ?? Number.MAX_SAFE_INTEGER, lastPiece.offset + lastPiece.length - 1)
         if (runEnd < position) break
-        for await (const chunk of task.createReadStream(position, runEnd) as AsyncIterable<Buffer>) {
+        for await (const chunk of task.createReadStream(position, runEnd, signal) as AsyncIterable<Buffer>) {
           stale()
           yield chunk
         }
