@@ -121,6 +121,12 @@ export class ParentDownload {
   private readonly inFlight = new Map<number, PieceFetch>()
   /** How many known parents hold each piece, kept as parents come and go, so choosing pieces does not scan every parent. */
   private readonly holders = new Map<number, number>()
+  /**
+   * The missing pieces some parent holds, in the order they became held: what choosing pieces
+   * iterates. Iterating every missing piece instead cost a scan of the whole task per event while
+   * parents held little (a child following a seed that still fetches), quadratic in the pieces.
+   */
+  private readonly held = new Set<number>()
   private readonly running = new Set<Promise<void>>()
   /** Pieces this download stored, each from a parent. */
   storedPieceCount = 0
@@ -271,6 +277,7 @@ export class ParentDownload {
       else if (!parent.pieces.has(number)) {
         parent.pieces.add(number)
         this.holders.set(number, (this.holders.get(number) ?? 0) + 1)
+        if (this.missing.has(number)) this.held.add(number)
       }
     }
     if (unchecked > 0) this.components.logger.warn({ parent: parent.peerId, pieces: unchecked }, 'the scheduler named pieces without their digests; not fetching them')
@@ -289,9 +296,13 @@ export class ParentDownload {
     const freeSlots = this.running.size < this.init.concurrentPieceCount
     const awaited = freeSlots ? this.components.signals.readHead() : undefined
     const windowPieces = this.init.concurrentPieceCount * (awaited === undefined ? WINDOW_PER_SLOT : STREAM_WINDOW_PER_SLOT)
-    for (const number of freeSlots ? this.missing : []) {
+    // A reader needs the pieces in order: the missing ones from its head on, ascending, at most a
+    // wide window's worth looked at. Otherwise the held ones, each of which can join the window.
+    const candidates = awaited === undefined ? this.held : this.missing
+    let examined = 0
+    for (const number of freeSlots ? candidates : []) {
       if (awaited !== undefined && number < awaited) continue
-      if (window.length >= windowPieces) break
+      if (window.length >= windowPieces || ++examined > this.init.concurrentPieceCount * WINDOW_PER_SLOT) break
       if (this.inFlight.has(number)) continue
       const holders = this.holders.get(number) ?? 0
       if (holders > 0) window.push({ number, holders, tieBreak: Math.random() })
@@ -469,6 +480,7 @@ export class ParentDownload {
     parent.speed = parent.delivered === 0 ? range.length / costMs : parent.speed * 0.7 + (range.length / costMs) * 0.3
     parent.delivered++
     this.missing.delete(number)
+    this.held.delete(number)
     this.lastProgressMs = now
     session.reportPiece({ piece: { number, offset: range.offset, length: range.length, digest }, parentPeerId: parent.peerId, costMs })
     this.components.metrics.downloadTrafficBytes.inc({ type: 'remote_peer' }, range.length)
@@ -478,7 +490,11 @@ export class ParentDownload {
 
   private drop(parent: ParentState, reason: string): void {
     this.parents.delete(parent.peerId)
-    for (const number of parent.pieces) this.holders.set(number, (this.holders.get(number) ?? 1) - 1)
+    for (const number of parent.pieces) {
+      const holders = (this.holders.get(number) ?? 1) - 1
+      this.holders.set(number, holders)
+      if (holders === 0) this.held.delete(number)
+    }
     this.blocklist.add(parent.peerId)
     this.init.session.reschedule(this.blocklist, reason)
   }
