@@ -25,6 +25,7 @@ import { parseHostAnnounce, parsePeerAddress, parseRegistration } from './reques
 import type { ResourceStore } from './resource-store.js'
 import type { ScheduleRunner } from './schedule-runner.js'
 import type { SchedulerMetrics } from './scheduler-metrics.js'
+import { TaskIds } from './task-ids.js'
 
 type Call<Req, Res> = ServerDuplexStream<Req, Res>
 /** What ending any call with a status needs. */
@@ -48,10 +49,14 @@ function endWith(call: EndableCall, error: unknown): void {
 /** Certificates whose identity the service remembers (one per host; about 1 KiB each): the most recently used win. */
 const CALLER_IDENTITY_ENTRIES = 4_096
 
+/** Downloads whose task id the service remembers (a key is about the length of the URL). */
+const TASK_ID_ENTRIES = 4_096
+
 /** The gRPC handlers of `SchedulerService`; see proto/damselfly/scheduler/v1/scheduler.proto. */
 export class SchedulerService {
   private readonly events: PeerEvents
   private readonly identities = new CallerIdentities({ maxEntries: CALLER_IDENTITY_ENTRIES })
+  private readonly taskIds = new TaskIds({ maxEntries: TASK_ID_ENTRIES })
   private readonly calls = new Set<EndableCall>()
   private readonly work = new Set<Promise<void>>()
 
@@ -184,7 +189,7 @@ export class SchedulerService {
       throw new DamselflyError('INVALID_ARGUMENT', `announce peer: the first message must be register, got ${request.request?.$case ?? 'nothing'}`)
     }
     const address = parsePeerAddress(request)
-    const registration = parseRegistration(request.request.value, address.taskId)
+    const registration = parseRegistration(request.request.value, address.taskId, (input) => this.taskIds.of(input))
     const { store, runner } = this.components
     const host = await store.waitForHost(address.hostId, this.init.hostWaitTimeoutMs)
     if (host === undefined) {
