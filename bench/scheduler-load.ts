@@ -204,10 +204,13 @@ async function atRate<T, R>(items: readonly T[], load: Extract<Load, { kind: 'op
     inFlight++
     maxInFlight = Math.max(maxInFlight, inFlight)
     const peerStartMs = lastStartMs
-    pending.push(work(item).finally(() => {
+    const done = work(item).finally(() => {
       inFlight--
       busyMs += performance.now() - peerStartMs
-    }))
+    })
+    // A failure is reported by Promise.all below; until then it must not count as unhandled.
+    done.catch(() => undefined)
+    pending.push(done)
   }
   const results = await Promise.all(pending)
   const elapsedMs = performance.now() - startedMs
