@@ -60,8 +60,9 @@ export class PeerEvents {
     }
   }
 
-  private log(peer: Peer): Logger {
-    return this.components.logger.child({ taskId: peer.task.id, peerId: peer.id })
+  /** The fields that say whose event a log line is about; cheaper than a child logger per event. */
+  private about(peer: Peer): { taskId: string; peerId: string } {
+    return { taskId: peer.task.id, peerId: peer.id }
   }
 
   private backToSourceStarted(peer: Peer, started: BackToSourceStarted): void {
@@ -78,7 +79,7 @@ export class PeerEvents {
     if (!peer.vouches) return
     if (task.contentLengthBytes === undefined) task.contentLengthBytes = contentLengthBytes
     else if (task.contentLengthBytes !== contentLengthBytes) {
-      this.log(peer).warn({ known: task.contentLengthBytes, reported: contentLengthBytes }, 'content length differs from the known one')
+      this.components.logger.warn({ ...this.about(peer), known: task.contentLengthBytes, reported: contentLengthBytes }, 'content length differs from the known one')
     }
   }
 
@@ -113,7 +114,7 @@ export class PeerEvents {
       return false
     }
     if (parentPeerId === undefined && finished.content.length > 0 && !task.recordTinyContent(Buffer.from(finished.content))) {
-      this.log(peer).warn({ bytes: finished.content.length }, 'tiny content does not match its piece; not kept')
+      this.components.logger.warn({ ...this.about(peer), bytes: finished.content.length }, 'tiny content does not match its piece; not kept')
     }
     parent?.recordUpload({ costMs: finished.costMs })
     if (peer.finishedPieces.has(piece.number)) return false
@@ -127,7 +128,7 @@ export class PeerEvents {
     const parentId = failed.parentPeerId as PeerId
     const parent = peer.task.peers.get(parentId)
     parent?.recordUpload('failed')
-    this.log(peer).debug({ piece: failed.number, parentId, badContent: failed.badContent, reason: failed.reason }, 'piece failed')
+    this.components.logger.debug({ ...this.about(peer), piece: failed.number, parentId, badContent: failed.badContent, reason: failed.reason }, 'piece failed')
     if (!failed.badContent) return
     if (parent !== undefined) parent.badContentCount++
     this.blocklist(peer, parentId, 'bad_content')
@@ -138,14 +139,14 @@ export class PeerEvents {
     peer.blocklist.add(parentId)
     peer.task.graph.deleteEdge(parentId, peer.id)
     this.components.metrics.blocklistedParents.inc({ reason })
-    this.log(peer).info({ parentId, reason }, 'parent blocklisted')
+    this.components.logger.info({ ...this.about(peer), parentId, reason }, 'parent blocklisted')
   }
 
   private reschedule(peer: Peer, reschedule: Reschedule): void {
     for (const parentId of reschedule.blocklist) {
       if (parentId !== '') this.blocklist(peer, parentId as PeerId, 'reschedule')
     }
-    this.log(peer).debug({ reason: reschedule.reason }, 'reschedule asked')
+    this.components.logger.debug({ ...this.about(peer), reason: reschedule.reason }, 'reschedule asked')
     peer.state = 'pending'
     this.components.runner.run(peer)
   }
@@ -156,7 +157,7 @@ export class PeerEvents {
     peer.state = 'succeeded'
     // A finished peer needs no parents, nor news of their pieces; it goes on serving its children.
     peer.task.graph.deleteInEdges(peer.id)
-    this.log(peer).info({ pieces: peer.finishedPieces.size }, 'peer finished')
+    this.components.logger.info({ ...this.about(peer), pieces: peer.finishedPieces.size }, 'peer finished')
     this.components.runner.wake(peer.task)
   }
 
@@ -168,7 +169,7 @@ export class PeerEvents {
   private contentDigestMismatch(peer: Peer, mismatch: ContentDigestMismatch): void {
     const distrusted = peer.task.dropAuthority()
     this.components.metrics.contentDigestMismatches.inc()
-    this.log(peer).warn({ expected: mismatch.expected.slice(0, 200), actual: mismatch.actual.slice(0, 200), distrusted }, 'content failed its digest; dropped the task\'s digests')
+    this.components.logger.warn({ ...this.about(peer), expected: mismatch.expected.slice(0, 200), actual: mismatch.actual.slice(0, 200), distrusted }, 'content failed its digest; dropped the task\'s digests')
   }
 
   /**
@@ -180,7 +181,7 @@ export class PeerEvents {
     peer.state = 'failed'
     peer.task.graph.deleteInEdges(peer.id)
     peer.task.graph.deleteOutEdges(peer.id)
-    this.log(peer).info({ reason: failed.reason.slice(0, 500), code: failed.code, sourceStatus: failed.sourceStatus || undefined }, 'peer failed')
+    this.components.logger.info({ ...this.about(peer), reason: failed.reason.slice(0, 500), code: failed.code, sourceStatus: failed.sourceStatus || undefined }, 'peer failed')
     if (peer.host.seed && !peer.task.distrustedHosts.has(peer.hostId)) this.components.runner.seedPeerFailed(peer, sourceVerdictOf(failed))
   }
 }

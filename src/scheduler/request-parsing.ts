@@ -2,7 +2,7 @@ import { DamselflyError } from '../protocol/damselfly-error.js'
 import { isTaskId, type HostId, type PeerId, type TaskId } from '../protocol/ids.js'
 import { SCHEDULER_PROTOCOL_REVISION } from '../protocol/scheduler-protocol.js'
 import { isFinalSourceStatus } from '../protocol/source-status.js'
-import { taskIdFor } from '../protocol/task-id.js'
+import { taskIdFor, type TaskIdInput } from '../protocol/task-id.js'
 import type {
   AnnounceHostRequest,
   AnnouncePeerRequest,
@@ -116,9 +116,10 @@ export interface Registration {
 
 /**
  * Checks a registration, including that `taskId` is the id of what the download names: a peer
- * cannot register under one task while asking a seed to fetch another URL into it.
+ * cannot register under one task while asking a seed to fetch another URL into it. `taskIdOf`
+ * is {@link taskIdFor} or a memo of it.
  */
-export function parseRegistration(register: RegisterPeer, taskId: TaskId): Registration {
+export function parseRegistration(register: RegisterPeer, taskId: TaskId, taskIdOf: (input: TaskIdInput) => TaskId = taskIdFor): Registration {
   if (register.protocolRevision < SCHEDULER_PROTOCOL_REVISION) {
     throw invalid(`register: the daemon speaks revision ${register.protocolRevision} of the scheduler protocol, older than this scheduler's ${SCHEDULER_PROTOCOL_REVISION}; upgrade it`)
   }
@@ -129,7 +130,7 @@ export function parseRegistration(register: RegisterPeer, taskId: TaskId): Regis
     throw invalid(`register: priority must be 0..${MAX_PRIORITY}, got ${download.priority}`)
   }
   count(download.pieceLength, 'register: piece_length')
-  const named = taskIdFor({
+  const named = taskIdOf({
     url: download.url,
     tag: download.tag,
     application: download.application,

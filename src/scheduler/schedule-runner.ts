@@ -152,7 +152,9 @@ export class ScheduleRunner {
     const outcome = OUTCOMES[decision.kind]
     this.components.metrics.scheduleDurationSeconds.observe({ outcome }, (performance.now() - startedMs) / 1000)
     this.components.metrics.schedules.inc({ outcome })
-    const log = this.components.logger.child({ taskId: peer.task.id, peerId: peer.id })
+    // Fields rather than a child logger: most decisions log nothing, and a child costs its bindings' JSON.
+    const { logger } = this.components
+    const about = { taskId: peer.task.id, peerId: peer.id }
     switch (decision.kind) {
       case 'empty-task':
         this.send(peer, { response: { $case: 'emptyTask', value: {} } })
@@ -161,21 +163,21 @@ export class ScheduleRunner {
         this.send(peer, { response: { $case: 'tinyTask', value: { content: decision.content } } })
         return
       case 'parents':
-        log.debug({ parents: decision.parents.map((parent) => parent.id) }, 'parents offered')
+        if (logger.isLevelEnabled('debug')) logger.debug({ ...about, parents: decision.parents.map((parent) => parent.id) }, 'parents offered')
         this.sendParents(peer, decision.parents)
         return
       case 'back-to-source':
-        log.info({ reason: decision.reason }, 'peer sent back to source')
+        logger.info({ ...about, reason: decision.reason }, 'peer sent back to source')
         this.components.metrics.backToSourceDecisions.inc()
         this.send(peer, { response: { $case: 'needBackToSource', value: { reason: decision.reason } } })
         return
       case 'failed':
-        log.info({ reason: decision.reason }, 'schedule failed')
+        logger.info({ ...about, reason: decision.reason }, 'schedule failed')
         this.send(peer, { response: { $case: 'scheduleFailed', value: { reason: decision.reason } } })
         return
       case 'retry':
         if (decision.seedHost !== undefined) {
-          log.info({ seedHostId: decision.seedHost.id }, 'seed peer triggered')
+          logger.info({ ...about, seedHostId: decision.seedHost.id }, 'seed peer triggered')
           this.components.metrics.seedTriggers.inc()
           decision.seedHost.stream?.write({ command: { $case: 'seedTask', value: peer.download } })
         }

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import { EventEmitter } from 'node:events'
 import { after, before, describe, it } from 'node:test'
 import { credentials, status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js'
+import { Registry } from 'prom-client'
 import { silentLogger } from '../common/logger.js'
 import { SCHEDULER_PROTOCOL_REVISION } from '../protocol/scheduler-protocol.js'
 import { taskIdFor } from '../protocol/task-id.js'
@@ -15,8 +17,13 @@ import {
   type Piece,
 } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { resolveSchedulerConfig } from './config.js'
-import { download, waitFor } from './resource-fixtures.js'
+import { WeightedEvaluator } from './evaluator.js'
+import { download, Resources, seededRandom, waitFor } from './resource-fixtures.js'
+import { ScheduleRunner } from './schedule-runner.js'
 import { Scheduler } from './scheduler.js'
+import { SchedulerMetrics } from './scheduler-metrics.js'
+import { SchedulerService } from './scheduler-service.js'
+import { Scheduling } from './scheduling.js'
 
 const TEST = { timeout: 20_000 }
 
@@ -306,4 +313,78 @@ describe('SchedulerService over gRPC', TEST, () => {
     assert.match(metrics, /damselfly_scheduler_peers \d+/)
   })
 
+})
+
+/** A server call of grpc-js as the service uses it, driven by the test: it emits the client's messages and records the answers. */
+class FakeCall extends EventEmitter {
+  readonly written: AnnouncePeerResponse[] = []
+  writableEnded = false
+  destroyed = false
+  cancelled = false
+  /** Called with each answer as it is written, to look at the scheduler at that moment. */
+  onWrite: (message: AnnouncePeerResponse) => void = () => undefined
+  write(message: AnnouncePeerResponse): boolean {
+    this.written.push(message)
+    this.onWrite(message)
+    return true
+  }
+  end(): this {
+    this.writableEnded = true
+    return this
+  }
+  getAuthContext(): null {
+    return null
+  }
+}
+
+describe('SchedulerService: registrations before reports', TEST, () => {
+  function service(r: Resources): SchedulerService {
+    const random = seededRandom(5)
+    const scheduling = new Scheduling(
+      { evaluator: new WeightedEvaluator(), random, clock: r.clock, connectedSeedHosts: () => r.store.connectedSeedHosts(), logger: silentLogger() },
+      { candidateParentLimit: 4, filterParentLimit: 15, retryBackToSourceLimit: 4, retryLimit: 5, backToSourceCount: 200, seedWaitTimeoutMs: 30_000 },
+    )
+    const metrics = new SchedulerMetrics(new Registry(), { hosts: () => 0, tasks: () => 0, peers: () => 0 })
+    const runner = new ScheduleRunner({ scheduling, metrics, clock: r.clock, logger: silentLogger(), random }, { retryIntervalMs: 500 })
+    return new SchedulerService(
+      { store: r.store, runner, metrics, clock: r.clock, logger: silentLogger() },
+      { hostWaitTimeoutMs: 1_000, offers: { maxParents: 16, maxChildren: 8 }, requireIdentity: false },
+    )
+  }
+  const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+  const register = (hostId: string, peerId: string): AnnouncePeerRequest => ({
+    hostId, taskId: taskId('ordered'), peerId, request: { $case: 'register', value: { download: download({ url: 'http://origin.test/ordered' }), ...REGISTER } },
+  })
+
+  it('answers a registration read in the same turn before the reports ahead of it, then applies them in order and ends the stream', TEST, async () => {
+    const r = new Resources()
+    const [hostA, hostB] = [r.host('host-a'), r.host('host-b')]
+    const handlers = service(r).handlers()
+    const a = new FakeCall()
+    handlers.announcePeer(a as never)
+    a.emit('data', register(hostA.id, 'a'))
+    await turn()
+    assert.equal(a.written.at(-1)?.response?.$case, 'needBackToSource', 'the first peer of the task goes to the source')
+    const b = new FakeCall()
+    let aWhenBWasAnswered: string | undefined
+    b.onWrite = (message) => {
+      const peerA = r.store.peers.get('a' as never)
+      if (message.response?.$case !== 'registered') aWhenBWasAnswered ??= `${peerA?.state}, ${peerA?.finishedPieces.size} pieces, stream ${a.writableEnded ? 'ended' : 'open'}`
+    }
+    handlers.announcePeer(b as never)
+    // One turn brings a's reports and its end, then b's registration, each read handled to its last microtask as a socket's is.
+    const from = { hostId: hostA.id, taskId: taskId('ordered'), peerId: 'a' }
+    a.emit('data', { ...from, request: { $case: 'backToSourceStarted', value: { contentLength: 8, contentLengthKnown: true, pieceLength: 4 } } })
+    a.emit('data', { ...from, request: finished([piece(0, 'x'), piece(1, 'y')]) })
+    a.emit('data', { ...from, request: { $case: 'peerFinished', value: { contentLength: 8, pieceCount: 2 } } })
+    a.emit('end')
+    for (let hop = 0; hop < 100; hop++) await Promise.resolve()
+    b.emit('data', register(hostB.id, 'b'))
+    await waitFor('b\'s decision', () => aWhenBWasAnswered)
+    assert.equal(aWhenBWasAnswered, 'back-to-source, 0 pieces, stream open', 'b was answered before any of a\'s reports was applied, and before a\'s stream ended')
+    await waitFor('a\'s end', () => (a.writableEnded ? true : undefined))
+    const peerA = r.store.peers.get('a' as never)
+    assert.equal(peerA?.state, 'succeeded')
+    assert.deepEqual([...(peerA?.finishedPieces ?? [])].sort(), [0, 1])
+  })
 })

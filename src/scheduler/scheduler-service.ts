@@ -16,6 +16,7 @@ import type {
 } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { CallerIdentities } from '../security/grpc-tls.js'
 import { checkHostAnnounce, checkHostCaller } from './caller-checks.js'
+import { AfterIo } from './after-io.js'
 import type { Host } from './host.js'
 import type { MessageSink } from './message-sink.js'
 import { Peer } from './peer.js'
@@ -25,6 +26,7 @@ import { parseHostAnnounce, parsePeerAddress, parseRegistration } from './reques
 import type { ResourceStore } from './resource-store.js'
 import type { ScheduleRunner } from './schedule-runner.js'
 import type { SchedulerMetrics } from './scheduler-metrics.js'
+import { TaskIds } from './task-ids.js'
 
 type Call<Req, Res> = ServerDuplexStream<Req, Res>
 /** What ending any call with a status needs. */
@@ -39,6 +41,11 @@ function sinkOf<Req, Res>(call: Call<Req, Res>): MessageSink<Res> {
   }
 }
 
+/** Ends the call with an OK status, unless it has ended. */
+function endCall(call: Pick<ServerDuplexStream<unknown, unknown>, 'writableEnded' | 'end'>): void {
+  if (!call.writableEnded) call.end()
+}
+
 function endWith(call: EndableCall, error: unknown): void {
   if (call.writableEnded || call.destroyed) return
   // grpc-js turns an 'error' event on a server stream into the trailing status and ends it.
@@ -48,10 +55,15 @@ function endWith(call: EndableCall, error: unknown): void {
 /** Certificates whose identity the service remembers (one per host; about 1 KiB each): the most recently used win. */
 const CALLER_IDENTITY_ENTRIES = 4_096
 
+/** Downloads whose task id the service remembers (a key is about the length of the URL). */
+const TASK_ID_ENTRIES = 4_096
+
 /** The gRPC handlers of `SchedulerService`; see proto/damselfly/scheduler/v1/scheduler.proto. */
 export class SchedulerService {
   private readonly events: PeerEvents
   private readonly identities = new CallerIdentities({ maxEntries: CALLER_IDENTITY_ENTRIES })
+  private readonly taskIds = new TaskIds({ maxEntries: TASK_ID_ENTRIES })
+  private readonly afterIo = new AfterIo({ defer: (run) => setImmediate(run) })
   private readonly calls = new Set<EndableCall>()
   private readonly work = new Set<Promise<void>>()
 
@@ -85,7 +97,8 @@ export class SchedulerService {
     await Promise.all([...this.work])
   }
 
-  private track<Req, Res>(call: Call<Req, Res>, onClose: () => void): void {
+  /** `onEnd` answers the caller's end of the stream (by default at once, with an OK status). */
+  private track<Req, Res>(call: Call<Req, Res>, onClose: () => void, onEnd: () => void = () => endCall(call)): void {
     this.calls.add(call)
     let closed = false
     const close = (): void => {
@@ -96,7 +109,7 @@ export class SchedulerService {
     }
     call.on('end', () => {
       close()
-      if (!call.writableEnded) call.end()
+      onEnd()
     })
     call.on('cancelled', close)
     call.on('error', close)
@@ -144,16 +157,29 @@ export class SchedulerService {
     callback(null, {})
   }
 
+  /**
+   * A peer's stream. Its messages are handled one at a time, in order; `register` may wait for
+   * the host to announce. Reports and the end of the stream wait for the turn's I/O first
+   * (AfterIo), so that registrations read in the same turn are answered before them: a decision
+   * is what a download waits for, while a report only updates the model.
+   */
   private announcePeer(call: Call<AnnouncePeerRequest, AnnouncePeerResponse>): void {
     const sink = sinkOf(call)
     const identity = this.identities.of(call)
     let peer: Peer | undefined
     let failed = false
-    // Messages are handled one at a time, in order; registration may wait for the host to announce.
     let queue: Promise<void> = Promise.resolve()
-    const enqueue = (step: () => Promise<void> | void, evenAfterFailure = false): void => {
+    // Whether a step already in the queue waits for the turn's I/O: steps behind it then need not wait a turn of their own.
+    let waitAhead = false
+    const enqueue = (step: () => Promise<void> | void, options: { evenAfterFailure?: boolean; afterIo?: boolean } = {}): void => {
+      const waits = options.afterIo === true && !waitAhead
+      if (waits) waitAhead = true
       const next = queue.then(async () => {
-        if (!failed || evenAfterFailure) await step()
+        if (waits) {
+          await this.afterIo.wait()
+          waitAhead = false
+        }
+        if (!failed || options.evenAfterFailure === true) await step()
       }).catch((error: unknown) => {
         failed = true
         this.components.logger.warn({ err: error, peerId: peer?.id }, 'announce peer refused')
@@ -166,16 +192,21 @@ export class SchedulerService {
     this.track(call, () => {
       enqueue(() => {
         if (peer !== undefined) this.peerStreamEnded(peer)
-      }, true)
+      }, { evenAfterFailure: true, afterIo: true })
+    }, () => {
+      enqueue(() => endCall(call), { evenAfterFailure: true, afterIo: true })
     })
+    let first = true
     call.on('data', (request: AnnouncePeerRequest) => {
+      const registering = first
+      first = false
       enqueue(async () => {
         if (peer === undefined) {
           if (this.init.requireIdentity) checkHostCaller(identity, request.hostId as HostId, 'announce peer')
           peer = await this.register(request, sink)
         }
         else this.handlePeerRequest(peer, request)
-      })
+      }, { afterIo: !registering && request.request?.$case !== 'reschedule' })
     })
   }
 
@@ -184,7 +215,7 @@ export class SchedulerService {
       throw new DamselflyError('INVALID_ARGUMENT', `announce peer: the first message must be register, got ${request.request?.$case ?? 'nothing'}`)
     }
     const address = parsePeerAddress(request)
-    const registration = parseRegistration(request.request.value, address.taskId)
+    const registration = parseRegistration(request.request.value, address.taskId, (input) => this.taskIds.of(input))
     const { store, runner } = this.components
     const host = await store.waitForHost(address.hostId, this.init.hostWaitTimeoutMs)
     if (host === undefined) {

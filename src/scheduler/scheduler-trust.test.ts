@@ -128,6 +128,36 @@ describe('scheduler trust: who may announce, register, receive seed tasks and jo
     assert.equal((await failure).code, status.PERMISSION_DENIED)
   })
 
+  it('judges every stream by its own connection\'s certificate, however many came before on it', TEST, async () => {
+    const host = await testIdentity(pki.signer, 'normal')
+    const other = await testIdentity(pki.signer, 'normal')
+    const schedulerCert = await testIdentity(pki.signer, 'scheduler')
+    const impostor = client(schedulerChannelCredentials(schedulerCert))
+    const own = client(schedulerChannelCredentials(host))
+    const register = (on: SchedulerServiceClient, hostId: string, peerId: string): Promise<ServiceError | undefined> => {
+      const peer = on.announcePeer()
+      const url = `http://origin.test/${peerId}`
+      const outcome = new Promise<ServiceError | undefined>((resolve) => {
+        peer.on('error', resolve)
+        peer.on('data', (message: AnnouncePeerResponse) => {
+          if (message.response?.$case !== 'registered') return
+          peer.cancel()
+          resolve(undefined)
+        })
+      })
+      peer.write({ hostId, taskId: taskIdFor({ url, filteredQueryParams: [] }), peerId, request: { $case: 'register', value: { download: download({ url }), pieces: [], contentLength: 0, contentLengthKnown: false, protocolRevision: SCHEDULER_PROTOCOL_REVISION } } })
+      return outcome
+    }
+    // Streams alternate between the two connections: what one connection's certificate says never serves the other.
+    for (let round = 0; round < 3; round++) {
+      assert.equal((await announce(scheduler, impostor, hostOf(schedulerCert)))?.code, status.PERMISSION_DENIED, `a scheduler as a host, round ${round}`)
+      assert.equal(await announce(scheduler, own, hostOf(host)), undefined, `the host itself, round ${round}`)
+      assert.equal(await register(own, host.identity.hostId, `own-${round}`), undefined, `its own peer, round ${round}`)
+      assert.equal((await register(own, other.identity.hostId, `other-${round}`))?.code, status.PERMISSION_DENIED, `another host's peer, round ${round}`)
+      assert.equal((await register(impostor, host.identity.hostId, `impostor-${round}`))?.code, status.PERMISSION_DENIED, `a peer of the host from the scheduler's connection, round ${round}`)
+    }
+  })
+
   it('sends seed tasks, with the client\'s credentials, to seed certificates only, and a capability with every parent offer', TEST, async () => {
     const seed = await testIdentity(pki.signer, 'seed')
     const child = await testIdentity(pki.signer, 'normal')

@@ -3,7 +3,7 @@ import type { PeerCertificate } from 'node:tls'
 import { after, describe, it } from 'node:test'
 import { Server, status, type ServiceError } from '@grpc/grpc-js'
 import { IdentityServiceClient, IdentityServiceService, type IdentityServiceServer } from '../protocol/generated/damselfly/identity/v1/identity.js'
-import { CallerIdentities, callerIdentity, controlPlaneServerCredentials, SCHEDULER_CHANNEL_OPTIONS, schedulerChannelCredentials, type AuthenticatedCall } from './grpc-tls.js'
+import { CallerIdentities, callerIdentity, controlPlaneServerCredentials, http2SessionOf, SCHEDULER_CHANNEL_OPTIONS, schedulerChannelCredentials, type AuthenticatedCall } from './grpc-tls.js'
 import type { LocalIdentity } from './local-identity.js'
 import { testCa, testIdentity } from './security-fixtures.js'
 import { fromPem } from './x509.js'
@@ -78,5 +78,53 @@ describe('CallerIdentities', TEST, () => {
     // A certificate of another CA still carries an identity; TLS, not this cache, refuses it on the connection.
     assert.equal(identities.of(callWith(foreign.certPem))?.hostId, foreign.identity.hostId)
     assert.equal(identities.of(callWith(seed.certPem))?.hostId, seed.identity.hostId, 'evicted and parsed again')
+  })
+})
+
+describe('CallerIdentities over real connections', TEST, () => {
+  const stops: Array<() => void> = []
+
+  after(() => {
+    for (const stop of stops) stop()
+  })
+
+  it('reads a connection\'s certificate once, and answers each call with its own connection\'s identity', TEST, async () => {
+    const ca = await testCa()
+    const identities = new CallerIdentities({ maxEntries: 16 })
+    let certificateReads = 0
+    let sessionsSeen = 0
+    // The CA call answers with what the caller's connection says it is.
+    const server = new Server()
+    const handlers: IdentityServiceServer = {
+      getClusterCa: (call, callback) => {
+        if (http2SessionOf(call) !== undefined) sessionsSeen++
+        const read = call.getAuthContext.bind(call)
+        call.getAuthContext = () => {
+          certificateReads++
+          return read()
+        }
+        const identity = identities.of(call)
+        callback(null, { caPem: identity === undefined ? 'none' : `${identity.role} ${identity.hostId}` })
+      },
+      join: (_call, callback) => callback({ code: status.UNIMPLEMENTED }, null),
+    }
+    server.addService(IdentityServiceService, handlers)
+    const credentials = controlPlaneServerCredentials(await testIdentity(ca, 'scheduler'))
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', credentials, (error, bound) => (error === null ? resolve(bound) : reject(error))))
+    stops.push(() => server.forceShutdown())
+    const [normal, seed] = await Promise.all([testIdentity(ca, 'normal'), testIdentity(ca, 'seed')])
+    const channel = (local: LocalIdentity): IdentityServiceClient => {
+      const client = new IdentityServiceClient(`127.0.0.1:${port}`, schedulerChannelCredentials(local), { ...SCHEDULER_CHANNEL_OPTIONS, 'grpc.use_local_subchannel_pool': 1 })
+      stops.push(() => client.close())
+      return client
+    }
+    const ask = (client: IdentityServiceClient): Promise<string> => new Promise((resolve, reject) => client.getClusterCa({}, (error, answer) => (error === null ? resolve(answer?.caPem ?? '') : reject(error))))
+    const [asNormal, asSeed] = [channel(normal), channel(seed)]
+    const said: string[] = []
+    for (const client of [asNormal, asNormal, asSeed, asNormal, asSeed, asSeed]) said.push(await ask(client))
+    const [n, s] = [`normal ${normal.identity.hostId}`, `seed ${seed.identity.hostId}`]
+    assert.deepEqual(said, [n, n, s, n, s, s])
+    assert.equal(sessionsSeen, 6, 'grpc-js shows each call\'s connection (a grpc-js upgrade may move it)')
+    assert.equal(certificateReads, 2, 'one certificate read per connection')
   })
 })

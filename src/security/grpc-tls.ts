@@ -85,13 +85,40 @@ export function callerIdentity(call: AuthenticatedCall): HostIdentity | undefine
   return identityOf(new X509Certificate(raw))
 }
 
+/** `value[key]` when `value` is an object, whatever its declared type says of the key. */
+function field(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined
+}
+
 /**
- * {@link callerIdentity} that remembers what each certificate says. A host opens a stream per
- * download over one connection, and parsing its certificate every time cost the scheduler more
- * than scheduling the peer. What a certificate says depends on its bytes alone, which are the
- * key; TLS still checks the certificate on every connection.
+ * The HTTP/2 session (one per TLS connection) a grpc-js server call arrived on. grpc-js (1.14)
+ * keeps it private: the call holds its intercepting call, which leads down any server
+ * interceptors (`nextCall`) to the one holding the HTTP/2 stream. Undefined when that shape is
+ * not there, as with another grpc-js or a call made up in a test.
+ */
+export function http2SessionOf(call: unknown): object | undefined {
+  let inner = field(call, 'call')
+  for (let depth = 0; depth < 8 && inner !== undefined; depth++) {
+    const stream = field(inner, 'stream')
+    if (stream !== undefined) {
+      const session = field(stream, 'session')
+      return typeof session === 'object' && session !== null && field(session, 'socket') !== undefined ? session : undefined
+    }
+    inner = field(inner, 'nextCall')
+  }
+  return undefined
+}
+
+/**
+ * {@link callerIdentity}, worked out once per connection. A host opens a stream per download
+ * over one connection, and grpc-js's `getAuthContext` copies the peer's certificate out of TLS
+ * on every call (with its fingerprints), which cost the scheduler more than scheduling the peer.
+ * A connection's certificate cannot change: TLS checked it at the handshake, and Node refuses
+ * renegotiation on HTTP/2. Calls whose connection grpc-js does not show fall back to reading
+ * the certificate, and what each certificate says is remembered by its bytes.
  */
 export class CallerIdentities {
+  private readonly byConnection = new WeakMap<object, HostIdentity | false>()
   private readonly known: LRUCache<string, HostIdentity | false>
 
   constructor(init: { maxEntries: number }) {
@@ -99,6 +126,15 @@ export class CallerIdentities {
   }
 
   of(call: AuthenticatedCall): HostIdentity | undefined {
+    const session = http2SessionOf(call)
+    const remembered = session === undefined ? undefined : this.byConnection.get(session)
+    if (remembered !== undefined) return remembered === false ? undefined : remembered
+    const identity = this.fromCertificate(call)
+    if (session !== undefined) this.byConnection.set(session, identity ?? false)
+    return identity
+  }
+
+  private fromCertificate(call: AuthenticatedCall): HostIdentity | undefined {
     const raw = call.getAuthContext()?.sslPeerCertificate?.raw
     if (raw === undefined) return undefined
     const key = raw.toString('latin1')
