@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Writable } from 'node:stream'
 import { ERROR_CODES } from '../protocol/error-codes.js'
 import { DamselflyError, toDamselflyError } from '../protocol/damselfly-error.js'
 
@@ -79,4 +80,28 @@ export async function readBody(req: IncomingMessage, limitBytes: number): Promis
     chunks.push(chunk)
   }
   return Buffer.concat(chunks)
+}
+
+/**
+ * Writes `chunk` to a response and resolves once the socket took it (the write's callback), so
+ * the caller may read into the chunk's memory again: the way to send from buffers one reuses,
+ * with backpressure from the socket. Rejects with the write's error, or with `signal.reason` once
+ * `signal` aborts (a response closed under a write may never call back).
+ */
+export function writeChunk(res: Writable, chunk: Buffer, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason as Error)
+      return
+    }
+    const closed = (): void => {
+      reject(signal.reason as Error)
+    }
+    signal.addEventListener('abort', closed, { once: true })
+    res.write(chunk, (error) => {
+      signal.removeEventListener('abort', closed)
+      if (error === null || error === undefined) resolve()
+      else reject(error)
+    })
+  })
 }

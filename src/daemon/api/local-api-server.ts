@@ -1,9 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { chmod, mkdir, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { pipeline } from 'node:stream/promises'
 import type { Registry } from 'prom-client'
-import { closeServer, listen, readBody, sendError, sendJson } from '../../common/http-server.js'
+import { closeServer, listen, readBody, sendError, sendJson, writeChunk } from '../../common/http-server.js'
 import type { Logger } from '../../common/logger.js'
 import { serveOperatorEndpoints } from '../../common/metrics.js'
 import type { Startable } from '../../common/startable.js'
@@ -113,7 +112,7 @@ export class LocalApiServer implements Startable {
     }
     res.writeHead(200, { ...headers, ...lengthHeader, 'content-type': 'application/octet-stream', trailer: LOCAL_API.resultTrailer })
     try {
-      await pipeline(handle.read(0, undefined, closed.signal), res, { end: false })
+      await handle.send(0, undefined, (chunk) => writeChunk(res, chunk, closed.signal), closed.signal)
       await handle.done
       this.components.metrics.downloadTasks.inc({ outcome: cached ? 'cached' : 'completed' })
       res.addTrailers({ [LOCAL_API.resultTrailer]: encodeResult(undefined) })

@@ -20,7 +20,7 @@ import { DaemonMetrics } from '../daemon-metrics.js'
 import { MAX_SOURCE_RANGE_BYTES } from './source-fetcher.js'
 import { parseDownloadRequest, type DownloadRequestBody } from './download-request.js'
 import { TaskDownload, type TaskDownloadComponents } from './task-download.js'
-import { TaskManager } from './task-manager.js'
+import { TaskManager, type TaskHandle } from './task-manager.js'
 
 const TEST = { timeout: 10_000 }
 const KIB = 1024
@@ -210,6 +210,15 @@ async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = []
   for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk)
   return Buffer.concat(chunks)
+}
+
+/** What `handle.send` delivers, copied as it arrives (the sender reuses a chunk's memory once its promise resolved). */
+async function sendAll(handle: TaskHandle, start: number, endInclusive: number | undefined, signal: AbortSignal, received: Buffer[] = []): Promise<Buffer> {
+  await handle.send(start, endInclusive, (chunk) => {
+    received.push(Buffer.from(chunk))
+    return Promise.resolve()
+  }, signal)
+  return Buffer.concat(received)
 }
 
 /** Asserts the task is complete and holds exactly `content`, each piece with the sha256 of its bytes. */
@@ -636,8 +645,8 @@ describe('TaskManager', TEST, () => {
       const chunks: Buffer[] = []
       let receivedBytes = 0
       let sawPartial = false
-      for await (const chunk of first.read(0, undefined, signal) as AsyncIterable<Buffer>) {
-        chunks.push(chunk)
+      await first.send(0, undefined, (chunk) => {
+        chunks.push(Buffer.from(chunk))
         receivedBytes += chunk.length
         if (!sawPartial && receivedBytes >= PIECE_BYTES) {
           sawPartial = true
@@ -645,11 +654,12 @@ describe('TaskManager', TEST, () => {
           assert.equal(h.store.get(first.taskId)?.complete, false)
           release()
         }
-      }
+        return Promise.resolve()
+      }, signal)
       assert.ok(sawPartial)
       return Buffer.concat(chunks)
     })()
-    const middle = readAll(second.read(PIECE_BYTES + 10, 3 * PIECE_BYTES + 5, signal))
+    const middle = sendAll(second, PIECE_BYTES + 10, 3 * PIECE_BYTES + 5, signal)
 
     assert.ok((await whole).equals(content), 'the full read differs from the content')
     assert.ok((await middle).equals(content.subarray(PIECE_BYTES + 10, 3 * PIECE_BYTES + 6)), 'the ranged read differs')
@@ -662,8 +672,46 @@ describe('TaskManager', TEST, () => {
 
     // A later request for the complete task is served from the store.
     const later = manager.download(requestOf())
-    assert.ok((await readAll(later.read(0, undefined, signal))).equals(content))
+    assert.ok((await sendAll(later, 0, undefined, signal)).equals(content))
     assert.deepEqual(h.source.calls, calls)
+    await manager.stop()
+  })
+
+  it('a send waits for its sink, and stops at the sink\'s failure or the signal, leaving the task free', TEST, async () => {
+    const content = contentOf(CONTENT_BYTES)
+    const h = harness({ content })
+    const manager = new TaskManager(h.components, { concurrentPieceCount: 2, retryCount: 0, filteredQueryParams: DEFAULT_FILTERED_QUERY_PARAMS })
+    const handle = manager.download(requestOf())
+    await handle.done
+    const inUse = (): boolean => h.store.list().some((task) => task.inUse)
+
+    // One chunk at a time while the sink holds it: a slow client holds back the read.
+    let holding = 0
+    const received: Buffer[] = []
+    await handle.send(0, undefined, async (chunk) => {
+      holding++
+      assert.equal(holding, 1, 'a second chunk came while the sink still held the first')
+      await new Promise((resolve) => setImmediate(resolve))
+      received.push(Buffer.from(chunk))
+      holding--
+    }, AbortSignal.timeout(5_000))
+    assert.ok(Buffer.concat(received).equals(content))
+
+    let calls = 0
+    const gone = new DamselflyError('CANCELLED', 'the client went away')
+    await assert.rejects(handle.send(0, undefined, () => {
+      calls++
+      return Promise.reject(gone)
+    }, AbortSignal.timeout(5_000)), (error: unknown) => error === gone)
+    assert.equal(calls, 1, 'the send went on after its sink failed')
+    assert.equal(inUse(), false)
+
+    const client = new AbortController()
+    await assert.rejects(handle.send(0, undefined, () => {
+      client.abort(gone)
+      return Promise.resolve()
+    }, client.signal), (error: unknown) => error === gone)
+    assert.equal(inUse(), false)
     await manager.stop()
   })
 
@@ -685,9 +733,7 @@ describe('TaskManager', TEST, () => {
     const forged = manager.download(requestOf({ digest: `sha256:${sha256(contentOf(10))}` }))
     const received: Buffer[] = []
     await assert.rejects(
-      (async () => {
-        for await (const chunk of forged.read(0, undefined, new AbortController().signal) as AsyncIterable<Buffer>) received.push(chunk)
-      })(),
+      sendAll(forged, 0, undefined, new AbortController().signal, received),
       (error: unknown) => isDamselflyError(error, 'DIGEST_MISMATCH'),
     )
     const bytes = Buffer.concat(received)
@@ -695,7 +741,7 @@ describe('TaskManager', TEST, () => {
     assert.ok(bytes.equals(content.subarray(0, bytes.length)))
     await rejectsWith(forged.done, 'DIGEST_MISMATCH')
     const honest = manager.download(requestOf({ digest: `sha256:${sha256(content)}` }))
-    assert.ok((await readAll(honest.read(0, undefined, new AbortController().signal))).equals(content))
+    assert.ok((await sendAll(honest, 0, undefined, new AbortController().signal)).equals(content))
     await manager.stop()
   })
 
@@ -732,7 +778,7 @@ describe('TaskManager', TEST, () => {
     origin.statFailures.push(refusal())
     const stranger = manager.download(parseDownloadRequest({ url: blobUrl.replace('registry.test', 'elsewhere.test') }))
     await rejectsWith(stranger.descriptor, 'SOURCE_STATUS')
-    await assert.rejects(readAll(stranger.read(0, undefined, new AbortController().signal)))
+    await assert.rejects(sendAll(stranger, 0, undefined, new AbortController().signal))
     // A yes is remembered per credential: the same client asks again without a HEAD.
     const statsBefore = h.source.calls.stat
     await manager.download(parseDownloadRequest({ url: blobUrl, headers: { authorization: 'Bearer good' } })).done

@@ -1,10 +1,10 @@
-import { Readable } from 'node:stream'
 import type { Startable } from '../../common/startable.js'
 import { DamselflyError } from '../../protocol/damselfly-error.js'
 import type { TaskId } from '../../protocol/ids.js'
 import { pieceCount } from '../../protocol/piece.js'
 import { filterUrl, taskIdFor } from '../../protocol/task-id.js'
 import type { StoredTask, TaskDescriptor } from '../../storage/content-store.js'
+import type { RangeSink } from '../../storage/send-file-range.js'
 import { BlobAccess } from './blob-access.js'
 import { verifyContentDigest } from './content-digest.js'
 import type { DownloadRequest } from './download-request.js'
@@ -26,8 +26,15 @@ export interface TaskHandle {
   readonly descriptor: Promise<TaskDescriptor>
   /** Resolves with the complete, digest-checked task; rejects with a DamselflyError. */
   readonly done: Promise<StoredTask>
-  /** Bytes `[start, endInclusive]` in order as the pieces land; no end reads to the end of the content. */
-  read(start: number, endInclusive: number | undefined, signal: AbortSignal): Readable
+  /**
+   * Sends bytes `[start, endInclusive]` to `sink` in order as the pieces land (no end: to the end
+   * of the content), from the store's reused buffers: a chunk's memory is read into again once
+   * the sink's promise for it resolved (see {@link RangeSink}). Only recorded pieces are read. A
+   * whole-content send of content with a known digest holds its last piece until the digest
+   * matched. Rejects with the download's error, with DIGEST_MISMATCH when the content it began
+   * with was discarded, with the sink's failure, or with `signal.reason` once `signal` aborts.
+   */
+  send(start: number, endInclusive: number | undefined, sink: RangeSink, signal: AbortSignal): Promise<void>
 }
 
 /** Starts a download per task, joins concurrent requests for the same task, and stops them all on shutdown. */
@@ -101,11 +108,10 @@ export class TaskManager implements Startable {
       taskId,
       descriptor,
       done,
-      read: (start, endInclusive, signal) => {
-        // A whole-content read of content with a known digest holds its last piece until the digest is checked.
+      send: (start, endInclusive, sink, signal) => {
+        // A whole-content send of content with a known digest holds its last piece until the digest is checked.
         const verified = request.digest === undefined || start !== 0 ? undefined : done
-        // No read-ahead: the store's stream already holds the next chunk, and hundreds of clients may read at once.
-        return Readable.from(this.readRange(shared, taskId, { start, endInclusive, verified }, signal), { objectMode: false, highWaterMark: 0 })
+        return this.sendRange(shared, taskId, { start, endInclusive, verified }, sink, signal)
       },
     }
   }
@@ -130,12 +136,13 @@ export class TaskManager implements Startable {
     return started
   }
 
-  private async *readRange(
+  private async sendRange(
     shared: Promise<TaskDownload>,
     taskId: TaskId,
     range: { start: number; endInclusive: number | undefined; verified: Promise<unknown> | undefined },
+    sink: RangeSink,
     signal: AbortSignal,
-  ): AsyncGenerator<Buffer> {
+  ): Promise<void> {
     const download = await shared
     const epoch = download.epoch
     const descriptor = await download.descriptor
@@ -148,6 +155,11 @@ export class TaskManager implements Startable {
     const release = task.acquire()
     // The download fetches from where this reader is first, so it streams while pieces land.
     const head = download.signals.reader()
+    // No byte of discarded content goes out once the discard is known.
+    const send: RangeSink = (chunk) => {
+      stale()
+      return sink(chunk)
+    }
     try {
       const pieceLength = descriptor.pieceLengthBytes
       const known = descriptor.contentLengthBytes
@@ -168,17 +180,14 @@ export class TaskManager implements Startable {
         const ready = await download.signals.wait(first, signal, () => task.piece(first) !== undefined)
         stale()
         if (!ready) break
-        // Read the whole run of pieces already stored in one stream.
+        // Send the whole run of pieces already stored in one read.
         let last = first
         while ((end === undefined || (last + 1) * pieceLength <= end) && (heldPiece === undefined || last + 1 < heldPiece) && task.piece(last + 1) !== undefined) last++
         const lastPiece = task.piece(last)
         if (lastPiece === undefined) break
         const runEnd = Math.min(end ?? Number.MAX_SAFE_INTEGER, lastPiece.offset + lastPiece.length - 1)
         if (runEnd < position) break
-        for await (const chunk of task.createReadStream(position, runEnd, signal) as AsyncIterable<Buffer>) {
-          stale()
-          yield chunk
-        }
+        await task.sendRange(position, runEnd, send, signal)
         position = runEnd + 1
         task.touch()
       }

@@ -2,10 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { TLSSocket } from 'node:tls'
-import { pipeline } from 'node:stream/promises'
 import type { Dispatcher } from 'undici'
 import { contentRange, parseRangeHeader } from '../../common/http-range.js'
-import { closeServer, listen, sendError } from '../../common/http-server.js'
+import { closeServer, listen, sendError, writeChunk } from '../../common/http-server.js'
 import type { Logger } from '../../common/logger.js'
 import type { Startable } from '../../common/startable.js'
 import { DamselflyError, toDamselflyError } from '../../protocol/damselfly-error.js'
@@ -225,7 +224,7 @@ export class ProxyServer implements Startable {
     if (range !== undefined && length !== undefined) headers['content-range'] = contentRange(range, length)
     res.writeHead(range === undefined ? 200 : 206, headers)
     try {
-      await pipeline(handle.read(range?.start ?? 0, range?.end, signal), res, { end: false })
+      await handle.send(range?.start ?? 0, range?.end, (chunk) => writeChunk(res, chunk, signal), signal)
       // The whole blob's digest is known only at the end; a mismatch cuts the response short.
       if (range === undefined) await handle.done
       res.end()

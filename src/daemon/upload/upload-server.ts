@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer } from 'node:https'
 import type { TlsOptions } from 'node:tls'
 import { contentRange, parseRangeHeader } from '../../common/http-range.js'
-import { closeServer, listen, sendError } from '../../common/http-server.js'
+import { closeServer, listen, sendError, writeChunk } from '../../common/http-server.js'
 import type { Logger } from '../../common/logger.js'
 import type { Startable } from '../../common/startable.js'
 import type { TokenBucket } from '../../common/token-bucket.js'
@@ -85,18 +85,7 @@ export class UploadServer implements Startable {
   private async send(res: ServerResponse, chunk: Buffer, signal: AbortSignal): Promise<void> {
     const { limiter } = this.components
     if (!limiter.tryTake(chunk.length)) await limiter.take(chunk.length, signal)
-    await new Promise<void>((resolve, reject) => {
-      // A response closed under a write may never call back: the abort settles it instead.
-      const closed = (): void => {
-        reject(signal.reason as Error)
-      }
-      signal.addEventListener('abort', closed, { once: true })
-      res.write(chunk, (error) => {
-        signal.removeEventListener('abort', closed)
-        if (error === null || error === undefined) resolve()
-        else reject(error)
-      })
-    })
+    await writeChunk(res, chunk, signal)
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
