@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream'
 import type { TaskId } from '../protocol/ids.js'
 import type { RangeSink } from './send-file-range.js'
 import type { PieceWriter } from './piece-writer.js'
@@ -76,18 +75,12 @@ export interface StoredTask {
   /** Records a whole-content digest checked after completion; INVALID_ARGUMENT before completion. */
   recordVerifiedDigest(digest: string): Promise<void>
   /**
-   * Bytes `[start, endInclusive]`; every piece covering them must be recorded. Throws at once
+   * Sends bytes `[start, endInclusive]` to `sink` in order, reading into buffers it reuses: a
+   * chunk's memory is read into again only once the sink's promise for it resolved, so nothing is
+   * allocated per chunk. Every piece covering the range must be recorded: throws at once
    * INVALID_ARGUMENT for a malformed range, RANGE_NOT_SATISFIABLE past the content's end,
-   * PIECE_NOT_FOUND for a piece not stored. The stream itself fails with the file system's error
-   * (wrap it with `toDamselflyError(error, 'STORAGE_FAILED')`), and is destroyed with an AbortError
-   * once `signal` aborts, its file closed: a reader that went away stops reading at once.
-   */
-  createReadStream(start: number, endInclusive: number, signal: AbortSignal): Readable
-  /**
-   * Sends bytes `[start, endInclusive]` to `sink` in order, with the checks and errors of
-   * {@link StoredTask.createReadStream}, reading into buffers it reuses: a chunk's memory is read
-   * into again only once the sink's promise for it resolved. For serving pieces to a socket at
-   * the least cost per byte. Stops once `signal` aborts; the sink's failure is the call's.
+   * PIECE_NOT_FOUND for a piece not stored. Rejects with the file system's error (wrap it with
+   * `toDamselflyError(error, 'STORAGE_FAILED')`) or the sink's; stops once `signal` aborts.
    */
   sendRange(start: number, endInclusive: number, sink: RangeSink, signal: AbortSignal): Promise<void>
   /**

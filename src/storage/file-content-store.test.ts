@@ -7,7 +7,7 @@ import type { Clock } from '../common/clock.js'
 import { silentLogger } from '../common/logger.js'
 import { isDamselflyError } from '../protocol/damselfly-error.js'
 import type { ContentStore, StoredTask } from './content-store.js'
-import { completeTask, contentStoreContract, NEVER_ABORTED, readAll, testContent, testDescriptor, testTaskId, writeTestPiece } from './content-store.contract.js'
+import { completeTask, contentStoreContract, readRange, testContent, testDescriptor, testTaskId, writeTestPiece } from './content-store.contract.js'
 import { FileContentStore } from './file-content-store.js'
 import { taskPaths } from './file-layout.js'
 
@@ -130,7 +130,7 @@ void describe('FileContentStore', () => {
       assert.deepEqual([...loaded.pieces()].map((piece) => piece.number), [0, 1])
       for (const number of [2, 3, 4]) await writeTestPiece(loaded, content, number)
       await loaded.finish()
-      assert.deepEqual(await readAll(loaded.createReadStream(0, 4499, NEVER_ABORTED)), content)
+      assert.deepEqual(await readRange(loaded, 0, 4499), content)
     } finally {
       await cleanup()
     }
@@ -144,7 +144,7 @@ void describe('FileContentStore', () => {
       for (const number of [4, 2]) await writeTestPiece(task, content, number)
       const loaded = (await openStore()).get(testTaskId('a'))
       assert.deepEqual([...(loaded?.pieces() ?? [])].map((piece) => piece.number), [4, 2])
-      assert.deepEqual(await readAll(loaded!.createReadStream(2000, 2999, NEVER_ABORTED)), content.subarray(2000, 3000))
+      assert.deepEqual(await readRange(loaded!, 2000, 2999), content.subarray(2000, 3000))
     } finally {
       await cleanup()
     }
@@ -280,7 +280,7 @@ void describe('FileContentStore', () => {
       await store.close()
       const reopened = await openStore()
       assert.deepEqual(await storedSeal(paths.metadata), seal)
-      assert.deepEqual(await readAll(reopened.get(testTaskId('a'))!.createReadStream(0, 4499, NEVER_ABORTED)), content)
+      assert.deepEqual(await readRange(reopened.get(testTaskId('a'))!, 0, 4499), content)
       assert.equal(await reopened.delete(testTaskId('a')), true)
       await assert.rejects(stat(paths.content), { code: 'ENOENT' })
     } finally {

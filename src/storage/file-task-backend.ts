@@ -1,12 +1,10 @@
 import { open, rename, rm, stat, utimes, writeFile, type FileHandle } from 'node:fs/promises'
-import type { Readable } from 'node:stream'
 import type { Logger } from '../common/logger.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
 import type { TaskId } from '../protocol/ids.js'
 import type { PieceRecord } from './content-store.js'
 import type { BatchBuffers } from './batch-buffers.js'
 import { encodeMetadata, journalLine, type TaskPaths } from './file-layout.js'
-import { FileRangeStream } from './file-range-stream.js'
 import { LazyFileHandle } from './lazy-file-handle.js'
 import { sendFileRange, type RangeSink } from './send-file-range.js'
 import type { ReadBudget } from './read-budget.js'
@@ -86,10 +84,6 @@ export class FileTaskBackend implements TaskBackend {
 
   saveMetadata(snapshot: TaskSnapshot): Promise<void> {
     return this.enqueue(() => this.writeMetadata(snapshot))
-  }
-
-  read(start: number, endInclusive: number, signal: AbortSignal): Readable {
-    return new FileRangeStream({ budget: this.components.readBudget }, { path: this.init.paths.content, start, endInclusive, signal })
   }
 
   async send(start: number, endInclusive: number, sink: RangeSink, signal: AbortSignal): Promise<void> {

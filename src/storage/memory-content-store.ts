@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream'
 import { systemClock, type Clock } from '../common/clock.js'
 import type { Logger } from '../common/logger.js'
 import type { TaskId } from '../protocol/ids.js'
@@ -40,7 +39,7 @@ class MemoryTaskBackend implements TaskBackend {
     return Promise.resolve()
   }
 
-  read(start: number, endInclusive: number, signal?: AbortSignal): Readable {
+  private slices(start: number, endInclusive: number): Buffer[] {
     const { first, last } = piecesCovering(start, endInclusive, this.pieceLengthBytes)
     const slices: Buffer[] = []
     for (let number = first; number <= last; number++) {
@@ -48,11 +47,11 @@ class MemoryTaskBackend implements TaskBackend {
       const offset = number * this.pieceLengthBytes
       slices.push(piece.subarray(Math.max(0, start - offset), endInclusive + 1 - offset))
     }
-    return Readable.from(slices, { objectMode: false, ...(signal === undefined ? {} : { signal }) })
+    return slices
   }
 
   async send(start: number, endInclusive: number, sink: RangeSink, signal: AbortSignal): Promise<void> {
-    for await (const chunk of this.read(start, endInclusive) as AsyncIterable<Buffer>) {
+    for (const chunk of this.slices(start, endInclusive)) {
       signal.throwIfAborted()
       await sink(chunk)
     }

@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream'
 import type { Clock } from '../common/clock.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
 import type { ErrorCode } from '../protocol/error-codes.js'
@@ -41,8 +40,6 @@ export interface TaskBackend {
   recordPiece(piece: PieceRecord): Promise<void>
   /** Replaces the stored metadata with `snapshot`; the record applies it only once this resolves. */
   saveMetadata(snapshot: TaskSnapshot): Promise<void>
-  /** Bytes `[start, endInclusive]`, all within recorded pieces, until `signal` aborts (see {@link StoredTask.createReadStream}). */
-  read(start: number, endInclusive: number, signal: AbortSignal): Readable
   /** Sends bytes `[start, endInclusive]`, all within recorded pieces, to `sink` (see {@link StoredTask.sendRange}). */
   send(start: number, endInclusive: number, sink: RangeSink, signal: AbortSignal): Promise<void>
   /**
@@ -249,11 +246,6 @@ export class TaskRecord implements StoredTask {
     if (!this.isComplete) throw this.error('INVALID_ARGUMENT', 'a verified digest can only be recorded for a complete task')
     await this.components.backend.saveMetadata({ ...this.snapshot(), verifiedDigest })
     this.currentVerifiedDigest = verifiedDigest
-  }
-
-  createReadStream(start: number, endInclusive: number, signal: AbortSignal): Readable {
-    this.checkReadable(start, endInclusive)
-    return this.components.backend.read(start, endInclusive, signal)
   }
 
   sendRange(start: number, endInclusive: number, sink: RangeSink, signal: AbortSignal): Promise<void> {

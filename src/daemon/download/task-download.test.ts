@@ -14,6 +14,7 @@ import { DEFAULT_FILTERED_QUERY_PARAMS, taskIdFor } from '../../protocol/task-id
 import type { ByteRange, Source, SourceRequest, SourceResponse, SourceStat } from '../../source/source.js'
 import { SourceRegistry } from '../../source/source-registry.js'
 import type { ContentStore, StoredTask } from '../../storage/content-store.js'
+import { readRange } from '../../storage/content-store.contract.js'
 import { MemoryContentStore } from '../../storage/memory-content-store.js'
 import { writeWholePiece } from '../../storage/piece-writer.js'
 import { DaemonMetrics } from '../daemon-metrics.js'
@@ -206,12 +207,6 @@ function start(h: Harness, body: Partial<DownloadRequestBody> = {}, init: { retr
   })
 }
 
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk)
-  return Buffer.concat(chunks)
-}
-
 /** What `handle.send` delivers, copied as it arrives (the sender reuses a chunk's memory once its promise resolved). */
 async function sendAll(handle: TaskHandle, start: number, endInclusive: number | undefined, signal: AbortSignal, received: Buffer[] = []): Promise<Buffer> {
   await handle.send(start, endInclusive, (chunk) => {
@@ -233,7 +228,7 @@ async function assertHolds(task: StoredTask, content: Buffer, pieceLengthBytes =
     const bytes = content.subarray(offset, offset + pieceLengthBytes)
     assert.deepEqual(task.piece(number), { number, offset, length: bytes.length, digest: sha256(bytes) })
   }
-  if (content.length > 0) assert.ok((await readAll(task.createReadStream(0, content.length - 1, AbortSignal.timeout(10_000)))).equals(content), 'stored bytes differ')
+  if (content.length > 0) assert.ok((await readRange(task, 0, content.length - 1)).equals(content), 'stored bytes differ')
 }
 
 /** Stores `numbers` of `content` under the test task id, as a crash would have left them. */
