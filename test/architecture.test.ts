@@ -132,7 +132,7 @@ describe('architecture', { timeout: 30_000 }, () => {
       assert.ok(rule !== undefined, `src/${name}/README.md says what it may import`)
       const named = /everything in src\//i.test(rule)
         ? Object.keys(MAY_IMPORT).filter((folder) => folder !== name)
-        : [...rule.matchAll(/src\/([a-z]+)/g)].map((match) => match[1] ?? '').filter((folder) => folder !== '')
+        : [...rule.matchAll(/src\/([a-z-]+)/g)].map((match) => match[1] ?? '').filter((folder) => folder !== '')
       assert.deepEqual([...new Set([...named, name])].sort(), [...(MAY_IMPORT[name] ?? [])].sort(), `src/${name}/README.md: ${rule}`)
     }
   })

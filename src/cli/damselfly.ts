@@ -5,6 +5,7 @@ import { caCommand } from './ca-command.js'
 import { configCommand } from './config-command.js'
 import { daemonCommand } from './dfdaemon-command.js'
 import { joinCommand } from './join-command.js'
+import { managerCommand } from './manager-command.js'
 import { pkiCommand } from './pki-command.js'
 import { schedulerCommand } from './scheduler-command.js'
 import { upCommand } from './up-command.js'
@@ -15,6 +16,7 @@ await new Command('damselfly')
   .addCommand(daemonCommand('daemon'))
   .addCommand(upCommand())
   .addCommand(schedulerCommand())
+  .addCommand(managerCommand())
   .addCommand(configCommand())
   .addCommand(caCommand())
   .addCommand(pkiCommand())

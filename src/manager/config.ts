@@ -1,0 +1,59 @@
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { z } from 'zod'
+import { resolveConfig, type ConfigSources } from '../common/config-resolver.js'
+import { intervalMs, port, timerMs } from '../common/config-schema.js'
+import { LOG_LEVELS } from '../common/logger.js'
+
+/** The manager's data when nobody says: beside the other components' for root, under the home directory otherwise. */
+export function defaultManagerDataDir(): string {
+  return process.getuid?.() === 0 ? '/var/lib/damselfly/manager' : join(homedir(), '.damselfly', 'manager')
+}
+
+/** Key names follow Dragonfly's manager where one exists. Durations are text (`5s`, `24h`) or milliseconds. */
+export const MANAGER_DEFAULTS = {
+  server: {
+    /** REST, the Open API, the console, `/healthy` and `/metrics`. */
+    rest: { listenIP: '0.0.0.0', port: 8080 },
+    /** Registration, keepalive and discovery for schedulers, seed peers and daemons. */
+    grpc: { listenIP: '0.0.0.0', port: 65003, advertiseIP: '' },
+    /** SQLite's file (when `database.url` is empty) and anything else the manager keeps locally. */
+    dataDir: defaultManagerDataDir(),
+  },
+  database: {
+    /** '' is SQLite in `server.dataDir`; else `postgres://user:pass@host:5432/db` or `mysql://user:pass@host:3306/db`. */
+    url: '',
+  },
+  auth: {
+    /** The first `root` password; '' means `DAMSELFLY_ROOT_PASSWORD`, else a random one printed once. */
+    rootPassword: '',
+    /** How long a console session lasts. */
+    sessionTTL: '24h',
+  },
+  keepalive: {
+    /** How often schedulers and seed peers say they are alive. */
+    interval: '5s',
+    /** A member silent this long is inactive and drops out of discovery. */
+    timeout: '30s',
+  },
+  log: { level: 'info' },
+}
+
+export const managerConfigSchema = z.object({
+  server: z.object({
+    rest: z.object({ listenIP: z.string().min(1), port: port() }),
+    grpc: z.object({ listenIP: z.string().min(1), port: port(), advertiseIP: z.string() }),
+    dataDir: z.string().min(1),
+  }),
+  database: z.object({ url: z.string() }),
+  auth: z.object({ rootPassword: z.string(), sessionTTL: intervalMs() }),
+  keepalive: z.object({ interval: intervalMs(), timeout: timerMs() }),
+  log: z.object({ level: z.enum(LOG_LEVELS) }),
+}).refine((c) => c.keepalive.timeout > 2 * c.keepalive.interval, { message: 'must be more than twice keepalive.interval', path: ['keepalive', 'timeout'] })
+
+export type ManagerConfig = z.output<typeof managerConfigSchema>
+
+/** Defaults < YAML file < `MANAGER_*` environment < flags, frozen; throws CONFIG_INVALID listing every problem. */
+export function resolveManagerConfig(sources: ConfigSources): ManagerConfig {
+  return resolveConfig(managerConfigSchema, MANAGER_DEFAULTS, 'MANAGER', sources)
+}

@@ -1,0 +1,181 @@
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely'
+
+/**
+ * The manager's tables, as Kysely sees them. Portable across SQLite, PostgreSQL and MySQL:
+ * times are epoch milliseconds in BIGINT columns (`..._at_ms`), flags are 0/1 integers, lists
+ * and objects are JSON text parsed at the repository boundary, names are VARCHAR(255).
+ */
+export interface ManagerSchema {
+  clusters: ClustersTable
+  schedulers: SchedulersTable
+  seed_peers: SeedPeersTable
+  hosts: HostsTable
+  users: UsersTable
+  roles: RolesTable
+  role_permissions: RolePermissionsTable
+  user_roles: UserRolesTable
+  sessions: SessionsTable
+  personal_access_tokens: PersonalAccessTokensTable
+  audits: AuditsTable
+}
+
+/**
+ * A cluster: Dragonfly's scheduler cluster and seed peer cluster as one row, so its id is both
+ * the `scheduler_cluster_id` and the `seed_peer_cluster_id` a Dragonfly user scripts against.
+ */
+export interface ClustersTable {
+  id: Generated<number>
+  name: string
+  bio: string
+  /** JSON: `{ idc, location, cidrs[], hostnames[] }`. */
+  scopes: string
+  /** JSON: the scheduler cluster's, seed peer cluster's and peer cluster's configuration. */
+  config: string
+  is_default: number
+  created_at_ms: number
+  updated_at_ms: number
+}
+
+/** A member (scheduler or seed peer) is `active` while it keeps alive, `inactive` after it missed its keepalives. */
+export type MemberState = 'active' | 'inactive'
+
+export interface SchedulersTable {
+  id: Generated<number>
+  cluster_id: number
+  hostname: string
+  ip: string
+  port: number
+  idc: string
+  location: string
+  /** JSON list of feature names. */
+  features: string
+  host_id: string
+  state: MemberState
+  last_keepalive_at_ms: number
+  created_at_ms: number
+  updated_at_ms: number
+}
+
+export interface SeedPeersTable {
+  id: Generated<number>
+  cluster_id: number
+  hostname: string
+  ip: string
+  /** The seed peer's piece upload port. */
+  port: number
+  /** Dragonfly's seed peer type: `super`, `strong` or `weak`. */
+  type: string
+  idc: string
+  location: string
+  host_id: string
+  state: MemberState
+  last_keepalive_at_ms: number
+  created_at_ms: number
+  updated_at_ms: number
+}
+
+/** Every host a scheduler reports: daemons and seed peers alike. */
+export interface HostsTable {
+  id: Generated<number>
+  host_id: string
+  cluster_id: number
+  hostname: string
+  ip: string
+  port: number
+  idc: string
+  location: string
+  version: string
+  os: string
+  /** `normal` or `seed`. */
+  type: string
+  last_seen_at_ms: number
+  created_at_ms: number
+  updated_at_ms: number
+}
+
+export interface UsersTable {
+  id: Generated<number>
+  name: string
+  email: string
+  /** scrypt, with its parameters and salt: `scrypt$N$r$p$salt$hash`. Never the password. */
+  password_hash: string
+  /** `enable` or `disable`, Dragonfly's words. */
+  state: string
+  must_change_password: number
+  last_signin_at_ms: number | null
+  created_at_ms: number
+  updated_at_ms: number
+}
+
+export interface RolesTable {
+  id: Generated<number>
+  name: string
+  description: string
+  /** `root` and `guest` are built in and cannot be changed or deleted. */
+  builtin: number
+  created_at_ms: number
+  updated_at_ms: number
+}
+
+/** A permission is an action on an object (`cluster`, `user`, ...): `read` or `write` (`write` includes `read`). */
+export interface RolePermissionsTable {
+  role_id: number
+  object: string
+  action: string
+}
+
+export interface UserRolesTable {
+  user_id: number
+  role_id: number
+}
+
+export interface SessionsTable {
+  /** sha256 hex of the session token; the token itself is never stored. */
+  id: string
+  user_id: number
+  expires_at_ms: number
+  created_at_ms: number
+}
+
+export interface PersonalAccessTokensTable {
+  id: Generated<number>
+  name: string
+  bio: string
+  /** sha256 hex of the token; the token is shown once, at creation. */
+  token_hash: string
+  /** JSON list of scopes: `job`, `cluster`. */
+  scopes: string
+  state: string
+  expires_at_ms: number
+  user_id: number
+  last_used_at_ms: number | null
+  created_at_ms: number
+  updated_at_ms: number
+}
+
+/** One change someone asked for, and how it ended. Never a secret: no bodies, no tokens. */
+export interface AuditsTable {
+  id: Generated<number>
+  /** `user`, `pat`, `anonymous` or `system`. */
+  actor_type: string
+  actor_name: string
+  method: string
+  path: string
+  /** The object of the route's permission (`cluster`, `user`, ...). */
+  object: string
+  /** `success` or `failure`. */
+  state: string
+  status_code: number
+  created_at_ms: number
+}
+
+export type ClusterRow = Selectable<ClustersTable>
+export type NewCluster = Insertable<ClustersTable>
+export type ClusterUpdate = Updateable<ClustersTable>
+export type SchedulerRow = Selectable<SchedulersTable>
+export type SeedPeerRow = Selectable<SeedPeersTable>
+export type HostRow = Selectable<HostsTable>
+export type UserRow = Selectable<UsersTable>
+export type RoleRow = Selectable<RolesTable>
+export type PersonalAccessTokenRow = Selectable<PersonalAccessTokensTable>
+export type AuditRow = Selectable<AuditsTable>

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, it } from 'node:test'
+import { silentLogger } from '../common/logger.js'
+import { resolveManagerConfig } from './config.js'
+import { Manager } from './manager.js'
+
+describe('Manager', { timeout: 30_000 }, () => {
+  it('migrates SQLite in its data dir, makes the default cluster, answers /healthy and /metrics, and keeps both over a restart', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'damselfly-manager-'))
+    const config = resolveManagerConfig({ flags: { server: { dataDir, rest: { listenIP: '127.0.0.1', port: 0 }, grpc: { listenIP: '127.0.0.1', port: 0 } } } })
+    try {
+      for (const round of [1, 2]) {
+        const manager = new Manager(config, { logger: silentLogger() })
+        await manager.start()
+        try {
+          const healthy = await fetch(`http://${manager.address}/healthy`, { headers: { authorization: 'Bearer anything' } })
+          assert.equal(healthy.status, 200)
+          const metrics = await (await fetch(`http://${manager.address}/metrics`)).text()
+          assert.match(metrics, /damselfly_manager_process_cpu_seconds_total/)
+          const { clusters, total } = await manager.clusters.list()
+          assert.equal(total, 1, `round ${round}: one default cluster, made once`)
+          assert.equal(clusters[0]?.isDefault, true)
+          assert.equal(clusters[0]?.config.scheduler_cluster_config.candidate_parent_limit, 4)
+          const missing = await fetch(`http://${manager.address}/api/v1/nothing`)
+          assert.equal(missing.status, 404)
+          assert.equal(((await missing.json()) as { code: string }).code, 'NOT_FOUND')
+        } finally {
+          await manager.stop()
+        }
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true })
+    }
+  })
+
+  it('refuses a database URL it cannot use, in one line', () => {
+    assert.throws(() => new Manager(resolveManagerConfig({ flags: { database: { url: 'redis://x' } } }), { logger: silentLogger() }), /database\.url must start with/)
+  })
+})
