@@ -10,7 +10,7 @@ import { JoinTokenStore } from '../security/join-tokens.js'
 import { issueLocalIdentity, writeIdentity } from '../security/local-identity.js'
 import { fail } from './exit.js'
 
-const HOST_ROLES = ROLES.filter((role) => role !== 'scheduler')
+const HOST_ROLES = ROLES.filter((role) => role !== 'scheduler' && role !== 'manager')
 
 function positiveInteger(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined

@@ -2,7 +2,7 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { resolveConfig, type ConfigSources } from '../common/config-resolver.js'
-import { intervalMs, port, timerMs } from '../common/config-schema.js'
+import { durationMs, intervalMs, port, timerMs } from '../common/config-schema.js'
 import { LOG_LEVELS } from '../common/logger.js'
 
 /** The manager's data when nobody says: beside the other components' for root, under the home directory otherwise. */
@@ -36,6 +36,14 @@ export const MANAGER_DEFAULTS = {
     /** A member silent this long is inactive and drops out of discovery. */
     timeout: '30s',
   },
+  security: {
+    /** Runs without identities: no TLS on gRPC, anyone may register anything. For experiments only. */
+    insecure: false,
+    /** A scheduler's PKI directory whose CA the manager adopts on its first start, so hosts already certified stay valid; '' makes a new CA. */
+    importPkiDir: '',
+    /** How long a certificate the manager issues lasts; hosts renew theirs after two thirds of it. */
+    certificateValidity: '720h',
+  },
   log: { level: 'info' },
 }
 
@@ -48,6 +56,7 @@ export const managerConfigSchema = z.object({
   database: z.object({ url: z.string() }),
   auth: z.object({ rootPassword: z.string(), sessionTTL: intervalMs() }),
   keepalive: z.object({ interval: intervalMs(), timeout: timerMs() }),
+  security: z.object({ insecure: z.boolean(), importPkiDir: z.string(), certificateValidity: durationMs().refine((ms) => ms >= 60_000, 'must be at least 1m') }),
   log: z.object({ level: z.enum(LOG_LEVELS) }),
 }).refine((c) => c.keepalive.timeout > 2 * c.keepalive.interval, { message: 'must be more than twice keepalive.interval', path: ['keepalive', 'timeout'] })
 

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os'
 import { Server as GrpcServer, ServerCredentials } from '@grpc/grpc-js'
 import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
@@ -6,11 +7,21 @@ import type { Logger } from '../common/logger.js'
 import { createMetricsRegistry } from '../common/metrics.js'
 import type { Startable } from '../common/startable.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
+import { CertificateServiceService, IdentityServiceService } from '../protocol/generated/damselfly/identity/v1/identity.js'
+import { CallerIdentities, controlPlaneServerCredentials } from '../security/grpc-tls.js'
+import { certificateAddresses, certificateHostname } from '../security/identity.js'
+import { JoinService } from '../security/join-service.js'
+import { issueLocalIdentity, type LocalIdentity } from '../security/local-identity.js'
+import { DAY_MS } from '../security/x509.js'
 import { buildApi } from './api/app.js'
 import type { ManagerConfig } from './config.js'
 import { ClustersRepository } from './db/clusters-repository.js'
 import { openDatabase, type ManagerDatabase } from './db/database.js'
 import { migrateToLatest } from './db/migrate.js'
+import { CertificateService } from './trust/certificate-service.js'
+import { CertificatesRepository } from './trust/certificates-repository.js'
+import { loadOrCreateClusterCa, type ManagerCa } from './trust/cluster-ca.js'
+import { JoinTokensRepository } from './trust/join-tokens-repository.js'
 
 /** Time the gRPC server gives open calls to finish on stop before cutting them. */
 const SHUTDOWN_GRACE_MS = 2000
@@ -33,7 +44,13 @@ export class Manager implements Startable {
   readonly registry: Registry
   readonly database: ManagerDatabase
   readonly clusters: ClustersRepository
+  readonly joinTokens: JoinTokensRepository
+  readonly certificates: CertificatesRepository
   readonly api: FastifyInstance
+  /** Who called, by the certificate TLS checked; worked out once per connection. */
+  readonly callers = new CallerIdentities({ maxEntries: 10_000 })
+  private ca: ManagerCa | undefined
+  private local: LocalIdentity | undefined
   private readonly grpcServer = new GrpcServer()
   private restAddress: string | undefined
   private grpcAddress: string | undefined
@@ -47,6 +64,8 @@ export class Manager implements Startable {
     this.registry = createMetricsRegistry('manager')
     this.database = openDatabase(config.database.url, config.server.dataDir)
     this.clusters = new ClustersRepository({ database: this.database, clock })
+    this.certificates = new CertificatesRepository({ database: this.database, clock })
+    this.joinTokens = new JoinTokensRepository({ database: this.database, clock, pin: () => this.clusterCa.pin })
     this.api = buildApi({ registry: this.registry, logger: components.logger.child({ component: 'api' }) })
   }
 
@@ -60,21 +79,65 @@ export class Manager implements Startable {
     return this.grpcAddress
   }
 
+  /** The cluster CA, held in the database; set once started (not with `security.insecure`). */
+  get clusterCa(): ManagerCa {
+    if (this.ca === undefined) throw new DamselflyError('SHUTTING_DOWN', 'the manager has not started: it has no CA yet')
+    return this.ca
+  }
+
+  /** This manager's own identity, certified by the cluster CA at every start; undefined with `security.insecure`. */
+  get identity(): LocalIdentity | undefined {
+    return this.local
+  }
+
   async start(): Promise<void> {
     const { server } = this.config
     const logger = this.components.logger
     const applied = await migrateToLatest(this.database)
     if (applied.length > 0) logger.info({ database: this.database.description, migrations: applied }, 'database migrated')
     await this.clusters.ensureDefault()
+    const credentials = await this.credentials()
     this.restAddress = await this.api.listen({ host: server.rest.listenIP, port: server.rest.port }).then((url) => new URL(url).host)
     const port = await new Promise<number>((resolve, reject) => {
-      this.grpcServer.bindAsync(hostPort(server.grpc.listenIP, server.grpc.port), ServerCredentials.createInsecure(), (error, bound) => {
+      this.grpcServer.bindAsync(hostPort(server.grpc.listenIP, server.grpc.port), credentials, (error, bound) => {
         if (error === null) resolve(bound)
         else reject(new DamselflyError('INVALID_ARGUMENT', `cannot listen on ${hostPort(server.grpc.listenIP, server.grpc.port)}: ${error.message}`, { cause: error }))
       })
     })
     this.grpcAddress = hostPort(server.grpc.listenIP, port)
     logger.info({ rest: this.restAddress, grpc: this.grpcAddress, database: this.database.description }, 'manager listening')
+  }
+
+  /**
+   * The gRPC port's credentials. With identities (the default) the manager holds the cluster CA
+   * in the database, certifies itself, redeems join tokens and renews certificates. Without them,
+   * anyone may register anything: that takes `security.insecure`, and a warning.
+   */
+  private async credentials(): Promise<ServerCredentials> {
+    const { security, server } = this.config
+    const logger = this.components.logger
+    if (security.insecure) {
+      logger.warn('running WITHOUT identities (security.insecure): any host on the network can register as a scheduler or a seed peer')
+      return ServerCredentials.createInsecure()
+    }
+    const clock = this.components.clock ?? systemClock
+    const { ca, created } = await loadOrCreateClusterCa({ database: this.database, clock }, security.importPkiDir === '' ? {} : { importDir: security.importPkiDir })
+    if (created !== false) logger.info({ how: created, from: security.importPkiDir || undefined }, 'cluster CA stored in the database')
+    this.ca = ca
+    this.local = await issueLocalIdentity(ca.signer, { role: 'manager', hostname: certificateHostname(hostname(), 'manager'), ips: certificateAddresses(server.grpc) })
+    const validDays = security.certificateValidity / DAY_MS
+    const join = new JoinService(
+      { ca: ca.signer, tokens: this.joinTokens, logger: logger.child({ component: 'join' }), onIssued: (issued) => this.certificates.record(issued) },
+      { validDays },
+    )
+    this.grpcServer.addService(IdentityServiceService, join.handlers())
+    const renewals = new CertificateService(
+      { ca: ca.signer, certificates: this.certificates, callerOf: (call) => this.callers.of(call), logger: logger.child({ component: 'certificates' }) },
+      { validDays },
+    )
+    this.grpcServer.addService(CertificateServiceService, renewals.handlers())
+    logger.info({ hostId: this.local.identity.hostId, pin: ca.pin }, 'manager identity issued by the cluster CA')
+    return controlPlaneServerCredentials(this.local)
   }
 
   /** Stops taking calls, waits for those in flight, then closes the database; safe to call more than once. */

@@ -1,5 +1,4 @@
-import { isIP } from 'node:net'
-import { hostname, networkInterfaces } from 'node:os'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { Server as GrpcServer, ServerCredentials } from '@grpc/grpc-js'
 import type { Registry } from 'prom-client'
@@ -14,7 +13,7 @@ import { SchedulerServiceService } from '../protocol/generated/damselfly/schedul
 import { CapabilityIssuer } from '../security/capability.js'
 import { initClusterPki, PKI_FILES } from '../security/cluster-pki.js'
 import { controlPlaneServerCredentials } from '../security/grpc-tls.js'
-import { certificateHostname } from '../security/identity.js'
+import { certificateAddresses, certificateHostname } from '../security/identity.js'
 import { JoinService } from '../security/join-service.js'
 import { JoinTokenStore } from '../security/join-tokens.js'
 import { issueLocalIdentity } from '../security/local-identity.js'
@@ -34,16 +33,6 @@ const SHUTDOWN_GRACE_MS = 2000
 function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
 }
-
-const ANY_ADDRESS = new Set(['0.0.0.0', '::', ''])
-
-/** The addresses a scheduler's certificate names: clients check its role, so these only help other tools. */
-function certificateAddresses(server: { listenIP: string; advertiseIP: string }): string[] {
-  const named = [server.advertiseIP, server.listenIP].filter((ip) => isIP(ip) !== 0 && !ANY_ADDRESS.has(ip))
-  const external = Object.values(networkInterfaces()).flat().filter((address) => address !== undefined && !address.internal && address.family === 'IPv4')
-  return [...new Set([...named, '127.0.0.1', ...external.map((address) => address?.address ?? '')])].filter((ip) => ip !== '').slice(0, 16)
-}
-
 
 export interface SchedulerComponents {
   readonly logger: Logger
@@ -172,7 +161,8 @@ export class Scheduler implements Startable {
       clock,
     })
     const tokens = new JoinTokenStore({ clock }, { dir: join(pki.dir, PKI_FILES.tokens) })
-    this.grpcServer.addService(IdentityServiceService, new JoinService({ pki, tokens, logger: logger.child({ component: 'join' }) }).handlers())
+    const redeemer = { redeem: async (id: string, secret: string) => ({ role: await tokens.redeem(id, secret), clusterId: 0 }) }
+    this.grpcServer.addService(IdentityServiceService, new JoinService({ ca: pki.signer, tokens: redeemer, logger: logger.child({ component: 'join' }) }).handlers())
     logger.info({ pkiDir: pki.dir, hostId: local.identity.hostId }, 'scheduler identity issued by the cluster CA')
     return controlPlaneServerCredentials(local)
   }

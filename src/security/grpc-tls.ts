@@ -64,6 +64,19 @@ export function schedulerChannelCredentials(local: LocalIdentity): ChannelCreden
 }
 
 /**
+ * Client credentials for calling a manager: mutual TLS with this host's certificate; the manager
+ * is checked by the CA and by its role.
+ */
+export function managerChannelCredentials(local: LocalIdentity): ChannelCredentials {
+  return credentials.createSsl(Buffer.from(local.caPem), Buffer.from(local.keyPem), Buffer.from(local.certPem), {
+    checkServerIdentity: roleCheck(['manager']),
+  })
+}
+
+/** Channel options for TLS to a manager: checked by role, as schedulers are. */
+export const MANAGER_CHANNEL_OPTIONS = { 'grpc.ssl_target_name_override': 'manager.damselfly.invalid' } as const
+
+/**
  * Channel options for TLS to a scheduler: the server name sent is a fixed one, since schedulers
  * are checked by role, not by name (and an IP address may not be sent as a server name).
  */

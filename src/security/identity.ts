@@ -1,5 +1,6 @@
 import { createHash, generateKeyPairSync, type KeyObject, X509Certificate } from 'node:crypto'
 import { isIP } from 'node:net'
+import { networkInterfaces } from 'node:os'
 import { DamselflyError } from '../protocol/damselfly-error.js'
 import type { HostId } from '../protocol/ids.js'
 import { importEcPublicKey, loadX509, signLeaf, type CaSigner } from './x509.js'
@@ -7,9 +8,13 @@ import { importEcPublicKey, loadX509, signLeaf, type CaSigner } from './x509.js'
 /**
  * What a certificate lets its holder be. A `seed` host fetches from the source for others, so only
  * it is sent clients' credentials and only its digests become authoritative; a `normal` host
- * downloads and serves; a `scheduler` schedules and signs capabilities.
+ * downloads and serves; a `scheduler` schedules and signs capabilities; a `manager` holds the
+ * cluster CA, registers schedulers and seed peers and tells daemons where the schedulers are.
  */
-export const ROLES = ['scheduler', 'seed', 'normal'] as const
+export const ROLES = ['scheduler', 'seed', 'normal', 'manager'] as const
+
+/** The roles a joining host may be given: a manager certifies itself. */
+export const JOIN_ROLES = ['scheduler', 'seed', 'normal'] as const satisfies readonly Role[]
 export type Role = (typeof ROLES)[number]
 
 export function isRole(value: string): value is Role {
@@ -133,4 +138,17 @@ export function parseCertificate(pem: string | Buffer, what: string): X509Certif
   } catch (cause) {
     throw new DamselflyError('INVALID_ARGUMENT', `${what} is not a certificate`, { cause })
   }
+}
+
+const ANY_ADDRESS = new Set(['0.0.0.0', '::', ''])
+
+/**
+ * The addresses the certificate of a server process (scheduler, manager) names: the ones it is
+ * configured with, loopback and this machine's external IPv4 addresses. Clients check a server's
+ * role, not its address, so these only help other tools.
+ */
+export function certificateAddresses(server: { listenIP: string; advertiseIP: string }): string[] {
+  const named = [server.advertiseIP, server.listenIP].filter((ip) => isIP(ip) !== 0 && !ANY_ADDRESS.has(ip))
+  const external = Object.values(networkInterfaces()).flat().filter((address) => address !== undefined && !address.internal && address.family === 'IPv4')
+  return [...new Set([...named, '127.0.0.1', ...external.map((address) => address?.address ?? '')])].filter((ip) => ip !== '').slice(0, MAX_IPS)
 }

@@ -18,7 +18,7 @@ function unary<Res>(what: string, call: (callback: (error: ServiceError | null, 
 }
 
 /**
- * Joins a cluster with a join token: fetches the cluster CA from the scheduler at `address` and
+ * Joins a cluster with a join token: fetches the cluster CA from the manager or scheduler at `address` and
  * checks it against the token's pin before anything secret is sent; then, over TLS verified by
  * that CA, trades the token for a certificate of a key made here. Returns the new identity; the
  * caller stores it.
@@ -45,7 +45,7 @@ export async function joinCluster(request: { address: string; token: string; hos
     throw new DamselflyError('PERMISSION_DENIED', `the CA at ${request.address} is not the one the join token names (pin ${pin}): another cluster, or someone in between`)
   }
   const { privateKey, publicKeySpki } = generateHostKey()
-  const client = new IdentityServiceClient(request.address, credentials.createSsl(Buffer.from(caPem), null, null, { checkServerIdentity: roleCheck(['scheduler']) }), SCHEDULER_CHANNEL_OPTIONS)
+  const client = new IdentityServiceClient(request.address, credentials.createSsl(Buffer.from(caPem), null, null, { checkServerIdentity: roleCheck(['scheduler', 'manager']) }), SCHEDULER_CHANNEL_OPTIONS)
   try {
     const response = await unary<{ certPem: string; caPem: string }>(`joining through ${request.address} failed`, (done) =>
       client.join({ token: `${token.id}.${token.secret}`, publicKey: publicKeySpki, hostname: request.hostname, ips: [...request.ips] }, new Metadata(), { deadline: deadline() }, done))

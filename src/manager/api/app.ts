@@ -18,7 +18,7 @@ export interface ApiComponents {
  * status of its code (docs/errors.md), in one place.
  */
 export function buildApi(components: ApiComponents): FastifyInstance {
-  const app = Fastify({ bodyLimit: BODY_LIMIT_BYTES, disableRequestLogging: true, return503OnClosing: true })
+  const app = Fastify({ bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true })
   app.setErrorHandler((error, request, reply) => {
     const failure = toDamselflyError(error)
     if (failure.code === 'INTERNAL') components.logger.error({ err: error, method: request.method, url: request.url }, 'request failed')

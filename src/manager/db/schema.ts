@@ -17,6 +17,9 @@ export interface ManagerSchema {
   sessions: SessionsTable
   personal_access_tokens: PersonalAccessTokensTable
   audits: AuditsTable
+  cluster_ca: ClusterCaTable
+  join_tokens: JoinTokensTable
+  certificates: CertificatesTable
 }
 
 /**
@@ -167,6 +170,42 @@ export interface AuditsTable {
   state: string
   status_code: number
   created_at_ms: number
+}
+
+/** The one cluster CA (row id 1). Whoever reads `key_pem` can mint any identity: guard the database as the CA. */
+export interface ClusterCaTable {
+  id: number
+  cert_pem: string
+  key_pem: string
+  created_at_ms: number
+}
+
+export interface JoinTokensTable {
+  /** The token's public id: `dfj1.<id>.<secret>.<pin>`. */
+  id: string
+  /** sha256 hex of the secret; the secret is shown once, at creation. */
+  secret_sha256: string
+  role: string
+  cluster_id: number
+  /** null: any number of joins until it expires. */
+  uses_left: number | null
+  expires_at_ms: number
+  created_by: string
+  created_at_ms: number
+}
+
+/** The latest certificate the manager issued each host, and whether the host is revoked. */
+export interface CertificatesTable {
+  host_id: string
+  role: string
+  cluster_id: number
+  hostname: string
+  /** JSON list of the addresses the certificate binds. */
+  ips: string
+  not_after_ms: number
+  issued_at_ms: number
+  revoked_at_ms: number | null
+  revoked_by: string | null
 }
 
 export type ClusterRow = Selectable<ClustersTable>
