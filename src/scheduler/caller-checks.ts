@@ -1,6 +1,7 @@
 import { DamselflyError } from '../protocol/damselfly-error.js'
 import type { HostId } from '../protocol/ids.js'
 import { normalizeIp, type HostIdentity } from '../security/identity.js'
+import type { RevocationList } from '../security/revocation-watcher.js'
 import type { HostInfo } from './host.js'
 
 /**
@@ -25,4 +26,11 @@ export function checkHostCaller(identity: HostIdentity | undefined, hostId: Host
 
 function noIdentity(what: string): DamselflyError {
   return new DamselflyError('UNAUTHENTICATED', `${what}: the caller presented no certificate from this cluster's CA; join the cluster first (damselfly join)`)
+}
+
+/** Refuses a caller the managers revoked, whatever its certificate still says. */
+export function checkNotRevoked(identity: HostIdentity | undefined, revocations: RevocationList, what: string): void {
+  if (identity !== undefined && revocations.isRevoked(identity.hostId)) {
+    throw new DamselflyError('PERMISSION_DENIED', `${what}: host ${identity.hostId} is revoked`)
+  }
 }

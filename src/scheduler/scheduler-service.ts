@@ -15,7 +15,7 @@ import type {
   SchedulerServiceServer,
 } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { CallerIdentities } from '../security/grpc-tls.js'
-import { checkHostAnnounce, checkHostCaller } from './caller-checks.js'
+import { checkHostAnnounce, checkHostCaller, checkNotRevoked } from './caller-checks.js'
 import { AfterIo } from './after-io.js'
 import type { Host } from './host.js'
 import type { MessageSink } from './message-sink.js'
@@ -27,6 +27,7 @@ import type { ResourceStore } from './resource-store.js'
 import type { ScheduleRunner } from './schedule-runner.js'
 import type { SchedulerMetrics } from './scheduler-metrics.js'
 import { TaskIds } from './task-ids.js'
+import { NO_REVOCATIONS, type RevocationList } from '../security/revocation-watcher.js'
 
 type Call<Req, Res> = ServerDuplexStream<Req, Res>
 /** What ending any call with a status needs. */
@@ -65,10 +66,20 @@ export class SchedulerService {
   private readonly taskIds = new TaskIds({ maxEntries: TASK_ID_ENTRIES })
   private readonly afterIo = new AfterIo({ defer: (run) => setImmediate(run) })
   private readonly calls = new Set<EndableCall>()
+  /** The open streams of each host that showed a certificate, so a revoked host's can be ended. */
+  private readonly callsByHost = new Map<HostId, Set<EndableCall>>()
   private readonly work = new Set<Promise<void>>()
 
   constructor(
-    private readonly components: { store: ResourceStore; runner: ScheduleRunner; metrics: SchedulerMetrics; clock: Clock; logger: Logger },
+    private readonly components: {
+      store: ResourceStore
+      runner: ScheduleRunner
+      metrics: SchedulerMetrics
+      clock: Clock
+      logger: Logger
+      /** Hosts refused whatever their certificates say; none without a manager. */
+      revocations?: RevocationList
+    },
     private readonly init: {
       hostWaitTimeoutMs: number
       offers: { maxParents: number; maxChildren: number }
@@ -78,6 +89,10 @@ export class SchedulerService {
   ) {
     const announcer = new PieceAnnouncer({ defer: (flush) => setImmediate(flush) })
     this.events = new PeerEvents({ ...components, announcer }, { offers: init.offers })
+  }
+
+  private get revocations(): RevocationList {
+    return this.components.revocations ?? NO_REVOCATIONS
   }
 
   /** The handler object grpc-js expects for `server.addService(SchedulerServiceService, ...)`. */
@@ -97,14 +112,33 @@ export class SchedulerService {
     await Promise.all([...this.work])
   }
 
+  /**
+   * Ends every stream of hosts the managers revoked and forgets them and their peers, as if they
+   * had left: they are no longer anyone's parent, and a new stream of theirs is refused.
+   */
+  revokeHosts(hostIds: readonly string[]): void {
+    for (const hostId of hostIds as readonly HostId[]) {
+      for (const call of this.callsByHost.get(hostId) ?? []) endWith(call, new DamselflyError('PERMISSION_DENIED', `host ${hostId} is revoked`))
+      this.callsByHost.delete(hostId)
+      for (const peerId of this.components.store.hosts.get(hostId)?.peerIds ?? []) this.components.runner.cancel(peerId)
+      this.components.store.removeHost(hostId)
+    }
+  }
+
   /** `onEnd` answers the caller's end of the stream (by default at once, with an OK status). */
-  private track<Req, Res>(call: Call<Req, Res>, onClose: () => void, onEnd: () => void = () => endCall(call)): void {
+  private track<Req, Res>(call: Call<Req, Res>, onClose: () => void, onEnd: () => void = () => endCall(call), hostId?: HostId): void {
     this.calls.add(call)
+    if (hostId !== undefined) this.callsByHost.set(hostId, (this.callsByHost.get(hostId) ?? new Set()).add(call))
     let closed = false
     const close = (): void => {
       if (closed) return
       closed = true
       this.calls.delete(call)
+      if (hostId !== undefined) {
+        const open = this.callsByHost.get(hostId)
+        open?.delete(call)
+        if (open?.size === 0) this.callsByHost.delete(hostId)
+      }
       onClose()
     }
     call.on('end', () => {
@@ -123,12 +157,13 @@ export class SchedulerService {
     let failed = false
     this.track(call, () => {
       if (host !== undefined && host.stream === sink) this.components.store.disconnectHost(host)
-    })
+    }, undefined, identity?.hostId)
     call.on('data', (request: AnnounceHostRequest) => {
       if (failed) return
       try {
         const { info, load } = parseHostAnnounce(request)
         if (this.init.requireIdentity) checkHostAnnounce(identity, info)
+        checkNotRevoked(identity, this.revocations, 'announce host')
         if (host !== undefined && host.id !== info.id) {
           throw new DamselflyError('INVALID_ARGUMENT', `announce host: this stream belongs to host ${host.id}, got ${info.id}`)
         }
@@ -195,7 +230,7 @@ export class SchedulerService {
       }, { evenAfterFailure: true, afterIo: true })
     }, () => {
       enqueue(() => endCall(call), { evenAfterFailure: true, afterIo: true })
-    })
+    }, identity?.hostId)
     let first = true
     call.on('data', (request: AnnouncePeerRequest) => {
       const registering = first
@@ -203,6 +238,7 @@ export class SchedulerService {
       enqueue(async () => {
         if (peer === undefined) {
           if (this.init.requireIdentity) checkHostCaller(identity, request.hostId as HostId, 'announce peer')
+          checkNotRevoked(identity, this.revocations, 'announce peer')
           peer = await this.register(request, sink)
         }
         else this.handlePeerRequest(peer, request)

@@ -19,6 +19,7 @@ import { SCHEDULER_CHANNEL_OPTIONS, schedulerChannelCredentials } from '../secur
 import { joinCluster } from '../security/join-client.js'
 import { JoinTokenStore, parseJoinToken } from '../security/join-tokens.js'
 import type { LocalIdentity } from '../security/local-identity.js'
+import type { RevocationList } from '../security/revocation-watcher.js'
 import { testCa, testIdentity } from '../security/security-fixtures.js'
 import { resolveSchedulerConfig } from './config.js'
 import { download, waitFor } from './resource-fixtures.js'
@@ -206,5 +207,74 @@ describe('scheduler trust: who may announce, register, receive seed tasks and jo
     const wrongPin = `dfj1.${parsed.id}.${parsed.secret}.${'A'.repeat(43)}`
     await assertRejectsCode(joinCluster({ address, token: wrongPin, hostname: 'mitm', ips: ['127.0.0.1'], timeoutMs: 5_000 }), 'PERMISSION_DENIED', /not the one the join token names/)
     assert.equal((await tokens.list()).find((summary) => summary.id === parsed.id)?.usesLeft, 1)
+  })
+})
+
+/** A revocation list a test revokes from by hand, as a manager's list would change. */
+class TestRevocations implements RevocationList {
+  private readonly revoked = new Set<string>()
+  private readonly listeners = new Set<(hostIds: readonly string[]) => void>()
+
+  isRevoked(hostId: string): boolean {
+    return this.revoked.has(hostId)
+  }
+
+  onRevoked(listener: (hostIds: readonly string[]) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  revoke(hostId: string): void {
+    this.revoked.add(hostId)
+    for (const listener of this.listeners) listener([hostId])
+  }
+}
+
+describe('scheduler trust: revoked hosts', TEST, () => {
+  let dir = ''
+  let scheduler!: Scheduler
+  let pki!: ClusterPki
+  const revocations = new TestRevocations()
+  const clients: SchedulerServiceClient[] = []
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'scheduler-revoked-'))
+    const config = resolveSchedulerConfig({ flags: { server: { listenIP: '127.0.0.1', port: 0 }, metrics: { port: 0 }, security: { pkiDir: join(dir, 'pki') } } })
+    scheduler = new Scheduler(config, { logger: silentLogger(), revocations })
+    await scheduler.start()
+    pki = await loadClusterPki(join(dir, 'pki'))
+  })
+
+  after(async () => {
+    for (const made of clients) made.close()
+    await scheduler.stop()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('ends the streams of a host the moment it is revoked, forgets it, and refuses it from then on', TEST, async () => {
+    const host = await testIdentity(pki.signer, 'normal')
+    const bystander = await testIdentity(pki.signer, 'normal', ['127.0.0.2'])
+    const made = (local: LocalIdentity): SchedulerServiceClient => {
+      const client = new SchedulerServiceClient(scheduler.address ?? '', schedulerChannelCredentials(local), SCHEDULER_CHANNEL_OPTIONS)
+      clients.push(client)
+      return client
+    }
+    const stream = made(host).announceHost()
+    const ended = new Promise<ServiceError>((resolve) => stream.on('error', resolve))
+    stream.on('data', () => undefined)
+    stream.write({ host: hostOf(host) })
+    await waitFor('host announced', () => scheduler.store.hosts.get(host.identity.hostId as never)?.stream)
+    assert.equal(await announce(scheduler, made(bystander), hostOf(bystander, { ip: '127.0.0.2' })), undefined)
+
+    revocations.revoke(host.identity.hostId)
+    const failure = await ended
+    assert.equal(failure.code, status.PERMISSION_DENIED)
+    assert.match(failure.details, /revoked/)
+    assert.equal(scheduler.store.hosts.has(host.identity.hostId as never), false, 'the revoked host is forgotten')
+    assert.equal(scheduler.store.hosts.has(bystander.identity.hostId as never), true, 'and no other')
+
+    const again = await announce(scheduler, made(host), hostOf(host))
+    assert.equal(again?.code, status.PERMISSION_DENIED)
+    assert.match(again.details, /is revoked/)
   })
 })

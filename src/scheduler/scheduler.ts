@@ -17,6 +17,7 @@ import { certificateAddresses, certificateHostname } from '../security/identity.
 import { JoinService } from '../security/join-service.js'
 import { JoinTokenStore } from '../security/join-tokens.js'
 import { issueLocalIdentity } from '../security/local-identity.js'
+import { NO_REVOCATIONS, type RevocationList } from '../security/revocation-watcher.js'
 import { fromPem } from '../security/x509.js'
 import type { SchedulerConfig } from './config.js'
 import { WeightedEvaluator, type Evaluator } from './evaluator.js'
@@ -40,6 +41,8 @@ export interface SchedulerComponents {
   /** Uniform in [0, 1); defaults to Math.random. */
   readonly random?: () => number
   readonly evaluator?: Evaluator
+  /** Hosts refused whatever their certificates say, and whose streams end when they are revoked; none by default. */
+  readonly revocations?: RevocationList
 }
 
 /**
@@ -58,6 +61,7 @@ export class Scheduler implements Startable {
   private capabilities: PeerCapabilities | undefined
   private boundAddress: string | undefined
   private stopping: Promise<void> | undefined
+  private readonly unsubscribeRevocations: () => void
 
   constructor(
     private readonly config: SchedulerConfig,
@@ -98,7 +102,7 @@ export class Scheduler implements Startable {
       { retryIntervalMs: s.retryInterval },
     )
     this.service = new SchedulerService(
-      { store: this.store, runner: this.runner, metrics: this.metrics, clock, logger: logger.child({ component: 'service' }) },
+      { store: this.store, runner: this.runner, metrics: this.metrics, clock, logger: logger.child({ component: 'service' }), revocations: components.revocations ?? NO_REVOCATIONS },
       {
         hostWaitTimeoutMs: s.hostWaitTimeout,
         offers: { maxParents: s.candidateParentLimit * 4, maxChildren: s.candidateParentLimit * 2 },
@@ -106,6 +110,7 @@ export class Scheduler implements Startable {
       },
     )
     this.grpcServer.addService(SchedulerServiceService, this.service.handlers())
+    this.unsubscribeRevocations = (components.revocations ?? NO_REVOCATIONS).onRevoked((hostIds) => this.service.revokeHosts(hostIds))
     this.operator = new OperatorServer({ registry: this.registry, logger: logger.child({ component: 'metrics' }) }, { host: config.server.listenIP, port: config.metrics.port })
   }
 
@@ -171,6 +176,7 @@ export class Scheduler implements Startable {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.gcTimer)
+      this.unsubscribeRevocations()
       await this.service.stop()
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

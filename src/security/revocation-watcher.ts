@@ -12,10 +12,12 @@ export const REVOCATION_POLL_MS = 15_000
 /** Whether a host id is revoked; what the ports of a process consult before serving a caller. */
 export interface RevocationList {
   isRevoked(hostId: string): boolean
+  /** Calls `listener` with the host ids newly revoked, so their open streams can be ended; returns the unsubscribe. */
+  onRevoked(listener: (hostIds: readonly string[]) => void): () => void
 }
 
 /** A list nobody revokes from: a process without a manager. */
-export const NO_REVOCATIONS: RevocationList = { isRevoked: () => false }
+export const NO_REVOCATIONS: RevocationList = { isRevoked: () => false, onRevoked: () => () => undefined }
 
 /**
  * The hosts the managers revoked, fetched from the first manager that answers every
@@ -42,7 +44,6 @@ export class RevocationWatcher implements RevocationList, Startable {
     return this.revoked.has(hostId)
   }
 
-  /** Calls `listener` with the host ids revoked since the last poll; returns the unsubscribe. */
   onRevoked(listener: (hostIds: readonly string[]) => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)

@@ -6,6 +6,7 @@ import type { TaskId } from '../../protocol/ids.js'
 import { CAPABILITY_HEADER, type CapabilityVerifier } from '../../security/capability.js'
 import { tlsClientIdentity } from '../../security/peer-tls.js'
 import { SIGNATURE_HEADER, verifyRequestSignature } from '../../security/request-signature.js'
+import { NO_REVOCATIONS, type RevocationList } from '../../security/revocation-watcher.js'
 
 /** Who may fetch pieces from this host's upload server. */
 export interface PieceAccess {
@@ -28,12 +29,20 @@ function header(req: IncomingMessage, name: string): string | undefined {
  */
 export class CapabilityAccess implements PieceAccess {
   constructor(
-    private readonly components: { verifier: CapabilityVerifier; clock: Clock },
+    private readonly components: {
+      verifier: CapabilityVerifier
+      clock: Clock
+      /** Hosts refused whatever their capability and certificate say; none without a manager. */
+      revocations?: RevocationList
+    },
     private readonly init: { tls: boolean },
   ) {}
 
   check(req: IncomingMessage, taskId: TaskId): void {
     const claims = this.components.verifier.verify(header(req, CAPABILITY_HEADER), taskId)
+    if ((this.components.revocations ?? NO_REVOCATIONS).isRevoked(claims.hostId)) {
+      throw new DamselflyError('PERMISSION_DENIED', `host ${claims.hostId} is revoked`)
+    }
     if (!this.init.tls) {
       const request = { method: req.method ?? '', path: req.url ?? '', range: header(req, 'range') ?? '' }
       verifyRequestSignature(claims.publicKeySpki, header(req, SIGNATURE_HEADER), request, this.components.clock.nowMs())
