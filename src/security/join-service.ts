@@ -7,7 +7,7 @@ import type {
   GetClusterCaRequest, GetClusterCaResponse, IdentityServiceServer, JoinRequest, JoinResponse,
 } from '../protocol/generated/damselfly/identity/v1/identity.js'
 import { issueHostCertificate, validateIdentityRequest, type HostIdentity, type Role } from './identity.js'
-import { importEcPublicKey, type CaSigner } from './x509.js'
+import { importEcPublicKey, validityMs, type CaSigner } from './x509.js'
 
 const TOKEN_BODY = /^([a-z0-9]{6})\.([A-Za-z0-9_-]{22})$/
 
@@ -64,7 +64,7 @@ export class JoinService {
       const { certPem, identity } = await issueHostCertificate(this.components.ca, {
         role, publicKeySpki, hostname: request.hostname, ips: request.ips, ...(this.init.validDays === undefined ? {} : { validDays: this.init.validDays }),
       })
-      await this.components.onIssued?.({ identity, clusterId, notAfterMs: Date.parse(new X509Certificate(certPem).validTo) })
+      await this.components.onIssued?.({ identity, clusterId, notAfterMs: validityMs(new X509Certificate(certPem)).toMs })
       this.components.logger.info({ tokenId: id, hostId: identity.hostId, role, clusterId, hostname: identity.hostname, ips: identity.ips, peer }, 'host joined')
       return { certPem, caPem: this.components.ca.certPem, hostId: identity.hostId, role, clusterId }
     } catch (error) {

@@ -8,7 +8,7 @@ import type {
 } from '../../protocol/generated/damselfly/identity/v1/identity.js'
 import type { AuthenticatedCall } from '../../security/grpc-tls.js'
 import { issueHostCertificate, type HostIdentity } from '../../security/identity.js'
-import type { CaSigner } from '../../security/x509.js'
+import { validityMs, type CaSigner } from '../../security/x509.js'
 import type { CertificatesRepository } from './certificates-repository.js'
 
 /**
@@ -52,7 +52,7 @@ export class CertificateService {
     const { certPem } = await issueHostCertificate(this.components.ca, {
       role: identity.role, publicKeySpki: identity.publicKeySpki, hostname: identity.hostname, ips: identity.ips, validDays: this.init.validDays,
     })
-    const notAfterMs = Date.parse(new X509Certificate(certPem).validTo)
+    const notAfterMs = validityMs(new X509Certificate(certPem)).toMs
     await this.components.certificates.record({ identity, clusterId: previous?.clusterId ?? 0, notAfterMs })
     this.components.logger.info({ hostId: identity.hostId, role: identity.role, notAfter: new Date(notAfterMs).toISOString() }, 'certificate renewed')
     return { certPem, caPem: this.components.ca.certPem }

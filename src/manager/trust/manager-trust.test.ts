@@ -11,7 +11,8 @@ import { CertificateServiceClient } from '../../protocol/generated/damselfly/ide
 import { MANAGER_CHANNEL_OPTIONS, managerChannelCredentials } from '../../security/grpc-tls.js'
 import { identityOf } from '../../security/identity.js'
 import { joinCluster } from '../../security/join-client.js'
-import type { LocalIdentity } from '../../security/local-identity.js'
+import { readIdentity, type LocalIdentity } from '../../security/local-identity.js'
+import { CertificateRenewer } from '../../security/certificate-renewer.js'
 import { RevocationWatcher } from '../../security/revocation-watcher.js'
 import { resolveManagerConfig, type ManagerConfig } from '../config.js'
 import { Manager } from '../manager.js'
@@ -107,6 +108,28 @@ describe('the manager holds the cluster CA', { timeout: 60_000 }, () => {
       }
     } finally {
       await watcher.stop()
+    }
+  })
+
+  it('lets a host renew its certificate before it expires, keeping its key and id, and writes the new one to its identity directory', async () => {
+    const local = await joinAs('normal', '10.0.0.6')
+    const identityDir = join(dataDir, 'renewing-host')
+    const renewed: LocalIdentity[] = []
+    const renewer = new CertificateRenewer(
+      { clock: systemClock, logger: silentLogger(), onRenewed: (identity) => renewed.push(identity) },
+      { identity: local, identityDir, managerAddrs: ['127.0.0.1:1', manager.grpcAddressBound ?? ''], timeoutMs: 2_000 },
+    )
+    await renewer.start()
+    try {
+      await renewer.renewNow()
+      assert.equal(renewed.length, 1, 'a manager that does not answer is passed over for the next')
+      assert.equal(renewer.identity.identity.hostId, local.identity.hostId)
+      assert.notEqual(renewer.identity.certPem, local.certPem)
+      assert.equal(renewer.identity.keyPem, local.keyPem, 'the key stays')
+      const onDisk = await readIdentity(identityDir)
+      assert.equal(onDisk?.certPem, renewer.identity.certPem)
+    } finally {
+      await renewer.stop()
     }
   })
 
