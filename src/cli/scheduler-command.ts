@@ -14,6 +14,7 @@ interface SchedulerFlags {
   listenIp?: string
   logLevel?: LogLevel
   pkiDir?: string
+  identityDir?: string
   insecure?: boolean
 }
 
@@ -30,7 +31,7 @@ function flagTree(flags: SchedulerFlags): Record<string, unknown> {
     server: { port: toInteger('--port', flags.port), listenIP: flags.listenIp },
     metrics: { port: toInteger('--metrics-port', flags.metricsPort) },
     log: { level: flags.logLevel },
-    security: { pkiDir: flags.pkiDir, insecure: flags.insecure },
+    security: { pkiDir: flags.pkiDir, identityDir: flags.identityDir, insecure: flags.insecure },
   }
 }
 
@@ -53,6 +54,7 @@ export function schedulerCommand(name = 'scheduler'): Command {
     .option('--listen-ip <ip>', 'address to listen on (server.listenIP, default 0.0.0.0)')
     .addOption(new Option('--log-level <level>', 'log level (log.level)').choices(LOG_LEVELS))
     .option('--pki-dir <path>', 'the cluster CA and its join tokens, created on first start (security.pkiDir)')
+    .option('--identity-dir <path>', 'a scheduler certificate a manager issued, instead of holding the CA (security.identityDir)')
     .option('--insecure', 'run without identities: no TLS, anyone may announce anything (security.insecure; experiments only)')
     .action(async (flags: SchedulerFlags) => {
       try {

@@ -25,8 +25,13 @@ export const SCHEDULER_DEFAULTS = {
   security: {
     /** Runs without identities: any host may announce anything. For experiments only; never the default. */
     insecure: false,
-    /** The cluster CA (ca.crt, ca.key) and its join tokens; created on first start when missing. */
+    /** The cluster CA (ca.crt, ca.key) and its join tokens; created on first start when missing. Not used with an identityDir. */
     pkiDir: defaultPkiDir(),
+    /**
+     * A scheduler whose certificate a manager issued (ca.crt, host.crt, host.key): it holds no CA
+     * and serves no joins, which the manager does. '' keeps the CA in pkiDir.
+     */
+    identityDir: '',
   },
   log: { level: 'info' },
 }
@@ -49,7 +54,7 @@ export const schedulerConfigSchema = z
       capabilityTTL: timerMs(),
       gc: z.object({ peerTTL: durationMs(), taskTTL: durationMs(), hostTTL: durationMs(), interval: timerMs() }),
     }),
-    security: z.object({ insecure: z.boolean(), pkiDir: z.string().min(1) }),
+    security: z.object({ insecure: z.boolean(), pkiDir: z.string().min(1), identityDir: z.string() }),
     log: z.object({ level: z.enum(LOG_LEVELS) }),
   })
   .refine((c) => c.scheduler.gc.interval > 0, { message: 'must be more than 0', path: ['scheduler', 'gc', 'interval'] })

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { X509Certificate } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -18,7 +18,7 @@ import { loadClusterPki, PKI_FILES, type ClusterPki } from '../security/cluster-
 import { SCHEDULER_CHANNEL_OPTIONS, schedulerChannelCredentials } from '../security/grpc-tls.js'
 import { joinCluster } from '../security/join-client.js'
 import { JoinTokenStore, parseJoinToken } from '../security/join-tokens.js'
-import type { LocalIdentity } from '../security/local-identity.js'
+import { writeIdentity, type LocalIdentity } from '../security/local-identity.js'
 import type { RevocationList } from '../security/revocation-watcher.js'
 import { testCa, testIdentity } from '../security/security-fixtures.js'
 import { resolveSchedulerConfig } from './config.js'
@@ -276,5 +276,36 @@ describe('scheduler trust: revoked hosts', TEST, () => {
     const again = await announce(scheduler, made(host), hostOf(host))
     assert.equal(again?.code, status.PERMISSION_DENIED)
     assert.match(again.details, /is revoked/)
+  })
+})
+
+describe('scheduler trust: a certificate from a manager', TEST, () => {
+  it('schedules with a scheduler certificate another CA holder issued, holds no CA and serves no joins', TEST, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'scheduler-identity-'))
+    const ca = await testCa('Manager CA')
+    const own = await testIdentity(ca, 'scheduler')
+    await writeIdentity(join(dir, 'identity'), own)
+    const config = resolveSchedulerConfig({ flags: { server: { listenIP: '127.0.0.1', port: 0 }, metrics: { port: 0 }, security: { pkiDir: join(dir, 'pki'), identityDir: join(dir, 'identity') } } })
+    const scheduler = new Scheduler(config, { logger: silentLogger() })
+    await scheduler.start()
+    const host = await testIdentity(ca, 'normal')
+    const client = new SchedulerServiceClient(scheduler.address ?? '', schedulerChannelCredentials(host), SCHEDULER_CHANNEL_OPTIONS)
+    try {
+      assert.equal(await announce(scheduler, client, hostOf(host)), undefined, 'a host of the same CA is served')
+      await assert.rejects(readdir(join(dir, 'pki')), /ENOENT/, 'no CA of its own')
+      await assertRejectsCode(joinCluster({ address: scheduler.address ?? '', token: `dfj1.abcdef.${'a'.repeat(22)}.${'A'.repeat(43)}`, hostname: 'j', ips: ['127.0.0.1'], timeoutMs: 5_000 }), 'SCHEDULER_UNAVAILABLE', /serves no joins \(a manager holds this cluster's CA/)
+    } finally {
+      client.close()
+      await scheduler.stop()
+      await rm(dir, { recursive: true, force: true })
+    }
+    const wrong = await mkdtemp(join(tmpdir(), 'scheduler-identity-'))
+    try {
+      await writeIdentity(join(wrong, 'identity'), await testIdentity(ca, 'seed'))
+      const config = resolveSchedulerConfig({ flags: { server: { listenIP: '127.0.0.1', port: 0 }, metrics: { port: 0 }, security: { identityDir: join(wrong, 'identity') } } })
+      await assertRejectsCode(new Scheduler(config, { logger: silentLogger() }).start(), 'CONFIG_INVALID', /role seed, not scheduler/)
+    } finally {
+      await rm(wrong, { recursive: true, force: true })
+    }
   })
 })

@@ -16,7 +16,7 @@ import { controlPlaneServerCredentials } from '../security/grpc-tls.js'
 import { certificateAddresses, certificateHostname } from '../security/identity.js'
 import { JoinService } from '../security/join-service.js'
 import { JoinTokenStore } from '../security/join-tokens.js'
-import { issueLocalIdentity } from '../security/local-identity.js'
+import { issueLocalIdentity, readIdentity, type LocalIdentity } from '../security/local-identity.js'
 import { NO_REVOCATIONS, type RevocationList } from '../security/revocation-watcher.js'
 import { fromPem } from '../security/x509.js'
 import type { SchedulerConfig } from './config.js'
@@ -146,30 +146,47 @@ export class Scheduler implements Startable {
   }
 
   /**
-   * The gRPC port's credentials. With identities (the default) the scheduler holds the cluster CA:
-   * it creates it on first start, certifies itself, signs capabilities with its own key, and
-   * serves joins. Without them, anyone may say anything: that takes --insecure, and a warning.
+   * The gRPC port's credentials. With identities (the default) the scheduler signs capabilities
+   * with its own key, certified either by a manager (`security.identityDir`) or by the cluster CA
+   * it holds itself, which it creates on first start and serves joins with. Without them, anyone may say anything: that takes --insecure, and a warning.
    */
   private async credentials(): Promise<ServerCredentials> {
-    const { security, scheduler, server } = this.config
+    const { security, scheduler } = this.config
     const logger = this.components.logger
     if (security.insecure) {
       logger.warn('running WITHOUT identities (--insecure): any host on the network can announce itself as a seed, receive clients\' credentials and forge pieces')
       return ServerCredentials.createInsecure()
     }
-    const { pki, created } = await initClusterPki(security.pkiDir)
-    if (created) logger.info({ pkiDir: pki.dir }, 'created the cluster CA')
-    const local = await issueLocalIdentity(pki.signer, { role: 'scheduler', hostname: certificateHostname(hostname(), 'scheduler'), ips: certificateAddresses(server) })
     const clock = this.components.clock ?? systemClock
+    const local = security.identityDir === '' ? await this.holdCa() : await this.managerIssuedIdentity(security.identityDir)
     this.capabilities = new PeerCapabilities({
       issuer: new CapabilityIssuer({ clock }, { privateKey: local.privateKey, certDer: fromPem(local.certPem), ttlMs: scheduler.capabilityTTL }),
       clock,
     })
-    const tokens = new JoinTokenStore({ clock }, { dir: join(pki.dir, PKI_FILES.tokens) })
+    return controlPlaneServerCredentials(local)
+  }
+
+  /** Holds the cluster CA in `security.pkiDir` (made on first start), certifies itself and serves joins. */
+  private async holdCa(): Promise<LocalIdentity> {
+    const { security, server } = this.config
+    const logger = this.components.logger
+    const { pki, created } = await initClusterPki(security.pkiDir)
+    if (created) logger.info({ pkiDir: pki.dir }, 'created the cluster CA')
+    const local = await issueLocalIdentity(pki.signer, { role: 'scheduler', hostname: certificateHostname(hostname(), 'scheduler'), ips: certificateAddresses(server) })
+    const tokens = new JoinTokenStore({ clock: this.components.clock ?? systemClock }, { dir: join(pki.dir, PKI_FILES.tokens) })
     const redeemer = { redeem: async (id: string, secret: string) => ({ role: await tokens.redeem(id, secret), clusterId: 0 }) }
     this.grpcServer.addService(IdentityServiceService, new JoinService({ ca: pki.signer, tokens: redeemer, logger: logger.child({ component: 'join' }) }).handlers())
     logger.info({ pkiDir: pki.dir, hostId: local.identity.hostId }, 'scheduler identity issued by the cluster CA')
-    return controlPlaneServerCredentials(local)
+    return local
+  }
+
+  /** The scheduler certificate a manager issued, from `dir`: the CA stays with the manager. */
+  private async managerIssuedIdentity(dir: string): Promise<LocalIdentity> {
+    const local = await readIdentity(dir)
+    if (local === undefined) throw new DamselflyError('CONFIG_INVALID', `no identity in ${dir} (security.identityDir): join through a manager first`)
+    if (local.identity.role !== 'scheduler') throw new DamselflyError('CONFIG_INVALID', `the certificate in ${dir} is for role ${local.identity.role}, not scheduler`)
+    this.components.logger.info({ identityDir: dir, hostId: local.identity.hostId, notAfter: local.cert.validTo }, 'scheduler identity from the manager')
+    return local
   }
 
   /** Ends every stream, then stops the servers; safe to call more than once. */

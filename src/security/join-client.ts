@@ -1,4 +1,4 @@
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js'
+import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js'
 import { fromGrpcError } from '../common/grpc-status.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
 import { IdentityServiceClient } from '../protocol/generated/damselfly/identity/v1/identity.js'
@@ -12,6 +12,8 @@ function unary<Res>(what: string, call: (callback: (error: ServiceError | null, 
   return new Promise((resolve, reject) => {
     call((error, response) => {
       if (error === null) resolve(response)
+      // A scheduler whose certificate a manager issued holds no CA: the manager takes the joins.
+      else if (error.code === status.UNIMPLEMENTED) reject(new DamselflyError('SCHEDULER_UNAVAILABLE', `${what}: it serves no joins (a manager holds this cluster's CA: join there)`, { cause: error }))
       else reject(fromGrpcError(error, what))
     })
   })
