@@ -6,11 +6,16 @@ import type { Logger } from '../common/logger.js'
 import { createMetricsRegistry } from '../common/metrics.js'
 import type { Startable } from '../common/startable.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
+import { ManagerServiceService } from '../protocol/generated/damselfly/manager/v1/manager.js'
 import { buildApi } from './api/app.js'
 import type { ManagerConfig } from './config.js'
 import { ClustersRepository } from './db/clusters-repository.js'
 import { openDatabase, type ManagerDatabase } from './db/database.js'
+import { HostsRepository } from './db/hosts-repository.js'
 import { migrateToLatest } from './db/migrate.js'
+import { SchedulersRepository } from './db/schedulers-repository.js'
+import { SeedPeersRepository } from './db/seed-peers-repository.js'
+import { ManagerService } from './grpc/manager-service.js'
 
 /** Time the gRPC server gives open calls to finish on stop before cutting them. */
 const SHUTDOWN_GRACE_MS = 2000
@@ -22,6 +27,11 @@ function hostPort(host: string, port: number): string {
 export interface ManagerComponents {
   readonly logger: Logger
   readonly clock?: Clock
+  /**
+   * The gRPC port's credentials, with whether they make callers show a certificate of the
+   * cluster. Insecure when not given: the manager does not hold the cluster CA yet.
+   */
+  readonly grpcCredentials?: { readonly credentials: ServerCredentials; readonly requireIdentity: boolean }
 }
 
 /**
@@ -33,8 +43,13 @@ export class Manager implements Startable {
   readonly registry: Registry
   readonly database: ManagerDatabase
   readonly clusters: ClustersRepository
+  readonly schedulers: SchedulersRepository
+  readonly seedPeers: SeedPeersRepository
+  readonly hosts: HostsRepository
   readonly api: FastifyInstance
   private readonly grpcServer = new GrpcServer()
+  private sweepTimer: NodeJS.Timeout | undefined
+  private sweeping: Promise<void> = Promise.resolve()
   private restAddress: string | undefined
   private grpcAddress: string | undefined
   private stopping: Promise<void> | undefined
@@ -47,7 +62,20 @@ export class Manager implements Startable {
     this.registry = createMetricsRegistry('manager')
     this.database = openDatabase(config.database.url, config.server.dataDir)
     this.clusters = new ClustersRepository({ database: this.database, clock })
+    this.schedulers = new SchedulersRepository({ database: this.database, clock })
+    this.seedPeers = new SeedPeersRepository({ database: this.database, clock })
+    this.hosts = new HostsRepository({ database: this.database, clock })
     this.api = buildApi({ registry: this.registry, logger: components.logger.child({ component: 'api' }) })
+    const service = new ManagerService(
+      { clusters: this.clusters, schedulers: this.schedulers, seedPeers: this.seedPeers, hosts: this.hosts, logger: components.logger.child({ component: 'grpc' }) },
+      { keepaliveTimeoutMs: config.keepalive.timeout, requireIdentity: this.serverCredentials().requireIdentity },
+    )
+    this.grpcServer.addService(ManagerServiceService, service.handlers())
+  }
+
+  /** The one place the gRPC port's credentials are decided. */
+  private serverCredentials(): { credentials: ServerCredentials; requireIdentity: boolean } {
+    return this.components.grpcCredentials ?? { credentials: ServerCredentials.createInsecure(), requireIdentity: false }
   }
 
   /** `host:port` of REST, the Open API, `/healthy` and `/metrics`; set once started. */
@@ -68,18 +96,38 @@ export class Manager implements Startable {
     await this.clusters.ensureDefault()
     this.restAddress = await this.api.listen({ host: server.rest.listenIP, port: server.rest.port }).then((url) => new URL(url).host)
     const port = await new Promise<number>((resolve, reject) => {
-      this.grpcServer.bindAsync(hostPort(server.grpc.listenIP, server.grpc.port), ServerCredentials.createInsecure(), (error, bound) => {
+      this.grpcServer.bindAsync(hostPort(server.grpc.listenIP, server.grpc.port), this.serverCredentials().credentials, (error, bound) => {
         if (error === null) resolve(bound)
         else reject(new DamselflyError('INVALID_ARGUMENT', `cannot listen on ${hostPort(server.grpc.listenIP, server.grpc.port)}: ${error.message}`, { cause: error }))
       })
     })
     this.grpcAddress = hostPort(server.grpc.listenIP, port)
+    this.sweepTimer = setInterval(() => {
+      this.sweeping = this.sweeping.then(() => this.sweep())
+    }, this.config.keepalive.interval)
+    this.sweepTimer.unref()
     logger.info({ rest: this.restAddress, grpc: this.grpcAddress, database: this.database.description }, 'manager listening')
+  }
+
+  /**
+   * Marks inactive the members that stopped keeping alive, for display: discovery already leaves
+   * them out by their last keepalive, whichever manager swept last.
+   */
+  private async sweep(): Promise<void> {
+    const timeoutMs = this.config.keepalive.timeout
+    try {
+      const [schedulers, seedPeers] = await Promise.all([this.schedulers.sweep(timeoutMs), this.seedPeers.sweep(timeoutMs)])
+      if (schedulers + seedPeers > 0) this.components.logger.info({ schedulers, seedPeers, timeoutMs }, 'members went inactive')
+    } catch (error) {
+      this.components.logger.warn({ err: error }, 'inactive-member sweep failed; the next one tries again')
+    }
   }
 
   /** Stops taking calls, waits for those in flight, then closes the database; safe to call more than once. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      clearInterval(this.sweepTimer)
+      await this.sweeping
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           this.grpcServer.forceShutdown()
