@@ -145,3 +145,22 @@ export class CallerIdentities {
     return identity
   }
 }
+
+/**
+ * Roles a manager's certificate may carry. The manager does not hold the cluster CA yet: until its
+ * own role exists, a manager serving TLS shows a scheduler certificate of the cluster.
+ */
+export const MANAGER_SERVER_ROLES: readonly Role[] = ['scheduler']
+
+/**
+ * Client credentials for calling a manager: mutual TLS with this process's certificate, the
+ * manager checked by the CA and its role, not by hostname.
+ */
+export function managerChannelCredentials(local: LocalIdentity): ChannelCredentials {
+  return credentials.createSsl(Buffer.from(local.caPem), Buffer.from(local.keyPem), Buffer.from(local.certPem), {
+    checkServerIdentity: roleCheck(MANAGER_SERVER_ROLES),
+  })
+}
+
+/** Channel options for TLS to a manager: a fixed server name, as for schedulers. */
+export const MANAGER_CHANNEL_OPTIONS = { 'grpc.ssl_target_name_override': 'manager.damselfly.invalid' } as const
