@@ -14,7 +14,7 @@ import { ManagerConnection } from '../src/manager-client/manager-connection.js'
 import { MemberKeepalive } from '../src/manager-client/member-keepalive.js'
 import { SchedulerDiscovery, type DiscoveredCluster } from '../src/manager-client/scheduler-discovery.js'
 import { toDamselflyError } from '../src/protocol/damselfly-error.js'
-import type { ClusterConfig, RegisterSchedulerRequest, RegisterSchedulerResponse } from '../src/protocol/generated/damselfly/manager/v1/manager.js'
+import { SourceType, type ClusterConfig, type RegisterSchedulerRequest, type RegisterSchedulerResponse } from '../src/protocol/generated/damselfly/manager/v1/manager.js'
 import { controlPlaneServerCredentials, MANAGER_CHANNEL_OPTIONS, managerChannelCredentials } from '../src/security/grpc-tls.js'
 import type { LocalIdentity } from '../src/security/local-identity.js'
 import { testCa, testIdentity } from '../src/security/security-fixtures.js'
@@ -164,7 +164,7 @@ describe('manager client against a real manager', TIMEOUT, () => {
       const error = await connection.call('register scheduler', (client, metadata, options, callback) => client.registerScheduler(request, metadata, options, callback), AbortSignal.timeout(5_000)).then(() => undefined, toDamselflyError)
       assert.equal(error?.code, 'INVALID_ARGUMENT')
       assert.match(error?.message ?? '', /hostname is missing.*ip is not an IP address.*port/)
-      const keepalive = { sourceType: 1, hostname: 'ghost', ip: '127.0.0.1', clusterId: 1 }
+      const keepalive = { sourceType: SourceType.SOURCE_TYPE_SCHEDULER, hostname: 'ghost', ip: '127.0.0.1', clusterId: 1 }
       const unknown = await connection.call('keepalive', (client, metadata, options, callback) => client.keepAlive(keepalive, metadata, options, callback), AbortSignal.timeout(5_000)).then(() => undefined, toDamselflyError)
       assert.equal(unknown?.code, 'NOT_FOUND')
     } finally {
