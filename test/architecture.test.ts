@@ -17,10 +17,11 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   security: ['protocol', 'common', 'security'],
   source: ['protocol', 'common', 'source'],
   storage: ['protocol', 'common', 'storage'],
-  daemon: ['protocol', 'common', 'security', 'source', 'storage', 'daemon'],
-  scheduler: ['protocol', 'common', 'security', 'scheduler'],
+  'manager-client': ['protocol', 'common', 'security', 'manager-client'],
+  daemon: ['protocol', 'common', 'security', 'source', 'storage', 'manager-client', 'daemon'],
+  scheduler: ['protocol', 'common', 'security', 'manager-client', 'scheduler'],
   manager: ['protocol', 'common', 'security', 'source', 'storage', 'manager'],
-  cli: ['protocol', 'common', 'security', 'source', 'storage', 'daemon', 'scheduler', 'manager', 'cli'],
+  cli: ['protocol', 'common', 'security', 'source', 'storage', 'manager-client', 'daemon', 'scheduler', 'manager', 'cli'],
 }
 
 /** protocol/ is pure: ids, math, digests and tables, no I/O. */

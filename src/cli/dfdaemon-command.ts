@@ -15,6 +15,7 @@ interface DaemonFlags {
   proxyPort?: string
   metricsPort?: string
   scheduler?: string
+  manager?: string
   seed?: boolean
   hostIp?: string
   registryMirror?: string
@@ -44,6 +45,7 @@ function flagTree(flags: DaemonFlags): Record<string, unknown> {
       registryMirror: { addr: flags.registryMirror },
     },
     scheduler: { addrs: flags.scheduler?.split(',').map((addr) => addr.trim()).filter((addr) => addr !== '') },
+    manager: { addrs: flags.manager?.split(',').map((addr) => addr.trim()).filter((addr) => addr !== '') },
     seedPeer: { enable: flags.seed },
     host: { ip: flags.hostIp },
     log: { level: flags.logLevel },
@@ -72,6 +74,7 @@ export function daemonCommand(name: string): Command {
     .option('--metrics-port <port>', 'port of /metrics and /healthy (metrics.server.port, default 4002)')
     .option('--registry-mirror <url>', 'default upstream registry of the mirror (proxy.registryMirror.addr)')
     .option('--scheduler <addrs>', 'comma-separated scheduler addresses host:port (scheduler.addrs)')
+    .option('--manager <addrs>', 'comma-separated manager gRPC addresses host:port: schedulers come from there, and a seed peer registers there (manager.addrs)')
     .option('--seed', 'run as a seed peer (seedPeer.enable)')
     .option('--host-ip <ip>', 'the address peers reach this host at (host.ip)')
     .addOption(new Option('--log-level <level>', 'log level (log.level)').choices(LOG_LEVELS))

@@ -16,6 +16,8 @@ interface SchedulerFlags {
   pkiDir?: string
   identityDir?: string
   insecure?: boolean
+  manager?: string
+  clusterId?: string
 }
 
 function toInteger(flag: string, value: string | undefined): number | undefined {
@@ -32,6 +34,10 @@ function flagTree(flags: SchedulerFlags): Record<string, unknown> {
     metrics: { port: toInteger('--metrics-port', flags.metricsPort) },
     log: { level: flags.logLevel },
     security: { pkiDir: flags.pkiDir, identityDir: flags.identityDir, insecure: flags.insecure },
+    manager: {
+      addrs: flags.manager?.split(',').map((addr) => addr.trim()).filter((addr) => addr !== ''),
+      schedulerClusterID: toInteger('--cluster-id', flags.clusterId),
+    },
   }
 }
 
@@ -55,6 +61,8 @@ export function schedulerCommand(name = 'scheduler'): Command {
     .addOption(new Option('--log-level <level>', 'log level (log.level)').choices(LOG_LEVELS))
     .option('--pki-dir <path>', 'the cluster CA and its join tokens, created on first start (security.pkiDir)')
     .option('--identity-dir <path>', 'a scheduler certificate a manager issued, instead of holding the CA (security.identityDir)')
+    .option('--manager <addrs>', 'comma-separated gRPC addresses host:port of the managers to register with (manager.addrs)')
+    .option('--cluster-id <id>', 'the cluster to join; 0 lets the manager pick by scopes (manager.schedulerClusterID)')
     .option('--insecure', 'run without identities: no TLS, anyone may announce anything (security.insecure; experiments only)')
     .action(async (flags: SchedulerFlags) => {
       try {

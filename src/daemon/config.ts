@@ -60,6 +60,22 @@ export const DAEMON_DEFAULTS = {
     /** After the registration was taken: how long its decision may take before the download goes back to source. */
     scheduleTimeout: '60s',
   },
+  manager: {
+    /**
+     * `host:port` of the managers' gRPC. Set: the schedulers come from the manager (`scheduler.addrs`,
+     * if also set, only until the first answer), and a seed peer registers there.
+     */
+    addrs: [] as string[],
+    /** How often the daemon asks the manager which schedulers serve it. */
+    refreshInterval: '10s',
+    seedPeer: {
+      /** Dragonfly's seed peer type: `super`, `strong` or `weak`. */
+      type: 'super',
+      /** The cluster a seed peer joins; 0 lets the manager pick by the cluster scopes. */
+      clusterID: 0,
+      keepAlive: { interval: '5s' },
+    },
+  },
   security: {
     /** Runs without an identity: no TLS, no capabilities. For experiments only; never the default. */
     insecure: false,
@@ -138,6 +154,15 @@ export const daemonConfigSchema = z
       announceInterval: intervalMs(),
       registerTimeout: timerMs().refine((ms) => ms > 0, 'must be more than 0'),
       scheduleTimeout: timerMs().refine((ms) => ms > 0, 'must be more than 0'),
+    }),
+    manager: z.object({
+      addrs: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')),
+      refreshInterval: intervalMs(),
+      seedPeer: z.object({
+        type: z.enum(['super', 'strong', 'weak']),
+        clusterID: z.number().int().min(0),
+        keepAlive: z.object({ interval: intervalMs() }),
+      }),
     }),
     security: z.object({ insecure: z.boolean(), identityDir: z.string(), joinToken: z.string() }),
     seedPeer: z.object({

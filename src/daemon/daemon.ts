@@ -32,8 +32,10 @@ import { LeafCertificates } from './proxy/certificate-authority.js'
 import { ProxyServer, type HttpsInterception } from './proxy/proxy-server.js'
 import { resolveHostIdentity } from './host-identity.js'
 import { PIECE_CLIENT_DEFAULTS, PieceClient } from './download/piece-client.js'
+import { ManagerLink } from './manager-link.js'
 import { HostAnnouncer, hostIdFor } from './scheduler-client/host-announcer.js'
 import { advertisedIp } from './scheduler-client/host-info.js'
+import { StaticSchedulerDirectory } from './scheduler-client/scheduler-directory.js'
 import { SchedulerPool } from './scheduler-client/scheduler-pool.js'
 import { CapabilityAccess, OPEN_ACCESS } from './upload/piece-access.js'
 import { UploadServer } from './upload/upload-server.js'
@@ -64,6 +66,8 @@ export class Daemon implements Startable {
   private readonly schedulers: SchedulerPool
   private readonly pieces: PieceClient
   private readonly announcer: HostAnnouncer
+  /** The managers' side: the scheduler directory they feed, a seed peer's registration; undefined without `manager.addrs`. */
+  private readonly managerLink: ManagerLink | undefined
   readonly proxy: ProxyServer
   private readonly registryHttp: Agent
   private readonly ip: string
@@ -123,8 +127,19 @@ export class Daemon implements Startable {
     this.sourcesForOtherHosts = new SourceRegistry([new HttpSource({ logger }, { ...httpInit, addressPolicy })])
     const reserveBytes = config.storage.reservedSpace
     this.ip = advertisedIp(config.host.ip, config.upload.server.ip)
+    this.managerLink = config.manager.addrs.length === 0 ? undefined : new ManagerLink(
+      {
+        logger: logger.child({ component: 'manager-client' }),
+        clock,
+        identity,
+        host: () => ({
+          hostId: this.hostId, hostname: config.host.hostname, ip: this.ip, uploadPort: this.uploadPort, idc: config.host.idc, location: config.host.location,
+        }),
+      },
+      config,
+    )
     this.schedulers = new SchedulerPool({ clock }, {
-      addresses: config.scheduler.addrs,
+      directory: this.managerLink?.directory ?? new StaticSchedulerDirectory(config.scheduler.addrs),
       credentials: identity === undefined ? credentials.createInsecure() : schedulerChannelCredentials(identity),
       waits: { registerTimeoutMs: config.scheduler.registerTimeout, scheduleTimeoutMs: config.scheduler.scheduleTimeout },
     })
@@ -162,7 +177,7 @@ export class Daemon implements Startable {
     )
     // Pieces are served only within a cluster: a daemon without schedulers has no peers to serve.
     const uploadTls = identity !== undefined && config.upload.server.tls
-    this.uploadServer = config.scheduler.addrs.length === 0 ? undefined : new UploadServer(
+    this.uploadServer = !this.schedulers.enabled ? undefined : new UploadServer(
       {
         store: this.store,
         limiter: new TokenBucket({ clock }, { rateBytesPerSecond: config.upload.rateLimit }),
@@ -248,10 +263,13 @@ export class Daemon implements Startable {
 
   async start(): Promise<void> {
     await this.store.open()
-    const order: Startable[] = [this.gc, this.operator, this.tasks, ...(this.uploadServer === undefined ? [] : [this.uploadServer]), this.announcer, this.proxy, this.localApi]
+    const order: Startable[] = [
+      this.gc, this.operator, this.tasks, ...(this.uploadServer === undefined ? [] : [this.uploadServer]),
+      ...(this.managerLink === undefined ? [] : [this.managerLink]), this.announcer, this.proxy, this.localApi,
+    ]
     for (const part of order) {
       // Without an identity the host id includes the upload port, known only once the upload server listens.
-      if (part === this.announcer) this.hostIdValue = this.identity?.identity.hostId ?? hostIdFor(this.config.host.hostname, this.ip, this.uploadPort)
+      if (part === this.announcer || part === this.managerLink) this.hostIdValue ??= this.identity?.identity.hostId ?? hostIdFor(this.config.host.hostname, this.ip, this.uploadPort)
       await part.start()
       this.started.push(part)
     }

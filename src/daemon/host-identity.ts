@@ -15,7 +15,7 @@ export function identityDirOf(config: DaemonConfig): string {
 /**
  * This daemon's identity: the one in its identity directory, or one it gets by joining with its
  * join token on a start that finds none. Undefined when it runs --insecure (with a warning), or
- * without schedulers and without an identity (a standalone daemon shares nothing). Fails with
+ * without schedulers or managers and without an identity (a standalone daemon shares nothing). Fails with
  * CONFIG_INVALID when P2P needs an identity it does not have, or when the identity does not fit
  * this host: its address, or a seed role for a seed peer.
  */
@@ -32,7 +32,7 @@ export async function resolveHostIdentity(config: DaemonConfig, ip: string, logg
     logger.info({ hostId: local.identity.hostId, role: local.identity.role, identityDir: dir }, 'joined the cluster')
   }
   if (local === undefined) {
-    if (config.scheduler.addrs.length === 0) return undefined
+    if (config.scheduler.addrs.length === 0 && config.manager.addrs.length === 0) return undefined
     throw new DamselflyError('CONFIG_INVALID', `no host identity in ${dir}: join the cluster with --join-token <token> (\`damselfly pki token create\` prints one where the cluster CA is), or run with --insecure`)
   }
   const { identity } = local

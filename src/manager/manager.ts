@@ -13,15 +13,20 @@ import { certificateAddresses, certificateHostname } from '../security/identity.
 import { JoinService } from '../security/join-service.js'
 import { issueLocalIdentity, type LocalIdentity } from '../security/local-identity.js'
 import { DAY_MS } from '../security/x509.js'
+import { ManagerServiceService } from '../protocol/generated/damselfly/manager/v1/manager.js'
 import { buildApi } from './api/app.js'
 import type { ManagerConfig } from './config.js'
 import { ClustersRepository } from './db/clusters-repository.js'
 import { openDatabase, type ManagerDatabase } from './db/database.js'
+import { HostsRepository } from './db/hosts-repository.js'
 import { migrateToLatest } from './db/migrate.js'
 import { CertificateService } from './trust/certificate-service.js'
 import { CertificatesRepository } from './trust/certificates-repository.js'
 import { loadOrCreateClusterCa, type ManagerCa } from './trust/cluster-ca.js'
 import { JoinTokensRepository } from './trust/join-tokens-repository.js'
+import { SchedulersRepository } from './db/schedulers-repository.js'
+import { SeedPeersRepository } from './db/seed-peers-repository.js'
+import { ManagerService } from './grpc/manager-service.js'
 
 /** Time the gRPC server gives open calls to finish on stop before cutting them. */
 const SHUTDOWN_GRACE_MS = 2000
@@ -46,12 +51,17 @@ export class Manager implements Startable {
   readonly clusters: ClustersRepository
   readonly joinTokens: JoinTokensRepository
   readonly certificates: CertificatesRepository
+  readonly schedulers: SchedulersRepository
+  readonly seedPeers: SeedPeersRepository
+  readonly hosts: HostsRepository
   readonly api: FastifyInstance
   /** Who called, by the certificate TLS checked; worked out once per connection. */
   readonly callers = new CallerIdentities({ maxEntries: 10_000 })
   private ca: ManagerCa | undefined
   private local: LocalIdentity | undefined
   private readonly grpcServer = new GrpcServer()
+  private sweepTimer: NodeJS.Timeout | undefined
+  private sweeping: Promise<void> = Promise.resolve()
   private restAddress: string | undefined
   private grpcAddress: string | undefined
   private stopping: Promise<void> | undefined
@@ -66,7 +76,18 @@ export class Manager implements Startable {
     this.clusters = new ClustersRepository({ database: this.database, clock })
     this.certificates = new CertificatesRepository({ database: this.database, clock })
     this.joinTokens = new JoinTokensRepository({ database: this.database, clock, pin: () => this.clusterCa.pin })
+    this.schedulers = new SchedulersRepository({ database: this.database, clock })
+    this.seedPeers = new SeedPeersRepository({ database: this.database, clock })
+    this.hosts = new HostsRepository({ database: this.database, clock })
     this.api = buildApi({ registry: this.registry, logger: components.logger.child({ component: 'api' }) })
+    const service = new ManagerService(
+      {
+        clusters: this.clusters, schedulers: this.schedulers, seedPeers: this.seedPeers, hosts: this.hosts,
+        callers: this.callers, isRevoked: (hostId) => this.certificates.isRevoked(hostId), logger: components.logger.child({ component: 'grpc' }),
+      },
+      { keepaliveTimeoutMs: config.keepalive.timeout, requireIdentity: !config.security.insecure },
+    )
+    this.grpcServer.addService(ManagerServiceService, service.handlers())
   }
 
   /** `host:port` of REST, the Open API, `/healthy` and `/metrics`; set once started. */
@@ -105,6 +126,10 @@ export class Manager implements Startable {
       })
     })
     this.grpcAddress = hostPort(server.grpc.listenIP, port)
+    this.sweepTimer = setInterval(() => {
+      this.sweeping = this.sweeping.then(() => this.sweep())
+    }, this.config.keepalive.interval)
+    this.sweepTimer.unref()
     logger.info({ rest: this.restAddress, grpc: this.grpcAddress, database: this.database.description }, 'manager listening')
   }
 
@@ -140,9 +165,25 @@ export class Manager implements Startable {
     return controlPlaneServerCredentials(this.local)
   }
 
+  /**
+   * Marks inactive the members that stopped keeping alive, for display: discovery already leaves
+   * them out by their last keepalive, whichever manager swept last.
+   */
+  private async sweep(): Promise<void> {
+    const timeoutMs = this.config.keepalive.timeout
+    try {
+      const [schedulers, seedPeers] = await Promise.all([this.schedulers.sweep(timeoutMs), this.seedPeers.sweep(timeoutMs)])
+      if (schedulers + seedPeers > 0) this.components.logger.info({ schedulers, seedPeers, timeoutMs }, 'members went inactive')
+    } catch (error) {
+      this.components.logger.warn({ err: error }, 'inactive-member sweep failed; the next one tries again')
+    }
+  }
+
   /** Stops taking calls, waits for those in flight, then closes the database; safe to call more than once. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      clearInterval(this.sweepTimer)
+      await this.sweeping
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           this.grpcServer.forceShutdown()

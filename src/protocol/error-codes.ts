@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   OUTPUT_INVALID: { httpStatus: 400, grpcStatus: 3, summary: 'the output path cannot be written' },
   DAEMON_UNAVAILABLE: { httpStatus: 503, grpcStatus: 14, summary: 'the local daemon cannot be reached' },
   SCHEDULER_UNAVAILABLE: { httpStatus: 503, grpcStatus: 14, summary: 'the scheduler cannot be reached' },
+  MANAGER_UNAVAILABLE: { httpStatus: 503, grpcStatus: 14, summary: 'no manager can be reached' },
   STORAGE_FAILED: { httpStatus: 500, grpcStatus: 13, summary: 'reading or writing the local store failed' },
   SHUTTING_DOWN: { httpStatus: 503, grpcStatus: 14, summary: 'the process is stopping' },
   INTERNAL: { httpStatus: 500, grpcStatus: 13, summary: 'an unexpected failure; a bug' },

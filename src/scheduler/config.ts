@@ -1,6 +1,7 @@
+import { hostname } from 'node:os'
 import { z } from 'zod'
 import { resolveConfig, type ConfigSources } from '../common/config-resolver.js'
-import { durationMs, port, timerMs } from '../common/config-schema.js'
+import { durationMs, intervalMs, port, timerMs } from '../common/config-schema.js'
 import { LOG_LEVELS } from '../common/logger.js'
 import { defaultPkiDir } from '../security/cluster-pki.js'
 
@@ -8,6 +9,17 @@ import { defaultPkiDir } from '../security/cluster-pki.js'
 export const SCHEDULER_DEFAULTS = {
   server: { listenIP: '0.0.0.0', port: 8002, advertiseIP: '' },
   metrics: { port: 8000 },
+  /** Who and where this scheduler is, for the manager (its key there is hostname and address); `location` is `country|province|city`. */
+  host: { hostname: hostname(), idc: '', location: '' },
+  manager: {
+    /** `host:port` of the managers' gRPC; empty: the scheduler runs without a manager, with its own config. */
+    addrs: [] as string[],
+    /** The cluster to join; 0 lets the manager pick by the cluster scopes (the default cluster when none matches). */
+    schedulerClusterID: 0,
+    keepAlive: { interval: '5s' },
+    /** How often the hosts this scheduler knows are reported to the manager (and soon after one joins or leaves). */
+    hostReportInterval: '30s',
+  },
   scheduler: {
     candidateParentLimit: 4,
     filterParentLimit: 15,
@@ -42,6 +54,13 @@ export const schedulerConfigSchema = z
   .object({
     server: z.object({ listenIP: z.string().min(1), port: port(), advertiseIP: z.string() }),
     metrics: z.object({ port: port() }),
+    host: z.object({ hostname: z.string().min(1).max(255), idc: z.string().max(255), location: z.string().max(255) }),
+    manager: z.object({
+      addrs: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')),
+      schedulerClusterID: count(0),
+      keepAlive: z.object({ interval: intervalMs() }),
+      hostReportInterval: intervalMs(),
+    }),
     scheduler: z.object({
       candidateParentLimit: count(1).max(20),
       filterParentLimit: count(1).max(1000),

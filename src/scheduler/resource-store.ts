@@ -28,7 +28,12 @@ export class ResourceStore {
   private readonly hostWaiters = new Map<HostId, Set<(host: Host) => void>>()
 
   constructor(
-    private readonly components: { clock: Clock; logger: Logger },
+    private readonly components: {
+      clock: Clock
+      logger: Logger
+      /** A host joined or was forgotten (the manager hears of the scheduler's hosts on such a change). */
+      onHostsChanged?: () => void
+    },
     private readonly init: ResourceStoreInit,
   ) {}
 
@@ -40,6 +45,7 @@ export class ResourceStore {
       host = new Host(info, load, nowMs)
       this.hosts.set(info.id, host)
       this.components.logger.info({ hostId: info.id, ip: info.ip, seed: info.seed }, 'host announced')
+      this.components.onHostsChanged?.()
     } else {
       host.info = info
       host.load = load
@@ -98,6 +104,7 @@ export class ResourceStore {
     for (const peerId of [...host.peerIds]) this.removePeer(peerId)
     this.hosts.delete(hostId)
     this.components.logger.info({ hostId }, 'host removed')
+    this.components.onHostsChanged?.()
   }
 
   taskFor(taskId: TaskId): Task {

@@ -1,24 +1,29 @@
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { Server as GrpcServer, ServerCredentials } from '@grpc/grpc-js'
+import { credentials as channelCredentials, Server as GrpcServer, ServerCredentials } from '@grpc/grpc-js'
 import type { Registry } from 'prom-client'
 import { systemClock, type Clock } from '../common/clock.js'
 import type { Logger } from '../common/logger.js'
 import { createMetricsRegistry } from '../common/metrics.js'
 import { OperatorServer } from '../common/operator-server.js'
 import type { Startable } from '../common/startable.js'
+import { HostReporter } from '../manager-client/host-reporter.js'
+import { ManagerConnection } from '../manager-client/manager-connection.js'
+import { MemberKeepalive } from '../manager-client/member-keepalive.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
+import type { RegisterSchedulerResponse } from '../protocol/generated/damselfly/manager/v1/manager.js'
 import { IdentityServiceService } from '../protocol/generated/damselfly/identity/v1/identity.js'
 import { SchedulerServiceService } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { CapabilityIssuer } from '../security/capability.js'
 import { initClusterPki, PKI_FILES } from '../security/cluster-pki.js'
-import { controlPlaneServerCredentials } from '../security/grpc-tls.js'
+import { controlPlaneServerCredentials, MANAGER_CHANNEL_OPTIONS, managerChannelCredentials } from '../security/grpc-tls.js'
 import { certificateAddresses, certificateHostname } from '../security/identity.js'
 import { JoinService } from '../security/join-service.js'
 import { JoinTokenStore } from '../security/join-tokens.js'
 import { issueLocalIdentity, readIdentity, type LocalIdentity } from '../security/local-identity.js'
 import { NO_REVOCATIONS, type RevocationList } from '../security/revocation-watcher.js'
 import { fromPem } from '../security/x509.js'
+import { ClusterSettings } from './cluster-settings.js'
 import type { SchedulerConfig } from './config.js'
 import { WeightedEvaluator, type Evaluator } from './evaluator.js'
 import { ResourceStore } from './resource-store.js'
@@ -31,8 +36,19 @@ import { Scheduling } from './scheduling.js'
 /** Time the gRPC server gives open calls to finish on stop before cutting them. */
 const SHUTDOWN_GRACE_MS = 2000
 
+/** The deadline of one call to a manager. */
+const MANAGER_CALL_TIMEOUT_MS = 5_000
+
+/** The shortest gap between two host reports to the manager, however often hosts come and go. */
+const HOST_REPORT_MIN_GAP_MS = 1_000
+
 function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
+}
+
+/** The address daemons reach this scheduler at, as registered with the manager: one its certificate names. */
+function advertisedAddress(server: { listenIP: string; advertiseIP: string }): string {
+  return certificateAddresses(server)[0] ?? '127.0.0.1'
 }
 
 export interface SchedulerComponents {
@@ -53,12 +69,16 @@ export class Scheduler implements Startable {
   readonly registry: Registry
   readonly metrics: SchedulerMetrics
   readonly store: ResourceStore
+  /** The limits and blocklist the cluster config from the manager may change while running. */
+  readonly settings: ClusterSettings
   private readonly runner: ScheduleRunner
   private readonly service: SchedulerService
   private readonly grpcServer = new GrpcServer()
   private readonly operator: OperatorServer
   private gcTimer: NodeJS.Timeout | undefined
   private capabilities: PeerCapabilities | undefined
+  private localIdentity: LocalIdentity | undefined
+  private managerParts: { connection: ManagerConnection; keepalive: MemberKeepalive; reporter: HostReporter } | undefined
   private boundAddress: string | undefined
   private stopping: Promise<void> | undefined
   private readonly unsubscribeRevocations: () => void
@@ -71,8 +91,10 @@ export class Scheduler implements Startable {
     const logger = components.logger
     const s = config.scheduler
     this.registry = createMetricsRegistry('scheduler')
+    const settings = new ClusterSettings({ logger: logger.child({ component: 'cluster-config' }) }, s)
+    this.settings = settings
     this.store = new ResourceStore(
-      { clock, logger: logger.child({ component: 'resources' }) },
+      { clock, logger: logger.child({ component: 'resources' }), onHostsChanged: () => this.hostsChanged() },
       { peerTtlMs: s.gc.peerTTL, taskTtlMs: s.gc.taskTTL, hostTtlMs: s.gc.hostTTL },
     )
     this.metrics = new SchedulerMetrics(this.registry, {
@@ -87,10 +109,15 @@ export class Scheduler implements Startable {
         clock,
         connectedSeedHosts: () => this.store.connectedSeedHosts(),
         logger: logger.child({ component: 'scheduling' }),
+        blockReason: (download) => settings.blockReason(download),
       },
       {
-        candidateParentLimit: s.candidateParentLimit,
-        filterParentLimit: s.filterParentLimit,
+        get candidateParentLimit() {
+          return settings.candidateParentLimit
+        },
+        get filterParentLimit() {
+          return settings.filterParentLimit
+        },
         retryBackToSourceLimit: s.retryBackToSourceLimit,
         retryLimit: s.retryLimit,
         backToSourceCount: s.backToSourceCount,
@@ -105,7 +132,14 @@ export class Scheduler implements Startable {
       { store: this.store, runner: this.runner, metrics: this.metrics, clock, logger: logger.child({ component: 'service' }), revocations: components.revocations ?? NO_REVOCATIONS },
       {
         hostWaitTimeoutMs: s.hostWaitTimeout,
-        offers: { maxParents: s.candidateParentLimit * 4, maxChildren: s.candidateParentLimit * 2 },
+        offers: {
+          get maxParents() {
+            return settings.candidateParentLimit * 4
+          },
+          get maxChildren() {
+            return settings.candidateParentLimit * 2
+          },
+        },
         requireIdentity: !config.security.insecure,
       },
     )
@@ -143,12 +177,70 @@ export class Scheduler implements Startable {
       { address: this.boundAddress, metrics: this.metricsAddress, advertiseIP: server.advertiseIP || undefined, tls: !this.config.security.insecure },
       'scheduler listening',
     )
+    if (this.config.manager.addrs.length > 0) await this.startManagerClient(port)
+  }
+
+  /**
+   * Registers with the managers and keeps alive, applying each changed cluster config, and
+   * reports the hosts this scheduler knows. Never waits for a manager: a scheduler serves its
+   * daemons with its own config until one answers.
+   */
+  private async startManagerClient(port: number): Promise<void> {
+    const { manager, host, server } = this.config
+    const clock = this.components.clock ?? systemClock
+    const logger = this.components.logger.child({ component: 'manager-client' })
+    const local = this.localIdentity
+    const connection = new ManagerConnection({
+      addresses: manager.addrs,
+      credentials: local === undefined ? channelCredentials.createInsecure() : managerChannelCredentials(local),
+      channelOptions: MANAGER_CHANNEL_OPTIONS,
+      callTimeoutMs: MANAGER_CALL_TIMEOUT_MS,
+    })
+    const ip = advertisedAddress(server)
+    const request = {
+      hostname: host.hostname, ip, port, idc: host.idc, location: host.location, features: [] as string[],
+      hostId: local?.identity.hostId ?? '', clusterId: manager.schedulerClusterID,
+    }
+    const keepalive = new MemberKeepalive(
+      { connection, clock, logger, onConfig: (config) => this.settings.apply(config) },
+      {
+        sourceType: 'scheduler',
+        hostname: host.hostname,
+        ip,
+        intervalMs: manager.keepAlive.interval,
+        register: async (manager, signal) => {
+          const answer = await manager.call<RegisterSchedulerResponse>('register scheduler', (client, metadata, options, callback) => client.registerScheduler(request, metadata, options, callback), signal)
+          return { clusterId: answer.scheduler?.clusterId ?? 0, config: answer.config }
+        },
+      },
+    )
+    const reporter = new HostReporter(
+      {
+        connection,
+        clock,
+        logger,
+        hosts: () => [...this.store.hosts.values()].map(({ info }) => ({
+          hostId: info.id, hostname: info.hostname, ip: info.ip, port: info.uploadPort, idc: info.idc, location: info.location,
+          version: '', os: '', type: info.seed ? 'seed' : 'normal',
+        })),
+        reporter: () => ({ hostname: host.hostname, ip, clusterId: keepalive.clusterId }),
+      },
+      { intervalMs: manager.hostReportInterval, minGapMs: HOST_REPORT_MIN_GAP_MS },
+    )
+    this.managerParts = { connection, keepalive, reporter }
+    await keepalive.start()
+    await reporter.start()
+  }
+
+  private hostsChanged(): void {
+    this.managerParts?.reporter.changed()
   }
 
   /**
    * The gRPC port's credentials. With identities (the default) the scheduler signs capabilities
    * with its own key, certified either by a manager (`security.identityDir`) or by the cluster CA
-   * it holds itself, which it creates on first start and serves joins with. Without them, anyone may say anything: that takes --insecure, and a warning.
+   * it holds itself, which it creates on first start and serves joins with. Without them, anyone
+   * may say anything: that takes --insecure, and a warning.
    */
   private async credentials(): Promise<ServerCredentials> {
     const { security, scheduler } = this.config
@@ -159,6 +251,7 @@ export class Scheduler implements Startable {
     }
     const clock = this.components.clock ?? systemClock
     const local = security.identityDir === '' ? await this.holdCa() : await this.managerIssuedIdentity(security.identityDir)
+    this.localIdentity = local
     this.capabilities = new PeerCapabilities({
       issuer: new CapabilityIssuer({ clock }, { privateKey: local.privateKey, certDer: fromPem(local.certPem), ttlMs: scheduler.capabilityTTL }),
       clock,
@@ -194,6 +287,9 @@ export class Scheduler implements Startable {
     this.stopping ??= (async () => {
       clearInterval(this.gcTimer)
       this.unsubscribeRevocations()
+      await this.managerParts?.reporter.stop()
+      await this.managerParts?.keepalive.stop()
+      this.managerParts?.connection.close()
       await this.service.stop()
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

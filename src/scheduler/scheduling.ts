@@ -6,6 +6,10 @@ import { rejectionReason } from './parent-filters.js'
 import type { Peer } from './peer.js'
 import { seedHostFor } from './seed-selection.js'
 
+/**
+ * Read at every decision, not copied: the parent limits may be a holder the cluster config from
+ * the manager changes while the scheduler runs (cluster-settings.ts).
+ */
 export interface SchedulingInit {
   /** Parents offered to a peer at most. */
   readonly candidateParentLimit: number
@@ -47,6 +51,8 @@ export class Scheduling {
       clock: Clock
       connectedSeedHosts: () => readonly Host[]
       logger: Logger
+      /** Why the cluster refuses to schedule this download (its blocklist), or undefined. */
+      blockReason?: (download: Peer['download']) => string | undefined
     },
     private readonly init: SchedulingInit,
   ) {}
@@ -56,6 +62,8 @@ export class Scheduling {
    * state and failed-schedule count, and the task's seed request. Replaces the peer's parents.
    */
   schedule(peer: Peer): ScheduleDecision {
+    const blocked = this.components.blockReason?.(peer.download)
+    if (blocked !== undefined) return this.refuse(peer, blocked)
     const task = peer.task
     if (task.contentLengthBytes === 0) {
       peer.state = 'succeeded'
@@ -142,6 +150,17 @@ export class Scheduling {
     }
     if (attempts >= this.init.retryLimit) return this.fail(peer, noParentReason)
     return { kind: 'retry', seedHost }
+  }
+
+  /**
+   * A download the cluster blocklists is never scheduled through peers. As when no parent exists,
+   * its priority decides the rest: the peer fetches from the source itself where it may, and
+   * fails at once where it may not (priority 1 or 2, or back-to-source disabled).
+   */
+  private refuse(peer: Peer, reason: string): ScheduleDecision {
+    if (peer.priority === 1) return this.fail(peer, `forbidden; ${reason}`)
+    const mayBackToSource = peer.host.seed || (!peer.download.disableBackToSource && peer.priority !== 2)
+    return mayBackToSource ? this.backToSource(peer, `${reason}; fetch it from the source`) : this.fail(peer, `${reason}, and back-to-source is not allowed`)
   }
 
   private backToSource(peer: Peer, reason: string): ScheduleDecision {

@@ -91,7 +91,7 @@ export async function ensureDaemon(client: LocalApiClient, socketPath: string, s
           at(config.proxy.server, 'registry mirror'),
           at(config.metrics.server, 'metrics'),
           // The upload server runs only for a daemon that has schedulers to share with.
-          ...(config.scheduler.addrs.length > 0 ? [at(config.upload.server, 'upload')] : []),
+          ...(config.scheduler.addrs.length > 0 || config.manager.addrs.length > 0 ? [at(config.upload.server, 'upload')] : []),
         ],
       }
     }

@@ -17,13 +17,15 @@ export function hostIdFor(hostname: string, ip: string, uploadPort: number): Hos
 }
 
 /**
- * Keeps one AnnounceHost stream open to every scheduler: announces the host and its load every
- * `intervalMs`, reconnects after failures, and hands seed-task commands to `onSeedTask`.
+ * Keeps one AnnounceHost stream open to every scheduler of the pool, including those that join
+ * later: announces the host and its load every `intervalMs`, reconnects after failures, ends the
+ * stream to a scheduler that leaves the pool, and hands seed-task commands to `onSeedTask`.
  */
 export class HostAnnouncer implements Startable {
   private readonly streams = new Map<string, ClientDuplexStream<AnnounceHostRequest, AnnounceHostResponse>>()
   private timer: NodeJS.Timeout | undefined
   private stopped = false
+  private unsubscribe: (() => void) | undefined
 
   constructor(
     private readonly components: {
@@ -39,6 +41,9 @@ export class HostAnnouncer implements Startable {
 
   start(): Promise<void> {
     for (const address of this.components.pool.addresses) this.connect(address)
+    this.unsubscribe = this.components.pool.onChange((members) => {
+      this.follow(members)
+    })
     this.timer = setInterval(() => {
       this.announceAll()
     }, this.init.intervalMs)
@@ -48,6 +53,7 @@ export class HostAnnouncer implements Startable {
 
   async stop(): Promise<void> {
     this.stopped = true
+    this.unsubscribe?.()
     clearInterval(this.timer)
     const host = this.components.host()
     await Promise.all(
@@ -62,13 +68,28 @@ export class HostAnnouncer implements Startable {
     this.streams.clear()
   }
 
+  /** Opens streams to schedulers that joined, and ends those to schedulers that left. */
+  private follow(members: readonly string[]): void {
+    if (this.stopped) return
+    const wanted = new Set(members)
+    for (const [address, stream] of this.streams) {
+      if (wanted.has(address)) continue
+      this.streams.delete(address)
+      stream.end()
+      this.components.logger.info({ scheduler: address }, 'scheduler left the directory; stopped announcing to it')
+    }
+    for (const address of members) {
+      if (!this.streams.has(address)) this.connect(address)
+    }
+  }
+
   private announceAll(): void {
     const host = this.components.host()
     for (const stream of this.streams.values()) stream.write({ host })
   }
 
   private connect(address: string): void {
-    if (this.stopped) return
+    if (this.stopped || this.streams.has(address) || !this.components.pool.addresses.includes(address)) return
     const stream = this.components.pool.client(address).announceHost()
     this.streams.set(address, stream)
     const retry = (error?: Error): void => {

@@ -4,6 +4,7 @@ import { credentials } from '@grpc/grpc-js'
 import { InstantClock } from '../../common/instant-clock.js'
 import { rendezvousPick } from '../../common/rendezvous.js'
 import { SchedulerPool } from './scheduler-pool.js'
+import { StaticSchedulerDirectory } from './scheduler-directory.js'
 
 const TEST = { timeout: 5_000 }
 const A = 'a.test:8002'
@@ -19,7 +20,7 @@ function pool(up: Set<string>): { pool: SchedulerPool; clock: InstantClock; aske
     return up.has(address)
   }
   return {
-    pool: new SchedulerPool({ clock, connected }, { addresses: [A, B], credentials: credentials.createInsecure(), waits: { registerTimeoutMs: 1_000, scheduleTimeoutMs: 60_000 } }),
+    pool: new SchedulerPool({ clock, connected }, { directory: new StaticSchedulerDirectory([A, B]), credentials: credentials.createInsecure(), waits: { registerTimeoutMs: 1_000, scheduleTimeoutMs: 60_000 } }),
     clock,
     asked,
   }

@@ -7,6 +7,7 @@ import type { HostId, PeerId, TaskId } from '../../protocol/ids.js'
 import { SCHEDULER_CHANNEL_OPTIONS } from '../../security/grpc-tls.js'
 import { PeerSession } from './peer-session.js'
 import { PIECE_REPORT_BATCHING } from './report-batcher.js'
+import type { SchedulerDirectory } from './scheduler-directory.js'
 
 /** How long a scheduler that failed is passed over before it may be tried again. */
 const DOWN_COOLDOWN_MS = 10_000
@@ -20,14 +21,14 @@ export interface SchedulerWaits {
 }
 
 /**
- * The schedulers a daemon knows, each task routed to one of them by rendezvous hashing of the
- * task id over those not marked down; when one dies its tasks move to the others.
+ * The schedulers a daemon knows (its directory's current members), each task routed to one of
+ * them by rendezvous hashing of the task id over those not marked down; when one dies or leaves
+ * the directory its tasks move to the others, and one that joins takes its share of new tasks.
  */
 export class SchedulerPool {
   private readonly clients = new Map<string, SchedulerServiceClient>()
   private readonly downUntilMs = new Map<string, number>()
-
-  readonly addresses: readonly string[]
+  private readonly unsubscribe: () => void
 
   constructor(
     private readonly components: {
@@ -39,17 +40,30 @@ export class SchedulerPool {
       connected?: (address: string) => boolean
     },
     private readonly init: {
-      addresses: readonly string[]
+      directory: SchedulerDirectory
       /** Mutual TLS with this host's identity; insecure only when the daemon runs --insecure. */
       credentials: ChannelCredentials
       waits: SchedulerWaits
     },
   ) {
-    this.addresses = init.addresses
+    this.unsubscribe = init.directory.onChange((members) => {
+      this.forgetAllBut(members)
+    })
   }
 
+  /** The schedulers tasks are routed over, now. */
+  get addresses(): readonly string[] {
+    return this.init.directory.members
+  }
+
+  /** Whether this daemon takes part in P2P: it was given schedulers or a manager (the list may be empty for now). */
   get enabled(): boolean {
-    return this.addresses.length > 0
+    return this.init.directory.enabled
+  }
+
+  /** Subscribes to changes of the schedulers; returns the unsubscribe function. */
+  onChange(listener: (members: readonly string[]) => void): () => void {
+    return this.init.directory.onChange(listener)
   }
 
   get waits(): SchedulerWaits {
@@ -93,8 +107,24 @@ export class SchedulerPool {
   }
 
   close(): void {
+    this.unsubscribe()
     for (const client of this.clients.values()) client.close()
     this.clients.clear()
+  }
+
+  /**
+   * A scheduler that left the directory is asked nothing more: its channel closes (grpc-js lets
+   * calls already open on it run to their end) and its down mark is dropped, so it starts afresh
+   * if it comes back.
+   */
+  private forgetAllBut(members: readonly string[]): void {
+    const kept = new Set(members)
+    for (const [address, client] of this.clients) {
+      if (kept.has(address)) continue
+      client.close()
+      this.clients.delete(address)
+    }
+    for (const address of this.downUntilMs.keys()) if (!kept.has(address)) this.downUntilMs.delete(address)
   }
 
   /**
