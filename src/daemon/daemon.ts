@@ -13,9 +13,11 @@ import { TokenBucket } from '../common/token-bucket.js'
 import { DamselflyError, toDamselflyError } from '../protocol/damselfly-error.js'
 import type { HostId } from '../protocol/ids.js'
 import { CapabilityVerifier } from '../security/capability.js'
-import { schedulerChannelCredentials } from '../security/grpc-tls.js'
+import { managerChannelCredentials, schedulerChannelCredentials } from '../security/grpc-tls.js'
 import { parentClientTlsOptions, uploadServerTlsOptions } from '../security/peer-tls.js'
 import type { LocalIdentity } from '../security/local-identity.js'
+import { ManagedTrust } from '../security/managed-trust.js'
+import { NO_REVOCATIONS } from '../security/revocation-watcher.js'
 import type { Download } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { AddressPolicy } from '../source/address-policy.js'
 import { HttpSource, type HttpSourceInit } from '../source/http-source.js'
@@ -30,7 +32,7 @@ import { parseDownloadRequest } from './download/download-request.js'
 import { TaskManager } from './download/task-manager.js'
 import { LeafCertificates } from './proxy/certificate-authority.js'
 import { ProxyServer, type HttpsInterception } from './proxy/proxy-server.js'
-import { resolveHostIdentity } from './host-identity.js'
+import { identityDirOf, resolveHostIdentity } from './host-identity.js'
 import { PIECE_CLIENT_DEFAULTS, PieceClient } from './download/piece-client.js'
 import { ManagerLink } from './manager-link.js'
 import { HostAnnouncer, hostIdFor } from './scheduler-client/host-announcer.js'
@@ -68,6 +70,8 @@ export class Daemon implements Startable {
   private readonly announcer: HostAnnouncer
   /** The managers' side: the scheduler directory they feed, a seed peer's registration; undefined without `manager.addrs`. */
   private readonly managerLink: ManagerLink | undefined
+  /** Renewal of this host's certificate and the revoked hosts; undefined without an identity or a manager. */
+  private readonly trust: ManagedTrust | undefined
   readonly proxy: ProxyServer
   private readonly registryHttp: Agent
   private readonly ip: string
@@ -127,6 +131,11 @@ export class Daemon implements Startable {
     this.sourcesForOtherHosts = new SourceRegistry([new HttpSource({ logger }, { ...httpInit, addressPolicy })])
     const reserveBytes = config.storage.reservedSpace
     this.ip = advertisedIp(config.host.ip, config.upload.server.ip)
+    // A certificate from the managers is kept current by them: renewed, and revoked hosts refused.
+    this.trust = identity === undefined || config.manager.addrs.length === 0 ? undefined : new ManagedTrust(
+      { clock, logger: logger.child({ component: 'trust' }), onRenewed: (renewed) => this.useIdentity(renewed) },
+      { identity, identityDir: identityDirOf(config), managerAddrs: config.manager.addrs },
+    )
     this.managerLink = config.manager.addrs.length === 0 ? undefined : new ManagerLink(
       {
         logger: logger.child({ component: 'manager-client' }),
@@ -183,7 +192,7 @@ export class Daemon implements Startable {
         limiter: new TokenBucket({ clock }, { rateBytesPerSecond: config.upload.rateLimit }),
         access: identity === undefined
           ? OPEN_ACCESS
-          : new CapabilityAccess({ verifier: new CapabilityVerifier({ caCert: identity.caCert, clock }), clock }, { tls: uploadTls }),
+          : new CapabilityAccess({ verifier: new CapabilityVerifier({ caCert: identity.caCert, clock }), clock, revocations: this.trust ?? NO_REVOCATIONS }, { tls: uploadTls }),
         metrics: this.metrics,
         logger: logger.child({ component: 'upload' }),
       },
@@ -264,7 +273,7 @@ export class Daemon implements Startable {
   async start(): Promise<void> {
     await this.store.open()
     const order: Startable[] = [
-      this.gc, this.operator, this.tasks, ...(this.uploadServer === undefined ? [] : [this.uploadServer]),
+      ...(this.trust === undefined ? [] : [this.trust]), this.gc, this.operator, this.tasks, ...(this.uploadServer === undefined ? [] : [this.uploadServer]),
       ...(this.managerLink === undefined ? [] : [this.managerLink]), this.announcer, this.proxy, this.localApi,
     ]
     for (const part of order) {
@@ -277,6 +286,18 @@ export class Daemon implements Startable {
       { dataDir: this.config.storage.dir, socket: this.config.download.server.socketPath, upload: this.uploadServer?.address, hostId: this.hostIdValue },
       'dfdaemon started',
     )
+  }
+
+  /**
+   * Switches every port that shows this host's certificate to a renewed one: new connections to
+   * schedulers, managers and parents, and new connections to the upload server. Open ones keep
+   * theirs; the key, and so the host id, stay the same.
+   */
+  private useIdentity(renewed: LocalIdentity): void {
+    this.schedulers.setCredentials(schedulerChannelCredentials(renewed))
+    this.pieces.setTls(parentClientTlsOptions(renewed))
+    if (this.config.upload.server.tls) this.uploadServer?.setTls(uploadServerTlsOptions(renewed))
+    this.managerLink?.setCredentials(managerChannelCredentials(renewed))
   }
 
   /** `host:port` of `/metrics` and `/healthy`, once started. */

@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { credentials } from '@grpc/grpc-js'
+import { credentials, type ChannelCredentials } from '@grpc/grpc-js'
 import type { Clock } from '../common/clock.js'
 import type { Logger } from '../common/logger.js'
 import type { Startable } from '../common/startable.js'
@@ -88,6 +88,11 @@ export class ManagerLink implements Startable {
         },
       },
     )
+  }
+
+  /** Calls to the managers from now on show these credentials (a renewed certificate). */
+  setCredentials(credentials: ChannelCredentials): void {
+    this.connection.setCredentials(credentials)
   }
 
   /** Loads the last known schedulers, asks a manager once (not failing when none answers), and starts the loops. */

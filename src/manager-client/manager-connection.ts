@@ -35,7 +35,10 @@ export class ManagerConnection {
   private readonly clients = new Map<string, ManagerServiceClient>()
   private preferred = 0
 
+  private credentials: ChannelCredentials
+
   constructor(private readonly init: ManagerConnectionInit) {
+    this.credentials = init.credentials
     if (init.addresses.length === 0) throw new DamselflyError('CONFIG_INVALID', 'manager.addrs names no manager')
   }
 
@@ -66,6 +69,15 @@ export class ManagerConnection {
     throw new DamselflyError('MANAGER_UNAVAILABLE', `${what}: no manager answered (${failures.join('; ')})`)
   }
 
+  /**
+   * Calls from now on go over channels with these credentials (a renewed certificate). The old
+   * channels are closed: a unary call is short, and the next one opens a new channel.
+   */
+  setCredentials(credentials: ChannelCredentials): void {
+    this.credentials = credentials
+    this.close()
+  }
+
   close(): void {
     for (const client of this.clients.values()) client.close()
     this.clients.clear()
@@ -74,7 +86,7 @@ export class ManagerConnection {
   private client(address: string): ManagerServiceClient {
     let client = this.clients.get(address)
     if (client === undefined) {
-      client = new ManagerServiceClient(address, this.init.credentials, { ...this.init.channelOptions })
+      client = new ManagerServiceClient(address, this.credentials, { ...this.init.channelOptions })
       this.clients.set(address, client)
     }
     return client

@@ -56,7 +56,7 @@ export const managerConfigSchema = z.object({
   database: z.object({ url: z.string() }),
   auth: z.object({ rootPassword: z.string(), sessionTTL: intervalMs() }),
   keepalive: z.object({ interval: intervalMs(), timeout: timerMs() }),
-  security: z.object({ insecure: z.boolean(), importPkiDir: z.string(), certificateValidity: durationMs().refine((ms) => ms >= 60_000, 'must be at least 1m') }),
+  security: z.object({ insecure: z.boolean(), importPkiDir: z.string(), certificateValidity: durationMs().refine((ms) => ms >= 10_000, 'must be at least 10s') }),
   log: z.object({ level: z.enum(LOG_LEVELS) }),
 }).refine((c) => c.keepalive.timeout > 2 * c.keepalive.interval, { message: 'must be more than twice keepalive.interval', path: ['keepalive', 'timeout'] })
 

@@ -16,11 +16,12 @@ import { IdentityServiceService } from '../protocol/generated/damselfly/identity
 import { SchedulerServiceService } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { CapabilityIssuer } from '../security/capability.js'
 import { initClusterPki, PKI_FILES } from '../security/cluster-pki.js'
-import { controlPlaneServerCredentials, MANAGER_CHANNEL_OPTIONS, managerChannelCredentials } from '../security/grpc-tls.js'
+import { MANAGER_CHANNEL_OPTIONS, managerChannelCredentials, renewableServerCredentials } from '../security/grpc-tls.js'
 import { certificateAddresses, certificateHostname } from '../security/identity.js'
 import { JoinService } from '../security/join-service.js'
 import { JoinTokenStore } from '../security/join-tokens.js'
 import { issueLocalIdentity, readIdentity, type LocalIdentity } from '../security/local-identity.js'
+import { ManagedTrust } from '../security/managed-trust.js'
 import { NO_REVOCATIONS, type RevocationList } from '../security/revocation-watcher.js'
 import { fromPem } from '../security/x509.js'
 import { ClusterSettings } from './cluster-settings.js'
@@ -82,6 +83,10 @@ export class Scheduler implements Startable {
   private boundAddress: string | undefined
   private stopping: Promise<void> | undefined
   private readonly unsubscribeRevocations: () => void
+  /** Renewal of a certificate the managers issued, and the hosts they revoked; undefined otherwise. */
+  private trust: ManagedTrust | undefined
+  /** Switches the gRPC port to a renewed certificate. */
+  private renewServerCertificate: ((renewed: LocalIdentity) => void) | undefined
 
   constructor(
     private readonly config: SchedulerConfig,
@@ -129,7 +134,11 @@ export class Scheduler implements Startable {
       { retryIntervalMs: s.retryInterval },
     )
     this.service = new SchedulerService(
-      { store: this.store, runner: this.runner, metrics: this.metrics, clock, logger: logger.child({ component: 'service' }), revocations: components.revocations ?? NO_REVOCATIONS },
+      {
+        store: this.store, runner: this.runner, metrics: this.metrics, clock, logger: logger.child({ component: 'service' }),
+        // The managers' list once this scheduler runs on a certificate of theirs; the one it was given otherwise.
+        revocations: { isRevoked: (hostId) => (this.trust ?? components.revocations ?? NO_REVOCATIONS).isRevoked(hostId), onRevoked: () => () => undefined },
+      },
       {
         hostWaitTimeoutMs: s.hostWaitTimeout,
         offers: {
@@ -243,7 +252,7 @@ export class Scheduler implements Startable {
    * may say anything: that takes --insecure, and a warning.
    */
   private async credentials(): Promise<ServerCredentials> {
-    const { security, scheduler } = this.config
+    const { security } = this.config
     const logger = this.components.logger
     if (security.insecure) {
       logger.warn('running WITHOUT identities (--insecure): any host on the network can announce itself as a seed, receive clients\' credentials and forge pieces')
@@ -251,12 +260,33 @@ export class Scheduler implements Startable {
     }
     const clock = this.components.clock ?? systemClock
     const local = security.identityDir === '' ? await this.holdCa() : await this.managerIssuedIdentity(security.identityDir)
+    this.useIdentity(local)
+    const { credentials, renew } = renewableServerCredentials(local)
+    this.renewServerCertificate = renew
+    if (security.identityDir !== '' && this.config.manager.addrs.length > 0) {
+      this.trust = new ManagedTrust(
+        { clock, logger: logger.child({ component: 'trust' }), onRenewed: (renewed) => this.useIdentity(renewed) },
+        { identity: local, identityDir: security.identityDir, managerAddrs: this.config.manager.addrs },
+      )
+      this.trust.onRevoked((hostIds) => this.service.revokeHosts(hostIds))
+      await this.trust.start()
+    }
+    return credentials
+  }
+
+  /**
+   * Signs capabilities, and shows on its ports, this certificate: the first, or a renewed one
+   * (new connections present it; capabilities carry it, so parents check them against it).
+   */
+  private useIdentity(local: LocalIdentity): void {
+    const clock = this.components.clock ?? systemClock
     this.localIdentity = local
     this.capabilities = new PeerCapabilities({
-      issuer: new CapabilityIssuer({ clock }, { privateKey: local.privateKey, certDer: fromPem(local.certPem), ttlMs: scheduler.capabilityTTL }),
+      issuer: new CapabilityIssuer({ clock }, { privateKey: local.privateKey, certDer: fromPem(local.certPem), ttlMs: this.config.scheduler.capabilityTTL }),
       clock,
     })
-    return controlPlaneServerCredentials(local)
+    this.renewServerCertificate?.(local)
+    this.managerParts?.connection.setCredentials(managerChannelCredentials(local))
   }
 
   /** Holds the cluster CA in `security.pkiDir` (made on first start), certifies itself and serves joins. */
@@ -287,6 +317,7 @@ export class Scheduler implements Startable {
     this.stopping ??= (async () => {
       clearInterval(this.gcTimer)
       this.unsubscribeRevocations()
+      await this.trust?.stop()
       await this.managerParts?.reporter.stop()
       await this.managerParts?.keepalive.stop()
       this.managerParts?.connection.close()

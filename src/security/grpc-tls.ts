@@ -7,40 +7,63 @@ import { identityOf, type HostIdentity, type Role } from './identity.js'
 import type { LocalIdentity } from './local-identity.js'
 
 /**
- * A provider that hands grpc-js one fixed certificate (or CA) for the life of the server. It
- * answers a new listener on the next microtask, as a file-watching provider would: grpc-js
- * subscribes to providers before it starts listening for their updates, and would miss an answer
- * given at once (the server would then drop every connection).
+ * A provider that hands grpc-js this process's certificate (and CA), and a renewed certificate
+ * when there is one: new connections present it, open ones keep theirs. It answers a new
+ * listener on the next microtask, as a file-watching provider would: grpc-js subscribes to
+ * providers before it starts listening for their updates, and would miss an answer given at
+ * once (the server would then drop every connection).
  */
-class StaticCertificateProvider implements experimental.CertificateProvider {
-  constructor(private readonly update: { ca: Buffer; identity: { certificate: Buffer; privateKey: Buffer } }) {}
+class RenewableCertificateProvider implements experimental.CertificateProvider {
+  private readonly caListeners = new Set<experimental.CaCertificateUpdateListener>()
+  private readonly identityListeners = new Set<experimental.IdentityCertificateUpdateListener>()
+
+  constructor(private current: { ca: Buffer; identity: { certificate: Buffer; privateKey: Buffer } }) {}
+
+  update(next: { ca: Buffer; identity: { certificate: Buffer; privateKey: Buffer } }): void {
+    this.current = next
+    for (const listener of this.caListeners) listener({ caCertificate: next.ca })
+    for (const listener of this.identityListeners) listener(next.identity)
+  }
 
   addCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
-    queueMicrotask(() => listener({ caCertificate: this.update.ca }))
+    this.caListeners.add(listener)
+    queueMicrotask(() => listener({ caCertificate: this.current.ca }))
   }
 
-  removeCaCertificateListener(): void {}
+  removeCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
+    this.caListeners.delete(listener)
+  }
 
   addIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
-    queueMicrotask(() => listener(this.update.identity))
+    this.identityListeners.add(listener)
+    queueMicrotask(() => listener(this.current.identity))
   }
 
-  removeIdentityCertificateListener(): void {}
+  removeIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
+    this.identityListeners.delete(listener)
+  }
+}
+
+function providerUpdate(local: LocalIdentity): { ca: Buffer; identity: { certificate: Buffer; privateKey: Buffer } } {
+  return { ca: Buffer.from(local.caPem), identity: { certificate: Buffer.from(`${local.certPem}${local.caPem}`), privateKey: Buffer.from(local.keyPem) } }
 }
 
 /**
  * Server credentials for a control-plane port: TLS with this process's certificate, asking every
  * caller for a certificate from the cluster CA. A caller without one still gets through the
  * handshake, for the two join calls only: every other handler refuses a call whose
- * {@link callerIdentity} is undefined.
+ * {@link callerIdentity} is undefined. `renew` switches new connections to a renewed certificate.
  */
-export function controlPlaneServerCredentials(local: LocalIdentity): ServerCredentials {
-  const provider = new StaticCertificateProvider({
-    ca: Buffer.from(local.caPem),
-    identity: { certificate: Buffer.from(`${local.certPem}${local.caPem}`), privateKey: Buffer.from(local.keyPem) },
-  })
+export function renewableServerCredentials(local: LocalIdentity): { credentials: ServerCredentials; renew: (renewed: LocalIdentity) => void } {
+  const provider = new RenewableCertificateProvider(providerUpdate(local))
   // One provider for both roles: grpc-js 1.14's factory passes its two providers to the constructor in the other order.
-  return experimental.createCertificateProviderServerCredentials(provider, provider, false)
+  const credentials = experimental.createCertificateProviderServerCredentials(provider, provider, false)
+  return { credentials, renew: (renewed) => provider.update(providerUpdate(renewed)) }
+}
+
+/** {@link renewableServerCredentials} for a certificate that is not renewed. */
+export function controlPlaneServerCredentials(local: LocalIdentity): ServerCredentials {
+  return renewableServerCredentials(local).credentials
 }
 
 /** Refuses a TLS peer whose certificate does not carry one of `roles`: the CA alone is not enough. */

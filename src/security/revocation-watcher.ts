@@ -27,7 +27,6 @@ export const NO_REVOCATIONS: RevocationList = { isRevoked: () => false, onRevoke
  */
 export class RevocationWatcher implements RevocationList, Startable {
   private revoked = new Set<string>()
-  private readonly clients: CertificateServiceClient[]
   private readonly listeners = new Set<(hostIds: readonly string[]) => void>()
   private timer: NodeJS.Timeout | undefined
   private polling: Promise<void> | undefined
@@ -35,10 +34,14 @@ export class RevocationWatcher implements RevocationList, Startable {
 
   constructor(
     private readonly components: { clock: Clock; logger: Logger },
-    private readonly init: { managerAddrs: readonly string[]; credentials: ChannelCredentials; intervalMs?: number; timeoutMs?: number },
-  ) {
-    this.clients = init.managerAddrs.map((address) => new CertificateServiceClient(address, init.credentials, MANAGER_CHANNEL_OPTIONS))
-  }
+    private readonly init: {
+      managerAddrs: readonly string[]
+      /** The channel's credentials, asked for each poll: a renewed certificate is used from the next one. */
+      credentials: () => ChannelCredentials
+      intervalMs?: number
+      timeoutMs?: number
+    },
+  ) {}
 
   isRevoked(hostId: string): boolean {
     return this.revoked.has(hostId)
@@ -67,7 +70,6 @@ export class RevocationWatcher implements RevocationList, Startable {
     this.stopped = true
     clearTimeout(this.timer)
     await this.polling
-    for (const client of this.clients) client.close()
   }
 
   private schedule(): void {
@@ -80,19 +82,23 @@ export class RevocationWatcher implements RevocationList, Startable {
 
   private async fetch(): Promise<void> {
     const failures: string[] = []
-    for (const [index, client] of this.clients.entries()) {
+    // A connection per poll: one handshake every interval, and always with the current certificate.
+    for (const address of this.init.managerAddrs) {
+      const client = new CertificateServiceClient(address, this.init.credentials(), MANAGER_CHANNEL_OPTIONS)
       try {
         const hostIds = await new Promise<string[]>((resolve, reject) => {
           const deadline = new Date(this.components.clock.nowMs() + (this.init.timeoutMs ?? 5_000))
           client.listRevokedHosts({}, new Metadata(), { deadline }, (error, response) => {
             if (error === null) resolve(response.hostIds)
-            else reject(fromGrpcError(error, `cannot list revoked hosts at ${this.init.managerAddrs[index] ?? ''}`))
+            else reject(fromGrpcError(error, `cannot list revoked hosts at ${address}`))
           })
         })
         this.replace(hostIds)
         return
       } catch (error) {
         failures.push((error as Error).message)
+      } finally {
+        client.close()
       }
     }
     if (failures.length > 0) this.components.logger.warn({ failures }, 'no manager answered for revoked hosts; keeping the last list')

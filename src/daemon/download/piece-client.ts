@@ -39,15 +39,26 @@ interface Parent {
  * that fails before any answer on a reused connection (the parent closed it while idle) is sent
  * once more on a fresh one, as HTTP clients do for idempotent requests.
  */
+function secureOptions(tls: ConnectionOptions | undefined): ConnectionOptions | undefined {
+  return tls === undefined ? undefined : { secureContext: createSecureContext(tls), ...(tls.checkServerIdentity === undefined ? {} : { checkServerIdentity: tls.checkServerIdentity }) }
+}
+
 export class PieceClient {
   private readonly parents = new Map<string, Parent>()
   private closed = false
   /** One secure context for every connection: building one parses the key and certificates, a cost per handshake otherwise. */
-  private readonly tls: ConnectionOptions | undefined
+  private tls: ConnectionOptions | undefined
 
   constructor(private readonly init: PieceClientInit) {
-    const { tls } = init
-    this.tls = tls === undefined ? undefined : { secureContext: createSecureContext(tls), ...(tls.checkServerIdentity === undefined ? {} : { checkServerIdentity: tls.checkServerIdentity }) }
+    this.tls = secureOptions(init.tls)
+  }
+
+  /**
+   * Connections from now on show this certificate (a renewed one); open connections keep the
+   * one they were made with, which TLS checked at their handshake.
+   */
+  setTls(tls: ConnectionOptions): void {
+    this.tls = secureOptions(tls)
   }
 
   /** GETs `request` from the parent; a 206's body goes to `sink`. See {@link PieceConnection.request} for failures. */

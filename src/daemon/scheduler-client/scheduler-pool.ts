@@ -27,6 +27,9 @@ export interface SchedulerWaits {
  */
 export class SchedulerPool {
   private readonly clients = new Map<string, SchedulerServiceClient>()
+  /** Clients made with an older certificate: streams open on them go on until they end; closed with the pool. */
+  private readonly retired: SchedulerServiceClient[] = []
+  private credentials: ChannelCredentials
   private readonly downUntilMs = new Map<string, number>()
   private readonly unsubscribe: () => void
 
@@ -46,6 +49,7 @@ export class SchedulerPool {
       waits: SchedulerWaits
     },
   ) {
+    this.credentials = init.credentials
     this.unsubscribe = init.directory.onChange((members) => {
       this.forgetAllBut(members)
     })
@@ -73,7 +77,7 @@ export class SchedulerPool {
   client(address: string): SchedulerServiceClient {
     let client = this.clients.get(address)
     if (client === undefined) {
-      client = new SchedulerServiceClient(address, this.init.credentials, {
+      client = new SchedulerServiceClient(address, this.credentials, {
         ...SCHEDULER_CHANNEL_OPTIONS,
         'grpc.keepalive_time_ms': 10_000,
         'grpc.keepalive_timeout_ms': 5_000,
@@ -82,6 +86,13 @@ export class SchedulerPool {
       this.clients.set(address, client)
     }
     return client
+  }
+
+  /** Calls from now on show these credentials (a renewed certificate); open streams keep their connections. */
+  setCredentials(credentials: ChannelCredentials): void {
+    this.credentials = credentials
+    this.retired.push(...this.clients.values())
+    this.clients.clear()
   }
 
   /** Opens the AnnouncePeer stream of one peer with the scheduler at `address`. */
@@ -108,7 +119,7 @@ export class SchedulerPool {
 
   close(): void {
     this.unsubscribe()
-    for (const client of this.clients.values()) client.close()
+    for (const client of [...this.clients.values(), ...this.retired.splice(0)]) client.close()
     this.clients.clear()
   }
 

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { createServer as createTlsServer } from 'node:https'
+import { createServer as createTlsServer, Server as TlsServer } from 'node:https'
 import type { TlsOptions } from 'node:tls'
 import { contentRange, parseRangeHeader } from '../../common/http-range.js'
 import { closeServer, listen, sendError, writeChunk } from '../../common/http-server.js'
@@ -60,6 +60,11 @@ export class UploadServer implements Startable {
     }
     this.server = init.tls === undefined ? createServer({ keepAlive: true }, handle) : createTlsServer({ ...init.tls, keepAlive: true }, handle)
     this.server.keepAliveTimeout = UPLOAD_KEEP_ALIVE_TIMEOUT_MS
+  }
+
+  /** New connections present this certificate (a renewed one); open ones keep theirs. */
+  setTls(tls: TlsOptions): void {
+    if (this.server instanceof TlsServer) this.server.setSecureContext(tls)
   }
 
   /** Piece responses being sent right now: the host's upload load for the scheduler. */

@@ -89,7 +89,7 @@ describe('the manager holds the cluster CA', { timeout: 60_000 }, () => {
     const witness = await joinAs('normal', '10.0.0.5')
     const watcher = new RevocationWatcher(
       { clock: systemClock, logger: silentLogger() },
-      { managerAddrs: [manager.grpcAddressBound ?? ''], credentials: managerChannelCredentials(witness), intervalMs: 60_000 },
+      { managerAddrs: [manager.grpcAddressBound ?? ''], credentials: () => managerChannelCredentials(witness), intervalMs: 60_000 },
     )
     await watcher.start()
     try {
