@@ -15,6 +15,7 @@ interface SchedulerFlags {
   logLevel?: LogLevel
   pkiDir?: string
   identityDir?: string
+  joinToken?: string
   insecure?: boolean
   manager?: string
   clusterId?: string
@@ -33,7 +34,7 @@ function flagTree(flags: SchedulerFlags): Record<string, unknown> {
     server: { port: toInteger('--port', flags.port), listenIP: flags.listenIp },
     metrics: { port: toInteger('--metrics-port', flags.metricsPort) },
     log: { level: flags.logLevel },
-    security: { pkiDir: flags.pkiDir, identityDir: flags.identityDir, insecure: flags.insecure },
+    security: { pkiDir: flags.pkiDir, identityDir: flags.identityDir, joinToken: flags.joinToken, insecure: flags.insecure },
     manager: {
       addrs: flags.manager?.split(',').map((addr) => addr.trim()).filter((addr) => addr !== ''),
       schedulerClusterID: toInteger('--cluster-id', flags.clusterId),
@@ -61,6 +62,7 @@ export function schedulerCommand(name = 'scheduler'): Command {
     .addOption(new Option('--log-level <level>', 'log level (log.level)').choices(LOG_LEVELS))
     .option('--pki-dir <path>', 'the cluster CA and its join tokens, created on first start (security.pkiDir)')
     .option('--identity-dir <path>', 'a scheduler certificate a manager issued, instead of holding the CA (security.identityDir)')
+    .option('--join-token <token>', 'with --manager: get the scheduler certificate from the manager on a first start (security.joinToken)')
     .option('--manager <addrs>', 'comma-separated gRPC addresses host:port of the managers to register with (manager.addrs)')
     .option('--cluster-id <id>', 'the cluster to join; 0 lets the manager pick by scopes (manager.schedulerClusterID)')
     .option('--insecure', 'run without identities: no TLS, anyone may announce anything (security.insecure; experiments only)')

@@ -1,8 +1,8 @@
 import { join } from 'node:path'
 import type { Logger } from '../common/logger.js'
-import { DamselflyError, toDamselflyError } from '../protocol/damselfly-error.js'
+import { DamselflyError } from '../protocol/damselfly-error.js'
 import { certificateHostname, normalizeIp } from '../security/identity.js'
-import { joinCluster } from '../security/join-client.js'
+import { joinAny } from '../security/join-client.js'
 import { readIdentity, writeIdentity, type LocalIdentity } from '../security/local-identity.js'
 import type { DaemonConfig } from './config.js'
 
@@ -27,13 +27,13 @@ export async function resolveHostIdentity(config: DaemonConfig, ip: string, logg
   const dir = identityDirOf(config)
   let local = await readIdentity(dir)
   if (local === undefined && config.security.joinToken !== '') {
-    local = await joinAnyScheduler(config, ip)
+    local = await joinCluster(config, ip)
     await writeIdentity(dir, local)
     logger.info({ hostId: local.identity.hostId, role: local.identity.role, identityDir: dir }, 'joined the cluster')
   }
   if (local === undefined) {
     if (config.scheduler.addrs.length === 0 && config.manager.addrs.length === 0) return undefined
-    throw new DamselflyError('CONFIG_INVALID', `no host identity in ${dir}: join the cluster with --join-token <token> (\`damselfly pki token create\` prints one where the cluster CA is), or run with --insecure`)
+    throw new DamselflyError('CONFIG_INVALID', `no host identity in ${dir}: join the cluster with --join-token <token> (from the manager's API, or \`damselfly pki token create\` where a scheduler holds the CA), or run with --insecure`)
   }
   const { identity } = local
   if (config.seedPeer.enable && identity.role !== 'seed') {
@@ -45,18 +45,9 @@ export async function resolveHostIdentity(config: DaemonConfig, ip: string, logg
   return local
 }
 
-async function joinAnyScheduler(config: DaemonConfig, ip: string): Promise<LocalIdentity> {
-  if (config.scheduler.addrs.length === 0) throw new DamselflyError('CONFIG_INVALID', 'security.joinToken needs scheduler.addrs: the token is redeemed at a scheduler')
-  const failures: string[] = []
-  for (const address of config.scheduler.addrs) {
-    try {
-      return await joinCluster({ address, token: config.security.joinToken, hostname: certificateHostname(config.host.hostname, 'host'), ips: [ip], timeoutMs: JOIN_TIMEOUT_MS })
-    } catch (error) {
-      const failure = toDamselflyError(error)
-      // A refused token is refused everywhere; only an unreachable scheduler is worth another try.
-      if (failure.code !== 'SCHEDULER_UNAVAILABLE') throw failure
-      failures.push(failure.message)
-    }
-  }
-  throw new DamselflyError('SCHEDULER_UNAVAILABLE', `cannot join the cluster: ${failures.join('; ')}`)
+/** Redeems the join token where the cluster CA is: at a manager when there is one, else at a scheduler. */
+async function joinCluster(config: DaemonConfig, ip: string): Promise<LocalIdentity> {
+  const addresses = config.manager.addrs.length > 0 ? config.manager.addrs : config.scheduler.addrs
+  if (addresses.length === 0) throw new DamselflyError('CONFIG_INVALID', 'security.joinToken needs manager.addrs or scheduler.addrs: the token is redeemed where the cluster CA is')
+  return joinAny(addresses, { token: config.security.joinToken, hostname: certificateHostname(config.host.hostname, 'host'), ips: [ip], timeoutMs: JOIN_TIMEOUT_MS })
 }

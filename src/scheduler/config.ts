@@ -3,7 +3,14 @@ import { z } from 'zod'
 import { resolveConfig, type ConfigSources } from '../common/config-resolver.js'
 import { durationMs, intervalMs, port, timerMs } from '../common/config-schema.js'
 import { LOG_LEVELS } from '../common/logger.js'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
 import { defaultPkiDir } from '../security/cluster-pki.js'
+
+/** Where a scheduler keeps the certificate a manager issued when nobody says. */
+export function defaultSchedulerIdentityDir(): string {
+  return process.getuid?.() === 0 ? '/var/lib/damselfly/scheduler/identity' : join(homedir(), '.damselfly', 'scheduler', 'identity')
+}
 
 /** Key names follow Dragonfly's scheduler where one exists. Durations are text (`500ms`, `1h`) or milliseconds. */
 export const SCHEDULER_DEFAULTS = {
@@ -41,9 +48,12 @@ export const SCHEDULER_DEFAULTS = {
     pkiDir: defaultPkiDir(),
     /**
      * A scheduler whose certificate a manager issued (ca.crt, host.crt, host.key): it holds no CA
-     * and serves no joins, which the manager does. '' keeps the CA in pkiDir.
+     * and serves no joins, which the manager does. '' keeps the CA in pkiDir, unless manager.addrs
+     * is set: then the identity is kept in the default identity directory.
      */
     identityDir: '',
+    /** Gets the identity from a manager on a first start without one (`manager.addrs`). */
+    joinToken: '',
   },
   log: { level: 'info' },
 }
@@ -73,7 +83,7 @@ export const schedulerConfigSchema = z
       capabilityTTL: timerMs(),
       gc: z.object({ peerTTL: durationMs(), taskTTL: durationMs(), hostTTL: durationMs(), interval: timerMs() }),
     }),
-    security: z.object({ insecure: z.boolean(), pkiDir: z.string().min(1), identityDir: z.string() }),
+    security: z.object({ insecure: z.boolean(), pkiDir: z.string().min(1), identityDir: z.string(), joinToken: z.string() }),
     log: z.object({ level: z.enum(LOG_LEVELS) }),
   })
   .refine((c) => c.scheduler.gc.interval > 0, { message: 'must be more than 0', path: ['scheduler', 'gc', 'interval'] })

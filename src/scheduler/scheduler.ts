@@ -20,12 +20,13 @@ import { MANAGER_CHANNEL_OPTIONS, managerChannelCredentials, renewableServerCred
 import { certificateAddresses, certificateHostname } from '../security/identity.js'
 import { JoinService } from '../security/join-service.js'
 import { JoinTokenStore } from '../security/join-tokens.js'
-import { issueLocalIdentity, readIdentity, type LocalIdentity } from '../security/local-identity.js'
+import { joinAny } from '../security/join-client.js'
+import { issueLocalIdentity, readIdentity, writeIdentity, type LocalIdentity } from '../security/local-identity.js'
 import { ManagedTrust } from '../security/managed-trust.js'
 import { NO_REVOCATIONS, type RevocationList } from '../security/revocation-watcher.js'
 import { fromPem } from '../security/x509.js'
 import { ClusterSettings } from './cluster-settings.js'
-import type { SchedulerConfig } from './config.js'
+import { defaultSchedulerIdentityDir, type SchedulerConfig } from './config.js'
 import { WeightedEvaluator, type Evaluator } from './evaluator.js'
 import { ResourceStore } from './resource-store.js'
 import { PeerCapabilities } from './peer-capabilities.js'
@@ -33,6 +34,9 @@ import { ScheduleRunner } from './schedule-runner.js'
 import { SchedulerMetrics } from './scheduler-metrics.js'
 import { SchedulerService } from './scheduler-service.js'
 import { Scheduling } from './scheduling.js'
+
+/** How long joining at a manager may take on a first start. */
+const JOIN_TIMEOUT_MS = 15_000
 
 /** Time the gRPC server gives open calls to finish on stop before cutting them. */
 const SHUTDOWN_GRACE_MS = 2000
@@ -259,14 +263,16 @@ export class Scheduler implements Startable {
       return ServerCredentials.createInsecure()
     }
     const clock = this.components.clock ?? systemClock
-    const local = security.identityDir === '' ? await this.holdCa() : await this.managerIssuedIdentity(security.identityDir)
+    // With managers, the CA is theirs: this scheduler runs on a certificate one of them issued.
+    const identityDir = security.identityDir !== '' ? security.identityDir : this.config.manager.addrs.length > 0 ? defaultSchedulerIdentityDir() : ''
+    const local = identityDir === '' ? await this.holdCa() : await this.managerIssuedIdentity(identityDir)
     this.useIdentity(local)
     const { credentials, renew } = renewableServerCredentials(local)
     this.renewServerCertificate = renew
-    if (security.identityDir !== '' && this.config.manager.addrs.length > 0) {
+    if (identityDir !== '' && this.config.manager.addrs.length > 0) {
       this.trust = new ManagedTrust(
         { clock, logger: logger.child({ component: 'trust' }), onRenewed: (renewed) => this.useIdentity(renewed) },
-        { identity: local, identityDir: security.identityDir, managerAddrs: this.config.manager.addrs },
+        { identity: local, identityDir, managerAddrs: this.config.manager.addrs },
       )
       this.trust.onRevoked((hostIds) => this.service.revokeHosts(hostIds))
       await this.trust.start()
@@ -303,10 +309,19 @@ export class Scheduler implements Startable {
     return local
   }
 
-  /** The scheduler certificate a manager issued, from `dir`: the CA stays with the manager. */
+  /**
+   * The scheduler certificate a manager issued, from `dir`, or from a manager with the join token
+   * on a first start: the CA stays with the managers.
+   */
   private async managerIssuedIdentity(dir: string): Promise<LocalIdentity> {
-    const local = await readIdentity(dir)
-    if (local === undefined) throw new DamselflyError('CONFIG_INVALID', `no identity in ${dir} (security.identityDir): join through a manager first`)
+    const { security, manager, server } = this.config
+    let local = await readIdentity(dir)
+    if (local === undefined && security.joinToken !== '' && manager.addrs.length > 0) {
+      local = await joinAny(manager.addrs, { token: security.joinToken, hostname: certificateHostname(hostname(), 'scheduler'), ips: certificateAddresses(server), timeoutMs: JOIN_TIMEOUT_MS })
+      await writeIdentity(dir, local)
+      this.components.logger.info({ identityDir: dir, hostId: local.identity.hostId }, 'joined the cluster at a manager')
+    }
+    if (local === undefined) throw new DamselflyError('CONFIG_INVALID', `no identity in ${dir} (security.identityDir): start once with --join-token <token of role scheduler> from the manager`)
     if (local.identity.role !== 'scheduler') throw new DamselflyError('CONFIG_INVALID', `the certificate in ${dir} is for role ${local.identity.role}, not scheduler`)
     this.components.logger.info({ identityDir: dir, hostId: local.identity.hostId, notAfter: local.cert.validTo }, 'scheduler identity from the manager')
     return local

@@ -1,6 +1,6 @@
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js'
 import { fromGrpcError } from '../common/grpc-status.js'
-import { DamselflyError } from '../protocol/damselfly-error.js'
+import { DamselflyError, toDamselflyError } from '../protocol/damselfly-error.js'
 import { IdentityServiceClient } from '../protocol/generated/damselfly/identity/v1/identity.js'
 import { roleCheck, SCHEDULER_CHANNEL_OPTIONS } from './grpc-tls.js'
 import { generateHostKey, validateIdentityRequest } from './identity.js'
@@ -56,4 +56,23 @@ export async function joinCluster(request: { address: string; token: string; hos
   } finally {
     client.close()
   }
+}
+
+/**
+ * {@link joinCluster} at the first of `addresses` (managers or schedulers) that answers. A refused
+ * token is refused everywhere, so only an unreachable address, or one that serves no joins, is
+ * passed over.
+ */
+export async function joinAny(addresses: readonly string[], request: { token: string; hostname: string; ips: readonly string[]; timeoutMs: number }): Promise<LocalIdentity> {
+  const failures: string[] = []
+  for (const address of addresses) {
+    try {
+      return await joinCluster({ address, ...request })
+    } catch (error) {
+      const failure = toDamselflyError(error)
+      if (failure.code !== 'SCHEDULER_UNAVAILABLE') throw failure
+      failures.push(failure.message)
+    }
+  }
+  throw new DamselflyError('SCHEDULER_UNAVAILABLE', `cannot join the cluster: ${failures.join('; ')}`)
 }
