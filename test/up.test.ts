@@ -22,9 +22,9 @@ describe('damselfly up', { timeout: 180_000 }, () => {
     await (dir as typeof dir | undefined)?.remove()
   })
 
-  it('runs a scheduler, a seed peer and a daemon that downloads through the seed, and stops on Ctrl-C', { timeout: 150_000 }, async () => {
+  it('runs a manager, a scheduler and a seed peer registered with it, and a daemon that finds them through it and downloads through the seed; stops on Ctrl-C', { timeout: 150_000 }, async () => {
     const socket = join(dir.path, 'dfdaemon.sock')
-    const child = spawn(process.execPath, [cliPath('damselfly'), 'up', '--data-dir', join(dir.path, 'data'), '--scheduler-port', '0'], {
+    const child = spawn(process.execPath, [cliPath('damselfly'), 'up', '--data-dir', join(dir.path, 'data'), '--scheduler-port', '0', '--manager-port', '0', '--manager-grpc-port', '0'], {
       env: {
         ...process.env,
         DFDAEMON_DOWNLOAD_SERVER_SOCKET_PATH: socket,
@@ -48,8 +48,11 @@ describe('damselfly up', { timeout: 180_000 }, () => {
         return stdout.includes('Press Ctrl-C to stop.')
       }, 'damselfly up to be ready', 30_000)
       assert.match(stdout, /mirror: +http:\/\/127\.0\.0\.1:\d+/)
-      assert.match(stdout, /a scheduler, a seed peer and a daemon/)
-      assert.match(stdout, /trust: +mutual TLS; cluster CA in /, 'identities are set up with nothing to type')
+      assert.match(stdout, /a manager, a scheduler, a seed peer and a daemon/)
+      assert.match(stdout, /trust: +mutual TLS; cluster CA held by the manager/, 'identities are set up with nothing to type')
+      const api = /manager: +http:\/\/(127\.0\.0\.1:\d+)/.exec(stdout)?.[1]
+      assert.ok(api, stdout)
+      assert.equal((await fetch(`http://${api}/healthy`)).status, 200)
       const metrics = /metrics: +http:\/\/([^/\s]+)\/metrics/.exec(stdout)?.[1]
       assert.ok(metrics, stdout)
       const url = origin.serve('/up/content', content)
