@@ -2,6 +2,7 @@ import { Migrator, type Migration } from 'kysely'
 import { DamselflyError } from '../../protocol/damselfly-error.js'
 import type { DialectName, ManagerDatabase } from './database.js'
 import { initial } from './migrations/0001-initial.js'
+import { signinFailures } from './migrations/0002-signin-failures.js'
 
 /**
  * Every migration, in order; names sort in the order they run. A migration once released is
@@ -10,6 +11,7 @@ import { initial } from './migrations/0001-initial.js'
 function migrations(dialect: DialectName): Record<string, Migration> {
   return {
     '0001-initial': initial(dialect),
+    '0002-signin-failures': signinFailures(dialect),
   }
 }
 

@@ -17,6 +17,7 @@ export interface ManagerSchema {
   sessions: SessionsTable
   personal_access_tokens: PersonalAccessTokensTable
   audits: AuditsTable
+  signin_failures: SigninFailuresTable
 }
 
 /**
@@ -166,6 +167,16 @@ export interface AuditsTable {
   /** `success` or `failure`. */
   state: string
   status_code: number
+  created_at_ms: number
+}
+
+/**
+ * One failed sign-in, counted per key (`name:<user name>` and `ip:<client address>`) so the limit
+ * holds across managers sharing the database. Rows older than the window are pruned as new ones come.
+ */
+export interface SigninFailuresTable {
+  id: Generated<number>
+  key: string
   created_at_ms: number
 }
 
