@@ -7,10 +7,13 @@ import { createMetricsRegistry } from '../common/metrics.js'
 import type { Startable } from '../common/startable.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
 import { buildApi } from './api/app.js'
+import type { ScryptParameters } from './auth/password-hasher.js'
+import { bootstrapRoot } from './auth/root-bootstrap.js'
 import type { ManagerConfig } from './config.js'
-import { ClustersRepository } from './db/clusters-repository.js'
+import type { ClustersRepository } from './db/clusters-repository.js'
 import { openDatabase, type ManagerDatabase } from './db/database.js'
 import { migrateToLatest } from './db/migrate.js'
+import { createManagerServices, type ManagerServices } from './manager-services.js'
 
 /** Time the gRPC server gives open calls to finish on stop before cutting them. */
 const SHUTDOWN_GRACE_MS = 2000
@@ -22,6 +25,12 @@ function hostPort(host: string, port: number): string {
 export interface ManagerComponents {
   readonly logger: Logger
   readonly clock?: Clock
+  /** Where `DAMSELFLY_ROOT_PASSWORD` is read; the process environment unless a test says. */
+  readonly env?: Readonly<Record<string, string | undefined>>
+  /** Where a generated root password is shown, once: standard output, never the log. */
+  readonly printSecret?: (line: string) => void
+  /** Lowered only by tests; production hashes passwords with the default cost. */
+  readonly scrypt?: ScryptParameters
 }
 
 /**
@@ -32,7 +41,7 @@ export interface ManagerComponents {
 export class Manager implements Startable {
   readonly registry: Registry
   readonly database: ManagerDatabase
-  readonly clusters: ClustersRepository
+  readonly services: ManagerServices
   readonly api: FastifyInstance
   private readonly grpcServer = new GrpcServer()
   private restAddress: string | undefined
@@ -46,8 +55,15 @@ export class Manager implements Startable {
     const clock = components.clock ?? systemClock
     this.registry = createMetricsRegistry('manager')
     this.database = openDatabase(config.database.url, config.server.dataDir)
-    this.clusters = new ClustersRepository({ database: this.database, clock })
-    this.api = buildApi({ registry: this.registry, logger: components.logger.child({ component: 'api' }) })
+    this.services = createManagerServices({ database: this.database, clock }, {
+      sessionTtlMs: config.auth.sessionTTL,
+      ...(components.scrypt === undefined ? {} : { scrypt: components.scrypt }),
+    })
+    this.api = buildApi({ registry: this.registry, logger: components.logger.child({ component: 'api' }), services: this.services })
+  }
+
+  get clusters(): ClustersRepository {
+    return this.services.clusters
   }
 
   /** `host:port` of REST, the Open API, `/healthy` and `/metrics`; set once started. */
@@ -66,6 +82,14 @@ export class Manager implements Startable {
     const applied = await migrateToLatest(this.database)
     if (applied.length > 0) logger.info({ database: this.database.description, migrations: applied }, 'database migrated')
     await this.clusters.ensureDefault()
+    const env = this.components.env ?? process.env
+    await bootstrapRoot({
+      users: this.services.users,
+      roles: this.services.roles,
+      hasher: this.services.hasher,
+      logger,
+      printSecret: this.components.printSecret ?? ((line) => process.stdout.write(line)),
+    }, { rootPassword: this.config.auth.rootPassword !== '' ? this.config.auth.rootPassword : env['DAMSELFLY_ROOT_PASSWORD'] ?? '' })
     this.restAddress = await this.api.listen({ host: server.rest.listenIP, port: server.rest.port }).then((url) => new URL(url).host)
     const port = await new Promise<number>((resolve, reject) => {
       this.grpcServer.bindAsync(hostPort(server.grpc.listenIP, server.grpc.port), ServerCredentials.createInsecure(), (error, bound) => {

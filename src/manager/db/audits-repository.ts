@@ -66,7 +66,7 @@ export class AuditsRepository {
     if (filter.sinceMs !== undefined) query = query.where('created_at_ms', '>=', filter.sinceMs)
     if (filter.untilMs !== undefined) query = query.where('created_at_ms', '<', filter.untilMs)
     const rows = await query.selectAll().orderBy('id', 'desc').offset(page.offset).limit(page.limit).execute()
-    const { total } = await query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow()
+    const { total } = await query.select((eb) => eb.fn.countAll<number | string>().as('total')).executeTakeFirstOrThrow()
     return {
       total: Number(total),
       items: rows.map((row) => ({

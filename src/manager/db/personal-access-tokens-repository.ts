@@ -94,7 +94,7 @@ export class PersonalAccessTokensRepository {
     if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId)
     if (filter.state !== undefined) query = query.where('state', '=', filter.state)
     const rows = await query.selectAll().orderBy('id').offset(page.offset).limit(page.limit).execute()
-    const { total } = await query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow()
+    const { total } = await query.select((eb) => eb.fn.countAll<number | string>().as('total')).executeTakeFirstOrThrow()
     return { items: rows.map(toToken), total: Number(total) }
   }
 

@@ -11,7 +11,7 @@ export class SigninFailuresRepository {
 
   /** Failures recorded for each key since `sinceMs`. */
   async countSince(keys: readonly string[], sinceMs: number): Promise<Map<string, number>> {
-    const rows = await this.db.selectFrom('signin_failures').select(['key', (eb) => eb.fn.countAll<number>().as('failures')])
+    const rows = await this.db.selectFrom('signin_failures').select(['key', (eb) => eb.fn.countAll<number | string>().as('failures')])
       .where('key', 'in', keys).where('created_at_ms', '>', sinceMs).groupBy('key').execute()
     return new Map(rows.map((row) => [row.key, Number(row.failures)]))
   }

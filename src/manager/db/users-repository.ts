@@ -64,7 +64,7 @@ export class UsersRepository {
   }
 
   async count(): Promise<number> {
-    const { total } = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow()
+    const { total } = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number | string>().as('total')).executeTakeFirstOrThrow()
     return Number(total)
   }
 
@@ -96,7 +96,7 @@ export class UsersRepository {
     if (filter.email !== undefined) query = query.where('email', '=', filter.email)
     if (filter.state !== undefined) query = query.where('state', '=', filter.state)
     const rows = await query.selectAll().orderBy('id').offset(page.offset).limit(page.limit).execute()
-    const { total } = await query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow()
+    const { total } = await query.select((eb) => eb.fn.countAll<number | string>().as('total')).executeTakeFirstOrThrow()
     return { items: rows.map(toUser), total: Number(total) }
   }
 
