@@ -8,25 +8,28 @@ import { createMetricsRegistry } from '../common/metrics.js'
 import type { Startable } from '../common/startable.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
 import { CertificateServiceService, IdentityServiceService } from '../protocol/generated/damselfly/identity/v1/identity.js'
+import { ManagerServiceService } from '../protocol/generated/damselfly/manager/v1/manager.js'
 import { CallerIdentities, controlPlaneServerCredentials } from '../security/grpc-tls.js'
 import { certificateAddresses, certificateHostname } from '../security/identity.js'
 import { JoinService } from '../security/join-service.js'
 import { issueLocalIdentity, type LocalIdentity } from '../security/local-identity.js'
 import { DAY_MS } from '../security/x509.js'
-import { ManagerServiceService } from '../protocol/generated/damselfly/manager/v1/manager.js'
 import { buildApi } from './api/app.js'
+import type { ScryptParameters } from './auth/password-hasher.js'
+import { bootstrapRoot } from './auth/root-bootstrap.js'
 import type { ManagerConfig } from './config.js'
-import { ClustersRepository } from './db/clusters-repository.js'
+import type { ClustersRepository } from './db/clusters-repository.js'
 import { openDatabase, type ManagerDatabase } from './db/database.js'
 import { HostsRepository } from './db/hosts-repository.js'
 import { migrateToLatest } from './db/migrate.js'
-import { CertificateService } from './trust/certificate-service.js'
-import { CertificatesRepository } from './trust/certificates-repository.js'
-import { loadOrCreateClusterCa, type ManagerCa } from './trust/cluster-ca.js'
-import { JoinTokensRepository } from './trust/join-tokens-repository.js'
 import { SchedulersRepository } from './db/schedulers-repository.js'
 import { SeedPeersRepository } from './db/seed-peers-repository.js'
 import { ManagerService } from './grpc/manager-service.js'
+import { createManagerServices, type ManagerServices } from './manager-services.js'
+import { CertificateService } from './trust/certificate-service.js'
+import type { CertificatesRepository } from './trust/certificates-repository.js'
+import { loadOrCreateClusterCa, type ManagerCa } from './trust/cluster-ca.js'
+import type { JoinTokensRepository } from './trust/join-tokens-repository.js'
 
 /** Time the gRPC server gives open calls to finish on stop before cutting them. */
 const SHUTDOWN_GRACE_MS = 2000
@@ -38,6 +41,12 @@ function hostPort(host: string, port: number): string {
 export interface ManagerComponents {
   readonly logger: Logger
   readonly clock?: Clock
+  /** Where `DAMSELFLY_ROOT_PASSWORD` is read; the process environment unless a test says. */
+  readonly env?: Readonly<Record<string, string | undefined>>
+  /** Where a generated root password is shown, once: standard output, never the log. */
+  readonly printSecret?: (line: string) => void
+  /** Lowered only by tests; production hashes passwords with the default cost. */
+  readonly scrypt?: ScryptParameters
 }
 
 /**
@@ -48,9 +57,7 @@ export interface ManagerComponents {
 export class Manager implements Startable {
   readonly registry: Registry
   readonly database: ManagerDatabase
-  readonly clusters: ClustersRepository
-  readonly joinTokens: JoinTokensRepository
-  readonly certificates: CertificatesRepository
+  readonly services: ManagerServices
   readonly schedulers: SchedulersRepository
   readonly seedPeers: SeedPeersRepository
   readonly hosts: HostsRepository
@@ -73,13 +80,15 @@ export class Manager implements Startable {
     const clock = components.clock ?? systemClock
     this.registry = createMetricsRegistry('manager')
     this.database = openDatabase(config.database.url, config.server.dataDir)
-    this.clusters = new ClustersRepository({ database: this.database, clock })
-    this.certificates = new CertificatesRepository({ database: this.database, clock })
-    this.joinTokens = new JoinTokensRepository({ database: this.database, clock, pin: () => this.clusterCa.pin })
+    this.services = createManagerServices({ database: this.database, clock }, {
+      sessionTtlMs: config.auth.sessionTTL,
+      caPin: () => this.clusterCa.pin,
+      ...(components.scrypt === undefined ? {} : { scrypt: components.scrypt }),
+    })
     this.schedulers = new SchedulersRepository({ database: this.database, clock })
     this.seedPeers = new SeedPeersRepository({ database: this.database, clock })
     this.hosts = new HostsRepository({ database: this.database, clock })
-    this.api = buildApi({ registry: this.registry, logger: components.logger.child({ component: 'api' }) })
+    this.api = buildApi({ registry: this.registry, logger: components.logger.child({ component: 'api' }), services: this.services })
     const service = new ManagerService(
       {
         clusters: this.clusters, schedulers: this.schedulers, seedPeers: this.seedPeers, hosts: this.hosts,
@@ -88,6 +97,18 @@ export class Manager implements Startable {
       { keepaliveTimeoutMs: config.keepalive.timeout, requireIdentity: !config.security.insecure },
     )
     this.grpcServer.addService(ManagerServiceService, service.handlers())
+  }
+
+  get clusters(): ClustersRepository {
+    return this.services.clusters
+  }
+
+  get joinTokens(): JoinTokensRepository {
+    return this.services.joinTokens
+  }
+
+  get certificates(): CertificatesRepository {
+    return this.services.certificates
   }
 
   /** `host:port` of REST, the Open API, `/healthy` and `/metrics`; set once started. */
@@ -117,6 +138,14 @@ export class Manager implements Startable {
     const applied = await migrateToLatest(this.database)
     if (applied.length > 0) logger.info({ database: this.database.description, migrations: applied }, 'database migrated')
     await this.clusters.ensureDefault()
+    const env = this.components.env ?? process.env
+    await bootstrapRoot({
+      users: this.services.users,
+      roles: this.services.roles,
+      hasher: this.services.hasher,
+      logger,
+      printSecret: this.components.printSecret ?? ((line) => process.stdout.write(line)),
+    }, { rootPassword: this.config.auth.rootPassword !== '' ? this.config.auth.rootPassword : env['DAMSELFLY_ROOT_PASSWORD'] ?? '' })
     const credentials = await this.credentials()
     this.restAddress = await this.api.listen({ host: server.rest.listenIP, port: server.rest.port }).then((url) => new URL(url).host)
     const port = await new Promise<number>((resolve, reject) => {

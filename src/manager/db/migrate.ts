@@ -2,7 +2,8 @@ import { Migrator, type Migration } from 'kysely'
 import { DamselflyError } from '../../protocol/damselfly-error.js'
 import type { DialectName, ManagerDatabase } from './database.js'
 import { initial } from './migrations/0001-initial.js'
-import { trust } from './migrations/0004-trust.js'
+import { signinFailures } from './migrations/0002-signin-failures.js'
+import { trust } from './migrations/0003-trust.js'
 
 /**
  * Every migration, in order; names sort in the order they run. A migration once released is
@@ -11,7 +12,8 @@ import { trust } from './migrations/0004-trust.js'
 function migrations(dialect: DialectName): Record<string, Migration> {
   return {
     '0001-initial': initial(dialect),
-    '0004-trust': trust(),
+    '0002-signin-failures': signinFailures(dialect),
+    '0003-trust': trust(),
   }
 }
 

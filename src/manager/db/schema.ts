@@ -20,6 +20,7 @@ export interface ManagerSchema {
   cluster_ca: ClusterCaTable
   join_tokens: JoinTokensTable
   certificates: CertificatesTable
+  signin_failures: SigninFailuresTable
 }
 
 /**
@@ -206,6 +207,16 @@ export interface CertificatesTable {
   issued_at_ms: number
   revoked_at_ms: number | null
   revoked_by: string | null
+}
+
+/**
+ * One failed sign-in, counted per key (`name:<user name>` and `ip:<client address>`) so the limit
+ * holds across managers sharing the database. Rows older than the window are pruned as new ones come.
+ */
+export interface SigninFailuresTable {
+  id: Generated<number>
+  key: string
+  created_at_ms: number
 }
 
 export type ClusterRow = Selectable<ClustersTable>

@@ -1,0 +1,114 @@
+import { z } from 'zod'
+import type { Cluster, ClustersRepository } from '../db/clusters-repository.js'
+import { cidr, idParams, pagingQuery, regex, toRfc3339 } from './input-schemas.js'
+import { sendPage, toPage } from './paging.js'
+import { definedFields } from './defined-fields.js'
+import { defineRoute, permission, type Route } from './route.js'
+
+/** A cluster in Dragonfly's JSON: one id serves as the scheduler cluster's and the seed peer cluster's. */
+export function clusterJson(cluster: Cluster): Record<string, unknown> {
+  return {
+    id: cluster.id,
+    name: cluster.name,
+    bio: cluster.bio,
+    scopes: cluster.scopes,
+    scheduler_cluster_id: cluster.id,
+    seed_peer_cluster_id: cluster.id,
+    ...cluster.config,
+    is_default: cluster.isDefault,
+    created_at: toRfc3339(cluster.createdAtMs),
+    updated_at: toRfc3339(cluster.updatedAtMs),
+  }
+}
+
+const text = z.string().max(1024)
+const list = <T extends z.ZodType>(item: T): z.ZodArray<T> => z.array(item).max(256)
+
+/** Validated here, before the repository applies its defaults: CIDRs parse, hostname regexes compile. */
+const scopes = z.object({ idc: text.optional(), location: text.optional(), cidrs: list(cidr).optional(), hostnames: list(regex).optional() })
+
+/** Each section's fields, every one optional: a creation fills the gaps with defaults, a PATCH keeps the current values. */
+const sections = {
+  scheduler_cluster_config: z.object({
+    candidate_parent_limit: z.number().int().min(1).max(20).optional(),
+    filter_parent_limit: z.number().int().min(1).max(1000).optional(),
+    job_rate_limit: z.number().int().min(1).max(1_000_000).optional(),
+  }).optional(),
+  seed_peer_cluster_config: z.object({ load_limit: z.number().int().min(1).max(100_000).optional() }).optional(),
+  peer_cluster_config: z.object({ load_limit: z.number().int().min(1).max(100_000).optional() }).optional(),
+  blocklist: z.object({ applications: list(text).optional(), urls: list(regex).optional(), tags: list(text).optional() }).optional(),
+}
+
+const clusterName = z.string().min(1).max(255).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, and . _ - after the first')
+const createBody = z.object({ name: clusterName, bio: text.default(''), scopes: scopes.default({}), ...sections })
+const patchBody = z.object({ name: clusterName.optional(), bio: text.optional(), scopes: scopes.optional(), ...sections })
+
+function configOf(body: z.output<typeof patchBody>): Record<string, unknown> {
+  return definedFields({
+    scheduler_cluster_config: body.scheduler_cluster_config === undefined ? undefined : definedFields(body.scheduler_cluster_config),
+    seed_peer_cluster_config: body.seed_peer_cluster_config === undefined ? undefined : definedFields(body.seed_peer_cluster_config),
+    peer_cluster_config: body.peer_cluster_config === undefined ? undefined : definedFields(body.peer_cluster_config),
+    blocklist: body.blocklist === undefined ? undefined : definedFields(body.blocklist),
+  })
+}
+
+/** Clusters under /api/v1, and the read routes under Dragonfly's Open API prefix for tokens. */
+export function clusterRoutes(components: { clusters: ClustersRepository }): Route[] {
+  const { clusters } = components
+  const readRoutes = (prefix: string, who: string): Route[] => [
+    defineRoute({
+      method: 'GET',
+      url: `${prefix}/clusters`,
+      summary: `List clusters${who}`,
+      access: permission('cluster', 'read'),
+      query: pagingQuery,
+      handler: async ({ query, request, reply }) => {
+        const page = await clusters.list(toPage(query))
+        return sendPage(request, reply, query, { items: page.clusters, total: page.total }, clusterJson)
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: `${prefix}/clusters/:id`,
+      summary: `Get a cluster${who}`,
+      access: permission('cluster', 'read'),
+      params: idParams,
+      handler: async ({ params }) => clusterJson(await clusters.getOrThrow(params.id)),
+    }),
+  ]
+  return [
+    ...readRoutes('/api/v1', ''),
+    ...readRoutes('/oapi/v1', ' (Open API: personal access tokens only)'),
+    defineRoute({
+      method: 'POST',
+      url: '/api/v1/clusters',
+      summary: 'Create a cluster; unset configuration takes Dragonfly\'s defaults',
+      access: permission('cluster', 'write'),
+      status: 201,
+      body: createBody,
+      handler: async ({ body }) => clusterJson(await clusters.create({ name: body.name, bio: body.bio, scopes: definedFields(body.scopes), config: configOf(body) })),
+    }),
+    defineRoute({
+      method: 'PATCH',
+      url: '/api/v1/clusters/:id',
+      summary: 'Change a cluster; configuration sections merge field by field',
+      access: permission('cluster', 'write'),
+      params: idParams,
+      body: patchBody,
+      handler: async ({ params, body }) => clusterJson(await clusters.update(params.id, {
+        ...definedFields({ name: body.name, bio: body.bio }),
+        ...(body.scopes === undefined ? {} : { scopes: definedFields(body.scopes) }),
+        config: configOf(body),
+      })),
+    }),
+    defineRoute({
+      method: 'DELETE',
+      url: '/api/v1/clusters/:id',
+      summary: 'Delete a cluster that is not the default and has no schedulers or seed peers',
+      access: permission('cluster', 'write'),
+      params: idParams,
+      status: 204,
+      handler: async ({ params }) => clusters.delete(params.id),
+    }),
+  ]
+}

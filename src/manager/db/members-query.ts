@@ -1,0 +1,76 @@
+import { sql } from 'kysely'
+import type { ManagerDatabase } from './database.js'
+import { containsPattern, type Page, type Paged } from './page.js'
+import type { MemberState, SchedulerRow, SeedPeerRow } from './schema.js'
+
+/** How a listing of schedulers or seed peers narrows; every field is optional and they combine with AND. */
+export interface MemberFilter {
+  readonly clusterId?: number
+  readonly state?: MemberState
+  readonly idc?: string
+  readonly location?: string
+  /** A substring of the hostname. */
+  readonly hostname?: string
+  /** A substring of the address. */
+  readonly ip?: string
+  /** Seed peers only: `super`, `strong` or `weak`. */
+  readonly type?: string
+}
+
+/**
+ * Reads (and deletes) the schedulers and seed peers the gRPC side registers. Read-only apart
+ * from delete: registration and keepalive belong to the gRPC side's repositories.
+ */
+export class MembersQuery {
+  constructor(private readonly components: { database: ManagerDatabase }) {}
+
+  private get db(): ManagerDatabase['db'] {
+    return this.components.database.db
+  }
+
+  async listSchedulers(filter: MemberFilter, page: Page): Promise<Paged<SchedulerRow>> {
+    let query = this.db.selectFrom('schedulers')
+    if (filter.clusterId !== undefined) query = query.where('cluster_id', '=', filter.clusterId)
+    if (filter.state !== undefined) query = query.where('state', '=', filter.state)
+    if (filter.idc !== undefined) query = query.where('idc', '=', filter.idc)
+    if (filter.location !== undefined) query = query.where('location', '=', filter.location)
+    if (filter.hostname !== undefined) query = query.where(sql<boolean>`hostname like ${containsPattern(filter.hostname)} escape '!'`)
+    if (filter.ip !== undefined) query = query.where(sql<boolean>`ip like ${containsPattern(filter.ip)} escape '!'`)
+    const items = await query.selectAll().orderBy('id').offset(page.offset).limit(page.limit).execute()
+    const { total } = await query.select((eb) => eb.fn.countAll<number | string>().as('total')).executeTakeFirstOrThrow()
+    return { items, total: Number(total) }
+  }
+
+  async listSeedPeers(filter: MemberFilter, page: Page): Promise<Paged<SeedPeerRow>> {
+    let query = this.db.selectFrom('seed_peers')
+    if (filter.clusterId !== undefined) query = query.where('cluster_id', '=', filter.clusterId)
+    if (filter.state !== undefined) query = query.where('state', '=', filter.state)
+    if (filter.idc !== undefined) query = query.where('idc', '=', filter.idc)
+    if (filter.location !== undefined) query = query.where('location', '=', filter.location)
+    if (filter.type !== undefined) query = query.where('type', '=', filter.type)
+    if (filter.hostname !== undefined) query = query.where(sql<boolean>`hostname like ${containsPattern(filter.hostname)} escape '!'`)
+    if (filter.ip !== undefined) query = query.where(sql<boolean>`ip like ${containsPattern(filter.ip)} escape '!'`)
+    const items = await query.selectAll().orderBy('id').offset(page.offset).limit(page.limit).execute()
+    const { total } = await query.select((eb) => eb.fn.countAll<number | string>().as('total')).executeTakeFirstOrThrow()
+    return { items, total: Number(total) }
+  }
+
+  async getScheduler(id: number): Promise<SchedulerRow | undefined> {
+    return this.db.selectFrom('schedulers').selectAll().where('id', '=', id).executeTakeFirst()
+  }
+
+  async getSeedPeer(id: number): Promise<SeedPeerRow | undefined> {
+    return this.db.selectFrom('seed_peers').selectAll().where('id', '=', id).executeTakeFirst()
+  }
+
+  /** Whether a row was there to delete. A member still running registers again at its next keepalive. */
+  async deleteScheduler(id: number): Promise<boolean> {
+    const result = await this.db.deleteFrom('schedulers').where('id', '=', id).executeTakeFirst()
+    return Number(result.numDeletedRows) > 0
+  }
+
+  async deleteSeedPeer(id: number): Promise<boolean> {
+    const result = await this.db.deleteFrom('seed_peers').where('id', '=', id).executeTakeFirst()
+    return Number(result.numDeletedRows) > 0
+  }
+}

@@ -1,0 +1,77 @@
+import type { Clock } from '../common/clock.js'
+import { DamselflyError } from '../protocol/damselfly-error.js'
+import { Authenticator } from './auth/authenticator.js'
+import { PasswordHasher, type ScryptParameters } from './auth/password-hasher.js'
+import { SIGNIN_LIMIT_DEFAULTS, SigninService } from './auth/signin-service.js'
+import { AuditsRepository } from './db/audits-repository.js'
+import { ClustersRepository } from './db/clusters-repository.js'
+import type { ManagerDatabase } from './db/database.js'
+import { HostsQuery } from './db/hosts-query.js'
+import { MembersQuery } from './db/members-query.js'
+import { PersonalAccessTokensRepository } from './db/personal-access-tokens-repository.js'
+import { RolesRepository } from './db/roles-repository.js'
+import { SessionsRepository } from './db/sessions-repository.js'
+import { SigninFailuresRepository } from './db/signin-failures-repository.js'
+import { UsersRepository } from './db/users-repository.js'
+import { CertificatesRepository } from './trust/certificates-repository.js'
+import { JoinTokensRepository } from './trust/join-tokens-repository.js'
+
+/** The repositories and auth services the REST API runs on, all over one database. */
+export interface ManagerServices {
+  readonly clock: Clock
+  readonly clusters: ClustersRepository
+  readonly users: UsersRepository
+  readonly roles: RolesRepository
+  readonly sessions: SessionsRepository
+  readonly tokens: PersonalAccessTokensRepository
+  readonly audits: AuditsRepository
+  readonly members: MembersQuery
+  readonly hosts: HostsQuery
+  readonly hasher: PasswordHasher
+  readonly signin: SigninService
+  readonly authenticator: Authenticator
+  readonly joinTokens: JoinTokensRepository
+  readonly certificates: CertificatesRepository
+  readonly sessionTtlMs: number
+}
+
+export interface ManagerServicesInit {
+  readonly sessionTtlMs: number
+  /** Lowered only by tests, to keep them fast; production takes the default (N = 16384). */
+  readonly scrypt?: ScryptParameters
+  readonly signinLimit?: { maxFailures: number; windowMs: number }
+  /** The pin of the cluster CA that join tokens carry; the manager knows it once started. */
+  readonly caPin?: () => string
+}
+
+function noCa(): never {
+  throw new DamselflyError('INVALID_ARGUMENT', 'this manager holds no cluster CA (security.insecure): it makes no join tokens')
+}
+
+/** Builds every repository and auth service over `database`; the manager and the API tests share this. */
+export function createManagerServices(components: { database: ManagerDatabase; clock: Clock }, init: ManagerServicesInit): ManagerServices {
+  const clusters = new ClustersRepository(components)
+  const users = new UsersRepository(components)
+  const roles = new RolesRepository(components)
+  const sessions = new SessionsRepository(components)
+  const tokens = new PersonalAccessTokensRepository(components)
+  const hasher = new PasswordHasher(init.scrypt === undefined ? {} : { scrypt: init.scrypt })
+  const failures = new SigninFailuresRepository(components)
+  return {
+    clock: components.clock,
+    clusters,
+    users,
+    roles,
+    sessions,
+    tokens,
+    audits: new AuditsRepository(components),
+    members: new MembersQuery(components),
+    hosts: new HostsQuery(components),
+    hasher,
+    signin: new SigninService({ users, sessions, failures, hasher, clock: components.clock }, { sessionTtlMs: init.sessionTtlMs, ...(init.signinLimit ?? SIGNIN_LIMIT_DEFAULTS) }),
+    authenticator: new Authenticator({ users, roles, sessions, tokens, clock: components.clock }),
+    joinTokens: new JoinTokensRepository({ ...components, pin: init.caPin ?? noCa }),
+    certificates: new CertificatesRepository(components),
+    sessionTtlMs: init.sessionTtlMs,
+  }
+}
