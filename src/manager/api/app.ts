@@ -5,8 +5,10 @@ import { DamselflyError, isDamselflyError } from '../../protocol/damselfly-error
 import { ERROR_CODES } from '../../protocol/error-codes.js'
 import type { ManagerServices } from '../manager-services.js'
 import { auditRoutes } from './audits.js'
+import { certificateRoutes } from './certificates.js'
 import { clusterRoutes } from './clusters.js'
 import { memberRoutes } from './members.js'
+import { joinTokenRoutes } from './join-tokens.js'
 import { buildOpenApiDocument } from './openapi.js'
 import { personalAccessTokenRoutes } from './personal-access-tokens.js'
 import { roleRoutes } from './roles.js'
@@ -35,6 +37,8 @@ export function apiRoutes(services: ManagerServices): Route[] {
     ...auditRoutes(services),
     ...clusterRoutes(services),
     ...memberRoutes(services),
+    ...joinTokenRoutes(services),
+    ...certificateRoutes(services),
   ]
 }
 

@@ -1,5 +1,5 @@
 /** What a permission is about; each names a resource of the REST API. */
-export const PERMISSION_OBJECTS = ['cluster', 'scheduler', 'seed_peer', 'host', 'user', 'role', 'personal_access_token', 'audit', 'job'] as const
+export const PERMISSION_OBJECTS = ['cluster', 'scheduler', 'seed_peer', 'host', 'join_token', 'certificate', 'user', 'role', 'personal_access_token', 'audit', 'job'] as const
 export type PermissionObject = (typeof PERMISSION_OBJECTS)[number]
 
 /** `write` includes `read`. */

@@ -2,6 +2,7 @@ import type { Clock } from '../../common/clock.js'
 import { DamselflyError } from '../../protocol/damselfly-error.js'
 import type { HostIdentity } from '../../security/identity.js'
 import type { ManagerDatabase } from '../db/database.js'
+import type { Page, Paged } from '../db/page.js'
 
 export interface IssuedCertificate {
   readonly hostId: string
@@ -43,11 +44,14 @@ export class CertificatesRepository {
     return row === undefined ? undefined : toIssued(row)
   }
 
-  async list(page: { offset: number; limit: number }): Promise<{ certificates: IssuedCertificate[]; total: number }> {
+  /** Newest first; `revoked` narrows to revoked hosts (true) or hosts in good standing (false). */
+  async list(filter: { revoked?: boolean }, page: Page): Promise<Paged<IssuedCertificate>> {
     const { db } = this.components.database
-    const rows = await db.selectFrom('certificates').selectAll().orderBy('issued_at_ms', 'desc').offset(page.offset).limit(page.limit).execute()
-    const { total } = await db.selectFrom('certificates').select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow()
-    return { certificates: rows.map(toIssued), total }
+    let query = db.selectFrom('certificates')
+    if (filter.revoked !== undefined) query = query.where('revoked_at_ms', filter.revoked ? 'is not' : 'is', null)
+    const rows = await query.selectAll().orderBy('issued_at_ms', 'desc').orderBy('host_id').offset(page.offset).limit(page.limit).execute()
+    const { total } = await query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow()
+    return { items: rows.map(toIssued), total }
   }
 
   /** Revokes a host the manager certified: from now on nobody in the cluster talks to it. */
