@@ -78,4 +78,16 @@ describe('two managers on PostgreSQL', { timeout: 300_000 }, () => {
     assert.equal(await sha256File(join(dir.path, 'out.bin')), content.sha256)
     assert.ok(readFileSync(join(dir.path, 'scheduler', 'scheduler.log'), 'utf8').includes('"peer registered"'), 'the download went through the discovered scheduler')
   })
+
+  it('loses nothing when a killed manager starts again: a new daemon discovers the scheduler through it', { timeout: 120_000 }, async () => {
+    managerA = await startManager(join(dir.path, 'manager-a'), { databaseUrl: database!.url, env: MANAGER_ENV })
+    const late = await startDaemon(join(dir.path, 'late-daemon'), { args: ['--insecure', '--manager', managerA.grpcAddress], env: { DFDAEMON_MANAGER_REFRESH_INTERVAL: '1s' } })
+    try {
+      await waitFor(() => knownSchedulers(late).includes(scheduler!.address), 'the new daemon to discover the scheduler through the restarted A')
+      const { total } = await database!.database.db.selectFrom('clusters').select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow()
+      assert.equal(Number(total), 1, 'one default cluster, however many managers started')
+    } finally {
+      await late.stop()
+    }
+  })
 })

@@ -298,6 +298,8 @@ export interface ManagerProcess {
 export async function startManager(dir: string, options: { databaseUrl?: string; env?: Record<string, string> } = {}): Promise<ManagerProcess> {
   mkdirSync(dir, { recursive: true })
   const logPath = join(dir, 'manager.log')
+  // A manager started again in the same directory appends: only what this one logs counts.
+  const logStart = existsSync(logPath) ? readFileSync(logPath).length : 0
   const log = openSync(logPath, 'a')
   const database = options.databaseUrl === undefined ? [] : ['--database-url', options.databaseUrl]
   const child = spawn(process.execPath, [cliPath('damselfly'), 'manager', '--listen-ip', '127.0.0.1', '--port', '0', '--grpc-port', '0', '--log-level', 'debug', '--data-dir', dir, ...database], {
@@ -310,7 +312,7 @@ export async function startManager(dir: string, options: { databaseUrl?: string;
   let restAddress = ''
   await waitFor(() => {
     if (child.exitCode !== null) throw new Error(`manager exited with ${child.exitCode}: ${readFileSync(logPath, 'utf8').slice(-2000)}`)
-    const line = readFileSync(logPath, 'utf8').split('\n').reverse().find((text) => text.includes('"manager listening"'))
+    const line = readFileSync(logPath).subarray(logStart).toString('utf8').split('\n').find((text) => text.includes('"manager listening"'))
     if (line !== undefined) ({ grpc: grpcAddress, rest: restAddress } = JSON.parse(line) as { grpc: string; rest: string })
     return grpcAddress !== ''
   }, 'the manager to listen')
