@@ -160,6 +160,26 @@ describe('discovery through the manager, with identities', { timeout: 600_000 },
     assert.ok(registeredTasks(schedulers.get('sched-c')!.dir).includes(taskIdFor({ url: origin.url(path) })), 'the task went to C')
   })
 
+  it('applies a cluster config changed at the manager without a restart: a blocklisted application skips P2P', { timeout: 120_000 }, async () => {
+    const cluster = await manager!.clusters.update(clusterId, { config: { blocklist: { applications: ['blocked-app'] } } })
+    const applied = `"version":${cluster.updatedAtMs}`
+    await waitFor(() => [...schedulers.values()].every(({ dir: schedulerDir }) => readFileSync(join(schedulerDir, 'scheduler.log'), 'utf8').split('\n')
+      .some((line) => line.includes('"cluster config applied"') && line.includes(applied))), 'every scheduler to apply the new config', 10_000)
+    const content = await makeRandomFile(join(dir.path, 'blocked.bin'), 2 * MiB)
+    const url = origin.serve('/discovery/blocked', content)
+    for (const [i, daemon] of daemons.slice(0, 2).entries()) {
+      const result = await dfget([url, '-O', join(dir.path, `blocked-${i}`), '-e', daemon.socketPath, '--no-progress', '--application', 'blocked-app'])
+      assert.equal(result.code, 0, result.stderr)
+      assert.equal(await sha256File(join(dir.path, `blocked-${i}`)), content.sha256)
+      assert.match(readFileSync(daemon.logPath, 'utf8'), /the cluster blocklists application \\"blocked-app\\"; fetch it from the source/)
+    }
+    assert.equal((await origin.settledStatsOf('/discovery/blocked')).bodyBytesSent, 2 * content.length, 'each daemon fetched it from the source itself: no seed, no parent')
+    const refused = await dfget([url, '-O', join(dir.path, 'blocked-refused'), '-e', daemons[2]!.socketPath, '--no-progress', '--application', 'blocked-app', '--priority', '2'])
+    assert.equal(refused.code, 1, 'priority 2 may not go back to source')
+    assert.match(refused.stderr, /blocklists application/)
+    await manager!.clusters.update(clusterId, { config: { blocklist: { applications: [] } } })
+  })
+
   it('loses nothing when the manager stops and starts again, and the daemons work on meanwhile', { timeout: 120_000 }, async () => {
     const before = await aliveSchedulers()
     await manager?.stop()
