@@ -122,6 +122,9 @@ describe('discovery through the manager, with identities', { timeout: 600_000 },
     for (const daemon of daemons) fromPeers += await metricValue(daemon.metricsAddress(), REMOTE)
     assert.ok(fromPeers >= 2 * content.length, `${fromPeers} bytes came from peers`)
     await waitFor(async () => (await manager?.hosts.list(clusterId))?.length === 4, 'the schedulers to report the four hosts')
+    const hosts = await manager!.hosts.list(clusterId)
+    assert.deepEqual(hosts.map((host) => host.type).sort(), ['normal', 'normal', 'normal', 'seed'])
+    assert.ok(hosts.every((host) => host.version !== '' && host.os === process.platform && host.hostname !== ''), JSON.stringify(hosts))
   })
 
   it('drops a scheduler killed mid-download from discovery, and downloads go on', { timeout: 120_000 }, async () => {
