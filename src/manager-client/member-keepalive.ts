@@ -34,7 +34,8 @@ export class MemberKeepalive implements Startable {
   private readonly abort = new AbortController()
   private loop: Promise<void> | undefined
   private clusterIdValue: number | undefined
-  private configVersion: number | undefined
+  /** The last config handed on, as JSON: two changes within one millisecond share a version. */
+  private lastConfig: string | undefined
 
   constructor(
     private readonly components: {
@@ -108,8 +109,9 @@ export class MemberKeepalive implements Startable {
   }
 
   private apply(config: ClusterConfig): void {
-    if (config.version === this.configVersion) return
-    this.configVersion = config.version
+    const text = JSON.stringify(config)
+    if (text === this.lastConfig) return
+    this.lastConfig = text
     this.components.onConfig?.(config)
   }
 }
