@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { platform } from 'node:os'
 import { rootCertificates } from 'node:tls'
 import { credentials } from '@grpc/grpc-js'
 import { Agent } from 'undici'
@@ -10,6 +11,7 @@ import { createMetricsRegistry } from '../common/metrics.js'
 import { OperatorServer } from '../common/operator-server.js'
 import type { Startable } from '../common/startable.js'
 import { TokenBucket } from '../common/token-bucket.js'
+import { VERSION } from '../common/version.js'
 import { DamselflyError, toDamselflyError } from '../protocol/damselfly-error.js'
 import type { HostId } from '../protocol/ids.js'
 import { CapabilityVerifier } from '../security/capability.js'
@@ -221,6 +223,8 @@ export class Daemon implements Startable {
           concurrentUploadCount: this.uploadServer?.activeUploads ?? 0,
           uploadBytesPerSecond: config.upload.rateLimit,
           uploadTls,
+          version: VERSION,
+          os: platform(),
         }),
         onSeedTask: (download, scheduler) => {
           this.seed(download, scheduler)

@@ -22,6 +22,9 @@ export interface ManagerConnectionInit {
   readonly callTimeoutMs: number
 }
 
+/** What the loops need of a connection: calls, and the addresses for their logs. */
+export type ManagerCaller = Pick<ManagerConnection, 'call' | 'addresses'>
+
 function transportFailure(error: ServiceError): boolean {
   return error.code === status.UNAVAILABLE || error.code === status.DEADLINE_EXCEEDED
 }

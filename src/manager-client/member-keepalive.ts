@@ -3,7 +3,7 @@ import type { Logger } from '../common/logger.js'
 import type { Startable } from '../common/startable.js'
 import { toDamselflyError } from '../protocol/damselfly-error.js'
 import { SourceType, type ClusterConfig, type KeepAliveResponse } from '../protocol/generated/damselfly/manager/v1/manager.js'
-import type { ManagerConnection } from './manager-connection.js'
+import type { ManagerCaller } from './manager-connection.js'
 import { retryDelayMs } from './retry-delay.js'
 
 /** What a registration gives: the member's cluster, and the cluster's config when the manager sends it. */
@@ -20,7 +20,7 @@ export interface MemberKeepaliveInit {
   /** Between keepalives; also the longest wait between retries. */
   readonly intervalMs: number
   /** Registers this member (RegisterScheduler or RegisterSeedPeer); called again whenever the manager forgot it. */
-  readonly register: (connection: ManagerConnection, signal: AbortSignal) => Promise<Registered>
+  readonly register: (connection: ManagerCaller, signal: AbortSignal) => Promise<Registered>
 }
 
 /**
@@ -34,11 +34,12 @@ export class MemberKeepalive implements Startable {
   private readonly abort = new AbortController()
   private loop: Promise<void> | undefined
   private clusterIdValue: number | undefined
-  private configVersion: number | undefined
+  /** The last config handed on, as JSON: two changes within one millisecond share a version. */
+  private lastConfig: string | undefined
 
   constructor(
     private readonly components: {
-      connection: ManagerConnection
+      connection: ManagerCaller
       clock: Clock
       logger: Logger
       onConfig?: (config: ClusterConfig) => void
@@ -108,8 +109,9 @@ export class MemberKeepalive implements Startable {
   }
 
   private apply(config: ClusterConfig): void {
-    if (config.version === this.configVersion) return
-    this.configVersion = config.version
+    const text = JSON.stringify(config)
+    if (text === this.lastConfig) return
+    this.lastConfig = text
     this.components.onConfig?.(config)
   }
 }

@@ -3,7 +3,7 @@ import type { Logger } from '../common/logger.js'
 import type { Startable } from '../common/startable.js'
 import { toDamselflyError } from '../protocol/damselfly-error.js'
 import type { ListSchedulersRequest, ListSchedulersResponse } from '../protocol/generated/damselfly/manager/v1/manager.js'
-import type { ManagerConnection } from './manager-connection.js'
+import type { ManagerCaller } from './manager-connection.js'
 import { retryDelayMs } from './retry-delay.js'
 
 /** What discovery found: the schedulers (`host:port`) and seed peers of the cluster that serves this host. */
@@ -38,7 +38,7 @@ export class SchedulerDiscovery implements Startable {
 
   constructor(
     private readonly components: {
-      connection: ManagerConnection
+      connection: ManagerCaller
       clock: Clock
       logger: Logger
       onChange: (found: DiscoveredCluster) => void

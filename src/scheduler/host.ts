@@ -18,6 +18,9 @@ export interface HostInfo {
   readonly disableShared: boolean
   /** Its upload server speaks TLS; otherwise children sign their requests (encryption turned off). */
   readonly uploadTls: boolean
+  /** The daemon's version and operating system, as it says; '' when it does not. */
+  readonly version: string
+  readonly os: string
 }
 
 export interface HostLoad {

@@ -167,7 +167,7 @@ function checkHostAnnounce(request: AnnounceHostRequest): void {
   if (!outcome.accepted || request.host === undefined) return
   const { info, load } = outcome.value
   const h = request.host
-  assert.deepEqual(info, { id: h.id, ip: h.ip, hostname: h.hostname, uploadPort: h.uploadPort, idc: h.idc, location: h.location, seed: h.seed, disableShared: h.disableShared, uploadTls: h.uploadTls })
+  assert.deepEqual(info, { id: h.id, ip: h.ip, hostname: h.hostname, uploadPort: h.uploadPort, idc: h.idc, location: h.location, seed: h.seed, disableShared: h.disableShared, uploadTls: h.uploadTls, version: (h.version ?? '').slice(0, 64), os: (h.os ?? '').slice(0, 64) })
   assert.deepEqual(load, { concurrentUploadLimit: h.concurrentUploadLimit, concurrentUploadCount: h.concurrentUploadCount, uploadBytesPerSecond: h.uploadBytesPerSecond })
 }
 

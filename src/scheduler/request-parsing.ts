@@ -56,6 +56,9 @@ export function parseHostAnnounce(request: AnnounceHostRequest): { info: HostInf
       seed: host.seed,
       disableShared: host.disableShared,
       uploadTls: host.uploadTls,
+      // Only shown to operators (the manager's host list): cut, not refused.
+      version: (host.version ?? '').slice(0, 64),
+      os: (host.os ?? '').slice(0, 64),
     },
     load: {
       concurrentUploadLimit: count(host.concurrentUploadLimit, 'concurrent_upload_limit'),

@@ -234,7 +234,7 @@ export class Scheduler implements Startable {
         logger,
         hosts: () => [...this.store.hosts.values()].map(({ info }) => ({
           hostId: info.id, hostname: info.hostname, ip: info.ip, port: info.uploadPort, idc: info.idc, location: info.location,
-          version: '', os: '', type: info.seed ? 'seed' : 'normal',
+          version: info.version, os: info.os, type: info.seed ? 'seed' : 'normal',
         })),
         reporter: () => ({ hostname: host.hostname, ip, clusterId: keepalive.clusterId }),
       },

@@ -279,3 +279,42 @@ export async function metricValue(metricsAddress: string, sample: string, option
   const family = rows.filter((row) => row.startsWith(`${name}{`) || row.startsWith(`${name} `))
   throw new Error(`${metricsAddress} exports no sample ${sample}${family.length === 0 ? ` (nor any of ${name})` : `; it has ${family.join(', ')}`}`)
 }
+
+export interface ManagerProcess {
+  /** `host:port` of its gRPC (registration, keepalive, discovery). */
+  readonly grpcAddress: string
+  /** `host:port` of its REST, `/healthy` and `/metrics`. */
+  readonly restAddress: string
+  readonly logPath: string
+  readonly child: ChildProcess
+  stop(): Promise<void>
+  kill(): Promise<void>
+}
+
+/**
+ * Starts `damselfly manager` on 127.0.0.1 ports 0 with its data in `dir` (SQLite there unless
+ * `databaseUrl` names another database) and waits until it logs its addresses.
+ */
+export async function startManager(dir: string, options: { databaseUrl?: string; env?: Record<string, string> } = {}): Promise<ManagerProcess> {
+  mkdirSync(dir, { recursive: true })
+  const logPath = join(dir, 'manager.log')
+  // A manager started again in the same directory appends: only what this one logs counts.
+  const logStart = existsSync(logPath) ? readFileSync(logPath).length : 0
+  const log = openSync(logPath, 'a')
+  const database = options.databaseUrl === undefined ? [] : ['--database-url', options.databaseUrl]
+  const child = spawn(process.execPath, [cliPath('damselfly'), 'manager', '--listen-ip', '127.0.0.1', '--port', '0', '--grpc-port', '0', '--log-level', 'debug', '--data-dir', dir, ...database], {
+    stdio: ['ignore', log, log],
+    env: { ...process.env, ...options.env },
+  })
+  closeSync(log)
+  guardChild(child)
+  let grpcAddress = ''
+  let restAddress = ''
+  await waitFor(() => {
+    if (child.exitCode !== null) throw new Error(`manager exited with ${child.exitCode}: ${readFileSync(logPath, 'utf8').slice(-2000)}`)
+    const line = readFileSync(logPath).subarray(logStart).toString('utf8').split('\n').find((text) => text.includes('"manager listening"'))
+    if (line !== undefined) ({ grpc: grpcAddress, rest: restAddress } = JSON.parse(line) as { grpc: string; rest: string })
+    return grpcAddress !== ''
+  }, 'the manager to listen')
+  return { grpcAddress, restAddress, logPath, child, stop: () => stopChild(child), kill: () => killChild(child) }
+}

@@ -100,6 +100,10 @@ export class PeerPhase implements DownloadPhase {
         })
         return outcome === 'done' ? { complete: true, task, from: 'remote_peer' } : { complete: false, task }
       }
+      case 'back-to-source':
+        // The reason says why P2P was skipped: no parent, a seed that failed, a cluster blocklist.
+        log.info({ reason: first.reason.slice(0, 200) }, 'the scheduler sent the download back to source')
+        return { complete: false, task: existing }
       default:
         return { complete: false, task: existing }
     }

@@ -17,9 +17,18 @@ import type { HostPlacement } from './cluster-search.js'
 /** Hosts one report may carry; a scheduler with more sends several. */
 export const MAX_HOSTS_PER_REPORT = 10_000
 
-const hostname = z.string().min(1, 'is missing').max(255)
+/** Whether `text` holds a control character (PostgreSQL refuses NUL outright; none belongs in a name shown to operators). */
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code < 0x20 || code === 0x7f) return true
+  }
+  return false
+}
+const printable = (max: number): z.ZodString => z.string().max(max).refine((text) => !hasControlCharacter(text), 'must not hold control characters')
+const hostname = printable(255).min(1, 'is missing')
 const ip = z.string().refine((text) => isIP(text) !== 0, 'is not an IP address')
-const label = z.string().max(255)
+const label = printable(255)
 const port = z.number().int().min(1).max(65_535)
 const hostId = z.string().max(128).regex(/^[A-Za-z0-9._:-]*$/, 'must be letters, digits, dots, dashes, colons and underscores')
 const clusterId = z.number().int().min(0).max(2 ** 31 - 1)
@@ -35,7 +44,7 @@ const registerSeedPeer = z.object({
   clusterId,
 })
 const keepAlive = z.object({ hostname, ip, clusterId: clusterId.min(1, 'is missing: register first') })
-const listSchedulers = z.object({ hostname: z.string().max(255), ip: z.union([z.literal(''), ip]), idc: label, location: label, version: label, hostId })
+const listSchedulers = z.object({ hostname: label, ip: z.union([z.literal(''), ip]), idc: label, location: label, version: label, hostId })
 const reportedHost = z.object({
   hostId: hostId.min(1, 'is missing'),
   hostname,
@@ -43,8 +52,8 @@ const reportedHost = z.object({
   port: z.number().int().min(0).max(65_535),
   idc: label,
   location: label,
-  version: z.string().max(64),
-  os: z.string().max(64),
+  version: printable(64),
+  os: printable(64),
   type: z.enum(['normal', 'seed']),
 })
 const reportHosts = z.object({ hostname, ip, clusterId: clusterId.min(1, 'is missing: register first'), hosts: z.array(reportedHost).max(MAX_HOSTS_PER_REPORT) })
