@@ -8,8 +8,6 @@ import { resolveManagerConfig } from '../src/manager/config.js'
 import { Manager } from '../src/manager/manager.js'
 import { taskIdFor } from '../src/protocol/task-id.js'
 import { initClusterPki } from '../src/security/cluster-pki.js'
-import { controlPlaneServerCredentials } from '../src/security/grpc-tls.js'
-import { issueLocalIdentity, type LocalIdentity } from '../src/security/local-identity.js'
 import { MiB, sha256File, tempDir } from './support/files.js'
 import { makeRandomFile, OriginServer, type Content } from './support/origin-server.js'
 import {
@@ -37,14 +35,13 @@ function registeredTasks(schedulerDir: string): string {
 }
 
 /**
- * The manager serves mutual TLS with a certificate of the cluster CA (in process: it cannot hold
- * the CA itself yet); the schedulers, the seed peer and the daemons are real processes with
- * identities from that CA, and the daemons know no scheduler but through the manager.
+ * The manager (in process, to read its tables) holds the cluster CA, adopted from the test's PKI
+ * directory, and serves mutual TLS; the schedulers, the seed peer and the daemons are real
+ * processes with identities from that CA, and the daemons know no scheduler but through the manager.
  */
 describe('discovery through the manager, with identities', { timeout: 600_000 }, () => {
   let dir!: Awaited<ReturnType<typeof tempDir>>
   let origin!: OriginServer
-  let managerIdentity!: LocalIdentity
   let manager: Manager | undefined
   const schedulers = new Map<string, { process: SchedulerProcess; dir: string }>()
   let seed: DaemonProcess | undefined
@@ -53,8 +50,8 @@ describe('discovery through the manager, with identities', { timeout: 600_000 },
   let clusterId = 0
 
   async function startTheManager(): Promise<Manager> {
-    const config = resolveManagerConfig({ flags: { server: { dataDir: join(dir.path, 'manager'), rest: { listenIP: '127.0.0.1', port: 0 }, grpc: { listenIP: '127.0.0.1', port: grpcPort } }, keepalive: KEEPALIVE } })
-    const started = new Manager(config, { logger: silentLogger(), grpcCredentials: { credentials: controlPlaneServerCredentials(managerIdentity), requireIdentity: true } })
+    const config = resolveManagerConfig({ flags: { server: { dataDir: join(dir.path, 'manager'), rest: { listenIP: '127.0.0.1', port: 0 }, grpc: { listenIP: '127.0.0.1', port: grpcPort } }, keepalive: KEEPALIVE, security: { importPkiDir: pkiDir } } })
+    const started = new Manager(config, { logger: silentLogger() })
     await started.start()
     return started
   }
@@ -88,8 +85,7 @@ describe('discovery through the manager, with identities', { timeout: 600_000 },
     dir = await tempDir('manager-discovery')
     origin = await OriginServer.start()
     pkiDir = join(dir.path, 'pki')
-    const { pki } = await initClusterPki(pkiDir)
-    managerIdentity = await issueLocalIdentity(pki.signer, { role: 'scheduler', hostname: 'manager', ips: ['127.0.0.1'] })
+    await initClusterPki(pkiDir)
     manager = await startTheManager()
     grpcPort = Number(manager.grpcAddressBound?.split(':').pop())
     clusterId = (await manager.clusters.ensureDefault()).id

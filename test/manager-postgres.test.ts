@@ -9,7 +9,8 @@ import {
   dfget, startDaemon, startManager, startScheduler, waitFor, type DaemonProcess, type ManagerProcess, type SchedulerProcess,
 } from './support/processes.js'
 
-const MANAGER_ENV = { MANAGER_KEEPALIVE_INTERVAL: '1s', MANAGER_KEEPALIVE_TIMEOUT: '4s' }
+/** Plaintext, as the scheduler and daemons of this test run --insecure: it is about sharing one database. */
+const MANAGER_ENV = { MANAGER_KEEPALIVE_INTERVAL: '1s', MANAGER_KEEPALIVE_TIMEOUT: '4s', MANAGER_SECURITY_INSECURE: 'true' }
 
 function knownSchedulers(daemon: DaemonProcess): string[] {
   try {

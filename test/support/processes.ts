@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { join, resolve } from 'node:path'
-import { loadClusterPki } from '../../src/security/cluster-pki.js'
+import { initClusterPki, loadClusterPki } from '../../src/security/cluster-pki.js'
 import type { Role } from '../../src/security/identity.js'
 import { issueLocalIdentity, writeIdentity } from '../../src/security/local-identity.js'
 
@@ -238,6 +238,14 @@ export async function startScheduler(dir: string, env: Record<string, string> = 
   mkdirSync(dir, { recursive: true })
   const logPath = join(dir, 'scheduler.log')
   const pkiDir = options.pkiDir ?? join(dir, 'pki')
+  // With managers the CA is theirs: the scheduler runs on a certificate of it, issued here from
+  // the CA the test's manager adopted (startManager's pkiDir).
+  if (env.SCHEDULER_MANAGER_ADDRS !== undefined && env.SCHEDULER_SECURITY_INSECURE !== 'true' && env.SCHEDULER_SECURITY_IDENTITY_DIR === undefined) {
+    const pki = (await initClusterPki(pkiDir)).pki
+    const identityDir = join(dir, 'identity')
+    await writeIdentity(identityDir, await issueLocalIdentity(pki.signer, { role: 'scheduler', hostname: 'test-scheduler', ips: ['127.0.0.1'] }))
+    env = { ...env, SCHEDULER_SECURITY_IDENTITY_DIR: identityDir }
+  }
   const log = openSync(logPath, 'a')
   const child = spawn(process.execPath, [cliPath('damselfly'), 'scheduler', '--listen-ip', '127.0.0.1', '--port', '0', '--metrics-port', '0', '--log-level', 'debug', '--pki-dir', pkiDir], {
     stdio: ['ignore', log, log],
@@ -295,7 +303,11 @@ export interface ManagerProcess {
  * Starts `damselfly manager` on 127.0.0.1 ports 0 with its data in `dir` (SQLite there unless
  * `databaseUrl` names another database) and waits until it logs its addresses.
  */
-export async function startManager(dir: string, options: { databaseUrl?: string; env?: Record<string, string> } = {}): Promise<ManagerProcess> {
+/**
+ * `damselfly manager` on 127.0.0.1, REST and gRPC on port 0. With `pkiDir`, it adopts the CA
+ * there on its first start, so hosts the test certifies from that directory are its hosts.
+ */
+export async function startManager(dir: string, options: { databaseUrl?: string; env?: Record<string, string>; pkiDir?: string } = {}): Promise<ManagerProcess> {
   mkdirSync(dir, { recursive: true })
   const logPath = join(dir, 'manager.log')
   // A manager started again in the same directory appends: only what this one logs counts.
@@ -304,7 +316,7 @@ export async function startManager(dir: string, options: { databaseUrl?: string;
   const database = options.databaseUrl === undefined ? [] : ['--database-url', options.databaseUrl]
   const child = spawn(process.execPath, [cliPath('damselfly'), 'manager', '--listen-ip', '127.0.0.1', '--port', '0', '--grpc-port', '0', '--log-level', 'debug', '--data-dir', dir, ...database], {
     stdio: ['ignore', log, log],
-    env: { ...process.env, ...options.env },
+    env: { ...process.env, ...(options.pkiDir === undefined ? {} : { MANAGER_SECURITY_IMPORT_PKI_DIR: options.pkiDir }), ...options.env },
   })
   closeSync(log)
   guardChild(child)
