@@ -34,6 +34,7 @@ describe('damselfly up', { timeout: 180_000 }, () => {
         DFDAEMON_PROXY_SERVER_PORT: '0',
         DFDAEMON_METRICS_SERVER_IP: '127.0.0.1',
         DFDAEMON_METRICS_SERVER_PORT: '0',
+        DAMSELFLY_ROOT_PASSWORD: 'up-root-password',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
@@ -53,6 +54,8 @@ describe('damselfly up', { timeout: 180_000 }, () => {
       const api = /manager: +http:\/\/(127\.0\.0\.1:\d+)/.exec(stdout)?.[1]
       assert.ok(api, stdout)
       assert.equal((await fetch(`http://${api}/healthy`)).status, 200)
+      const signin = await fetch(`http://${api}/api/v1/users/signin`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'root', password: 'up-root-password' }) })
+      assert.equal(signin.status, 200, 'root signs in with the password the environment set')
       const metrics = /metrics: +http:\/\/([^/\s]+)\/metrics/.exec(stdout)?.[1]
       assert.ok(metrics, stdout)
       const url = origin.serve('/up/content', content)
