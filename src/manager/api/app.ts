@@ -44,7 +44,7 @@ export function apiRoutes(services: ManagerServices): Route[] {
  * status of its code (docs/errors.md), in one place.
  */
 export function buildApi(components: ApiComponents): FastifyInstance {
-  const app = Fastify({ bodyLimit: BODY_LIMIT_BYTES, disableRequestLogging: true, return503OnClosing: true, exposeHeadRoutes: false })
+  const app = Fastify({ bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true, exposeHeadRoutes: false })
   catalogueRoutes(app)
   app.setErrorHandler((error, request, reply) => {
     const failure = toDamselflyError(error)
