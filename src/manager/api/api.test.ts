@@ -179,11 +179,17 @@ for (const dialect of TEST_DIALECTS) {
       const root = await signin(api.app, 'root', ROOT_PASSWORD)
       const guest = await userWith(api, root, 'guest-3', ['guest'])
       assert.equal((await call(api.app, { method: 'GET', url: '/api/v1/clusters', token: guest.token })).statusCode, 200)
+      const pat = await call(api.app, { method: 'POST', url: '/api/v1/personal-access-tokens', token: guest.token, body: { name: 'mine', scopes: ['cluster'], expired_at: '2030-01-01T00:00:00Z' } })
+      assert.equal(pat.statusCode, 201, 'a guest makes tokens of their own')
+      const patToken = pat.json<{ token: string }>().token
+      assert.equal((await call(api.app, { method: 'GET', url: '/oapi/v1/clusters', token: patToken })).statusCode, 200)
+      assert.equal((await call(api.app, { method: 'POST', url: '/api/v1/clusters', token: patToken, body: { name: 'x' } })).statusCode, 403, 'a token has no more than its user')
       const disabled = await call(api.app, { method: 'PATCH', url: `/api/v1/users/${guest.id}`, token: root, body: { state: 'disable' } })
       assert.equal(disabled.statusCode, 200, disabled.body)
       assert.equal(disabled.json<{ state: string }>().state, 'disable')
       assert.equal((await call(api.app, { method: 'GET', url: '/api/v1/clusters', token: guest.token })).statusCode, 401)
       assert.equal((await call(api.app, { method: 'POST', url: '/api/v1/users/signin', body: { name: 'guest-3', password: 'guest-3-password' } })).statusCode, 401)
+      assert.equal((await call(api.app, { method: 'GET', url: '/oapi/v1/clusters', token: patToken })).statusCode, 401, 'nor do their tokens')
       const rootId = (await api.services.users.credentialsByName('root'))!.user.id
       assert.equal((await call(api.app, { method: 'PATCH', url: `/api/v1/users/${rootId}`, token: root, body: { state: 'disable' } })).statusCode, 403)
       assert.equal((await call(api.app, { method: 'DELETE', url: `/api/v1/users/${rootId}/roles/root`, token: root })).statusCode, 403)
