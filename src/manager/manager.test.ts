@@ -36,7 +36,7 @@ describe('Manager', { timeout: 30_000 }, () => {
     }
   })
 
-  it('makes root with DAMSELFLY_ROOT_PASSWORD at first start, prints nothing and never logs the password', async () => {
+  it('makes root with DAMSELFLY_ROOT_PASSWORD at first start, prints nothing and never logs the password', { timeout: 20_000 }, async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'damselfly-manager-'))
     const config = resolveManagerConfig({ flags: { server: { dataDir, rest: { listenIP: '127.0.0.1', port: 0 }, grpc: { listenIP: '127.0.0.1', port: 0 } } } })
     const password = 'env-root-password-93c1'
