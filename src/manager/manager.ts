@@ -41,6 +41,7 @@ export interface ManagerComponents {
 export class Manager implements Startable {
   readonly registry: Registry
   readonly database: ManagerDatabase
+  readonly clusters: ClustersRepository
   readonly services: ManagerServices
   readonly api: FastifyInstance
   private readonly grpcServer = new GrpcServer()
@@ -59,11 +60,8 @@ export class Manager implements Startable {
       sessionTtlMs: config.auth.sessionTTL,
       ...(components.scrypt === undefined ? {} : { scrypt: components.scrypt }),
     })
+    this.clusters = this.services.clusters
     this.api = buildApi({ registry: this.registry, logger: components.logger.child({ component: 'api' }), services: this.services })
-  }
-
-  get clusters(): ClustersRepository {
-    return this.services.clusters
   }
 
   /** `host:port` of REST, the Open API, `/healthy` and `/metrics`; set once started. */
