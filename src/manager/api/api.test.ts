@@ -124,6 +124,11 @@ for (const dialect of TEST_DIALECTS) {
         const response = await call(api.app, { method, url, token: who.token, ...('body' in rest ? { body: rest.body } : {}) })
         assert.equal(response.statusCode, status, `${method} ${url}: ${response.body}`)
       }
+      const refusals = await call(api.app, { method: 'GET', url: '/api/v1/audits?actor_name=guest-1&state=failure', token: root })
+      assert.deepEqual(refusals.json<Array<{ method: string; path: string; status_code: number }>>().map((row) => `${row.method} ${row.path} ${row.status_code}`), [
+        `PATCH /api/v1/users/${guest.id} 403`,
+        'POST /api/v1/clusters 403',
+      ], 'a refused change is audited too, with who asked')
       assert.deepEqual((await call(api.app, { method: 'GET', url: `/api/v1/users/${editor.id}/roles`, token: root })).json(), ['cluster-editor'])
       const deleted = await call(api.app, { method: 'DELETE', url: '/api/v1/roles/cluster-editor', token: root })
       assert.equal(deleted.statusCode, 204)
