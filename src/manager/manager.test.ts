@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { silentLogger } from '../common/logger.js'
+import { createLogger, silentLogger } from '../common/logger.js'
 import { resolveManagerConfig } from './config.js'
 import { Manager } from './manager.js'
 
@@ -13,7 +13,7 @@ describe('Manager', { timeout: 30_000 }, () => {
     const config = resolveManagerConfig({ flags: { server: { dataDir, rest: { listenIP: '127.0.0.1', port: 0 }, grpc: { listenIP: '127.0.0.1', port: 0 } } } })
     try {
       for (const round of [1, 2]) {
-        const manager = new Manager(config, { logger: silentLogger() })
+        const manager = new Manager(config, { logger: silentLogger(), printSecret: () => undefined })
         await manager.start()
         try {
           const healthy = await fetch(`http://${manager.address}/healthy`, { headers: { authorization: 'Bearer anything' } })
@@ -32,6 +32,30 @@ describe('Manager', { timeout: 30_000 }, () => {
         }
       }
     } finally {
+      await rm(dataDir, { recursive: true, force: true })
+    }
+  })
+
+  it('makes root with DAMSELFLY_ROOT_PASSWORD at first start, prints nothing and never logs the password', { timeout: 20_000 }, async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'damselfly-manager-'))
+    const config = resolveManagerConfig({ flags: { server: { dataDir, rest: { listenIP: '127.0.0.1', port: 0 }, grpc: { listenIP: '127.0.0.1', port: 0 } } } })
+    const password = 'env-root-password-93c1'
+    const logs: string[] = []
+    const printed: string[] = []
+    const logger = createLogger({ level: 'trace', name: 'manager', destination: { write: (line: string) => { logs.push(line) } } })
+    const manager = new Manager(config, { logger, env: { DAMSELFLY_ROOT_PASSWORD: password }, printSecret: (line) => { printed.push(line) } })
+    try {
+      await manager.start()
+      const signin = await fetch(`http://${manager.address}/api/v1/users/signin`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'root', password }) })
+      assert.equal(signin.status, 200)
+      const { token } = (await signin.json()) as { token: string }
+      const clusters = await fetch(`http://${manager.address}/api/v1/clusters`, { headers: { authorization: `Bearer ${token}` } })
+      assert.equal(clusters.status, 200, 'a password from the operator need not be changed first')
+      assert.deepEqual(printed, [])
+      assert.ok(logs.some((line) => line.includes('root user created')))
+      assert.ok(logs.every((line) => !line.includes(password) && !line.includes(token)))
+    } finally {
+      await manager.stop()
       await rm(dataDir, { recursive: true, force: true })
     }
   })

@@ -31,7 +31,8 @@ export function openApiPath(url: string): string {
 
 /**
  * The OpenAPI 3.1 document of the route table: every route with its schemas, the access it
- * needs (`x-access`), and how to authenticate. Built from the same table that registers the
+ * needs (`x-access`; `orOwner` when being the user the request is about is enough), and how to
+ * authenticate. Built from the same table that registers the
  * routes, so the two cannot drift apart.
  */
 export function buildOpenApiDocument(routes: readonly Route[]): JsonObject {
@@ -41,7 +42,7 @@ export function buildOpenApiDocument(routes: readonly Route[]): JsonObject {
       summary: route.summary,
       operationId: `${route.method.toLowerCase()}${openApiPath(route.url).replace(/[^A-Za-z0-9]+(.)?/g, (_match, next: string | undefined) => (next ?? '').toUpperCase())}`,
       tags: [route.access.object],
-      'x-access': route.access,
+      'x-access': route.ownerOf === undefined ? route.access : { ...route.access, orOwner: true },
       parameters: [...parameters(route.params, 'path'), ...parameters(route.query, 'query')],
       responses: { [String(route.status ?? 200)]: { description: 'success' }, default: ERROR_RESPONSE },
       security: route.access.kind === 'public' ? [] : route.url.startsWith('/oapi/') ? [{ bearer: [] }] : [{ bearer: [] }, { cookie: [] }],

@@ -50,7 +50,8 @@ export function isSameOrigin(request: FastifyRequest): boolean {
   const source = request.headers.origin ?? request.headers.referer
   if (host === undefined || source === undefined) return false
   try {
-    return new URL(source).host === host
+    // Through URL on both sides, so `Host: localhost:80` and `Origin: http://localhost` agree.
+    return new URL(source).host === new URL(`${request.protocol}://${host}`).host
   } catch {
     return false
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DamselflyError } from '../../protocol/damselfly-error.js'
 import type { SessionsRepository } from '../db/sessions-repository.js'
 import type { SigninService } from '../auth/signin-service.js'
 import { toRfc3339 } from './input-schemas.js'
@@ -21,7 +22,10 @@ export function sessionRoutes(components: { signin: SigninService; sessions: Ses
       body: signinBody,
       handler: async ({ body, request, reply, auditAs }) => {
         auditAs('anonymous', body.name)
-        const session = await components.signin.signin(body.name, body.password, request.ip)
+        const session = await components.signin.signin(body.name, body.password, request.ip).catch((error: unknown) => {
+          if (error instanceof DamselflyError && error.code === 'TOO_MANY_REQUESTS') void reply.header('retry-after', String(Math.ceil(components.signin.windowMs / 1000)))
+          throw error
+        })
         auditAs('user', session.user.name)
         setSessionCookie(request, reply, session.token, components.sessionTtlMs)
         return { token: session.token, expire: toRfc3339(session.expiresAtMs) }

@@ -27,6 +27,11 @@ export class SigninService {
     private readonly init: SigninInit,
   ) {}
 
+  /** How long failures count: the longest a caller refused with TOO_MANY_REQUESTS waits. */
+  get windowMs(): number {
+    return this.init.windowMs
+  }
+
   /** Throws TOO_MANY_REQUESTS past the limit, UNAUTHENTICATED for a wrong name or password or a disabled user. */
   async signin(name: string, password: string, clientIp: string): Promise<{ user: User; token: string; expiresAtMs: number }> {
     const { failures, users, hasher, sessions, clock } = this.components

@@ -39,6 +39,25 @@ async function onServer(dialect: 'postgres' | 'mysql', statement: string): Promi
   }
 }
 
+/**
+ * Waits until PostgreSQL has let go of every connection to `name`. pg's pool resolves `end()`
+ * before the server closed its sockets; a forced drop meanwhile sends the closing clients an
+ * error nobody listens to any more, and the test that happens to run then fails on it.
+ */
+async function untilDisconnected(name: string, timeoutMs = 5000): Promise<void> {
+  const admin = openDatabase(SERVER_URLS.postgres, tmpdir())
+  try {
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline) {
+      const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = ${name}`.execute(admin.db)
+      if ((rows[0]?.n ?? 0) === 0) return
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+  } finally {
+    await admin.close()
+  }
+}
+
 /** Makes a fresh, migrated database in `dialect`; `drop()` it in `after`. */
 export async function createTestDatabase(dialect: DialectName): Promise<TestDatabase> {
   if (dialect === 'sqlite') {
@@ -59,6 +78,7 @@ export async function createTestDatabase(dialect: DialectName): Promise<TestData
     database,
     drop: async () => {
       await database.close()
+      if (dialect === 'postgres') await untilDisconnected(name)
       await onServer(dialect, dialect === 'postgres' ? `DROP DATABASE IF EXISTS ${name} WITH (FORCE)` : `DROP DATABASE IF EXISTS ${name}`)
     },
   }
