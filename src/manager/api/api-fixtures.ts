@@ -114,7 +114,7 @@ export async function snapshot(test: TestDatabase): Promise<string> {
 /** Every row of every table, as text, to search for a secret. */
 export async function everyRow(test: TestDatabase): Promise<string> {
   const db = test.database.db
-  const names = ['clusters', 'users', 'roles', 'role_permissions', 'user_roles', 'sessions', 'personal_access_tokens', 'audits', 'signin_failures'] as const
+  const names = ['clusters', 'users', 'roles', 'role_permissions', 'user_roles', 'sessions', 'personal_access_tokens', 'audits', 'signin_failures', 'join_tokens', 'certificates', 'cluster_ca'] as const
   const rows = await Promise.all(names.map((name) => db.selectFrom(name).selectAll().execute()))
   return JSON.stringify(rows)
 }
