@@ -45,6 +45,7 @@ const USAGE = `usage: ${RUN_LINE} [--discovery-interval 10] [--no-docs]
   --duration            seconds of steady keepalives measured after every member registered (default 60)
   --discovery-interval  seconds between a daemon's requests for its schedulers (default 10)
   --databases           comma-separated: sqlite, postgres (default both; postgres on 127.0.0.1:5432)
+  --profile             write a V8 CPU profile of each manager into this directory (it slows the manager a little)
   --no-docs             print the table only; leave docs/benchmarks.md alone`
 
 type DatabaseName = 'sqlite' | 'postgres'
@@ -56,6 +57,7 @@ interface Options {
   readonly discoveryIntervalMs: number
   readonly databases: readonly DatabaseName[]
   readonly updateDocs: boolean
+  readonly profileDir: string | undefined
 }
 
 /** Call latencies of one kind, in milliseconds, and how many calls failed. */
@@ -95,6 +97,8 @@ interface RowResult {
   readonly discovery: Latencies
   readonly reportHosts: Latencies
   readonly managerCpuPerSecondMs: number
+  /** Calls answered per second of steady load, of every kind. */
+  readonly callsPerSecond: number
   readonly machineBusyShare: number | undefined
   readonly peakRssBytes: number | undefined
 }
@@ -108,6 +112,7 @@ function parseOptions(): Options {
       'discovery-interval': { type: 'string', default: '10' },
       databases: { type: 'string', default: 'sqlite,postgres' },
       'no-docs': { type: 'boolean', default: false },
+      profile: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   })
@@ -124,6 +129,7 @@ function parseOptions(): Options {
     discoveryIntervalMs: positiveInteger(values['discovery-interval'], '--discovery-interval') * 1000,
     databases: databases as DatabaseName[],
     updateDocs: !values['no-docs'],
+    profileDir: values.profile,
   }
 }
 
@@ -146,11 +152,12 @@ async function timed<T>(latencies: Latencies, call: () => Promise<T>): Promise<T
 }
 
 /** Starts the built manager on 127.0.0.1 (REST and gRPC on port 0), adopting the bench's CA; returns its gRPC address. */
-async function startManager(run: BenchRun, dir: string, pkiDir: string, databaseUrl: string): Promise<{ pid: number | undefined; grpcAddress: string }> {
+async function startManager(run: BenchRun, dir: string, pkiDir: string, databaseUrl: string, profileDir: string | undefined): Promise<{ pid: number | undefined; grpcAddress: string }> {
   const logPath = join(dir, 'manager.log')
+  const profile = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(profileDir)}`]
   const child = run.children.start(
     process.execPath,
-    [cliPath('damselfly'), 'manager', '--listen-ip', '127.0.0.1', '--port', '0', '--grpc-port', '0', '--data-dir', join(dir, 'data'), ...(databaseUrl === '' ? [] : ['--database-url', databaseUrl])],
+    [...profile, cliPath('damselfly'), 'manager', '--listen-ip', '127.0.0.1', '--port', '0', '--grpc-port', '0', '--data-dir', join(dir, 'data'), ...(databaseUrl === '' ? [] : ['--database-url', databaseUrl])],
     { logPath, env: { ...process.env, MANAGER_SECURITY_IMPORT_PKI_DIR: pkiDir, DAMSELFLY_ROOT_PASSWORD: 'bench-root-password' } },
   )
   let grpcAddress: string | undefined
@@ -191,7 +198,7 @@ async function every(intervalMs: number, untilMs: number, task: () => Promise<vo
 async function runDatabase(run: BenchRun, options: Options, database: DatabaseName, dir: string, pkiDir: string, identities: { schedulers: LocalIdentity[]; daemons: LocalIdentity[] }): Promise<RowResult> {
   const testDatabase: TestDatabase | undefined = database === 'postgres' ? run.hold(await createTestDatabase('postgres'), (test) => test.drop()) : undefined
   await mkdir(dir, { recursive: true })
-  const manager = await startManager(run, dir, pkiDir, testDatabase?.url ?? '')
+  const manager = await startManager(run, dir, pkiDir, testDatabase?.url ?? '', options.profileDir)
   const members: Member[] = [
     ...identities.schedulers.map((identity, index) => ({ kind: 'scheduler' as const, index, identity })),
     ...identities.daemons.map((identity, index) => ({ kind: 'daemon' as const, index, identity })),
@@ -234,9 +241,11 @@ async function runDatabase(run: BenchRun, options: Options, database: DatabaseNa
     const elapsedMs = performance.now() - startMs
     const cpuAfterMs = await cpuTimeMs(manager.pid)
     const busyAfterMs = await machineBusyCpuMs()
+    const answered = latencies.keepalive.samples.length + latencies.discovery.samples.length + latencies.reportHosts.samples.length
     return {
       database,
       registrationsPerSecond,
+      callsPerSecond: answered / (elapsedMs / 1000),
       ...latencies,
       managerCpuPerSecondMs: cpuAfterMs === undefined || cpuBeforeMs === undefined ? Number.NaN : (cpuAfterMs - cpuBeforeMs) / (elapsedMs / 1000),
       machineBusyShare: busyAfterMs === undefined || busyBeforeMs === undefined ? undefined : (busyAfterMs - busyBeforeMs) / (elapsedMs * availableParallelism()),
@@ -254,14 +263,22 @@ function ms(value: number): string {
 
 function table(rows: readonly RowResult[]): string[] {
   const lines = [
-    '| database | registrations/s | register p99 ms | keepalive p50 / p99 / max ms | discovery p50 / p99 ms | report hosts p99 ms | failed calls | manager CPU ms per s | machine busy | manager peak RSS |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| database | registrations/s | register p99 ms | calls/s | keepalive p50 / p99 / max ms | discovery p50 / p99 ms | report hosts p99 ms | failed calls | manager CPU ms per s | manager CPU ms per call | machine busy | manager peak RSS |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ]
   for (const row of rows) {
     const failures = row.register.failures + row.keepalive.failures + row.discovery.failures + row.reportHosts.failures
-    lines.push(`| ${row.database} | ${row.registrationsPerSecond.toFixed(0)} | ${ms(row.register.percentile(0.99))} | ${ms(row.keepalive.percentile(0.5))} / ${ms(row.keepalive.percentile(0.99))} / ${ms(row.keepalive.percentile(1))} | ${ms(row.discovery.percentile(0.5))} / ${ms(row.discovery.percentile(0.99))} | ${ms(row.reportHosts.percentile(0.99))} | ${failures} | ${row.managerCpuPerSecondMs.toFixed(0)} | ${row.machineBusyShare === undefined ? 'n/a' : `${(row.machineBusyShare * 100).toFixed(0)}%`} | ${row.peakRssBytes === undefined ? 'n/a' : formatBytes(row.peakRssBytes)} |`)
+    lines.push(`| ${row.database} | ${row.registrationsPerSecond.toFixed(0)} | ${ms(row.register.percentile(0.99))} | ${row.callsPerSecond.toFixed(0)} | ${ms(row.keepalive.percentile(0.5))} / ${ms(row.keepalive.percentile(0.99))} / ${ms(row.keepalive.percentile(1))} | ${ms(row.discovery.percentile(0.5))} / ${ms(row.discovery.percentile(0.99))} | ${ms(row.reportHosts.percentile(0.99))} | ${failures} | ${row.managerCpuPerSecondMs.toFixed(0)} | ${ms(row.managerCpuPerSecondMs / row.callsPerSecond)} | ${row.machineBusyShare === undefined ? 'n/a' : `${(row.machineBusyShare * 100).toFixed(0)}%`} | ${row.peakRssBytes === undefined ? 'n/a' : formatBytes(row.peakRssBytes)} |`)
   }
   return lines
+}
+
+/** What the rows show, each sentence computed from them. */
+function findings(rows: readonly RowResult[], options: Options): string[] {
+  return rows.map((row) => {
+    const failures = row.register.failures + row.keepalive.failures + row.discovery.failures + row.reportHosts.failures
+    return `- ${row.database}: ${options.schedulers + options.daemons} members joined at ${row.registrationsPerSecond.toFixed(0)} registrations a second (each a new TLS connection); under ${row.callsPerSecond.toFixed(0)} calls a second the keepalive p99 was ${ms(row.keepalive.percentile(0.99))} ms and the manager used ${(row.managerCpuPerSecondMs / 10).toFixed(0)}% of one core, ${ms(row.managerCpuPerSecondMs / row.callsPerSecond)} ms of CPU per call; ${failures === 0 ? 'no call failed' : `${failures} calls failed`}.`
+  })
 }
 
 async function main(): Promise<void> {
@@ -295,6 +312,10 @@ async function main(): Promise<void> {
       `One manager process, ${options.schedulers} schedulers and ${options.daemons} daemons simulated in the bench's own process over mutual TLS, each with its own identity and connection. Every member keeps alive every ${KEEPALIVE_MS / 1000} s, each daemon asks for its schedulers every ${options.discoveryIntervalMs / 1000} s and each scheduler reports ${HOSTS_PER_SCHEDULER} hosts every ${REPORT_HOSTS_MS / 1000} s, from random phases; latencies are from the call to its answer, measured by the caller. The manager's CPU is its user plus system time over the ${options.durationMs / 1000} s of steady load, from /proc.`,
       '',
       ...table(rows),
+      '',
+      'What the run shows:',
+      '',
+      ...findings(rows, options),
     ].join('\n')
     console.log(body)
     if (options.updateDocs) await publishSection(DOC_PATH, SECTION, body)

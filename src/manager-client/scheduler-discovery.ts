@@ -6,12 +6,11 @@ import type { ListSchedulersRequest, ListSchedulersResponse } from '../protocol/
 import type { ManagerCaller } from './manager-connection.js'
 import { retryDelayMs } from './retry-delay.js'
 
-/** What discovery found: the schedulers (`host:port`) and seed peers of the cluster that serves this host. */
+/** What discovery found: the schedulers (`host:port`) of the cluster that serves this host. */
 export interface DiscoveredCluster {
   readonly clusterId: number
   /** Sorted, so two answers with the same members compare equal. */
   readonly schedulers: readonly string[]
-  readonly seedPeers: readonly string[]
 }
 
 function hostPort(ip: string, port: number): string {
@@ -22,7 +21,6 @@ function toDiscovered(response: ListSchedulersResponse): DiscoveredCluster {
   return {
     clusterId: response.clusterId,
     schedulers: [...new Set(response.schedulers.map((scheduler) => hostPort(scheduler.ip, scheduler.port)))].sort(),
-    seedPeers: [...new Set(response.seedPeers.map((seed) => hostPort(seed.ip, seed.port)))].sort(),
   }
 }
 
@@ -93,7 +91,7 @@ export class SchedulerDiscovery implements Startable {
     const key = JSON.stringify(found)
     if (key === this.last) return
     this.last = key
-    this.components.logger.info({ clusterId: found.clusterId, schedulers: found.schedulers, seedPeers: found.seedPeers }, 'schedulers discovered')
+    this.components.logger.info({ clusterId: found.clusterId, schedulers: found.schedulers }, 'schedulers discovered')
     this.components.onChange(found)
   }
 }

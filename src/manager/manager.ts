@@ -92,7 +92,7 @@ export class Manager implements Startable {
     const service = new ManagerService(
       {
         clusters: this.clusters, schedulers: this.schedulers, seedPeers: this.seedPeers, hosts: this.hosts,
-        callers: this.callers, isRevoked: (hostId) => this.certificates.isRevoked(hostId), logger: components.logger.child({ component: 'grpc' }),
+        callers: this.callers, isRevoked: (hostId) => this.certificates.isRevoked(hostId), revokedHostIds: () => this.certificates.revokedHostIds(), logger: components.logger.child({ component: 'grpc' }),
       },
       { keepaliveTimeoutMs: config.keepalive.timeout, requireIdentity: !config.security.insecure },
     )

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
-import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, type Dialect } from 'kysely'
+import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, type Dialect, type SqliteDatabase as KyselySqliteDatabase } from 'kysely'
+import { LRUCache } from 'lru-cache'
 import { createPool as createMysqlPool } from 'mysql2'
 import pg from 'pg'
 import { DamselflyError } from '../../protocol/damselfly-error.js'
@@ -53,6 +54,31 @@ function int8AsNumber(): pg.CustomTypesConfig {
   return types
 }
 
+/** Distinct SQL texts whose prepared statements are kept: the manager's queries are a few dozen shapes. */
+const PREPARED_STATEMENTS = 256
+
+/**
+ * better-sqlite3 for Kysely, with each statement prepared once: Kysely prepares the SQL of every
+ * query anew, which cost the manager about as much CPU as running the query.
+ */
+function withStatementCache(database: SqliteDatabase.Database): KyselySqliteDatabase {
+  const statements = new LRUCache<string, SqliteDatabase.Statement>({ max: PREPARED_STATEMENTS })
+  return {
+    prepare: (sql) => {
+      let statement = statements.get(sql)
+      if (statement === undefined) {
+        statement = database.prepare(sql)
+        statements.set(sql, statement)
+      }
+      return statement
+    },
+    close: () => {
+      statements.clear()
+      database.close()
+    },
+  }
+}
+
 function dialectFor(dialect: DialectName, location: string): Dialect {
   switch (dialect) {
     case 'sqlite': {
@@ -61,7 +87,7 @@ function dialectFor(dialect: DialectName, location: string): Dialect {
       database.pragma('journal_mode = WAL')
       database.pragma('busy_timeout = 5000')
       database.pragma('foreign_keys = ON')
-      return new SqliteDialect({ database })
+      return new SqliteDialect({ database: withStatementCache(database) })
     }
     case 'postgres':
       return new PostgresDialect({

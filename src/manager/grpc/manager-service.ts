@@ -55,6 +55,8 @@ export interface ManagerServiceComponents {
   readonly callers: CallerIdentities
   /** Whether the managers revoked a host: it is refused, and never handed out as a scheduler. */
   readonly isRevoked: (hostId: string) => Promise<boolean>
+  /** Every revoked host whose certificate may still be valid: few, and read once per discovery. */
+  readonly revokedHostIds: () => Promise<string[]>
   readonly logger: Logger
 }
 
@@ -116,14 +118,9 @@ export class ManagerService {
         for (const cluster of rankClusters((await clusters.list()).clusters, request)) {
           const alive = await this.unrevoked(await schedulers.listAlive(cluster.id, timeoutMs))
           if (alive.length === 0) continue
-          const seeds = await this.unrevoked(await seedPeers.listAlive(cluster.id, timeoutMs))
-          return {
-            clusterId: cluster.id,
-            schedulers: alive.map((record) => schedulerMessage(record, 'active')),
-            seedPeers: seeds.map((record) => seedPeerMessage(record, 'active')),
-          }
+          return { clusterId: cluster.id, schedulers: alive.map((record) => schedulerMessage(record, 'active')) }
         }
-        return { clusterId: 0, schedulers: [], seedPeers: [] }
+        return { clusterId: 0, schedulers: [] }
       }),
       reportHosts: this.unary('report hosts', async (call) => {
         const request = parseReportHosts(call.request)
@@ -148,8 +145,9 @@ export class ManagerService {
 
   /** Members whose hosts are not revoked: a revoked scheduler is never handed to a daemon. */
   private async unrevoked<T extends { readonly hostId: string }>(members: readonly T[]): Promise<T[]> {
-    const revoked = await Promise.all(members.map((member) => (member.hostId === '' ? Promise.resolve(false) : this.components.isRevoked(member.hostId))))
-    return members.filter((_, index) => revoked[index] !== true)
+    if (members.length === 0) return []
+    const revoked = new Set(await this.components.revokedHostIds())
+    return revoked.size === 0 ? [...members] : members.filter((member) => !revoked.has(member.hostId))
   }
 
   /** The cluster a member named, or the one whose scopes fit it best (the default cluster when none does). */
