@@ -6,7 +6,7 @@ import { SIGNIN_LIMIT_DEFAULTS, SigninService } from './auth/signin-service.js'
 import { AuditsRepository } from './db/audits-repository.js'
 import { ClustersRepository } from './db/clusters-repository.js'
 import type { ManagerDatabase } from './db/database.js'
-import { HostsQuery } from './db/hosts-query.js'
+import { HostsRepository } from './db/hosts-repository.js'
 import { MembersQuery } from './db/members-query.js'
 import { PersonalAccessTokensRepository } from './db/personal-access-tokens-repository.js'
 import { RolesRepository } from './db/roles-repository.js'
@@ -26,7 +26,7 @@ export interface ManagerServices {
   readonly tokens: PersonalAccessTokensRepository
   readonly audits: AuditsRepository
   readonly members: MembersQuery
-  readonly hosts: HostsQuery
+  readonly hosts: HostsRepository
   readonly hasher: PasswordHasher
   readonly signin: SigninService
   readonly authenticator: Authenticator
@@ -66,7 +66,7 @@ export function createManagerServices(components: { database: ManagerDatabase; c
     tokens,
     audits: new AuditsRepository(components),
     members: new MembersQuery(components),
-    hosts: new HostsQuery(components),
+    hosts: new HostsRepository(components),
     hasher,
     signin: new SigninService({ users, sessions, failures, hasher, clock: components.clock }, { sessionTtlMs: init.sessionTtlMs, ...(init.signinLimit ?? SIGNIN_LIMIT_DEFAULTS) }),
     authenticator: new Authenticator({ users, roles, sessions, tokens, clock: components.clock }),

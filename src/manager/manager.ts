@@ -3,6 +3,7 @@ import { Server as GrpcServer, ServerCredentials } from '@grpc/grpc-js'
 import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import { systemClock, type Clock } from '../common/clock.js'
+import { bindGrpcServer, shutdownGrpcServer } from '../common/grpc-server.js'
 import type { Logger } from '../common/logger.js'
 import { createMetricsRegistry } from '../common/metrics.js'
 import type { Startable } from '../common/startable.js'
@@ -20,7 +21,7 @@ import { bootstrapRoot } from './auth/root-bootstrap.js'
 import type { ManagerConfig } from './config.js'
 import type { ClustersRepository } from './db/clusters-repository.js'
 import { openDatabase, type ManagerDatabase } from './db/database.js'
-import { HostsRepository } from './db/hosts-repository.js'
+import type { HostsRepository } from './db/hosts-repository.js'
 import { migrateToLatest } from './db/migrate.js'
 import { SchedulersRepository } from './db/schedulers-repository.js'
 import { SeedPeersRepository } from './db/seed-peers-repository.js'
@@ -31,12 +32,6 @@ import type { CertificatesRepository } from './trust/certificates-repository.js'
 import { loadOrCreateClusterCa, type ManagerCa } from './trust/cluster-ca.js'
 import type { JoinTokensRepository } from './trust/join-tokens-repository.js'
 
-/** Time the gRPC server gives open calls to finish on stop before cutting them. */
-const SHUTDOWN_GRACE_MS = 2000
-
-function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
-}
 
 export interface ManagerComponents {
   readonly logger: Logger
@@ -60,7 +55,6 @@ export class Manager implements Startable {
   readonly services: ManagerServices
   readonly schedulers: SchedulersRepository
   readonly seedPeers: SeedPeersRepository
-  readonly hosts: HostsRepository
   readonly api: FastifyInstance
   /** Who called, by the certificate TLS checked; worked out once per connection. */
   readonly callers = new CallerIdentities({ maxEntries: 10_000 })
@@ -87,16 +81,19 @@ export class Manager implements Startable {
     })
     this.schedulers = new SchedulersRepository({ database: this.database, clock })
     this.seedPeers = new SeedPeersRepository({ database: this.database, clock })
-    this.hosts = new HostsRepository({ database: this.database, clock })
     this.api = buildApi({ registry: this.registry, logger: components.logger.child({ component: 'api' }), services: this.services })
     const service = new ManagerService(
       {
-        clusters: this.clusters, schedulers: this.schedulers, seedPeers: this.seedPeers, hosts: this.hosts,
+        clusters: this.clusters, schedulers: this.schedulers, seedPeers: this.seedPeers, hosts: this.services.hosts,
         callers: this.callers, isRevoked: (hostId) => this.certificates.isRevoked(hostId), revokedHostIds: () => this.certificates.revokedHostIds(), logger: components.logger.child({ component: 'grpc' }),
       },
       { keepaliveTimeoutMs: config.keepalive.timeout, requireIdentity: !config.security.insecure },
     )
     this.grpcServer.addService(ManagerServiceService, service.handlers())
+  }
+
+  get hosts(): HostsRepository {
+    return this.services.hosts
   }
 
   get clusters(): ClustersRepository {
@@ -148,13 +145,7 @@ export class Manager implements Startable {
     }, { rootPassword: this.config.auth.rootPassword !== '' ? this.config.auth.rootPassword : env['DAMSELFLY_ROOT_PASSWORD'] ?? '' })
     const credentials = await this.credentials()
     this.restAddress = await this.api.listen({ host: server.rest.listenIP, port: server.rest.port }).then((url) => new URL(url).host)
-    const port = await new Promise<number>((resolve, reject) => {
-      this.grpcServer.bindAsync(hostPort(server.grpc.listenIP, server.grpc.port), credentials, (error, bound) => {
-        if (error === null) resolve(bound)
-        else reject(new DamselflyError('INVALID_ARGUMENT', `cannot listen on ${hostPort(server.grpc.listenIP, server.grpc.port)}: ${error.message}`, { cause: error }))
-      })
-    })
-    this.grpcAddress = hostPort(server.grpc.listenIP, port)
+    this.grpcAddress = await bindGrpcServer(this.grpcServer, server.grpc.listenIP, server.grpc.port, credentials)
     this.sweepTimer = setInterval(() => {
       this.sweeping = this.sweeping.then(() => this.sweep())
     }, this.config.keepalive.interval)
@@ -213,17 +204,7 @@ export class Manager implements Startable {
     this.stopping ??= (async () => {
       clearInterval(this.sweepTimer)
       await this.sweeping
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          this.grpcServer.forceShutdown()
-          resolve()
-        }, SHUTDOWN_GRACE_MS)
-        timer.unref()
-        this.grpcServer.tryShutdown(() => {
-          clearTimeout(timer)
-          resolve()
-        })
-      })
+      await shutdownGrpcServer(this.grpcServer)
       await this.api.close()
       await this.database.close()
       this.components.logger.info('manager stopped')

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { credentials as channelCredentials, Server as GrpcServer, ServerCredentials } from '@grpc/grpc-js'
 import type { Registry } from 'prom-client'
 import { systemClock, type Clock } from '../common/clock.js'
+import { bindGrpcServer, shutdownGrpcServer } from '../common/grpc-server.js'
 import type { Logger } from '../common/logger.js'
 import { createMetricsRegistry } from '../common/metrics.js'
 import { OperatorServer } from '../common/operator-server.js'
@@ -38,18 +39,12 @@ import { Scheduling } from './scheduling.js'
 /** How long joining at a manager may take on a first start. */
 const JOIN_TIMEOUT_MS = 15_000
 
-/** Time the gRPC server gives open calls to finish on stop before cutting them. */
-const SHUTDOWN_GRACE_MS = 2000
-
 /** The deadline of one call to a manager. */
 const MANAGER_CALL_TIMEOUT_MS = 5_000
 
 /** The shortest gap between two host reports to the manager, however often hosts come and go. */
 const HOST_REPORT_MIN_GAP_MS = 1_000
 
-function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
-}
 
 /** The address daemons reach this scheduler at, as registered with the manager: one its certificate names. */
 function advertisedAddress(server: { listenIP: string; advertiseIP: string }): string {
@@ -175,13 +170,8 @@ export class Scheduler implements Startable {
     const { server, scheduler } = this.config
     const credentials = await this.credentials()
     await this.operator.start()
-    const port = await new Promise<number>((resolve, reject) => {
-      this.grpcServer.bindAsync(hostPort(server.listenIP, server.port), credentials, (error, bound) => {
-        if (error === null) resolve(bound)
-        else reject(new DamselflyError('INVALID_ARGUMENT', `cannot listen on ${hostPort(server.listenIP, server.port)}: ${error.message}`, { cause: error }))
-      })
-    })
-    this.boundAddress = hostPort(server.listenIP, port)
+    this.boundAddress = await bindGrpcServer(this.grpcServer, server.listenIP, server.port, credentials)
+    const port = Number(this.boundAddress.split(':').pop())
     this.gcTimer = setInterval(() => {
       this.store.gc()
     }, scheduler.gc.interval)
@@ -337,17 +327,7 @@ export class Scheduler implements Startable {
       await this.managerParts?.keepalive.stop()
       this.managerParts?.connection.close()
       await this.service.stop()
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          this.grpcServer.forceShutdown()
-          resolve()
-        }, SHUTDOWN_GRACE_MS)
-        timer.unref()
-        this.grpcServer.tryShutdown(() => {
-          clearTimeout(timer)
-          resolve()
-        })
-      })
+      await shutdownGrpcServer(this.grpcServer)
       await this.operator.stop()
       this.components.logger.info('scheduler stopped')
     })()

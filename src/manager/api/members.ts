@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { DamselflyError } from '../../protocol/damselfly-error.js'
-import type { HostsQuery } from '../db/hosts-query.js'
+import type { HostsRepository } from '../db/hosts-repository.js'
 import type { MembersQuery } from '../db/members-query.js'
 import type { HostRow, SchedulerRow, SeedPeerRow } from '../db/schema.js'
 import { idParams, pagingQuery, queryInt, toRfc3339 } from './input-schemas.js'
@@ -86,7 +86,7 @@ function found<T>(row: T | undefined, what: string): T {
  * Schedulers, seed peers and hosts, as the gRPC side records them: read with filters and paging;
  * a scheduler or seed peer may be deleted (one still running registers again at its next keepalive).
  */
-export function memberRoutes(components: { members: MembersQuery; hosts: HostsQuery }): Route[] {
+export function memberRoutes(components: { members: MembersQuery; hosts: HostsRepository }): Route[] {
   const { members, hosts } = components
   return [
     defineRoute({
@@ -165,7 +165,7 @@ export function memberRoutes(components: { members: MembersQuery; hosts: HostsQu
       }),
       handler: async ({ query, request, reply }) => {
         const filter = definedFields({ clusterId: query.cluster_id, type: query.type, version: query.version, idc: query.idc, location: query.location, hostname: query.hostname, ip: query.ip })
-        return sendPage(request, reply, query, await hosts.list(filter, toPage(query)), hostJson)
+        return sendPage(request, reply, query, await hosts.search(filter, toPage(query)), hostJson)
       },
     }),
     defineRoute({

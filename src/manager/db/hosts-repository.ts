@@ -1,6 +1,8 @@
+import { sql } from 'kysely'
 import type { Clock } from '../../common/clock.js'
 import type { ManagerDatabase } from './database.js'
 import { insertReturningId, isUniqueViolation } from './insert.js'
+import { containsPattern, type Page, type Paged } from './page.js'
 import type { HostRow } from './schema.js'
 
 /** A host as a scheduler reports it. */
@@ -41,7 +43,21 @@ function toRecord(row: HostRow): HostRecord {
   }
 }
 
-/** Hosts the schedulers report, one row per host id, last report wins. */
+/** How a listing of hosts narrows; every field is optional and they combine with AND. */
+export interface HostFilter {
+  readonly clusterId?: number
+  /** `normal` or `seed`. */
+  readonly type?: string
+  readonly version?: string
+  readonly idc?: string
+  readonly location?: string
+  /** A substring of the hostname. */
+  readonly hostname?: string
+  /** A substring of the address. */
+  readonly ip?: string
+}
+
+/** Hosts the schedulers report, one row per host id, last report wins; listed with filters for the REST API. */
 export class HostsRepository {
   constructor(private readonly components: { database: ManagerDatabase; clock: Clock }) {}
 
@@ -83,5 +99,24 @@ export class HostsRepository {
     let query = this.db.selectFrom('hosts').selectAll().where('cluster_id', '=', clusterId)
     if (withinMs !== undefined) query = query.where('last_seen_at_ms', '>=', this.components.clock.nowMs() - withinMs)
     return (await query.orderBy('host_id').execute()).map(toRecord)
+  }
+
+  /** A page of hosts that match `filter`, by id: the REST API's listing. */
+  async search(filter: HostFilter, page: Page): Promise<Paged<HostRow>> {
+    let query = this.db.selectFrom('hosts')
+    if (filter.clusterId !== undefined) query = query.where('cluster_id', '=', filter.clusterId)
+    if (filter.type !== undefined) query = query.where('type', '=', filter.type)
+    if (filter.version !== undefined) query = query.where('version', '=', filter.version)
+    if (filter.idc !== undefined) query = query.where('idc', '=', filter.idc)
+    if (filter.location !== undefined) query = query.where('location', '=', filter.location)
+    if (filter.hostname !== undefined) query = query.where(sql<boolean>`hostname like ${containsPattern(filter.hostname)} escape '!'`)
+    if (filter.ip !== undefined) query = query.where(sql<boolean>`ip like ${containsPattern(filter.ip)} escape '!'`)
+    const items = await query.selectAll().orderBy('id').offset(page.offset).limit(page.limit).execute()
+    const { total } = await query.select((eb) => eb.fn.countAll<number | string>().as('total')).executeTakeFirstOrThrow()
+    return { items, total: Number(total) }
+  }
+
+  async get(id: number): Promise<HostRow | undefined> {
+    return this.db.selectFrom('hosts').selectAll().where('id', '=', id).executeTakeFirst()
   }
 }
