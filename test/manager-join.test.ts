@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -125,5 +126,75 @@ describe('joining through the manager, and revoking a host', { timeout: 300_000 
     assert.equal(await metricValue(metricsB, REMOTE), first.length, 'nothing more from peers')
     assert.equal(await metricValue(metricsB, SOURCE, { absent: 0 }) - sourceBefore, second.length, 'all of it from the origin')
     assert.match(readFileSync(daemonB.logPath, 'utf8'), /is revoked/, 'daemon B was told why')
+  })
+})
+
+/** host.crt of a process's identity directory. */
+function certificateIn(identityDir: string): string {
+  return readFileSync(join(identityDir, 'host.crt'), 'utf8')
+}
+
+/**
+ * Certificates that last 20 s: the scheduler, the seed peer and a daemon renew theirs without a
+ * restart, and once the first ones have expired P2P still works, which needs every port to show
+ * its renewed certificate: the seed's upload server to the daemon, the capabilities the
+ * scheduler signs (they carry its certificate), and new connections.
+ */
+describe('certificates from the manager are renewed before they expire', { timeout: 180_000 }, () => {
+  let dir!: Awaited<ReturnType<typeof tempDir>>
+  let origin!: OriginServer
+  let manager: ManagerProcess | undefined
+  let scheduler: SchedulerProcess | undefined
+  let seed: DaemonProcess | undefined
+  let daemon: DaemonProcess | undefined
+
+  before(async () => {
+    dir = await tempDir('manager-renewal')
+    origin = await OriginServer.start()
+    manager = await startManager(join(dir.path, 'manager'), {
+      env: { DAMSELFLY_ROOT_PASSWORD: ROOT_PASSWORD, MANAGER_KEEPALIVE_INTERVAL: '1s', MANAGER_KEEPALIVE_TIMEOUT: '4s', MANAGER_SECURITY_CERTIFICATE_VALIDITY: '20s' },
+    })
+  })
+
+  after(async () => {
+    await daemon?.stop()
+    await seed?.stop()
+    await scheduler?.stop()
+    await manager?.stop()
+    await (origin as OriginServer | undefined)?.close()
+    await (dir as typeof dir | undefined)?.remove()
+  })
+
+  it('renews every part\'s certificate at two thirds of its life, and P2P works after the first ones expired', { timeout: 150_000 }, async () => {
+    const rest = manager?.restAddress ?? ''
+    const signin = await fetch(`http://${rest}/api/v1/users/signin`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'root', password: ROOT_PASSWORD }) })
+    const bearer = ((await signin.json()) as { token: string }).token
+    const joinToken = async (role: string): Promise<string> => {
+      const response = await fetch(`http://${rest}/api/v1/join-tokens`, { method: 'POST', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: JSON.stringify({ role, uses: 1 }) })
+      assert.equal(response.status, 201)
+      return ((await response.json()) as { token: string }).token
+    }
+    const grpc = manager?.grpcAddress ?? ''
+    const schedulerDir = join(dir.path, 'scheduler')
+    scheduler = await startScheduler(schedulerDir, {
+      SCHEDULER_MANAGER_ADDRS: grpc, SCHEDULER_MANAGER_KEEP_ALIVE_INTERVAL: '1s',
+      SCHEDULER_SECURITY_IDENTITY_DIR: join(schedulerDir, 'identity'), SCHEDULER_SECURITY_JOIN_TOKEN: await joinToken('scheduler'),
+    })
+    seed = await startDaemon(join(dir.path, 'seed'), { args: ['--seed', '--manager', grpc, '--join-token', await joinToken('seed')], env: { ...ALLOW_LOOPBACK_ORIGINS, ...DAEMON_ENV, DFDAEMON_HOST_HOSTNAME: 'seed' } })
+    daemon = await startDaemon(join(dir.path, 'daemon'), { args: ['--manager', grpc, '--join-token', await joinToken('normal')], env: { ...DAEMON_ENV, DFDAEMON_HOST_HOSTNAME: 'daemon' } })
+    const identityDirs = [join(schedulerDir, 'identity'), join(seed.dataDir, 'identity'), join(daemon.dataDir, 'identity')]
+    const first = identityDirs.map(certificateIn)
+    const firstExpiryMs = Math.max(...first.map((pem) => Date.parse(new X509Certificate(pem).validTo)))
+    await waitFor(() => identityDirs.every((identityDir, index) => certificateIn(identityDir) !== first[index]), 'every part to renew its certificate', 40_000)
+    for (const identityDir of identityDirs) assert.ok(Date.parse(new X509Certificate(certificateIn(identityDir)).validTo) > firstExpiryMs, `${identityDir}: a later expiry`)
+    await waitFor(() => Date.now() > firstExpiryMs + 1_000, 'the first certificates to expire', 30_000)
+
+    const content = await makeRandomFile(join(dir.path, 'renewed.bin'), 4 * MiB)
+    const url = origin.serve('/renewal/content', content)
+    const output = join(dir.path, 'renewed.out')
+    const result = await dfget([url, '-O', output, '-e', daemon.socketPath, '--no-progress'], { timeoutMs: 60_000 })
+    assert.equal(result.code, 0, result.stderr)
+    assert.equal(await sha256File(output), content.sha256)
+    assert.equal(await metricValue(daemon.metricsAddress(), REMOTE), content.length, 'from the seed, over connections with the renewed certificates')
   })
 })

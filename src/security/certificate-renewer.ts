@@ -6,7 +6,7 @@ import type { Startable } from '../common/startable.js'
 import { CertificateServiceClient } from '../protocol/generated/damselfly/identity/v1/identity.js'
 import { MANAGER_CHANNEL_OPTIONS, managerChannelCredentials } from './grpc-tls.js'
 import { assembleIdentity, writeIdentity, type LocalIdentity } from './local-identity.js'
-import { validityMs } from './x509.js'
+import { BACKDATE_MS, validityMs } from './x509.js'
 
 /** The share of a certificate's life after which it is renewed: a third of it is left for retries. */
 const RENEW_AT_FRACTION = 2 / 3
@@ -64,10 +64,14 @@ export class CertificateRenewer implements Startable {
     return this.renewing
   }
 
-  /** Milliseconds until the certificate is two thirds through its life (0 when past it). */
+  /**
+   * Milliseconds until the certificate is two thirds through its life (0 when past it). Its life
+   * runs from when it was issued: its notBefore is set back by BACKDATE_MS for clocks that lag.
+   */
   private dueInMs(): number {
     const { fromMs, toMs } = validityMs(this.current.cert)
-    return Math.max(0, fromMs + (toMs - fromMs) * RENEW_AT_FRACTION - this.components.clock.nowMs())
+    const issuedMs = Math.min(fromMs + BACKDATE_MS, toMs)
+    return Math.max(0, issuedMs + (toMs - issuedMs) * RENEW_AT_FRACTION - this.components.clock.nowMs())
   }
 
   private schedule(delayMs: number): void {

@@ -18,7 +18,7 @@ export async function loadX509(): Promise<X509Module> {
 export const EC_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const
 export const DAY_MS = 86_400_000
 /** Certificates start this long in the past, so a host whose clock lags a little accepts them. */
-const BACKDATE_MS = 3_600_000
+export const BACKDATE_MS = 3_600_000
 
 export function toPem(label: 'CERTIFICATE' | 'PRIVATE KEY' | 'PUBLIC KEY', der: ArrayBuffer | Uint8Array): string {
   const body = Buffer.from(der instanceof ArrayBuffer ? new Uint8Array(der) : der).toString('base64').replace(/(.{64})/g, '$1\n').trimEnd()
