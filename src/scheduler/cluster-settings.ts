@@ -32,6 +32,8 @@ export class ClusterSettings {
   private candidateParentLimitValue: number
   private filterParentLimitValue: number
   private blocklist: Blocklist = EMPTY_BLOCKLIST
+  /** The cluster's load limits (uploads at once) of seed peers and of other hosts; none until a manager sends them. */
+  private loadLimits: { seed: number | undefined; normal: number | undefined } = { seed: undefined, normal: undefined }
 
   constructor(
     private readonly components: { logger: Logger },
@@ -70,6 +72,7 @@ export class ClusterSettings {
         logger.warn({ err: error, pattern }, 'cluster config: a blocklist URL pattern is not a regular expression; left out')
       }
     }
+    this.loadLimits = { seed: config.seedPeerLoadLimit > 0 ? config.seedPeerLoadLimit : undefined, normal: config.peerLoadLimit > 0 ? config.peerLoadLimit : undefined }
     this.blocklist = {
       applications: new Set(config.blocklist?.applications ?? []),
       urls,
@@ -79,6 +82,15 @@ export class ClusterSettings {
       { version: config.version, candidateParentLimit: this.candidateParentLimitValue, filterParentLimit: this.filterParentLimitValue, blocklist: config.blocklist },
       'cluster config applied',
     )
+  }
+
+  /**
+   * The uploads at once a host may be counted on for, at most: the cluster's `load_limit` for
+   * seed peers or for other hosts (Dragonfly's seed peer and peer cluster configs). A host that
+   * reports a lower limit keeps its own. Undefined until a manager sends the cluster's config.
+   */
+  uploadLimitCap(seed: boolean): number | undefined {
+    return seed ? this.loadLimits.seed : this.loadLimits.normal
   }
 
   /** Why the cluster's blocklist refuses this download, or undefined when it does not. */

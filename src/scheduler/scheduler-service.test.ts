@@ -233,6 +233,24 @@ describe('SchedulerService over gRPC', TEST, () => {
     assert.ok(!c3.messages.some((m) => m.response?.$case === 'needBackToSource'))
   })
 
+  it('counts on no more uploads of a host than its cluster\'s load limit for its kind, from the next announcement on', TEST, async () => {
+    const limits = (seedPeerLoadLimit: number, peerLoadLimit: number): void => scheduler.settings.apply({
+      candidateParentLimit: 4, filterParentLimit: 15, seedPeerLoadLimit, peerLoadLimit, blocklist: { applications: [], urls: [], tags: [] }, version: Date.now(),
+    })
+    const uploadLimitOf = (id: string): number | undefined => scheduler.store.hosts.get(id as never)?.load.concurrentUploadLimit
+    limits(7, 3)
+    try {
+      await announceHost('capped-normal', { concurrentUploadLimit: 10 })
+      await announceHost('capped-seed', { concurrentUploadLimit: 10, seed: true })
+      await announceHost('modest-normal', { concurrentUploadLimit: 2 })
+      assert.deepEqual([uploadLimitOf('capped-normal'), uploadLimitOf('capped-seed'), uploadLimitOf('modest-normal')], [3, 7, 2])
+    } finally {
+      limits(0, 0)
+    }
+    await announceHost('uncapped', { concurrentUploadLimit: 10 })
+    assert.equal(uploadLimitOf('uncapped'), 10, 'a limit of 0 caps nothing')
+  })
+
   it('ends a stream with INVALID_ARGUMENT on a first message other than register, or malformed input', TEST, async () => {
     const bad = new Recorded(client.announcePeer())
     streams.push(bad)

@@ -79,6 +79,8 @@ export class SchedulerService {
       logger: Logger
       /** Hosts refused whatever their certificates say; none without a manager. */
       revocations?: RevocationList
+      /** The cluster's cap on the uploads at once a host is counted on for (its load limit); none without a manager. */
+      uploadLimitCap?: (seed: boolean) => number | undefined
     },
     private readonly init: {
       hostWaitTimeoutMs: number
@@ -161,7 +163,9 @@ export class SchedulerService {
     call.on('data', (request: AnnounceHostRequest) => {
       if (failed) return
       try {
-        const { info, load } = parseHostAnnounce(request)
+        const { info, load: reported } = parseHostAnnounce(request)
+        const cap = this.components.uploadLimitCap?.(info.seed)
+        const load = cap === undefined || reported.concurrentUploadLimit <= cap ? reported : { ...reported, concurrentUploadLimit: cap }
         if (this.init.requireIdentity) checkHostAnnounce(identity, info)
         checkNotRevoked(identity, this.revocations, 'announce host')
         if (host !== undefined && host.id !== info.id) {
