@@ -120,8 +120,9 @@ export class Manager implements Startable {
 
   /** The cluster CA, held in the database; set once started (not with `security.insecure`). */
   get clusterCa(): ManagerCa {
-    if (this.ca === undefined) throw new DamselflyError('SHUTTING_DOWN', 'the manager has not started: it has no CA yet')
-    return this.ca
+    if (this.ca !== undefined) return this.ca
+    if (this.config.security.insecure) throw new DamselflyError('INVALID_ARGUMENT', 'this manager runs without a CA (security.insecure): it makes no join tokens and issues no certificates')
+    throw new DamselflyError('SHUTTING_DOWN', 'the manager has not started: it has no CA yet')
   }
 
   /** This manager's own identity, certified by the cluster CA at every start; undefined with `security.insecure`. */
