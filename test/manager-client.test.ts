@@ -222,6 +222,9 @@ describe('manager client over mutual TLS', TIMEOUT, () => {
     assert.equal(await register(scheduler, schedulerRequest({ hostId: normal.identity.hostId })), 'PERMISSION_DENIED', 'another host\'s id')
     assert.equal(await register(scheduler, schedulerRequest({ ip: '10.9.9.9' })), 'PERMISSION_DENIED', 'an address the certificate does not carry')
     assert.equal(await register(undefined, schedulerRequest()), 'MANAGER_UNAVAILABLE', 'no TLS: no connection')
+    const metrics = await manager.registry.metrics()
+    assert.match(metrics, /damselfly_manager_grpc_requests_total\{method="register_scheduler",code="OK"\} 1/)
+    assert.match(metrics, /damselfly_manager_grpc_requests_total\{method="register_scheduler",code="PERMISSION_DENIED"\} 4/)
   })
 
   it('lists schedulers to any host of the cluster', TIMEOUT, async () => {

@@ -27,6 +27,10 @@ describe('Manager', { timeout: 30_000 }, () => {
           const missing = await fetch(`http://${manager.address}/api/v1/nothing`)
           assert.equal(missing.status, 404)
           assert.equal(((await missing.json()) as { code: string }).code, 'NOT_FOUND')
+          const counted = await (await fetch(`http://${manager.address}/metrics`)).text()
+          assert.match(counted, /damselfly_manager_http_requests_total\{method="GET",route="\/healthy",status="200"\} 1/)
+          assert.match(counted, /damselfly_manager_http_requests_total\{method="GET",route="unmatched",status="404"\} 1/)
+          assert.match(counted, /damselfly_manager_active_members\{kind="scheduler"\} 0/)
         } finally {
           await manager.stop()
         }

@@ -26,6 +26,7 @@ import { migrateToLatest } from './db/migrate.js'
 import { SchedulersRepository } from './db/schedulers-repository.js'
 import { SeedPeersRepository } from './db/seed-peers-repository.js'
 import { ManagerService } from './grpc/manager-service.js'
+import { ManagerMetrics } from './manager-metrics.js'
 import { createManagerServices, type ManagerServices } from './manager-services.js'
 import { CertificateService } from './trust/certificate-service.js'
 import type { CertificatesRepository } from './trust/certificates-repository.js'
@@ -56,6 +57,7 @@ export class Manager implements Startable {
   readonly schedulers: SchedulersRepository
   readonly seedPeers: SeedPeersRepository
   readonly api: FastifyInstance
+  readonly metrics: ManagerMetrics
   /** Who called, by the certificate TLS checked; worked out once per connection. */
   readonly callers = new CallerIdentities({ maxEntries: 10_000 })
   private ca: ManagerCa | undefined
@@ -81,11 +83,25 @@ export class Manager implements Startable {
     })
     this.schedulers = new SchedulersRepository({ database: this.database, clock })
     this.seedPeers = new SeedPeersRepository({ database: this.database, clock })
+    this.metrics = new ManagerMetrics(this.registry, {
+      activeMembers: async () => ({
+        schedulers: await this.schedulers.countAlive(config.keepalive.timeout),
+        seedPeers: await this.seedPeers.countAlive(config.keepalive.timeout),
+      }),
+    })
     this.api = buildApi({ registry: this.registry, logger: components.logger.child({ component: 'api' }), services: this.services })
+    this.api.addHook('onResponse', async (request, reply) => {
+      this.metrics.httpRequests.inc({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) })
+    })
     const service = new ManagerService(
       {
         clusters: this.clusters, schedulers: this.schedulers, seedPeers: this.seedPeers, hosts: this.services.hosts,
-        callers: this.callers, isRevoked: (hostId) => this.certificates.isRevoked(hostId), revokedHostIds: () => this.certificates.revokedHostIds(), logger: components.logger.child({ component: 'grpc' }),
+        callers: this.callers, isRevoked: (hostId) => this.certificates.isRevoked(hostId), revokedHostIds: () => this.certificates.revokedHostIds(),
+        observe: (method, code, seconds) => {
+          this.metrics.grpcRequests.inc({ method, code })
+          this.metrics.grpcDurationSeconds.observe({ method }, seconds)
+        },
+        logger: components.logger.child({ component: 'grpc' }),
       },
       { keepaliveTimeoutMs: config.keepalive.timeout, requireIdentity: !config.security.insecure },
     )

@@ -131,6 +131,14 @@ export abstract class MembersRepository<Registration extends MemberRegistration,
     return rows.map((row) => this.toRecord(row as Row))
   }
 
+  /** How many members of every cluster kept alive within `timeoutMs`. */
+  async countAlive(timeoutMs: number): Promise<number> {
+    const since = this.components.clock.nowMs() - timeoutMs
+    const { alive } = await this.db.selectFrom(this.members).select((eb) => eb.fn.countAll<number | string>().as('alive'))
+      .where('last_keepalive_at_ms', '>=', since).executeTakeFirstOrThrow()
+    return Number(alive)
+  }
+
   /** Every member, alive or not, of one cluster or of all, by id. */
   async list(clusterId?: number): Promise<Record[]> {
     let query = this.db.selectFrom(this.members).selectAll()

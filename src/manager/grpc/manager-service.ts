@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js'
 import { toGrpcStatus } from '../../common/grpc-status.js'
 import type { Logger } from '../../common/logger.js'
@@ -57,6 +58,8 @@ export interface ManagerServiceComponents {
   readonly isRevoked: (hostId: string) => Promise<boolean>
   /** Every revoked host whose certificate may still be valid: few, and read once per discovery. */
   readonly revokedHostIds: () => Promise<string[]>
+  /** Told of every call answered: its method, outcome (OK or an error code) and duration. */
+  readonly observe?: (method: string, code: string, seconds: number) => void
   readonly logger: Logger
 }
 
@@ -164,10 +167,16 @@ export class ManagerService {
   /** One unary handler: its failures become the status of their code, in this one place. */
   private unary<Req, Res>(what: string, handle: (call: ServerUnaryCall<Req, Res>) => Promise<Res>): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
     return (call, callback) => {
+      const startedMs = performance.now()
+      const observe = (code: string): void => this.components.observe?.(what.replaceAll(' ', '_'), code, (performance.now() - startedMs) / 1000)
       handle(call).then(
-        (response) => callback(null, response),
+        (response) => {
+          observe('OK')
+          callback(null, response)
+        },
         (error: unknown) => {
           const failure = toDamselflyError(error)
+          observe(failure.code)
           if (failure.code === 'INTERNAL') this.components.logger.error({ err: error }, `${what} failed`)
           else this.components.logger.debug({ code: failure.code, reason: failure.message }, `${what} refused`)
           callback(toGrpcStatus(failure), null)
