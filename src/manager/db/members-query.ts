@@ -28,31 +28,27 @@ export class MembersQuery {
     return this.components.database.db
   }
 
-  async listSchedulers(filter: MemberFilter, page: Page): Promise<Paged<SchedulerRow>> {
-    let query = this.db.selectFrom('schedulers')
-    if (filter.clusterId !== undefined) query = query.where('cluster_id', '=', filter.clusterId)
-    if (filter.state !== undefined) query = query.where('state', '=', filter.state)
-    if (filter.idc !== undefined) query = query.where('idc', '=', filter.idc)
-    if (filter.location !== undefined) query = query.where('location', '=', filter.location)
-    if (filter.hostname !== undefined) query = query.where(sql<boolean>`hostname like ${containsPattern(filter.hostname)} escape '!'`)
-    if (filter.ip !== undefined) query = query.where(sql<boolean>`ip like ${containsPattern(filter.ip)} escape '!'`)
-    const items = await query.selectAll().orderBy('id').offset(page.offset).limit(page.limit).execute()
-    const { total } = await query.select((eb) => eb.fn.countAll<number | string>().as('total')).executeTakeFirstOrThrow()
-    return { items, total: Number(total) }
+  listSchedulers(filter: MemberFilter, page: Page): Promise<Paged<SchedulerRow>> {
+    return this.page<SchedulerRow>('schedulers', filter, page)
   }
 
-  async listSeedPeers(filter: MemberFilter, page: Page): Promise<Paged<SeedPeerRow>> {
-    let query = this.db.selectFrom('seed_peers')
+  listSeedPeers(filter: MemberFilter, page: Page): Promise<Paged<SeedPeerRow>> {
+    return this.page<SeedPeerRow>('seed_peers', filter, page)
+  }
+
+  /** One page of either table: they share every column a filter names but `type`, which only seed peers have. */
+  private async page<Row>(table: 'schedulers' | 'seed_peers', filter: MemberFilter, page: Page): Promise<Paged<Row>> {
+    let query = this.db.selectFrom(sql<SeedPeerRow>`${sql.table(table)}`.as('members'))
     if (filter.clusterId !== undefined) query = query.where('cluster_id', '=', filter.clusterId)
     if (filter.state !== undefined) query = query.where('state', '=', filter.state)
     if (filter.idc !== undefined) query = query.where('idc', '=', filter.idc)
     if (filter.location !== undefined) query = query.where('location', '=', filter.location)
-    if (filter.type !== undefined) query = query.where('type', '=', filter.type)
+    if (filter.type !== undefined && table === 'seed_peers') query = query.where('type', '=', filter.type)
     if (filter.hostname !== undefined) query = query.where(sql<boolean>`hostname like ${containsPattern(filter.hostname)} escape '!'`)
     if (filter.ip !== undefined) query = query.where(sql<boolean>`ip like ${containsPattern(filter.ip)} escape '!'`)
     const items = await query.selectAll().orderBy('id').offset(page.offset).limit(page.limit).execute()
     const { total } = await query.select((eb) => eb.fn.countAll<number | string>().as('total')).executeTakeFirstOrThrow()
-    return { items, total: Number(total) }
+    return { items: items as Row[], total: Number(total) }
   }
 
   async getScheduler(id: number): Promise<SchedulerRow | undefined> {
