@@ -1,13 +1,9 @@
 import type { Server, ServerCredentials } from '@grpc/grpc-js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
+import { hostPort } from './host-port.js'
 
 /** Time a gRPC server gives open calls to finish on stop before cutting them. */
 const SHUTDOWN_GRACE_MS = 2000
-
-/** `host:port`, with brackets around an IPv6 host. */
-export function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
-}
 
 /** Binds `server` and answers `host:port` with the port actually bound (port 0 picks one); INVALID_ARGUMENT naming the address otherwise. */
 export function bindGrpcServer(server: Server, host: string, port: number, credentials: ServerCredentials): Promise<string> {

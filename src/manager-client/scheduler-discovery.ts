@@ -1,5 +1,6 @@
 import type { Clock } from '../common/clock.js'
 import type { Logger } from '../common/logger.js'
+import { hostPort } from '../common/host-port.js'
 import type { Startable } from '../common/startable.js'
 import { toDamselflyError } from '../protocol/damselfly-error.js'
 import type { ListSchedulersRequest, ListSchedulersResponse } from '../protocol/generated/damselfly/manager/v1/manager.js'
@@ -11,10 +12,6 @@ export interface DiscoveredCluster {
   readonly clusterId: number
   /** Sorted, so two answers with the same members compare equal. */
   readonly schedulers: readonly string[]
-}
-
-function hostPort(ip: string, port: number): string {
-  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`
 }
 
 function toDiscovered(response: ListSchedulersResponse): DiscoveredCluster {

@@ -1,6 +1,7 @@
 import { connect as netConnect, type Socket } from 'node:net'
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls'
 import { DamselflyError } from '../../protocol/damselfly-error.js'
+import { hostPort } from '../../common/host-port.js'
 
 /**
  * Takes a piece's body bytes as they arrive. `chunk` is only valid during the call (the
@@ -249,7 +250,7 @@ export class PieceConnection {
 }
 
 function requestHead(address: ParentAddress, request: PieceRequest): string {
-  const host = address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`
+  const host = hostPort(address.host, address.port)
   let head = `GET ${request.path} HTTP/1.1\r\nhost: ${host}\r\n`
   for (const [name, value] of Object.entries(request.headers)) {
     if (!HEADER_TEXT.test(name) || name.includes(':') || !HEADER_TEXT.test(value)) throw new DamselflyError('INVALID_ARGUMENT', `header ${JSON.stringify(name)} has characters a request header may not hold`)
