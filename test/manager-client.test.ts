@@ -14,7 +14,7 @@ import { ManagerConnection } from '../src/manager-client/manager-connection.js'
 import { MemberKeepalive } from '../src/manager-client/member-keepalive.js'
 import { SchedulerDiscovery, type DiscoveredCluster } from '../src/manager-client/scheduler-discovery.js'
 import { toDamselflyError } from '../src/protocol/damselfly-error.js'
-import { SourceType, type ClusterConfig, type RegisterSchedulerRequest, type RegisterSchedulerResponse } from '../src/protocol/generated/damselfly/manager/v1/manager.js'
+import { SourceType, type ClusterConfig, type ListSchedulersResponse, type RegisterSchedulerRequest, type RegisterSchedulerResponse } from '../src/protocol/generated/damselfly/manager/v1/manager.js'
 import { MANAGER_CHANNEL_OPTIONS, managerChannelCredentials } from '../src/security/grpc-tls.js'
 import type { LocalIdentity } from '../src/security/local-identity.js'
 import { testIdentity } from '../src/security/security-fixtures.js'
@@ -238,5 +238,27 @@ describe('manager client over mutual TLS', TIMEOUT, () => {
       await watcher.stop()
       connection.close()
     }
+  })
+
+  it('refuses a revoked host\'s calls, and never lists a revoked scheduler', TIMEOUT, async () => {
+    const revokedScheduler = await testIdentity(manager.clusterCa.signer, 'scheduler')
+    const request = schedulerRequest({ hostname: 'sched-revoked', port: 8003, hostId: revokedScheduler.identity.hostId })
+    assert.equal(await register(revokedScheduler, request), undefined)
+    const list = async (): Promise<string[]> => {
+      const connection = connect([manager.grpcAddressBound ?? ''], managerChannelCredentials(normal))
+      try {
+        const answer = await connection.call<ListSchedulersResponse>('list schedulers', (client, metadata, options, callback) =>
+          client.listSchedulers({ hostname: 'node-1', ip: '127.0.0.1', idc: '', location: '', version: 'test', hostId: '' }, metadata, options, callback), AbortSignal.timeout(5_000))
+        return answer.schedulers.map((listed) => `${listed.ip}:${listed.port}`)
+      } finally {
+        connection.close()
+      }
+    }
+    assert.ok((await list()).includes('127.0.0.1:8003'), 'listed while in good standing')
+    await manager.certificates.record({ identity: revokedScheduler.identity, clusterId: 0, notAfterMs: Date.now() + 3_600_000 })
+    await manager.certificates.revoke(revokedScheduler.identity.hostId, 'test')
+    assert.deepEqual((await list()).filter((address) => address === '127.0.0.1:8003'), [], 'a revoked scheduler is never handed to a daemon')
+    assert.ok((await list()).includes('127.0.0.1:8002'), 'the others still are')
+    assert.equal(await register(revokedScheduler, request), 'PERMISSION_DENIED', 'its own calls are refused')
   })
 })

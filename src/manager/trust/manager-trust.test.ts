@@ -64,7 +64,7 @@ describe('the manager holds the cluster CA', { timeout: 60_000 }, () => {
     )
   })
 
-  it('renews a certificate for the same key, role and addresses, only to its holder', async () => {
+  it('renews a certificate for the same key, role and addresses, only to its holder; lists revoked hosts only to hosts of the cluster', async () => {
     const local = await joinAs('normal', '10.0.0.3')
     const client = certificateClient(manager.grpcAddressBound ?? '', managerChannelCredentials(local))
     try {
@@ -79,6 +79,7 @@ describe('the manager holds the cluster CA', { timeout: 60_000 }, () => {
     const anonymous = certificateClient(manager.grpcAddressBound ?? '', credentials.createSsl(Buffer.from(local.caPem), null, null, { checkServerIdentity: () => undefined }))
     try {
       await assert.rejects(call((done) => anonymous.renewCertificate({}, new Metadata(), { deadline: Date.now() + 5_000 }, done)), /UNAUTHENTICATED|no certificate/)
+      await assert.rejects(call((done) => anonymous.listRevokedHosts({}, new Metadata(), { deadline: Date.now() + 5_000 }, done)), /UNAUTHENTICATED|no certificate/)
     } finally {
       anonymous.close()
     }
