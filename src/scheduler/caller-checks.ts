@@ -29,7 +29,7 @@ function noIdentity(what: string): DamselflyError {
 }
 
 /** Refuses a caller the managers revoked, whatever its certificate still says. */
-export function checkNotRevoked(identity: HostIdentity | undefined, revocations: RevocationList, what: string): void {
+export function checkNotRevoked(identity: HostIdentity | undefined, revocations: Pick<RevocationList, 'isRevoked'>, what: string): void {
   if (identity !== undefined && revocations.isRevoked(identity.hostId)) {
     throw new DamselflyError('PERMISSION_DENIED', `${what}: host ${identity.hostId} is revoked`)
   }

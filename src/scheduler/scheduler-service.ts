@@ -78,7 +78,7 @@ export class SchedulerService {
       clock: Clock
       logger: Logger
       /** Hosts refused whatever their certificates say; none without a manager. */
-      revocations?: RevocationList
+      revocations?: Pick<RevocationList, 'isRevoked'>
       /** The cluster's cap on the uploads at once a host is counted on for (its load limit); none without a manager. */
       uploadLimitCap?: (seed: boolean) => number | undefined
     },
@@ -93,7 +93,7 @@ export class SchedulerService {
     this.events = new PeerEvents({ ...components, announcer }, { offers: init.offers })
   }
 
-  private get revocations(): RevocationList {
+  private get revocations(): Pick<RevocationList, 'isRevoked'> {
     return this.components.revocations ?? NO_REVOCATIONS
   }
 

@@ -136,7 +136,7 @@ export class Scheduler implements Startable {
       {
         store: this.store, runner: this.runner, metrics: this.metrics, clock, logger: logger.child({ component: 'service' }),
         // The managers' list once this scheduler runs on a certificate of theirs; the one it was given otherwise.
-        revocations: { isRevoked: (hostId) => (this.trust ?? components.revocations ?? NO_REVOCATIONS).isRevoked(hostId), onRevoked: () => () => undefined },
+        revocations: { isRevoked: (hostId) => (this.trust ?? components.revocations ?? NO_REVOCATIONS).isRevoked(hostId) },
         uploadLimitCap: (seed) => settings.uploadLimitCap(seed),
       },
       {
