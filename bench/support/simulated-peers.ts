@@ -100,7 +100,7 @@ export async function announceHosts(address: string, count: number, pkiDir: stri
     // A seed command never comes (no simulated host is a seed); a stream error ends the run elsewhere.
     announce.on('data', () => undefined)
     announce.on('error', () => undefined)
-    announce.write({ host: info })
+    announce.write({ host: info, report: undefined })
     return { info, client, announce }
   }))
 }

@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   NOT_FOUND: { httpStatus: 404, grpcStatus: 5, summary: 'no such resource (cluster, user, role, token, ...)' },
   ALREADY_EXISTS: { httpStatus: 409, grpcStatus: 6, summary: 'a resource with that name already exists' },
   TOO_MANY_REQUESTS: { httpStatus: 429, grpcStatus: 8, summary: 'the caller asked too often; try again later' },
+  HOST_NOT_FOUND: { httpStatus: 404, grpcStatus: 5, summary: 'no host connected to the scheduler has that IP or hostname' },
   TASK_NOT_FOUND: { httpStatus: 404, grpcStatus: 5, summary: 'no such task on this host' },
   PIECE_NOT_FOUND: { httpStatus: 404, grpcStatus: 5, summary: 'this host does not hold the piece' },
   RANGE_NOT_SATISFIABLE: { httpStatus: 416, grpcStatus: 11, summary: 'the requested range lies outside the content' },

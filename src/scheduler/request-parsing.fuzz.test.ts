@@ -208,7 +208,7 @@ function checkPeerRequest(request: AnnouncePeerRequest): void {
 
 describe('request parsing: well-typed messages', TEST, () => {
   it('accepts exactly the valid host announcements and keeps their values', TEST, () => {
-    fc.assert(fc.property(fc.option(host, { nil: undefined }), (h) => checkHostAnnounce({ host: h })), RUNS)
+    fc.assert(fc.property(fc.option(host, { nil: undefined }), (h) => checkHostAnnounce({ host: h, report: undefined })), RUNS)
   })
 
   it('accepts exactly the valid peer addresses, registrations and pieces', TEST, () => {
@@ -219,7 +219,7 @@ describe('request parsing: well-typed messages', TEST, () => {
 describe('request parsing: messages from the wire', TEST, () => {
   it('accepts the valid ones of any host announcement sent, and refuses the rest with INVALID_ARGUMENT', TEST, () => {
     fc.assert(fc.property(fc.option(wireHost, { nil: undefined }), (h) => {
-      const bytes = AnnounceHostRequest.encode({ host: h }).finish()
+      const bytes = AnnounceHostRequest.encode({ host: h, report: undefined }).finish()
       checkHostAnnounce(AnnounceHostRequest.decode(bytes))
     }), RUNS)
   })
@@ -231,7 +231,7 @@ describe('request parsing: messages from the wire', TEST, () => {
   })
 
   it('makes of corrupted or random bytes either a valid message or INVALID_ARGUMENT', TEST, () => {
-    const hostBytes = fc.oneof(fc.uint8Array({ maxLength: 64 }), mutated(fc.option(wireHost, { nil: undefined }).map((h) => AnnounceHostRequest.encode({ host: h }).finish())))
+    const hostBytes = fc.oneof(fc.uint8Array({ maxLength: 64 }), mutated(fc.option(wireHost, { nil: undefined }).map((h) => AnnounceHostRequest.encode({ host: h, report: undefined }).finish())))
     const peerBytes = fc.oneof(fc.uint8Array({ maxLength: 64 }), mutated(wirePeerRequest.map((request) => AnnouncePeerRequest.encode(request).finish())))
     fc.assert(fc.property(hostBytes, peerBytes, (forHost, forPeer) => {
       const announce = decoded((bytes) => AnnounceHostRequest.decode(bytes), forHost)

@@ -21,14 +21,14 @@ describe('parseHostAnnounce: upload port', TEST, () => {
   ]
   for (const { name, host: h } of accepted) {
     it(`accepts ${name}`, TEST, () => {
-      assert.equal(parseHostAnnounce({ host: h }).info.uploadPort, h.uploadPort)
+      assert.equal(parseHostAnnounce({ host: h, report: undefined }).info.uploadPort, h.uploadPort)
     })
   }
 
   // The wire's uint32 cannot carry the fractions and negatives, but a message built in code can.
   for (const uploadPort of [0, 65536, 2 ** 32 - 1, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
     it(`refuses port ${uploadPort} while sharing`, TEST, () => {
-      assertThrowsCode(() => parseHostAnnounce({ host: host({ uploadPort }) }), 'INVALID_ARGUMENT', /upload_port must be 1\.\.65535 unless sharing is disabled/)
+      assertThrowsCode(() => parseHostAnnounce({ host: host({ uploadPort }), report: undefined }), 'INVALID_ARGUMENT', /upload_port must be 1\.\.65535 unless sharing is disabled/)
     })
   }
 })

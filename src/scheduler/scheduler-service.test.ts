@@ -115,6 +115,7 @@ describe('SchedulerService over gRPC', TEST, () => {
         id, ip: '127.0.0.1', hostname: id, uploadPort: 65002, idc: '', location: '', seed: false, disableShared: false,
         concurrentUploadLimit: 10, concurrentUploadCount: 0, uploadBytesPerSecond: 0, uploadTls: false, ...extra,
       },
+      report: undefined,
     })
     await waitFor(`host ${id}`, () => scheduler.store.hosts.get(id as never)?.stream)
     return recorded
@@ -292,7 +293,7 @@ describe('SchedulerService over gRPC', TEST, () => {
 
     const badHost = new Recorded(client.announceHost())
     streams.push(badHost)
-    badHost.send({ host: undefined })
+    badHost.send({ host: undefined, report: undefined })
     assert.equal((await waitFor('error', () => badHost.error)).code, status.INVALID_ARGUMENT)
   })
 

@@ -103,6 +103,15 @@ export class SchedulerService {
       announceHost: (call) => this.announceHost(call),
       announcePeer: (call) => this.announcePeer(call),
       leaveHost: (call, callback) => this.leaveHost(call, callback),
+      runDownloads: (call) => {
+        endWith(call, new DamselflyError('INTERNAL', 'run downloads: not implemented yet'))
+      },
+      statTask: (_call, callback) => {
+        callback(toGrpcStatus(new DamselflyError('INTERNAL', 'stat task: not implemented yet')), null)
+      },
+      deleteTask: (_call, callback) => {
+        callback(toGrpcStatus(new DamselflyError('INTERNAL', 'delete task: not implemented yet')), null)
+      },
     }
   }
 

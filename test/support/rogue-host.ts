@@ -56,6 +56,7 @@ export class RogueHost {
         id: local.identity.hostId, ip: '127.0.0.1', hostname: `rogue-${role}`, uploadPort: (server.address() as AddressInfo).port, idc: '', location: '',
         seed: role === 'seed', disableShared: false, concurrentUploadLimit: 50, concurrentUploadCount: 0, uploadBytesPerSecond: 0, uploadTls: true,
       },
+      report: undefined,
     })
     return rogue
   }

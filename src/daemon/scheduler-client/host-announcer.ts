@@ -85,7 +85,7 @@ export class HostAnnouncer implements Startable {
 
   private announceAll(): void {
     const host = this.components.host()
-    for (const stream of this.streams.values()) stream.write({ host })
+    for (const stream of this.streams.values()) stream.write({ host, report: undefined })
   }
 
   private connect(address: string): void {
@@ -109,6 +109,6 @@ export class HostAnnouncer implements Startable {
     stream.on('end', () => {
       retry()
     })
-    stream.write({ host: this.components.host() })
+    stream.write({ host: this.components.host(), report: undefined })
   }
 }
