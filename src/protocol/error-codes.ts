@@ -40,6 +40,7 @@ export const ERROR_CODES = {
   SCHEDULER_UNAVAILABLE: { httpStatus: 503, grpcStatus: 14, summary: 'the scheduler cannot be reached' },
   MANAGER_UNAVAILABLE: { httpStatus: 503, grpcStatus: 14, summary: 'no manager can be reached' },
   STORAGE_FAILED: { httpStatus: 500, grpcStatus: 13, summary: 'reading or writing the local store failed' },
+  JOB_QUEUE_UNAVAILABLE: { httpStatus: 503, grpcStatus: 14, summary: 'the manager\'s job queue (Redis) cannot be reached' },
   SHUTTING_DOWN: { httpStatus: 503, grpcStatus: 14, summary: 'the process is stopping' },
   INTERNAL: { httpStatus: 500, grpcStatus: 13, summary: 'an unexpected failure; a bug' },
 } as const satisfies Record<string, { httpStatus: number; grpcStatus: number; summary: string }>
