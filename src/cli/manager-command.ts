@@ -14,6 +14,7 @@ interface ManagerFlags {
   listenIp?: string
   dataDir?: string
   databaseUrl?: string
+  redisUrl?: string
   logLevel?: LogLevel
 }
 
@@ -33,6 +34,7 @@ function flagTree(flags: ManagerFlags): Record<string, unknown> {
       dataDir: flags.dataDir,
     },
     database: { url: flags.databaseUrl },
+    jobQueue: { redis: { url: flags.redisUrl } },
     log: { level: flags.logLevel },
   }
 }
@@ -55,6 +57,7 @@ export function managerCommand(): Command {
     .option('--listen-ip <ip>', 'address to listen on (server.rest.listenIP and server.grpc.listenIP, default 0.0.0.0)')
     .option('--data-dir <path>', 'where the SQLite database and the manager\'s files live (server.dataDir)')
     .option('--database-url <url>', 'postgres://... or mysql://... instead of SQLite (database.url)')
+    .option('--redis-url <url>', 'redis://[:password@]host:port[/db] where managers share their job queue (jobQueue.redis.url)')
     .addOption(new Option('--log-level <level>', 'log level (log.level)').choices(LOG_LEVELS))
     .action(async (flags: ManagerFlags) => {
       try {

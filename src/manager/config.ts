@@ -4,6 +4,8 @@ import { z } from 'zod'
 import { resolveConfig, type ConfigSources } from '../common/config-resolver.js'
 import { durationMs, intervalMs, port, timerMs } from '../common/config-schema.js'
 import { LOG_LEVELS } from '../common/logger.js'
+import { isDamselflyError } from '../protocol/damselfly-error.js'
+import { parseRedisUrl } from './jobs/redis-url.js'
 
 /** The manager's data when nobody says: beside the other components' for root, under the home directory otherwise. */
 export function defaultManagerDataDir(): string {
@@ -44,8 +46,30 @@ export const MANAGER_DEFAULTS = {
     /** How long a certificate the manager issues lasts; hosts renew theirs after two thirds of it. */
     certificateValidity: '720h',
   },
+  jobQueue: {
+    /** The most jobs (preheat, distribution, ...) this manager runs at once. */
+    concurrency: 8,
+    redis: {
+      /** '' runs jobs in this manager alone; `redis://[:password@]host:port[/db]` shares them with every manager on that Redis. */
+      url: '',
+      /** Namespaces the queue's keys in Redis; the managers that share jobs share it. */
+      prefix: 'damselfly',
+      /** How long a job stays locked to the manager running it without a renewal: about how long a dead manager's jobs wait to be taken over. */
+      lockDuration: '30s',
+    },
+  },
   log: { level: 'info' },
 }
+
+/** A Redis URL, or '' for none; refused with its password masked. */
+const redisUrl = () => z.string().superRefine((url, ctx) => {
+  if (url === '') return
+  try {
+    parseRedisUrl(url)
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: isDamselflyError(error) ? error.message : 'invalid Redis URL' })
+  }
+})
 
 export const managerConfigSchema = z.object({
   server: z.object({
@@ -57,6 +81,14 @@ export const managerConfigSchema = z.object({
   auth: z.object({ rootPassword: z.string(), sessionTTL: intervalMs() }),
   keepalive: z.object({ interval: intervalMs(), timeout: timerMs() }),
   security: z.object({ insecure: z.boolean(), importPkiDir: z.string(), certificateValidity: durationMs().refine((ms) => ms >= 10_000, 'must be at least 10s') }),
+  jobQueue: z.object({
+    concurrency: z.number().int().min(1).max(1000),
+    redis: z.object({
+      url: redisUrl(),
+      prefix: z.string().min(1).refine((prefix) => !/[\s*?[\]]/.test(prefix), 'must hold no spaces or glob characters'),
+      lockDuration: intervalMs().refine((ms) => ms >= 1_000, 'must be at least 1s'),
+    }),
+  }),
   log: z.object({ level: z.enum(LOG_LEVELS) }),
 }).refine((c) => c.keepalive.timeout > 2 * c.keepalive.interval, { message: 'must be more than twice keepalive.interval', path: ['keepalive', 'timeout'] })
 

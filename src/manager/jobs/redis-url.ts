@@ -21,7 +21,7 @@ const DEFAULT_REDIS_PORT = 6379
 /** Throws CONFIG_INVALID, naming the URL with its password masked, when `url` is not a Redis URL. */
 export function parseRedisUrl(url: string): RedisConnectionOptions {
   const invalid = (why: string): DamselflyError =>
-    new DamselflyError('CONFIG_INVALID', `jobQueue.redis.url ${JSON.stringify(maskPassword(url))}: ${why}`)
+    new DamselflyError('CONFIG_INVALID', `Redis URL ${JSON.stringify(maskPassword(url))}: ${why}`)
   let parsed: URL
   try {
     parsed = new URL(url)
