@@ -92,7 +92,7 @@ export class BullMqJobQueue implements JobQueue {
       throw new DamselflyError('INVALID_ARGUMENT', `job queue concurrency must be a positive integer, got ${this.init.concurrency}`)
     }
     this.clock = components.clock ?? systemClock
-    this.logger = components.logger.child({ component: 'job-queue', redis: maskPassword(init.url), prefix: this.init.prefix })
+    this.logger = components.logger.child({ redis: maskPassword(init.url), prefix: this.init.prefix })
   }
 
   /** Connects to Redis and starts taking jobs; throws JOB_QUEUE_UNAVAILABLE when Redis does not answer in time. */
