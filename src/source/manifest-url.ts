@@ -42,6 +42,14 @@ export function parseManifestUrl(text: string): ManifestReference {
   return { registry: new URL(url.origin), repository, reference }
 }
 
+const REGISTRY_PATH = /^\/v2\/(.+)\/(?:manifests|blobs)\/[^/]+$/
+
+/** The repository a registry API URL names (`/v2/<name>/blobs/...` or `/manifests/...`); undefined for any other URL. */
+export function registryRepository(url: URL): string | undefined {
+  const name = REGISTRY_PATH.exec(url.pathname)?.[1]
+  return name !== undefined && NAME.test(name) ? name : undefined
+}
+
 export function isDigestReference(reference: string): boolean {
   return reference.includes(':')
 }
