@@ -125,12 +125,12 @@ export class Daemon implements Startable {
       headersTimeoutMs: config.source.headerTimeout,
       bodyIdleTimeoutMs: config.download.pieceTimeout,
     }
-    this.sources = new SourceRegistry([new HttpSource({ logger }, httpInit)])
+    this.sources = new SourceRegistry([new HttpSource({ logger, clock }, httpInit)])
     // Seed tasks come from the scheduler on behalf of any host: without a policy, any peer could
     // make this host fetch from its own loopback or the cloud metadata service.
     const { deny, allow } = config.seedPeer.sourcePolicy
     const addressPolicy = new AddressPolicy({ deny, allow, allowKey: 'seedPeer.sourcePolicy.allow' })
-    this.sourcesForOtherHosts = new SourceRegistry([new HttpSource({ logger }, { ...httpInit, addressPolicy })])
+    this.sourcesForOtherHosts = new SourceRegistry([new HttpSource({ logger, clock }, { ...httpInit, addressPolicy })])
     const reserveBytes = config.storage.reservedSpace
     this.ip = advertisedIp(config.host.ip, config.upload.server.ip)
     // A certificate from the managers is kept current by them: renewed, and revoked hosts refused.

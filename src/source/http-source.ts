@@ -1,6 +1,7 @@
 import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http'
 import { rootCertificates } from 'node:tls'
 import { Agent, interceptors, type Dispatcher } from 'undici'
+import { systemClock, type Clock } from '../common/clock.js'
 import { endSafeConnector } from '../common/end-safe-connector.js'
 import { silentLogger, type Logger } from '../common/logger.js'
 import { VERSION } from '../common/version.js'
@@ -10,13 +11,19 @@ import { countedBody } from './counted-body.js'
 import {
   headerValue, originHeaders, parseContentLength, parseContentRange, parseUnsatisfiedRange, printableUrl,
 } from './http-headers.js'
+import { parseBasicAuthorization } from './basic-credentials.js'
+import { registryRepository } from './manifest-url.js'
 import { mapHttpError, type HttpFailureContext } from './map-http-error.js'
 import { policyConnector } from './policy-connector.js'
+import { RegistryAuthorizer, type RegistryAccess } from './registry-authorizer.js'
 import type { ByteRange, Source, SourceRequest, SourceResponse, SourceStat } from './source.js'
+import { parseWwwAuthenticate } from './www-authenticate.js'
 
 /** Collaborators of an {@link HttpSource}. */
 export interface HttpSourceComponents {
   readonly logger?: Logger
+  /** Tells when a cached registry token is due for renewal. */
+  readonly clock?: Clock
 }
 
 /** The slice of configuration an {@link HttpSource} needs. All durations in milliseconds. */
@@ -39,9 +46,12 @@ export interface HttpSourceInit {
    * address the policy allows; a refused one fails with SOURCE_NOT_ALLOWED. Unset: any address.
    */
   readonly addressPolicy?: AddressPolicy | undefined
+  /** Registry tokens kept at most, got for clients that send Basic credentials to a Bearer registry; 1,000 unless set. */
+  readonly registryTokenCacheSize?: number
 }
 
 const DEFAULT_MAX_REDIRECTIONS = 5
+const DEFAULT_REGISTRY_TOKEN_CACHE_SIZE = 1_000
 const DEFAULT_USER_AGENT = `damselfly/${VERSION}`
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
 
@@ -62,6 +72,7 @@ export class HttpSource implements Source {
   private readonly dispatcher: Dispatcher
   private readonly logger: Logger
   private readonly userAgent: string
+  private readonly registryAuth: RegistryAuthorizer
   private closed: Promise<void> | undefined
 
   constructor(components: HttpSourceComponents, private readonly init: HttpSourceInit) {
@@ -85,6 +96,11 @@ export class HttpSource implements Source {
     })
     this.dispatcher = this.agent.compose(
       interceptors.redirect({ maxRedirections: init.maxRedirections ?? DEFAULT_MAX_REDIRECTIONS }),
+    )
+    // Token services are reached through the same dispatcher, so an address policy binds them too.
+    this.registryAuth = new RegistryAuthorizer(
+      { dispatcher: this.dispatcher, clock: components.clock ?? systemClock, logger: this.logger },
+      { tokenCacheSize: init.registryTokenCacheSize ?? DEFAULT_REGISTRY_TOKEN_CACHE_SIZE, userAgent: this.userAgent },
     )
   }
 
@@ -168,9 +184,28 @@ export class HttpSource implements Source {
     return this.closed
   }
 
+  /**
+   * A client's Basic credentials for a registry that wants Bearer tokens (a 401 with a Bearer
+   * challenge) are exchanged for a pull token, as the client's own runtime would, once per
+   * request; the token is cached and sent straight away next time, and forgotten if refused.
+   */
   private async send(request: SourceRequest, method: Method, range: string | undefined): Promise<OriginResponse> {
+    const access = registryAccessOf(request)
+    if (access === undefined) return this.sendOnce(request, method, range, undefined)
+    const cached = this.registryAuth.cachedAuthorization(access)
+    const first = await this.sendOnce(request, method, range, cached)
+    const challenge = first.statusCode === 401 ? parseWwwAuthenticate(first.headers['www-authenticate']) : undefined
+    if (challenge?.scheme !== 'bearer') return first
+    await first.body.dump()
+    if (cached !== undefined) this.registryAuth.forget(access)
+    const authorization = await this.registryAuth.answerChallenge(challenge, access)
+    return this.sendOnce(request, method, range, authorization)
+  }
+
+  private async sendOnce(request: SourceRequest, method: Method, range: string | undefined, authorization: string | undefined): Promise<OriginResponse> {
     const headers = originHeaders(request.headers, { userAgent: this.userAgent })
     if (range !== undefined) headers['range'] = range
+    if (authorization !== undefined) headers['authorization'] = authorization
     let response: Dispatcher.ResponseData
     try {
       response = await this.dispatcher.request({
@@ -214,6 +249,16 @@ export class HttpSource implements Source {
       throw new DamselflyError('CANCELLED', `request to ${printableUrl(request.url)} was cancelled`, { cause: request.signal.reason })
     }
   }
+}
+
+/** The registry, repository and account of a request to a registry API URL with Basic credentials; undefined otherwise. */
+function registryAccessOf(request: SourceRequest): RegistryAccess | undefined {
+  const repository = registryRepository(request.url)
+  if (repository === undefined) return undefined
+  const authorization = Object.entries(request.headers).find(([name]) => name.toLowerCase() === 'authorization')?.[1]
+  const credentials = parseBasicAuthorization(authorization)
+  if (credentials === undefined) return undefined
+  return { registry: new URL(request.url.origin), repository, credentials, signal: request.signal }
 }
 
 function isSuccess(statusCode: number): boolean {
