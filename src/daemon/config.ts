@@ -4,7 +4,7 @@ import { resolveConfig, type ConfigSources } from '../common/config-resolver.js'
 import { bytes, durationMs, intervalMs, port, timerMs } from '../common/config-schema.js'
 import { LOG_LEVELS } from '../common/logger.js'
 import { DEFAULT_FILTERED_QUERY_PARAMS } from '../protocol/task-id.js'
-import { DEFAULT_SOURCE_DENY, parseCidr } from '../source/address-policy.js'
+import { cidrListSchema, DEFAULT_SOURCE_DENY } from '../source/address-policy.js'
 import { defaultDataDir, defaultLogDir, defaultSocketPath } from './paths.js'
 
 const UNLIMITED = 0
@@ -95,9 +95,7 @@ export const DAEMON_DEFAULTS = {
 
 const percent = (): z.ZodNumber => z.number().min(0).max(100)
 
-const cidrs = (): z.ZodArray<z.ZodString> => z.array(z.string().superRefine((text, ctx) => {
-  if (parseCidr(text) === undefined) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(text)} is not a CIDR such as 10.0.0.0/8 or fd00::/8` })
-}))
+const cidrs = cidrListSchema
 
 export const daemonConfigSchema = z
   .object({

@@ -5,6 +5,7 @@ import { resolveConfig, type ConfigSources } from '../common/config-resolver.js'
 import { durationMs, intervalMs, port, timerMs } from '../common/config-schema.js'
 import { LOG_LEVELS } from '../common/logger.js'
 import { isDamselflyError } from '../protocol/damselfly-error.js'
+import { cidrListSchema, DEFAULT_SOURCE_DENY } from '../source/address-policy.js'
 import { parseRedisUrl } from './jobs/redis-url.js'
 
 /** The manager's data when nobody says: beside the other components' for root, under the home directory otherwise. */
@@ -58,6 +59,14 @@ export const MANAGER_DEFAULTS = {
       lockDuration: '30s',
     },
   },
+  preheat: {
+    /**
+     * Addresses the manager refuses to reach when it resolves an image for a job: any user with
+     * `job` write names the registry, so without this they could make the manager probe its own
+     * loopback or the cloud metadata service. `allow` lets ranges of `deny` through again.
+     */
+    sourcePolicy: { deny: [...DEFAULT_SOURCE_DENY] as string[], allow: [] as string[] },
+  },
   log: { level: 'info' },
 }
 
@@ -89,6 +98,7 @@ export const managerConfigSchema = z.object({
       lockDuration: intervalMs().refine((ms) => ms >= 1_000, 'must be at least 1s'),
     }),
   }),
+  preheat: z.object({ sourcePolicy: z.object({ deny: cidrListSchema(), allow: cidrListSchema() }) }),
   log: z.object({ level: z.enum(LOG_LEVELS) }),
 }).refine((c) => c.keepalive.timeout > 2 * c.keepalive.interval, { message: 'must be more than twice keepalive.interval', path: ['keepalive', 'timeout'] })
 

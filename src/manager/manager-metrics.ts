@@ -5,6 +5,9 @@ export class ManagerMetrics {
   readonly grpcRequests: Counter<'method' | 'code'>
   readonly grpcDurationSeconds: Histogram<'method'>
   readonly httpRequests: Counter<'method' | 'route' | 'status'>
+  readonly jobsCreated: Counter<'type'>
+  readonly jobsFinished: Counter<'type' | 'state'>
+  readonly jobsRunning: Gauge<'type'>
 
   constructor(registry: Registry, counts: { activeMembers: () => Promise<{ schedulers: number; seedPeers: number }> }) {
     const registers = [registry]
@@ -25,6 +28,24 @@ export class ManagerMetrics {
       name: 'damselfly_manager_http_requests_total',
       help: 'REST and Open API requests, by method, route pattern and status.',
       labelNames: ['method', 'route', 'status'],
+      registers,
+    })
+    this.jobsCreated = new Counter({
+      name: 'damselfly_manager_jobs_created_total',
+      help: 'Jobs created through the API (copies included), by type.',
+      labelNames: ['type'],
+      registers,
+    })
+    this.jobsFinished = new Counter({
+      name: 'damselfly_manager_jobs_finished_total',
+      help: 'Job runs this manager ended, by type and final state (SUCCESS or FAILURE).',
+      labelNames: ['type', 'state'],
+      registers,
+    })
+    this.jobsRunning = new Gauge({
+      name: 'damselfly_manager_jobs_running',
+      help: 'Jobs this manager is running now, by type.',
+      labelNames: ['type'],
       registers,
     })
     new Gauge({

@@ -15,6 +15,9 @@ import { SigninFailuresRepository } from './db/signin-failures-repository.js'
 import { UsersRepository } from './db/users-repository.js'
 import { CertificatesRepository } from './trust/certificates-repository.js'
 import { JoinTokensRepository } from './trust/join-tokens-repository.js'
+import { JobsRepository, type Job } from './db/jobs-repository.js'
+import { JobSecrets } from './jobs/job-secrets.js'
+import { JobService, type JobEnqueuer } from './jobs/job-service.js'
 
 /** The repositories and auth services the REST API runs on, all over one database. */
 export interface ManagerServices {
@@ -32,6 +35,9 @@ export interface ManagerServices {
   readonly authenticator: Authenticator
   readonly joinTokens: JoinTokensRepository
   readonly certificates: CertificatesRepository
+  readonly jobs: JobsRepository
+  readonly jobSecrets: JobSecrets
+  readonly jobService: JobService
   readonly sessionTtlMs: number
 }
 
@@ -49,7 +55,10 @@ function noCa(): never {
 }
 
 /** Builds every repository and auth service over `database`; the manager and the API tests share this. */
-export function createManagerServices(components: { database: ManagerDatabase; clock: Clock }, init: ManagerServicesInit): ManagerServices {
+export function createManagerServices(
+  components: { database: ManagerDatabase; clock: Clock; jobQueue: JobEnqueuer; onJobCreated?: (job: Job) => void },
+  init: ManagerServicesInit,
+): ManagerServices {
   const clusters = new ClustersRepository(components)
   const users = new UsersRepository(components)
   const roles = new RolesRepository(components)
@@ -57,6 +66,8 @@ export function createManagerServices(components: { database: ManagerDatabase; c
   const tokens = new PersonalAccessTokensRepository(components)
   const hasher = new PasswordHasher(init.scrypt === undefined ? {} : { scrypt: init.scrypt })
   const failures = new SigninFailuresRepository(components)
+  const jobs = new JobsRepository(components)
+  const jobSecrets = new JobSecrets(components)
   return {
     clock: components.clock,
     clusters,
@@ -72,6 +83,12 @@ export function createManagerServices(components: { database: ManagerDatabase; c
     authenticator: new Authenticator({ users, roles, sessions, tokens, clock: components.clock }),
     joinTokens: new JoinTokensRepository({ ...components, pin: init.caPin ?? noCa }),
     certificates: new CertificatesRepository(components),
+    jobs,
+    jobSecrets,
+    jobService: new JobService({
+      jobs, clusters, secrets: jobSecrets, queue: components.jobQueue, clock: components.clock,
+      ...(components.onJobCreated === undefined ? {} : { onCreated: components.onJobCreated }),
+    }),
     sessionTtlMs: init.sessionTtlMs,
   }
 }

@@ -29,6 +29,16 @@ import { ManagerService } from './grpc/manager-service.js'
 import { ManagerMetrics } from './manager-metrics.js'
 import { createManagerServices, type ManagerServices } from './manager-services.js'
 import { CertificateService } from './trust/certificate-service.js'
+import { ClusterSchedulers } from './jobs/cluster-schedulers.js'
+import { createJobQueue } from './jobs/create-job-queue.js'
+import { DownloadJob } from './jobs/download-job.js'
+import type { JobQueue } from './jobs/job-queue.js'
+import { JobRunner } from './jobs/job-runner.js'
+import { TaskJob } from './jobs/task-job.js'
+import { Agent } from 'undici'
+import { AddressPolicy } from '../source/address-policy.js'
+import { ImageResolver } from '../source/image-resolver.js'
+import { policyConnector } from '../source/policy-connector.js'
 import type { CertificatesRepository } from './trust/certificates-repository.js'
 import { loadOrCreateClusterCa, type ManagerCa } from './trust/cluster-ca.js'
 import type { JoinTokensRepository } from './trust/join-tokens-repository.js'
@@ -60,6 +70,10 @@ export class Manager implements Startable {
   readonly metrics: ManagerMetrics
   /** Who called, by the certificate TLS checked; worked out once per connection. */
   readonly callers = new CallerIdentities({ maxEntries: 10_000 })
+  readonly jobQueue: JobQueue
+  private readonly runner: JobRunner
+  private readonly clusterSchedulers: ClusterSchedulers
+  private readonly registryHttp: Agent
   private ca: ManagerCa | undefined
   private local: LocalIdentity | undefined
   private readonly grpcServer = new GrpcServer()
@@ -76,7 +90,13 @@ export class Manager implements Startable {
     const clock = components.clock ?? systemClock
     this.registry = createMetricsRegistry('manager')
     this.database = openDatabase(config.database.url, config.server.dataDir)
-    this.services = createManagerServices({ database: this.database, clock }, {
+    this.jobQueue = createJobQueue({ handler: (jobId, signal) => this.runner.run(jobId, signal), logger: components.logger, clock }, config.jobQueue)
+    this.services = createManagerServices({
+      database: this.database,
+      clock,
+      jobQueue: this.jobQueue,
+      onJobCreated: (job) => this.metrics.jobsCreated.inc({ type: job.type }),
+    }, {
       sessionTtlMs: config.auth.sessionTTL,
       caPin: () => this.clusterCa.pin,
       ...(components.scrypt === undefined ? {} : { scrypt: components.scrypt }),
@@ -88,6 +108,25 @@ export class Manager implements Startable {
         schedulers: await this.schedulers.countAlive(config.keepalive.timeout),
         seedPeers: await this.seedPeers.countAlive(config.keepalive.timeout),
       }),
+    })
+    this.clusterSchedulers = new ClusterSchedulers({ schedulers: this.schedulers, identity: () => this.local }, { keepaliveTimeoutMs: config.keepalive.timeout })
+    const { deny, allow } = config.preheat.sourcePolicy
+    const policy = new AddressPolicy({ deny, allow, allowKey: 'preheat.sourcePolicy.allow' })
+    this.registryHttp = new Agent({ connect: policyConnector({ policy }, {}), keepAliveTimeout: 30_000 })
+    const images = new ImageResolver({ dispatcher: this.registryHttp, clock, logger: components.logger }, { tokenCacheSize: 1_000 })
+    const jobLogger = components.logger.child({ component: 'jobs' })
+    this.runner = new JobRunner({
+      jobs: this.services.jobs,
+      secrets: this.services.jobSecrets,
+      downloads: new DownloadJob({
+        jobs: this.services.jobs,
+        schedulers: this.clusterSchedulers,
+        resolveImage: async (request) => images.resolveImage(request),
+        logger: jobLogger,
+      }),
+      tasks: new TaskJob({ schedulers: this.clusterSchedulers }),
+      metrics: this.metrics,
+      logger: jobLogger,
     })
     this.api = buildApi({ registry: this.registry, logger: components.logger.child({ component: 'api' }), services: this.services })
     this.api.addHook('onResponse', async (request, reply) => {
@@ -161,8 +200,10 @@ export class Manager implements Startable {
       printSecret: this.components.printSecret ?? ((line) => process.stdout.write(line)),
     }, { rootPassword: this.config.auth.rootPassword !== '' ? this.config.auth.rootPassword : env['DAMSELFLY_ROOT_PASSWORD'] ?? '' })
     const credentials = await this.credentials()
+    await this.jobQueue.start()
     this.restAddress = await this.api.listen({ host: server.rest.listenIP, port: server.rest.port }).then((url) => new URL(url).host)
     this.grpcAddress = await bindGrpcServer(this.grpcServer, server.grpc.listenIP, server.grpc.port, credentials)
+    await this.resumeJobs()
     this.sweepTimer = setInterval(() => {
       this.sweeping = this.sweeping.then(() => this.sweep())
     }, this.config.keepalive.interval)
@@ -203,6 +244,18 @@ export class Manager implements Startable {
   }
 
   /**
+   * Queues again every job not finished: those this manager (in process) was running or holding
+   * when it stopped. With BullMQ the queue still has them, and queuing one again changes nothing.
+   */
+  private async resumeJobs(): Promise<void> {
+    const unfinished = await this.services.jobs.listUnfinished()
+    for (const job of unfinished) {
+      await this.jobQueue.enqueue(job.id, job.phase === 'scheduled' && job.scheduledAtMs !== undefined ? new Date(job.scheduledAtMs) : undefined)
+    }
+    if (unfinished.length > 0) this.components.logger.info({ jobs: unfinished.map((job) => job.id) }, 'unfinished jobs queued again')
+  }
+
+  /**
    * Marks inactive the members that stopped keeping alive, for display: discovery already leaves
    * them out by their last keepalive, whichever manager swept last.
    */
@@ -221,8 +274,12 @@ export class Manager implements Startable {
     this.stopping ??= (async () => {
       clearInterval(this.sweepTimer)
       await this.sweeping
+      // Running jobs are given up, not failed: another manager, or this one's next start, runs them.
+      await this.jobQueue.stop()
       await shutdownGrpcServer(this.grpcServer)
       await this.api.close()
+      this.clusterSchedulers.close()
+      await this.registryHttp.close()
       await this.database.close()
       this.components.logger.info('manager stopped')
     })()

@@ -1,5 +1,6 @@
 import { BlockList, isIP } from 'node:net'
 import { DamselflyError } from '../protocol/damselfly-error.js'
+import { z } from 'zod'
 
 type Family = 'ipv4' | 'ipv6'
 
@@ -53,6 +54,13 @@ export function parseCidr(text: string): Cidr | undefined {
   const prefixLength = Number(prefix)
   if (prefixLength > (version === 4 ? 32 : 128)) return undefined
   return { text, network, prefixLength, family: version === 4 ? 'ipv4' : 'ipv6' }
+}
+
+/** A list of CIDRs in a config file, each checked with {@link parseCidr}. */
+export function cidrListSchema(): z.ZodArray<z.ZodString> {
+  return z.array(z.string().superRefine((text, ctx) => {
+    if (parseCidr(text) === undefined) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(text)} is not a CIDR such as 10.0.0.0/8 or fd00::/8` })
+  }))
 }
 
 /**

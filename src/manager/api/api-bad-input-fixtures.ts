@@ -74,6 +74,22 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
   { route: 'GET /api/v1/certificates', method: 'GET', url: '/api/v1/certificates?revoked=maybe', names: 'query.revoked' },
   { route: 'GET /api/v1/certificates/:host_id', method: 'GET', url: '/api/v1/certificates/not-a-host', names: 'params.host_id' },
   { route: 'POST /api/v1/certificates/:host_id/revoke', method: 'POST', url: '/api/v1/certificates/ZZ/revoke', names: 'params.host_id' },
+  { route: 'POST /api/v1/jobs', method: 'POST', url: '/api/v1/jobs', body: { type: 'preheat', args: { type: 'image', url: 'not a url' } }, names: 'body.args.url' },
+  { route: 'POST /api/v1/jobs', method: 'POST', url: '/api/v1/jobs', body: { type: 'gc', args: {} }, names: 'body.type' },
+  { route: 'POST /api/v1/jobs', method: 'POST', url: '/api/v1/jobs', body: { type: 'preheat', args: { type: 'file', url: 'https://files.example/a' }, scheduler_cluster_ids: ['one'] }, names: 'body.scheduler_cluster_ids[0]' },
+  { route: 'GET /api/v1/jobs', method: 'GET', url: '/api/v1/jobs?state=RUNNING', names: 'query.state' },
+  { route: 'GET /api/v1/jobs/:id', method: 'GET', url: '/api/v1/jobs/x', names: 'params.id' },
+  { route: 'DELETE /api/v1/jobs/:id', method: 'DELETE', url: '/api/v1/jobs/0', names: 'params.id' },
+  { route: 'POST /oapi/v1/jobs', method: 'POST', url: '/oapi/v1/jobs', body: { type: 'preheat', args: { type: 'image', url: 'https://r.example/v2/a/manifests/1', scope: 'some' } }, names: 'body.args.scope', as: 'pat' },
+  { route: 'GET /oapi/v1/jobs', method: 'GET', url: '/oapi/v1/jobs?type=sync', names: 'query.type', as: 'pat' },
+  { route: 'GET /oapi/v1/jobs/:id', method: 'GET', url: '/oapi/v1/jobs/1.5', names: 'params.id', as: 'pat' },
+  { route: 'DELETE /oapi/v1/jobs/:id', method: 'DELETE', url: '/oapi/v1/jobs/x', names: 'params.id', as: 'pat' },
+  { route: 'PATCH /api/v1/jobs/:id', method: 'PATCH', url: '/api/v1/jobs/1', body: { bio: 7 }, names: 'body.bio' },
+  { route: 'POST /api/v1/jobs/:id/stop', method: 'POST', url: '/api/v1/jobs/x/stop', names: 'params.id' },
+  { route: 'POST /api/v1/jobs/:id/rerun', method: 'POST', url: '/api/v1/jobs/-2/rerun', names: 'params.id' },
+  { route: 'POST /api/v1/jobs/:id/copy', method: 'POST', url: '/api/v1/jobs/1/copy', body: { scheduled_at: 'soon' }, names: 'body.scheduled_at' },
+  { route: 'GET /api/v1/jobs/:id/hosts', method: 'GET', url: '/api/v1/jobs/1/hosts?state=DONE', names: 'query.state' },
+  { route: 'GET /api/v1/jobs/:id/events', method: 'GET', url: '/api/v1/jobs/x/events', names: 'params.id' },
 ]
 
 /** The routes the cases above cover. */

@@ -23,6 +23,8 @@ export interface TestApi {
   readonly clock: ManualClock
   /** Every line the API logged. */
   readonly logs: string[]
+  /** What the API put in the job queue (nothing runs jobs here), and what it took out. */
+  readonly queue: { readonly enqueued: Array<{ jobId: number; runAt: Date | undefined }>; readonly removed: number[] }
   /** Another manager on the same database, as a second process would be. */
   another(): TestApi
 }
@@ -31,10 +33,21 @@ export interface TestApi {
 export const TEST_CA_PIN = 'P'.repeat(43)
 
 function build(test: TestDatabase, clock: ManualClock, logs: string[]): TestApi {
-  const services = createManagerServices({ database: test.database, clock }, { sessionTtlMs: SESSION_TTL_MS, scrypt: TEST_SCRYPT, caPin: () => TEST_CA_PIN })
+  const queue = { enqueued: [] as Array<{ jobId: number; runAt: Date | undefined }>, removed: [] as number[] }
+  const jobQueue = {
+    enqueue: (jobId: number, runAt?: Date) => {
+      queue.enqueued.push({ jobId, runAt })
+      return Promise.resolve()
+    },
+    remove: (jobId: number) => {
+      queue.removed.push(jobId)
+      return Promise.resolve()
+    },
+  }
+  const services = createManagerServices({ database: test.database, clock, jobQueue }, { sessionTtlMs: SESSION_TTL_MS, scrypt: TEST_SCRYPT, caPin: () => TEST_CA_PIN })
   const logger = createLogger({ level: 'trace', name: 'manager', destination: { write: (line: string) => { logs.push(line) } } })
   const app = buildApi({ registry: createMetricsRegistry('manager'), logger, services })
-  return { app, services, test, clock, logs, another: () => build(test, clock, logs) }
+  return { app, services, test, clock, logs, queue, another: () => build(test, clock, logs) }
 }
 
 /** Opens a migrated database in `dialect`, makes root with ROOT_PASSWORD, and drops it all after the test. */
@@ -107,6 +120,7 @@ export async function snapshot(test: TestDatabase): Promise<string> {
     seed_peers: await db.selectFrom('seed_peers').selectAll().orderBy('id').execute(),
     join_tokens: await db.selectFrom('join_tokens').selectAll().orderBy('id').execute(),
     certificates: await db.selectFrom('certificates').selectAll().orderBy('host_id').execute(),
+    jobs: await db.selectFrom('jobs').selectAll().orderBy('id').execute(),
   }
   return JSON.stringify(tables)
 }
@@ -114,7 +128,7 @@ export async function snapshot(test: TestDatabase): Promise<string> {
 /** Every row of every table, as text, to search for a secret. */
 export async function everyRow(test: TestDatabase): Promise<string> {
   const db = test.database.db
-  const names = ['clusters', 'users', 'roles', 'role_permissions', 'user_roles', 'sessions', 'personal_access_tokens', 'audits', 'signin_failures', 'join_tokens', 'certificates', 'cluster_ca'] as const
+  const names = ['clusters', 'users', 'roles', 'role_permissions', 'user_roles', 'sessions', 'personal_access_tokens', 'audits', 'signin_failures', 'join_tokens', 'certificates', 'cluster_ca', 'jobs', 'job_hosts'] as const
   const rows = await Promise.all(names.map((name) => db.selectFrom(name).selectAll().execute()))
   return JSON.stringify(rows)
 }

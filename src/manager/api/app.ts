@@ -9,6 +9,7 @@ import { certificateRoutes } from './certificates.js'
 import { clusterRoutes } from './clusters.js'
 import { memberRoutes } from './members.js'
 import { joinTokenRoutes } from './join-tokens.js'
+import { jobRoutes } from './jobs.js'
 import { buildOpenApiDocument } from './openapi.js'
 import { personalAccessTokenRoutes } from './personal-access-tokens.js'
 import { roleRoutes } from './roles.js'
@@ -39,6 +40,7 @@ export function apiRoutes(services: ManagerServices): Route[] {
     ...memberRoutes(services),
     ...joinTokenRoutes(services),
     ...certificateRoutes(services),
+    ...jobRoutes({ jobs: services.jobs, jobService: services.jobService, clusters: services.clusters }),
   ]
 }
 

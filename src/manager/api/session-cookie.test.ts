@@ -37,10 +37,15 @@ describe('session cookie', { timeout: 5_000 }, () => {
     for (const { headers, same } of cases) assert.equal(isSameOrigin(request({ headers })), same, JSON.stringify(headers))
   })
 
-  it('reads the Bearer header first, then access_token, then the cookie', { timeout: 1_000 }, () => {
+  it('reads the Bearer header first, then Basic with the token as password, then access_token, then the cookie', { timeout: 1_000 }, () => {
     const all = { headers: { authorization: 'Bearer dfp_a', cookie: 'other=1; damselfly_session=dfs_c' }, query: { access_token: 'dfp_b' } }
     assert.deepEqual(credentialOf(request(all)), { token: 'dfp_a', from: 'bearer' })
-    assert.deepEqual(credentialOf(request({ ...all, headers: { ...all.headers, authorization: 'Basic eDp5' } })), { token: 'dfp_b', from: 'query' })
+    const basic = (text: string): string => `Basic ${Buffer.from(text).toString('base64')}`
+    assert.deepEqual(credentialOf(request({ ...all, headers: { ...all.headers, authorization: basic('harbor:dfp_d') } })), { token: 'dfp_d', from: 'basic' })
+    assert.deepEqual(credentialOf(request({ ...all, headers: { ...all.headers, authorization: basic(':dfp_d:with:colons') } })), { token: 'dfp_d:with:colons', from: 'basic' }, 'the password is all after the first colon')
+    for (const unusable of [basic('no-colon'), basic('user:'), 'Basic !!!', 'Digest x']) {
+      assert.deepEqual(credentialOf(request({ ...all, headers: { ...all.headers, authorization: unusable } })), { token: 'dfp_b', from: 'query' }, unusable)
+    }
     assert.deepEqual(credentialOf(request({ headers: { cookie: 'other=1; damselfly_session=dfs_c' } })), { token: 'dfs_c', from: 'cookie' })
     assert.equal(credentialOf(request({})), undefined)
   })

@@ -5,13 +5,20 @@ import type { Credential } from '../auth/authenticator.js'
 export const SESSION_COOKIE = 'damselfly_session'
 
 /**
- * The secret a request presents: `Authorization: Bearer`, then `?access_token=` (Dragonfly's
- * Open API accepts it; Harbor can send either), then the session cookie.
+ * The secret a request presents: `Authorization: Bearer`, then HTTP Basic with the token as the
+ * password, then `?access_token=` (Dragonfly's Open API accepts it), then the session cookie.
+ * Harbor's OAUTH mode sends the first, its BASIC mode the second.
  */
 export function credentialOf(request: FastifyRequest): Credential | undefined {
   const authorization = request.headers.authorization
   const bearer = authorization === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1]
   if (bearer !== undefined) return { token: bearer, from: 'bearer' }
+  const basic = authorization === undefined ? undefined : /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization)?.[1]
+  if (basic !== undefined) {
+    const decoded = Buffer.from(basic, 'base64').toString('utf8')
+    const separator = decoded.indexOf(':')
+    if (separator >= 0 && separator < decoded.length - 1) return { token: decoded.slice(separator + 1), from: 'basic' }
+  }
   const query = request.query as Record<string, unknown> | undefined
   const accessToken = query?.['access_token']
   if (typeof accessToken === 'string' && accessToken !== '') return { token: accessToken, from: 'query' }

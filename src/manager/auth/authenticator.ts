@@ -7,10 +7,13 @@ import type { UsersRepository } from '../db/users-repository.js'
 import type { Principal } from './principal.js'
 import { hashToken, tokenKind } from './secret-token.js'
 
-/** A secret a request presented, and where: a cookie carries a session only. */
+/**
+ * A secret a request presented, and where: a cookie carries a session only; `basic` is HTTP Basic
+ * with the token as the password (Harbor's BASIC mode), whatever the user name.
+ */
 export interface Credential {
   readonly token: string
-  readonly from: 'cookie' | 'bearer' | 'query'
+  readonly from: 'cookie' | 'bearer' | 'basic' | 'query'
 }
 
 /**

@@ -4,6 +4,7 @@ import type { DialectName, ManagerDatabase } from './database.js'
 import { initial } from './migrations/0001-initial.js'
 import { signinFailures } from './migrations/0002-signin-failures.js'
 import { trust } from './migrations/0003-trust.js'
+import { jobs } from './migrations/0004-jobs.js'
 
 /**
  * Every migration, in order; names sort in the order they run. A migration once released is
@@ -14,6 +15,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     '0001-initial': initial(dialect),
     '0002-signin-failures': signinFailures(dialect),
     '0003-trust': trust(),
+    '0004-jobs': jobs(dialect),
   }
 }
 

@@ -21,6 +21,9 @@ export interface ManagerSchema {
   join_tokens: JoinTokensTable
   certificates: CertificatesTable
   signin_failures: SigninFailuresTable
+  jobs: JobsTable
+  job_hosts: JobHostsTable
+  secret_keys: SecretKeysTable
 }
 
 /**
@@ -219,6 +222,81 @@ export interface SigninFailuresTable {
   created_at_ms: number
 }
 
+/** Dragonfly's job states: the only three Harbor understands. */
+export type JobState = 'PENDING' | 'SUCCESS' | 'FAILURE'
+
+/** Where a PENDING job is; a finished one is `done`. */
+export type JobPhase = 'scheduled' | 'queued' | 'running' | 'done'
+
+/** One job; its per-host rows are in `job_hosts`. */
+export interface JobsTable {
+  id: Generated<number>
+  /** `preheat`, `distribution`, `get_task` or `delete_task`. */
+  type: string
+  state: JobState
+  phase: JobPhase
+  /** Dragonfly's `task_id` of a job: `group_<uuid>`. */
+  group_id: string
+  bio: string
+  /** JSON: the job's arguments as answered (credentials blanked). */
+  args: string
+  /** The job's credentials (password, headers), sealed with the `jobs` secret key; null when it has none. */
+  secrets: string | null
+  /** JSON list of cluster ids. */
+  cluster_ids: string
+  /** JSON result of a get_task or delete_task job; download jobs build theirs from `job_hosts`. */
+  result: string | null
+  /** Why the job failed as a whole (image resolution, no scheduler, stopped); null otherwise. */
+  error: string | null
+  user_id: number | null
+  user_name: string
+  copied_from: number | null
+  /** How many times it was started: 1 for the first run, more after reruns and take-overs. */
+  run_count: number
+  stop_requested_by: string | null
+  scheduled_at_ms: number | null
+  started_at_ms: number | null
+  finished_at_ms: number | null
+  created_at_ms: number
+  updated_at_ms: number
+}
+
+/** Host row states. */
+export type JobHostState = 'PENDING' | 'RUNNING' | 'SUCCESS' | 'FAILURE'
+
+/** One host's download of one of a job's URLs: progress while it runs, then its outcome. */
+export interface JobHostsTable {
+  id: Generated<number>
+  job_id: number
+  cluster_id: number
+  host_key: string
+  hostname: string
+  ip: string
+  seed: number
+  url: string
+  url_index: number
+  task_id: string
+  state: JobHostState
+  completed_bytes: number
+  content_length: number
+  finished_pieces: number
+  total_pieces: number
+  bytes_per_second: number
+  /** The error code of a failure; '' otherwise. */
+  code: string
+  description: string
+  cost_ms: number
+  created_at_ms: number
+  updated_at_ms: number
+}
+
+/** Keys the managers share through the database (`jobs`: seals job credentials). */
+export interface SecretKeysTable {
+  name: string
+  key_base64: string
+  created_at_ms: number
+}
+
 export type ClusterRow = Selectable<ClustersTable>
 export type NewCluster = Insertable<ClustersTable>
 export type ClusterUpdate = Updateable<ClustersTable>
@@ -229,3 +307,5 @@ export type UserRow = Selectable<UsersTable>
 export type RoleRow = Selectable<RolesTable>
 export type PersonalAccessTokenRow = Selectable<PersonalAccessTokensTable>
 export type AuditRow = Selectable<AuditsTable>
+export type JobRow = Selectable<JobsTable>
+export type JobHostRow = Selectable<JobHostsTable>

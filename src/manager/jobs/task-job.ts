@@ -1,0 +1,140 @@
+import { Metadata, type CallOptions, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js'
+import { DamselflyError, toDamselflyError } from '../../protocol/damselfly-error.js'
+import { DEFAULT_FILTERED_QUERY_PARAMS, taskIdFor } from '../../protocol/task-id.js'
+import {
+  TaskState,
+  type DeleteTaskResponse,
+  type SelectedHost,
+  type StatTaskResponse,
+} from '../../protocol/generated/damselfly/scheduler/v1/scheduler.js'
+import type { Job } from '../db/jobs-repository.js'
+import { taskSpecOf, type TaskJobSpec } from './job-args.js'
+import type { ClusterSchedulers } from './cluster-schedulers.js'
+
+/** How long hosts have to answer whether they hold a task, or to delete it. */
+const HOST_ANSWER_TIMEOUT_MS = 10_000
+
+/** The task a get_task or delete_task job names: its id, or the id its URL gives. */
+export function taskIdOf(spec: TaskJobSpec): string {
+  if (spec.taskId !== undefined) return spec.taskId
+  if (spec.url === undefined) throw new DamselflyError('INVALID_ARGUMENT', 'args: give task_id or url')
+  return taskIdFor({
+    url: spec.url,
+    tag: spec.tag,
+    application: spec.application,
+    pieceLengthBytes: spec.pieceLengthBytes,
+    filteredQueryParams: [...DEFAULT_FILTERED_QUERY_PARAMS, ...spec.filteredQueryParams],
+  })
+}
+
+const STATE_NAMES: Partial<Record<TaskState, string>> = {
+  [TaskState.TASK_STATE_RUNNING]: 'Running',
+  [TaskState.TASK_STATE_PARTIAL]: 'Partial',
+  [TaskState.TASK_STATE_SUCCEEDED]: 'Succeeded',
+}
+
+/** Dragonfly calls a seed peer's host type `super`. */
+function hostType(host: SelectedHost | undefined): string {
+  return host?.seed === true ? 'super' : 'normal'
+}
+
+function rfc3339(ms: number): string {
+  return new Date(ms).toISOString()
+}
+
+/** One unary call to a scheduler, with a deadline, cancelled with `signal`. */
+function unary<Res>(
+  start: (options: CallOptions, callback: (error: ServiceError | null, response: Res) => void) => ClientUnaryCall,
+  signal: AbortSignal,
+): Promise<Res> {
+  return new Promise<Res>((resolve, reject) => {
+    const call = start({ deadline: Date.now() + HOST_ANSWER_TIMEOUT_MS + 5_000 }, (error, response) => {
+      signal.removeEventListener('abort', cancel)
+      if (error !== null) reject(error)
+      else resolve(response)
+    })
+    const cancel = (): void => call.cancel()
+    signal.addEventListener('abort', cancel, { once: true })
+  })
+}
+
+export interface TaskJobResult {
+  readonly state: 'SUCCESS' | 'FAILURE'
+  readonly error?: string
+  /** Dragonfly's result object. */
+  readonly result: Record<string, unknown>
+}
+
+/**
+ * Runs get_task (which hosts hold the task, in what state) and delete_task (delete it from every
+ * host that holds it), asking one live scheduler per cluster: each holds a stream to every host
+ * of its cluster.
+ */
+export class TaskJob {
+  constructor(private readonly components: { schedulers: ClusterSchedulers }) {}
+
+  async run(job: Job, signal: AbortSignal): Promise<TaskJobResult> {
+    const taskId = taskIdOf(taskSpecOf(job.args))
+    const errors: string[] = []
+    const results = await Promise.all(job.clusterIds.map(async (clusterId) => {
+      try {
+        return job.type === 'delete_task'
+          ? await this.deleteIn(clusterId, taskId, signal)
+          : await this.statIn(clusterId, taskId, signal)
+      } catch (error) {
+        if (signal.aborted) throw signal.reason
+        errors.push(`cluster ${clusterId}: ${toDamselflyError(error).message}`)
+        return undefined
+      }
+    }))
+    const failures = results.reduce((sum, result) => sum + ((result?.['failure_tasks'] as unknown[] | undefined)?.length ?? 0), 0)
+    if (failures > 0) errors.push(`${failures} hosts failed to delete task ${taskId}`)
+    const state = errors.length === 0 ? 'SUCCESS' : 'FAILURE'
+    const error = errors.join('; ')
+    return {
+      state,
+      ...(errors.length === 0 ? {} : { error }),
+      result: {
+        state,
+        task_id: taskId,
+        job_states: [{ state, error, task_name: job.type, results: results.filter((result) => result !== undefined) }],
+      },
+    }
+  }
+
+  private async statIn(clusterId: number, taskId: string, signal: AbortSignal): Promise<Record<string, unknown>> {
+    const response = await this.components.schedulers.withScheduler(clusterId, ({ client }) =>
+      unary<StatTaskResponse>((options, callback) => client.statTask({ taskId, timeoutMs: HOST_ANSWER_TIMEOUT_MS }, new Metadata(), options, callback), signal))
+    return {
+      scheduler_cluster_id: clusterId,
+      peers: response.hosts.map(({ host, stat }) => ({
+        id: `${host?.hostId ?? ''}-${taskId}`,
+        host_id: host?.hostId ?? '',
+        hostname: host?.hostname ?? '',
+        ip: host?.ip ?? '',
+        host_type: hostType(host),
+        state: STATE_NAMES[stat?.state ?? TaskState.TASK_STATE_UNSPECIFIED] ?? 'Unknown',
+        content_length: stat?.contentLength ?? 0,
+        finished_pieces: stat?.finishedPieces ?? 0,
+        total_pieces: stat?.totalPieces ?? 0,
+        created_at: rfc3339(stat?.createdAtMs ?? 0),
+        updated_at: rfc3339(stat?.updatedAtMs ?? 0),
+      })),
+      unanswered_hosts: response.unanswered.map((host) => ({ hostname: host.hostname, ip: host.ip, host_type: hostType(host) })),
+    }
+  }
+
+  private async deleteIn(clusterId: number, taskId: string, signal: AbortSignal): Promise<Record<string, unknown>> {
+    const response = await this.components.schedulers.withScheduler(clusterId, ({ client }) =>
+      unary<DeleteTaskResponse>((options, callback) => client.deleteTask({ taskId, timeoutMs: HOST_ANSWER_TIMEOUT_MS }, new Metadata(), options, callback), signal))
+    const entry = (host: SelectedHost | undefined): Record<string, string> => ({ task_id: taskId, hostname: host?.hostname ?? '', ip: host?.ip ?? '', host_type: hostType(host) })
+    return {
+      scheduler_cluster_id: clusterId,
+      success_tasks: response.hosts.filter(({ result }) => result?.deleted === true).map(({ host }) => entry(host)),
+      failure_tasks: [
+        ...response.hosts.filter(({ result }) => result?.deleted !== true).map(({ host, result }) => ({ ...entry(host), description: result?.error || 'not deleted' })),
+        ...response.unanswered.map((host) => ({ ...entry(host), description: `no answer within ${HOST_ANSWER_TIMEOUT_MS / 1000} s` })),
+      ],
+    }
+  }
+}
