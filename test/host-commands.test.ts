@@ -313,3 +313,37 @@ async function waitForTaskId(scheduler: FakeScheduler, requestId: string): Promi
   await waitFor(() => scheduler.progressOf(requestId).length > 0, `a progress report of ${requestId}`)
   return scheduler.progressOf(requestId)[0]?.taskId ?? ''
 }
+
+describe('a download_task runs under the seed source policy', TIMEOUT, () => {
+  let dir!: Awaited<ReturnType<typeof tempDir>>
+  let origin!: OriginServer
+  let scheduler!: FakeScheduler
+  let daemon!: DaemonProcess
+
+  before(async () => {
+    dir = await tempDir('host-commands-policy')
+    origin = await OriginServer.start()
+    scheduler = await FakeScheduler.start()
+    // The default policy: no loopback for downloads on behalf of other hosts.
+    daemon = await startDaemon(join(dir.path, 'daemon'), { args: ['--insecure', '--scheduler', scheduler.address] })
+    await waitFor(() => scheduler.hostStream !== undefined, 'the daemon to announce itself')
+  })
+
+  after(async () => {
+    await (daemon as DaemonProcess | undefined)?.stop()
+    await (scheduler as FakeScheduler | undefined)?.close()
+    await (origin as OriginServer | undefined)?.close()
+    await (dir as typeof dir | undefined)?.remove()
+  })
+
+  it('refuses an origin on loopback with SOURCE_NOT_ALLOWED, as for a seed task', TEST, async () => {
+    const content = await makeRandomFile(join(dir.path, 'internal.bin'), MiB)
+    const url = origin.serve('/internal.bin', content)
+    scheduler.send(downloadTask('internal', url))
+    const outcome = await scheduler.outcome('internal')
+    assert.equal(outcome.success, false)
+    assert.equal(outcome.code, 'SOURCE_NOT_ALLOWED')
+    const stats = origin.statsOf('/internal.bin')
+    assert.deepEqual({ heads: stats.heads, gets: stats.gets }, { heads: 0, gets: 0 }, 'the origin never heard of it')
+  })
+})
