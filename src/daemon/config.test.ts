@@ -47,6 +47,7 @@ describe('resolveDaemonConfig: defaults', TEST, () => {
     assert.equal(config.log.level, 'info')
     assert.deepEqual(config.seedPeer.sourcePolicy, { deny: [...DEFAULT_SOURCE_DENY], allow: [] })
     assert.ok(Object.isFrozen(config.gc.policy))
+    assert.equal(config.distribution.outputDir, '', 'writing to paths is off by default')
   })
 })
 
@@ -90,6 +91,16 @@ describe('resolveDaemonConfig: values', TEST, () => {
       name: 'seedPeer.sourcePolicy.deny replaced in YAML',
       yaml: 'seedPeer:\n  sourcePolicy:\n    deny: [10.0.0.0/8]\n',
       check: (c) => assert.deepEqual(c.seedPeer.sourcePolicy.deny, ['10.0.0.0/8']),
+    },
+    {
+      name: 'DFDAEMON_DISTRIBUTION_OUTPUT_DIR',
+      env: { DFDAEMON_DISTRIBUTION_OUTPUT_DIR: '/srv/distribution' },
+      check: (c) => assert.equal(c.distribution.outputDir, '/srv/distribution'),
+    },
+    {
+      name: 'distribution.outputDir in YAML',
+      yaml: 'distribution:\n  outputDir: /srv/models\n',
+      check: (c) => assert.equal(c.distribution.outputDir, '/srv/models'),
     },
     {
       name: 'DFDAEMON_DOWNLOAD_RATE_LIMIT in bytes',
@@ -144,6 +155,7 @@ describe('resolveDaemonConfig: refusals', TEST, () => {
     { name: 'an announce interval of 0', yaml: 'scheduler:\n  announceInterval: 0s\n', message: /scheduler\.announceInterval: must be more than 0/ },
     { name: 'a scheduler register timeout of 0', yaml: 'scheduler:\n  registerTimeout: 0s\n', message: /scheduler\.registerTimeout: must be more than 0/ },
     { name: 'a task TTL of 0', yaml: 'gc:\n  policy:\n    taskTTL: 0\n', message: /gc\.policy\.taskTTL: must be more than 0/ },
+    { name: 'a relative output directory', yaml: 'distribution:\n  outputDir: out\n', message: /distribution\.outputDir: must be an absolute path/ },
   ]
   for (const { name, yaml, message } of cases) {
     it(`refuses ${name}`, TEST, () => {

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os'
+import { isAbsolute } from 'node:path'
 import { z } from 'zod'
 import { resolveConfig, type ConfigSources } from '../common/config-resolver.js'
 import { bytes, durationMs, intervalMs, port, timerMs } from '../common/config-schema.js'
@@ -91,6 +92,13 @@ export const DAEMON_DEFAULTS = {
     sourcePolicy: { deny: [...DEFAULT_SOURCE_DENY] as string[], allow: [] as string[] },
   },
   gc: { interval: '900s', policy: { taskTTL: '6h', distHighThresholdPercent: 80, distLowThresholdPercent: 60, quota: UNLIMITED } },
+  distribution: {
+    /**
+     * The directory a manager's download may write its content under (`output_path`, relative to
+     * it); empty turns writing to paths off, and such downloads fail with OUTPUT_INVALID.
+     */
+    outputDir: '',
+  },
 }
 
 const percent = (): z.ZodNumber => z.number().min(0).max(100)
@@ -177,6 +185,9 @@ export const daemonConfigSchema = z
         distLowThresholdPercent: percent(),
         quota: bytes(),
       }),
+    }),
+    distribution: z.object({
+      outputDir: z.string().refine((dir) => dir === '' || isAbsolute(dir), 'must be an absolute path, or empty to turn writing to paths off'),
     }),
   })
   .refine((c) => c.proxy.hijackHTTPS.hosts.length === 0 || (c.proxy.hijackHTTPS.cert !== '' && c.proxy.hijackHTTPS.key !== ''), {

@@ -8,6 +8,16 @@ export type TrafficType = (typeof TRAFFIC_TYPES)[number]
 export const PROXY_REQUEST_KINDS = ['p2p', 'direct', 'tunnel', 'intercepted'] as const
 /** How a download request ended. */
 export const DOWNLOAD_TASK_OUTCOMES = ['completed', 'failed', 'cached'] as const
+/** The commands a scheduler sends a host for the manager's jobs. */
+export const HOST_COMMANDS = ['download_task', 'cancel_download_task', 'stat_task', 'delete_task'] as const
+export type HostCommandName = (typeof HOST_COMMANDS)[number]
+/**
+ * How a host command ended: `succeeded`; `failed` (a download that failed or was cancelled, a
+ * delete that failed); `invalid` (refused at the boundary); `ignored` (a repeated request id, a
+ * cancel of no running download).
+ */
+export const HOST_COMMAND_OUTCOMES = ['succeeded', 'failed', 'invalid', 'ignored'] as const
+export type HostCommandOutcome = (typeof HOST_COMMAND_OUTCOMES)[number]
 /** What a request to an origin asked for. */
 export const SOURCE_REQUEST_KINDS = ['stat', 'range', 'whole'] as const
 
@@ -25,6 +35,7 @@ export class DaemonMetrics {
   readonly gcEvictions: Counter<'reason'>
   readonly proxyRequests: Counter<'kind'>
   readonly proxyRefusals: Counter<'reason'>
+  readonly hostCommands: Counter<'command' | 'outcome'>
 
   constructor(registry: Registry) {
     const registers = [registry]
@@ -97,6 +108,12 @@ export class DaemonMetrics {
     zeroed(this.downloadTasks, 'outcome', DOWNLOAD_TASK_OUTCOMES)
     zeroed(this.sourceRequests, 'kind', SOURCE_REQUEST_KINDS)
     zeroed(this.proxyRequests, 'kind', PROXY_REQUEST_KINDS)
+    this.hostCommands = new Counter({
+      name: 'damselfly_dfdaemon_host_commands_total',
+      help: 'Commands for the manager\'s jobs received from schedulers, by command and outcome (succeeded, failed, invalid, ignored).',
+      labelNames: ['command', 'outcome'],
+      registers,
+    })
     this.gcEvictions = new Counter({
       name: 'damselfly_dfdaemon_gc_evicted_task_total',
       help: 'Tasks evicted by garbage collection, by reason.',

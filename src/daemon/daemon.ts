@@ -30,13 +30,14 @@ import { GarbageCollector } from '../storage/garbage-collector.js'
 import { LocalApiServer } from './api/local-api-server.js'
 import type { DaemonConfig } from './config.js'
 import { DaemonMetrics } from './daemon-metrics.js'
-import { parseDownloadRequest } from './download/download-request.js'
+import { parseSchedulerDownload } from './download/download-request.js'
 import { TaskManager } from './download/task-manager.js'
 import { LeafCertificates } from './proxy/certificate-authority.js'
 import { ProxyServer, type HttpsInterception } from './proxy/proxy-server.js'
 import { identityDirOf, resolveHostIdentity } from './host-identity.js'
 import { PIECE_CLIENT_DEFAULTS, PieceClient } from './download/piece-client.js'
 import { ManagerLink } from './manager-link.js'
+import { HostCommandHandler } from './host-commands/host-command-handler.js'
 import { HostAnnouncer, hostIdFor } from './scheduler-client/host-announcer.js'
 import { advertisedIp } from './scheduler-client/host-info.js'
 import { StaticSchedulerDirectory } from './scheduler-client/scheduler-directory.js'
@@ -70,6 +71,8 @@ export class Daemon implements Startable {
   private readonly schedulers: SchedulerPool
   private readonly pieces: PieceClient
   private readonly announcer: HostAnnouncer
+  /** The manager's jobs on this host: download_task, cancel, stat_task, delete_task from the schedulers. */
+  private readonly commands: HostCommandHandler
   /** The managers' side: the scheduler directory they feed, a seed peer's registration; undefined without `manager.addrs`. */
   private readonly managerLink: ManagerLink | undefined
   /** Renewal of this host's certificate and the revoked hosts; undefined without an identity or a manager. */
@@ -207,6 +210,10 @@ export class Daemon implements Startable {
         seedUploadsPerTask: config.seedPeer.enable ? config.seedPeer.taskUploadLimit : undefined,
       },
     )
+    this.commands = new HostCommandHandler(
+      { tasks: this.tasks, store: this.store, metrics: this.metrics, logger: logger.child({ component: 'host-commands' }), clock },
+      { outputDir: config.distribution.outputDir },
+    )
     this.announcer = new HostAnnouncer(
       {
         pool: this.schedulers,
@@ -228,6 +235,9 @@ export class Daemon implements Startable {
         }),
         onSeedTask: (download, scheduler) => {
           this.seed(download, scheduler)
+        },
+        onCommand: (command, channel) => {
+          this.commands.handle(command, channel)
         },
         logger: logger.child({ component: 'announcer' }),
         clock,
@@ -277,7 +287,7 @@ export class Daemon implements Startable {
   async start(): Promise<void> {
     await this.store.open()
     const order: Startable[] = [
-      ...(this.trust === undefined ? [] : [this.trust]), this.gc, this.operator, this.tasks, ...(this.uploadServer === undefined ? [] : [this.uploadServer]),
+      ...(this.trust === undefined ? [] : [this.trust]), this.gc, this.operator, this.tasks, this.commands, ...(this.uploadServer === undefined ? [] : [this.uploadServer]),
       ...(this.managerLink === undefined ? [] : [this.managerLink]), this.announcer, this.proxy, this.localApi,
     ]
     for (const part of order) {
@@ -313,16 +323,7 @@ export class Daemon implements Startable {
   private seed(download: Download, scheduler: string): void {
     const logger = this.components.logger.child({ component: 'seed' })
     try {
-      const request = parseDownloadRequest({
-        url: download.url,
-        headers: download.headers,
-        tag: download.tag,
-        application: download.application,
-        filteredQueryParams: download.filteredQueryParams,
-        ...(download.pieceLength === 0 ? {} : { pieceLength: download.pieceLength }),
-        priority: download.priority,
-        digest: download.digest,
-      })
+      const request = parseSchedulerDownload(download)
       // Registered with the scheduler that asked: its peers wait for this seed there.
       const handle = this.tasks.download({ ...request, onBehalfOf: 'other-host', scheduler })
       logger.info({ taskId: handle.taskId }, 'seeding task')

@@ -13,7 +13,7 @@ import { validateFixedPieceLength } from '../../protocol/piece.js'
 import { parseUrl } from '../../protocol/task-id.js'
 import { fail } from '../exit.js'
 import { defaultEndpoint, describeStarted, ensureDaemon } from './ensure-daemon.js'
-import { OutputFile } from './output-file.js'
+import { OutputFile } from '../../storage/output-file.js'
 import { createProgress, type Progress } from './progress.js'
 
 interface DfgetFlags {

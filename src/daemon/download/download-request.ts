@@ -1,7 +1,9 @@
 import { z } from 'zod'
+import type { TokenBucket } from '../../common/token-bucket.js'
 import { DamselflyError } from '../../protocol/damselfly-error.js'
 import { parseDigest, formatDigest } from '../../protocol/digest.js'
 import { validateFixedPieceLength } from '../../protocol/piece.js'
+import type { Download } from '../../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { parseUrl } from '../../protocol/task-id.js'
 
 /** What a client asks its daemon for; the same fields as Dragonfly's download request. */
@@ -32,6 +34,12 @@ export interface DownloadRequest {
    * Never taken from a request body.
    */
   readonly scheduler?: string | undefined
+  /**
+   * This request's own cap on received bytes, on top of the host-wide buckets (a manager's job
+   * sets it). Applies only when this request starts the task's download: a request that joins a
+   * download already running gets that download's pace. Never taken from a request body.
+   */
+  readonly rateLimiter?: TokenBucket | undefined
 }
 
 export const SUPPORTED_SCHEMES = ['http:', 'https:'] as const
@@ -87,4 +95,23 @@ export function parseDownloadRequest(body: unknown): DownloadRequest {
     digest: value.digest === undefined || value.digest === '' ? undefined : formatDigest(parseDigest(value.digest)),
     disableBackToSource: value.disableBackToSource,
   }
+}
+
+/**
+ * The request a scheduler's Download message stands for (a seed task, a manager's download),
+ * checked as a client's body is: the scheduler relays what some other party asked for. Throws
+ * as {@link parseDownloadRequest}. `disable_back_to_source` is not carried: a seed, and a host
+ * running a manager's job, fetch from the source when no peer has the task.
+ */
+export function parseSchedulerDownload(download: Download): DownloadRequest {
+  return parseDownloadRequest({
+    url: download.url,
+    headers: download.headers,
+    tag: download.tag,
+    application: download.application,
+    filteredQueryParams: download.filteredQueryParams,
+    ...(download.pieceLength === 0 ? {} : { pieceLength: download.pieceLength }),
+    priority: download.priority,
+    digest: download.digest,
+  })
 }

@@ -142,7 +142,10 @@ export class ParentDownload {
   constructor(
     private readonly components: {
       readonly pieces: PieceClient
+      /** The host-wide download bucket. */
       readonly limiter: TokenBucket
+      /** This download's own cap on top of it, if its request set one. */
+      readonly taskLimiter?: TokenBucket | undefined
       readonly signals: PieceSignals
       readonly metrics: DaemonMetrics
       readonly logger: Logger
@@ -448,15 +451,15 @@ export class ParentDownload {
     }
   }
 
-  /** Where a parent's bytes for a piece go: hashed and written as they arrive, paced by the host's download limit. */
+  /** Where a parent's bytes for a piece go: hashed and written as they arrive, paced by the host's download limit and the request's own. */
   private sinkFor(writer: PieceWriter, signal: AbortSignal): PieceSink {
-    const { limiter } = this.components
-    if (limiter.rateBytesPerSecond <= 0) return (chunk) => writer.write(chunk)
+    const limiters = [this.components.limiter, this.components.taskLimiter].filter((bucket): bucket is TokenBucket => bucket !== undefined && bucket.rateBytesPerSecond > 0)
+    if (limiters.length === 0) return (chunk) => writer.write(chunk)
     return (chunk) => {
       const written = writer.write(chunk)
-      if (limiter.tryTake(chunk.length)) return written
-      const taken = limiter.take(chunk.length, signal)
-      return written === undefined ? taken : Promise.all([written, taken]).then(() => undefined)
+      const taken = limiters.filter((bucket) => !bucket.tryTake(chunk.length)).map((bucket) => bucket.take(chunk.length, signal))
+      if (taken.length === 0) return written
+      return Promise.all([written, ...taken]).then(() => undefined)
     }
   }
 

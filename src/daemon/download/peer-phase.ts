@@ -92,7 +92,7 @@ export class PeerPhase implements DownloadPhase {
         this.context.hold(task)
         this.context.publishDescriptor(task.descriptor)
         const parents = new ParentDownload(
-          { pieces: this.peers.pieces, limiter: components.limiters.download, signals, metrics: components.metrics, logger: log, clock: components.clock },
+          { pieces: this.peers.pieces, limiter: components.limiters.download, taskLimiter: request.rateLimiter, signals, metrics: components.metrics, logger: log, clock: components.clock },
           { task, session, concurrentPieceCount: init.concurrentPieceCount, signingKey: this.peers.identity?.privateKey, asked: { url: request.url, digest: request.digest, taskId } },
         )
         const outcome = await parents.run(first, signal).finally(() => {

@@ -42,8 +42,11 @@ function isTransient(error: DamselflyError): boolean {
 
 export interface SourceFetcherComponents {
   readonly source: Source
-  /** Host-wide buckets: every received byte takes from `download`, origin bytes also from `source`. */
-  readonly limiters: { readonly download: TokenBucket; readonly source: TokenBucket }
+  /**
+   * Host-wide buckets: every received byte takes from `download`, origin bytes also from `source`;
+   * `task`, when given, is this download's own cap on top of them.
+   */
+  readonly limiters: { readonly download: TokenBucket; readonly source: TokenBucket; readonly task?: TokenBucket | undefined }
   /** Makes room for `neededBytes` on disk (evicting if it may) or fails with NO_SPACE. */
   readonly ensureSpace: (neededBytes: number) => Promise<void>
   readonly signals: PieceSignals
@@ -285,12 +288,13 @@ export class SourceFetcher {
 
   /** Whether any bucket limits this host; when none does, the hot path awaits nothing per chunk. */
   private get limited(): boolean {
-    const { download, source } = this.components.limiters
-    return download.rateBytesPerSecond > 0 || source.rateBytesPerSecond > 0
+    const { download, source, task } = this.components.limiters
+    return download.rateBytesPerSecond > 0 || source.rateBytesPerSecond > 0 || (task?.rateBytesPerSecond ?? 0) > 0
   }
 
   private async throttle(bytes: number, signal: AbortSignal): Promise<void> {
-    const { download, source } = this.components.limiters
+    const { download, source, task } = this.components.limiters
+    if (task !== undefined && !task.tryTake(bytes)) await task.take(bytes, signal)
     if (!download.tryTake(bytes)) await download.take(bytes, signal)
     if (!source.tryTake(bytes)) await source.take(bytes, signal)
   }

@@ -35,7 +35,7 @@ export class SourcePhase implements DownloadPhase {
     const fetcher = new SourceFetcher(
       {
         source: sources.forUrl(url),
-        limiters: components.limiters,
+        limiters: { ...components.limiters, task: request.rateLimiter },
         ensureSpace: components.ensureSpace,
         signals,
         metrics: components.metrics,

@@ -672,6 +672,37 @@ describe('TaskManager', TEST, () => {
     await manager.stop()
   })
 
+  it('abort fails a running download with CANCELLED for every client of it, and keeps what was stored', TEST, async () => {
+    let release: () => void = () => undefined
+    const held = new Promise<void>((resolve) => { release = resolve })
+    const h = harness({ content: contentOf(CONTENT_BYTES), holdRange: (range) => (range.offset === 0 ? undefined : held) })
+    const manager = new TaskManager(h.components, { concurrentPieceCount: 2, retryCount: 0, filteredQueryParams: DEFAULT_FILTERED_QUERY_PARAMS })
+    const first = manager.download(requestOf())
+    const second = manager.download(requestOf())
+    await first.descriptor
+    assert.equal(manager.isRunning(first.taskId), true)
+    const aborted = manager.abort(first.taskId, 'job deleted')
+    release()
+    assert.equal(await aborted, true)
+    for (const handle of [first, second]) assert.match((await rejectsWith(handle.done, 'CANCELLED')).message, /job deleted/)
+    assert.equal(manager.isRunning(first.taskId), false)
+    assert.equal(h.store.get(first.taskId)?.complete, false, 'the partial task stays, for a later download to resume')
+    assert.equal(await manager.abort(first.taskId, 'again'), false, 'nothing runs any more')
+    await manager.stop()
+  })
+
+  it('paces a download by the request\'s own bucket on top of the host\'s', TEST, async () => {
+    const h = harness({ content: contentOf(CONTENT_BYTES) })
+    const manager = new TaskManager(h.components, { concurrentPieceCount: 2, retryCount: 0, filteredQueryParams: DEFAULT_FILTERED_QUERY_PARAMS })
+    const rateBytesPerSecond = 64 * KIB
+    const startedMs = h.clock.nowMs()
+    await manager.download({ ...requestOf(), rateLimiter: new TokenBucket({ clock: h.clock }, { rateBytesPerSecond }) }).done
+    // The first burst is free; every byte after it waits its turn at 64 KiB/s.
+    const expectedMs = ((CONTENT_BYTES - rateBytesPerSecond) / rateBytesPerSecond) * 1000
+    assert.ok(h.clock.nowMs() - startedMs >= expectedMs * 0.9, `took ${h.clock.nowMs() - startedMs} ms of clock time, expected about ${expectedMs}`)
+    await manager.stop()
+  })
+
   it('a send waits for its sink, and stops at the sink\'s failure or the signal, leaving the task free', TEST, async () => {
     const content = contentOf(CONTENT_BYTES)
     const h = harness({ content })

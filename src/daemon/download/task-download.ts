@@ -131,7 +131,8 @@ export class TaskDownload {
         return task
       },
       (error: unknown) => {
-        const failure = toDamselflyError(error)
+        // Aborted, a phase may fail with whatever the abort cut short: clients are told why it stopped.
+        const failure = this.controller.signal.aborted ? toDamselflyError(this.controller.signal.reason) : toDamselflyError(error)
         this.rejectDescriptor(failure)
         this.signals.fail(failure)
         throw failure
@@ -141,8 +142,16 @@ export class TaskDownload {
   }
 
   /** Aborts the download and waits until no piece is in flight. */
-  async stop(): Promise<void> {
-    this.controller.abort(new DamselflyError('SHUTTING_DOWN', 'the daemon is stopping'))
+  stop(): Promise<void> {
+    return this.abort(new DamselflyError('SHUTTING_DOWN', 'the daemon is stopping'))
+  }
+
+  /**
+   * Fails the download with `reason` for every client of it, and waits until no piece is in
+   * flight. A download that already settled keeps its outcome. Safe to repeat: the first reason wins.
+   */
+  async abort(reason: DamselflyError): Promise<void> {
+    this.controller.abort(reason)
     await this.donePromise?.catch(() => undefined)
   }
 

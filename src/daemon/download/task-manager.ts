@@ -62,6 +62,23 @@ export class TaskManager implements Startable {
     await Promise.all([...this.active.values()].map((download) => download.stop()))
   }
 
+  /**
+   * Fails the task's running download with CANCELLED (`reason` as its message) for every client
+   * of it, and resolves once no piece of it is in flight, with whether one was running. The task
+   * stays in the store with the pieces it has (a later download resumes them). Safe to repeat.
+   */
+  async abort(taskId: TaskId, reason: string): Promise<boolean> {
+    const running = this.active.get(taskId)
+    if (running === undefined) return false
+    await running.abort(new DamselflyError('CANCELLED', reason, { details: { taskId } }))
+    return true
+  }
+
+  /** Whether a download of the task runs on this host right now (started by any client). */
+  isRunning(taskId: TaskId): boolean {
+    return this.active.has(taskId)
+  }
+
   /** Whether the task is complete in this host's store right now (a request for it is a cache hit). */
   isComplete(taskId: TaskId): boolean {
     return this.components.store.get(taskId)?.complete === true

@@ -11,6 +11,24 @@ import type { SchedulerPool } from './scheduler-pool.js'
 
 const RECONNECT_DELAY_MS = 1_000
 
+/** A command for the manager's jobs, as a scheduler sends it on a host's AnnounceHost stream. */
+export type HostCommand = Exclude<NonNullable<AnnounceHostResponse['command']>, { $case: 'seedTask' }>
+
+/** What a host answers such a command with, on the stream it came on. */
+export type HostReport = NonNullable<AnnounceHostRequest['report']>
+
+/** Where a command came from, and the way back to it. */
+export interface CommandChannel {
+  /** The scheduler (`host:port`) that sent the command. */
+  readonly scheduler: string
+  /**
+   * Sends `report` on the stream the command came on. Once that stream ended (the scheduler went
+   * away, or the host reconnected) the report is dropped and false returned: the scheduler has
+   * already counted the command as failed, and a new stream knows nothing of it.
+   */
+  reply(report: HostReport): boolean
+}
+
 /** A stable id for a host: the same machine and upload port give the same id across restarts. */
 export function hostIdFor(hostname: string, ip: string, uploadPort: number): HostId {
   return createHash('sha256').update(`${hostname}\n${ip}\n${uploadPort}`).digest('hex').slice(0, 32) as HostId
@@ -19,7 +37,8 @@ export function hostIdFor(hostname: string, ip: string, uploadPort: number): Hos
 /**
  * Keeps one AnnounceHost stream open to every scheduler of the pool, including those that join
  * later: announces the host and its load every `intervalMs`, reconnects after failures, ends the
- * stream to a scheduler that leaves the pool, and hands seed-task commands to `onSeedTask`.
+ * stream to a scheduler that leaves the pool, hands seed-task commands to `onSeedTask`, and every
+ * other command to `onCommand` with a channel that answers on the stream it came on.
  */
 export class HostAnnouncer implements Startable {
   private readonly streams = new Map<string, ClientDuplexStream<AnnounceHostRequest, AnnounceHostResponse>>()
@@ -33,6 +52,8 @@ export class HostAnnouncer implements Startable {
       host: () => Host
       /** A seed task, and the scheduler (`host:port`) that sent it. */
       onSeedTask: (download: Download, scheduler: string) => void
+      /** A command of the manager's jobs; it must not throw (it is called from the stream's events). */
+      onCommand: (command: HostCommand, channel: CommandChannel) => void
       logger: Logger
       clock: Clock
     },
@@ -101,9 +122,20 @@ export class HostAnnouncer implements Startable {
         this.connect(address)
       }, RECONNECT_DELAY_MS).unref()
     }
+    const channel: CommandChannel = {
+      scheduler: address,
+      reply: (report) => {
+        if (this.streams.get(address) !== stream || stream.writableEnded || stream.destroyed) return false
+        stream.write({ host: undefined, report })
+        return true
+      },
+    }
     stream.on('data', (response: AnnounceHostResponse) => {
       this.components.pool.markUp(address)
-      if (response.command?.$case === 'seedTask') this.components.onSeedTask(response.command.value, address)
+      const { command } = response
+      if (command === undefined) return
+      if (command.$case === 'seedTask') this.components.onSeedTask(command.value, address)
+      else this.components.onCommand(command, channel)
     })
     stream.on('error', retry)
     stream.on('end', () => {

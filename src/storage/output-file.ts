@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
 import { copyFile, link, open, rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
-import { DamselflyError } from '../../protocol/damselfly-error.js'
+import { DamselflyError } from '../protocol/damselfly-error.js'
 
 function reason(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code
@@ -22,6 +22,7 @@ function reason(error: unknown): string {
 /**
  * The output of one download: written to a temporary file beside the target and renamed over it
  * only when the download succeeded, so a failure never leaves a partial file at the target path.
+ * dfget writes its `--output` with it, and the daemon the `output_path` of a manager's download.
  */
 export class OutputFile {
   private constructor(
@@ -29,8 +30,11 @@ export class OutputFile {
     readonly tempPath: string,
   ) {}
 
-  /** Checks the target and creates the temporary file, failing with OUTPUT_INVALID naming the problem. */
-  static async prepare(target: string, overwrite: boolean): Promise<OutputFile> {
+  /**
+   * Checks the target and creates the temporary file, failing with OUTPUT_INVALID naming the
+   * problem. `writer` names the temporary file (`.<name>.<writer>-<random>`), so a leftover says who left it.
+   */
+  static async prepare(target: string, overwrite: boolean, writer = 'dfget'): Promise<OutputFile> {
     const path = resolve(target)
     const dir = dirname(path)
     const dirStat = await stat(dir).catch(() => undefined)
@@ -39,7 +43,7 @@ export class OutputFile {
     const existing = await stat(path).catch(() => undefined)
     if (existing?.isDirectory()) throw new DamselflyError('OUTPUT_INVALID', `output path ${path} is a directory`)
     if (existing !== undefined && !overwrite) throw new DamselflyError('OUTPUT_INVALID', `output file ${path} exists (use --overwrite to replace it)`)
-    const tempPath = join(dir, `.${basename(path)}.dfget-${randomBytes(4).toString('hex')}`)
+    const tempPath = join(dir, `.${basename(path)}.${writer}-${randomBytes(4).toString('hex')}`)
     try {
       const handle = await open(tempPath, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644)
       await handle.close()
