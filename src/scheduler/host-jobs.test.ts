@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { afterEach, beforeEach, describe, it } from 'node:test'
 import { credentials, status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js'
 import { silentLogger } from '../common/logger.js'
-import type { HostId, TaskId } from '../protocol/ids.js'
+import type { HostId } from '../protocol/ids.js'
 import { SCHEDULER_PROTOCOL_REVISION } from '../protocol/scheduler-protocol.js'
 import { taskIdFor } from '../protocol/task-id.js'
 import {
