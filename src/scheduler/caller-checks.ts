@@ -24,6 +24,15 @@ export function checkHostCaller(identity: HostIdentity | undefined, hostId: Host
   if (hostId !== identity.hostId) throw new DamselflyError('PERMISSION_DENIED', `${what}: the caller's certificate is for host ${identity.hostId}, not ${hostId}`)
 }
 
+/**
+ * Whether a caller may run the manager's jobs (RunDownloads, StatTask, DeleteTask): only a
+ * certificate of role manager. UNAUTHENTICATED without one, PERMISSION_DENIED for another role.
+ */
+export function checkManagerCaller(identity: HostIdentity | undefined, what: string): void {
+  if (identity === undefined) throw noIdentity(what)
+  if (identity.role !== 'manager') throw new DamselflyError('PERMISSION_DENIED', `${what}: only a manager may ask this; the caller's certificate is for role ${identity.role}`)
+}
+
 function noIdentity(what: string): DamselflyError {
   return new DamselflyError('UNAUTHENTICATED', `${what}: the caller presented no certificate from this cluster's CA; join the cluster first (damselfly join)`)
 }

@@ -118,6 +118,34 @@ export interface Registration {
 }
 
 /**
+ * Checks a download, as a peer registers it or a manager's job names it, and returns its task id.
+ * `what` starts every message (`register`, `run downloads: downloads[2]`). `taskIdOf` is
+ * {@link taskIdFor} or a memo of it.
+ */
+export function parseDownload(download: Download | undefined, what: string, taskIdOf: (input: TaskIdInput) => TaskId = taskIdFor): { download: Download; taskId: TaskId } {
+  if (download === undefined) throw invalid(`${what}: download is missing`)
+  if (download.url === '') throw invalid(`${what}: download url is missing`)
+  if (!Number.isInteger(download.priority) || download.priority < 0 || download.priority > MAX_PRIORITY) {
+    throw invalid(`${what}: priority must be 0..${MAX_PRIORITY}, got ${download.priority}`)
+  }
+  count(download.pieceLength, `${what}: piece_length`)
+  let taskId: TaskId
+  try {
+    taskId = taskIdOf({
+      url: download.url,
+      tag: download.tag,
+      application: download.application,
+      pieceLengthBytes: download.pieceLength > 0 ? download.pieceLength : undefined,
+      filteredQueryParams: download.filteredQueryParams,
+    })
+  } catch (error) {
+    if (error instanceof DamselflyError) throw new DamselflyError(error.code, `${what}: ${error.message}`, { cause: error })
+    throw error
+  }
+  return { download, taskId }
+}
+
+/**
  * Checks a registration, including that `taskId` is the id of what the download names: a peer
  * cannot register under one task while asking a seed to fetch another URL into it. `taskIdOf`
  * is {@link taskIdFor} or a memo of it.
@@ -126,20 +154,7 @@ export function parseRegistration(register: RegisterPeer, taskId: TaskId, taskId
   if (register.protocolRevision < SCHEDULER_PROTOCOL_REVISION) {
     throw invalid(`register: the daemon speaks revision ${register.protocolRevision} of the scheduler protocol, older than this scheduler's ${SCHEDULER_PROTOCOL_REVISION}; upgrade it`)
   }
-  const download = register.download
-  if (download === undefined) throw invalid('register: download is missing')
-  if (download.url === '') throw invalid('register: download url is missing')
-  if (!Number.isInteger(download.priority) || download.priority < 0 || download.priority > MAX_PRIORITY) {
-    throw invalid(`register: priority must be 0..${MAX_PRIORITY}, got ${download.priority}`)
-  }
-  count(download.pieceLength, 'register: piece_length')
-  const named = taskIdOf({
-    url: download.url,
-    tag: download.tag,
-    application: download.application,
-    pieceLengthBytes: download.pieceLength > 0 ? download.pieceLength : undefined,
-    filteredQueryParams: download.filteredQueryParams,
-  })
+  const { download, taskId: named } = parseDownload(register.download, 'register', taskIdOf)
   if (named !== taskId) throw invalid(`register: task_id ${taskId} is not the id of the download it names (${named})`)
   if (register.contentLengthKnown) count(register.contentLength, 'register: content_length')
   return { download, pieces: register.pieces.map((piece) => parsePiece(piece, 'register')) }

@@ -12,6 +12,20 @@ export type BlocklistReason = (typeof BLOCKLIST_REASONS)[number]
 /** The origin's final answers a seed peer's failure is relayed with (request-parsing.ts, SourceVerdict). */
 const RELAYED_SOURCE_FAILURES = ['SOURCE_STATUS', 'DIGEST_MISMATCH'] as const
 
+/**
+ * How each command a manager's job sent a host ended, as counted by
+ * `damselfly_scheduler_job_commands_total`: a download by the host's outcome, or failed because
+ * its host's stream closed, or cancelled with the job; a stat or delete answered, or not in time.
+ */
+export const JOB_COMMAND_OUTCOMES = {
+  download_task: ['succeeded', 'failed', 'disconnected', 'cancelled'],
+  cancel_download_task: ['sent'],
+  stat_task: ['answered', 'disconnected', 'timeout'],
+  delete_task: ['answered', 'disconnected', 'timeout'],
+} as const
+export type JobCommand = keyof typeof JOB_COMMAND_OUTCOMES
+export type JobCommandOutcome<C extends JobCommand = JobCommand> = (typeof JOB_COMMAND_OUTCOMES)[C][number]
+
 /** The scheduler's Prometheus metrics; names carry the `damselfly_scheduler_` prefix. */
 export class SchedulerMetrics {
   readonly scheduleDurationSeconds: Histogram<'outcome'>
@@ -22,6 +36,7 @@ export class SchedulerMetrics {
   readonly pieceDigestMismatches: Counter
   readonly contentDigestMismatches: Counter
   readonly sourceFailuresRelayed: Counter<'code'>
+  readonly jobCommands: Counter<'command' | 'outcome'>
 
   constructor(registry: Registry, counts: { hosts: () => number; tasks: () => number; peers: () => number }) {
     const registers = [registry]
@@ -70,6 +85,15 @@ export class SchedulerMetrics {
       labelNames: ['code'],
       registers,
     })
+    this.jobCommands = new Counter({
+      name: 'damselfly_scheduler_job_commands_total',
+      help: 'Commands of the manager\'s jobs sent to hosts, by command and how they ended.',
+      labelNames: ['command', 'outcome'],
+      registers,
+    })
+    for (const [command, outcomes] of Object.entries(JOB_COMMAND_OUTCOMES)) {
+      for (const outcome of outcomes) this.jobCommands.inc({ command, outcome }, 0)
+    }
     zeroed(this.schedules, 'outcome', SCHEDULE_OUTCOMES)
     zeroed(this.blocklistedParents, 'reason', BLOCKLIST_REASONS)
     zeroed(this.sourceFailuresRelayed, 'code', RELAYED_SOURCE_FAILURES)

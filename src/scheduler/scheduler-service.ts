@@ -1,4 +1,4 @@
-import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js'
+import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js'
 import type { Clock } from '../common/clock.js'
 import { toGrpcStatus } from '../common/grpc-status.js'
 import type { Logger } from '../common/logger.js'
@@ -10,14 +10,22 @@ import type {
   AnnounceHostResponse,
   AnnouncePeerRequest,
   AnnouncePeerResponse,
+  DeleteTaskRequest,
+  DeleteTaskResponse,
   LeaveHostRequest,
   LeaveHostResponse,
+  RunDownloadsEvent,
+  RunDownloadsRequest,
   SchedulerServiceServer,
+  StatTaskRequest,
+  StatTaskResponse,
 } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { CallerIdentities } from '../security/grpc-tls.js'
-import { checkHostAnnounce, checkHostCaller, checkNotRevoked } from './caller-checks.js'
+import { checkHostAnnounce, checkHostCaller, checkManagerCaller, checkNotRevoked } from './caller-checks.js'
 import { AfterIo } from './after-io.js'
 import type { Host } from './host.js'
+import { HostJobs } from './host-jobs.js'
+import { parseRunDownloads, parseTaskQuery, type TaskQuery } from './job-request-parsing.js'
 import type { MessageSink } from './message-sink.js'
 import { Peer } from './peer.js'
 import { PeerEvents } from './peer-events.js'
@@ -34,7 +42,7 @@ type Call<Req, Res> = ServerDuplexStream<Req, Res>
 type EndableCall = Pick<ServerDuplexStream<unknown, unknown>, 'writableEnded' | 'destroyed' | 'emit'>
 
 /** A sink that drops messages once the call has ended, instead of failing the write. */
-function sinkOf<Req, Res>(call: Call<Req, Res>): MessageSink<Res> {
+function sinkOf<Res>(call: Pick<ServerWritableStream<unknown, Res>, 'write' | 'writableEnded' | 'destroyed' | 'cancelled'>): MessageSink<Res> {
   return {
     write: (message) => {
       if (!call.writableEnded && !call.destroyed && !call.cancelled) call.write(message)
@@ -43,7 +51,7 @@ function sinkOf<Req, Res>(call: Call<Req, Res>): MessageSink<Res> {
 }
 
 /** Ends the call with an OK status, unless it has ended. */
-function endCall(call: Pick<ServerDuplexStream<unknown, unknown>, 'writableEnded' | 'end'>): void {
+function endCall(call: { readonly writableEnded: boolean; end(): unknown }): void {
   if (!call.writableEnded) call.end()
 }
 
@@ -62,6 +70,7 @@ const TASK_ID_ENTRIES = 4_096
 /** The gRPC handlers of `SchedulerService`; see proto/damselfly/scheduler/v1/scheduler.proto. */
 export class SchedulerService {
   private readonly events: PeerEvents
+  private readonly jobs: HostJobs
   private readonly identities = new CallerIdentities({ maxEntries: CALLER_IDENTITY_ENTRIES })
   private readonly taskIds = new TaskIds({ maxEntries: TASK_ID_ENTRIES })
   private readonly afterIo = new AfterIo({ defer: (run) => setImmediate(run) })
@@ -91,6 +100,7 @@ export class SchedulerService {
   ) {
     const announcer = new PieceAnnouncer({ defer: (flush) => setImmediate(flush) })
     this.events = new PeerEvents({ ...components, announcer }, { offers: init.offers })
+    this.jobs = new HostJobs(components)
   }
 
   private get revocations(): Pick<RevocationList, 'isRevoked'> {
@@ -103,15 +113,9 @@ export class SchedulerService {
       announceHost: (call) => this.announceHost(call),
       announcePeer: (call) => this.announcePeer(call),
       leaveHost: (call, callback) => this.leaveHost(call, callback),
-      runDownloads: (call) => {
-        endWith(call, new DamselflyError('INTERNAL', 'run downloads: not implemented yet'))
-      },
-      statTask: (_call, callback) => {
-        callback(toGrpcStatus(new DamselflyError('INTERNAL', 'stat task: not implemented yet')), null)
-      },
-      deleteTask: (_call, callback) => {
-        callback(toGrpcStatus(new DamselflyError('INTERNAL', 'delete task: not implemented yet')), null)
-      },
+      runDownloads: (call) => this.runDownloads(call),
+      statTask: (call, callback) => this.taskQuery(call, callback, 'stat task', (query) => this.jobs.statTask(query)),
+      deleteTask: (call, callback) => this.taskQuery(call, callback, 'delete task', (query) => this.jobs.deleteTask(query)),
     }
   }
 
@@ -167,11 +171,17 @@ export class SchedulerService {
     let host: Host | undefined
     let failed = false
     this.track(call, () => {
+      this.jobs.streamClosed(sink)
       if (host !== undefined && host.stream === sink) this.components.store.disconnectHost(host)
     }, undefined, identity?.hostId)
     call.on('data', (request: AnnounceHostRequest) => {
       if (failed) return
       try {
+        // A report answers a command sent over this stream; with neither host nor report, the parsing below refuses the message.
+        if (request.report !== undefined && request.host === undefined) {
+          this.jobs.report(sink, host?.id, request.report)
+          return
+        }
         const { info, load: reported } = parseHostAnnounce(request)
         const cap = this.components.uploadLimitCap?.(info.seed)
         const load = cap === undefined || reported.concurrentUploadLimit <= cap ? reported : { ...reported, concurrentUploadLimit: cap }
@@ -183,12 +193,62 @@ export class SchedulerService {
         host = this.components.store.announceHost(info, load)
         host.identity = identity
         host.stream = sink
+        if (request.report !== undefined) this.jobs.report(sink, host.id, request.report)
       } catch (error) {
         failed = true
         this.components.logger.warn({ err: error }, 'announce host refused')
         endWith(call, error)
       }
     })
+  }
+
+  /** A manager's job: runs downloads on hosts (HostJobs) and streams their progress and outcomes. */
+  private runDownloads(call: ServerWritableStream<RunDownloadsRequest, RunDownloadsEvent>): void {
+    let job
+    try {
+      const identity = this.identities.of(call)
+      if (this.init.requireIdentity) checkManagerCaller(identity, 'run downloads')
+      checkNotRevoked(identity, this.revocations, 'run downloads')
+      job = parseRunDownloads(call.request, (input) => this.taskIds.of(input))
+    } catch (error) {
+      this.components.logger.warn({ err: error }, 'run downloads refused')
+      endWith(call, error)
+      return
+    }
+    const abort = new AbortController()
+    call.on('cancelled', () => abort.abort())
+    this.calls.add(call)
+    const running = this.jobs.runDownloads(job, sinkOf(call), abort.signal).then(
+      () => endCall(call),
+      (error: unknown) => endWith(call, error),
+    ).finally(() => this.calls.delete(call))
+    this.work.add(running)
+    void running.finally(() => this.work.delete(running))
+  }
+
+  /** StatTask and DeleteTask: a manager asks every connected host about one task. */
+  private taskQuery<Req extends StatTaskRequest | DeleteTaskRequest, Res extends StatTaskResponse | DeleteTaskResponse>(
+    call: ServerUnaryCall<Req, Res>,
+    callback: sendUnaryData<Res>,
+    what: string,
+    ask: (query: TaskQuery) => Promise<Res>,
+  ): void {
+    let query: TaskQuery
+    try {
+      const identity = this.identities.of(call)
+      if (this.init.requireIdentity) checkManagerCaller(identity, what)
+      checkNotRevoked(identity, this.revocations, what)
+      query = parseTaskQuery(call.request, what)
+    } catch (error) {
+      callback(toGrpcStatus(error), null)
+      return
+    }
+    const asked = ask(query).then(
+      (response) => callback(null, response),
+      (error: unknown) => callback(toGrpcStatus(error), null),
+    )
+    this.work.add(asked)
+    void asked.finally(() => this.work.delete(asked))
   }
 
   private leaveHost(call: ServerUnaryCall<LeaveHostRequest, LeaveHostResponse>, callback: sendUnaryData<LeaveHostResponse>): void {
