@@ -376,6 +376,17 @@ describe('HostJobs over gRPC: RunDownloads, StatTask, DeleteTask', TEST, () => {
     assert.equal(scheduler.store.tasks.get(taskId)?.peers.has('n1-layer-1' as never), false)
   })
 
+  it('ends a running call with SHUTTING_DOWN when the scheduler stops, without waiting for the hosts', TEST, async () => {
+    const [n1] = await announce(1, 0)
+    n1!.silent = true
+    const run = new Run(client, request({}))
+    await waitFor('n1 asked', () => (n1!.received('downloadTask').length === 2 ? true : undefined))
+    await scheduler.stop()
+    const error = await run.ended
+    assert.equal(error?.code, status.UNAVAILABLE)
+    assert.match(error.details, /the scheduler is stopping/)
+  })
+
   it('refuses a malformed request with INVALID_ARGUMENT naming the field', TEST, async () => {
     await announce(1, 0)
     const run = new Run(client, request({ count: 1, percentage: 10 }))

@@ -25,7 +25,7 @@ import { checkHostAnnounce, checkHostCaller, checkManagerCaller, checkNotRevoked
 import { AfterIo } from './after-io.js'
 import type { Host } from './host.js'
 import { HostJobs } from './host-jobs.js'
-import { parseRunDownloads, parseTaskQuery, type TaskQuery } from './job-request-parsing.js'
+import { parseRunDownloads, parseTaskQuery, type DownloadJob, type TaskQuery } from './job-request-parsing.js'
 import type { MessageSink } from './message-sink.js'
 import { Peer } from './peer.js'
 import { PeerEvents } from './peer-events.js'
@@ -204,7 +204,7 @@ export class SchedulerService {
 
   /** A manager's job: runs downloads on hosts (HostJobs) and streams their progress and outcomes. */
   private runDownloads(call: ServerWritableStream<RunDownloadsRequest, RunDownloadsEvent>): void {
-    let job
+    let job: DownloadJob
     try {
       const identity = this.identities.of(call)
       if (this.init.requireIdentity) checkManagerCaller(identity, 'run downloads')

@@ -9,7 +9,8 @@ import { systemClock } from '../common/clock.js'
 import { silentLogger } from '../common/logger.js'
 import { assertRejectsCode } from '../protocol/damselfly-error-fixtures.js'
 import {
-  SchedulerServiceClient, type AnnounceHostResponse, type AnnouncePeerResponse, type Host,
+  HostSelection_Scope, SchedulerServiceClient, TaskState, type AnnounceHostResponse, type AnnouncePeerResponse, type Host, type RunDownloadsEvent,
+  type RunDownloadsRequest,
 } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { SCHEDULER_PROTOCOL_REVISION } from '../protocol/scheduler-protocol.js'
 import { taskIdFor } from '../protocol/task-id.js'
@@ -210,6 +211,106 @@ describe('scheduler trust: who may announce, register, receive seed tasks and jo
   })
 })
 
+/** A RunDownloads request for one download on every host of `scope`. */
+function runRequest(url: string, scope = HostSelection_Scope.SCOPE_ALL_PEERS): RunDownloadsRequest {
+  return {
+    jobId: 'job', downloads: [download({ url })], selection: { scope, hosts: [], count: 0, percentage: 0 },
+    rateLimitBytesPerSecond: 0, outputPath: '', progressIntervalMs: 0,
+  }
+}
+
+/** Runs `request` to its end: the events received, and the status it failed with (null for OK). */
+function runDownloads(client: SchedulerServiceClient, request: RunDownloadsRequest): Promise<{ events: RunDownloadsEvent[]; error: ServiceError | null }> {
+  const events: RunDownloadsEvent[] = []
+  const call = client.runDownloads(request)
+  return new Promise((resolve) => {
+    call.on('data', (event: RunDownloadsEvent) => events.push(event))
+    call.on('end', () => resolve({ events, error: null }))
+    call.on('error', (error: ServiceError) => resolve({ events, error }))
+  })
+}
+
+function statTask(client: SchedulerServiceClient, taskId: string): Promise<ServiceError | null> {
+  return new Promise((resolve) => client.statTask({ taskId, timeoutMs: 100 }, (error) => resolve(error)))
+}
+
+function deleteTask(client: SchedulerServiceClient, taskId: string): Promise<ServiceError | null> {
+  return new Promise((resolve) => client.deleteTask({ taskId, timeoutMs: 100 }, (error) => resolve(error)))
+}
+
+describe('scheduler trust: the manager\'s jobs', TEST, () => {
+  let dir = ''
+  let scheduler!: Scheduler
+  let pki!: ClusterPki
+  const clients: SchedulerServiceClient[] = []
+  const client = (creds: ChannelCredentials): SchedulerServiceClient => {
+    const made = new SchedulerServiceClient(scheduler.address ?? '', creds, SCHEDULER_CHANNEL_OPTIONS)
+    clients.push(made)
+    return made
+  }
+  const url = 'http://origin.test/preheated'
+  const taskId = taskIdFor({ url, filteredQueryParams: [] })
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'scheduler-jobs-trust-'))
+    const config = resolveSchedulerConfig({ flags: { server: { listenIP: '127.0.0.1', port: 0 }, metrics: { port: 0 }, security: { pkiDir: join(dir, 'pki') } } })
+    scheduler = new Scheduler(config, { logger: silentLogger() })
+    await scheduler.start()
+    pki = await loadClusterPki(join(dir, 'pki'))
+  })
+
+  after(async () => {
+    for (const made of clients) made.close()
+    await scheduler.stop()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('refuses RunDownloads, StatTask and DeleteTask to every certificate but a manager\'s, and to callers without one', TEST, async () => {
+    for (const role of ['normal', 'seed', 'scheduler'] as const) {
+      const caller = client(schedulerChannelCredentials(await testIdentity(pki.signer, role)))
+      const run = await runDownloads(caller, runRequest(url))
+      assert.equal(run.error?.code, status.PERMISSION_DENIED, role)
+      assert.match(run.error.details, new RegExp(`only a manager may ask this; the caller's certificate is for role ${role}`))
+      assert.deepEqual(run.events, [])
+      assert.equal((await statTask(caller, taskId))?.code, status.PERMISSION_DENIED, role)
+      assert.equal((await deleteTask(caller, taskId))?.code, status.PERMISSION_DENIED, role)
+    }
+    const anonymous = client(credentials.createSsl(Buffer.from(pki.signer.certPem), null, null, { checkServerIdentity: () => undefined }))
+    assert.equal((await runDownloads(anonymous, runRequest(url))).error?.code, status.UNAUTHENTICATED)
+    assert.equal((await statTask(anonymous, taskId))?.code, status.UNAUTHENTICATED)
+    assert.equal((await deleteTask(anonymous, taskId))?.code, status.UNAUTHENTICATED)
+  })
+
+  it('runs a manager\'s downloads on the hosts, and answers its stat', TEST, async () => {
+    const host = await testIdentity(pki.signer, 'normal')
+    const stream = client(schedulerChannelCredentials(host)).announceHost()
+    stream.on('error', () => undefined)
+    stream.on('data', (message: AnnounceHostResponse) => {
+      const command = message.command
+      if (command?.$case === 'downloadTask') {
+        stream.write({ host: undefined, report: { $case: 'downloadTaskOutcome', value: { requestId: command.value.requestId, taskId, success: true, code: '', reason: '', contentLength: 1, totalPieces: 1, costMs: 1 } } })
+      } else if (command?.$case === 'statTask') {
+        stream.write({ host: undefined, report: { $case: 'taskStat', value: { ...command.value, state: TaskState.TASK_STATE_SUCCEEDED, contentLength: 1, finishedPieces: 1, totalPieces: 1, createdAtMs: 0, updatedAtMs: 0 } } })
+      }
+    })
+    stream.write({ host: hostOf(host), report: undefined })
+    await waitFor('host announced', () => scheduler.store.hosts.get(host.identity.hostId as never)?.stream)
+    try {
+      const manager = client(schedulerChannelCredentials(await testIdentity(pki.signer, 'manager')))
+      const run = await runDownloads(manager, runRequest(url))
+      assert.equal(run.error, null)
+      const outcome = run.events.at(-1)?.event
+      assert.equal(outcome?.$case, 'outcome')
+      assert.equal(outcome.value.host?.hostId, host.identity.hostId)
+      assert.equal(outcome.value.outcome?.success, true)
+      const stat = await new Promise<ServiceError | null>((resolve) => manager.statTask({ taskId, timeoutMs: 5_000 }, (error) => resolve(error)))
+      assert.equal(stat, null)
+    } finally {
+      stream.cancel()
+    }
+  })
+})
+
 /** A revocation list a test revokes from by hand, as a manager's list would change. */
 class TestRevocations implements RevocationList {
   private readonly revoked = new Set<string>()
@@ -276,6 +377,21 @@ describe('scheduler trust: revoked hosts', TEST, () => {
     const again = await announce(scheduler, made(host), hostOf(host))
     assert.equal(again?.code, status.PERMISSION_DENIED)
     assert.match(again.details, /is revoked/)
+  })
+
+  it('refuses the jobs of a revoked manager', TEST, async () => {
+    const manager = await testIdentity(pki.signer, 'manager')
+    const client = new SchedulerServiceClient(scheduler.address ?? '', schedulerChannelCredentials(manager), SCHEDULER_CHANNEL_OPTIONS)
+    clients.push(client)
+    const url = 'http://origin.test/after-revocation'
+    // No seed peer is connected: allowed, the call ends with no host to run on.
+    const before = await runDownloads(client, runRequest(url, HostSelection_Scope.SCOPE_ALL_SEED_PEERS))
+    assert.equal(before.error?.code, status.NOT_FOUND)
+    revocations.revoke(manager.identity.hostId)
+    const refused = await runDownloads(client, runRequest(url, HostSelection_Scope.SCOPE_ALL_SEED_PEERS))
+    assert.equal(refused.error?.code, status.PERMISSION_DENIED)
+    assert.match(refused.error.details, /is revoked/)
+    assert.equal((await statTask(client, taskIdFor({ url, filteredQueryParams: [] })))?.code, status.PERMISSION_DENIED)
   })
 })
 
