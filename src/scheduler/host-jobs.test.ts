@@ -303,7 +303,8 @@ describe('HostJobs over gRPC: RunDownloads, StatTask, DeleteTask', TEST, () => {
     const [n1, n2] = await announce(2, 0)
     n1!.silent = true
     const run = new Run(client, request({}, { downloads: [download({ url: URL_1 })] }))
-    await waitFor('n2 done', () => (run.outcomes.length === 1 ? true : undefined))
+    // n1 is the download's first host; n2 gets it once n1 registered a peer, or after a few silent seconds.
+    await waitFor('n2 done', () => (run.outcomes.length === 1 ? true : undefined), 10_000)
     const [task] = n1!.received('downloadTask')
     assert.ok(task !== undefined)
     n2!.send({ $case: 'downloadTaskOutcome', value: { requestId: task.requestId, taskId: TASK_IDS[0]!, success: false, code: 'FORGED', reason: 'not mine', contentLength: 0, totalPieces: 0, costMs: 0 } })

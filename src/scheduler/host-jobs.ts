@@ -18,6 +18,7 @@ import {
 import type { Host } from './host.js'
 import { selectHosts, type HostSelectionRule, type SelectableHost } from './host-selection.js'
 import type { DownloadJob, TaskQuery } from './job-request-parsing.js'
+import { seedHostFor } from './seed-selection.js'
 import type { MessageSink } from './message-sink.js'
 import type { ResourceStore } from './resource-store.js'
 import type { ScheduleRunner } from './schedule-runner.js'
@@ -49,6 +50,9 @@ interface ConnectedHost extends SelectableHost {
   readonly stream: HostStream
   readonly selected: SelectedHost
 }
+
+/** How long a download's other hosts wait for its first host's peer to register before they start anyway. */
+const LEAD_WAIT_MS = 3_000
 
 const HOLDING_STATES: ReadonlySet<TaskState> = new Set([TaskState.TASK_STATE_RUNNING, TaskState.TASK_STATE_PARTIAL, TaskState.TASK_STATE_SUCCEEDED])
 
@@ -157,11 +161,32 @@ export class HostJobs {
         resolve()
       }
       signal.addEventListener('abort', cancel, { once: true })
-      for (const { host, index } of pairs) {
+      const send = (host: ConnectedHost, index: number, onReport?: (outcome: boolean) => void): void => {
+        if (signal.aborted) return
         const requestId = this.newRequestId()
         running.add(requestId)
-        this.sendDownload(job, index, host, requestId, events, () => finished(requestId))
+        this.sendDownload(job, index, host, requestId, events, () => finished(requestId), onReport)
       }
+      // Each download starts on one host first, the seed the scheduler would pick where it can:
+      // the others follow once that host's peer is registered, so they find it as a parent
+      // instead of all going to the origin at once.
+      selection.hostsByDownload.forEach((hosts, index) => {
+        const taskId = taskIds[index]
+        const seedLead = taskId === undefined ? undefined : seedHostFor(taskId, hosts.filter((candidate) => candidate.host.seed).map((candidate) => candidate.host))
+        const lead = hosts.find((host) => host.host === seedLead) ?? hosts[0]
+        if (lead === undefined || taskId === undefined) return
+        const rest = hosts.filter((host) => host !== lead)
+        let released = rest.length === 0
+        const release = (): void => {
+          if (released) return
+          released = true
+          for (const host of rest) send(host, index)
+        }
+        send(lead, index, (outcome) => {
+          if (outcome || this.hasPeer(lead.host, taskId)) release()
+        })
+        if (!released) setTimeout(release, LEAD_WAIT_MS).unref()
+      })
     })
   }
 
@@ -198,7 +223,22 @@ export class HostJobs {
     }
   }
 
-  private sendDownload(job: DownloadJob, index: number, target: ConnectedHost, requestId: string, events: MessageSink<RunDownloadsEvent>, finished: () => void): void {
+  /** Whether `host` has a peer of the task registered here. */
+  private hasPeer(host: Host, taskId: TaskId): boolean {
+    for (const peerId of host.peerIds) if (this.components.store.peers.get(peerId)?.task.id === taskId) return true
+    return false
+  }
+
+  /** `onReport` hears of every report of the host, progress or outcome, before it is relayed. */
+  private sendDownload(
+    job: DownloadJob,
+    index: number,
+    target: ConnectedHost,
+    requestId: string,
+    events: MessageSink<RunDownloadsEvent>,
+    finished: () => void,
+    onReport?: (outcome: boolean) => void,
+  ): void {
     const { download, taskId } = job.downloads[index] ?? {}
     if (download === undefined || taskId === undefined) throw new DamselflyError('INTERNAL', `run downloads: no download ${index}`)
     const host = target.selected
@@ -209,6 +249,7 @@ export class HostJobs {
       command: 'download_task',
       expects: new Set(['downloadTaskProgress', 'downloadTaskOutcome']),
       onReport: (report) => {
+        onReport?.(report.$case === 'downloadTaskOutcome')
         if (report.$case === 'downloadTaskProgress') {
           events.write({ event: { $case: 'progress', value: { host, progress: { ...report.value, taskId } } } })
           return
@@ -225,6 +266,7 @@ export class HostJobs {
         finished()
       },
       onGone: () => {
+        onReport?.(true)
         this.settle(requestId, 'download_task', 'disconnected')
         const reason = `host ${host.hostname} (${host.ip}) disconnected during the download`
         events.write({ event: { $case: 'outcome', value: { host, downloadIndex: index, outcome: { ...failedOutcome(taskId, 'DAEMON_UNAVAILABLE', reason, this.components.clock.nowMs() - startedMs), requestId } } } })

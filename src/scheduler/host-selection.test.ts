@@ -39,6 +39,7 @@ describe('selectHosts: the same hosts for every download', TEST, () => {
     { name: '100 per cent', rule: rule({ percentage: 100 }), hosts: ['n1', 'n2', 'n3', 's1', 's2', 's3'] },
     { name: 'a percentage of the seeds', rule: rule({ scope: 'all-seed-peers', percentage: 50 }), hosts: ['s1', 's2'] },
     { name: 'listed by hostname and IP', rule: rule({ hosts: ['n2.example', '10.0.1.3'] }), hosts: ['n2', 's3'] },
+    { name: 'listed by host id, as a rerun names hosts that share an address', rule: rule({ hosts: ['n3', 's1'] }), hosts: ['n3', 's1'] },
     { name: 'listed twice', rule: rule({ hosts: ['10.0.0.1', '10.0.0.1', 'n1.example'] }), hosts: ['n1'] },
     { name: 'listed, then counted', rule: rule({ hosts: ['10.0.0.3', '10.0.0.2', '10.0.0.1'], count: 1 }), hosts: ['n1'] },
     { name: 'a name nobody has', rule: rule({ hosts: ['n1.example', 'ghost'] }), hosts: ['n1'], unmatched: ['ghost'] },

@@ -9,7 +9,7 @@ export type SelectionScope = (typeof SELECTION_SCOPES)[number]
 /** A job's host selection, as RunDownloads' `HostSelection` says it once checked. */
 export interface HostSelectionRule {
   readonly scope: SelectionScope
-  /** IPs or hostnames; empty for no such filter. */
+  /** Host ids, IPs or hostnames; empty for no such filter. */
   readonly hosts: readonly string[]
   /** Of the hosts left, keep this many; 0 for all. Ignored for single-seed-peer (one host per download already). */
   readonly count: number
@@ -40,8 +40,9 @@ function byId(a: SelectableHost, b: SelectableHost): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0
 }
 
+/** A host is named by its id (what a rerun names: several hosts may share an address), its hostname or its IP. */
 function named(host: SelectableHost, name: string): boolean {
-  return name === host.hostname || normalizeIp(name) === normalizeIp(host.ip)
+  return name === host.id || name === host.hostname || normalizeIp(name) === normalizeIp(host.ip)
 }
 
 /** The first `count`, or the first `percentage` per cent rounded up, of `hosts`; all of them when both are 0. */
@@ -53,7 +54,7 @@ function limited<H>(hosts: readonly H[], rule: HostSelectionRule): readonly H[] 
 
 /**
  * The hosts each download of a job runs on, among `connected`. Seed scopes keep seed hosts only;
- * then `rule.hosts` keeps those whose IP or hostname is listed; then the count or percentage keeps
+ * then `rule.hosts` keeps those whose id, IP or hostname is listed; then the count or percentage keeps
  * the first ones by host id, so the same inputs always give the same hosts. For single-seed-peer,
  * each download gets the seed the scheduler would ask to fetch its task (rendezvous hashing over
  * the seeds left, without those `distrustedFor` the task). Pure: no I/O, no randomness.

@@ -76,7 +76,10 @@ class HostRows {
   private readonly pending = new Map<string, JobHostWrite>()
   private readonly known = new Map<string, JobHostWrite>()
 
-  constructor(private readonly components: { jobs: JobsRepository; jobId: number }) {}
+  /** `earlier`: the rows an earlier run of the job left, which this one updates. */
+  constructor(private readonly components: { jobs: JobsRepository; jobId: number }, earlier: readonly JobHostWrite[]) {
+    for (const row of earlier) this.known.set(this.keyOf(row), row)
+  }
 
   private keyOf(row: Pick<JobHostWrite, 'hostKey' | 'urlIndex'>): string {
     return `${row.hostKey}\n${row.urlIndex}`
@@ -129,11 +132,11 @@ export class DownloadJob {
     const errors: string[] = []
     await Promise.all(job.clusterIds.map(async (clusterId) => {
       const rows = earlier.filter((row) => row.clusterId === clusterId)
-      // Only the hosts still owed something; none owed in a cluster that already delivered.
-      const owed = [...new Set(rows.filter((row) => row.state !== 'SUCCESS').map((row) => row.ip))]
+      // Only the hosts still owed something, by id (several may share an address); none owed in a cluster that already delivered.
+      const owed = [...new Set(rows.filter((row) => row.state !== 'SUCCESS').map((row) => row.hostKey))]
       if (rows.length > 0 && owed.length === 0) return
       try {
-        await this.runInCluster(job, clusterId, spec, downloads, rows.length > 0 ? owed : undefined, signal)
+        await this.runInCluster(job, clusterId, spec, downloads, { earlier: rows, onlyHosts: rows.length > 0 ? owed : undefined }, signal)
       } catch (error) {
         if (signal.aborted) throw signal.reason
         errors.push(`cluster ${clusterId}: ${toDamselflyError(error).message}`)
@@ -152,9 +155,10 @@ export class DownloadJob {
     clusterId: number,
     spec: DownloadJobSpec,
     downloads: readonly Download[],
-    onlyHosts: readonly string[] | undefined,
+    previous: { earlier: readonly JobHostWrite[]; onlyHosts: readonly string[] | undefined },
     signal: AbortSignal,
   ): Promise<void> {
+    const { onlyHosts } = previous
     const request: RunDownloadsRequest = {
       jobId: String(job.id),
       downloads: [...downloads],
@@ -165,7 +169,7 @@ export class DownloadJob {
       outputPath: spec.outputPath,
       progressIntervalMs: HOST_PROGRESS_INTERVAL_MS,
     }
-    const rows = new HostRows({ jobs: this.components.jobs, jobId: job.id })
+    const rows = new HostRows({ jobs: this.components.jobs, jobId: job.id }, previous.earlier)
     const logger = this.components.logger.child({ jobId: job.id, clusterId })
     await this.components.schedulers.withScheduler(clusterId, async (scheduler) => {
       logger.info({ scheduler: scheduler.address, downloads: downloads.length }, 'job downloads sent to scheduler')
@@ -175,7 +179,7 @@ export class DownloadJob {
       }, PROGRESS_FLUSH_MS)
       timer.unref()
       try {
-        await this.follow(call, { clusterId, downloads, rows }, signal)
+        await this.follow(call, { clusterId, downloads, rows, scope: request.selection?.scope ?? HostSelection_Scope.SCOPE_ALL_PEERS }, signal)
       } finally {
         clearInterval(timer)
         await rows.flush()
@@ -186,7 +190,7 @@ export class DownloadJob {
   /** Records the call's events until it ends; cancelling `signal` cancels the call (the scheduler aborts the downloads). */
   private follow(
     call: ClientReadableStream<RunDownloadsEvent>,
-    context: { clusterId: number; downloads: readonly Download[]; rows: HostRows },
+    context: { clusterId: number; downloads: readonly Download[]; rows: HostRows; scope: HostSelection_Scope },
     signal: AbortSignal,
   ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -197,6 +201,8 @@ export class DownloadJob {
         switch (event.event?.$case) {
           case 'started':
             taskIds.splice(0, taskIds.length, ...event.event.value.taskIds)
+            // A single seed peer runs each download on a host of its own: its rows come with their reports.
+            if (context.scope === HostSelection_Scope.SCOPE_SINGLE_SEED_PEER) break
             for (const host of event.event.value.hosts) {
               context.downloads.forEach((download, index) => {
                 if (context.rows.get(hostKeyOf(host), index)?.state === 'SUCCESS') return
@@ -247,8 +253,10 @@ export class DownloadJob {
     const outcome = event.outcome
     const download = context.downloads[event.downloadIndex]
     if (outcome === undefined || download === undefined) return
-    const host = event.host ?? { hostId: '', ip: '', hostname: '', seed: false }
-    const current = context.rows.get(hostKeyOf(host), event.downloadIndex)
+    const named = event.host ?? { hostId: '', ip: '', hostname: '', seed: false }
+    const current = context.rows.get(hostKeyOf(named), event.downloadIndex)
+    // A rerun names hosts by id: one not connected now keeps the name and address it had.
+    const host = named.hostId === '' && current !== undefined ? { ...named, hostname: current.hostname, ip: current.ip } : named
     context.rows.set(this.row(context.clusterId, host, download.url, event.downloadIndex, outcome.taskId || taskIds[event.downloadIndex] || '', {
       state: outcome.success ? 'SUCCESS' : 'FAILURE',
       completedBytes: outcome.success ? outcome.contentLength : current?.completedBytes ?? 0,
