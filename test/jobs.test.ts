@@ -294,7 +294,7 @@ describe('jobs: preheat, distribution and task management through the manager', 
       rerun = await finished(job.id, 120_000)
     }
     assert.equal(rerun?.state, 'SUCCESS', JSON.stringify({ rerun, hosts: await hostRows(job.id) }))
-    assert.deepEqual(successes(rerun!).map((task) => task.hostname).sort(), ['peer-0', 'peer-1', 'peer-2'])
+    assert.deepEqual(successes(rerun).map((task) => task.hostname).sort(), ['peer-0', 'peer-1', 'peer-2'])
     assert.equal(await sha256File(join(dir.path, 'out-2', 'releases', 'app.bin')), content.sha256)
   })
 
