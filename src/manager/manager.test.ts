@@ -2,6 +2,8 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { describe, it } from 'node:test'
 import { createLogger, silentLogger } from '../common/logger.js'
 import { resolveManagerConfig } from './config.js'
@@ -60,6 +62,42 @@ describe('Manager', { timeout: 30_000 }, () => {
       assert.ok(logs.every((line) => !line.includes(password) && !line.includes(token)))
     } finally {
       await manager.stop()
+      await rm(dataDir, { recursive: true, force: true })
+    }
+  })
+
+  it('never reaches its own loopback to resolve an image for a job, unless preheat.sourcePolicy allows it', { timeout: 20_000 }, async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'damselfly-manager-'))
+    let hits = 0
+    const registry = createServer((_request, response) => {
+      hits++
+      response.writeHead(200).end('{}')
+    })
+    await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve))
+    const manager = new Manager(resolveManagerConfig({
+      flags: { server: { dataDir, rest: { listenIP: '127.0.0.1', port: 0 }, grpc: { listenIP: '127.0.0.1', port: 0 } }, security: { insecure: true }, auth: { rootPassword: 'loopback-root-1' } },
+    }), { logger: silentLogger(), printSecret: () => undefined })
+    try {
+      await manager.start()
+      const api = `http://${manager.address ?? ''}`
+      const signin = await fetch(`${api}/api/v1/users/signin`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'root', password: 'loopback-root-1' }) })
+      const { token } = await signin.json() as { token: string }
+      const manifest = `http://127.0.0.1:${(registry.address() as AddressInfo).port}/v2/internal/app/manifests/latest`
+      const created = await fetch(`${api}/api/v1/jobs`, {
+        method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ type: 'preheat', args: { type: 'image', url: manifest } }),
+      })
+      const { id } = await created.json() as { id: number }
+      let job = await manager.services.jobs.getOrThrow(id)
+      for (let i = 0; i < 100 && job.state === 'PENDING'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50))
+        job = await manager.services.jobs.getOrThrow(id)
+      }
+      assert.equal(job.state, 'FAILURE')
+      assert.match(job.error ?? '', /source address policy refused .*127\.0\.0\.1 is a loopback address.*preheat\.sourcePolicy\.allow/)
+      assert.equal(hits, 0, 'not one request reached the loopback server')
+    } finally {
+      await manager.stop()
+      registry.close()
       await rm(dataDir, { recursive: true, force: true })
     }
   })
