@@ -75,6 +75,7 @@ export async function downloadsOf(
 class HostRows {
   private readonly pending = new Map<string, JobHostWrite>()
   private readonly known = new Map<string, JobHostWrite>()
+  private flushing: Promise<void> = Promise.resolve()
 
   /** `earlier`: the rows an earlier run of the job left, which this one updates. */
   constructor(private readonly components: { jobs: JobsRepository; jobId: number }, earlier: readonly JobHostWrite[]) {
@@ -95,11 +96,23 @@ class HostRows {
     this.pending.set(key, row)
   }
 
-  async flush(): Promise<void> {
-    if (this.pending.size === 0) return
-    const rows = [...this.pending.values()]
-    this.pending.clear()
-    await this.components.jobs.writeHosts(this.components.jobId, rows)
+  /** Writes what changed since the last flush; flushes run one after another, so an older state never lands last. */
+  flush(): Promise<void> {
+    const write = async (): Promise<void> => {
+      if (this.pending.size === 0) return
+      const rows = [...this.pending]
+      this.pending.clear()
+      try {
+        await this.components.jobs.writeHosts(this.components.jobId, rows.map(([, row]) => row))
+      } catch (error) {
+        // Not written: the next flush tries again, unless a newer state of the row came meanwhile.
+        for (const [key, row] of rows) if (!this.pending.has(key)) this.pending.set(key, row)
+        throw error
+      }
+    }
+    const flushed = this.flushing.then(write)
+    this.flushing = flushed.catch(() => undefined)
+    return flushed
   }
 }
 
