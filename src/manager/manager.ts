@@ -2,6 +2,7 @@ import { hostname } from 'node:os'
 import { Server as GrpcServer, ServerCredentials } from '@grpc/grpc-js'
 import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
+import { Agent } from 'undici'
 import { systemClock, type Clock } from '../common/clock.js'
 import { bindGrpcServer, shutdownGrpcServer } from '../common/grpc-server.js'
 import type { Logger } from '../common/logger.js'
@@ -15,6 +16,9 @@ import { certificateAddresses, certificateHostname } from '../security/identity.
 import { JoinService } from '../security/join-service.js'
 import { issueLocalIdentity, type LocalIdentity } from '../security/local-identity.js'
 import { DAY_MS } from '../security/x509.js'
+import { AddressPolicy } from '../source/address-policy.js'
+import { ImageResolver } from '../source/image-resolver.js'
+import { policyConnector } from '../source/policy-connector.js'
 import { buildApi } from './api/app.js'
 import type { ScryptParameters } from './auth/password-hasher.js'
 import { bootstrapRoot } from './auth/root-bootstrap.js'
@@ -26,23 +30,18 @@ import { migrateToLatest } from './db/migrate.js'
 import { SchedulersRepository } from './db/schedulers-repository.js'
 import { SeedPeersRepository } from './db/seed-peers-repository.js'
 import { ManagerService } from './grpc/manager-service.js'
-import { ManagerMetrics } from './manager-metrics.js'
-import { createManagerServices, type ManagerServices } from './manager-services.js'
-import { CertificateService } from './trust/certificate-service.js'
 import { ClusterSchedulers } from './jobs/cluster-schedulers.js'
 import { createJobQueue } from './jobs/create-job-queue.js'
 import { DownloadJob } from './jobs/download-job.js'
 import type { JobQueue } from './jobs/job-queue.js'
 import { JobRunner } from './jobs/job-runner.js'
 import { TaskJob } from './jobs/task-job.js'
-import { Agent } from 'undici'
-import { AddressPolicy } from '../source/address-policy.js'
-import { ImageResolver } from '../source/image-resolver.js'
-import { policyConnector } from '../source/policy-connector.js'
+import { ManagerMetrics } from './manager-metrics.js'
+import { createManagerServices, type ManagerServices } from './manager-services.js'
+import { CertificateService } from './trust/certificate-service.js'
 import type { CertificatesRepository } from './trust/certificates-repository.js'
 import { loadOrCreateClusterCa, type ManagerCa } from './trust/cluster-ca.js'
 import type { JoinTokensRepository } from './trust/join-tokens-repository.js'
-
 
 export interface ManagerComponents {
   readonly logger: Logger
@@ -56,9 +55,10 @@ export interface ManagerComponents {
 }
 
 /**
- * The composition root of the manager: the database (migrated at start), the REST app and the
- * gRPC server. Nothing that matters lives only in this process: several managers on one
- * PostgreSQL or MySQL database behave as one. Start order: database, REST, gRPC; stop in reverse.
+ * The composition root of the manager: the database (migrated at start), the job queue and its
+ * runner, the REST app and the gRPC server. Nothing that matters lives only in this process:
+ * several managers on one PostgreSQL or MySQL database (and one Redis, for jobs) behave as one.
+ * Start order: database, job queue, REST, gRPC, unfinished jobs queued again; stop in reverse.
  */
 export class Manager implements Startable {
   readonly registry: Registry
