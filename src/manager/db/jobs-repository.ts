@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
+import { sql } from 'kysely'
 import type { Clock } from '../../common/clock.js'
 import { DamselflyError } from '../../protocol/damselfly-error.js'
 import type { ManagerDatabase } from './database.js'
-import { insertReturningId, isUniqueViolation } from './insert.js'
+import { insertReturningId } from './insert.js'
 import type { Page, Paged } from './page.js'
 import type { JobHostRow, JobHostState, JobPhase, JobRow, JobState } from './schema.js'
 
@@ -82,6 +83,15 @@ export interface JobFilter {
 }
 
 const MAX_DESCRIPTION_CHARS = 1024
+
+/** Rows per upsert: 20 columns each stays well under every dialect's limit on bound parameters. */
+const HOST_ROWS_PER_STATEMENT = 500
+
+/** What a write of a host row changes when the row exists (its key and creation time stay). */
+const UPDATED_HOST_COLUMNS = [
+  'cluster_id', 'hostname', 'ip', 'seed', 'url', 'task_id', 'state', 'completed_bytes', 'content_length', 'finished_pieces',
+  'total_pieces', 'bytes_per_second', 'code', 'description', 'cost_ms', 'updated_at_ms',
+] as const
 
 function toJob(row: JobRow): Job {
   return {
@@ -258,38 +268,42 @@ export class JobsRepository {
     await this.db.deleteFrom('jobs').where('id', '=', id).execute()
   }
 
-  /** Writes each host row, inserting it or replacing the one with the same host and URL. */
+  /**
+   * Writes each host row, inserting it or replacing the one with the same host and URL: one
+   * statement per batch of rows (an upsert in each dialect's words), however many hosts report.
+   */
   async writeHosts(jobId: number, hosts: readonly JobHostWrite[]): Promise<void> {
     const now = this.now()
-    for (const host of hosts) {
-      const values = {
-        cluster_id: host.clusterId,
-        hostname: host.hostname,
-        ip: host.ip,
-        seed: host.seed ? 1 : 0,
-        url: host.url,
-        task_id: host.taskId,
-        state: host.state,
-        completed_bytes: host.completedBytes,
-        content_length: host.contentLength,
-        finished_pieces: host.finishedPieces,
-        total_pieces: host.totalPieces,
-        bytes_per_second: host.bytesPerSecond,
-        code: host.code,
-        description: host.description.slice(0, MAX_DESCRIPTION_CHARS),
-        cost_ms: host.costMs,
-        updated_at_ms: now,
-      }
-      const where = this.db.updateTable('job_hosts').set(values)
-        .where('job_id', '=', jobId).where('host_key', '=', host.hostKey).where('url_index', '=', host.urlIndex)
-      const updated = await where.executeTakeFirst()
-      if (Number(updated.numUpdatedRows) > 0) continue
-      try {
-        await insertReturningId(this.components.database, 'job_hosts', { ...values, job_id: jobId, host_key: host.hostKey, url_index: host.urlIndex, created_at_ms: now })
-      } catch (error) {
-        // Another write of the same row won the insert: this one replaces it.
-        if (!isUniqueViolation(error)) throw error
-        await where.execute()
+    const rows = hosts.map((host) => ({
+      job_id: jobId,
+      host_key: host.hostKey,
+      url_index: host.urlIndex,
+      cluster_id: host.clusterId,
+      hostname: host.hostname,
+      ip: host.ip,
+      seed: host.seed ? 1 : 0,
+      url: host.url,
+      task_id: host.taskId,
+      state: host.state,
+      completed_bytes: host.completedBytes,
+      content_length: host.contentLength,
+      finished_pieces: host.finishedPieces,
+      total_pieces: host.totalPieces,
+      bytes_per_second: host.bytesPerSecond,
+      code: host.code,
+      description: host.description.slice(0, MAX_DESCRIPTION_CHARS),
+      cost_ms: host.costMs,
+      created_at_ms: now,
+      updated_at_ms: now,
+    }))
+    for (let first = 0; first < rows.length; first += HOST_ROWS_PER_STATEMENT) {
+      const batch = rows.slice(first, first + HOST_ROWS_PER_STATEMENT)
+      const insert = this.db.insertInto('job_hosts').values(batch)
+      if (this.components.database.dialect === 'mysql') {
+        await insert.onDuplicateKeyUpdate(Object.fromEntries(UPDATED_HOST_COLUMNS.map((column) => [column, sql.raw(`VALUES(${column})`)]))).execute()
+      } else {
+        await insert.onConflict((conflict) => conflict.columns(['job_id', 'host_key', 'url_index'])
+          .doUpdateSet((eb) => Object.fromEntries(UPDATED_HOST_COLUMNS.map((column) => [column, eb.ref(`excluded.${column}`)])))).execute()
       }
     }
   }
