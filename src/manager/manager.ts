@@ -43,6 +43,9 @@ import type { CertificatesRepository } from './trust/certificates-repository.js'
 import { loadOrCreateClusterCa, type ManagerCa } from './trust/cluster-ca.js'
 import type { JoinTokensRepository } from './trust/join-tokens-repository.js'
 
+/** How often a manager sharing jobs through Redis queues unfinished jobs again. */
+const JOB_RESUME_INTERVAL_MS = 60_000
+
 export interface ManagerComponents {
   readonly logger: Logger
   readonly clock?: Clock
@@ -78,6 +81,7 @@ export class Manager implements Startable {
   private local: LocalIdentity | undefined
   private readonly grpcServer = new GrpcServer()
   private sweepTimer: NodeJS.Timeout | undefined
+  private resumeTimer: NodeJS.Timeout | undefined
   private sweeping: Promise<void> = Promise.resolve()
   private restAddress: string | undefined
   private grpcAddress: string | undefined
@@ -203,7 +207,13 @@ export class Manager implements Startable {
     await this.jobQueue.start()
     this.restAddress = await this.api.listen({ host: server.rest.listenIP, port: server.rest.port }).then((url) => new URL(url).host)
     this.grpcAddress = await bindGrpcServer(this.grpcServer, server.grpc.listenIP, server.grpc.port, credentials)
-    await this.resumeJobs()
+    await this.resumeJobs('start')
+    if (this.config.jobQueue.redis.url !== '') {
+      this.resumeTimer = setInterval(() => {
+        this.resumeJobs('periodic').catch((error: unknown) => this.components.logger.warn({ err: error }, 'unfinished jobs not queued again; the next minute tries again'))
+      }, JOB_RESUME_INTERVAL_MS)
+      this.resumeTimer.unref()
+    }
     this.sweepTimer = setInterval(() => {
       this.sweeping = this.sweeping.then(() => this.sweep())
     }, this.config.keepalive.interval)
@@ -244,15 +254,17 @@ export class Manager implements Startable {
   }
 
   /**
-   * Queues again every job not finished: those this manager (in process) was running or holding
-   * when it stopped. With BullMQ the queue still has them, and queuing one again changes nothing.
+   * Queues again every job not finished: at start, those this manager (in process) was running
+   * or holding when it stopped. With BullMQ the queue holds the others, and queuing one again
+   * changes nothing, so it runs every minute too: a job BullMQ gave up on (its managers died
+   * mid-run more than three times) runs again instead of staying unfinished.
    */
-  private async resumeJobs(): Promise<void> {
+  private async resumeJobs(when: 'start' | 'periodic'): Promise<void> {
     const unfinished = await this.services.jobs.listUnfinished()
     for (const job of unfinished) {
       await this.jobQueue.enqueue(job.id, job.phase === 'scheduled' && job.scheduledAtMs !== undefined ? new Date(job.scheduledAtMs) : undefined)
     }
-    if (unfinished.length > 0) this.components.logger.info({ jobs: unfinished.map((job) => job.id) }, 'unfinished jobs queued again')
+    if (unfinished.length > 0 && when === 'start') this.components.logger.info({ jobs: unfinished.map((job) => job.id) }, 'unfinished jobs queued again')
   }
 
   /**
@@ -273,6 +285,7 @@ export class Manager implements Startable {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.sweepTimer)
+      clearInterval(this.resumeTimer)
       await this.sweeping
       // Running jobs are given up, not failed: another manager, or this one's next start, runs them.
       await this.jobQueue.stop()
