@@ -3,6 +3,7 @@ import { z } from 'zod'
 import type { Principal } from '../auth/principal.js'
 import type { Cluster, ClustersRepository } from '../db/clusters-repository.js'
 import { JOB_STATES, JOB_TYPES, type Job, type JobsRepository } from '../db/jobs-repository.js'
+import { optional } from '../jobs/job-args.js'
 import type { JobActor, JobService } from '../jobs/job-service.js'
 import { idParams, pagingQuery, rfc3339 } from './input-schemas.js'
 import { jobHostJson, jobJson } from './job-json.js'
@@ -16,16 +17,14 @@ const EVENTS_HEARTBEAT_MS = 15_000
 /** Host rows sent per poll at most; the rest follow at the next. */
 const EVENTS_BATCH = 2_000
 
-/** Harbor's rule: `""`, `0` and `null` mean "use the default". */
-const blank = (value: unknown): unknown => (value === '' || value === 0 || value === null ? undefined : value)
 
 const createBody = z.object({
   type: z.enum(JOB_TYPES),
-  bio: z.preprocess(blank, z.string().max(1024).optional()),
+  bio: optional(z.string().max(1024)),
   args: z.preprocess((value) => value ?? {}, z.record(z.string(), z.unknown())),
-  scheduler_cluster_ids: z.preprocess(blank, z.array(z.number().int().min(1).max(2_147_483_647)).max(100).optional()),
+  scheduler_cluster_ids: optional(z.array(z.number().int().min(1).max(2_147_483_647)).max(100)),
   /** Run at this time rather than now. */
-  scheduled_at: z.preprocess(blank, rfc3339.optional()),
+  scheduled_at: optional(rfc3339),
 })
 
 const listQuery = pagingQuery.extend({
@@ -142,7 +141,7 @@ export function jobRoutes(components: { jobs: JobsRepository; jobService: JobSer
       summary: 'Create a new job like this one (same arguments, credentials and clusters), now or at scheduled_at',
       access: permission('job', 'write'),
       params: idParams,
-      body: z.preprocess((value) => value ?? {}, z.object({ scheduled_at: z.preprocess(blank, rfc3339.optional()) })),
+      body: z.preprocess((value) => value ?? {}, z.object({ scheduled_at: optional(rfc3339) })),
       handler: async ({ params, body, principal }) => render(await jobService.copy(params.id, actorOf(principal), body.scheduled_at)),
     }),
     defineRoute({

@@ -8,7 +8,7 @@ import type { JobCredentials } from './job-secrets.js'
  * Harbor's rule: `""`, `0` and `null` mean "the default", so each optional field reads them as
  * absent. Unknown fields are dropped (zod objects strip them), never refused.
  */
-function optional<T extends z.ZodType>(schema: T): z.ZodPreprocess<z.ZodOptional<T>> {
+export function optional<T extends z.ZodType>(schema: T): z.ZodPreprocess<z.ZodOptional<T>> {
   return z.preprocess((value) => (value === '' || value === 0 || value === null ? undefined : value), schema.optional())
 }
 
