@@ -21,6 +21,12 @@ const TEST = { timeout: 30_000 }
 type Command = NonNullable<AnnounceHostResponse['command']>
 type Report = NonNullable<AnnounceHostRequest['report']>
 
+/** What a host answers to stat_task and delete_task. */
+interface Answers {
+  taskStat: TaskStat
+  taskDeleted: TaskDeleted
+}
+
 /**
  * A scheduler reduced to what this suite needs, on 127.0.0.1 without TLS: it keeps the host's
  * AnnounceHost stream to send commands on and record reports from, and sends every peer back to
@@ -104,22 +110,23 @@ class FakeScheduler {
 
   async stat(requestId: string, taskId: string): Promise<TaskStat> {
     this.send({ $case: 'statTask', value: { requestId, taskId } })
-    let found: TaskStat | undefined
-    await waitFor(() => {
-      found = this.reports.flatMap((report) => (report.$case === 'taskStat' && report.value.requestId === requestId ? [report.value] : []))[0]
-      return found !== undefined
-    }, `the stat ${requestId}`)
-    assert.ok(found !== undefined)
-    return found
+    return this.answer(requestId, 'taskStat')
   }
 
   async delete(requestId: string, taskId: string): Promise<TaskDeleted> {
     this.send({ $case: 'deleteTask', value: { requestId, taskId } })
-    let found: TaskDeleted | undefined
-    await waitFor(() => {
-      found = this.reports.flatMap((report) => (report.$case === 'taskDeleted' && report.value.requestId === requestId ? [report.value] : []))[0]
-      return found !== undefined
-    }, `the deletion ${requestId}`)
+    return this.answer(requestId, 'taskDeleted')
+  }
+
+  /** The host's first report of kind `kind` for `requestId`, once it comes. */
+  private async answer<K extends keyof Answers>(requestId: string, kind: K): Promise<Answers[K]> {
+    const find = (): Answers[K] | undefined => {
+      const report = this.reports.find((candidate) => candidate.$case === kind && candidate.value.requestId === requestId)
+      // Sound: the report's case is `kind`, whose value type Answers names.
+      return report?.value as Answers[K] | undefined
+    }
+    await waitFor(() => find() !== undefined, `the ${kind} answer to ${requestId}`)
+    const found = find()
     assert.ok(found !== undefined)
     return found
   }
