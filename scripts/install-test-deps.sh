@@ -7,11 +7,12 @@
 # (bench/testbed, test/testbed.test.ts) needs ip and tc (iproute2) and the BitTorrent baseline:
 # aria2c, mktorrent and opentracker. bench/data-path.ts reads each client's CPU time and peak RSS
 # with GNU time, checked by its path since bash's own `time` keyword would always be found.
+# The console's browser tests drive Debian's chromium (never a downloaded browser).
 set -euo pipefail
 needed=()
 for tool in curl:curl openssl:openssl mount:mount docker-registry:docker-registry skopeo:skopeo jq:jq htpasswd:apache2-utils \
     containerd:containerd ctr:containerd podman:podman ip:iproute2 tc:iproute2 \
-    aria2c:aria2 mktorrent:mktorrent opentracker:opentracker /usr/bin/time:time; do
+    aria2c:aria2 mktorrent:mktorrent opentracker:opentracker /usr/bin/time:time /usr/bin/chromium:chromium; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || needed+=("${tool##*:}")
 done
 if [ ${#needed[@]} -gt 0 ]; then

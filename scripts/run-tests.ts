@@ -1,7 +1,8 @@
 // Runs the test suites with node:test and the TAP reporter, whose last lines are the counts.
 // usage: node --import tsx scripts/run-tests.ts [unit|integration|all] [extra node --test flags]
 // Unit tests live beside the code (src/**/*.test.ts, and bench/**/*.test.ts for the benches' pure
-// parts); integration suites in test/.
+// parts); integration suites in test/. The console's component tests (Vitest, in console/) run
+// first with the unit suites, so node:test's counts still end the output.
 import { spawnSync } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
@@ -31,6 +32,14 @@ if (named && !isSuite(first)) {
 }
 const which: Suite = named && isSuite(first) ? first : 'all'
 const extra = named ? rest : process.argv.slice(2)
+
+if (which !== 'integration') {
+  const consoleTests = spawnSync('npx', ['vitest', 'run'], { cwd: 'console', stdio: 'inherit' })
+  if (consoleTests.status !== 0) {
+    process.stderr.write('run-tests: the console\'s component tests failed\n')
+    process.exit(consoleTests.status ?? 1)
+  }
+}
 
 const files = [
   ...(which === 'integration' ? [] : [...find('src'), ...find('bench')]),

@@ -67,6 +67,10 @@ export const MANAGER_DEFAULTS = {
      */
     sourcePolicy: { deny: [...DEFAULT_SOURCE_DENY] as string[], allow: [] as string[] },
   },
+  console: {
+    /** The built console's files; '' is the console built with this package (`dist/console`). */
+    dir: '',
+  },
   log: { level: 'info' },
 }
 
@@ -99,6 +103,7 @@ export const managerConfigSchema = z.object({
     }),
   }),
   preheat: z.object({ sourcePolicy: z.object({ deny: cidrListSchema(), allow: cidrListSchema() }) }),
+  console: z.object({ dir: z.string() }),
   log: z.object({ level: z.enum(LOG_LEVELS) }),
 }).refine((c) => c.keepalive.timeout > 2 * c.keepalive.interval, { message: 'must be more than twice keepalive.interval', path: ['keepalive', 'timeout'] })
 

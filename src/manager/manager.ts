@@ -20,6 +20,7 @@ import { AddressPolicy } from '../source/address-policy.js'
 import { ImageResolver } from '../source/image-resolver.js'
 import { policyConnector } from '../source/policy-connector.js'
 import { buildApi } from './api/app.js'
+import { builtConsoleDir } from './api/console-files.js'
 import type { ScryptParameters } from './auth/password-hasher.js'
 import { bootstrapRoot } from './auth/root-bootstrap.js'
 import type { ManagerConfig } from './config.js'
@@ -132,7 +133,7 @@ export class Manager implements Startable {
       metrics: this.metrics,
       logger: jobLogger,
     })
-    this.api = buildApi({ registry: this.registry, logger: components.logger.child({ component: 'api' }), services: this.services })
+    this.api = buildApi({ registry: this.registry, logger: components.logger.child({ component: 'api' }), services: this.services, consoleDir: config.console.dir === '' ? builtConsoleDir() : config.console.dir })
     this.api.addHook('onResponse', async (request, reply) => {
       this.metrics.httpRequests.inc({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) })
     })

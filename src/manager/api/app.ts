@@ -7,6 +7,7 @@ import type { ManagerServices } from '../manager-services.js'
 import { auditRoutes } from './audits.js'
 import { certificateRoutes } from './certificates.js'
 import { clusterRoutes } from './clusters.js'
+import { sendConsolePage, serveConsole, wantsConsolePage } from './console-files.js'
 import { memberRoutes } from './members.js'
 import { joinTokenRoutes } from './join-tokens.js'
 import { jobRoutes } from './jobs.js'
@@ -26,6 +27,8 @@ export interface ApiComponents {
   readonly registry: Registry
   readonly logger: Logger
   readonly services: ManagerServices
+  /** The built console's files, served on the same port; none when it was not built. */
+  readonly consoleDir?: string | undefined
 }
 
 /** Every route of the REST API and the Open API, one table per resource. */
@@ -58,8 +61,11 @@ export function buildApi(components: ApiComponents): FastifyInstance {
     if (failure.code === 'INTERNAL') components.logger.error({ err: error, method: request.method, path: request.url.split('?')[0] }, 'request failed')
     void reply.status(ERROR_CODES[failure.code].httpStatus).send({ code: failure.code, message: failure.message })
   })
-  app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send({ code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}` })
+  const { consoleDir } = components
+  if (consoleDir !== undefined) serveConsole(app, consoleDir)
+  app.setNotFoundHandler(async (request, reply) => {
+    if (consoleDir !== undefined && wantsConsolePage(request)) return sendConsolePage(reply)
+    return reply.status(404).send({ code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}` })
   })
   // Harbor probes /healthy with its token attached: it answers whatever the caller sends.
   app.get('/healthy', async (_request, reply) => reply.type('text/plain').send('OK'))

@@ -1,4 +1,5 @@
 import type { FastifyInstance, RouteOptions } from 'fastify'
+import { CONSOLE_FILES_URL } from './console-files.js'
 import type { Access } from './route.js'
 
 /** A route fastify registered, with the access it declared (undefined for a route registered outside the table). */
@@ -8,8 +9,8 @@ export interface CataloguedRoute {
   readonly access: Access | undefined
 }
 
-/** Routes that need no declared access: probes, metrics and the API's own description. */
-export const UNGUARDED_URLS: ReadonlySet<string> = new Set(['/healthy', '/metrics', '/api/v1/openapi.json'])
+/** Routes that need no declared access: probes, metrics, the API's own description and the console's files. */
+export const UNGUARDED_URLS: ReadonlySet<string> = new Set(['/healthy', '/metrics', '/api/v1/openapi.json', CONSOLE_FILES_URL])
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -6,6 +6,7 @@ import type { Authenticator } from '../auth/authenticator.js'
 import { scopesAllow } from '../auth/permissions.js'
 import { ANONYMOUS, principalCan, type Principal } from '../auth/principal.js'
 import type { ActorType, AuditsRepository } from '../db/audits-repository.js'
+import { describeIssues } from './describe-issues.js'
 import type { Route } from './route.js'
 import { credentialOf, isSameOrigin } from './session-cookie.js'
 
@@ -18,14 +19,6 @@ export const OPEN_API_PREFIX = '/oapi/'
 interface RequestState {
   principal: Principal
   actor?: { type: ActorType; name: string }
-}
-
-/** A one-line reason naming the field: `body.scopes.cidrs[0]: must be an address block ...`. */
-function describeIssues(part: string, issues: readonly z.core.$ZodIssue[]): string {
-  return issues.slice(0, 3).map((issue) => {
-    const path = issue.path.map((key) => typeof key === 'number' ? `[${key}]` : `.${String(key)}`).join('')
-    return `${part}${path}: ${issue.message}`
-  }).join('; ')
 }
 
 /** Parses one part of a request with its schema, or throws INVALID_ARGUMENT naming the field. */

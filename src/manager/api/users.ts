@@ -1,13 +1,13 @@
 import { z } from 'zod'
 import { DamselflyError } from '../../protocol/damselfly-error.js'
 import type { PasswordHasher } from '../auth/password-hasher.js'
-import { ROOT_ROLE } from '../auth/permissions.js'
+import { ROOT_ROLE, scopesAllow } from '../auth/permissions.js'
 import type { RolesRepository } from '../db/roles-repository.js'
 import type { SessionsRepository } from '../db/sessions-repository.js'
 import { USER_STATES, type User, type UsersRepository } from '../db/users-repository.js'
 import { idParams, idText, name, newPassword, pagingQuery, toRfc3339 } from './input-schemas.js'
 import { sendPage, toPage } from './paging.js'
-import { defineRoute, permission, type Route } from './route.js'
+import { defineRoute, permission, signedIn, type Route } from './route.js'
 
 /** A user as the API shows it (Dragonfly's field names); never a password or its hash. */
 export function userJson(user: User): Record<string, unknown> {
@@ -81,6 +81,19 @@ export function userRoutes(components: UserComponents): Route[] {
         const user = await users.create({ name: body.name, email: body.email ?? '', passwordHash: await hasher.hash(body.password), mustChangePassword: body.must_change_password })
         for (const role of body.roles) await roles.assign(user.id, role)
         return userJson(user)
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/v1/users/me',
+      summary: 'The caller: their user, roles and permissions (what the console asks first)',
+      access: signedIn('user'),
+      beforePasswordChange: true,
+      handler: async ({ principal }) => {
+        if (principal.kind === 'anonymous') throw new DamselflyError('UNAUTHENTICATED', 'sign in first')
+        // A token acts only within its scopes: it is shown what it may do, not what its user may.
+        const permissions = principal.permissions.filter((granted) => principal.kind === 'user' || scopesAllow(principal.token.scopes, granted.object))
+        return { ...userJson(principal.user), roles: await roles.rolesOfUser(principal.user.id), permissions: permissions.map((granted) => ({ object: granted.object, action: granted.action })) }
       },
     }),
     defineRoute({
