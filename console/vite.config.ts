@@ -21,7 +21,7 @@ export default defineConfig({
   server: { proxy: { '/api': manager, '/oapi': manager } },
   test: {
     environment: 'happy-dom',
-    include: ['src/**/*.test.{ts,tsx}'],
+    include: ['src/**/*.test.{ts,tsx}', 'scripts/**/*.test.ts'],
     testTimeout: 10_000,
   },
 })

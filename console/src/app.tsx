@@ -2,8 +2,11 @@ import type { ReactNode } from 'react'
 import { BrowserRouter, Navigate, Route, Routes, useLocation } from 'react-router'
 import { SessionProvider, useSession } from './auth/session'
 import { Layout } from './components/layout'
-import { ChangePasswordPage } from './pages/change-password'
-import { SignInPage } from './pages/sign-in'
+import { accountRoutes } from './pages/account/routes'
+import { SignInPage } from './pages/account/sign-in'
+import { clustersRoutes } from './pages/clusters/routes'
+import { jobsRoutes } from './pages/jobs/routes'
+import { tasksRoutes } from './pages/tasks/routes'
 
 /** Pages behind sign-in: the sign-in page until there is a session, the password page until it is changed. */
 function SignedIn({ children }: { readonly children: ReactNode }) {
@@ -20,7 +23,10 @@ export function AppRoutes() {
     <Routes>
       <Route path="/signin" element={<SignInPage />} />
       <Route element={<SignedIn><Layout /></SignedIn>}>
-        <Route path="/change-password" element={<ChangePasswordPage />} />
+        {accountRoutes}
+        {clustersRoutes}
+        {jobsRoutes}
+        {tasksRoutes}
         <Route path="/" element={<Navigate to="/clusters" replace />} />
         <Route path="*" element={<p>No such page.</p>} />
       </Route>

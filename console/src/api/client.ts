@@ -19,7 +19,8 @@ export type PathWith<M extends Method> = { [P in keyof paths]: paths[P][M] exten
 type ParamsOf<O> = O extends { parameters: infer Parameters } ? Parameters : never
 type PathParams<O> = ParamsOf<O> extends { path: infer Path } ? Path : never
 type QueryParams<O> = ParamsOf<O> extends { query?: infer Query } ? Query : never
-type BodyOf<O> = O extends { requestBody: { content: { 'application/json': infer Body } } } ? Body : O extends { requestBody?: { content: { 'application/json': infer Body } } } ? Body : never
+type JsonOf<R> = R extends { content: { 'application/json': infer Body } } ? Body : never
+type BodyOf<O> = O extends { requestBody?: infer R } ? ([R] extends [never] ? never : JsonOf<R>) : never
 
 /** What `P` answers to `M`, as `types.ts` declares it. */
 export type AnswerOf<P, M extends Method> = P extends keyof Answers ? (M extends keyof Answers[P] ? Answers[P][M] : unknown) : unknown

@@ -1,8 +1,8 @@
 import { useState, type SyntheticEvent } from 'react'
 import { Navigate, useLocation, useNavigate } from 'react-router'
-import { useSession } from '../auth/session'
-import { ErrorLine } from '../components/error-line'
-import { Field } from '../components/field'
+import { useSession } from '../../auth/session'
+import { ErrorLine } from '../../components/error-line'
+import { Field } from '../../components/field'
 
 export function SignInPage() {
   const session = useSession()

@@ -2,12 +2,12 @@ import { useState, type SyntheticEvent } from 'react'
 import { z } from 'zod'
 import { newPassword } from '@manager-api/input-schemas'
 import { useNavigate } from 'react-router'
-import { api } from '../api/client'
-import { problemWith } from '../api/validate'
-import { useSession } from '../auth/session'
-import { ErrorLine } from '../components/error-line'
-import { Field } from '../components/field'
-import { PageHeader } from '../components/layout'
+import { api } from '../../api/client'
+import { problemWith } from '../../api/validate'
+import { useSession } from '../../auth/session'
+import { ErrorLine } from '../../components/error-line'
+import { Field } from '../../components/field'
+import { PageHeader } from '../../components/layout'
 
 const body = z.object({ old_password: z.string().max(1024), new_password: newPassword })
 
