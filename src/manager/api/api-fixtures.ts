@@ -32,7 +32,7 @@ export interface TestApi {
 /** What join tokens carry as the CA's pin in these tests: no CA is made, none is needed to make tokens. */
 export const TEST_CA_PIN = 'P'.repeat(43)
 
-function build(test: TestDatabase, clock: ManualClock, logs: string[]): TestApi {
+function build(test: TestDatabase, clock: ManualClock, logs: string[], consoleDir?: string): TestApi {
   const queue = { enqueued: [] as Array<{ jobId: number; runAt: Date | undefined }>, removed: [] as number[] }
   const jobQueue = {
     enqueue: (jobId: number, runAt?: Date) => {
@@ -46,15 +46,18 @@ function build(test: TestDatabase, clock: ManualClock, logs: string[]): TestApi 
   }
   const services = createManagerServices({ database: test.database, clock, jobQueue }, { sessionTtlMs: SESSION_TTL_MS, scrypt: TEST_SCRYPT, caPin: () => TEST_CA_PIN })
   const logger = createLogger({ level: 'trace', name: 'manager', destination: { write: (line: string) => { logs.push(line) } } })
-  const app = buildApi({ registry: createMetricsRegistry('manager'), logger, services })
-  return { app, services, test, clock, logs, queue, another: () => build(test, clock, logs) }
+  const app = buildApi({ registry: createMetricsRegistry('manager'), logger, services, consoleDir })
+  return { app, services, test, clock, logs, queue, another: () => build(test, clock, logs, consoleDir) }
 }
 
-/** Opens a migrated database in `dialect`, makes root with ROOT_PASSWORD, and drops it all after the test. */
-export async function startApi(t: TestContext, dialect: DialectName): Promise<TestApi> {
+/**
+ * Opens a migrated database in `dialect`, makes root with ROOT_PASSWORD, and drops it all after
+ * the test; `consoleDir` serves a console's files from there.
+ */
+export async function startApi(t: TestContext, dialect: DialectName, options: { consoleDir?: string } = {}): Promise<TestApi> {
   const test = await createTestDatabase(dialect)
   const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'))
-  const api = build(test, clock, [])
+  const api = build(test, clock, [], options.consoleDir)
   const apps: FastifyInstance[] = [api.app]
   t.after(async () => {
     for (const app of apps) await app.close()

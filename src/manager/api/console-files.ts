@@ -47,7 +47,7 @@ export function serveConsole(app: FastifyInstance, dir: string): void {
     root: dir,
     wildcard: true,
     cacheControl: false,
-    index: false,
+    index: 'index.html',
     setHeaders: (response, path) => {
       for (const [name, value] of Object.entries(CONSOLE_HEADERS)) response.setHeader(name, value)
       response.setHeader('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache')
