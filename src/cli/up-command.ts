@@ -147,7 +147,7 @@ export function upCommand(): Command {
             `  logs:      ${logDir}`,
             `  download:  dfget${socket === defaultSocketPath() ? '' : ` -e ${socket}`} <url> -O <file>`,
             `  mirror:    http://${daemon.proxy.address.replace('0.0.0.0', '127.0.0.1')} (damselfly config containerd|docker|podman)`,
-            `  manager:   http://${manager.address ?? ''} (REST and Open API; sign in as root: POST /api/v1/users/signin)`,
+            `  console:   http://${manager.address ?? ''} (sign in as root; the REST and Open API are on the same port)`,
             `             gRPC ${manager.grpcAddressBound ?? ''} (other daemons: dfdaemon --manager ${manager.grpcAddressBound ?? ''} --join-token <token>)`,
             `  scheduler: ${scheduler.address} (registered with the manager)`,
             insecure
