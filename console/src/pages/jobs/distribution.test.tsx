@@ -70,8 +70,8 @@ it('fills the host table from the event stream and closes it once the job ended'
   expect(progressCells()).toEqual(['100%', '0%'])
   expect(screen.getByTestId('job-state').textContent).toBe('FAILURE')
   expect(source?.closed).toBe(true)
-  await waitFor(() => expect((screen.getByRole('button', { name: 'Rerun failed hosts' }) as HTMLButtonElement).disabled).toBe(false))
-  expect((screen.getByRole('button', { name: 'Stop' }) as HTMLButtonElement).disabled).toBe(true)
+  await waitFor(() => expect(screen.getByRole<HTMLButtonElement>('button', { name: 'Rerun failed hosts' }).disabled).toBe(false))
+  expect(screen.getByRole<HTMLButtonElement>('button', { name: 'Stop' }).disabled).toBe(true)
 })
 
 it('polls the job and its hosts once a second after the stream failed', async () => {

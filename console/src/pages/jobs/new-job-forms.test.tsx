@@ -19,7 +19,7 @@ function stubManager(): unknown[] {
   const posted: unknown[] = []
   stubApi((url, init) => {
     if (url.startsWith('/api/v1/clusters')) return { body: CLUSTERS, total: CLUSTERS.length }
-    if (init?.method === 'POST') posted.push(JSON.parse(String(init.body)))
+    if (init?.method === 'POST' && typeof init.body === 'string') posted.push(JSON.parse(init.body))
     return { body: distributionJob({ id: 12 }) }
   })
   return posted
