@@ -30,7 +30,7 @@ const COLUMNS: Column<Audit>[] = [
   { header: 'Method', cell: (audit) => audit.method },
   { header: 'Path', cell: (audit) => <code>{audit.path}</code> },
   { header: 'Object', cell: (audit) => audit.object },
-  { header: 'State', cell: (audit) => <StateBadge state={audit.state === 'success' ? 'succeeded' : 'failed'} label={audit.state} /> },
+  { header: 'State', cell: (audit) => <StateBadge state={audit.state} /> },
   { header: 'Status', cell: (audit) => audit.status_code, numeric: true },
 ]
 

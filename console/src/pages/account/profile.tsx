@@ -61,7 +61,7 @@ function EmailForm({ me }: { readonly me: Me }) {
 
   return (
     <form className="card form" onSubmit={(event) => void save(event)} aria-labelledby="profile-email" noValidate>
-      <h2 id="profile-email">Your email</h2>
+      <h2 id="profile-email">Contact address</h2>
       <Field label="Email" type="email" autoComplete="email" value={email} onChange={(event) => { setEmail(event.target.value); setSaved(false) }} />
       <ErrorLine message={error} />
       {saved ? <p role="status">Email saved.</p> : null}

@@ -108,7 +108,7 @@ function UsersOfRoot() {
       {creating ? <NewUserForm roleChoices={roleChoices} onCreated={(user) => { setCreating(false); setNotice(`${user.name} created.`); users.reload() }} /> : null}
       <ErrorLine message={roles.error} />
       <form className="filters" onSubmit={filter} role="search">
-        <Field label="User" value={nameInput} onChange={(event) => setNameInput(event.target.value)} hint="the exact name" />
+        <Field label="Find user" value={nameInput} onChange={(event) => setNameInput(event.target.value)} hint="the exact name" />
         <div className="field"><button type="submit">Filter</button></div>
       </form>
       <ErrorLine message={error ?? users.error} />
