@@ -35,11 +35,68 @@ export interface SigninAnswer {
   readonly expire: string
 }
 
+// Account pages (profile, users, roles, access tokens, audit log).
+
+/** `GET /api/v1/roles`: a role and what it grants. */
+export interface Role {
+  readonly id: number
+  readonly name: string
+  readonly description: string
+  readonly builtin: boolean
+  readonly permissions: Permission[]
+  readonly created_at: string
+  readonly updated_at: string
+}
+
+export type TokenScope = 'job' | 'cluster'
+
+/** A personal access token as listed: never its secret. */
+export interface PersonalAccessToken {
+  readonly id: number
+  readonly name: string
+  readonly bio: string
+  readonly scopes: TokenScope[]
+  /** `inactive`: revoked. */
+  readonly state: 'active' | 'inactive'
+  readonly expired_at: string
+  readonly user_id: number
+  readonly last_used_at: string | null
+  readonly created_at: string
+  readonly updated_at: string
+}
+
+/** The answer to a token's creation: the only time its secret is sent. */
+export interface CreatedPersonalAccessToken extends PersonalAccessToken {
+  readonly token: string
+}
+
+/** One audited request (no body, query string or credential). */
+export interface Audit {
+  readonly id: number
+  readonly actor_type: 'user' | 'pat' | 'anonymous' | 'system'
+  readonly actor_name: string
+  readonly method: string
+  readonly path: string
+  readonly object: string
+  readonly state: 'success' | 'failure'
+  readonly status_code: number
+  readonly created_at: string
+}
+
 export interface Answers {
   '/api/v1/users/me': { get: Me }
   '/api/v1/users/signin': { post: SigninAnswer }
   '/api/v1/users/signout': { post: undefined }
   '/api/v1/users/{id}/reset_password': { post: undefined }
+  // Account pages.
+  '/api/v1/users': { get: User[]; post: User }
+  '/api/v1/users/{id}': { get: User; patch: User }
+  '/api/v1/users/{id}/roles': { get: string[] }
+  '/api/v1/users/{id}/roles/{role}': { put: undefined; delete: undefined }
+  '/api/v1/roles': { get: Role[] }
+  '/api/v1/personal-access-tokens': { get: PersonalAccessToken[]; post: CreatedPersonalAccessToken }
+  '/api/v1/personal-access-tokens/{id}': { get: PersonalAccessToken; patch: PersonalAccessToken; delete: undefined }
+  '/api/v1/audits': { get: Audit[] }
 }
 
 /** Every key of `Answers` is a route of the OpenAPI document. */
