@@ -15,7 +15,8 @@ export function peerOf(id: string, changes: Partial<SwarmPeer> = {}): SwarmPeer 
  * `edgeCount` edges, each child fed by earlier peers; deterministic, for layout and rendering tests.
  */
 export function swarmOf(peerCount: number, edgeCount: number, seedCount = 2, totalPieces = 1000): TaskSwarm {
-  const peers = Array.from({ length: peerCount }, (_unused, index) => peerOf(`p${String(index).padStart(4, '0')}`, index < seedCount
+  const idOf = (index: number): string => `p${String(index).padStart(4, '0')}`
+  const peers = Array.from({ length: peerCount }, (_unused, index) => peerOf(idOf(index), index < seedCount
     ? { type: 'seed', bytes_from_origin: 4_000_000_000, finished_pieces: totalPieces, state: 'succeeded', back_to_source_reason: 'seed_peer' }
     : { finished_pieces: (index * 37) % (totalPieces + 1), bytes_from_peers: index * 1_000_000 }))
   const edges: SwarmEdge[] = []
@@ -26,7 +27,7 @@ export function swarmOf(peerCount: number, edgeCount: number, seedCount = 2, tot
       const key = `${parent}-${child}`
       if (seen.has(key)) continue
       seen.add(key)
-      edges.push({ parent: peers[parent]!.id, child: peers[child]!.id, bytes: ((parent * 7919 + child * 104729) % 100_000) * 1000, pieces: 1 + ((parent + child) % 50), active: (parent + child) % 3 === 0 })
+      edges.push({ parent: idOf(parent), child: idOf(child), bytes: ((parent * 7919 + child * 104729) % 100_000) * 1000, pieces: 1 + ((parent + child) % 50), active: (parent + child) % 3 === 0 })
     }
   }
   return {
