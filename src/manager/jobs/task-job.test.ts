@@ -36,15 +36,20 @@ interface Holdings {
 }
 
 /** A scheduler client that answers statTask and deleteTask from `holdings`, recording the task ids asked. */
-function fakeSchedulers(holdings: Holdings, asked: string[]): { withScheduler: <T>(clusterId: number, call: (scheduler: ClusterScheduler) => Promise<T>) => Promise<T> } {
+function fakeSchedulers(holdings: Holdings, asked: string[], load = { now: 0, most: 0 }): { withScheduler: <T>(clusterId: number, call: (scheduler: ClusterScheduler) => Promise<T>) => Promise<T> } {
   const client = {
     statTask(request: StatTaskRequest, _metadata: unknown, _options: unknown, callback: (error: null, response: StatTaskResponse) => void) {
       asked.push(request.taskId)
+      load.now++
+      load.most = Math.max(load.most, load.now)
       const hosts = (holdings.holders[request.taskId] ?? []).map((host) => ({
         host,
         stat: { requestId: '1', taskId: request.taskId, state: TaskState.TASK_STATE_SUCCEEDED, contentLength: 8, finishedPieces: 1, totalPieces: 1, createdAtMs: 0, updatedAtMs: 0 },
       }))
-      setImmediate(() => callback(null, { hosts, unanswered: [] }))
+      setTimeout(() => {
+        load.now--
+        callback(null, { hosts, unanswered: [] })
+      }, 2)
       return { cancel: () => undefined }
     },
     deleteTask(request: DeleteTaskRequest, _metadata: unknown, _options: unknown, callback: (error: null, response: DeleteTaskResponse) => void) {
@@ -151,6 +156,20 @@ describe('TaskJob', TEST, () => {
     assert.equal(outcome.result['task_id'], BLOB_TASK_IDS[0])
     const tasks = outcome.result['tasks'] as TaskEntry[]
     assert.deepEqual(tasks.map((task) => [task.task_id, task.results[0]?.peers?.map((peer) => peer.hostname)]), [[BLOB_TASK_IDS[0], ['peer-0']]])
+  })
+
+  it('asks about an image of many layers a few at a time, every one answered in order', TEST, async () => {
+    const digests = Array.from({ length: 20 }, (_unused, index) => `sha256:${index.toString(16).padStart(64, '0')}`)
+    const asked: string[] = []
+    const load = { now: 0, most: 0 }
+    const job = new TaskJob({
+      schedulers: fakeSchedulers({ holders: {} }, asked, load),
+      resolveImage: () => Promise.resolve({ authorization: undefined, blobs: digests.map((digest) => ({ digest, url: blobUrl(digest) })) }),
+    })
+    const outcome = await job.run(jobOf('get_task', { type: 'image', url: MANIFEST_URL }), NO_CREDENTIALS, AbortSignal.timeout(5_000))
+    assert.equal(asked.length, 20)
+    assert.ok(load.most <= 8, `at most 8 at once, saw ${load.most}`)
+    assert.deepEqual((outcome.result['tasks'] as TaskEntry[]).map((task) => task.digest), digests)
   })
 
   it('fails the job when the image does not resolve, asking no scheduler', TEST, async () => {

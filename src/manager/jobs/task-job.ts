@@ -16,6 +16,16 @@ import type { JobCredentials } from './job-secrets.js'
 /** How long hosts have to answer whether they hold a task, or to delete it. */
 const HOST_ANSWER_TIMEOUT_MS = 10_000
 
+/** Tasks asked about at once: each ask reaches every host of the cluster, and an image may have dozens of layers. */
+const TASKS_AT_ONCE = 8
+
+/** `run` over `items`, at most `size` at once, the answers in the items' order. */
+async function inBatches<T, R>(items: readonly T[], size: number, run: (item: T) => Promise<R>): Promise<R[]> {
+  const answers: R[] = []
+  for (let start = 0; start < items.length; start += size) answers.push(...await Promise.all(items.slice(start, start + size).map(run)))
+  return answers
+}
+
 /** A task a get_task or delete_task job is about; for an image, `url` and `digest` name the blob. */
 export interface NamedTask {
   readonly taskId: string
@@ -105,7 +115,7 @@ export class TaskJob {
     const spec = taskSpecOf(job.args)
     const tasks = await tasksOf(spec, credentials, this.components.resolveImage, signal)
     const errors = new Set<string>()
-    const answered = await Promise.all(tasks.map(async (task) => {
+    const answered = await inBatches(tasks, TASKS_AT_ONCE, async (task) => {
       const results = await Promise.all(job.clusterIds.map(async (clusterId) => {
         try {
           return job.type === 'delete_task'
@@ -118,7 +128,7 @@ export class TaskJob {
         }
       }))
       return { task, results: results.filter((result) => result !== undefined) }
-    }))
+    })
     // Dragonfly's shape has one task: with several, each answer says which it is about.
     const results = answered.flatMap(({ task, results }) => results.map((result) => (tasks.length > 1 ? { ...result, task_id: task.taskId } : result)))
     const failures = results.reduce((sum, result) => sum + ((result['failure_tasks'] as unknown[] | undefined)?.length ?? 0), 0)

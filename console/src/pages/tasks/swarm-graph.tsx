@@ -1,7 +1,7 @@
 import { useMemo } from 'react'
 import type { SwarmEdge, SwarmPeer, TaskSwarm } from '../../api/types'
 import { formatBytes } from '../../components/format'
-import { heaviest } from './heaviest-edges'
+import { heaviest } from './heaviest'
 import type { Point, SwarmLayout } from './swarm-layout'
 
 /** The most edges drawn, the heaviest: more would only blacken the picture and slow each update. */

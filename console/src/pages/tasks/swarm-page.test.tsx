@@ -2,7 +2,7 @@ import { cleanup, render, screen, within } from '@testing-library/react'
 import { MemoryRouter, Route, Routes } from 'react-router'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { SessionProvider } from '../../auth/session'
-import { fakeManager } from './page-test-fetch'
+import { fakeManager } from './fake-manager'
 import { peerOf, swarmOf } from './swarm-fixtures'
 import { SwarmPage } from './swarm-page'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { heaviest } from './heaviest-edges'
+import { heaviest } from './heaviest'
 import { formatShare, swarmShares } from './swarm-shares'
 
 describe('swarmShares', () => {

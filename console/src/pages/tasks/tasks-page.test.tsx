@@ -2,7 +2,7 @@ import { cleanup, fireEvent, render, screen, within } from '@testing-library/rea
 import { MemoryRouter, Route, Routes } from 'react-router'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { SessionProvider } from '../../auth/session'
-import { fakeManager } from './page-test-fetch'
+import { fakeManager } from './fake-manager'
 import { TasksPage } from './tasks-page'
 
 afterEach(() => {
