@@ -33,7 +33,7 @@ import { SeedPeersRepository } from './db/seed-peers-repository.js'
 import { ManagerService } from './grpc/manager-service.js'
 import { ClusterSchedulers } from './jobs/cluster-schedulers.js'
 import { createJobQueue } from './jobs/create-job-queue.js'
-import { DownloadJob } from './jobs/download-job.js'
+import { DownloadJob, type ImageResolver as ImageResolverFn } from './jobs/download-job.js'
 import type { JobQueue } from './jobs/job-queue.js'
 import { JobRunner } from './jobs/job-runner.js'
 import { TaskJob } from './jobs/task-job.js'
@@ -120,16 +120,17 @@ export class Manager implements Startable {
     this.registryHttp = new Agent({ connect: policyConnector({ policy }, {}), keepAliveTimeout: 30_000 })
     const images = new ImageResolver({ dispatcher: this.registryHttp, clock, logger: components.logger }, { tokenCacheSize: 1_000 })
     const jobLogger = components.logger.child({ component: 'jobs' })
+    const resolveImage: ImageResolverFn = async (request) => images.resolveImage(request)
     this.runner = new JobRunner({
       jobs: this.services.jobs,
       secrets: this.services.jobSecrets,
       downloads: new DownloadJob({
         jobs: this.services.jobs,
         schedulers: this.clusterSchedulers,
-        resolveImage: async (request) => images.resolveImage(request),
+        resolveImage,
         logger: jobLogger,
       }),
-      tasks: new TaskJob({ schedulers: this.clusterSchedulers }),
+      tasks: new TaskJob({ schedulers: this.clusterSchedulers, resolveImage }),
       metrics: this.metrics,
       logger: jobLogger,
     })

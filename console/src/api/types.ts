@@ -83,6 +83,56 @@ export interface Audit {
   readonly created_at: string
 }
 
+// swarm (console-tasks)
+/** A peer's state in a swarm snapshot, as the scheduler holds it. */
+export type SwarmPeerState = 'pending' | 'running' | 'back-to-source' | 'succeeded' | 'failed' | 'left'
+
+/** One peer of a task's swarm: what it holds, what it received and from where. */
+export interface SwarmPeer {
+  readonly id: string
+  readonly host_id: string
+  readonly hostname: string
+  readonly ip: string
+  readonly type: 'seed' | 'normal'
+  readonly state: SwarmPeerState
+  readonly finished_pieces: number
+  readonly bytes_from_peers: number
+  readonly bytes_from_origin: number
+  readonly uploaded_bytes: number
+  /** Received over the last ~5 s. */
+  readonly rate_bytes_per_second: number
+  /** Why the peer went to the origin; null when it did not. */
+  readonly back_to_source_reason: string | null
+  readonly created_at: string
+  readonly updated_at: string
+}
+
+/** Bytes and pieces a parent delivered to a child; `active` while the scheduler's DAG edge exists. */
+export interface SwarmEdge {
+  readonly parent: string
+  readonly child: string
+  readonly bytes: number
+  readonly pieces: number
+  readonly active: boolean
+}
+
+/** `GET /api/v1/tasks/{task_id}/swarm`: the snapshot of the scheduler that holds the task. */
+export interface TaskSwarm {
+  readonly task_id: string
+  readonly cluster_id: number
+  readonly scheduler: { readonly id: number; readonly host_name: string; readonly ip: string }
+  readonly url: string
+  readonly content_length: number
+  readonly piece_length: number
+  readonly total_pieces: number
+  readonly updated_at: string
+  readonly peers: SwarmPeer[]
+  readonly edges: SwarmEdge[]
+  readonly totals: { readonly bytes_from_peers: number; readonly bytes_from_origin: number; readonly bytes_from_seed_peers: number }
+  /** Set when the scheduler held more peers or edges than it sent (the heaviest are sent). */
+  readonly truncated?: boolean
+}
+
 export interface Answers {
   '/api/v1/users/me': { get: Me }
   '/api/v1/users/signin': { post: SigninAnswer }
@@ -97,6 +147,8 @@ export interface Answers {
   '/api/v1/personal-access-tokens': { get: PersonalAccessToken[]; post: CreatedPersonalAccessToken }
   '/api/v1/personal-access-tokens/{id}': { get: PersonalAccessToken; patch: PersonalAccessToken; delete: undefined }
   '/api/v1/audits': { get: Audit[] }
+  // swarm (console-tasks)
+  '/api/v1/tasks/{task_id}/swarm': { get: TaskSwarm }
 }
 
 /** Every key of `Answers` is a route of the OpenAPI document. */

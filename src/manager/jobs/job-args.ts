@@ -105,14 +105,25 @@ export const distributionArgs = z.object({
   else if (new Set([...(args.urls ?? []), ...(args.url === undefined ? [] : [args.url])]).size !== 1) context.addIssue({ code: 'custom', path: ['output_path'], message: 'a path takes exactly one URL' })
 })
 
-const taskArgs = z.object({
+/**
+ * get_task and delete_task: a task by id, by URL (with what else names it), or an image by its
+ * manifest URL (`type: "image"`), whose config and every layer are each a task. Exported so the
+ * console checks its search form with the same rules.
+ */
+export const taskJobArgs = z.object({
+  type: optional(z.enum(['image', 'file'])),
   task_id: optional(z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits')),
   url: optional(httpUrl),
   tag: optional(z.string().max(1024)),
   application: optional(z.string().max(1024)),
   filtered_query_params: optional(filteredQueryParams),
   piece_length: optional(pieceLength),
+  platform: optional(platform),
+  username: optional(z.string().max(1024)),
+  password: optional(z.string().max(1024)),
 }).refine((args) => args.task_id !== undefined || args.url !== undefined, 'give task_id or url')
+  .refine((args) => args.type !== 'image' || (args.url !== undefined && args.task_id === undefined), { message: 'an image is named by its manifest URL, not a task id', path: ['url'] })
+  .refine((args) => args.type === 'image' || (args.platform === undefined && args.username === undefined && args.password === undefined), { message: 'platform, username and password are for an image (type "image")', path: ['type'] })
 
 /** What a download job fetches and where. */
 export interface DownloadJobSpec {
@@ -136,6 +147,9 @@ export interface DownloadJobSpec {
 
 /** Which task a get_task or delete_task job is about. */
 export interface TaskJobSpec {
+  /** An image: `url` is its manifest URL, and each of its blobs is a task. */
+  readonly image: boolean
+  readonly platform: string | undefined
   readonly taskId: string | undefined
   readonly url: string | undefined
   readonly tag: string
@@ -189,8 +203,13 @@ export function parseJobArgs(type: JobType, input: unknown): ParsedArgs {
       }
     }
     case 'get_task':
-    case 'delete_task':
-      return { args: compact(taskArgs.parse(input)), credentials: { headers: {}, username: '', password: '' } }
+    case 'delete_task': {
+      const args = taskJobArgs.parse(input)
+      return {
+        args: compact({ ...args, type: args.type === 'image' ? 'image' : undefined, username: undefined, password: undefined }),
+        credentials: { headers: {}, username: args.username ?? '', password: args.password ?? '' },
+      }
+    }
   }
 }
 
@@ -234,6 +253,8 @@ export function downloadSpecOf(type: 'preheat' | 'distribution', stored: Record<
 }
 
 const storedTask = z.object({
+  type: z.enum(['image', 'file']).optional(),
+  platform: z.string().optional(),
   task_id: z.string().optional(),
   url: z.string().optional(),
   tag: z.string().optional(),
@@ -245,6 +266,8 @@ const storedTask = z.object({
 export function taskSpecOf(stored: Record<string, unknown>): TaskJobSpec {
   const args = storedTask.parse(stored)
   return {
+    image: args.type === 'image',
+    platform: args.platform,
     taskId: args.task_id,
     url: args.url,
     tag: args.tag ?? '',

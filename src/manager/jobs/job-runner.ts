@@ -74,7 +74,7 @@ export class JobRunner {
         return this.components.downloads.run(job, await this.components.secrets.open(job.sealedSecrets), signal)
       case 'get_task':
       case 'delete_task':
-        return this.components.tasks.run(job, signal)
+        return this.components.tasks.run(job, await this.components.secrets.open(job.sealedSecrets), signal)
     }
   }
 

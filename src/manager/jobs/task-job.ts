@@ -10,11 +10,30 @@ import {
 import type { Job } from '../db/jobs-repository.js'
 import { taskSpecOf, type TaskJobSpec } from './job-args.js'
 import type { ClusterSchedulers } from './cluster-schedulers.js'
+import type { ImageResolver } from './download-job.js'
+import type { JobCredentials } from './job-secrets.js'
 
 /** How long hosts have to answer whether they hold a task, or to delete it. */
 const HOST_ANSWER_TIMEOUT_MS = 10_000
 
-/** The task a get_task or delete_task job names: its id, or the id its URL gives. */
+/** Tasks asked about at once: each ask reaches every host of the cluster, and an image may have dozens of layers. */
+const TASKS_AT_ONCE = 8
+
+/** `run` over `items`, at most `size` at once, the answers in the items' order. */
+async function inBatches<T, R>(items: readonly T[], size: number, run: (item: T) => Promise<R>): Promise<R[]> {
+  const answers: R[] = []
+  for (let start = 0; start < items.length; start += size) answers.push(...await Promise.all(items.slice(start, start + size).map(run)))
+  return answers
+}
+
+/** A task a get_task or delete_task job is about; for an image, `url` and `digest` name the blob. */
+export interface NamedTask {
+  readonly taskId: string
+  readonly url: string | undefined
+  readonly digest: string | undefined
+}
+
+/** The task a get_task or delete_task job names by id or URL: its id, or the id its URL gives. */
 export function taskIdOf(spec: TaskJobSpec): string {
   if (spec.taskId !== undefined) return spec.taskId
   if (spec.url === undefined) throw new DamselflyError('INVALID_ARGUMENT', 'args: give task_id or url')
@@ -25,6 +44,24 @@ export function taskIdOf(spec: TaskJobSpec): string {
     pieceLengthBytes: spec.pieceLengthBytes,
     filteredQueryParams: [...DEFAULT_FILTERED_QUERY_PARAMS, ...spec.filteredQueryParams],
   })
+}
+
+/**
+ * Every task the job names: one, or for an image its config and each layer, resolved as a preheat
+ * resolves it, with the ids a preheat (or a pull through the mirror) gives those blobs.
+ */
+export async function tasksOf(spec: TaskJobSpec, credentials: JobCredentials, resolveImage: ImageResolver, signal: AbortSignal): Promise<NamedTask[]> {
+  if (!spec.image) return [{ taskId: taskIdOf(spec), url: spec.url, digest: undefined }]
+  if (spec.url === undefined) throw new DamselflyError('INVALID_ARGUMENT', 'args.url: an image job needs the image\'s manifest URL')
+  const image = await resolveImage({ manifestUrl: spec.url, headers: credentials.headers, username: credentials.username, password: credentials.password, platform: spec.platform, signal })
+  const filteredQueryParams = [...new Set([...DEFAULT_FILTERED_QUERY_PARAMS, ...spec.filteredQueryParams])]
+  const tasks = image.blobs.map((blob) => ({
+    taskId: taskIdFor({ url: blob.url, tag: spec.tag, application: spec.application, pieceLengthBytes: spec.pieceLengthBytes, filteredQueryParams }),
+    url: blob.url,
+    digest: blob.digest,
+  }))
+  // A layer listed twice (or equal to the config) is one task.
+  return tasks.filter((task, index) => tasks.findIndex((other) => other.taskId === task.taskId) === index)
 }
 
 const STATE_NAMES: Partial<Record<TaskState, string>> = {
@@ -68,36 +105,49 @@ export interface TaskJobResult {
 /**
  * Runs get_task (which hosts hold the task, in what state) and delete_task (delete it from every
  * host that holds it), asking one live scheduler per cluster: each holds a stream to every host
- * of its cluster.
+ * of its cluster. An image is every task of its blobs; the result lists each task with what each
+ * cluster answered for it (`tasks`), and, in Dragonfly's shape, every answer in `job_states`.
  */
 export class TaskJob {
-  constructor(private readonly components: { schedulers: ClusterSchedulers }) {}
+  constructor(private readonly components: { schedulers: Pick<ClusterSchedulers, 'withScheduler'>; resolveImage: ImageResolver }) {}
 
-  async run(job: Job, signal: AbortSignal): Promise<TaskJobResult> {
-    const taskId = taskIdOf(taskSpecOf(job.args))
-    const errors: string[] = []
-    const results = await Promise.all(job.clusterIds.map(async (clusterId) => {
-      try {
-        return job.type === 'delete_task'
-          ? await this.deleteIn(clusterId, taskId, signal)
-          : await this.statIn(clusterId, taskId, signal)
-      } catch (error) {
-        if (signal.aborted) throw signal.reason
-        errors.push(`cluster ${clusterId}: ${toDamselflyError(error).message}`)
-        return undefined
-      }
-    }))
-    const failures = results.reduce((sum, result) => sum + ((result?.['failure_tasks'] as unknown[] | undefined)?.length ?? 0), 0)
-    if (failures > 0) errors.push(`${failures} hosts failed to delete task ${taskId}`)
-    const state = errors.length === 0 ? 'SUCCESS' : 'FAILURE'
-    const error = errors.join('; ')
+  async run(job: Job, credentials: JobCredentials, signal: AbortSignal): Promise<TaskJobResult> {
+    const spec = taskSpecOf(job.args)
+    const tasks = await tasksOf(spec, credentials, this.components.resolveImage, signal)
+    const errors = new Set<string>()
+    const answered = await inBatches(tasks, TASKS_AT_ONCE, async (task) => {
+      const results = await Promise.all(job.clusterIds.map(async (clusterId) => {
+        try {
+          return job.type === 'delete_task'
+            ? await this.deleteIn(clusterId, task.taskId, signal)
+            : await this.statIn(clusterId, task.taskId, signal)
+        } catch (error) {
+          if (signal.aborted) throw signal.reason
+          errors.add(`cluster ${clusterId}: ${toDamselflyError(error).message}`)
+          return undefined
+        }
+      }))
+      return { task, results: results.filter((result) => result !== undefined) }
+    })
+    // Dragonfly's shape has one task: with several, each answer says which it is about.
+    const results = answered.flatMap(({ task, results }) => results.map((result) => (tasks.length > 1 ? { ...result, task_id: task.taskId } : result)))
+    const failures = results.reduce((sum, result) => sum + ((result['failure_tasks'] as unknown[] | undefined)?.length ?? 0), 0)
+    if (failures > 0) errors.add(tasks.length > 1 ? `${failures} host deletions of the image's ${tasks.length} tasks failed` : `${failures} hosts failed to delete task ${tasks[0]?.taskId ?? ''}`)
+    const state = errors.size === 0 ? 'SUCCESS' : 'FAILURE'
+    const error = [...errors].join('; ')
     return {
       state,
-      ...(errors.length === 0 ? {} : { error }),
+      ...(errors.size === 0 ? {} : { error }),
       result: {
         state,
-        task_id: taskId,
-        job_states: [{ state, error, task_name: job.type, results: results.filter((result) => result !== undefined) }],
+        ...(spec.image ? {} : { task_id: tasks[0]?.taskId }),
+        job_states: [{ state, error, task_name: job.type, results }],
+        tasks: answered.map(({ task, results }) => ({
+          task_id: task.taskId,
+          ...(task.url === undefined ? {} : { url: task.url }),
+          ...(task.digest === undefined ? {} : { digest: task.digest }),
+          results,
+        })),
       },
     }
   }
