@@ -10,11 +10,12 @@ import {
   type StatTaskRequest,
   type StatTaskResponse,
 } from '../../protocol/generated/damselfly/scheduler/v1/scheduler.js'
-import type { Job, JobType } from '../db/jobs-repository.js'
+import type { JobType } from '../db/job-type.js'
+import type { Job } from '../db/jobs-repository.js'
 import type { ClusterScheduler } from './cluster-schedulers.js'
 import type { ImageResolver } from './download-job.js'
-import { parseJobArgs } from './job-args.js'
-import { NO_CREDENTIALS, type JobCredentials } from './job-secrets.js'
+import { parseJobArgs, type JobCredentials } from './job-args.js'
+import { NO_CREDENTIALS } from './job-secrets.js'
 import { TaskJob } from './task-job.js'
 
 const TEST = { timeout: 10_000 }

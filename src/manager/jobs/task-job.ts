@@ -11,7 +11,7 @@ import type { Job } from '../db/jobs-repository.js'
 import { taskSpecOf, type TaskJobSpec } from './job-args.js'
 import type { ClusterSchedulers } from './cluster-schedulers.js'
 import type { ImageResolver } from './download-job.js'
-import type { JobCredentials } from './job-secrets.js'
+import type { JobCredentials } from './job-args.js'
 
 /** How long hosts have to answer whether they hold a task, or to delete it. */
 const HOST_ANSWER_TIMEOUT_MS = 10_000
