@@ -46,6 +46,7 @@ describe('console data: a task\'s swarm and the cluster overview from a real sch
   const stops: Array<() => Promise<void>> = []
   let root = ''
 
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the JSON it expects
   async function api<T>(path: string): Promise<{ status: number; json: T }> {
     const response = await fetch(`http://${manager.address ?? ''}${path}`, { headers: { authorization: `Bearer ${root}` } })
     return { status: response.status, json: await response.json() as T }

@@ -65,8 +65,8 @@ export class MembersQuery {
     const ids = [...clusterIds]
     const grouped = (rows: ReadonlyArray<{ cluster_id: number; count: number | string | bigint }>, field: keyof ClusterMemberCounts): void => {
       for (const row of rows) {
-        const known = counts.get(Number(row.cluster_id))
-        if (known !== undefined) counts.set(Number(row.cluster_id), { ...known, [field]: Number(row.count) })
+        const known = counts.get(row.cluster_id)
+        if (known !== undefined) counts.set(row.cluster_id, { ...known, [field]: Number(row.count) })
       }
     }
     const [schedulers, seedPeers, hosts] = await Promise.all([
