@@ -60,12 +60,13 @@ export class ClusterStats {
 
   constructor(private readonly components: { clock: Clock }) {}
 
-  add(counter: StatsCounter, amount = 1): void {
-    this.current()[counter] += amount
+  /** `nowMs` spares a caller that already read the clock (once per piece report) another read. */
+  add(counter: StatsCounter, amount = 1, nowMs = this.components.clock.nowMs()): void {
+    this.current(nowMs)[counter] += amount
   }
 
   backToSource(reason: BackToSourceReason): void {
-    const counts = this.current().backToSource
+    const counts = this.current(this.components.clock.nowMs()).backToSource
     const index = BACK_TO_SOURCE_REASON_INDEX[reason]
     counts[index] = (counts[index] ?? 0) + 1
   }
@@ -93,8 +94,8 @@ export class ClusterStats {
     return buckets
   }
 
-  private current(): Slot {
-    const minute = Math.floor(this.components.clock.nowMs() / BUCKET_MS)
+  private current(nowMs: number): Slot {
+    const minute = Math.floor(nowMs / BUCKET_MS)
     const slot = this.slots[minute % BUCKET_COUNT] as Slot
     if (slot.minute !== minute) slot.reset(minute)
     return slot

@@ -35,16 +35,16 @@ export class SwarmRecorder {
     child.traffic.received(parentId, bytes, nowMs)
     if (parentId === undefined) {
       traffic.bytesFromOrigin += bytes
-      stats.add('bytesFromOrigin', bytes)
+      stats.add('bytesFromOrigin', bytes, nowMs)
       return
     }
     traffic.bytesFromPeers += bytes
-    stats.add('bytesFromPeers', bytes)
+    stats.add('bytesFromPeers', bytes, nowMs)
     if (parent === undefined) return
     parent.traffic.uploaded(bytes, nowMs)
     if (parent.host.seed) {
       traffic.bytesFromSeedPeers += bytes
-      stats.add('bytesFromSeedPeers', bytes)
+      stats.add('bytesFromSeedPeers', bytes, nowMs)
     }
   }
 
