@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { mkdir, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js'
+import { Server, ServerCredentials, status, type ServerDuplexStream } from '@grpc/grpc-js'
 import { bindGrpcServer } from '../src/common/grpc-server.js'
 import {
   SchedulerServiceService, TaskState,
@@ -84,6 +84,12 @@ class FakeScheduler {
       },
       deleteTask: (_call, callback) => {
         callback(null, { hosts: [], unanswered: [] })
+      },
+      getTaskSwarm: (_call, callback) => {
+        callback({ code: status.UNIMPLEMENTED, details: 'not in the test scheduler' }, null)
+      },
+      getClusterStats: (_call, callback) => {
+        callback(null, { bucketSeconds: 60, buckets: [] })
       },
     }
   }

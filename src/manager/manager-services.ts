@@ -1,4 +1,5 @@
 import type { Clock } from '../common/clock.js'
+import { silentLogger, type Logger } from '../common/logger.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
 import { Authenticator } from './auth/authenticator.js'
 import { PasswordHasher, type ScryptParameters } from './auth/password-hasher.js'
@@ -18,6 +19,8 @@ import { JoinTokensRepository } from './trust/join-tokens-repository.js'
 import { JobsRepository, type Job } from './db/jobs-repository.js'
 import { JobSecrets } from './jobs/job-secrets.js'
 import { JobService, type JobEnqueuer } from './jobs/job-service.js'
+import { LiveData } from './live/live-data.js'
+import { NO_LIVE_SCHEDULERS, type LiveSchedulers } from './live/live-schedulers.js'
 
 /** The repositories and auth services the REST API runs on, all over one database. */
 export interface ManagerServices {
@@ -38,6 +41,8 @@ export interface ManagerServices {
   readonly jobs: JobsRepository
   readonly jobSecrets: JobSecrets
   readonly jobService: JobService
+  /** The console's live data, asked of the clusters' schedulers. */
+  readonly live: LiveData
   readonly sessionTtlMs: number
 }
 
@@ -56,7 +61,12 @@ function noCa(): never {
 
 /** Builds every repository and auth service over `database`; the manager and the API tests share this. */
 export function createManagerServices(
-  components: { database: ManagerDatabase; clock: Clock; jobQueue: JobEnqueuer; onJobCreated?: (job: Job) => void },
+  components: {
+    database: ManagerDatabase; clock: Clock; jobQueue: JobEnqueuer; onJobCreated?: (job: Job) => void
+    /** The clusters' live schedulers; none without them (tests of the API alone). */
+    liveSchedulers?: LiveSchedulers
+    logger?: Logger
+  },
   init: ManagerServicesInit,
 ): ManagerServices {
   const clusters = new ClustersRepository(components)
@@ -89,6 +99,7 @@ export function createManagerServices(
       jobs, clusters, secrets: jobSecrets, queue: components.jobQueue, clock: components.clock,
       ...(components.onJobCreated === undefined ? {} : { onCreated: components.onJobCreated }),
     }),
+    live: new LiveData({ schedulers: components.liveSchedulers ?? NO_LIVE_SCHEDULERS, clock: components.clock, logger: components.logger ?? silentLogger() }),
     sessionTtlMs: init.sessionTtlMs,
   }
 }

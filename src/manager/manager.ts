@@ -96,17 +96,20 @@ export class Manager implements Startable {
     this.registry = createMetricsRegistry('manager')
     this.database = openDatabase(config.database.url, config.server.dataDir)
     this.jobQueue = createJobQueue({ handler: (jobId, signal) => this.runner.run(jobId, signal), logger: components.logger, clock }, config.jobQueue)
+    this.schedulers = new SchedulersRepository({ database: this.database, clock })
+    this.clusterSchedulers = new ClusterSchedulers({ schedulers: this.schedulers, identity: () => this.local }, { keepaliveTimeoutMs: config.keepalive.timeout })
     this.services = createManagerServices({
       database: this.database,
       clock,
       jobQueue: this.jobQueue,
+      liveSchedulers: this.clusterSchedulers,
+      logger: components.logger.child({ component: 'live' }),
       onJobCreated: (job) => this.metrics.jobsCreated.inc({ type: job.type }),
     }, {
       sessionTtlMs: config.auth.sessionTTL,
       caPin: () => this.clusterCa.pin,
       ...(components.scrypt === undefined ? {} : { scrypt: components.scrypt }),
     })
-    this.schedulers = new SchedulersRepository({ database: this.database, clock })
     this.seedPeers = new SeedPeersRepository({ database: this.database, clock })
     this.metrics = new ManagerMetrics(this.registry, {
       activeMembers: async () => ({
@@ -114,7 +117,6 @@ export class Manager implements Startable {
         seedPeers: await this.seedPeers.countAlive(config.keepalive.timeout),
       }),
     })
-    this.clusterSchedulers = new ClusterSchedulers({ schedulers: this.schedulers, identity: () => this.local }, { keepaliveTimeoutMs: config.keepalive.timeout })
     const { deny, allow } = config.preheat.sourcePolicy
     const policy = new AddressPolicy({ deny, allow, allowKey: 'preheat.sourcePolicy.allow' })
     this.registryHttp = new Agent({ connect: policyConnector({ policy }, {}), keepAliveTimeout: 30_000 })

@@ -24,10 +24,10 @@ function harness(r: Resources): { events: PeerEvents; runner: ScheduleRunner; an
     { candidateParentLimit: 4, filterParentLimit: 15, retryBackToSourceLimit: 4, retryLimit: 5, backToSourceCount: 200, seedWaitTimeoutMs: 30_000 },
   )
   const metrics = new SchedulerMetrics(new Registry(), { hosts: () => 0, tasks: () => 0, peers: () => 0 })
-  const runner = new ScheduleRunner({ scheduling, metrics, clock: r.clock, logger: silentLogger(), random }, { retryIntervalMs: 500 })
+  const runner = new ScheduleRunner({ scheduling, metrics, recorder: r.recorder, clock: r.clock, logger: silentLogger(), random }, { retryIntervalMs: 500 })
   // Flushed by the test, when it chooses.
   const announcer = new PieceAnnouncer({ defer: () => undefined })
-  const events = new PeerEvents({ store: r.store, runner, announcer, metrics, logger: silentLogger() }, { offers: { maxParents: 16, maxChildren: 8 } })
+  const events = new PeerEvents({ store: r.store, runner, announcer, metrics, logger: silentLogger(), recorder: r.recorder, clock: r.clock }, { offers: { maxParents: 16, maxChildren: 8 } })
   const fromSource = (peer: Peer, digest: string): void => {
     events.handle(peer, { $case: 'piecesFinished', value: { pieces: [{ piece: { number: 0, offset: 0, length: 4, digest }, parentPeerId: '', costMs: 1, content: Buffer.alloc(0) }] } })
   }

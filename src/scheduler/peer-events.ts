@@ -1,3 +1,4 @@
+import type { Clock } from '../common/clock.js'
 import type { Logger } from '../common/logger.js'
 import type { PeerId } from '../protocol/ids.js'
 import type {
@@ -15,6 +16,7 @@ import { parsePiecesFinished, sourceVerdictOf, type FinishedPiece } from './requ
 import type { ResourceStore } from './resource-store.js'
 import type { ScheduleRunner } from './schedule-runner.js'
 import type { SchedulerMetrics } from './scheduler-metrics.js'
+import type { SwarmRecorder } from './swarm-recorder.js'
 
 /** What a registered peer reports on its stream, after `register`. */
 export type PeerEvent =
@@ -29,7 +31,10 @@ export type PeerEvent =
 /** Applies a registered peer's reports to the resource model. Throws INVALID_ARGUMENT on malformed input. */
 export class PeerEvents {
   constructor(
-    private readonly components: { store: ResourceStore; runner: ScheduleRunner; announcer: PieceAnnouncer; metrics: SchedulerMetrics; logger: Logger },
+    private readonly components: {
+      store: ResourceStore; runner: ScheduleRunner; announcer: PieceAnnouncer; metrics: SchedulerMetrics; logger: Logger
+      recorder: SwarmRecorder; clock: Clock
+    },
     /** A running peer is offered new parents up to `maxParents`; a new parent goes to `maxChildren` peers at most. */
     private readonly init: { offers: { maxParents: number; maxChildren: number } },
   ) {}
@@ -68,6 +73,8 @@ export class PeerEvents {
   private backToSourceStarted(peer: Peer, started: BackToSourceStarted): void {
     this.components.runner.cancel(peer.id)
     peer.state = 'back-to-source'
+    // A peer the scheduler sent there has its reason already; this one went on its own.
+    this.components.recorder.wentToSource(peer, 'peer_fallback')
     const task = peer.task
     if (started.contentLengthKnown) this.learnContentLength(peer, started.contentLength)
     if (started.pieceLength > 0 && peer.vouches) task.pieceLengthBytes ??= started.pieceLength
@@ -91,15 +98,16 @@ export class PeerEvents {
   private piecesFinished(peer: Peer, report: PiecesFinished): void {
     const pieces = parsePiecesFinished(report)
     const hadPieces = peer.finishedPieces.size > 0
+    const nowMs = this.components.clock.nowMs()
     let added = false
-    for (const finished of pieces) added = this.pieceFinished(peer, finished) || added
+    for (const finished of pieces) added = this.pieceFinished(peer, finished, nowMs) || added
     if (!added) return
     if (!hadPieces && !peer.host.seed) this.components.runner.offerNewParent(peer, this.init.offers)
     this.components.runner.wake(peer.task)
   }
 
   /** Applies one finished piece; true when the peer now holds a piece it did not before. */
-  private pieceFinished(peer: Peer, finished: FinishedPiece): boolean {
+  private pieceFinished(peer: Peer, finished: FinishedPiece, nowMs: number): boolean {
     const { piece, parentPeerId } = finished
     const task = peer.task
     const parent = parentPeerId === undefined ? undefined : task.peers.get(parentPeerId)
@@ -119,6 +127,8 @@ export class PeerEvents {
     parent?.recordUpload({ costMs: finished.costMs })
     if (peer.finishedPieces.has(piece.number)) return false
     peer.finishedPieces.add(piece.number)
+    // Counted once per piece a peer gains: a repeated report moved no bytes.
+    this.components.recorder.delivered(peer, parentPeerId, parent, piece.length, nowMs)
     this.components.announcer.announce(peer, piece.number)
     return true
   }
@@ -155,6 +165,7 @@ export class PeerEvents {
     this.components.runner.cancel(peer.id)
     if (finished.contentLength > 0 || finished.pieceCount === 0) this.learnContentLength(peer, finished.contentLength)
     peer.state = 'succeeded'
+    this.components.recorder.peerEnded(peer, 'finished')
     // A finished peer needs no parents, nor news of their pieces; it goes on serving its children.
     peer.task.graph.deleteInEdges(peer.id)
     this.components.logger.info({ ...this.about(peer), pieces: peer.finishedPieces.size }, 'peer finished')
@@ -179,6 +190,7 @@ export class PeerEvents {
   private peerFailed(peer: Peer, failed: PeerFailed): void {
     this.components.runner.cancel(peer.id)
     peer.state = 'failed'
+    this.components.recorder.peerEnded(peer, 'failed')
     peer.task.graph.deleteInEdges(peer.id)
     peer.task.graph.deleteOutEdges(peer.id)
     this.components.logger.info({ ...this.about(peer), reason: failed.reason.slice(0, 500), code: failed.code, sourceStatus: failed.sourceStatus || undefined }, 'peer failed')

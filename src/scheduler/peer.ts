@@ -2,6 +2,7 @@ import type { HostId, PeerId } from '../protocol/ids.js'
 import type { AnnouncePeerResponse, Download } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import type { Host } from './host.js'
 import type { MessageSink } from './message-sink.js'
+import { PeerTraffic } from './peer-traffic.js'
 import type { PieceDigest, Task } from './task.js'
 
 export const PEER_STATES = ['pending', 'running', 'back-to-source', 'succeeded', 'failed', 'left'] as const
@@ -27,6 +28,8 @@ export class Peer {
   /** Set when this scheduler told the peer to fetch from the source: its digests may then become the authority. */
   backToSourceGranted = false
   lastActiveMs: number
+  /** What it received and sent, for the console's swarm view. */
+  readonly traffic: PeerTraffic
   /** Pieces whose authoritative digest this peer was sent: each goes to it once. */
   private readonly digestsSent = new Set<number>()
 
@@ -39,6 +42,7 @@ export class Peer {
     nowMs: number,
   ) {
     this.lastActiveMs = nowMs
+    this.traffic = new PeerTraffic(nowMs)
   }
 
   get hostId(): HostId {

@@ -3,9 +3,11 @@ import { silentLogger } from '../common/logger.js'
 import type { HostId, PeerId, TaskId } from '../protocol/ids.js'
 import type { Download } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import type { Host, HostInfo, HostLoad } from './host.js'
+import { ClusterStats } from './cluster-stats.js'
 import type { MessageSink } from './message-sink.js'
 import { Peer } from './peer.js'
 import { ResourceStore } from './resource-store.js'
+import { SwarmRecorder } from './swarm-recorder.js'
 import type { Task } from './task.js'
 
 // Builders for the scheduler's unit tests: resources without sockets, on an instant clock.
@@ -51,6 +53,8 @@ export function download(overrides: Partial<Download> = {}): Download {
 export class Resources {
   readonly clock = new InstantClock()
   readonly store = new ResourceStore({ clock: this.clock, logger: silentLogger() }, { peerTtlMs: 60_000, taskTtlMs: 60_000, hostTtlMs: 60_000 })
+  readonly stats = new ClusterStats({ clock: this.clock })
+  readonly recorder = new SwarmRecorder({ stats: this.stats, clock: this.clock })
 
   host(id: string, info: Partial<Omit<HostInfo, 'id'>> = {}, load: Partial<HostLoad> = {}): Host {
     const host = this.store.announceHost(

@@ -19,7 +19,7 @@ function runner(resources: Resources): ScheduleRunner {
     { candidateParentLimit: 4, filterParentLimit: 15, retryBackToSourceLimit: 4, retryLimit: 5, backToSourceCount: 200, seedWaitTimeoutMs: 0 },
   )
   const metrics = new SchedulerMetrics(new Registry(), { hosts: () => 0, tasks: () => 0, peers: () => 0 })
-  return new ScheduleRunner({ scheduling, metrics, clock: resources.clock, logger: silentLogger(), random }, { retryIntervalMs: 500 })
+  return new ScheduleRunner({ scheduling, metrics, recorder: resources.recorder, clock: resources.clock, logger: silentLogger(), random }, { retryIntervalMs: 500 })
 }
 
 /** Parents offered to the peer so far, by peer id. */

@@ -7,6 +7,7 @@ import type { ScheduleOutcome, SchedulerMetrics } from './scheduler-metrics.js'
 import { rejectionReason } from './parent-filters.js'
 import { sameSourceRequest, type SourceVerdict } from './request-parsing.js'
 import type { ScheduleDecision, Scheduling } from './scheduling.js'
+import type { SwarmRecorder } from './swarm-recorder.js'
 import type { Task } from './task.js'
 
 const OUTCOMES = {
@@ -55,6 +56,7 @@ export class ScheduleRunner {
     private readonly components: {
       scheduling: Scheduling
       metrics: SchedulerMetrics
+      recorder: SwarmRecorder
       clock: Clock
       logger: Logger
       /** Uniform in [0, 1); injected so tests are repeatable. */
@@ -157,9 +159,11 @@ export class ScheduleRunner {
     const about = { taskId: peer.task.id, peerId: peer.id }
     switch (decision.kind) {
       case 'empty-task':
+        this.components.recorder.peerEnded(peer, 'finished')
         this.send(peer, { response: { $case: 'emptyTask', value: {} } })
         return
       case 'tiny-task':
+        this.components.recorder.peerEnded(peer, 'finished')
         this.send(peer, { response: { $case: 'tinyTask', value: { content: decision.content } } })
         return
       case 'parents':
@@ -169,10 +173,12 @@ export class ScheduleRunner {
       case 'back-to-source':
         logger.info({ ...about, reason: decision.reason }, 'peer sent back to source')
         this.components.metrics.backToSourceDecisions.inc()
+        this.components.recorder.wentToSource(peer, decision.code)
         this.send(peer, { response: { $case: 'needBackToSource', value: { reason: decision.reason } } })
         return
       case 'failed':
         logger.info({ ...about, reason: decision.reason }, 'schedule failed')
+        this.components.recorder.peerEnded(peer, 'failed')
         this.send(peer, { response: { $case: 'scheduleFailed', value: { reason: decision.reason } } })
         return
       case 'retry':
@@ -189,6 +195,7 @@ export class ScheduleRunner {
   private relay(peer: Peer, verdict: SourceVerdict): void {
     this.cancel(peer.id)
     peer.state = 'failed'
+    this.components.recorder.peerEnded(peer, 'failed')
     peer.task.graph.deleteInEdges(peer.id)
     this.components.metrics.sourceFailuresRelayed.inc({ code: verdict.code })
     this.components.logger.info({ taskId: peer.task.id, peerId: peer.id, code: verdict.code, sourceStatus: verdict.sourceStatus || undefined }, 'seed peer\'s source failure relayed')

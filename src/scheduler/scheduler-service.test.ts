@@ -364,9 +364,9 @@ describe('SchedulerService: registrations before reports', TEST, () => {
       { candidateParentLimit: 4, filterParentLimit: 15, retryBackToSourceLimit: 4, retryLimit: 5, backToSourceCount: 200, seedWaitTimeoutMs: 30_000 },
     )
     const metrics = new SchedulerMetrics(new Registry(), { hosts: () => 0, tasks: () => 0, peers: () => 0 })
-    const runner = new ScheduleRunner({ scheduling, metrics, clock: r.clock, logger: silentLogger(), random }, { retryIntervalMs: 500 })
+    const runner = new ScheduleRunner({ scheduling, metrics, recorder: r.recorder, clock: r.clock, logger: silentLogger(), random }, { retryIntervalMs: 500 })
     return new SchedulerService(
-      { store: r.store, runner, metrics, clock: r.clock, logger: silentLogger() },
+      { store: r.store, runner, metrics, recorder: r.recorder, clock: r.clock, logger: silentLogger() },
       { hostWaitTimeoutMs: 1_000, offers: { maxParents: 16, maxChildren: 8 }, requireIdentity: false },
     )
   }

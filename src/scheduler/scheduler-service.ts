@@ -3,15 +3,19 @@ import type { Clock } from '../common/clock.js'
 import { toGrpcStatus } from '../common/grpc-status.js'
 import type { Logger } from '../common/logger.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
-import type { HostId } from '../protocol/ids.js'
+import { isTaskId, type HostId } from '../protocol/ids.js'
+import { filterUrl } from '../protocol/task-id.js'
 import { SCHEDULER_PROTOCOL_REVISION } from '../protocol/scheduler-protocol.js'
 import type {
   AnnounceHostRequest,
   AnnounceHostResponse,
   AnnouncePeerRequest,
   AnnouncePeerResponse,
+  ClusterStats,
   DeleteTaskRequest,
   DeleteTaskResponse,
+  Download,
+  GetTaskSwarmRequest,
   LeaveHostRequest,
   LeaveHostResponse,
   RunDownloadsEvent,
@@ -19,6 +23,7 @@ import type {
   SchedulerServiceServer,
   StatTaskRequest,
   StatTaskResponse,
+  TaskSwarm,
 } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { CallerIdentities } from '../security/grpc-tls.js'
 import { checkHostAnnounce, checkHostCaller, checkManagerCaller, checkNotRevoked } from './caller-checks.js'
@@ -34,6 +39,9 @@ import { parseHostAnnounce, parsePeerAddress, parseRegistration } from './reques
 import type { ResourceStore } from './resource-store.js'
 import type { ScheduleRunner } from './schedule-runner.js'
 import type { SchedulerMetrics } from './scheduler-metrics.js'
+import { BUCKET_MS } from './cluster-stats.js'
+import type { SwarmRecorder } from './swarm-recorder.js'
+import { taskSwarm } from './task-swarm.js'
 import { TaskIds } from './task-ids.js'
 import { NO_REVOCATIONS, type RevocationList } from '../security/revocation-watcher.js'
 
@@ -61,6 +69,15 @@ function endWith(call: EndableCall, error: unknown): void {
   call.emit('error', toGrpcStatus(error))
 }
 
+/** A download's URL as operators see it: without the query parameters its task id ignores (signatures, often). */
+function operatorUrl(download: Download): string {
+  try {
+    return filterUrl(new URL(download.url), download.filteredQueryParams)
+  } catch {
+    return ''
+  }
+}
+
 /** Certificates whose identity the service remembers (one per host; about 1 KiB each): the most recently used win. */
 const CALLER_IDENTITY_ENTRIES = 4_096
 
@@ -84,6 +101,8 @@ export class SchedulerService {
       store: ResourceStore
       runner: ScheduleRunner
       metrics: SchedulerMetrics
+      /** Keeps the console's live data: traffic per peer, task and minute. */
+      recorder: SwarmRecorder
       clock: Clock
       logger: Logger
       /** Hosts refused whatever their certificates say; none without a manager. */
@@ -116,6 +135,8 @@ export class SchedulerService {
       runDownloads: (call) => this.runDownloads(call),
       statTask: (call, callback) => this.taskQuery(call, callback, 'stat task', (query) => this.jobs.statTask(query)),
       deleteTask: (call, callback) => this.taskQuery(call, callback, 'delete task', (query) => this.jobs.deleteTask(query)),
+      getTaskSwarm: (call, callback) => this.managerQuery(call, callback, 'get task swarm', (request) => this.taskSwarm(request)),
+      getClusterStats: (call, callback) => this.managerQuery(call, callback, 'get cluster stats', () => this.clusterStats()),
     }
   }
 
@@ -251,6 +272,32 @@ export class SchedulerService {
     void asked.finally(() => this.work.delete(asked))
   }
 
+  /** A manager's question answered from memory at once: the console's live data. */
+  private managerQuery<Req, Res>(call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>, what: string, answer: (request: Req) => Res): void {
+    try {
+      const identity = this.identities.of(call)
+      if (this.init.requireIdentity) checkManagerCaller(identity, what)
+      checkNotRevoked(identity, this.revocations, what)
+      callback(null, answer(call.request))
+    } catch (error) {
+      callback(toGrpcStatus(error), null)
+    }
+  }
+
+  private taskSwarm(request: GetTaskSwarmRequest): TaskSwarm {
+    if (!isTaskId(request.taskId)) throw new DamselflyError('INVALID_ARGUMENT', `get task swarm: task_id must be 64 lowercase hex characters, got ${JSON.stringify(request.taskId.slice(0, 80))}`)
+    const task = this.components.store.tasks.get(request.taskId)
+    if (task === undefined) throw new DamselflyError('NOT_FOUND', `get task swarm: this scheduler does not know task ${request.taskId}`)
+    return taskSwarm(task, this.components.clock.nowMs())
+  }
+
+  private clusterStats(): ClusterStats {
+    return {
+      bucketSeconds: BUCKET_MS / 1000,
+      buckets: this.components.recorder.stats.buckets().map((bucket) => ({ ...bucket, backToSource: [...bucket.backToSource] })),
+    }
+  }
+
   private leaveHost(call: ServerUnaryCall<LeaveHostRequest, LeaveHostResponse>, callback: sendUnaryData<LeaveHostResponse>): void {
     const hostId = call.request.hostId as HostId
     try {
@@ -334,12 +381,16 @@ export class SchedulerService {
       runner.cancel(address.peerId)
       store.removePeer(address.peerId)
     }
+    const known = store.tasks.has(address.taskId)
     const task = store.taskFor(address.taskId)
+    if (!known) this.components.recorder.taskStarted()
+    if (task.url === '') task.url = operatorUrl(registration.download)
     // A fixed piece length is part of the task id, which parseRegistration checked against the download.
     if (registration.download.pieceLength > 0) task.pieceLengthBytes ??= registration.download.pieceLength
     const peer = new Peer(address.peerId, host, task, registration.download, this.components.clock.nowMs())
     peer.stream = sink
     store.addPeer(peer)
+    this.components.recorder.peerStarted()
     // A resumed download's pieces are only checked against the authority, never made it: anyone can claim to hold anything.
     for (const piece of registration.pieces) {
       if (task.recordPiece(piece, undefined) === 'matches') peer.finishedPieces.add(piece.number)

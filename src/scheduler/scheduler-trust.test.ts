@@ -238,6 +238,14 @@ function deleteTask(client: SchedulerServiceClient, taskId: string): Promise<Ser
   return new Promise((resolve) => client.deleteTask({ taskId, timeoutMs: 100 }, (error) => resolve(error)))
 }
 
+function taskSwarm(client: SchedulerServiceClient, taskId: string): Promise<ServiceError | null> {
+  return new Promise((resolve) => client.getTaskSwarm({ taskId }, (error) => resolve(error)))
+}
+
+function clusterStats(client: SchedulerServiceClient): Promise<ServiceError | null> {
+  return new Promise((resolve) => client.getClusterStats({}, (error) => resolve(error)))
+}
+
 describe('scheduler trust: the manager\'s jobs', TEST, () => {
   let dir = ''
   let scheduler!: Scheduler
@@ -265,7 +273,7 @@ describe('scheduler trust: the manager\'s jobs', TEST, () => {
     await rm(dir, { recursive: true, force: true })
   })
 
-  it('refuses RunDownloads, StatTask and DeleteTask to every certificate but a manager\'s, and to callers without one', TEST, async () => {
+  it('refuses RunDownloads, StatTask, DeleteTask, GetTaskSwarm and GetClusterStats to every certificate but a manager\'s, and to callers without one', TEST, async () => {
     for (const role of ['normal', 'seed', 'scheduler'] as const) {
       const caller = client(schedulerChannelCredentials(await testIdentity(pki.signer, role)))
       const run = await runDownloads(caller, runRequest(url))
@@ -274,11 +282,18 @@ describe('scheduler trust: the manager\'s jobs', TEST, () => {
       assert.deepEqual(run.events, [])
       assert.equal((await statTask(caller, taskId))?.code, status.PERMISSION_DENIED, role)
       assert.equal((await deleteTask(caller, taskId))?.code, status.PERMISSION_DENIED, role)
+      assert.equal((await taskSwarm(caller, taskId))?.code, status.PERMISSION_DENIED, role)
+      assert.equal((await clusterStats(caller))?.code, status.PERMISSION_DENIED, role)
     }
     const anonymous = client(credentials.createSsl(Buffer.from(pki.signer.certPem), null, null, { checkServerIdentity: () => undefined }))
     assert.equal((await runDownloads(anonymous, runRequest(url))).error?.code, status.UNAUTHENTICATED)
     assert.equal((await statTask(anonymous, taskId))?.code, status.UNAUTHENTICATED)
     assert.equal((await deleteTask(anonymous, taskId))?.code, status.UNAUTHENTICATED)
+    assert.equal((await taskSwarm(anonymous, taskId))?.code, status.UNAUTHENTICATED)
+    assert.equal((await clusterStats(anonymous))?.code, status.UNAUTHENTICATED)
+    const manager = client(schedulerChannelCredentials(await testIdentity(pki.signer, 'manager')))
+    assert.equal(await clusterStats(manager), null, 'a manager is answered')
+    assert.equal((await taskSwarm(manager, taskId))?.code, status.NOT_FOUND, 'a task the scheduler does not know')
   })
 
   it('runs a manager\'s downloads on the hosts, and answers its stat', TEST, async () => {

@@ -27,6 +27,7 @@ import { ManagedTrust } from '../security/managed-trust.js'
 import { NO_REVOCATIONS, type RevocationList } from '../security/revocation-watcher.js'
 import { fromPem } from '../security/x509.js'
 import { ClusterSettings } from './cluster-settings.js'
+import { ClusterStats } from './cluster-stats.js'
 import { defaultSchedulerIdentityDir, type SchedulerConfig } from './config.js'
 import { WeightedEvaluator, type Evaluator } from './evaluator.js'
 import { ResourceStore } from './resource-store.js'
@@ -35,6 +36,7 @@ import { ScheduleRunner } from './schedule-runner.js'
 import { SchedulerMetrics } from './scheduler-metrics.js'
 import { SchedulerService } from './scheduler-service.js'
 import { Scheduling } from './scheduling.js'
+import { SwarmRecorder } from './swarm-recorder.js'
 
 /** How long joining at a manager may take on a first start. */
 const JOIN_TIMEOUT_MS = 15_000
@@ -106,6 +108,7 @@ export class Scheduler implements Startable {
       tasks: () => this.store.tasks.size,
       peers: () => this.store.peers.size,
     })
+    const recorder = new SwarmRecorder({ stats: new ClusterStats({ clock }), clock })
     const scheduling = new Scheduling(
       {
         evaluator: components.evaluator ?? new WeightedEvaluator(),
@@ -129,12 +132,12 @@ export class Scheduler implements Startable {
       },
     )
     this.runner = new ScheduleRunner(
-      { scheduling, metrics: this.metrics, clock, logger, random: components.random ?? Math.random, capabilityFor: (peer) => this.capabilities?.for(peer) ?? '' },
+      { scheduling, metrics: this.metrics, recorder, clock, logger, random: components.random ?? Math.random, capabilityFor: (peer) => this.capabilities?.for(peer) ?? '' },
       { retryIntervalMs: s.retryInterval },
     )
     this.service = new SchedulerService(
       {
-        store: this.store, runner: this.runner, metrics: this.metrics, clock, logger: logger.child({ component: 'service' }),
+        store: this.store, runner: this.runner, metrics: this.metrics, recorder, clock, logger: logger.child({ component: 'service' }),
         // The managers' list once this scheduler runs on a certificate of theirs; the one it was given otherwise.
         revocations: { isRevoked: (hostId) => (this.trust ?? components.revocations ?? NO_REVOCATIONS).isRevoked(hostId) },
         uploadLimitCap: (seed) => settings.uploadLimitCap(seed),

@@ -1,5 +1,6 @@
 import type { Clock } from '../common/clock.js'
 import type { Logger } from '../common/logger.js'
+import type { BackToSourceReason } from './back-to-source-reasons.js'
 import type { Evaluator } from './evaluator.js'
 import type { Host } from './host.js'
 import { rejectionReason } from './parent-filters.js'
@@ -37,7 +38,7 @@ export type ScheduleDecision =
   | { readonly kind: 'empty-task' }
   | { readonly kind: 'tiny-task'; readonly content: Buffer }
   | { readonly kind: 'parents'; readonly parents: readonly Peer[] }
-  | { readonly kind: 'back-to-source'; readonly reason: string }
+  | { readonly kind: 'back-to-source'; readonly reason: string; readonly code: BackToSourceReason }
   | { readonly kind: 'failed'; readonly reason: string }
   | { readonly kind: 'retry'; readonly seedHost: Host | undefined }
 
@@ -121,7 +122,7 @@ export class Scheduling {
       attempts >= this.init.retryLimit ? this.fail(peer, reason) : { kind: 'retry', seedHost: undefined }
 
     if (priority === 1) return this.fail(peer, 'forbidden')
-    if (peer.host.seed) return this.backToSource(peer, 'a seed peer fetches from the source')
+    if (peer.host.seed) return this.backToSource(peer, 'seed_peer', 'a seed peer fetches from the source')
     const mayBackToSource = !peer.download.disableBackToSource && priority !== 2
     if (!mayBackToSource && priority === 2) return giveUpOrRetry('no parent, and priority 2 forbids back-to-source')
     const capReached = task.backToSourcePeerCount >= this.init.backToSourceCount
@@ -129,7 +130,7 @@ export class Scheduling {
       ? `no parent, and ${task.backToSourcePeerCount} peers already fetch from the source`
       : 'no parent, and back-to-source is disabled'
     if (priority === 3) {
-      return mayBackToSource && !capReached ? this.backToSource(peer, 'no parent; priority 3 fetches from the source') : giveUpOrRetry(noParentReason)
+      return mayBackToSource && !capReached ? this.backToSource(peer, 'priority', 'no parent; priority 3 fetches from the source') : giveUpOrRetry(noParentReason)
     }
 
     const seedHosts = this.components.connectedSeedHosts().filter((host) => !task.distrustedHosts.has(host.id))
@@ -144,9 +145,9 @@ export class Scheduling {
     // A seed asked and gone (failed, or left unfinished) will bring nothing: waiting on is pointless.
     const seedGone = task.seedRequestedMs !== undefined && !task.hasSeedPeerOrPending
     if (mayBackToSource && !capReached) {
-      if (seedHosts.length === 0) return this.backToSource(peer, 'no parent and no seed peer')
-      if (seedGone) return this.backToSource(peer, 'no parent, and the seed peer asked to fetch the task failed')
-      if (attempts >= this.init.retryBackToSourceLimit) return this.backToSource(peer, `no parent after ${attempts} schedules`)
+      if (seedHosts.length === 0) return this.backToSource(peer, 'no_seed_peer', 'no parent and no seed peer')
+      if (seedGone) return this.backToSource(peer, 'seed_peer_failed', 'no parent, and the seed peer asked to fetch the task failed')
+      if (attempts >= this.init.retryBackToSourceLimit) return this.backToSource(peer, 'no_parent', `no parent after ${attempts} schedules`)
     }
     if (attempts >= this.init.retryLimit) return this.fail(peer, noParentReason)
     return { kind: 'retry', seedHost }
@@ -160,13 +161,13 @@ export class Scheduling {
   private refuse(peer: Peer, reason: string): ScheduleDecision {
     if (peer.priority === 1) return this.fail(peer, `forbidden; ${reason}`)
     const mayBackToSource = peer.host.seed || (!peer.download.disableBackToSource && peer.priority !== 2)
-    return mayBackToSource ? this.backToSource(peer, `${reason}; fetch it from the source`) : this.fail(peer, `${reason}, and back-to-source is not allowed`)
+    return mayBackToSource ? this.backToSource(peer, 'blocklisted', `${reason}; fetch it from the source`) : this.fail(peer, `${reason}, and back-to-source is not allowed`)
   }
 
-  private backToSource(peer: Peer, reason: string): ScheduleDecision {
+  private backToSource(peer: Peer, code: BackToSourceReason, reason: string): ScheduleDecision {
     peer.state = 'back-to-source'
     peer.backToSourceGranted = true
-    return { kind: 'back-to-source', reason }
+    return { kind: 'back-to-source', reason, code }
   }
 
   private fail(peer: Peer, reason: string): ScheduleDecision {

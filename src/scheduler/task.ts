@@ -3,7 +3,8 @@ import type { Logger } from '../common/logger.js'
 import { pieceCount, TINY_TASK_MAX_BYTES } from '../protocol/piece.js'
 import type { HostId, PeerId, TaskId } from '../protocol/ids.js'
 import { PeerGraph } from './peer-graph.js'
-import type { Peer } from './peer.js'
+import type { Peer, PeerState } from './peer.js'
+import type { PeerTraffic } from './peer-traffic.js'
 
 /** One piece as the scheduler records it; `digest` is lowercase hex sha256. */
 export interface PieceRecord {
@@ -31,6 +32,28 @@ interface AuthoritativePiece extends PieceRecord {
  */
 export type PieceOutcome = 'recorded' | 'matches' | 'mismatch' | 'unverified'
 
+/** A peer that left its task, as the swarm view still shows it. */
+export interface DepartedPeer {
+  readonly id: PeerId
+  readonly hostId: HostId
+  readonly hostname: string
+  readonly ip: string
+  readonly seed: boolean
+  readonly state: PeerState
+  readonly finishedPieces: number
+  readonly traffic: PeerTraffic
+}
+
+/** Peers gone from a task that its swarm view still shows, the most recent kept. */
+export const MAX_DEPARTED_PEERS = 500
+
+/** Bytes delivered to a task's peers over its whole life on this scheduler, peers gone included. */
+export interface TaskTraffic {
+  bytesFromPeers: number
+  bytesFromSeedPeers: number
+  bytesFromOrigin: number
+}
+
 /** One piece of content to distribute, with its peers and their DAG. */
 export class Task {
   contentLengthBytes: number | undefined
@@ -45,6 +68,13 @@ export class Task {
   peerlessSinceMs: number | undefined
   /** Hosts whose digests for this task failed a whole-content check: never trusted for it again. */
   readonly distrustedHosts = new Set<HostId>()
+  /** The URL of its first peer, without the query parameters the task id ignores; for operators. */
+  url = ''
+  readonly traffic: TaskTraffic = { bytesFromPeers: 0, bytesFromSeedPeers: 0, bytesFromOrigin: 0 }
+  /** When a peer first finished it; undefined before. */
+  finishedAtMs: number | undefined
+  /** Peers that left, oldest first, for the swarm view (at most MAX_DEPARTED_PEERS). */
+  readonly departed: DepartedPeer[] = []
   /** A seed peer left before it finished: failed peers leave, so this is what remembers it. */
   private seedPeerLeftUnfinished = false
   private readonly pieces = new Map<number, AuthoritativePiece>()
@@ -133,9 +163,19 @@ export class Task {
   removePeer(peerId: PeerId, nowMs: number): void {
     const peer = this.peers.get(peerId)
     if (peer?.host.seed === true && peer.state !== 'succeeded') this.seedPeerLeftUnfinished = true
+    if (peer !== undefined) this.rememberDeparted(peer)
     this.peers.delete(peerId)
     this.graph.removeVertex(peerId)
     if (this.peers.size === 0) this.peerlessSinceMs = nowMs
+  }
+
+  private rememberDeparted(peer: Peer): void {
+    const { info } = peer.host
+    this.departed.push({
+      id: peer.id, hostId: peer.hostId, hostname: info.hostname, ip: info.ip, seed: peer.host.seed,
+      state: peer.state, finishedPieces: peer.finishedPieces.size, traffic: peer.traffic,
+    })
+    if (this.departed.length > MAX_DEPARTED_PEERS) this.departed.shift()
   }
 
   /** Peers fetching from the source right now (or told to). */

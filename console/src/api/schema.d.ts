@@ -336,6 +336,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/clusters/{id}/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The last hour of a cluster by minute: bytes from peers and from origins, tasks, peers, back-to-source by reason */
+        get: operations["getApiV1ClustersIdOverview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/schedulers": {
         parameters: {
             query?: never;
@@ -415,6 +432,23 @@ export interface paths {
         };
         /** List hosts (daemons and seed peers) schedulers reported; hostname and ip match substrings */
         get: operations["getApiV1Hosts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hosts/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Count hosts by daemon version, most common first */
+        get: operations["getApiV1HostsVersions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -676,6 +710,23 @@ export interface paths {
         };
         /** Server-sent events: the job (event job) and each host row as it changes (event host), until the job ends */
         get: operations["getApiV1JobsIdEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{task_id}/swarm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The swarm of a task: its peers, who feeds whom and how many bytes came from peers and from the origin */
+        get: operations["getApiV1TasksTaskIdSwarm"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1845,6 +1896,38 @@ export interface operations {
             };
         };
     };
+    getApiV1ClustersIdOverview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                    };
+                };
+            };
+        };
+    };
     getApiV1Schedulers: {
         parameters: {
             query?: {
@@ -2064,6 +2147,39 @@ export interface operations {
                 location?: string;
                 hostname?: string;
                 ip?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                    };
+                };
+            };
+        };
+    };
+    getApiV1HostsVersions: {
+        parameters: {
+            query?: {
+                cluster_id?: string;
+                type?: "normal" | "seed";
             };
             header?: never;
             path?: never;
@@ -2796,6 +2912,40 @@ export interface operations {
             header?: never;
             path: {
                 id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                    };
+                };
+            };
+        };
+    };
+    getApiV1TasksTaskIdSwarm: {
+        parameters: {
+            query?: {
+                cluster_id?: string;
+            };
+            header?: never;
+            path: {
+                task_id: string;
             };
             cookie?: never;
         };

@@ -83,7 +83,52 @@ export interface Audit {
   readonly created_at: string
 }
 
-// swarm (console-tasks)
+// cluster overview (docs/manager-api.md, "Console data")
+
+/** `members` of each cluster in `GET /api/v1/clusters` and `GET /api/v1/clusters/:id`. */
+export interface ClusterMembers {
+  readonly active_schedulers: number
+  readonly active_seed_peers: number
+  readonly hosts: number
+}
+
+/** `GET /api/v1/hosts/versions`: most common first, then by version. */
+export interface HostVersion {
+  readonly version: string
+  readonly count: number
+}
+
+/** Why a peer fetched from the origin; the manager passes on a reason it does not know as it is. */
+export type BackToSourceReason = 'seed_peer' | 'no_seed_peer' | 'seed_peer_failed' | 'no_parent' | 'priority' | 'blocklisted' | 'peer_fallback' | (string & {})
+
+export interface OverviewCounts {
+  readonly bytes_from_peers: number
+  readonly bytes_from_origin: number
+  readonly bytes_from_seed_peers: number
+  readonly tasks_started: number
+  readonly tasks_finished: number
+  readonly peers_started: number
+  readonly peers_finished: number
+  readonly peers_failed: number
+  readonly back_to_source: number
+}
+
+/** One minute of the overview; `at` is its start. */
+export interface OverviewBucket extends OverviewCounts {
+  readonly at: string
+}
+
+/** `GET /api/v1/clusters/:id/overview`: the last hour, summed over the schedulers that answered. */
+export interface ClusterOverview {
+  readonly cluster_id: number
+  readonly window: { readonly from: string; readonly to: string; readonly bucket_seconds: number }
+  readonly schedulers: { readonly asked: number; readonly answered: number }
+  readonly totals: OverviewCounts & { readonly back_to_source_reasons: ReadonlyArray<{ readonly reason: BackToSourceReason; readonly count: number }> }
+  /** 60 minutes, oldest first, empty ones included. */
+  readonly buckets: readonly OverviewBucket[]
+}
+
+// swarm (docs/manager-api.md, "Console data")
 /** A peer's state in a swarm snapshot, as the scheduler holds it. */
 export type SwarmPeerState = 'pending' | 'running' | 'back-to-source' | 'succeeded' | 'failed' | 'left'
 
@@ -102,7 +147,7 @@ export interface SwarmPeer {
   /** Received over the last ~5 s. */
   readonly rate_bytes_per_second: number
   /** Why the peer went to the origin; null when it did not. */
-  readonly back_to_source_reason: string | null
+  readonly back_to_source_reason: BackToSourceReason | null
   readonly created_at: string
   readonly updated_at: string
 }
@@ -147,7 +192,9 @@ export interface Answers {
   '/api/v1/personal-access-tokens': { get: PersonalAccessToken[]; post: CreatedPersonalAccessToken }
   '/api/v1/personal-access-tokens/{id}': { get: PersonalAccessToken; patch: PersonalAccessToken; delete: undefined }
   '/api/v1/audits': { get: Audit[] }
-  // swarm (console-tasks)
+  // cluster overview and swarm
+  '/api/v1/hosts/versions': { get: HostVersion[] }
+  '/api/v1/clusters/{id}/overview': { get: ClusterOverview }
   '/api/v1/tasks/{task_id}/swarm': { get: TaskSwarm }
 }
 

@@ -7,6 +7,7 @@ import { bootstrapRoot } from '../auth/root-bootstrap.js'
 import { createMetricsRegistry } from '../../common/metrics.js'
 import type { DialectName } from '../db/database.js'
 import { createTestDatabase, type TestDatabase } from '../db/database-fixtures.js'
+import type { LiveSchedulers } from '../live/live-schedulers.js'
 import { createManagerServices, type ManagerServices } from '../manager-services.js'
 import { buildApi } from './app.js'
 
@@ -32,7 +33,14 @@ export interface TestApi {
 /** What join tokens carry as the CA's pin in these tests: no CA is made, none is needed to make tokens. */
 export const TEST_CA_PIN = 'P'.repeat(43)
 
-function build(test: TestDatabase, clock: ManualClock, logs: string[], consoleDir?: string): TestApi {
+/** What a test's API may be given besides its database: the clusters' live schedulers (fakes). */
+export interface TestApiOptions {
+  readonly liveSchedulers?: LiveSchedulers
+  /** Serves a console's files from there. */
+  readonly consoleDir?: string
+}
+
+function build(test: TestDatabase, clock: ManualClock, logs: string[], options: TestApiOptions = {}): TestApi {
   const queue = { enqueued: [] as Array<{ jobId: number; runAt: Date | undefined }>, removed: [] as number[] }
   const jobQueue = {
     enqueue: (jobId: number, runAt?: Date) => {
@@ -44,20 +52,20 @@ function build(test: TestDatabase, clock: ManualClock, logs: string[], consoleDi
       return Promise.resolve()
     },
   }
-  const services = createManagerServices({ database: test.database, clock, jobQueue }, { sessionTtlMs: SESSION_TTL_MS, scrypt: TEST_SCRYPT, caPin: () => TEST_CA_PIN })
   const logger = createLogger({ level: 'trace', name: 'manager', destination: { write: (line: string) => { logs.push(line) } } })
-  const app = buildApi({ registry: createMetricsRegistry('manager'), logger, services, consoleDir })
-  return { app, services, test, clock, logs, queue, another: () => build(test, clock, logs, consoleDir) }
+  const services = createManagerServices(
+    { database: test.database, clock, jobQueue, logger, ...(options.liveSchedulers === undefined ? {} : { liveSchedulers: options.liveSchedulers }) },
+    { sessionTtlMs: SESSION_TTL_MS, scrypt: TEST_SCRYPT, caPin: () => TEST_CA_PIN },
+  )
+  const app = buildApi({ registry: createMetricsRegistry('manager'), logger, services, consoleDir: options.consoleDir })
+  return { app, services, test, clock, logs, queue, another: () => build(test, clock, logs, options) }
 }
 
-/**
- * Opens a migrated database in `dialect`, makes root with ROOT_PASSWORD, and drops it all after
- * the test; `consoleDir` serves a console's files from there.
- */
-export async function startApi(t: TestContext, dialect: DialectName, options: { consoleDir?: string } = {}): Promise<TestApi> {
+/** Opens a migrated database in `dialect`, makes root with ROOT_PASSWORD, and drops it all after the test. */
+export async function startApi(t: TestContext, dialect: DialectName, options: TestApiOptions = {}): Promise<TestApi> {
   const test = await createTestDatabase(dialect)
   const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'))
-  const api = build(test, clock, [], options.consoleDir)
+  const api = build(test, clock, [], options)
   const apps: FastifyInstance[] = [api.app]
   t.after(async () => {
     for (const app of apps) await app.close()

@@ -302,6 +302,7 @@ for (const dialect of TEST_DIALECTS) {
         scheduler_cluster_config: { candidate_parent_limit: 6, filter_parent_limit: 15, job_rate_limit: 10 },
         seed_peer_cluster_config: { load_limit: 2000 }, peer_cluster_config: { load_limit: 200 },
         blocklist: { applications: [], urls: ['\\.iso$'], tags: [] }, is_default: false, created_at: 'x', updated_at: 'x',
+        members: { active_schedulers: 0, active_seed_peers: 0, hosts: 0 },
       })
       const patched = await call(api.app, { method: 'PATCH', url: `/api/v1/clusters/${east.id}`, token: root, body: { scheduler_cluster_config: { filter_parent_limit: 40 } } })
       assert.deepEqual(patched.json<{ scheduler_cluster_config: unknown }>().scheduler_cluster_config, { candidate_parent_limit: 6, filter_parent_limit: 40, job_rate_limit: 10 })

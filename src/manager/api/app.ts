@@ -6,6 +6,7 @@ import { ERROR_CODES } from '../../protocol/error-codes.js'
 import type { ManagerServices } from '../manager-services.js'
 import { auditRoutes } from './audits.js'
 import { certificateRoutes } from './certificates.js'
+import { clusterOverviewRoutes } from './cluster-overview.js'
 import { clusterRoutes } from './clusters.js'
 import { sendConsolePage, serveConsole, wantsConsolePage } from './console-files.js'
 import { memberRoutes } from './members.js'
@@ -18,6 +19,7 @@ import type { Route } from './route.js'
 import { catalogueRoutes } from './route-catalogue.js'
 import { registerRoutes } from './route-registrar.js'
 import { sessionRoutes } from './sessions.js'
+import { taskSwarmRoutes } from './task-swarm.js'
 import { userRoutes } from './users.js'
 
 /** The largest JSON body any route takes. */
@@ -40,10 +42,12 @@ export function apiRoutes(services: ManagerServices): Route[] {
     ...personalAccessTokenRoutes(services),
     ...auditRoutes(services),
     ...clusterRoutes(services),
+    ...clusterOverviewRoutes(services),
     ...memberRoutes(services),
     ...joinTokenRoutes(services),
     ...certificateRoutes(services),
     ...jobRoutes({ jobs: services.jobs, jobService: services.jobService, clusters: services.clusters }),
+    ...taskSwarmRoutes(services),
   ]
 }
 

@@ -1,12 +1,18 @@
 import { z } from 'zod'
 import type { Cluster, ClustersRepository } from '../db/clusters-repository.js'
+import type { ClusterMemberCounts, MembersQuery } from '../db/members-query.js'
 import { cidr, idParams, pagingQuery, regex, toRfc3339 } from './input-schemas.js'
 import { sendPage, toPage } from './paging.js'
 import { definedFields } from './defined-fields.js'
 import { defineRoute, permission, type Route } from './route.js'
 
-/** A cluster in Dragonfly's JSON: one id serves as the scheduler cluster's and the seed peer cluster's. */
-export function clusterJson(cluster: Cluster): Record<string, unknown> {
+const NO_MEMBERS: ClusterMemberCounts = { activeSchedulers: 0, activeSeedPeers: 0, hosts: 0 }
+
+/**
+ * A cluster in Dragonfly's JSON: one id serves as the scheduler cluster's and the seed peer
+ * cluster's; `members` (ours) counts its active schedulers and seed peers and its hosts.
+ */
+export function clusterJson(cluster: Cluster, members: ClusterMemberCounts = NO_MEMBERS): Record<string, unknown> {
   return {
     id: cluster.id,
     name: cluster.name,
@@ -18,6 +24,7 @@ export function clusterJson(cluster: Cluster): Record<string, unknown> {
     is_default: cluster.isDefault,
     created_at: toRfc3339(cluster.createdAtMs),
     updated_at: toRfc3339(cluster.updatedAtMs),
+    members: { active_schedulers: members.activeSchedulers, active_seed_peers: members.activeSeedPeers, hosts: members.hosts },
   }
 }
 
@@ -53,8 +60,9 @@ function configOf(body: z.output<typeof patchBody>): Record<string, unknown> {
 }
 
 /** Clusters under /api/v1, and the read routes under Dragonfly's Open API prefix for tokens. */
-export function clusterRoutes(components: { clusters: ClustersRepository }): Route[] {
-  const { clusters } = components
+export function clusterRoutes(components: { clusters: ClustersRepository; members: MembersQuery }): Route[] {
+  const { clusters, members } = components
+  const withMembers = async (cluster: Cluster): Promise<Record<string, unknown>> => clusterJson(cluster, (await members.countsByCluster([cluster.id])).get(cluster.id))
   const readRoutes = (prefix: string, who: string): Route[] => [
     defineRoute({
       method: 'GET',
@@ -64,7 +72,8 @@ export function clusterRoutes(components: { clusters: ClustersRepository }): Rou
       query: pagingQuery,
       handler: async ({ query, request, reply }) => {
         const page = await clusters.list(toPage(query))
-        return sendPage(request, reply, query, { items: page.clusters, total: page.total }, clusterJson)
+        const counts = await members.countsByCluster(page.clusters.map((cluster) => cluster.id))
+        return sendPage(request, reply, query, { items: page.clusters, total: page.total }, (cluster) => clusterJson(cluster, counts.get(cluster.id)))
       },
     }),
     defineRoute({
@@ -73,7 +82,7 @@ export function clusterRoutes(components: { clusters: ClustersRepository }): Rou
       summary: `Get a cluster${who}`,
       access: permission('cluster', 'read'),
       params: idParams,
-      handler: async ({ params }) => clusterJson(await clusters.getOrThrow(params.id)),
+      handler: async ({ params }) => withMembers(await clusters.getOrThrow(params.id)),
     }),
   ]
   return [
@@ -86,7 +95,7 @@ export function clusterRoutes(components: { clusters: ClustersRepository }): Rou
       access: permission('cluster', 'write'),
       status: 201,
       body: createBody,
-      handler: async ({ body }) => clusterJson(await clusters.create({ name: body.name, bio: body.bio, scopes: definedFields(body.scopes), config: configOf(body) })),
+      handler: async ({ body }) => withMembers(await clusters.create({ name: body.name, bio: body.bio, scopes: definedFields(body.scopes), config: configOf(body) })),
     }),
     defineRoute({
       method: 'PATCH',
@@ -95,7 +104,7 @@ export function clusterRoutes(components: { clusters: ClustersRepository }): Rou
       access: permission('cluster', 'write'),
       params: idParams,
       body: patchBody,
-      handler: async ({ params, body }) => clusterJson(await clusters.update(params.id, {
+      handler: async ({ params, body }) => withMembers(await clusters.update(params.id, {
         ...definedFields({ name: body.name, bio: body.bio }),
         ...(body.scopes === undefined ? {} : { scopes: definedFields(body.scopes) }),
         config: configOf(body),

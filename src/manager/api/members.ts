@@ -4,6 +4,7 @@ import type { HostsRepository } from '../db/hosts-repository.js'
 import type { MembersQuery } from '../db/members-query.js'
 import type { HostRow, SchedulerRow, SeedPeerRow } from '../db/schema.js'
 import { idParams, pagingQuery, queryInt, toRfc3339 } from './input-schemas.js'
+import { hostVersionsQuery } from './live-inputs.js'
 import { sendPage, toPage } from './paging.js'
 import { definedFields } from './defined-fields.js'
 import { defineRoute, permission, type Route } from './route.js'
@@ -167,6 +168,14 @@ export function memberRoutes(components: { members: MembersQuery; hosts: HostsRe
         const filter = definedFields({ clusterId: query.cluster_id, type: query.type, version: query.version, idc: query.idc, location: query.location, hostname: query.hostname, ip: query.ip })
         return sendPage(request, reply, query, await hosts.search(filter, toPage(query)), hostJson)
       },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/v1/hosts/versions',
+      summary: 'Count hosts by daemon version, most common first',
+      access: permission('host', 'read'),
+      query: hostVersionsQuery,
+      handler: async ({ query }) => hosts.versions(definedFields({ clusterId: query.cluster_id, type: query.type })),
     }),
     defineRoute({
       method: 'GET',

@@ -116,6 +116,16 @@ export class HostsRepository {
     return { items, total: Number(total) }
   }
 
+  /** How many hosts run each version, most common first, then by version; '' for hosts that did not say. */
+  async versions(filter: { readonly clusterId?: number; readonly type?: string }): Promise<Array<{ version: string; count: number }>> {
+    let query = this.db.selectFrom('hosts')
+    if (filter.clusterId !== undefined) query = query.where('cluster_id', '=', filter.clusterId)
+    if (filter.type !== undefined) query = query.where('type', '=', filter.type)
+    const rows = await query.select((eb) => ['version', eb.fn.countAll<number | string>().as('count')]).groupBy('version').execute()
+    return rows.map((row) => ({ version: row.version, count: Number(row.count) }))
+      .sort((a, b) => b.count - a.count || (a.version < b.version ? -1 : a.version > b.version ? 1 : 0))
+  }
+
   async get(id: number): Promise<HostRow | undefined> {
     return this.db.selectFrom('hosts').selectAll().where('id', '=', id).executeTakeFirst()
   }

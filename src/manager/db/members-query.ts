@@ -17,6 +17,13 @@ export interface MemberFilter {
   readonly type?: string
 }
 
+/** How many members a cluster has: schedulers and seed peers in state active (kept by keepalive), and hosts reported. */
+export interface ClusterMemberCounts {
+  readonly activeSchedulers: number
+  readonly activeSeedPeers: number
+  readonly hosts: number
+}
+
 /**
  * Reads (and deletes) the schedulers and seed peers the gRPC side registers. Read-only apart
  * from delete: registration and keepalive belong to the gRPC side's repositories.
@@ -49,6 +56,31 @@ export class MembersQuery {
     const items = await query.selectAll().orderBy('id').offset(page.offset).limit(page.limit).execute()
     const { total } = await query.select((eb) => eb.fn.countAll<number | string>().as('total')).executeTakeFirstOrThrow()
     return { items: items as Row[], total: Number(total) }
+  }
+
+  /** The counts of each cluster named: one grouped query per table, whatever the number of clusters. */
+  async countsByCluster(clusterIds: readonly number[]): Promise<Map<number, ClusterMemberCounts>> {
+    const counts = new Map<number, ClusterMemberCounts>(clusterIds.map((id) => [id, { activeSchedulers: 0, activeSeedPeers: 0, hosts: 0 }]))
+    if (clusterIds.length === 0) return counts
+    const ids = [...clusterIds]
+    const grouped = (rows: ReadonlyArray<{ cluster_id: number; count: number | string | bigint }>, field: keyof ClusterMemberCounts): void => {
+      for (const row of rows) {
+        const known = counts.get(row.cluster_id)
+        if (known !== undefined) counts.set(row.cluster_id, { ...known, [field]: Number(row.count) })
+      }
+    }
+    const [schedulers, seedPeers, hosts] = await Promise.all([
+      this.db.selectFrom('schedulers').select((eb) => ['cluster_id', eb.fn.countAll<number | string>().as('count')])
+        .where('cluster_id', 'in', ids).where('state', '=', 'active').groupBy('cluster_id').execute(),
+      this.db.selectFrom('seed_peers').select((eb) => ['cluster_id', eb.fn.countAll<number | string>().as('count')])
+        .where('cluster_id', 'in', ids).where('state', '=', 'active').groupBy('cluster_id').execute(),
+      this.db.selectFrom('hosts').select((eb) => ['cluster_id', eb.fn.countAll<number | string>().as('count')])
+        .where('cluster_id', 'in', ids).groupBy('cluster_id').execute(),
+    ])
+    grouped(schedulers, 'activeSchedulers')
+    grouped(seedPeers, 'activeSeedPeers')
+    grouped(hosts, 'hosts')
+    return counts
   }
 
   async getScheduler(id: number): Promise<SchedulerRow | undefined> {

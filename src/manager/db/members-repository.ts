@@ -122,12 +122,12 @@ export abstract class MembersRepository<Registration extends MemberRegistration,
     return result.numUpdatedRows > 0n
   }
 
-  /** The members of a cluster that kept alive within `timeoutMs`, by id. */
-  async listAlive(clusterId: number, timeoutMs: number): Promise<Record[]> {
+  /** The members of a cluster (of every cluster when undefined) that kept alive within `timeoutMs`, by id. */
+  async listAlive(clusterId: number | undefined, timeoutMs: number): Promise<Record[]> {
     const since = this.components.clock.nowMs() - timeoutMs
-    const rows = await this.db.selectFrom(this.members).selectAll()
-      .where('cluster_id', '=', clusterId).where('last_keepalive_at_ms', '>=', since)
-      .orderBy('id').execute()
+    let query = this.db.selectFrom(this.members).selectAll().where('last_keepalive_at_ms', '>=', since)
+    if (clusterId !== undefined) query = query.where('cluster_id', '=', clusterId)
+    const rows = await query.orderBy('id').execute()
     return rows.map((row) => this.toRecord(row as Row))
   }
 
