@@ -302,6 +302,23 @@ export interface paths {
         patch: operations["patchApiV1ClustersId"];
         trace?: never;
     };
+    "/api/v1/clusters/{id}/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The last hour of a cluster's traffic, summed over its active schedulers */
+        get: operations["getApiV1ClustersIdOverview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/oapi/v1/clusters": {
         parameters: {
             query?: never;
@@ -415,6 +432,23 @@ export interface paths {
         };
         /** List hosts (daemons and seed peers) schedulers reported; hostname and ip match substrings */
         get: operations["getApiV1Hosts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hosts/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Count hosts by daemon version, most common first */
+        get: operations["getApiV1HostsVersions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1655,6 +1689,38 @@ export interface operations {
             };
         };
     };
+    getApiV1ClustersIdOverview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                    };
+                };
+            };
+        };
+    };
     getApiV1ClustersId: {
         parameters: {
             query?: never;
@@ -2064,6 +2130,39 @@ export interface operations {
                 location?: string;
                 hostname?: string;
                 ip?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                    };
+                };
+            };
+        };
+    };
+    getApiV1HostsVersions: {
+        parameters: {
+            query?: {
+                cluster_id?: string;
+                type?: "normal" | "seed";
             };
             header?: never;
             path?: never;
