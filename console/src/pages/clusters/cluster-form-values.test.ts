@@ -1,17 +1,8 @@
 import { expect, it } from 'vitest'
-import type { Cluster } from '../../api/types'
+import { someCluster } from './cluster-fixtures'
 import { clusterPatchOf, EMPTY_CLUSTER_FORM, formValuesOf, isEmptyPatch, newClusterBodyOf } from './cluster-form-values'
 
-const EAST: Cluster = {
-  id: 2, name: 'east', bio: 'east coast',
-  scopes: { idc: 'e1', location: 'us|east', cidrs: ['10.1.0.0/16', '10.2.0.0/16'], hostnames: ['^east-'] },
-  scheduler_cluster_id: 2, seed_peer_cluster_id: 2,
-  scheduler_cluster_config: { candidate_parent_limit: 4, filter_parent_limit: 15, job_rate_limit: 10 },
-  seed_peer_cluster_config: { load_limit: 2000 }, peer_cluster_config: { load_limit: 200 },
-  blocklist: { applications: [], urls: [], tags: ['nightly'] },
-  is_default: false, created_at: '2026-12-01T07:00:00.000Z', updated_at: '2026-12-01T07:00:00.000Z',
-  members: { active_schedulers: 1, active_seed_peers: 1, hosts: 3 },
-}
+const EAST = someCluster()
 
 it('sends nothing when nothing changed, however the lists were retyped', () => {
   const before = formValuesOf(EAST)

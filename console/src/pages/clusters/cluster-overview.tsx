@@ -45,13 +45,13 @@ export function ClusterOverviewTab() {
       <ErrorLine message={overview.error} />
       {data === undefined ? (overview.loading ? <p className="loading">loading…</p> : null) : (
         <>
-          <div className="stats overview-stats">
+          <div className="stats">
             <ShareTile totals={data.totals} />
             <StatTile label="From peers" value={formatBytes(data.totals.bytes_from_peers)} detail={`${formatBytes(data.totals.bytes_from_seed_peers)} of it from seed peers`} />
             <StatTile label="From origin" value={formatBytes(data.totals.bytes_from_origin)} />
             <StatTile label="Tasks started" value={String(data.totals.tasks_started)} />
             <StatTile label="Tasks finished" value={String(data.totals.tasks_finished)} />
-            <StatTile label="Back to source" value={String(data.totals.back_to_source)} detail={`${data.totals.peers_failed} peers failed`} />
+            <StatTile label="Back to source" value={String(data.totals.back_to_source)} detail={`${data.totals.peers_failed} ${data.totals.peers_failed === 1 ? 'peer' : 'peers'} failed`} />
           </div>
           <SchedulersLine schedulers={data.schedulers} />
           <h2>Bytes per minute, last hour</h2>
