@@ -34,7 +34,7 @@ function VersionsChart({ clusterId, type }: { readonly clusterId: string; readon
     (signal) => api.get('/api/v1/hosts/versions', { query: { cluster_id: clusterId, ...(type === '' ? {} : { type }) }, signal }),
     `${clusterId}/${type}`,
   )
-  const bars = (versions.data ?? []).map((row) => ({ label: row.version === '' ? 'unknown' : row.version, parts: [{ series: 'value', value: row.count }] }))
+  const bars = (versions.data ?? []).map((row) => ({ label: row.version === '' ? 'unknown' : row.version, parts: [{ series: 'hosts', value: row.count }] }))
   return (
     <>
       <h2>Hosts by version</h2>
