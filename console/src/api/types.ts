@@ -266,3 +266,94 @@ export interface Answers {
   '/api/v1/jobs/{id}/copy': { post: Job }
   '/api/v1/jobs/{id}/hosts': { get: JobHostRow[] }
 }
+
+// clusters (the overview's types are above)
+
+/** A minute of the cluster overview, as the cluster pages read it. */
+export type ClusterOverviewBucket = OverviewBucket
+
+export interface ClusterScopes {
+  readonly idc: string
+  readonly location: string
+  readonly cidrs: string[]
+  readonly hostnames: string[]
+}
+
+/** A cluster in Dragonfly's JSON: its id is also the scheduler cluster's and the seed peer cluster's. */
+export interface Cluster {
+  readonly id: number
+  readonly name: string
+  readonly bio: string
+  readonly scopes: ClusterScopes
+  readonly scheduler_cluster_id: number
+  readonly seed_peer_cluster_id: number
+  readonly scheduler_cluster_config: { readonly candidate_parent_limit: number; readonly filter_parent_limit: number; readonly job_rate_limit: number }
+  readonly seed_peer_cluster_config: { readonly load_limit: number }
+  readonly peer_cluster_config: { readonly load_limit: number }
+  readonly blocklist: { readonly applications: string[]; readonly urls: string[]; readonly tags: string[] }
+  readonly is_default: boolean
+  readonly created_at: string
+  readonly updated_at: string
+  readonly members: ClusterMembers
+}
+
+export type MemberState = 'active' | 'inactive'
+
+/** A scheduler (Dragonfly's `host_name`), with when it last kept alive. */
+export interface Scheduler {
+  readonly id: number
+  readonly host_name: string
+  readonly ip: string
+  readonly port: number
+  readonly idc: string
+  readonly location: string
+  readonly host_id: string
+  readonly state: MemberState
+  readonly scheduler_cluster_id: number
+  readonly last_keepalive_at: string
+  readonly created_at: string
+  readonly updated_at: string
+}
+
+export interface SeedPeer {
+  readonly id: number
+  readonly host_name: string
+  readonly type: string
+  readonly ip: string
+  readonly port: number
+  readonly idc: string
+  readonly location: string
+  readonly host_id: string
+  readonly state: MemberState
+  readonly seed_peer_cluster_id: number
+  readonly last_keepalive_at: string
+  readonly created_at: string
+  readonly updated_at: string
+}
+
+/** A daemon or seed peer a scheduler reported. */
+export interface Host {
+  readonly id: number
+  readonly host_id: string
+  readonly hostname: string
+  readonly ip: string
+  readonly port: number
+  readonly idc: string
+  readonly location: string
+  readonly version: string
+  readonly os: string
+  readonly type: 'normal' | 'seed'
+  readonly cluster_id: number
+  readonly last_seen: string
+  readonly created_at: string
+  readonly updated_at: string
+}
+
+// Declaration merging: the clusters routes, kept apart from the other areas' entries.
+export interface Answers {
+  '/api/v1/clusters': { get: Cluster[]; post: Cluster }
+  '/api/v1/clusters/{id}': { get: Cluster; patch: Cluster; delete: undefined }
+  '/api/v1/schedulers': { get: Scheduler[] }
+  '/api/v1/seed-peers': { get: SeedPeer[] }
+  '/api/v1/hosts': { get: Host[] }
+}

@@ -1,10 +1,11 @@
-import { z } from 'zod'
+import type { z } from 'zod'
 import type { Cluster, ClustersRepository } from '../db/clusters-repository.js'
 import type { ClusterMemberCounts, MembersQuery } from '../db/members-query.js'
-import { cidr, idParams, pagingQuery, regex, toRfc3339 } from './input-schemas.js'
+import { idParams, pagingQuery, toRfc3339 } from './input-schemas.js'
 import { sendPage, toPage } from './paging.js'
 import { definedFields } from './defined-fields.js'
 import { defineRoute, permission, type Route } from './route.js'
+import { clusterPatchBody as patchBody, newClusterBody as createBody } from './cluster-schemas.js'
 
 const NO_MEMBERS: ClusterMemberCounts = { activeSchedulers: 0, activeSeedPeers: 0, hosts: 0 }
 
@@ -27,28 +28,6 @@ export function clusterJson(cluster: Cluster, members: ClusterMemberCounts = NO_
     members: { active_schedulers: members.activeSchedulers, active_seed_peers: members.activeSeedPeers, hosts: members.hosts },
   }
 }
-
-const text = z.string().max(1024)
-const list = <T extends z.ZodType>(item: T): z.ZodArray<T> => z.array(item).max(256)
-
-/** Validated here, before the repository applies its defaults: CIDRs parse, hostname regexes compile. */
-const scopes = z.object({ idc: text.optional(), location: text.optional(), cidrs: list(cidr).optional(), hostnames: list(regex).optional() })
-
-/** Each section's fields, every one optional: a creation fills the gaps with defaults, a PATCH keeps the current values. */
-const sections = {
-  scheduler_cluster_config: z.object({
-    candidate_parent_limit: z.number().int().min(1).max(20).optional(),
-    filter_parent_limit: z.number().int().min(1).max(1000).optional(),
-    job_rate_limit: z.number().int().min(1).max(1_000_000).optional(),
-  }).optional(),
-  seed_peer_cluster_config: z.object({ load_limit: z.number().int().min(1).max(100_000).optional() }).optional(),
-  peer_cluster_config: z.object({ load_limit: z.number().int().min(1).max(100_000).optional() }).optional(),
-  blocklist: z.object({ applications: list(text).optional(), urls: list(regex).optional(), tags: list(text).optional() }).optional(),
-}
-
-const clusterName = z.string().min(1).max(255).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, and . _ - after the first')
-const createBody = z.object({ name: clusterName, bio: text.default(''), scopes: scopes.default({}), ...sections })
-const patchBody = z.object({ name: clusterName.optional(), bio: text.optional(), scopes: scopes.optional(), ...sections })
 
 function configOf(body: z.output<typeof patchBody>): Record<string, unknown> {
   return definedFields({

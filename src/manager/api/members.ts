@@ -7,6 +7,7 @@ import { idParams, pagingQuery, queryInt, toRfc3339 } from './input-schemas.js'
 import { hostVersionsQuery } from './live-inputs.js'
 import { sendPage, toPage } from './paging.js'
 import { definedFields } from './defined-fields.js'
+import { hostsQuery } from './host-schemas.js'
 import { defineRoute, permission, type Route } from './route.js'
 
 function features(text: string): unknown {
@@ -155,15 +156,7 @@ export function memberRoutes(components: { members: MembersQuery; hosts: HostsRe
       url: '/api/v1/hosts',
       summary: 'List hosts (daemons and seed peers) schedulers reported; hostname and ip match substrings',
       access: permission('host', 'read'),
-      query: pagingQuery.extend({
-        cluster_id: clusterId.optional(),
-        type: z.enum(['normal', 'seed']).optional(),
-        version: filterText.optional(),
-        idc: filterText.optional(),
-        location: filterText.optional(),
-        hostname: filterText.optional(),
-        ip: filterText.optional(),
-      }),
+      query: hostsQuery,
       handler: async ({ query, request, reply }) => {
         const filter = definedFields({ clusterId: query.cluster_id, type: query.type, version: query.version, idc: query.idc, location: query.location, hostname: query.hostname, ip: query.ip })
         return sendPage(request, reply, query, await hosts.search(filter, toPage(query)), hostJson)

@@ -1,6 +1,6 @@
 import { distributionArgs } from '@manager-jobs/job-args'
 import { checkedJobBody, type Checked } from './checked-job-body'
-import { linesOf } from './lines-of'
+import { linesOf } from '../../components/lines-of'
 import { present } from './present'
 
 /** The "New distribution" form's fields, as typed. */

@@ -6,7 +6,7 @@ import { Field, SelectField } from '../../components/field'
 import { PageHeader } from '../../components/layout'
 import { ClusterCheckboxes } from './cluster-checkboxes'
 import { distributionBody, EMPTY_DISTRIBUTION, type DistributionForm } from './distribution-body'
-import { TextAreaField } from './text-area-field'
+import { TextAreaField } from '../../components/text-area-field'
 
 /** The form's free-text fields. */
 type TextKey = { [K in keyof DistributionForm]: string extends DistributionForm[K] ? K : never }[keyof DistributionForm]

@@ -7,7 +7,7 @@ import { Field, SelectField } from '../../components/field'
 import { PageHeader } from '../../components/layout'
 import { ClusterCheckboxes } from './cluster-checkboxes'
 import { EMPTY_PREHEAT, preheatBody, type PreheatForm } from './preheat-body'
-import { TextAreaField } from './text-area-field'
+import { TextAreaField } from '../../components/text-area-field'
 
 /** The form's free-text fields. */
 type TextKey = { [K in keyof PreheatForm]: string extends PreheatForm[K] ? K : never }[keyof PreheatForm]

@@ -1,4 +1,4 @@
-import { linesOf } from './lines-of'
+import { linesOf } from '../../components/lines-of'
 
 /**
  * The "Headers" textarea, `Name: value` a line, as the API's `headers` record; the first line

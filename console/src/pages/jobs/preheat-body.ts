@@ -1,7 +1,7 @@
 import { preheatArgs, type Scope } from '@manager-jobs/job-args'
 import { formNumber } from './form-number'
 import { checkedJobBody, type Checked } from './checked-job-body'
-import { linesOf } from './lines-of'
+import { linesOf } from '../../components/lines-of'
 import { present } from './present'
 import { parseHeaders } from './parse-headers'
 
