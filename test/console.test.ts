@@ -45,6 +45,8 @@ describe('console: the pages in a browser, against a running cluster', { timeout
   let rootToken = ''
   let defaultClusterName = ''
   const peers: DaemonProcess[] = []
+  /** Every address root's browser asked for. */
+  const visited: string[] = []
   const stops: Array<() => Promise<void>> = []
 
   const rest = (): string => `http://${manager.address ?? ''}`
@@ -78,6 +80,12 @@ describe('console: the pages in a browser, against a running cluster', { timeout
     // Signed in: the frame of the console (its menu and the way out), on the first section.
     await target.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: UI_MS })
     assert.equal(new URL(target.url()).pathname, '/clusters')
+  }
+
+  /** Signs root in unless flow 1 already did: any one flow can run alone (`--test-name-pattern`). */
+  async function asRoot(): Promise<void> {
+    if ((await rootContext.cookies()).some((cookie) => cookie.name === 'damselfly_session')) return
+    await signIn(page, 'root', ROOT_PASSWORD)
   }
 
   before(async () => {
@@ -119,6 +127,8 @@ describe('console: the pages in a browser, against a running cluster', { timeout
     const signedIn = await api<{ token: string }>('POST', '/api/v1/users/signin', { name: 'root', password: ROOT_PASSWORD })
     assert.equal(signedIn.status, 200, JSON.stringify(signedIn.json))
     rootToken = signedIn.json.token
+    const guest = await api('POST', '/api/v1/users', { name: GUEST.name, password: GUEST.password, email: 'viewer@example.com', roles: ['guest'], must_change_password: false })
+    assert.equal(guest.status, 201, JSON.stringify(guest.json))
     const defaultCluster = await manager.clusters.ensureDefault()
     defaultClusterName = defaultCluster.name
     await waitFor(async () => (await manager.hosts.list(defaultCluster.id)).length === 4, 'the scheduler to report the seed peer and the three daemons', 60_000)
@@ -127,6 +137,7 @@ describe('console: the pages in a browser, against a running cluster', { timeout
     stops.push(() => browser.close())
     rootContext = await browser.newContext({ viewport: { width: 1280, height: 800 } })
     page = await rootContext.newPage()
+    rootContext.on('request', (request) => visited.push(request.url()))
   }, { timeout: 120_000 })
 
   after(async () => {
@@ -134,19 +145,17 @@ describe('console: the pages in a browser, against a running cluster', { timeout
     await (dir as typeof dir | undefined)?.remove()
   })
 
-  it('1. signs in as root and lands on the clusters', { timeout: 30_000 }, async () => {
+  it('1. signs in as root, and keeps no secret in the browser but the HttpOnly session cookie', { timeout: 30_000 }, async () => {
     await open(page, '/signin', 'Damselfly')
     await saveScreenshots(page, SHOTS, 'signin')
     await signIn(page, 'root', ROOT_PASSWORD)
     await page.locator('.whoami').filter({ hasText: 'root' }).waitFor({ timeout: UI_MS })
     await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name: 'Users' }).waitFor({ timeout: UI_MS })
-    const cookies = await rootContext.cookies()
-    assert.ok(cookies.some((cookie) => cookie.name === 'damselfly_session' && cookie.httpOnly), 'the session is an HttpOnly cookie')
-    const stored: unknown = await page.evaluate('window.localStorage.length + window.sessionStorage.length')
-    assert.equal(stored, 0, 'nothing in the browser\'s storage')
+    await assertNoSecretKept(page)
   })
 
   it('2. creates a cluster through the form and finds it in the list', { timeout: 40_000 }, async () => {
+    await asRoot()
     await open(page, '/clusters', 'Clusters')
     await page.getByRole('table', { name: 'Clusters' }).getByRole('link', { name: defaultClusterName }).waitFor({ timeout: UI_MS })
     await saveScreenshots(page, SHOTS, 'clusters')
@@ -160,7 +169,6 @@ describe('console: the pages in a browser, against a running cluster', { timeout
     await saveScreenshots(page, SHOTS, 'cluster-new')
     await page.getByRole('button', { name: 'Create cluster' }).click()
     await heading(page, 'east')
-    await saveScreenshots(page, SHOTS, 'cluster')
 
     await open(page, '/clusters', 'Clusters')
     await page.getByRole('table', { name: 'Clusters' }).getByRole('link', { name: 'east', exact: true }).waitFor({ timeout: UI_MS })
@@ -182,6 +190,7 @@ describe('console: the pages in a browser, against a running cluster', { timeout
   })
 
   it('3. preheats an image from the registry through the form and sees it succeed', { timeout: 90_000 }, async () => {
+    await asRoot()
     await open(page, '/jobs/preheats', 'Preheat')
     await saveScreenshots(page, SHOTS, 'preheats')
     await page.getByRole('link', { name: 'New preheat' }).click()
@@ -199,6 +208,7 @@ describe('console: the pages in a browser, against a running cluster', { timeout
   })
 
   it('4. distributes a file to the three daemons through the form and sees every host reach 100%', { timeout: 90_000 }, async () => {
+    await asRoot()
     const url = origin.serve('/release.bin', await makeRandomFile(join(dir.path, 'release.bin'), 8 * MiB))
     await open(page, '/jobs/distributions', 'Distribution')
     await saveScreenshots(page, SHOTS, 'distributions')
@@ -224,11 +234,16 @@ describe('console: the pages in a browser, against a running cluster', { timeout
   })
 
   it('5. finds a running download\'s task and watches its swarm: peers and the edges between them', { timeout: 90_000 }, async () => {
+    await asRoot()
     // Slow enough (1 MiB/s per daemon) to still be running while the pages load.
     const url = origin.serve('/dataset.bin', await makeRandomFile(join(dir.path, 'dataset.bin'), 24 * MiB))
     const created = await api<{ id: number }>('POST', '/api/v1/jobs', { type: 'distribution', args: { type: 'file', url, hosts: [...PEERS], rate_limit: '1MiB' } })
     assert.equal(created.status, 200, JSON.stringify(created.json))
     const taskId = taskIdFor({ url })
+    await waitFor(async () => {
+      const rows = (await api<Array<{ completed_bytes: number }>>('GET', `/api/v1/jobs/${created.json.id}/hosts`)).json
+      return rows.length === PEERS.length && rows.every((row) => row.completed_bytes > 0)
+    }, 'every daemon to have started the download', 30_000)
 
     await open(page, '/tasks', 'Tasks')
     await page.getByLabel('Search by', { exact: true }).selectOption({ label: 'URL' })
@@ -260,9 +275,7 @@ describe('console: the pages in a browser, against a running cluster', { timeout
     assert.equal(stopped.status, 200)
   })
 
-  it('6. shows a guest no Users entry or page and no way to create a job; the API\'s refusal is one line', { timeout: 60_000 }, async () => {
-    const made = await api('POST', '/api/v1/users', { name: GUEST.name, password: GUEST.password, email: 'viewer@example.com', roles: ['guest'], must_change_password: false })
-    assert.equal(made.status, 201, JSON.stringify(made.json))
+  it('6. a guest sees no users page and cannot create a job: no Users entry, no New links, and the API\'s refusal in one line', { timeout: 60_000 }, async () => {
     const guestContext = await browser.newContext({ viewport: { width: 1280, height: 800 } })
     try {
       const guest = await guestContext.newPage()
@@ -296,6 +309,54 @@ describe('console: the pages in a browser, against a running cluster', { timeout
       await guestContext.close()
     }
   })
+
+  it('7. shows root the account pages: users (with the guest), access tokens, the audit log and the profile', { timeout: 40_000 }, async () => {
+    await asRoot()
+    await open(page, '/users', 'Users')
+    await page.getByRole('table', { name: 'Users' }).getByText(GUEST.name, { exact: true }).waitFor({ timeout: UI_MS })
+    await saveScreenshots(page, SHOTS, 'users')
+    await open(page, '/tokens', 'Access tokens')
+    await page.getByRole('button', { name: 'New token' }).click()
+    await page.getByLabel('Name', { exact: true }).fill('harbor')
+    await page.getByLabel('Expires in days', { exact: true }).fill('30')
+    await page.getByLabel('job', { exact: true }).check()
+    await page.getByRole('button', { name: 'Create token' }).click()
+    const secret = page.locator('.secret')
+    await secret.waitFor({ timeout: UI_MS })
+    const token = (await secret.innerText()).trim()
+    assert.match(token, /^dfp_/, 'the token is shown once')
+    await page.getByRole('table', { name: 'Tokens' }).getByText('harbor', { exact: true }).waitFor({ timeout: UI_MS })
+    await saveScreenshots(page, SHOTS, 'tokens')
+    await assertNoSecretKept(page, token)
+    await open(page, '/profile', 'Profile')
+    await open(page, '/tokens', 'Access tokens')
+    await page.getByRole('table', { name: 'Tokens' }).getByText('harbor', { exact: true }).waitFor({ timeout: UI_MS })
+    assert.equal(await page.locator('.secret').count(), 0, 'the secret is gone once the page is left')
+    await open(page, '/audit', 'Audit log')
+    // The cluster made through the form in flow 2 was audited as root's.
+    await page.getByRole('table', { name: 'Audit log' }).getByText('root').first().waitFor({ timeout: UI_MS })
+    await saveScreenshots(page, SHOTS, 'audit')
+    await open(page, '/profile', 'Profile')
+    await page.getByRole('link', { name: 'Change password' }).waitFor({ timeout: UI_MS })
+    await saveScreenshots(page, SHOTS, 'profile')
+  })
+
+  /**
+   * The browser holds no credential a script could read: the session is an HttpOnly cookie (not in
+   * `document.cookie`), local and session storage are empty, and no address visited carried the
+   * session or `secret`.
+   */
+  async function assertNoSecretKept(target: Page, secret?: string): Promise<void> {
+    const session = (await rootContext.cookies()).find((cookie) => cookie.name === 'damselfly_session')
+    assert.ok(session?.httpOnly === true, 'the session is an HttpOnly cookie')
+    const scriptCookies: unknown = await target.evaluate('document.cookie')
+    assert.equal(scriptCookies, '', 'script sees no cookie')
+    const stored: unknown = await target.evaluate('window.localStorage.length + window.sessionStorage.length')
+    assert.equal(stored, 0, 'nothing in the browser\'s storage')
+    for (const url of visited) {
+      assert.ok(!url.includes(session.value) && (secret === undefined || !url.includes(secret)), `no credential in the address ${url}`)
+    }
+  }
 
   async function attributes(elements: Locator, name: string): Promise<string[]> {
     return Promise.all((await elements.all()).map(async (element) => (await element.getAttribute(name)) ?? ''))
