@@ -10,7 +10,10 @@ export default defineConfig({
   plugins: [react()],
   resolve: {
     // The API's own input rules, so a form refuses exactly what the API would.
-    alias: { '@manager-api': fileURLToPath(new URL('../src/manager/api/', import.meta.url)) },
+    alias: {
+      '@manager-api': fileURLToPath(new URL('../src/manager/api/', import.meta.url)),
+      '@manager-jobs': fileURLToPath(new URL('../src/manager/jobs/', import.meta.url)),
+    },
   },
   build: {
     outDir: fileURLToPath(new URL('../dist/console/', import.meta.url)),

@@ -1,3 +1,5 @@
+// First: it configures zod before any schema module is evaluated.
+import './zod-jitless'
 import { StrictMode } from 'react'
 import { createRoot } from 'react-dom/client'
 import { App } from './app'

@@ -3,6 +3,7 @@ const TONES: Record<string, 'ok' | 'bad' | 'warn' | undefined> = {
   active: 'ok', inactive: 'bad',
   succeeded: 'ok', failed: 'bad', left: 'bad', running: 'warn', 'back-to-source': 'warn', pending: undefined,
   enable: 'ok', disable: 'bad', revoked: 'bad',
+  success: 'ok', failure: 'bad',
 }
 
 /** A state as a coloured word: the word carries the meaning, the colour only helps. */

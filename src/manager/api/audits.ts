@@ -1,7 +1,6 @@
-import { z } from 'zod'
-import { PERMISSION_OBJECTS } from '../auth/permissions.js'
-import { ACTOR_TYPES, AUDIT_STATES, type Audit, type AuditsRepository } from '../db/audits-repository.js'
-import { pagingQuery, rfc3339, toRfc3339 } from './input-schemas.js'
+import type { Audit, AuditsRepository } from '../db/audits-repository.js'
+import { auditsQuery } from './audit-schemas.js'
+import { toRfc3339 } from './input-schemas.js'
 import { sendPage, toPage } from './paging.js'
 import { defineRoute, permission, type Route } from './route.js'
 
@@ -27,15 +26,7 @@ export function auditRoutes(components: { audits: AuditsRepository }): Route[] {
       url: '/api/v1/audits',
       summary: 'List audit rows, newest first, with filters; since is inclusive, until exclusive',
       access: permission('audit', 'read'),
-      query: pagingQuery.extend({
-        actor_type: z.enum(ACTOR_TYPES).optional(),
-        actor_name: z.string().max(255).optional(),
-        object: z.enum(PERMISSION_OBJECTS).optional(),
-        state: z.enum(AUDIT_STATES).optional(),
-        method: z.enum(['POST', 'PUT', 'PATCH', 'DELETE']).optional(),
-        since: rfc3339.optional(),
-        until: rfc3339.optional(),
-      }),
+      query: auditsQuery,
       handler: async ({ query, request, reply }) => {
         const filter = {
           ...(query.actor_type === undefined ? {} : { actorType: query.actor_type }),

@@ -2,9 +2,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import type { Principal } from '../auth/principal.js'
 import type { Cluster, ClustersRepository } from '../db/clusters-repository.js'
-import { JOB_STATES, JOB_TYPES, type Job, type JobsRepository } from '../db/jobs-repository.js'
+import { JOB_TYPES } from '../db/job-type.js'
+import { JOB_STATES, type Job, type JobsRepository } from '../db/jobs-repository.js'
 import { optional } from '../jobs/job-args.js'
 import type { JobActor, JobService } from '../jobs/job-service.js'
+import { createJobBody } from './create-job-body.js'
 import { idParams, pagingQuery, rfc3339 } from './input-schemas.js'
 import { jobHostJson, jobJson } from './job-json.js'
 import { sendPage, toPage } from './paging.js'
@@ -16,16 +18,6 @@ const EVENTS_POLL_MS = 500
 const EVENTS_HEARTBEAT_MS = 15_000
 /** Host rows sent per poll at most; the rest follow at the next. */
 const EVENTS_BATCH = 2_000
-
-
-const createBody = z.object({
-  type: z.enum(JOB_TYPES),
-  bio: optional(z.string().max(1024)),
-  args: z.preprocess((value) => value ?? {}, z.record(z.string(), z.unknown())),
-  scheduler_cluster_ids: optional(z.array(z.number().int().min(1).max(2_147_483_647)).max(100)),
-  /** Run at this time rather than now. */
-  scheduled_at: optional(rfc3339),
-})
 
 const listQuery = pagingQuery.extend({
   type: z.enum(JOB_TYPES).optional(),
@@ -62,7 +54,7 @@ export function jobRoutes(components: { jobs: JobsRepository; jobService: JobSer
       url: `${prefix}/jobs`,
       summary: `Create a job: preheat, distribution, get_task or delete_task${who}; rate-limited per cluster`,
       access: permission('job', 'write'),
-      body: createBody,
+      body: createJobBody,
       handler: async ({ body, principal }) => render(await jobService.create({
         type: body.type,
         bio: body.bio ?? '',

@@ -1,15 +1,11 @@
-import { z } from 'zod'
 import type { Clock } from '../../common/clock.js'
 import { DamselflyError } from '../../protocol/damselfly-error.js'
-import { TOKEN_SCOPE_NAMES, type TokenScope } from '../auth/permissions.js'
 import { newSecretToken } from '../auth/secret-token.js'
-import { TOKEN_STATES, type PersonalAccessToken, type PersonalAccessTokensRepository } from '../db/personal-access-tokens-repository.js'
-import { idParams, pagingQuery, queryInt, rfc3339, toRfc3339 } from './input-schemas.js'
+import type { PersonalAccessToken, PersonalAccessTokensRepository } from '../db/personal-access-tokens-repository.js'
+import { idParams, toRfc3339 } from './input-schemas.js'
 import { sendPage, toPage } from './paging.js'
+import { newTokenBody, tokenPatchBody, tokensQuery } from './personal-access-token-schemas.js'
 import { defineRoute, permission, signedIn, type Route } from './route.js'
-
-const scopes = z.array(z.enum(TOKEN_SCOPE_NAMES as [TokenScope, ...TokenScope[]])).min(1).max(TOKEN_SCOPE_NAMES.length)
-const tokenName = z.string().min(1).max(255)
 
 /** Dragonfly's JSON for a token; `token` only in the answer to its creation. */
 function tokenJson(token: PersonalAccessToken, secret?: string): Record<string, unknown> {
@@ -46,7 +42,7 @@ export function personalAccessTokenRoutes(components: { tokens: PersonalAccessTo
       summary: 'Create a token for oneself; the answer holds the token, once',
       access: signedIn('personal_access_token'),
       status: 201,
-      body: z.object({ name: tokenName, bio: z.string().max(1024).default(''), scopes, expired_at: rfc3339 }),
+      body: newTokenBody,
       handler: async ({ body, principal }) => {
         if (principal.kind === 'anonymous') throw new DamselflyError('UNAUTHENTICATED', 'sign in first')
         const { token, hash } = newSecretToken('pat')
@@ -59,7 +55,7 @@ export function personalAccessTokenRoutes(components: { tokens: PersonalAccessTo
       url: '/api/v1/personal-access-tokens',
       summary: 'List one\'s own tokens (everyone\'s, filtered by user_id, with read on personal_access_token)',
       access: signedIn('personal_access_token'),
-      query: pagingQuery.extend({ user_id: queryInt(1, 2_147_483_647).optional(), state: z.enum(TOKEN_STATES).optional() }),
+      query: tokensQuery,
       handler: async ({ query, principal, can, request, reply }) => {
         if (principal.kind === 'anonymous') throw new DamselflyError('UNAUTHENTICATED', 'sign in first')
         const userId = can('personal_access_token', 'read') ? query.user_id : principal.user.id
@@ -83,7 +79,7 @@ export function personalAccessTokenRoutes(components: { tokens: PersonalAccessTo
       access: permission('personal_access_token', 'write'),
       ownerOf,
       params: idParams,
-      body: z.object({ name: tokenName.optional(), bio: z.string().max(1024).optional(), scopes: scopes.optional(), state: z.enum(TOKEN_STATES).optional(), expired_at: rfc3339.optional() }),
+      body: tokenPatchBody,
       handler: async ({ params, body }) => {
         await tokens.getOrThrow(params.id)
         return tokenJson(await tokens.update(params.id, {

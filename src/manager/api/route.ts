@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { z } from 'zod'
-import type { ActorType } from '../db/audits-repository.js'
+import type { ActorType } from '../db/audit-kinds.js'
 import type { PermissionAction, PermissionObject } from '../auth/permissions.js'
 import type { Principal } from '../auth/principal.js'
 

@@ -1,13 +1,13 @@
-import { z } from 'zod'
 import { DamselflyError } from '../../protocol/damselfly-error.js'
 import type { PasswordHasher } from '../auth/password-hasher.js'
 import { ROOT_ROLE, scopesAllow } from '../auth/permissions.js'
 import type { RolesRepository } from '../db/roles-repository.js'
 import type { SessionsRepository } from '../db/sessions-repository.js'
-import { USER_STATES, type User, type UsersRepository } from '../db/users-repository.js'
-import { idParams, idText, name, newPassword, pagingQuery, toRfc3339 } from './input-schemas.js'
+import type { User, UsersRepository } from '../db/users-repository.js'
+import { idParams, toRfc3339 } from './input-schemas.js'
 import { sendPage, toPage } from './paging.js'
 import { defineRoute, permission, signedIn, type Route } from './route.js'
+import { newUserBody, resetPasswordBody, userPatchBody, userRoleParams, usersQuery } from './user-schemas.js'
 
 /** A user as the API shows it (Dragonfly's field names); never a password or its hash. */
 export function userJson(user: User): Record<string, unknown> {
@@ -22,10 +22,6 @@ export function userJson(user: User): Record<string, unknown> {
     updated_at: toRfc3339(user.updatedAtMs),
   }
 }
-
-const email = z.email().max(255)
-const roleName = z.string().min(1).max(64)
-const userRoleParams = z.object({ id: idText, role: roleName })
 
 interface UserComponents {
   users: UsersRepository
@@ -57,7 +53,7 @@ export function userRoutes(components: UserComponents): Route[] {
       url: '/api/v1/users',
       summary: 'List users',
       access: permission('user', 'read'),
-      query: pagingQuery.extend({ name: z.string().max(255).optional(), email: z.string().max(255).optional(), state: z.enum(USER_STATES).optional() }),
+      query: usersQuery,
       handler: async ({ query, request, reply }) => {
         const filter = { ...(query.name === undefined ? {} : { name: query.name }), ...(query.email === undefined ? {} : { email: query.email }), ...(query.state === undefined ? {} : { state: query.state }) }
         return sendPage(request, reply, query, await users.list(filter, toPage(query)), userJson)
@@ -69,13 +65,7 @@ export function userRoutes(components: UserComponents): Route[] {
       summary: 'Create a user (with the guest role unless roles are given)',
       access: permission('user', 'write'),
       status: 201,
-      body: z.object({
-        name,
-        password: newPassword,
-        email: email.optional(),
-        roles: z.array(roleName).max(64).default(['guest']),
-        must_change_password: z.boolean().default(false),
-      }),
+      body: newUserBody,
       handler: async ({ body }) => {
         for (const role of body.roles) await roles.getOrThrow(role)
         const user = await users.create({ name: body.name, email: body.email ?? '', passwordHash: await hasher.hash(body.password), mustChangePassword: body.must_change_password })
@@ -112,7 +102,7 @@ export function userRoutes(components: UserComponents): Route[] {
       access: permission('user', 'write'),
       ownerOf: self,
       params: idParams,
-      body: z.object({ email: email.optional(), state: z.enum(USER_STATES).optional() }),
+      body: userPatchBody,
       handler: async ({ params, body, can, principal }) => {
         const current = await users.getOrThrow(params.id)
         if (principal.kind !== 'anonymous') await rootChangesRoot(principal.user.id, params.id)
@@ -134,7 +124,7 @@ export function userRoutes(components: UserComponents): Route[] {
       beforePasswordChange: true,
       params: idParams,
       status: 204,
-      body: z.object({ old_password: z.string().max(1024).optional(), new_password: newPassword }),
+      body: resetPasswordBody,
       handler: async ({ params, body, principal }) => {
         const target = await users.credentialsById(params.id)
         if (target === undefined) throw new DamselflyError('NOT_FOUND', `no user ${params.id}`)

@@ -2,12 +2,7 @@ import type { Clock } from '../../common/clock.js'
 import type { ManagerDatabase } from './database.js'
 import { insertReturningId } from './insert.js'
 import type { Page, Paged } from './page.js'
-
-/** Who acted: a signed-in user, a personal access token (named after its user), nobody known, or the manager itself. */
-export const ACTOR_TYPES = ['user', 'pat', 'anonymous', 'system'] as const
-export type ActorType = (typeof ACTOR_TYPES)[number]
-export const AUDIT_STATES = ['success', 'failure'] as const
-export type AuditState = (typeof AUDIT_STATES)[number]
+import { ACTOR_TYPES, type ActorType, type AuditState } from './audit-kinds.js'
 
 /** One audited request. It holds no body, no query string and no credential, by construction. */
 export interface Audit {

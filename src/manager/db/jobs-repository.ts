@@ -4,12 +4,10 @@ import type { Clock } from '../../common/clock.js'
 import { DamselflyError } from '../../protocol/damselfly-error.js'
 import type { ManagerDatabase } from './database.js'
 import { insertReturningId } from './insert.js'
+import type { JobType } from './job-type.js'
 import type { Page, Paged } from './page.js'
 import type { JobHostRow, JobHostState, JobPhase, JobRow, JobState } from './schema.js'
 
-/** Dragonfly's job types, and distribution (one-to-many delivery with live progress). */
-export const JOB_TYPES = ['preheat', 'distribution', 'get_task', 'delete_task'] as const
-export type JobType = (typeof JOB_TYPES)[number]
 export const JOB_STATES = ['PENDING', 'SUCCESS', 'FAILURE'] as const satisfies readonly JobState[]
 
 export interface Job {

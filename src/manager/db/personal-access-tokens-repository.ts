@@ -6,10 +6,7 @@ import type { ManagerDatabase } from './database.js'
 import { insertReturningId, isUniqueViolation } from './insert.js'
 import type { Page, Paged } from './page.js'
 import type { PersonalAccessTokenRow } from './schema.js'
-
-/** Dragonfly's words: an `inactive` token is revoked. */
-export const TOKEN_STATES = ['active', 'inactive'] as const
-export type TokenState = (typeof TOKEN_STATES)[number]
+import type { TokenState } from './token-states.js'
 
 const scopesColumn = z.array(z.enum(TOKEN_SCOPE_NAMES as [TokenScope, ...TokenScope[]]))
 

@@ -4,10 +4,7 @@ import type { ManagerDatabase } from './database.js'
 import { insertReturningId, isUniqueViolation } from './insert.js'
 import type { Page, Paged } from './page.js'
 import type { UserRow } from './schema.js'
-
-/** Dragonfly's words for a user who may sign in and one who may not. */
-export const USER_STATES = ['enable', 'disable'] as const
-export type UserState = (typeof USER_STATES)[number]
+import type { UserState } from './user-states.js'
 
 /** A user as the API shows it: never the password hash. */
 export interface User {

@@ -12,8 +12,7 @@ import {
   type SelectedHost,
 } from '../../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import type { Job, JobHostWrite, JobsRepository } from '../db/jobs-repository.js'
-import { downloadSpecOf, type DownloadJobSpec, type Scope } from './job-args.js'
-import type { JobCredentials } from './job-secrets.js'
+import { downloadSpecOf, type DownloadJobSpec, type JobCredentials, type Scope } from './job-args.js'
 import type { ClusterSchedulers } from './cluster-schedulers.js'
 
 /** What an image resolves to: the blobs to fetch (config first, then layers) and how to authorize at the registry. */

@@ -1,8 +1,9 @@
 import { z } from 'zod'
 import { parseBytes } from '../../common/units.js'
 import { MAX_FIXED_PIECE_LENGTH_BYTES, MIN_FIXED_PIECE_LENGTH_BYTES } from '../../protocol/piece.js'
-import type { JobType } from '../db/jobs-repository.js'
-import type { JobCredentials } from './job-secrets.js'
+import type { JobType } from '../db/job-type.js'
+
+// Pure (zod and pure modules only): the console's job forms check their input with these schemas.
 
 /**
  * Harbor's rule: `""`, `0` and `null` mean "the default", so each optional field reads them as
@@ -71,21 +72,37 @@ const contentFields = {
   timeout: optional(z.number().int().min(1).max(7 * 24 * 3600)),
 }
 
-const preheatArgs = z.object({
+/** An image names its manifest in `url`; a file is `url`, `urls` or both. */
+function needsUrls(args: { type: 'image' | 'file'; url?: string | undefined; urls?: string[] | undefined }, context: z.core.$RefinementCtx): void {
+  if (args.type === 'image' && args.url === undefined) context.addIssue({ code: 'custom', message: 'an image job needs args.url, the image\'s manifest URL' })
+  if (args.type === 'file' && args.url === undefined && args.urls === undefined) context.addIssue({ code: 'custom', message: 'a file job needs args.url or args.urls' })
+}
+
+/** A preheat job's `args`, every rule included: the API and the console's form both check with it. */
+export const preheatArgs = z.object({
   ...contentFields,
   scope: optional(z.enum(SCOPES)),
   ips: optional(z.array(hostName).max(MAX_HOSTS)),
   count: optional(z.number().int().min(1).max(MAX_HOSTS)),
   percentage: optional(z.number().int().min(1).max(100)),
+}).superRefine((args, context) => {
+  needsUrls(args, context)
+  if (args.count !== undefined && args.percentage !== undefined) context.addIssue({ code: 'custom', message: 'give count or percentage, not both' })
 })
 
-const distributionArgs = z.object({
+/** A distribution job's `args`, every rule included: the API and the console's form both check with it. */
+export const distributionArgs = z.object({
   ...contentFields,
   /** IP addresses or hostnames; none means every host of the clusters. */
   hosts: optional(z.array(hostName).max(MAX_HOSTS)),
   /** Relative to each daemon's `distribution.outputDir`. */
   output_path: optional(z.string().min(1).max(1024)),
   rate_limit: optional(rate),
+}).superRefine((args, context) => {
+  needsUrls(args, context)
+  if (args.output_path === undefined) return
+  if (args.type !== 'file') context.addIssue({ code: 'custom', path: ['output_path'], message: 'only a file is written to a path' })
+  else if (new Set([...(args.urls ?? []), ...(args.url === undefined ? [] : [args.url])]).size !== 1) context.addIssue({ code: 'custom', path: ['output_path'], message: 'a path takes exactly one URL' })
 })
 
 const taskArgs = z.object({
@@ -127,6 +144,14 @@ export interface TaskJobSpec {
   readonly pieceLengthBytes: number | undefined
 }
 
+/** What a job keeps sealed: never answered by the API, never logged, never in the job queue. */
+export interface JobCredentials {
+  /** Headers sent to the origin (Authorization and the like). */
+  readonly headers: Readonly<Record<string, string>>
+  readonly username: string
+  readonly password: string
+}
+
 /** A job's arguments, parsed: what is stored (and answered), and the credentials sealed apart. */
 export interface ParsedArgs {
   readonly args: Record<string, unknown>
@@ -137,14 +162,10 @@ function compact(record: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined))
 }
 
+/** The URLs to fetch, once each; the schemas made sure there is at least one. */
 function urlsOf(args: { type: 'image' | 'file'; url?: string | undefined; urls?: string[] | undefined }): string[] {
-  if (args.type === 'image') {
-    if (args.url === undefined) throw new Error('an image job needs args.url, the image\'s manifest URL')
-    return [args.url]
-  }
-  const urls = [...(args.urls ?? []), ...(args.url === undefined ? [] : [args.url])]
-  if (urls.length === 0) throw new Error('a file job needs args.url or args.urls')
-  return [...new Set(urls)]
+  if (args.type === 'image') return args.url === undefined ? [] : [args.url]
+  return [...new Set([...(args.urls ?? []), ...(args.url === undefined ? [] : [args.url])])]
 }
 
 /**
@@ -155,7 +176,6 @@ export function parseJobArgs(type: JobType, input: unknown): ParsedArgs {
   switch (type) {
     case 'preheat': {
       const args = preheatArgs.parse(input)
-      if (args.count !== undefined && args.percentage !== undefined) throw new Error('args: give count or percentage, not both')
       return {
         args: compact({ ...args, urls: urlsOf(args), url: undefined, headers: undefined, username: undefined, password: undefined, scope: args.scope ?? 'single_seed_peer' }),
         credentials: { headers: args.headers ?? {}, username: args.username ?? '', password: args.password ?? '' },
@@ -163,11 +183,8 @@ export function parseJobArgs(type: JobType, input: unknown): ParsedArgs {
     }
     case 'distribution': {
       const args = distributionArgs.parse(input)
-      if (args.output_path !== undefined && args.type !== 'file') throw new Error('args.output_path: only a file is written to a path')
-      const urls = urlsOf(args)
-      if (args.output_path !== undefined && urls.length !== 1) throw new Error('args.output_path: a path takes exactly one URL')
       return {
-        args: compact({ ...args, urls, url: undefined, headers: undefined, username: undefined, password: undefined }),
+        args: compact({ ...args, urls: urlsOf(args), url: undefined, headers: undefined, username: undefined, password: undefined }),
         credentials: { headers: args.headers ?? {}, username: args.username ?? '', password: args.password ?? '' },
       }
     }

@@ -3,14 +3,8 @@ import type { Clock } from '../../common/clock.js'
 import { DamselflyError } from '../../protocol/damselfly-error.js'
 import type { ManagerDatabase } from '../db/database.js'
 import { isUniqueViolation } from '../db/insert.js'
+import type { JobCredentials } from './job-args.js'
 
-/** What a job keeps sealed: never answered by the API, never logged, never in the job queue. */
-export interface JobCredentials {
-  /** Headers sent to the origin (Authorization and the like). */
-  readonly headers: Readonly<Record<string, string>>
-  readonly username: string
-  readonly password: string
-}
 
 export const NO_CREDENTIALS: JobCredentials = { headers: {}, username: '', password: '' }
 

@@ -1,7 +1,8 @@
 import type { Clock } from '../../common/clock.js'
 import { DamselflyError } from '../../protocol/damselfly-error.js'
 import type { ClustersRepository } from '../db/clusters-repository.js'
-import type { Job, JobsRepository, JobType } from '../db/jobs-repository.js'
+import type { JobType } from '../db/job-type.js'
+import type { Job, JobsRepository } from '../db/jobs-repository.js'
 import { parseJobArgs } from './job-args.js'
 import type { JobSecrets } from './job-secrets.js'
 
