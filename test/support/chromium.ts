@@ -10,10 +10,10 @@ export const CHROMIUM_PATH = '/usr/bin/chromium'
  * Why the browser suites skip, or undefined when they run. Only a developer's machine without
  * chromium skips; in CI (`CI=true`) the suites run and fail at launch, so a broken image is seen.
  */
-export function chromiumSkipReason(): string | undefined {
-  if (existsSync(CHROMIUM_PATH)) return undefined
-  if (process.env['CI'] === 'true') return undefined
-  return `${CHROMIUM_PATH} is missing: install Debian's chromium with \`bash scripts/install-test-deps.sh\` (as root) to run the console's browser tests`
+export function chromiumSkipReason(path = CHROMIUM_PATH, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (existsSync(path)) return undefined
+  if (env['CI'] === 'true') return undefined
+  return `${path} is missing: install Debian's chromium with \`bash scripts/install-test-deps.sh\` (as root) to run the console's browser tests`
 }
 
 /**
