@@ -113,7 +113,7 @@ describe('console: the pages in a browser, against a running cluster', { timeout
     await manager.start()
     stops.push(() => manager.stop())
     const managerGrpc = manager.grpcAddressBound ?? ''
-    const scheduler = await startScheduler(join(dir.path, 'scheduler'), { SCHEDULER_MANAGER_ADDRS: managerGrpc, SCHEDULER_MANAGER_KEEP_ALIVE_INTERVAL: '1s' }, { pkiDir })
+    const scheduler = await startScheduler(join(dir.path, 'scheduler'), { SCHEDULER_MANAGER_ADDRS: managerGrpc, SCHEDULER_MANAGER_KEEP_ALIVE_INTERVAL: '1s', SCHEDULER_HOST_HOSTNAME: 'scheduler-0' }, { pkiDir })
     stops.push(() => scheduler.stop())
     const daemons = [
       startDaemon(join(dir.path, 'seed-0'), { cluster: { pkiDir }, args: ['--seed', '--manager', managerGrpc], env: { ...DAEMON_ENV, DFDAEMON_HOST_HOSTNAME: 'seed-0' } }),
@@ -180,13 +180,11 @@ describe('console: the pages in a browser, against a running cluster', { timeout
     // The default cluster's tabs, with its scheduler, seed peer and hosts.
     await page.getByRole('table', { name: 'Clusters' }).getByRole('link', { name: defaultClusterName }).click()
     await heading(page, defaultClusterName)
-    await saveScreenshots(page, SHOTS, 'cluster-overview')
     for (const [tab, table, name] of [['Schedulers', 'Schedulers', 'cluster-schedulers'], ['Seed peers', 'Seed peers', 'cluster-seed-peers'], ['Hosts', 'Hosts', 'cluster-hosts']] as const) {
       await page.getByRole('link', { name: tab, exact: true }).click()
-      await page.getByRole('table', { name: table }).waitFor({ timeout: UI_MS })
+      await page.getByRole('table', { name: table }).getByText(table === 'Schedulers' ? 'scheduler-0' : table === 'Seed peers' ? 'seed-0' : 'peer-2').first().waitFor({ timeout: UI_MS })
       await saveScreenshots(page, SHOTS, name)
     }
-    await page.getByRole('table', { name: 'Hosts' }).getByText('peer-2').waitFor({ timeout: UI_MS })
   })
 
   it('3. preheats an image from the registry through the form and sees it succeed', { timeout: 90_000 }, async () => {
@@ -233,7 +231,7 @@ describe('console: the pages in a browser, against a running cluster', { timeout
     await saveScreenshots(page, SHOTS, 'distribution')
   })
 
-  it('5. finds a running download\'s task and watches its swarm: peers and the edges between them', { timeout: 90_000 }, async () => {
+  it('5. finds a running download\'s task and watches its swarm, peers and edges appearing; the cluster\'s overview counts the bytes from peers', { timeout: 90_000 }, async () => {
     await asRoot()
     // Slow enough (1 MiB/s per daemon) to still be running while the pages load.
     const url = origin.serve('/dataset.bin', await makeRandomFile(join(dir.path, 'dataset.bin'), 24 * MiB))
@@ -273,6 +271,16 @@ describe('console: the pages in a browser, against a running cluster', { timeout
     await saveScreenshots(page, SHOTS, 'swarm')
     const stopped = await api('POST', `/api/v1/jobs/${created.json.id}/stop`)
     assert.equal(stopped.status, 200)
+
+    // The cluster's last hour now counts what the swarms moved between peers.
+    await open(page, '/clusters', 'Clusters')
+    await page.getByRole('table', { name: 'Clusters' }).getByRole('link', { name: defaultClusterName }).click()
+    await heading(page, defaultClusterName)
+    const fromPeers = page.locator('.stat').filter({ has: page.getByText('From peers', { exact: true }) })
+    await fromPeers.waitFor({ timeout: UI_MS })
+    await waitFor(async () => !/From peers\s*0 B/.test(await fromPeers.innerText()), 'the overview to count bytes from peers', UI_MS)
+    await page.getByRole('img', { name: /Bytes per minute, last hour/ }).or(page.getByText('Bytes per minute, last hour')).first().waitFor({ timeout: UI_MS })
+    await saveScreenshots(page, SHOTS, 'cluster-overview')
   })
 
   it('6. a guest sees no users page and cannot create a job: no Users entry, no New links, and the API\'s refusal in one line', { timeout: 60_000 }, async () => {
