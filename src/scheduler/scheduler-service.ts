@@ -4,7 +4,6 @@ import { toGrpcStatus } from '../common/grpc-status.js'
 import type { Logger } from '../common/logger.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
 import { isTaskId, type HostId } from '../protocol/ids.js'
-import { filterUrl } from '../protocol/task-id.js'
 import { SCHEDULER_PROTOCOL_REVISION } from '../protocol/scheduler-protocol.js'
 import type {
   AnnounceHostRequest,
@@ -14,7 +13,6 @@ import type {
   ClusterStats,
   DeleteTaskRequest,
   DeleteTaskResponse,
-  Download,
   GetTaskSwarmRequest,
   LeaveHostRequest,
   LeaveHostResponse,
@@ -27,6 +25,7 @@ import type {
 } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { CallerIdentities } from '../security/grpc-tls.js'
 import { checkHostAnnounce, checkHostCaller, checkManagerCaller, checkNotRevoked } from './caller-checks.js'
+import { operatorUrl } from './operator-url.js'
 import { AfterIo } from './after-io.js'
 import type { Host } from './host.js'
 import { HostJobs } from './host-jobs.js'
@@ -67,15 +66,6 @@ function endWith(call: EndableCall, error: unknown): void {
   if (call.writableEnded || call.destroyed) return
   // grpc-js turns an 'error' event on a server stream into the trailing status and ends it.
   call.emit('error', toGrpcStatus(error))
-}
-
-/** A download's URL as operators see it: without the query parameters its task id ignores (signatures, often). */
-function operatorUrl(download: Download): string {
-  try {
-    return filterUrl(new URL(download.url), download.filteredQueryParams)
-  } catch {
-    return ''
-  }
 }
 
 /** Certificates whose identity the service remembers (one per host; about 1 KiB each): the most recently used win. */
@@ -384,7 +374,7 @@ export class SchedulerService {
     const known = store.tasks.has(address.taskId)
     const task = store.taskFor(address.taskId)
     if (!known) this.components.recorder.taskStarted()
-    if (task.url === '') task.url = operatorUrl(registration.download)
+    if (task.url === '') task.url = operatorUrl(registration.download.url)
     // A fixed piece length is part of the task id, which parseRegistration checked against the download.
     if (registration.download.pieceLength > 0) task.pieceLengthBytes ??= registration.download.pieceLength
     const peer = new Peer(address.peerId, host, task, registration.download, this.components.clock.nowMs())
