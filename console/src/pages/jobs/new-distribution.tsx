@@ -1,43 +1,14 @@
-import { useState, type ChangeEvent, type SyntheticEvent } from 'react'
-import { useNavigate } from 'react-router'
-import { api } from '../../api/client'
 import { ErrorLine } from '../../components/error-line'
 import { Field, SelectField } from '../../components/field'
 import { PageHeader } from '../../components/layout'
 import { ClusterCheckboxes } from './cluster-checkboxes'
-import { distributionBody, EMPTY_DISTRIBUTION, type DistributionForm } from './distribution-body'
+import { distributionBody, EMPTY_DISTRIBUTION } from './distribution-body'
 import { TextAreaField } from '../../components/text-area-field'
-
-/** The form's free-text fields. */
-type TextKey = { [K in keyof DistributionForm]: string extends DistributionForm[K] ? K : never }[keyof DistributionForm]
+import { useJobForm } from './use-job-form'
 
 /** Starts a distribution job, now or at a chosen time; checked with the API's own schemas first. */
 export function NewDistributionPage() {
-  const navigate = useNavigate()
-  const [form, setForm] = useState<DistributionForm>(EMPTY_DISTRIBUTION)
-  const [error, setError] = useState<string | undefined>(undefined)
-  const [busy, setBusy] = useState(false)
-  const set = <K extends keyof DistributionForm>(key: K) => (value: DistributionForm[K]): void => setForm((previous) => ({ ...previous, [key]: value }))
-  const text = (key: TextKey) => ({ value: form[key], onChange: (event: ChangeEvent<HTMLInputElement | HTMLTextAreaElement>) => set(key)(event.target.value) })
-
-  async function submit(event: SyntheticEvent) {
-    event.preventDefault()
-    const built = distributionBody(form)
-    if ('problem' in built) {
-      setError(built.problem)
-      return
-    }
-    setError(undefined)
-    setBusy(true)
-    try {
-      const job = await api.post('/api/v1/jobs', { body: built.body })
-      void navigate(`/jobs/distributions/${job.id}`)
-    } catch (failure) {
-      setError(failure instanceof Error ? failure.message : String(failure))
-    } finally {
-      setBusy(false)
-    }
-  }
+  const { form, set, text, error, busy, submit } = useJobForm(EMPTY_DISTRIBUTION, distributionBody, '/jobs/distributions')
 
   return (
     <>

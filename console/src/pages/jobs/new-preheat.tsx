@@ -1,44 +1,15 @@
-import { useState, type ChangeEvent, type SyntheticEvent } from 'react'
-import { useNavigate } from 'react-router'
 import { SCOPES } from '@manager-jobs/job-args'
-import { api } from '../../api/client'
 import { ErrorLine } from '../../components/error-line'
 import { Field, SelectField } from '../../components/field'
 import { PageHeader } from '../../components/layout'
 import { ClusterCheckboxes } from './cluster-checkboxes'
-import { EMPTY_PREHEAT, preheatBody, type PreheatForm } from './preheat-body'
+import { EMPTY_PREHEAT, preheatBody } from './preheat-body'
 import { TextAreaField } from '../../components/text-area-field'
-
-/** The form's free-text fields. */
-type TextKey = { [K in keyof PreheatForm]: string extends PreheatForm[K] ? K : never }[keyof PreheatForm]
+import { useJobForm } from './use-job-form'
 
 /** Creates a preheat job; checked with the API's own schemas before it is sent. */
 export function NewPreheatPage() {
-  const navigate = useNavigate()
-  const [form, setForm] = useState<PreheatForm>(EMPTY_PREHEAT)
-  const [error, setError] = useState<string | undefined>(undefined)
-  const [busy, setBusy] = useState(false)
-  const set = <K extends keyof PreheatForm>(key: K) => (value: PreheatForm[K]): void => setForm((previous) => ({ ...previous, [key]: value }))
-  const text = (key: TextKey) => ({ value: form[key], onChange: (event: ChangeEvent<HTMLInputElement | HTMLTextAreaElement>) => set(key)(event.target.value) })
-
-  async function submit(event: SyntheticEvent) {
-    event.preventDefault()
-    const built = preheatBody(form)
-    if ('problem' in built) {
-      setError(built.problem)
-      return
-    }
-    setError(undefined)
-    setBusy(true)
-    try {
-      const job = await api.post('/api/v1/jobs', { body: built.body })
-      void navigate(`/jobs/preheats/${job.id}`)
-    } catch (failure) {
-      setError(failure instanceof Error ? failure.message : String(failure))
-    } finally {
-      setBusy(false)
-    }
-  }
+  const { form, set, text, error, busy, submit } = useJobForm(EMPTY_PREHEAT, preheatBody, '/jobs/preheats')
 
   return (
     <>
