@@ -6,7 +6,9 @@ export const RATE_WINDOW_SECONDS = 5
  * in a fixed ring, so recording is O(1) and allocates nothing. Times come from the caller's clock.
  */
 export class RecentRate {
-  private readonly slots = new Float64Array(RATE_WINDOW_SECONDS)
+  // A plain array, not a Float64Array: every peer holds one, and a typed array's buffer costs
+  // several times its five numbers.
+  private readonly slots: number[] = new Array<number>(RATE_WINDOW_SECONDS).fill(0)
   /** The second the newest slot holds; slots older than the window are cleared as time moves. */
   private newestSecond = 0
 
