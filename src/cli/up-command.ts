@@ -147,7 +147,7 @@ export function upCommand(): Command {
             `  logs:      ${logDir}`,
             `  download:  dfget${socket === defaultSocketPath() ? '' : ` -e ${socket}`} <url> -O <file>`,
             `  mirror:    http://${daemon.proxy.address.replace('0.0.0.0', '127.0.0.1')} (damselfly config containerd|docker|podman)`,
-            `  console:   http://${manager.address ?? ''} (sign in as root; the REST and Open API are on the same port)`,
+            `  manager:   http://${manager.address ?? ''} (the console, and the REST and Open API; sign in as root)`,
             `             gRPC ${manager.grpcAddressBound ?? ''} (other daemons: dfdaemon --manager ${manager.grpcAddressBound ?? ''} --join-token <token>)`,
             `  scheduler: ${scheduler.address} (registered with the manager)`,
             insecure
