@@ -1,0 +1,86 @@
+/**
+ * Damselfly in the simulator: the real scheduler (SchedulerCore) on a host of its own, and a
+ * simulated dfdaemon on every host of the scenario, following the daemon's own rules where they
+ * are shared code (PieceChoice, PieceSpread, PeerSession with its report batching, sourceRuns)
+ * and its loop where it is I/O (damselfly/*.ts say how each part mirrors the daemon).
+ */
+import { DAEMON_DEFAULTS, daemonConfigSchema, type DaemonConfig } from '../../src/daemon/config.js'
+import { Daemon } from './damselfly/daemon.js'
+import { SchedulerHost } from './damselfly/scheduler-host.js'
+import { TaskCatalog } from './damselfly/task-catalog.js'
+import type { EventLoop } from './engine.js'
+import { lowerBoundMs } from './lower-bound.js'
+import { scheduleMembership } from './membership.js'
+import type { Network } from './network.js'
+import { createRandom, deriveSeed } from './random.js'
+import type { HostResult, Scenario, Swarm, SwarmResult } from './scenario.js'
+
+/** Streams of randomness: the scheduler's, then one per host after this offset. */
+const SCHEDULER_STREAM = 1_000
+const HOST_STREAM_OFFSET = 1_001
+/** A run that has not ended after this many lower bounds (plus a margin) is cut off: its unfinished hosts count as never done. */
+const LIMIT_LOWER_BOUNDS = 20
+const LIMIT_MARGIN_MS = 120_000
+
+export const damselfly: Swarm = {
+  name: 'damselfly',
+  run: (scenario, loop, network) => runDamselfly(scenario, loop, network, daemonConfigSchema.parse(DAEMON_DEFAULTS)),
+}
+
+async function runDamselfly(scenario: Scenario, loop: EventLoop, network: Network, config: DaemonConfig): Promise<SwarmResult> {
+  const schedulerHostNumber = Math.max(scenario.origin.id, ...scenario.hosts.map((host) => host.id)) + 1
+  const scheduler = new SchedulerHost({ loop, network, random: createRandom(deriveSeed(scenario.seed, SCHEDULER_STREAM)) }, { host: schedulerHostNumber })
+  network.addHost(schedulerHostNumber, { upBytesPerMs: Infinity, downBytesPerMs: Infinity, latencyMs: scenario.origin.links.latencyMs })
+  const catalog = new TaskCatalog(scenario.tasks, config.source.filteredQueryParams)
+  const daemons = new Map<number, Daemon>()
+  const byIp = new Map<string, Daemon>()
+  let unsettled = scenario.hosts.filter((host) => !host.seed).length
+  const settled = new Set<number>()
+  const settle = (host: number): void => {
+    if (settled.has(host)) return
+    settled.add(host)
+    if (--unsettled === 0) loop.stop()
+  }
+  scheduleMembership(scenario, loop, network, {
+    arrive: (host) => {
+      const daemon = new Daemon(
+        { loop, network, catalog, scheduler, uploadServerAt: (ip) => byIp.get(ip)?.uploads, random: createRandom(deriveSeed(scenario.seed, HOST_STREAM_OFFSET + host.id)) },
+        { sim: host, origin: scenario.origin.id, config, onSettled: () => settle(host.id) },
+      )
+      daemons.set(host.id, daemon)
+      byIp.set(daemon.ip, daemon)
+      daemon.arrive()
+    },
+    leave: (host) => {
+      const daemon = daemons.get(host.id)
+      if (daemon === undefined) return
+      byIp.delete(daemon.ip)
+      daemon.leave()
+      if (!host.seed) settle(host.id)
+    },
+  })
+  await loop.run({ untilMs: LIMIT_LOWER_BOUNDS * lowerBoundMs(scenario) + LIMIT_MARGIN_MS })
+  if (scheduler.failure !== undefined) throw scheduler.failure
+  const simulatedMs = loop.nowMs
+  await scheduler.core.stop()
+  const hosts = scenario.hosts.map((host): HostResult => {
+    const daemon = daemons.get(host.id)
+    return {
+      host: host.id,
+      seed: host.seed,
+      finishedAtMs: daemon?.finishedAtMs,
+      left: daemon?.left ?? false,
+      uploadedBytes: daemon === undefined ? 0 : network.uploadedBytes(host.id),
+      downloadedBytes: daemon === undefined ? 0 : network.downloadedBytes(host.id),
+      fromOriginBytes: daemon?.fromOriginBytes ?? 0,
+    }
+  })
+  return {
+    hosts,
+    originEgressBytes: network.uploadedBytes(scenario.origin.id),
+    seedEgressBytes: hosts.filter((host) => host.seed).reduce((sum, host) => sum + host.uploadedBytes, 0),
+    schedulerDecisions: await scheduler.decisions(),
+    simulatedMs,
+    events: loop.eventsRun,
+  }
+}
