@@ -1,7 +1,7 @@
 /**
  * A binary min-heap whose items remember their place in it, so one can be removed or re-keyed in
- * O(log n) without a search: the event loop cancels timers, the network re-keys link shares and
- * drops cancelled transfers from its completions.
+ * O(log n) without a search: the event loop cancels timers, the network re-keys and drops
+ * transfers among its completions.
  */
 
 /** What an item carries: its place in the heap, -1 while it is in none. */
@@ -44,17 +44,6 @@ export class IndexedHeap<T extends HeapItem> {
   update(item: T): void {
     this.siftDown(item.heapIndex)
     this.siftUp(item.heapIndex)
-  }
-
-  /** Empties the heap, then holds exactly `items`, in O(n). */
-  replaceAll(items: Iterable<T>): void {
-    for (const item of this.items) item.heapIndex = -1
-    this.items.length = 0
-    for (const item of items) {
-      item.heapIndex = this.items.length
-      this.items.push(item)
-    }
-    for (let index = (this.items.length >> 1) - 1; index >= 0; index--) this.siftDown(index)
   }
 
   private removeAt(index: number): void {

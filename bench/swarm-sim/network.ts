@@ -25,6 +25,7 @@
  */
 import type { EventLoop, Timer } from './engine.js'
 import { IndexedHeap, type HeapItem } from './indexed-heap.js'
+import { ShareQueue } from './share-queue.js'
 
 /** A host's links, in payload-free wire capacity; the network applies its `overhead`. */
 export interface Links {
@@ -51,23 +52,17 @@ export interface NetworkOptions {
 const DEFAULT_RECOMPUTE_QUANTUM_MS = 1
 
 /** One direction of one link: an uplink or a downlink, and the flows through it. */
-class Constraint implements HeapItem {
-  heapIndex = -1
+class Constraint {
   readonly flows: Flow[] = []
   /** During an allocation: capacity not yet given to fixed flows, and how many flows are not fixed yet. */
   remainingBytesPerMs = 0
   unfixedFlows = 0
-  shareBytesPerMs = 0
 
   constructor(
     /** Orders links with equal shares, so allocations repeat exactly. */
     readonly id: number,
     readonly capacityBytesPerMs: number,
   ) {}
-}
-
-function smallerShare(a: Constraint, b: Constraint): boolean {
-  return a.shareBytesPerMs < b.shareBytesPerMs || (a.shareBytesPerMs === b.shareBytesPerMs && a.id < b.id)
 }
 
 /** The links one or more hosts sit behind. */
@@ -95,6 +90,8 @@ class Flow implements Transfer, HeapItem {
   /** The latency timer while pending. */
   startTimer: Timer | undefined
   rateBytesPerMs = 0
+  /** The rate the allocation under way gives it. */
+  nextRateBytesPerMs = 0
   /** Bytes arrived by `progressAtMs`; between allocations they grow at `rateBytesPerMs`. */
   arrivedBytes = 0
   progressAtMs = 0
@@ -128,7 +125,7 @@ export class Network {
   private readonly constraints: Constraint[] = []
   private readonly moving: Flow[] = []
   private readonly completions = new IndexedHeap<Flow>(endsBefore)
-  private readonly shares = new IndexedHeap<Constraint>(smallerShare)
+  private readonly shareQueue = new ShareQueue()
   private nextFlowId = 0
   private allocations = 0
   private lastAllocationMs = -Infinity
@@ -173,8 +170,14 @@ export class Network {
     for (const flow of [...entry.open]) this.cancel(flow)
   }
 
+  /** True while `host` is on the network: added and not removed. */
   hasHost(host: number): boolean {
     return this.hosts.get(host)?.present ?? false
+  }
+
+  /** True once `host` was added, removed since or not: its byte counts can be read. */
+  wasAdded(host: number): boolean {
+    return this.hosts.has(host)
   }
 
   /**
@@ -319,44 +322,55 @@ export class Network {
     })
   }
 
-  /** Progressive filling over every link with moving flows; then every completion time anew. */
+  /**
+   * Progressive filling over every link with moving flows. The queue is lazy: fixing a flow only
+   * raises the share of the other link on its path (the bottleneck's share is the smallest), so
+   * a link popped with a share below its current one goes back in with the current one, and a
+   * link popped with its current share is the next bottleneck. Then only the flows whose rate
+   * changed are brought up to date and re-keyed among the completions.
+   */
   private allocate(): void {
     const nowMs = this.loop.nowMs
     this.lastAllocationMs = nowMs
     const allocation = ++this.allocations
-    for (const flow of this.moving) {
-      flow.arrivedBytes = this.arrivedByNow(flow)
-      flow.progressAtMs = nowMs
-    }
-    const shares = this.shares
-    for (const constraint of this.constraints) {
+    const queue = this.shareQueue
+    const constraints = this.constraints
+    for (const constraint of constraints) {
       constraint.unfixedFlows = constraint.flows.length
       if (constraint.unfixedFlows === 0) continue
       constraint.remainingBytesPerMs = constraint.capacityBytesPerMs
-      constraint.shareBytesPerMs = constraint.capacityBytesPerMs / constraint.unfixedFlows
-      shares.push(constraint)
+      queue.push(constraint.capacityBytesPerMs / constraint.unfixedFlows, constraint.id)
     }
-    for (let bottleneck = shares.pop(); bottleneck !== undefined; bottleneck = shares.pop()) {
-      const share = bottleneck.shareBytesPerMs
+    while (queue.size > 0) {
+      const queuedShare = queue.topShare
+      const bottleneck = constraints[queue.pop()!]!
+      if (bottleneck.unfixedFlows === 0) continue
+      const share = bottleneck.remainingBytesPerMs / bottleneck.unfixedFlows
+      if (share > queuedShare) {
+        queue.push(share, bottleneck.id)
+        continue
+      }
       for (const flow of bottleneck.flows) {
         if (flow.fixedIn === allocation) continue
         flow.fixedIn = allocation
-        flow.rateBytesPerMs = share
-        const other = flow.up === bottleneck ? flow.down : flow.up
-        if (other === undefined || other.heapIndex < 0) continue
+        flow.nextRateBytesPerMs = share
+        const other = (flow.up === bottleneck ? flow.down : flow.up)!
         // An infinite share comes only from infinite links, which nothing depletes.
         if (share !== Infinity) other.remainingBytesPerMs = Math.max(0, other.remainingBytesPerMs - share)
         other.unfixedFlows--
-        // Filling never lowers a link's share (the bottleneck's is the smallest), so it only moves down the heap.
-        other.shareBytesPerMs = other.unfixedFlows === 0 ? Infinity : other.remainingBytesPerMs / other.unfixedFlows
-        if (other.unfixedFlows === 0) shares.remove(other)
-        else shares.update(other)
       }
+      bottleneck.unfixedFlows = 0
     }
     for (const flow of this.moving) {
+      if (flow.nextRateBytesPerMs === flow.rateBytesPerMs) continue
+      flow.arrivedBytes = this.arrivedByNow(flow)
+      flow.progressAtMs = nowMs
+      flow.rateBytesPerMs = flow.nextRateBytesPerMs
       flow.endAtMs = flow.rateBytesPerMs > 0 ? nowMs + (flow.bytes - flow.arrivedBytes) / flow.rateBytesPerMs : Infinity
+      if (flow.endAtMs === Infinity) this.completions.remove(flow)
+      else if (flow.heapIndex < 0) this.completions.push(flow)
+      else this.completions.update(flow)
     }
-    this.completions.replaceAll(this.moving)
     this.armCompletionTimer()
   }
 
