@@ -13,7 +13,8 @@ import { lowerBoundMs } from './lower-bound.js'
 import { scheduleMembership } from './membership.js'
 import type { Network } from './network.js'
 import { createRandom, deriveSeed } from './random.js'
-import type { HostResult, Scenario, Swarm, SwarmResult } from './scenario.js'
+import { RunProgress } from './run-progress.js'
+import type { Scenario, Swarm, SwarmResult } from './scenario.js'
 
 /** Streams of randomness: the scheduler's, then one per host after this offset. */
 const SCHEDULER_STREAM = 1_000
@@ -32,20 +33,14 @@ async function runDamselfly(scenario: Scenario, loop: EventLoop, network: Networ
   const scheduler = new SchedulerHost({ loop, network, random: createRandom(deriveSeed(scenario.seed, SCHEDULER_STREAM)) }, { host: schedulerHostNumber })
   network.addHost(schedulerHostNumber, { upBytesPerMs: Infinity, downBytesPerMs: Infinity, latencyMs: scenario.origin.links.latencyMs })
   const catalog = new TaskCatalog(scenario.tasks, config.source.filteredQueryParams)
+  const progress = new RunProgress({ scenario, loop, network })
   const daemons = new Map<number, Daemon>()
   const byIp = new Map<string, Daemon>()
-  let unsettled = scenario.hosts.filter((host) => !host.seed).length
-  const settled = new Set<number>()
-  const settle = (host: number): void => {
-    if (settled.has(host)) return
-    settled.add(host)
-    if (--unsettled === 0) loop.stop()
-  }
   scheduleMembership(scenario, loop, network, {
     arrive: (host) => {
       const daemon = new Daemon(
-        { loop, network, catalog, scheduler, uploadServerAt: (ip) => byIp.get(ip)?.uploads, random: createRandom(deriveSeed(scenario.seed, HOST_STREAM_OFFSET + host.id)) },
-        { sim: host, origin: scenario.origin.id, config, onSettled: () => settle(host.id) },
+        { loop, network, catalog, scheduler, progress, uploadServerAt: (ip) => byIp.get(ip)?.uploads, random: createRandom(deriveSeed(scenario.seed, HOST_STREAM_OFFSET + host.id)) },
+        { sim: host, origin: scenario.origin.id, config },
       )
       daemons.set(host.id, daemon)
       byIp.set(daemon.ip, daemon)
@@ -56,31 +51,12 @@ async function runDamselfly(scenario: Scenario, loop: EventLoop, network: Networ
       if (daemon === undefined) return
       byIp.delete(daemon.ip)
       daemon.leave()
-      if (!host.seed) settle(host.id)
+      progress.left(host.id)
     },
   })
   await loop.run({ untilMs: LIMIT_LOWER_BOUNDS * lowerBoundMs(scenario) + LIMIT_MARGIN_MS })
   if (scheduler.failure !== undefined) throw scheduler.failure
-  const simulatedMs = loop.nowMs
+  const result = progress.result({ schedulerDecisions: await scheduler.decisions() })
   await scheduler.core.stop()
-  const hosts = scenario.hosts.map((host): HostResult => {
-    const daemon = daemons.get(host.id)
-    return {
-      host: host.id,
-      seed: host.seed,
-      finishedAtMs: daemon?.finishedAtMs,
-      left: daemon?.left ?? false,
-      uploadedBytes: daemon === undefined ? 0 : network.uploadedBytes(host.id),
-      downloadedBytes: daemon === undefined ? 0 : network.downloadedBytes(host.id),
-      fromOriginBytes: daemon?.fromOriginBytes ?? 0,
-    }
-  })
-  return {
-    hosts,
-    originEgressBytes: network.uploadedBytes(scenario.origin.id),
-    seedEgressBytes: hosts.filter((host) => host.seed).reduce((sum, host) => sum + host.uploadedBytes, 0),
-    schedulerDecisions: await scheduler.decisions(),
-    simulatedMs,
-    events: loop.eventsRun,
-  }
+  return result
 }

@@ -6,6 +6,7 @@ import type { HostId, PeerId, TaskId } from '../../../src/protocol/ids.js'
 import type { EventLoop, Timer } from '../engine.js'
 import type { Network } from '../network.js'
 import type { Random } from '../random.js'
+import type { RunProgress } from '../run-progress.js'
 import type { SimHost } from '../scenario.js'
 import type { HostStream, SchedulerHost } from './scheduler-host.js'
 import type { CatalogTask, TaskCatalog } from './task-catalog.js'
@@ -29,15 +30,10 @@ export class Daemon {
   readonly hostId: HostId
   readonly ip: string
   readonly uploads: UploadServer
-  /** When it held every task it wanted (seed peers: every task of the scenario). */
-  finishedAtMs: number | undefined
   private readonly held = new Map<TaskId, HeldPieces>()
   private readonly downloads = new Map<TaskId, TaskDownload>()
   private readonly hostStream: HostStream
   private announceTimer: Timer | undefined
-  private unfinishedTasks = 0
-  private failed = false
-  private settled = false
   private gone = false
 
   constructor(
@@ -48,13 +44,13 @@ export class Daemon {
       readonly scheduler: SchedulerHost
       readonly uploadServerAt: (ip: string) => UploadServer | undefined
       readonly random: Random
+      /** Told when the host holds every task, and of every byte it gets from the origin. */
+      readonly progress: RunProgress
     },
     private readonly init: {
       readonly sim: SimHost
       readonly origin: number
       readonly config: DaemonConfig
-      /** A downloading host's tasks are all done, or one failed. */
-      readonly onSettled: (daemon: Daemon) => void
     },
   ) {
     const { sim, config } = init
@@ -67,26 +63,10 @@ export class Daemon {
     this.hostStream = components.scheduler.openHostStream(sim.id, (response) => this.commanded(response))
   }
 
-  get sim(): SimHost {
-    return this.init.sim
-  }
-
-  get left(): boolean {
-    return this.gone
-  }
-
-  /** Payload bytes its downloads got from the origin. */
-  get fromOriginBytes(): number {
-    let bytes = 0
-    for (const download of this.downloads.values()) bytes += download.fromOriginBytes
-    return bytes
-  }
-
   /** The host joins: its announce goes out first, then a registration per task (a seed waits for commands). */
   arrive(): void {
     this.announce()
     if (this.init.sim.seed) return
-    this.unfinishedTasks = this.components.catalog.tasks.length
     for (const task of this.components.catalog.tasks) this.download(task)
   }
 
@@ -129,7 +109,6 @@ export class Daemon {
     if (this.gone || response.command?.$case !== 'seedTask') return
     const task = this.components.catalog.forUrl(response.command.value.url)
     if (task === undefined || this.downloads.has(task.taskId)) return
-    this.unfinishedTasks++
     this.download(task)
   }
 
@@ -149,21 +128,15 @@ export class Daemon {
           registerTimeoutMs: config.scheduler.registerTimeout,
           scheduleTimeoutMs: config.scheduler.scheduleTimeout,
         },
-        onEnd: (outcome) => this.downloadEnded(outcome),
+        onEnd: () => this.downloadEnded(),
       },
     )
     this.downloads.set(task.taskId, download)
     download.start()
   }
 
-  private downloadEnded(outcome: 'done' | 'failed'): void {
-    this.unfinishedTasks--
-    if (outcome === 'failed') this.failed = true
-    const heldEverything = this.components.catalog.tasks.every((task) => this.held.get(task.taskId)?.complete === true)
-    if (heldEverything) this.finishedAtMs ??= this.components.loop.nowMs
-    // A seed wants nothing for itself: only the hosts that download decide when a run is over.
-    if (this.settled || this.init.sim.seed || (this.unfinishedTasks > 0 && !this.failed)) return
-    this.settled = true
-    this.init.onSettled(this)
+  /** A download ended; the host is done once it holds every task (a host whose download failed never is). */
+  private downloadEnded(): void {
+    if (this.components.catalog.tasks.every((task) => this.held.get(task.taskId)?.complete === true)) this.components.progress.finished(this.init.sim.id)
   }
 }

@@ -2,6 +2,7 @@ import { sourceRuns, type SourceRun } from '../../../src/daemon/download/source-
 import type { PeerSession } from '../../../src/daemon/scheduler-client/peer-session.js'
 import type { EventLoop, Timer } from '../engine.js'
 import type { Network, Transfer } from '../network.js'
+import type { RunProgress } from '../run-progress.js'
 import type { CatalogTask, TaskCatalog } from './task-catalog.js'
 import type { HeldPieces } from './upload-server.js'
 
@@ -20,8 +21,6 @@ const UNALLOCATED_RECHECK_MS = 1
  * request, its uplink shared among them by the network.
  */
 export class SourceFetch {
-  /** Payload bytes that came from the origin. */
-  receivedFromOriginBytes = 0
   private stopped = false
   private runningWorkers = 0
   private readonly timers = new Set<Timer>()
@@ -34,6 +33,8 @@ export class SourceFetch {
       /** The peer's session with the scheduler, if it has one: reports go there. */
       readonly session: PeerSession | undefined
       readonly held: HeldPieces
+      /** Counts what the host gets from the origin. */
+      readonly progress: RunProgress
     },
     private readonly init: {
       readonly host: number
@@ -148,7 +149,7 @@ export class SourceFetch {
     const { task } = this.init
     const range = catalog.range(task, number)
     held.add(number)
-    this.receivedFromOriginBytes += range.length
+    this.components.progress.addFromOrigin(this.init.host, range.length)
     session?.reportPiece({ piece: { number, offset: range.offset, length: range.length, digest: catalog.digest(task, number) }, parentPeerId: undefined, costMs })
   }
 }

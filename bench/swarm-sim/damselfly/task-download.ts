@@ -9,6 +9,7 @@ import type { HostId, PeerId } from '../../../src/protocol/ids.js'
 import type { EventLoop, Timer } from '../engine.js'
 import type { Network } from '../network.js'
 import type { Random } from '../random.js'
+import type { RunProgress } from '../run-progress.js'
 import { ParentDownload, type ParentOutcome } from './parent-download.js'
 import type { PeerStream, SchedulerHost } from './scheduler-host.js'
 import { SourceFetch } from './source-fetch.js'
@@ -82,6 +83,7 @@ export class TaskDownload {
       readonly held: HeldPieces
       readonly uploadServerAt: (ip: string) => UploadServer | undefined
       readonly random: Random
+      readonly progress: RunProgress
     },
     private readonly init: {
       readonly host: number
@@ -98,11 +100,6 @@ export class TaskDownload {
       { stream: this.stream as unknown as ClientDuplexStream<AnnouncePeerRequest, AnnouncePeerResponse>, clock: loop.clock, logger: silentLogger() },
       { address: 'scheduler', ids: { ...init.ids, taskId: init.task.taskId }, reportBatching: PIECE_REPORT_BATCHING },
     )
-  }
-
-  /** Payload bytes this download got from the origin. */
-  get fromOriginBytes(): number {
-    return this.source?.receivedFromOriginBytes ?? 0
   }
 
   start(): void {
