@@ -22,6 +22,15 @@
  *
  * Bytes. Links carry `overhead` wire bytes per payload byte (TCP/IP and Ethernet headers, which
  * tc counts), so payload moves at capacity / overhead; every byte count here is payload.
+ *
+ * Queues. A FIFO queue in front of a link (tc's tbf, as in bench/testbed) fills while the link is
+ * saturated: loss-based TCP keeps sending until it drops, so a packet arriving behind the bulk
+ * flows waits about the queue's length. With `standingQueueMs`, a link counts as saturated while
+ * the last allocation used up its capacity, and a message or a transfer's first byte waits that
+ * long in a saturated uplink it leaves by and again in a saturated downlink it arrives by (not
+ * between two hosts on one site); messages from one host to another keep their order. The default,
+ * 0, is a host whose qdisc serves thin flows first (Linux's fq_codel): control messages then pass
+ * the bulk data.
  */
 import type { EventLoop, Timer } from './engine.js'
 import { IndexedHeap, type HeapItem } from './indexed-heap.js'
@@ -47,6 +56,8 @@ export interface NetworkOptions {
   readonly recomputeQuantumMs?: number
   /** Wire bytes per payload byte. Default 1. */
   readonly overhead?: number
+  /** What a packet waits in the queue of a saturated link (see above). Default 0: no queue. */
+  readonly standingQueueMs?: number
 }
 
 const DEFAULT_RECOMPUTE_QUANTUM_MS = 1
@@ -57,6 +68,8 @@ class Constraint {
   /** During an allocation: capacity not yet given to fixed flows, and how many flows are not fixed yet. */
   remainingBytesPerMs = 0
   unfixedFlows = 0
+  /** The last allocation used up its capacity: a queue stands in front of it. */
+  saturated = false
 
   constructor(
     /** Orders links with equal shares, so allocations repeat exactly. */
@@ -121,6 +134,9 @@ function endsBefore(a: Flow, b: Flow): boolean {
 export class Network {
   private readonly recomputeQuantumMs: number
   private readonly overhead: number
+  private readonly standingQueueMs: number
+  /** When the last message from one host to another arrives (key: from and to), so a later one never overtakes it behind a queue. */
+  private readonly lastMessageAtMs = new Map<number, number>()
   private readonly hosts = new Map<number, HostEntry>()
   private readonly constraints: Constraint[] = []
   private readonly moving: Flow[] = []
@@ -138,6 +154,8 @@ export class Network {
   ) {
     this.recomputeQuantumMs = options.recomputeQuantumMs ?? DEFAULT_RECOMPUTE_QUANTUM_MS
     this.overhead = options.overhead ?? 1
+    this.standingQueueMs = options.standingQueueMs ?? 0
+    if (!(this.standingQueueMs >= 0)) throw new RangeError(`standingQueueMs must be 0 or more, got ${this.standingQueueMs}`)
     if (!(this.recomputeQuantumMs >= 0)) throw new RangeError(`recomputeQuantumMs must be 0 or more, got ${this.recomputeQuantumMs}`)
     if (!(this.overhead >= 1)) throw new RangeError(`overhead must be 1 or more wire bytes per payload byte, got ${this.overhead}`)
   }
@@ -198,7 +216,7 @@ export class Network {
     }
     sender.open.add(flow)
     receiver.open.add(flow)
-    flow.startTimer = this.loop.after(this.latencyMs(sender, receiver), () => this.start(flow))
+    flow.startTimer = this.loop.after(this.latencyMs(sender, receiver) + this.queueMs(sender, receiver), () => this.start(flow))
     return flow
   }
 
@@ -217,8 +235,15 @@ export class Network {
 
   /** A control message (an RPC): `deliver` runs after the path's one-way latency, unless the receiver has left by then. Takes no bandwidth. */
   message(from: number, to: number, deliver: () => void): void {
+    const sender = this.entry(from)
     const receiver = this.entry(to)
-    this.loop.after(this.latencyMs(this.entry(from), receiver), () => {
+    let atMs = this.loop.nowMs + this.latencyMs(sender, receiver)
+    if (this.standingQueueMs > 0) {
+      const key = from * 0x100000 + to
+      atMs = Math.max(atMs + this.queueMs(sender, receiver), this.lastMessageAtMs.get(key) ?? 0)
+      this.lastMessageAtMs.set(key, atMs)
+    }
+    this.loop.at(atMs, () => {
       if (receiver.present) deliver()
     })
   }
@@ -261,6 +286,12 @@ export class Network {
     const entry = this.hosts.get(host)
     if (entry === undefined) throw new RangeError(`host ${host} was never added to the network`)
     return entry
+  }
+
+  /** What a packet from `sender` to `receiver` waits in the queues of saturated links on its way. */
+  private queueMs(sender: HostEntry, receiver: HostEntry): number {
+    if (this.standingQueueMs === 0 || sender.site === receiver.site) return 0
+    return (sender.site.up.saturated ? this.standingQueueMs : 0) + (receiver.site.down.saturated ? this.standingQueueMs : 0)
   }
 
   private latencyMs(sender: HostEntry, receiver: HostEntry): number {
@@ -336,6 +367,7 @@ export class Network {
     const queue = this.shareQueue
     const constraints = this.constraints
     for (const constraint of constraints) {
+      constraint.saturated = false
       constraint.unfixedFlows = constraint.flows.length
       if (constraint.unfixedFlows === 0) continue
       constraint.remainingBytesPerMs = constraint.capacityBytesPerMs
@@ -350,6 +382,8 @@ export class Network {
         queue.push(share, bottleneck.id)
         continue
       }
+      // Its flows take all it has left: it is the link that holds them back.
+      bottleneck.saturated = share !== Infinity
       for (const flow of bottleneck.flows) {
         if (flow.fixedIn === allocation) continue
         flow.fixedIn = allocation

@@ -3,7 +3,9 @@
  * distributing it returns, and builders for the issue's scenarios. A builder is a function of its
  * options alone: the same seed value gives the same hosts, links, arrivals and departures.
  */
+import { parseDurationMs } from '../../src/common/units.js'
 import { pieceLengthFor } from '../../src/protocol/piece.js'
+import { TBF_LATENCY } from '../testbed/testbed.js'
 import type { EventLoop } from './engine.js'
 import { lowerBoundMs } from './lower-bound.js'
 import type { Links, Network, NetworkOptions } from './network.js'
@@ -40,6 +42,8 @@ export interface Scenario {
   readonly seedBesideOrigin: boolean
   /** Wire bytes per payload byte the run's links count (`NetworkOptions.overhead`); 1 when unset. */
   readonly wireOverhead?: number
+  /** What a packet waits in front of a saturated link (`NetworkOptions.standingQueueMs`); 0 when unset. */
+  readonly standingQueueMs?: number
 }
 
 export interface HostResult {
@@ -112,6 +116,7 @@ export interface ScenarioSpec {
   /** Piece length of every task; default Damselfly's rule for each task's size. */
   readonly pieceLengthBytes?: number
   readonly wireOverhead?: number
+  readonly standingQueueMs?: number
 }
 
 const DEFAULT_LATENCY_MS = 0.5
@@ -146,6 +151,7 @@ export function scenario(spec: ScenarioSpec): Scenario {
     tasks: splitIntoTasks(spec, createRandom(deriveSeed(spec.seed, STREAM.layers))),
     seedBesideOrigin: spec.seedBesideOrigin ?? false,
     ...(spec.wireOverhead === undefined ? {} : { wireOverhead: spec.wireOverhead }),
+    ...(spec.standingQueueMs === undefined ? {} : { standingQueueMs: spec.standingQueueMs }),
   }
   return withLeavingHosts(base, spec.leavingShare ?? 0, createRandom(deriveSeed(spec.seed, STREAM.leaving)))
 }
@@ -201,7 +207,7 @@ export function networkOptionsFor(run: Scenario): NetworkOptions {
   const medianDownBytesPerMs = downlinks[Math.floor(downlinks.length / 2)] ?? run.origin.links.upBytesPerMs
   const smallestPieceBytes = Math.min(...run.tasks.map((task) => Math.min(task.pieceLengthBytes, task.sizeBytes)))
   const overhead = run.wireOverhead ?? 1
-  return { recomputeQuantumMs: (smallestPieceBytes * overhead) / medianDownBytesPerMs / ALLOCATIONS_PER_PIECE_TIME, overhead }
+  return { recomputeQuantumMs: (smallestPieceBytes * overhead) / medianDownBytesPerMs / ALLOCATIONS_PER_PIECE_TIME, overhead, standingQueueMs: run.standingQueueMs ?? 0 }
 }
 
 /** Options every named builder takes. */
@@ -294,6 +300,8 @@ function withEqualLinks(name: string, options: ScenarioOptions & { readonly rate
  * length for the size (1 MiB for 64 MiB and 256 MiB). The veth pairs add next to no latency.
  * tc counts whole Ethernet frames: a full TCP segment carries 1448 payload bytes (MTU 1500
  * less IP, TCP and timestamp headers) in a 1514-byte frame, so payload moves at 1448/1514 of the rate.
+ * Each link's tbf queues up to its `latency` (100 ms) of data in FIFO order, and the TCP flows of a
+ * saturated link keep that queue full: messages and a piece's first bytes wait behind it.
  */
 export function testbedLike(options: { readonly hosts: number; readonly sizeBytes: number; readonly rateBitsPerSecond: number; readonly seed?: number }): Scenario {
   const rate = options.rateBitsPerSecond
@@ -308,6 +316,7 @@ export function testbedLike(options: { readonly hosts: number; readonly sizeByte
     seedBesideOrigin: true,
     latencyMs: TESTBED_LATENCY_MS,
     wireOverhead: TESTBED_WIRE_OVERHEAD,
+    standingQueueMs: parseDurationMs(TBF_LATENCY),
   })
 }
 
