@@ -168,6 +168,20 @@ describe('PieceChoice', { timeout: 5_000 }, () => {
     assert.equal(pieces.askedOf(0), slow)
   })
 
+  it('in the endgame, leaves a piece that has received nothing yet with its parent until it stalls', { timeout: 1_000 }, () => {
+    const pieces = choice({ pieces: 1, slots: 1 })
+    const asked = parentOf(pieces, 'asked', [0])
+    const proven = parentOf(pieces, 'proven', [0])
+    asked.speed = 10
+    assert.deepEqual(named(pieces.assign(0)), ['0@asked'])
+    proven.delivered = 1
+    proven.speed = PIECE_BYTES
+    // The request is on its way: no byte yet, whatever the other parent did before.
+    assert.deepEqual(pieces.piecesToMove(1, () => 0), [])
+    assert.deepEqual(pieces.piecesToMove(999, () => 0), [])
+    assert.deepEqual(pieces.piecesToMove(1_000, () => 0), [0], 'nothing for a second is a stall')
+  })
+
   it('looks again only on an event when nobody rests and the endgame is far', { timeout: 1_000 }, () => {
     const pieces = choice({ pieces: 8, slots: 2 })
     parentOf(pieces, 'a', [0, 1, 2])

@@ -252,7 +252,7 @@ export class PieceChoice<About> {
   /**
    * BitTorrent's endgame, without two writers of one piece: the pieces in flight whose parent
    * sent nothing for a while, or that another parent would deliver in well under half the time
-   * still left. The caller aborts them; the slow parent rests from each for a moment, so the next
+   * still left at the pace of the bytes received so far. The caller aborts them; the slow parent rests from each for a moment, so the next
    * {@link PieceChoice.assign} asks the other. Empty outside the endgame.
    */
   piecesToMove(nowMs: number, receivedBytes: (number: number) => number): number[] {
@@ -268,9 +268,11 @@ export class PieceChoice<About> {
       const other = this.pickParent(number, nowMs, asked.parent)
       if (other === undefined) continue
       const stalled = nowMs - asked.seenMs >= ENDGAME_STALL_MS
+      // Before its first byte a piece's pace is unknown, not slow: a request is a round trip away
+      // from its bytes, and moving it then sent the last piece from parent to parent, each resting
+      // from it for a second. Only a stall moves a piece that has received nothing.
       const elapsedMs = Math.max(1, nowMs - asked.startedMs)
-      const leftMs = received === 0 ? Infinity : ((length - received) * elapsedMs) / received
-      const slower = other.delivered > 0 && (length / other.speed) * 2 < leftMs
+      const slower = received > 0 && other.delivered > 0 && (length / other.speed) * 2 < ((length - received) * elapsedMs) / received
       if (!stalled && !slower) continue
       this.deferred(asked.parent, number, nowMs)
       moving.push(number)
