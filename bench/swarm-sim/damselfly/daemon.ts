@@ -43,7 +43,10 @@ export class Daemon {
       readonly catalog: TaskCatalog
       readonly scheduler: SchedulerHost
       readonly uploadServerAt: (ip: string) => UploadServer | undefined
+      /** Uniform in [0, 1): the downloads' piece choices. */
       readonly random: Random
+      /** Uniform in [0, 1): when the upload server gets to each request. */
+      readonly uploadRandom: Random
       /** Told when the host holds every task, and of every byte it gets from the origin. */
       readonly progress: RunProgress
     },
@@ -51,14 +54,21 @@ export class Daemon {
       readonly sim: SimHost
       readonly origin: number
       readonly config: DaemonConfig
+      /** The most an upload server takes to get to a request (upload-server.ts). */
+      readonly requestProcessingMs: number
     },
   ) {
     const { sim, config } = init
     this.ip = simulatedIp(sim.id)
     this.hostId = hostIdFor(`host-${sim.id}`, this.ip, config.upload.server.port)
     this.uploads = new UploadServer(
-      { loop: components.loop, network: components.network, held: (taskId) => this.held.get(taskId) },
-      { host: sim.id, concurrentLimit: config.upload.concurrentLimit, seedUploadsPerTask: sim.seed ? config.seedPeer.taskUploadLimit : undefined },
+      { loop: components.loop, network: components.network, held: (taskId) => this.held.get(taskId), random: components.uploadRandom },
+      {
+        host: sim.id,
+        concurrentLimit: config.upload.concurrentLimit,
+        seedUploadsPerTask: sim.seed ? config.seedPeer.taskUploadLimit : undefined,
+        processingMs: init.requestProcessingMs,
+      },
     )
     this.hostStream = components.scheduler.openHostStream(sim.id, (response) => this.commanded(response))
   }

@@ -2,6 +2,7 @@ import type { TaskId } from '../../../src/protocol/ids.js'
 import { PieceSpread } from '../../../src/daemon/upload/piece-spread.js'
 import type { EventLoop } from '../engine.js'
 import type { Network, Transfer } from '../network.js'
+import type { Random } from '../random.js'
 
 /** The pieces one host holds of one task: what its upload server may send. */
 export class HeldPieces {
@@ -68,6 +69,12 @@ export interface PieceRequest {
  * uploads at once is answered busy (503), and on a seed peer the real PieceSpread defers a piece
  * that went out more often than another and holds a task to `seedUploadsPerTask` at once.
  * Refusals go back as messages; a piece goes as one transfer over the network.
+ *
+ * The server gets to each request a random moment after it arrives, up to `processingMs`: a real
+ * one reads it from a TLS connection, checks the child's capability (a signature) and opens the
+ * content, on an event loop shared with its host's other work. Without that spread the simulated
+ * swarm ran in lockstep: children that were told busy at one instant all asked again at one later
+ * instant, and a seed's free upload slot always went to the child whose piece had just landed.
  */
 export class UploadServer {
   private uploading = 0
@@ -82,8 +89,15 @@ export class UploadServer {
       readonly network: Network
       /** What the host holds of a task, if anything. */
       readonly held: (taskId: TaskId) => HeldPieces | undefined
+      /** Uniform in [0, 1): when within `processingMs` the server gets to a request. */
+      readonly random: Random
     },
-    private readonly init: { readonly host: number; readonly concurrentLimit: number; readonly seedUploadsPerTask: number | undefined },
+    private readonly init: {
+      readonly host: number
+      readonly concurrentLimit: number
+      readonly seedUploadsPerTask: number | undefined
+      readonly processingMs: number
+    },
   ) {
     this.spread = init.seedUploadsPerTask === undefined ? undefined : new PieceSpread({ uploadsPerTask: init.seedUploadsPerTask })
   }
@@ -100,7 +114,8 @@ export class UploadServer {
       return
     }
     this.open.add(request)
-    this.components.network.message(request.child, this.init.host, () => this.serve(request))
+    const { loop, network, random } = this.components
+    network.message(request.child, this.init.host, () => loop.after(random() * this.init.processingMs, () => this.serve(request)))
   }
 
   /** The host leaves: every request not answered breaks, as its connection does; transfers end with the network's removal of the host. */
