@@ -5,6 +5,7 @@
  * and its loop where it is I/O (damselfly/*.ts say how each part mirrors the daemon).
  */
 import { DAEMON_DEFAULTS, daemonConfigSchema, type DaemonConfig } from '../../src/daemon/config.js'
+import type { SchedulerSettings } from '../../src/scheduler/config.js'
 import { Daemon } from './damselfly/daemon.js'
 import { SchedulerHost } from './damselfly/scheduler-host.js'
 import { TaskCatalog } from './damselfly/task-catalog.js'
@@ -30,14 +31,25 @@ const REQUEST_PROCESSING_MS = 1
 const LIMIT_LOWER_BOUNDS = 20
 const LIMIT_MARGIN_MS = 120_000
 
-export const damselfly: Swarm = {
-  name: 'damselfly',
-  run: (scenario, loop, network) => runDamselfly(scenario, loop, network, daemonConfigSchema.parse(DAEMON_DEFAULTS)),
+/** What a run may change from the defaults, to see what a setting does to the swarm. */
+export interface DamselflyOptions {
+  /** The scheduler config's `scheduler` block where it differs from the defaults (durations in ms). */
+  readonly schedulerSettings?: Partial<SchedulerSettings>
 }
 
-async function runDamselfly(scenario: Scenario, loop: EventLoop, network: Network, config: DaemonConfig): Promise<SwarmResult> {
+/** Damselfly with the scheduler's and the daemon's default config but for `options`. */
+export function damselflyWith(options: DamselflyOptions): Swarm {
+  return { name: 'damselfly', run: (scenario, loop, network) => runDamselfly(scenario, loop, network, daemonConfigSchema.parse(DAEMON_DEFAULTS), options) }
+}
+
+export const damselfly: Swarm = damselflyWith({})
+
+async function runDamselfly(scenario: Scenario, loop: EventLoop, network: Network, config: DaemonConfig, options: DamselflyOptions): Promise<SwarmResult> {
   const schedulerHostNumber = Math.max(scenario.origin.id, ...scenario.hosts.map((host) => host.id)) + 1
-  const scheduler = new SchedulerHost({ loop, network, random: createRandom(deriveSeed(scenario.seed, SCHEDULER_STREAM)) }, { host: schedulerHostNumber })
+  const scheduler = new SchedulerHost(
+    { loop, network, random: createRandom(deriveSeed(scenario.seed, SCHEDULER_STREAM)) },
+    { host: schedulerHostNumber, settings: options.schedulerSettings },
+  )
   network.addHost(schedulerHostNumber, { upBytesPerMs: Infinity, downBytesPerMs: Infinity, latencyMs: scenario.origin.links.latencyMs })
   const catalog = new TaskCatalog(scenario.tasks, config.source.filteredQueryParams)
   const progress = new RunProgress({ scenario, loop, network })

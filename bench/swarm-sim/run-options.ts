@@ -2,6 +2,7 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { parseBytes } from '../../src/common/units.js'
+import { DEFAULT_SCHEDULER_SETTINGS, schedulerSettingsSchema, type SchedulerSettings } from '../../src/scheduler/config.js'
 import { SCENARIO_NAMES, SWARM_NAMES, type ScenarioName, type SwarmName } from './scenario-catalog.js'
 
 export const RUN_LINE = 'node --import tsx bench/swarm-sim/run.ts'
@@ -19,6 +20,8 @@ const USAGE = `usage: ${RUN_LINE} [options]
   --swarms      comma-separated, any of ${SWARM_NAMES.join(', ')} (default both)
   --also        extra runs beyond the matrix, comma-separated scenario:N:size (e.g. equal-links:10000:3GiB)
   --seed        seed value of every random choice (default ${DEFAULTS.seed})
+  --scheduler   Damselfly's scheduler settings over the defaults, comma-separated key=value with numbers
+                (milliseconds for durations), e.g. candidateParentLimit=8,retryInterval=200
   --validate    instead: the testbed's scenarios (N = 4, 8, 16 x 64 MiB at 20mbit), compared with
                 bench/swarm-sim/testbed-figures.json
   --doc         the markdown file whose section to replace, ${CHART_FILE} beside it (default docs/benchmarks.md)
@@ -35,6 +38,8 @@ export interface SimOptions {
   readonly runs: readonly RunSpec[]
   readonly swarms: readonly SwarmName[]
   readonly seed: number
+  /** The scheduler settings a run changes (empty: the defaults). */
+  readonly schedulerSettings: Partial<SchedulerSettings>
   readonly validate: boolean
   /** Where the section goes; undefined with --no-docs. */
   readonly docPath: string | undefined
@@ -63,6 +68,7 @@ export function parseOptions(args: readonly string[]): SimOptions {
       swarms: { type: 'string', default: SWARM_NAMES.join(',') },
       also: { type: 'string', default: '' },
       seed: { type: 'string', default: DEFAULTS.seed },
+      scheduler: { type: 'string', default: '' },
       validate: { type: 'boolean', default: false },
       doc: { type: 'string', default: DEFAULT_DOC_PATH },
       'no-docs': { type: 'boolean', default: false },
@@ -106,6 +112,15 @@ export function parseOptions(args: readonly string[]): SimOptions {
   })
   const seed = Number(values.seed)
   if (!Number.isSafeInteger(seed) || seed < 0) problems.push(`--seed must be a non-negative integer, got ${JSON.stringify(values.seed)}`)
+  const schedulerSettings = Object.fromEntries(list(values.scheduler).map((pair) => {
+    const [key = '', value = ''] = pair.split('=')
+    return [key, Number(value)]
+  })) as Partial<SchedulerSettings>
+  const checked = schedulerSettingsSchema.safeParse({ ...DEFAULT_SCHEDULER_SETTINGS, ...schedulerSettings })
+  const unknownKeys = Object.keys(schedulerSettings).filter((key) => !(key in DEFAULT_SCHEDULER_SETTINGS))
+  if (!checked.success || unknownKeys.length > 0) {
+    problems.push(`--scheduler: ${unknownKeys.length > 0 ? `no such setting: ${unknownKeys.join(', ')}` : checked.error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ') ?? ''}`)
+  }
   if (problems.length > 0) {
     console.error(`${problems.join('\n')}\n\n${USAGE}`)
     process.exit(2)
@@ -115,6 +130,7 @@ export function parseOptions(args: readonly string[]): SimOptions {
     runs: [...matrix, ...also],
     swarms: swarms.filter(isSwarmName),
     seed,
+    schedulerSettings,
     validate: values.validate,
     docPath: values['no-docs'] ? undefined : resolve(values.doc),
   }

@@ -15,7 +15,7 @@ import { EventLoop } from './engine.js'
 import { Network } from './network.js'
 import { runReport, swarmFigures, type RunOutcome, type SwarmRun } from './report.js'
 import { CHART_FILE, parseOptions, type SimOptions } from './run-options.js'
-import { buildScenario, SWARMS, type SwarmName } from './scenario-catalog.js'
+import { buildScenario, buildSwarm, type SwarmName } from './scenario-catalog.js'
 import { networkOptionsFor, type Scenario } from './scenario.js'
 import { readTestbedFigures, validationScenario, type ValidationRow } from './validation.js'
 
@@ -31,7 +31,7 @@ function wallText(ms: number): string {
 }
 
 /** One swarm's run of a scenario on a fresh loop and network, with a line on stderr now and then. */
-async function simulate(scenario: Scenario, swarm: SwarmName, label: string): Promise<SwarmRun> {
+async function simulate(scenario: Scenario, swarm: SwarmName, options: SimOptions, label: string): Promise<SwarmRun> {
   const loop = new EventLoop()
   const network = new Network(loop, networkOptionsFor(scenario))
   const startedMs = performance.now()
@@ -45,7 +45,7 @@ async function simulate(scenario: Scenario, swarm: SwarmName, label: string): Pr
     loop.after(PROGRESS_TICK_SIM_MS, tick)
   }
   loop.after(PROGRESS_TICK_SIM_MS, tick)
-  const result = await SWARMS[swarm].run(scenario, loop, network)
+  const result = await buildSwarm(swarm, options).run(scenario, loop, network)
   return { swarm, result, wallMs: performance.now() - startedMs }
 }
 
@@ -83,7 +83,7 @@ async function runMatrix(options: SimOptions): Promise<RunOutcome[]> {
     for (const swarm of options.swarms) {
       const label = `${spec.scenario} N=${spec.hosts} ${formatBytes(spec.sizeBytes)} ${swarm}`
       console.error(`${label}: running`)
-      const run = await simulate(scenario, swarm, label)
+      const run = await simulate(scenario, swarm, options, label)
       console.error(`${label}: done in ${wallText(run.wallMs)} (${(run.result.events / 1e6).toFixed(1)} M events)`)
       runs.push(run)
     }
@@ -102,7 +102,7 @@ async function runValidation(options: SimOptions): Promise<{ rows: ValidationRow
     const scenario = validationScenario(figures, measured.hosts, options.seed)
     const label = `testbed-like N=${measured.hosts} ${measured.swarm}`
     console.error(`${label}: running`)
-    rows.push({ measured, scenario, run: await simulate(scenario, measured.swarm as SwarmName, label) })
+    rows.push({ measured, scenario, run: await simulate(scenario, measured.swarm as SwarmName, options, label) })
   }
   return { rows, section: (context) => validationSection(rows, figures, context) }
 }
@@ -110,7 +110,9 @@ async function runValidation(options: SimOptions): Promise<{ rows: ValidationRow
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2))
   const startedMs = performance.now()
-  const context = (): DocContext => ({ args: process.argv.slice(2), measuredAt: new Date(), machine: machineLine(), elapsedMs: performance.now() - startedMs })
+  const context = (): DocContext => ({
+    args: process.argv.slice(2), measuredAt: new Date(), machine: machineLine(), elapsedMs: performance.now() - startedMs, schedulerSettings: options.schedulerSettings,
+  })
   if (options.validate) {
     const { rows, section } = await runValidation(options)
     const text = section(context())

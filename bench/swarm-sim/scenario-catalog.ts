@@ -1,6 +1,7 @@
 /** The issue's scenarios and the two swarms, by the names the command line and the report use. */
+import type { SchedulerSettings } from '../../src/scheduler/config.js'
 import { bittorrent } from './bittorrent.js'
-import { damselfly } from './damselfly.js'
+import { damselflyWith } from './damselfly.js'
 import {
   equalLinks, GBIT, heterogeneousLinks, imageLayers, leavingHosts, slowTail, spreadArrivals, type Scenario, type Swarm,
 } from './scenario.js'
@@ -39,6 +40,10 @@ export function buildScenario(name: ScenarioName, options: { hosts: number; size
   }
 }
 
-export const SWARMS = { damselfly, bittorrent } as const satisfies Record<string, Swarm>
-export type SwarmName = keyof typeof SWARMS
-export const SWARM_NAMES = Object.keys(SWARMS) as SwarmName[]
+export const SWARM_NAMES = ['damselfly', 'bittorrent'] as const
+export type SwarmName = (typeof SWARM_NAMES)[number]
+
+/** A swarm by name; Damselfly's scheduler with `schedulerSettings` over its defaults. */
+export function buildSwarm(name: SwarmName, options: { schedulerSettings: Partial<SchedulerSettings> }): Swarm {
+  return name === 'damselfly' ? damselflyWith({ schedulerSettings: options.schedulerSettings }) : bittorrent
+}

@@ -7,6 +7,7 @@ import type {
 import type { Host } from '../../../src/scheduler/host.js'
 import type { MessageSink } from '../../../src/scheduler/message-sink.js'
 import type { Peer } from '../../../src/scheduler/peer.js'
+import type { SchedulerSettings } from '../../../src/scheduler/config.js'
 import { SchedulerCore } from '../../../src/scheduler/scheduler-core.js'
 import type { EventLoop } from '../engine.js'
 import type { Network } from '../network.js'
@@ -40,7 +41,11 @@ export class SchedulerHost {
 
   constructor(
     private readonly components: { readonly loop: EventLoop; readonly network: Network; readonly random: Random },
-    private readonly init: { readonly host: number },
+    private readonly init: {
+      readonly host: number
+      /** The config's `scheduler` block where it differs from the defaults. */
+      readonly settings?: Partial<SchedulerSettings> | undefined
+    },
   ) {
     const { loop } = components
     this.core = new SchedulerCore({
@@ -50,6 +55,7 @@ export class SchedulerHost {
       defer: (run) => {
         loop.after(0, run)
       },
+      ...(init.settings === undefined ? {} : { settings: init.settings }),
     })
   }
 
