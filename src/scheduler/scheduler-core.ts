@@ -203,7 +203,7 @@ export class SchedulerCore {
     if (task.url === '') task.url = operatorUrl(registration.download.url)
     // A fixed piece length is part of the task id, which parseRegistration checked against the download.
     if (registration.download.pieceLength > 0) task.pieceLengthBytes ??= registration.download.pieceLength
-    const peer = new Peer(address.peerId, host, task, registration.download, this.options.clock.nowMs())
+    const peer = new Peer(address.peerId, host, task, task.shareDownload(registration.download), this.options.clock.nowMs())
     peer.stream = stream
     store.addPeer(peer)
     recorder.peerStarted()
