@@ -77,9 +77,6 @@ export class ParentDownload {
     this.choice = new PieceChoice({ concurrentPieceCount: init.concurrentPieceCount, pieceLengthBytes: init.task.sim.pieceLengthBytes, random: components.random }, missing)
   }
 
-  /** Pieces stored from parents. */
-  storedPieceCount = 0
-
   /** An answer of the scheduler on the peer's stream, the first (parents) included. */
   apply(answer: SchedulerAnswer): void {
     if (this.ended) return
@@ -262,7 +259,6 @@ export class ParentDownload {
     // The daemon measures whole milliseconds, and the scheduler takes nothing else.
     const costMs = Math.max(1, Math.round(now - fetch.startedMs))
     held.add(number)
-    this.storedPieceCount++
     this.choice.stored(number, fetch.parent, range.length, costMs)
     this.lastProgressMs = now
     session.reportPiece({ piece: { number, offset: range.offset, length: range.length, digest }, parentPeerId: fetch.parent.peerId, costMs })
