@@ -4,11 +4,11 @@
  *
  * Model. Each host has an uplink (the sum of its outgoing flows) and a downlink (the sum of its
  * incoming flows); the core between them never limits. Rates are max-min fair over those
- * constraints (fair-share.ts). Hosts added "beside" another
- * (a seed peer in the origin's network namespace) share its links, and a transfer between two
- * such hosts takes no link capacity and no latency, as on a loopback.
+ * constraints (fair-share.ts). Hosts added "beside" another (a seed peer in the origin's network
+ * namespace) share its links, and a transfer between two such hosts takes no link capacity and
+ * no latency, as on a loopback.
  *
- * Cost and error. One allocation costs O(F + L log L) for F flows over L links, and a swarm
+ * Cost and error. One allocation costs about O(F + L log L) for F flows over L links, and a swarm
  * starts or ends a flow millions of times, so allocations are batched: a change (a flow starts,
  * ends, is cancelled, a host leaves) asks for one, which runs at once unless one ran less than
  * `recomputeQuantumMs` ago, in which case it runs when that quantum is over and takes in every
