@@ -4,6 +4,7 @@
  * options alone: the same seed value gives the same hosts, links, arrivals and departures.
  */
 import { pieceLengthFor } from '../../src/protocol/piece.js'
+import { rateBytesPerSecond } from '../testbed/link-rate.js'
 import type { EventLoop } from './engine.js'
 import { lowerBoundMs } from './lower-bound.js'
 import type { Links, Network, NetworkOptions } from './network.js'
@@ -295,8 +296,14 @@ function withEqualLinks(name: string, options: ScenarioOptions & { readonly rate
  * tc counts whole Ethernet frames: a full TCP segment carries 1448 payload bytes (MTU 1500
  * less IP, TCP and timestamp headers) in a 1514-byte frame, so payload moves at 1448/1514 of the rate.
  */
-export function testbedLike(options: { readonly hosts: number; readonly sizeBytes: number; readonly rateBitsPerSecond: number; readonly seed?: number }): Scenario {
-  const rate = options.rateBitsPerSecond
+export function testbedLike(options: {
+  readonly hosts: number
+  readonly sizeBytes: number
+  /** Every link's rate as tc and bench/testbed's `--host-rate` write it: `100mbit`, `1gbit`. */
+  readonly rate: string
+  readonly seed?: number
+}): Scenario {
+  const rate = rateBytesPerSecond(options.rate) * 8
   return scenario({
     name: 'testbed-like',
     seed: options.seed ?? 1,
