@@ -29,9 +29,29 @@ type PeerResponse = NonNullable<AnnouncePeerResponse['response']>
 /** What the scheduler first told a peer: the scheduling decision whose latency is measured. */
 export type FirstAnswer = PeerResponse['$case'] | 'none'
 
-/** One simulated daemon: its own gRPC channel (one HTTP/2 connection) and its AnnounceHost stream. */
+/**
+ * One peer's AnnouncePeer stream as a simulated daemon sees it, whatever carries it: gRPC to a
+ * scheduler process, or calls straight into a SchedulerCore in this process.
+ */
+export interface PeerStream {
+  write(request: AnnouncePeerRequest): void
+  /** The daemon's end of the stream: it has nothing more to say. */
+  end(): void
+  /** Gives up on the stream (a deadline passed). */
+  cancel(): void
+  onAnswer(listener: (response: AnnouncePeerResponse) => void): void
+  /** Settles once the scheduler has ended the stream: resolves on its status, rejects on an error. */
+  readonly closed: Promise<void>
+}
+
+/** One simulated daemon, as its peers see it: what it announced, and a way to open a peer's stream. */
 export interface SimulatedHost {
   readonly info: Host
+  openPeerStream(): PeerStream
+}
+
+/** A simulated daemon over gRPC: its own channel (one HTTP/2 connection) and its AnnounceHost stream. */
+interface GrpcHost extends SimulatedHost {
   readonly client: SchedulerServiceClient
   readonly announce: ClientDuplexStream<AnnounceHostRequest, AnnounceHostResponse>
 }
@@ -70,30 +90,42 @@ const IDCS = 4
 const LOCATIONS = 8
 
 /**
+ * What simulated host `index` announces: a distinct address, one of a few IDCs and locations, no
+ * seed, room for 50 uploads. `hostId` is its certificate's when it has one.
+ */
+export function simulatedHostInfo(index: number, hostId?: string): Host {
+  const { ip, hostname } = simulatedHostAddress(index)
+  return {
+    id: hostId ?? hostIdFor(hostname, ip, UPLOAD_PORT),
+    ip,
+    hostname,
+    uploadPort: UPLOAD_PORT,
+    idc: `idc-${index % IDCS}`,
+    location: `region|zone-${index % LOCATIONS}|rack-${index}`,
+    seed: false,
+    disableShared: false,
+    concurrentUploadLimit: 50,
+    concurrentUploadCount: 0,
+    uploadBytesPerSecond: 0,
+    uploadTls: hostId !== undefined,
+  }
+}
+
+function simulatedHostAddress(index: number): { ip: string; hostname: string } {
+  return { ip: `10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}`, hostname: `sim-host-${index}` }
+}
+
+/**
  * Announces `count` hosts, each with its own identity from the scheduler's CA and its own
  * channel (mutual TLS, as a daemon holds one), and keeps their streams open. Without a `pkiDir`
  * the hosts have no identity and talk plaintext, to a scheduler running --insecure.
  */
 export async function announceHosts(address: string, count: number, pkiDir: string | undefined): Promise<SimulatedHost[]> {
   const pki = pkiDir === undefined ? undefined : await loadClusterPki(pkiDir)
-  return Promise.all(Array.from({ length: count }, async (_, i) => {
-    const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`
-    const hostname = `sim-host-${i}`
+  return Promise.all(Array.from({ length: count }, async (_, i): Promise<GrpcHost> => {
+    const { ip, hostname } = simulatedHostAddress(i)
     const local = pki === undefined ? undefined : await issueLocalIdentity(pki.signer, { role: 'normal', hostname, ips: [ip] })
-    const info: Host = {
-      id: local?.identity.hostId ?? hostIdFor(hostname, ip, UPLOAD_PORT),
-      ip,
-      hostname,
-      uploadPort: UPLOAD_PORT,
-      idc: `idc-${i % IDCS}`,
-      location: `region|zone-${i % LOCATIONS}|rack-${i}`,
-      seed: false,
-      disableShared: false,
-      concurrentUploadLimit: 50,
-      concurrentUploadCount: 0,
-      uploadBytesPerSecond: 0,
-      uploadTls: local !== undefined,
-    }
+    const info = simulatedHostInfo(i, local?.identity.hostId)
     const credentials = local === undefined ? grpcCredentials.createInsecure() : schedulerChannelCredentials(local)
     const client = new SchedulerServiceClient(address, credentials, { ...SCHEDULER_CHANNEL_OPTIONS, ...CHANNEL_OPTIONS })
     const announce = client.announceHost()
@@ -101,14 +133,37 @@ export async function announceHosts(address: string, count: number, pkiDir: stri
     announce.on('data', () => undefined)
     announce.on('error', () => undefined)
     announce.write({ host: info, report: undefined })
-    return { info, client, announce }
+    return { info, client, announce, openPeerStream: () => grpcPeerStream(client.announcePeer()) }
   }))
 }
 
+function grpcPeerStream(call: ClientDuplexStream<AnnouncePeerRequest, AnnouncePeerResponse>): PeerStream {
+  const closed = new Promise<void>((resolve, reject) => {
+    call.on('error', (error: Error) => {
+      reject(error)
+    })
+    call.on('status', () => {
+      resolve()
+    })
+  })
+  // Reported as a rejection to whoever awaits it; here only kept from being unhandled.
+  closed.catch(() => undefined)
+  return {
+    write: (request) => call.write(request),
+    end: () => call.end(),
+    cancel: () => call.cancel(),
+    onAnswer: (listener) => call.on('data', listener),
+    closed,
+  }
+}
+
+/** Ends the hosts' announce streams and closes their channels; hosts without any (in process) have nothing to close. */
 export function closeHosts(hosts: readonly SimulatedHost[]): void {
   for (const host of hosts) {
-    host.announce.end()
-    host.client.close()
+    if (!('client' in host)) continue
+    const grpc = host as GrpcHost
+    grpc.announce.end()
+    grpc.client.close()
   }
 }
 
@@ -140,7 +195,7 @@ function parentHolding(parents: readonly CandidateParent[], number: number, turn
  */
 export async function runPeer(host: SimulatedHost, task: SimulatedTask, timeoutMs: number): Promise<PeerResult> {
   const ids = { hostId: host.info.id, taskId: task.id, peerId: `${host.info.id.slice(0, 12)}-${randomUUID()}` }
-  const stream = host.client.announcePeer()
+  const stream = host.openPeerStream()
   let requests = 0
   const write = (request: PeerRequest): void => {
     requests++
@@ -159,17 +214,12 @@ export async function runPeer(host: SimulatedHost, task: SimulatedTask, timeoutM
   const first = new Promise<PeerResponse>((resolve) => {
     answered = resolve
   })
-  const closed = new Promise<void>((resolve, reject) => {
-    stream.on('error', (error: Error) => {
-      reject(new Error(`peer ${ids.peerId}: ${error.message}`, { cause: error }))
-    })
-    stream.on('status', () => {
-      resolve()
-    })
+  const closed = stream.closed.catch((error: unknown) => {
+    throw new Error(`peer ${ids.peerId}: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
   })
   // Reported as a rejection from the awaits below; here only kept from being unhandled.
   closed.catch(() => undefined)
-  stream.on('data', (response: AnnouncePeerResponse) => {
+  stream.onAnswer((response) => {
     // The acknowledgement of the registration comes first; the decision is what is measured.
     if (response.response === undefined || response.response.$case === 'registered') return
     if (answered === undefined) laterAnswers++

@@ -60,6 +60,29 @@ export const SCHEDULER_DEFAULTS = {
 
 const count = (min: number): z.ZodNumber => z.number().int().min(min)
 
+/** The `scheduler` block: what the scheduler decides with, durations in milliseconds once parsed. */
+export const schedulerSettingsSchema = z
+  .object({
+    candidateParentLimit: count(1).max(20),
+    filterParentLimit: count(1).max(1000),
+    retryBackToSourceLimit: count(0),
+    retryLimit: count(1),
+    retryInterval: timerMs(),
+    backToSourceCount: count(0),
+    hostWaitTimeout: timerMs(),
+    seedWaitTimeout: durationMs(),
+    capabilityTTL: timerMs(),
+    gc: z.object({ peerTTL: durationMs(), taskTTL: durationMs(), hostTTL: durationMs(), interval: timerMs() }),
+  })
+  .refine((s) => s.gc.interval > 0, { message: 'must be more than 0', path: ['gc', 'interval'] })
+  .refine((s) => s.retryInterval > 0, { message: 'must be more than 0', path: ['retryInterval'] })
+  .refine((s) => s.capabilityTTL >= 60_000, { message: 'must be at least 1m', path: ['capabilityTTL'] })
+
+export type SchedulerSettings = z.output<typeof schedulerSettingsSchema>
+
+/** The `scheduler` block's defaults, parsed: for a scheduler built without a config file (a simulator, a bench). */
+export const DEFAULT_SCHEDULER_SETTINGS: Readonly<SchedulerSettings> = Object.freeze(schedulerSettingsSchema.parse(SCHEDULER_DEFAULTS.scheduler))
+
 export const schedulerConfigSchema = z
   .object({
     server: z.object({ listenIP: z.string().min(1), port: port(), advertiseIP: z.string() }),
@@ -71,24 +94,10 @@ export const schedulerConfigSchema = z
       keepAlive: z.object({ interval: intervalMs() }),
       hostReportInterval: intervalMs(),
     }),
-    scheduler: z.object({
-      candidateParentLimit: count(1).max(20),
-      filterParentLimit: count(1).max(1000),
-      retryBackToSourceLimit: count(0),
-      retryLimit: count(1),
-      retryInterval: timerMs(),
-      backToSourceCount: count(0),
-      hostWaitTimeout: timerMs(),
-      seedWaitTimeout: durationMs(),
-      capabilityTTL: timerMs(),
-      gc: z.object({ peerTTL: durationMs(), taskTTL: durationMs(), hostTTL: durationMs(), interval: timerMs() }),
-    }),
+    scheduler: schedulerSettingsSchema,
     security: z.object({ insecure: z.boolean(), pkiDir: z.string().min(1), identityDir: z.string(), joinToken: z.string() }),
     log: z.object({ level: z.enum(LOG_LEVELS) }),
   })
-  .refine((c) => c.scheduler.gc.interval > 0, { message: 'must be more than 0', path: ['scheduler', 'gc', 'interval'] })
-  .refine((c) => c.scheduler.retryInterval > 0, { message: 'must be more than 0', path: ['scheduler', 'retryInterval'] })
-  .refine((c) => c.scheduler.capabilityTTL >= 60_000, { message: 'must be at least 1m', path: ['scheduler', 'capabilityTTL'] })
 
 export type SchedulerConfig = z.output<typeof schedulerConfigSchema>
 

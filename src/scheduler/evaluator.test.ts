@@ -86,6 +86,11 @@ describe('locationScore', TEST, () => {
     ['eu|de|berlin', 'eu|de|munich', 0.4],
     ['eu|de', 'us|de', 0],
     ['a|b|c|d|e|f', 'a|b|c|d|e|g', 1],
+    ['eu', 'eu|de', 0.2],
+    ['eu|de', 'eu', 0.2],
+    ['eu|d', 'eu|de', 0.2],
+    ['a||b', 'a||c', 0.4],
+    ['|x', '|y', 0.2],
   ]
   for (const [a, b, expected] of cases) {
     it(`${JSON.stringify(a)} vs ${JSON.stringify(b)} → ${expected}`, TEST, () => {

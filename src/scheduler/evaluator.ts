@@ -19,7 +19,7 @@ export const DEFAULT_WEIGHTS: EvaluatorWeights = {
 }
 
 const MAX_LOCATION_ELEMENTS = 5
-const LOCATION_SEPARATOR = '|'
+const SEPARATOR_CODE = '|'.charCodeAt(0)
 
 export function finishedPiecesScore(child: Peer, parent: Peer, totalPieceCount: number | undefined): number {
   if (totalPieceCount !== undefined && totalPieceCount > 0) return parent.finishedPieces.size / totalPieceCount
@@ -48,16 +48,28 @@ export function idcScore(child: Peer, parent: Peer): number {
   return idc !== '' && idc === parent.host.info.idc ? 1 : 0
 }
 
-/** The share of leading `|`-separated elements two locations have in common, of at most five. */
+/**
+ * The share of leading `|`-separated elements two locations have in common, of at most five.
+ * Compares in place: it runs for every candidate of every decision, where splitting both
+ * locations cost two arrays and their strings each time.
+ */
 export function locationScore(child: Peer, parent: Peer): number {
   const a = child.host.info.location
   const b = parent.host.info.location
   if (a === '' || b === '') return 0
   if (a === b) return 1
-  const left = a.split(LOCATION_SEPARATOR).slice(0, MAX_LOCATION_ELEMENTS)
-  const right = b.split(LOCATION_SEPARATOR).slice(0, MAX_LOCATION_ELEMENTS)
   let common = 0
-  while (common < left.length && common < right.length && left[common] === right[common]) common++
+  let start = 0
+  while (common < MAX_LOCATION_ELEMENTS) {
+    let end = start
+    while (end < a.length && end < b.length && a.charCodeAt(end) === b.charCodeAt(end) && a.charCodeAt(end) !== SEPARATOR_CODE) end++
+    const aEnds = end === a.length || a.charCodeAt(end) === SEPARATOR_CODE
+    const bEnds = end === b.length || b.charCodeAt(end) === SEPARATOR_CODE
+    if (!aEnds || !bEnds) break
+    common++
+    if (end === a.length || end === b.length) break
+    start = end + 1
+  }
   return common / MAX_LOCATION_ELEMENTS
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { PeerId } from '../protocol/ids.js'
-import { lastUploadIsAnomalous, PARENT_FILTERS, rejectionReason, type ParentFilterReason } from './parent-filters.js'
+import { PARENT_FILTERS, rejectionReason, type ParentFilterReason } from './parent-filters.js'
 import type { Peer } from './peer.js'
 import { Resources } from './resource-fixtures.js'
 
@@ -68,19 +68,4 @@ describe('parent filters', TEST, () => {
     child.blocklist.add('someone-else' as PeerId)
     assert.equal(rejectionReason(child, candidate), undefined)
   })
-})
-
-describe('lastUploadIsAnomalous', TEST, () => {
-  const steady30 = Array.from({ length: 30 }, (_, i) => 100 + (i % 3) * 10)
-  const cases: ReadonlyArray<{ name: string; costsMs: number[]; anomalous: boolean }> = [
-    { name: 'no samples', costsMs: [], anomalous: false },
-    { name: 'one sample', costsMs: [1_000_000], anomalous: false },
-    { name: 'exactly 20x the mean', costsMs: [10, 10, 200], anomalous: false },
-    { name: 'above 20x the mean', costsMs: [10, 10, 201], anomalous: true },
-    { name: '30+ samples within 3 sigma', costsMs: [...steady30, 125], anomalous: false },
-    { name: '30+ samples beyond 3 sigma though below 20x', costsMs: [...steady30, 150], anomalous: true },
-  ]
-  for (const { name, costsMs, anomalous } of cases) {
-    it(`${name}: ${anomalous}`, TEST, () => assert.equal(lastUploadIsAnomalous(costsMs), anomalous))
-  }
 })

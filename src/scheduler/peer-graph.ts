@@ -1,7 +1,10 @@
+/** A vertex's edges; a side's Set exists only while it has an edge, since an empty Set costs about 150 bytes. */
 interface Vertex<V> {
-  readonly parents: Set<V>
-  readonly children: Set<V>
+  parents: Set<V> | undefined
+  children: Set<V> | undefined
 }
+
+const NONE: ReadonlySet<never> = new Set()
 
 /**
  * Who may download from whom among one task's peers: an edge runs from a parent to a child, and a
@@ -23,15 +26,15 @@ export class PeerGraph<V> {
 
   /** Adds a vertex; adding one that exists is a no-op. */
   addVertex(vertex: V): void {
-    if (!this.vertices.has(vertex)) this.vertices.set(vertex, { parents: new Set(), children: new Set() })
+    if (!this.vertices.has(vertex)) this.vertices.set(vertex, { parents: undefined, children: undefined })
   }
 
   /** Removes a vertex and every edge touching it; safe to repeat. */
   removeVertex(vertex: V): void {
     const entry = this.vertices.get(vertex)
     if (entry === undefined) return
-    for (const parent of entry.parents) this.vertices.get(parent)?.children.delete(vertex)
-    for (const child of entry.children) this.vertices.get(child)?.parents.delete(vertex)
+    for (const parent of entry.parents ?? NONE) this.unlink(this.vertices.get(parent), 'children', vertex)
+    for (const child of entry.children ?? NONE) this.unlink(this.vertices.get(child), 'parents', vertex)
     this.vertices.delete(vertex)
   }
 
@@ -42,19 +45,21 @@ export class PeerGraph<V> {
   addEdge(parent: V, child: V): boolean {
     const from = this.vertices.get(parent)
     const to = this.vertices.get(child)
-    if (from === undefined || to === undefined || parent === child || from.children.has(child)) return false
+    if (from === undefined || to === undefined || parent === child || from.children?.has(child) === true) return false
+    from.children ??= new Set()
     from.children.add(child)
+    to.parents ??= new Set()
     to.parents.add(parent)
     return true
   }
 
   hasEdge(parent: V, child: V): boolean {
-    return this.vertices.get(parent)?.children.has(child) ?? false
+    return this.vertices.get(parent)?.children?.has(child) ?? false
   }
 
   deleteEdge(parent: V, child: V): void {
-    this.vertices.get(parent)?.children.delete(child)
-    this.vertices.get(child)?.parents.delete(parent)
+    this.unlink(this.vertices.get(parent), 'children', child)
+    this.unlink(this.vertices.get(child), 'parents', parent)
   }
 
   /** Drops every edge into `vertex`: it has no parents any more. */
@@ -68,14 +73,22 @@ export class PeerGraph<V> {
   }
 
   parentsOf(vertex: V): V[] {
-    return [...(this.vertices.get(vertex)?.parents ?? [])]
+    return [...(this.vertices.get(vertex)?.parents ?? NONE)]
   }
 
   parentCount(vertex: V): number {
-    return this.vertices.get(vertex)?.parents.size ?? 0
+    return this.vertices.get(vertex)?.parents?.size ?? 0
   }
 
   childrenOf(vertex: V): V[] {
-    return [...(this.vertices.get(vertex)?.children ?? [])]
+    return [...(this.vertices.get(vertex)?.children ?? NONE)]
+  }
+
+  /** Removes `other` from one side of `entry`, dropping that side's Set once it is empty. */
+  private unlink(entry: Vertex<V> | undefined, side: 'parents' | 'children', other: V): void {
+    const edges = entry?.[side]
+    if (entry === undefined || edges === undefined) return
+    edges.delete(other)
+    if (edges.size === 0) entry[side] = undefined
   }
 }

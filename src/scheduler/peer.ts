@@ -1,25 +1,29 @@
 import type { HostId, PeerId } from '../protocol/ids.js'
 import type { AnnouncePeerResponse, Download } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import type { Host } from './host.js'
+import { LazySet } from './lazy-set.js'
 import type { MessageSink } from './message-sink.js'
 import { PeerTraffic } from './peer-traffic.js'
+import { PieceSet } from './piece-set.js'
 import type { PieceDigest, Task } from './task.js'
+import { UploadCosts } from './upload-costs.js'
 
 export const PEER_STATES = ['pending', 'running', 'back-to-source', 'succeeded', 'failed', 'left'] as const
 export type PeerState = (typeof PEER_STATES)[number]
 
-/** One host's download of one task. */
+/**
+ * One host's download of one task. A scheduler holds up to hundreds of thousands: what each keeps
+ * is sized for that (bitsets of piece numbers, tables allocated only once used).
+ */
 export class Peer {
-  state: PeerState = 'pending'
   /** Piece numbers this peer holds whose digest matches the task's authoritative record. */
-  readonly finishedPieces = new Set<number>()
+  readonly finishedPieces = new PieceSet()
   /** Parents never offered to this peer again. */
-  readonly blocklist = new Set<PeerId>()
+  readonly blocklist = new LazySet<PeerId>()
   /** The live AnnouncePeer stream; undefined once it has ended. */
   stream: MessageSink<AnnouncePeerResponse> | undefined
-  /** How long each piece this peer uploaded to a child took, oldest first. */
-  readonly uploadCostsMs: number[] = []
-  uploadSuccessCount = 0
+  /** How long the pieces this peer uploaded to children took. */
+  readonly uploadCosts = new UploadCosts()
   uploadFailureCount = 0
   /** Pieces children refused because their digest differed from the record. */
   badContentCount = 0
@@ -30,8 +34,12 @@ export class Peer {
   lastActiveMs: number
   /** What it received and sent, for the console's swarm view. */
   readonly traffic: PeerTraffic
+  /** Where the task keeps this peer in its lists for sampling (task.ts); -1 while in none. */
+  taskSlot = -1
+  runningSlot = -1
   /** Pieces whose authoritative digest this peer was sent: each goes to it once. */
-  private readonly digestsSent = new Set<number>()
+  private readonly digestsSent = new PieceSet()
+  private stateValue: PeerState = 'pending'
 
   constructor(
     readonly id: PeerId,
@@ -43,6 +51,23 @@ export class Peer {
   ) {
     this.lastActiveMs = nowMs
     this.traffic = new PeerTraffic(nowMs)
+  }
+
+  get state(): PeerState {
+    return this.stateValue
+  }
+
+  /** Changes the state and tells the task, which counts its peers by state. */
+  set state(next: PeerState) {
+    const previous = this.stateValue
+    if (previous === next) return
+    this.stateValue = next
+    this.task.peerStateChanged(this, previous)
+  }
+
+  /** Uploads that delivered a piece. */
+  get uploadSuccessCount(): number {
+    return this.uploadCosts.count
   }
 
   get hostId(): HostId {
@@ -95,15 +120,7 @@ export class Peer {
   }
 
   recordUpload(outcome: { costMs: number } | 'failed'): void {
-    if (outcome === 'failed') {
-      this.uploadFailureCount++
-      return
-    }
-    this.uploadSuccessCount++
-    this.uploadCostsMs.push(outcome.costMs)
-    // The bad-parent rule only looks at recent history; keep memory bounded.
-    if (this.uploadCostsMs.length > MAX_COST_SAMPLES) this.uploadCostsMs.shift()
+    if (outcome === 'failed') this.uploadFailureCount++
+    else this.uploadCosts.record(outcome.costMs)
   }
 }
-
-const MAX_COST_SAMPLES = 1024

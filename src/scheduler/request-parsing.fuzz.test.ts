@@ -14,7 +14,7 @@ import {
 import type { TaskId } from '../protocol/ids.js'
 import { SCHEDULER_PROTOCOL_REVISION } from '../protocol/scheduler-protocol.js'
 import { taskIdFor } from '../protocol/task-id.js'
-import { MAX_PIECES_PER_REPORT, parseHostAnnounce, parsePeerAddress, parsePiecesFinished, parseRegistration } from './request-parsing.js'
+import { MAX_PIECE_NUMBER, MAX_PIECES_PER_REPORT, parseHostAnnounce, parsePeerAddress, parsePiecesFinished, parseRegistration } from './request-parsing.js'
 
 const TEST = { timeout: 30_000 }
 const RUNS = { numRuns: 500 }
@@ -33,7 +33,7 @@ function validHost(host: Host | undefined): boolean {
 }
 
 function validPiece(piece: Piece | undefined): boolean {
-  return piece !== undefined && isSha256Hex(piece.digest) && isCount(piece.number) && isCount(piece.offset) && isCount(piece.length)
+  return piece !== undefined && isSha256Hex(piece.digest) && isCount(piece.number) && piece.number <= MAX_PIECE_NUMBER && isCount(piece.offset) && isCount(piece.length)
 }
 
 const OTHER_TASK_ID = '0'.repeat(64) as TaskId

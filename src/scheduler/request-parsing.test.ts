@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { assertThrowsCode } from '../protocol/damselfly-error-fixtures.js'
 import type { Host } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
-import { parseHostAnnounce } from './request-parsing.js'
+import { download } from './resource-fixtures.js'
+import { MAX_PIECE_NUMBER, parseHostAnnounce, parsePiece, sameDownload } from './request-parsing.js'
 
 const TEST = { timeout: 10_000 }
 
@@ -31,4 +32,29 @@ describe('parseHostAnnounce: upload port', TEST, () => {
       assertThrowsCode(() => parseHostAnnounce({ host: host({ uploadPort }), report: undefined }), 'INVALID_ARGUMENT', /upload_port must be 1\.\.65535 unless sharing is disabled/)
     })
   }
+})
+
+describe('parsePiece: piece numbers', TEST, () => {
+  const digest = 'a'.repeat(64)
+  it('accepts the highest piece number a peer may name, and refuses the next', TEST, () => {
+    assert.equal(parsePiece({ number: MAX_PIECE_NUMBER, offset: 0, length: 1, digest }, 'report').number, MAX_PIECE_NUMBER)
+    assertThrowsCode(() => parsePiece({ number: MAX_PIECE_NUMBER + 1, offset: 0, length: 1, digest }, 'report'), 'INVALID_ARGUMENT', /piece number must be at most/)
+  })
+})
+
+describe('sameDownload', TEST, () => {
+  it('tells apart downloads that differ in any one field, and agrees on equal ones whatever the header order', TEST, () => {
+    const base = download({ headers: { a: '1', b: '2' }, filteredQueryParams: ['x'] })
+    assert.equal(sameDownload(base, download({ headers: { b: '2', a: '1' }, filteredQueryParams: ['x'] })), true)
+    const changed: Record<keyof typeof base, unknown> = {
+      url: 'http://origin.test/other', headers: { a: '1', b: '3' }, tag: 't', application: 'app', filteredQueryParams: ['y'],
+      pieceLength: 4_194_304, priority: 3, digest: `sha256:${'b'.repeat(64)}`, disableBackToSource: true,
+    }
+    // Every field of a Download is listed: a field added to the message must be compared too.
+    assert.deepEqual(Object.keys(changed).sort(), Object.keys(base).sort())
+    for (const [field, value] of Object.entries(changed)) {
+      assert.equal(sameDownload(base, { ...base, [field]: value }), false, field)
+    }
+    assert.equal(sameDownload(base, { ...base, headers: { a: '1' } }), false, 'a header fewer')
+  })
 })

@@ -20,6 +20,12 @@ import type { PieceRecord } from './task.js'
 const MAX_ID_LENGTH = 512
 const SHA256_HEX = /^[0-9a-f]{64}$/
 const MAX_PRIORITY = 6
+/**
+ * The highest piece number a peer may name: 2^24 - 1, room for 1 TiB in the smallest fixed
+ * pieces (64 KiB) or 1 PiB in the largest computed ones. Peers keep piece numbers as bitsets
+ * (piece-set.ts), whose size follows the highest number held.
+ */
+export const MAX_PIECE_NUMBER = 2 ** 24 - 1
 /** Pieces one `pieces_finished` may carry: a daemon sends a few dozen at most; this bounds one message's work. */
 export const MAX_PIECES_PER_REPORT = 1024
 
@@ -82,6 +88,7 @@ export function parsePeerAddress(request: AnnouncePeerRequest): PeerAddress {
 export function parsePiece(piece: Piece | undefined, what: string): PieceRecord {
   if (piece === undefined) throw invalid(`${what}: piece is missing`)
   if (!SHA256_HEX.test(piece.digest)) throw invalid(`${what}: piece ${piece.number} digest must be 64 lowercase hex characters`)
+  if (piece.number > MAX_PIECE_NUMBER) throw invalid(`${what}: piece number must be at most ${MAX_PIECE_NUMBER}, got ${piece.number}`)
   return {
     number: count(piece.number, `${what}: piece number`),
     offset: count(piece.offset, `${what}: piece offset`),
@@ -194,4 +201,14 @@ export function sameSourceRequest(a: Download, b: Download): boolean {
       .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)),
   )
   return headers(a) === headers(b)
+}
+
+/** Whether two downloads ask for exactly the same, field by field (headers as sent, in any order). */
+export function sameDownload(a: Download, b: Download): boolean {
+  if (a === b) return true
+  if (a.url !== b.url || a.tag !== b.tag || a.application !== b.application || a.digest !== b.digest) return false
+  if (a.pieceLength !== b.pieceLength || a.priority !== b.priority || a.disableBackToSource !== b.disableBackToSource) return false
+  if (a.filteredQueryParams.length !== b.filteredQueryParams.length || a.filteredQueryParams.some((param, i) => param !== b.filteredQueryParams[i])) return false
+  const names = Object.keys(a.headers)
+  return names.length === Object.keys(b.headers).length && names.every((name) => Object.hasOwn(b.headers, name) && a.headers[name] === b.headers[name])
 }

@@ -26,6 +26,8 @@ export class ResourceStore {
   readonly tasks = new Map<TaskId, Task>()
   readonly peers = new Map<PeerId, Peer>()
   private readonly hostWaiters = new Map<HostId, Set<(host: Host) => void>>()
+  /** The hosts that announced themselves seeds: scheduling asks for them at every decision without parents. */
+  private readonly seedHosts = new Set<Host>()
 
   constructor(
     private readonly components: {
@@ -51,6 +53,8 @@ export class ResourceStore {
       host.load = load
       host.lastSeenMs = nowMs
     }
+    if (info.seed) this.seedHosts.add(host)
+    else this.seedHosts.delete(host)
     const waiters = this.hostWaiters.get(info.id)
     this.hostWaiters.delete(info.id)
     for (const wake of waiters ?? []) wake(host)
@@ -103,6 +107,7 @@ export class ResourceStore {
     if (host === undefined) return
     for (const peerId of [...host.peerIds]) this.removePeer(peerId)
     this.hosts.delete(hostId)
+    this.seedHosts.delete(host)
     this.components.logger.info({ hostId }, 'host removed')
     this.components.onHostsChanged?.()
   }
@@ -135,7 +140,7 @@ export class ResourceStore {
 
   /** Connected seed hosts, the candidates for fetching a task from the source. */
   connectedSeedHosts(): Host[] {
-    return [...this.hosts.values()].filter((host) => host.seed && host.connected)
+    return [...this.seedHosts].filter((host) => host.seed && host.connected)
   }
 
   /** Forgets peers, tasks and hosts past their TTLs; returns how many of each went. */

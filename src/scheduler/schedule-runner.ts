@@ -21,8 +21,15 @@ const OUTCOMES = {
 
 /** The numbers of the pieces a peer holds that have an authoritative digest, in piece order. */
 export function authoritativePieceNumbers(peer: Peer): number[] {
-  return [...peer.finishedPieces].filter((number) => peer.task.piece(number) !== undefined).sort((a, b) => a - b)
+  return [...peer.finishedPieces].filter((number) => peer.task.piece(number) !== undefined)
 }
+
+/**
+ * Running peers of a task a new parent is offered among, at most: beyond this many, a random
+ * sample of them, so that each peer's first piece costs O(sample), not O(peers of the task),
+ * in a swarm of tens of thousands.
+ */
+export const NEW_PARENT_CANDIDATES = 256
 
 function taskInfo(task: Task): TaskInfo | undefined {
   const pieceCount = task.pieceCount
@@ -93,12 +100,15 @@ export class ScheduleRunner {
    * `maxChildren` of them, those with the fewest parents first (ties at random), each below
    * `maxParents`: otherwise the first peers to get a piece would fill every child's parent slots,
    * and in a large swarm the later ones would never upload. The edge may run against an existing
-   * one: peers that started together trade both ways.
+   * one: peers that started together trade both ways. In a task of more than
+   * {@link NEW_PARENT_CANDIDATES} running peers, the rule applies to a random sample of them.
    */
   offerNewParent(parent: Peer, limits: { maxParents: number; maxChildren: number }): void {
     const task = parent.task
-    const children = [...task.peers.values()]
-      .filter((child) => child !== parent && child.state === 'running' && child.connected)
+    const running = task.runningPeers
+    const candidates = running.size <= NEW_PARENT_CANDIDATES ? running.all : running.sample(NEW_PARENT_CANDIDATES, this.components.random, parent)
+    const children = candidates
+      .filter((child) => child !== parent && child.connected)
       .filter((child) => task.graph.parentCount(child.id) < limits.maxParents && !task.graph.hasEdge(parent.id, child.id))
       .filter((child) => rejectionReason(child, parent) === undefined)
       .map((child) => ({ child, parents: task.graph.parentCount(child.id), tieBreak: this.components.random() }))

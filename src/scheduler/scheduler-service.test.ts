@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { after, before, describe, it } from 'node:test'
 import { credentials, status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js'
-import { Registry } from 'prom-client'
+import { InstantClock } from '../common/instant-clock.js'
 import { silentLogger } from '../common/logger.js'
 import { SCHEDULER_PROTOCOL_REVISION } from '../protocol/scheduler-protocol.js'
 import { taskIdFor } from '../protocol/task-id.js'
@@ -17,13 +17,10 @@ import {
   type Piece,
 } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { resolveSchedulerConfig } from './config.js'
-import { WeightedEvaluator } from './evaluator.js'
-import { download, Resources, seededRandom, waitFor } from './resource-fixtures.js'
-import { ScheduleRunner } from './schedule-runner.js'
+import { download, RecordingSink, seededRandom, waitFor } from './resource-fixtures.js'
 import { Scheduler } from './scheduler.js'
-import { SchedulerMetrics } from './scheduler-metrics.js'
+import { SchedulerCore } from './scheduler-core.js'
 import { SchedulerService } from './scheduler-service.js'
-import { Scheduling } from './scheduling.js'
 
 const TEST = { timeout: 20_000 }
 
@@ -73,6 +70,11 @@ function piece(number: number, text: string): Piece {
 function finished(pieces: readonly Piece[], parentPeerId = ''): AnnouncePeerRequest['request'] {
   return { $case: 'piecesFinished', value: { pieces: pieces.map((p) => ({ piece: p, parentPeerId, costMs: 3, content: Buffer.alloc(0) })) } }
 }
+/** A host as a daemon announces it, with `id` and `hostname` to fill in. */
+const HOST: Host = {
+  id: '', ip: '127.0.0.1', hostname: '', uploadPort: 65002, idc: '', location: '', seed: false, disableShared: false,
+  concurrentUploadLimit: 10, concurrentUploadCount: 0, uploadBytesPerSecond: 0, uploadTls: false,
+}
 const REGISTER = { pieces: [], contentLength: 0, contentLengthKnown: false, protocolRevision: SCHEDULER_PROTOCOL_REVISION }
 
 describe('SchedulerService over gRPC', TEST, () => {
@@ -111,10 +113,7 @@ describe('SchedulerService over gRPC', TEST, () => {
     const recorded = new Recorded(client.announceHost())
     streams.push(recorded)
     recorded.send({
-      host: {
-        id, ip: '127.0.0.1', hostname: id, uploadPort: 65002, idc: '', location: '', seed: false, disableShared: false,
-        concurrentUploadLimit: 10, concurrentUploadCount: 0, uploadBytesPerSecond: 0, uploadTls: false, ...extra,
-      },
+      host: { ...HOST, id, hostname: id, ...extra },
       report: undefined,
     })
     await waitFor(`host ${id}`, () => scheduler.store.hosts.get(id as never)?.stream)
@@ -357,28 +356,25 @@ class FakeCall extends EventEmitter {
 }
 
 describe('SchedulerService: registrations before reports', TEST, () => {
-  function service(r: Resources): SchedulerService {
-    const random = seededRandom(5)
-    const scheduling = new Scheduling(
-      { evaluator: new WeightedEvaluator(), random, clock: r.clock, connectedSeedHosts: () => r.store.connectedSeedHosts(), logger: silentLogger() },
-      { candidateParentLimit: 4, filterParentLimit: 15, retryBackToSourceLimit: 4, retryLimit: 5, backToSourceCount: 200, seedWaitTimeoutMs: 30_000 },
-    )
-    const metrics = new SchedulerMetrics(new Registry(), { hosts: () => 0, tasks: () => 0, peers: () => 0 })
-    const runner = new ScheduleRunner({ scheduling, metrics, recorder: r.recorder, clock: r.clock, logger: silentLogger(), random }, { retryIntervalMs: 500 })
-    return new SchedulerService(
-      { store: r.store, runner, metrics, recorder: r.recorder, clock: r.clock, logger: silentLogger() },
-      { hostWaitTimeoutMs: 1_000, offers: { maxParents: 16, maxChildren: 8 }, requireIdentity: false },
-    )
+  function service(): { core: SchedulerCore; handlers: ReturnType<SchedulerService['handlers']> } {
+    const clock = new InstantClock()
+    const core = new SchedulerCore({ clock, logger: silentLogger(), random: seededRandom(5), settings: { hostWaitTimeout: 1_000 } })
+    const handlers = new SchedulerService({ core, clock, logger: silentLogger() }, { requireIdentity: false }).handlers()
+    return { core, handlers }
   }
+  /** Announces a host straight to the core, its announce stream a recording sink. */
+  const host = (core: SchedulerCore, id: string): { id: string } => core.announceHost(
+    { host: { ...HOST, id, hostname: id }, report: undefined },
+    new RecordingSink<AnnounceHostResponse>(),
+  )
   const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
   const register = (hostId: string, peerId: string): AnnouncePeerRequest => ({
     hostId, taskId: taskId('ordered'), peerId, request: { $case: 'register', value: { download: download({ url: 'http://origin.test/ordered' }), ...REGISTER } },
   })
 
   it('answers a registration read in the same turn before the reports ahead of it, then applies them in order and ends the stream', TEST, async () => {
-    const r = new Resources()
-    const [hostA, hostB] = [r.host('host-a'), r.host('host-b')]
-    const handlers = service(r).handlers()
+    const { core, handlers } = service()
+    const [hostA, hostB] = [host(core, 'host-a'), host(core, 'host-b')]
     const a = new FakeCall()
     handlers.announcePeer(a as never)
     a.emit('data', register(hostA.id, 'a'))
@@ -387,7 +383,7 @@ describe('SchedulerService: registrations before reports', TEST, () => {
     const b = new FakeCall()
     let aWhenBWasAnswered: string | undefined
     b.onWrite = (message) => {
-      const peerA = r.store.peers.get('a' as never)
+      const peerA = core.store.peers.get('a' as never)
       if (message.response?.$case !== 'registered') aWhenBWasAnswered ??= `${peerA?.state}, ${peerA?.finishedPieces.size} pieces, stream ${a.writableEnded ? 'ended' : 'open'}`
     }
     handlers.announcePeer(b as never)
@@ -402,8 +398,8 @@ describe('SchedulerService: registrations before reports', TEST, () => {
     await waitFor('b\'s decision', () => aWhenBWasAnswered)
     assert.equal(aWhenBWasAnswered, 'back-to-source, 0 pieces, stream open', 'b was answered before any of a\'s reports was applied, and before a\'s stream ended')
     await waitFor('a\'s end', () => (a.writableEnded ? true : undefined))
-    const peerA = r.store.peers.get('a' as never)
+    const peerA = core.store.peers.get('a' as never)
     assert.equal(peerA?.state, 'succeeded')
-    assert.deepEqual([...(peerA?.finishedPieces ?? [])].sort(), [0, 1])
+    assert.deepEqual(peerA === undefined ? [] : [...peerA.finishedPieces], [0, 1])
   })
 })

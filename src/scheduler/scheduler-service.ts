@@ -3,17 +3,14 @@ import type { Clock } from '../common/clock.js'
 import { toGrpcStatus } from '../common/grpc-status.js'
 import type { Logger } from '../common/logger.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
-import { isTaskId, type HostId } from '../protocol/ids.js'
-import { SCHEDULER_PROTOCOL_REVISION } from '../protocol/scheduler-protocol.js'
+import type { HostId } from '../protocol/ids.js'
 import type {
   AnnounceHostRequest,
   AnnounceHostResponse,
   AnnouncePeerRequest,
   AnnouncePeerResponse,
-  ClusterStats,
   DeleteTaskRequest,
   DeleteTaskResponse,
-  GetTaskSwarmRequest,
   LeaveHostRequest,
   LeaveHostResponse,
   RunDownloadsEvent,
@@ -21,27 +18,16 @@ import type {
   SchedulerServiceServer,
   StatTaskRequest,
   StatTaskResponse,
-  TaskSwarm,
 } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { CallerIdentities } from '../security/grpc-tls.js'
 import { checkHostAnnounce, checkHostCaller, checkManagerCaller, checkNotRevoked } from './caller-checks.js'
-import { operatorUrl } from './operator-url.js'
 import { AfterIo } from './after-io.js'
 import type { Host } from './host.js'
 import { HostJobs } from './host-jobs.js'
 import { parseRunDownloads, parseTaskQuery, type DownloadJob, type TaskQuery } from './job-request-parsing.js'
 import type { MessageSink } from './message-sink.js'
-import { Peer } from './peer.js'
-import { PeerEvents } from './peer-events.js'
-import { PieceAnnouncer } from './piece-announcer.js'
-import { parseHostAnnounce, parsePeerAddress, parseRegistration } from './request-parsing.js'
-import type { ResourceStore } from './resource-store.js'
-import type { ScheduleRunner } from './schedule-runner.js'
-import type { SchedulerMetrics } from './scheduler-metrics.js'
-import { BUCKET_MS } from './cluster-stats.js'
-import type { SwarmRecorder } from './swarm-recorder.js'
-import { taskSwarm } from './task-swarm.js'
-import { TaskIds } from './task-ids.js'
+import type { Peer } from './peer.js'
+import type { SchedulerCore } from './scheduler-core.js'
 import { NO_REVOCATIONS, type RevocationList } from '../security/revocation-watcher.js'
 
 type Call<Req, Res> = ServerDuplexStream<Req, Res>
@@ -71,15 +57,14 @@ function endWith(call: EndableCall, error: unknown): void {
 /** Certificates whose identity the service remembers (one per host; about 1 KiB each): the most recently used win. */
 const CALLER_IDENTITY_ENTRIES = 4_096
 
-/** Downloads whose task id the service remembers (a key is about the length of the URL). */
-const TASK_ID_ENTRIES = 4_096
-
-/** The gRPC handlers of `SchedulerService`; see proto/damselfly/scheduler/v1/scheduler.proto. */
+/**
+ * The gRPC handlers of `SchedulerService` (see proto/damselfly/scheduler/v1/scheduler.proto): who
+ * is calling and whether they may, each stream's messages in order, and the manager's jobs. What
+ * a message does to the scheduler is the core's (scheduler-core.ts).
+ */
 export class SchedulerService {
-  private readonly events: PeerEvents
   private readonly jobs: HostJobs
   private readonly identities = new CallerIdentities({ maxEntries: CALLER_IDENTITY_ENTRIES })
-  private readonly taskIds = new TaskIds({ maxEntries: TASK_ID_ENTRIES })
   private readonly afterIo = new AfterIo({ defer: (run) => setImmediate(run) })
   private readonly calls = new Set<EndableCall>()
   /** The open streams of each host that showed a certificate, so a revoked host's can be ended. */
@@ -88,28 +73,23 @@ export class SchedulerService {
 
   constructor(
     private readonly components: {
-      store: ResourceStore
-      runner: ScheduleRunner
-      metrics: SchedulerMetrics
-      /** Keeps the console's live data: traffic per peer, task and minute. */
-      recorder: SwarmRecorder
+      core: SchedulerCore
       clock: Clock
       logger: Logger
       /** Hosts refused whatever their certificates say; none without a manager. */
       revocations?: Pick<RevocationList, 'isRevoked'>
-      /** The cluster's cap on the uploads at once a host is counted on for (its load limit); none without a manager. */
-      uploadLimitCap?: (seed: boolean) => number | undefined
     },
     private readonly init: {
-      hostWaitTimeoutMs: number
-      offers: { maxParents: number; maxChildren: number }
       /** Every caller must hold a certificate from the cluster CA; false only when running without identities. */
       requireIdentity: boolean
     },
   ) {
-    const announcer = new PieceAnnouncer({ defer: (flush) => setImmediate(flush) })
-    this.events = new PeerEvents({ ...components, announcer }, { offers: init.offers })
-    this.jobs = new HostJobs(components)
+    const { core } = components
+    this.jobs = new HostJobs({ store: core.store, runner: core.runner, metrics: core.metrics, clock: components.clock, logger: components.logger })
+  }
+
+  private get core(): SchedulerCore {
+    return this.components.core
   }
 
   private get revocations(): Pick<RevocationList, 'isRevoked'> {
@@ -125,14 +105,13 @@ export class SchedulerService {
       runDownloads: (call) => this.runDownloads(call),
       statTask: (call, callback) => this.taskQuery(call, callback, 'stat task', (query) => this.jobs.statTask(query)),
       deleteTask: (call, callback) => this.taskQuery(call, callback, 'delete task', (query) => this.jobs.deleteTask(query)),
-      getTaskSwarm: (call, callback) => this.managerQuery(call, callback, 'get task swarm', (request) => this.taskSwarm(request)),
-      getClusterStats: (call, callback) => this.managerQuery(call, callback, 'get cluster stats', () => this.clusterStats()),
+      getTaskSwarm: (call, callback) => this.managerQuery(call, callback, 'get task swarm', (request) => this.core.taskSwarm(request.taskId)),
+      getClusterStats: (call, callback) => this.managerQuery(call, callback, 'get cluster stats', () => this.core.clusterStats()),
     }
   }
 
-  /** Ends every open stream, cancels retries and waits for in-flight handling. Safe to repeat. */
+  /** Ends every open stream and waits for in-flight handling; stop the core first, so no retry starts meanwhile. Safe to repeat. */
   async stop(): Promise<void> {
-    await this.components.runner.stop()
     for (const call of this.calls) endWith(call, new DamselflyError('SHUTTING_DOWN', 'the scheduler is stopping'))
     this.calls.clear()
     await Promise.all([...this.work])
@@ -146,8 +125,7 @@ export class SchedulerService {
     for (const hostId of hostIds as readonly HostId[]) {
       for (const call of this.callsByHost.get(hostId) ?? []) endWith(call, new DamselflyError('PERMISSION_DENIED', `host ${hostId} is revoked`))
       this.callsByHost.delete(hostId)
-      for (const peerId of this.components.store.hosts.get(hostId)?.peerIds ?? []) this.components.runner.cancel(peerId)
-      this.components.store.removeHost(hostId)
+      this.core.leaveHost(hostId)
     }
   }
 
@@ -183,7 +161,7 @@ export class SchedulerService {
     let failed = false
     this.track(call, () => {
       this.jobs.streamClosed(sink)
-      if (host !== undefined && host.stream === sink) this.components.store.disconnectHost(host)
+      if (host !== undefined) this.core.hostStreamEnded(host, sink)
     }, undefined, identity?.hostId)
     call.on('data', (request: AnnounceHostRequest) => {
       if (failed) return
@@ -193,17 +171,15 @@ export class SchedulerService {
           this.jobs.report(sink, host?.id, request.report)
           return
         }
-        const { info, load: reported } = parseHostAnnounce(request)
-        const cap = this.components.uploadLimitCap?.(info.seed)
-        const load = cap === undefined || reported.concurrentUploadLimit <= cap ? reported : { ...reported, concurrentUploadLimit: cap }
-        if (this.init.requireIdentity) checkHostAnnounce(identity, info)
-        checkNotRevoked(identity, this.revocations, 'announce host')
-        if (host !== undefined && host.id !== info.id) {
-          throw new DamselflyError('INVALID_ARGUMENT', `announce host: this stream belongs to host ${host.id}, got ${info.id}`)
-        }
-        host = this.components.store.announceHost(info, load)
-        host.identity = identity
-        host.stream = sink
+        const streamHost = host
+        host = this.core.announceHost(request, sink, (info) => {
+          if (this.init.requireIdentity) checkHostAnnounce(identity, info)
+          checkNotRevoked(identity, this.revocations, 'announce host')
+          if (streamHost !== undefined && streamHost.id !== info.id) {
+            throw new DamselflyError('INVALID_ARGUMENT', `announce host: this stream belongs to host ${streamHost.id}, got ${info.id}`)
+          }
+          return identity
+        })
         if (request.report !== undefined) this.jobs.report(sink, host.id, request.report)
       } catch (error) {
         failed = true
@@ -220,7 +196,7 @@ export class SchedulerService {
       const identity = this.identities.of(call)
       if (this.init.requireIdentity) checkManagerCaller(identity, 'run downloads')
       checkNotRevoked(identity, this.revocations, 'run downloads')
-      job = parseRunDownloads(call.request, (input) => this.taskIds.of(input))
+      job = parseRunDownloads(call.request, (input) => this.core.taskIdOf(input))
     } catch (error) {
       this.components.logger.warn({ err: error }, 'run downloads refused')
       endWith(call, error)
@@ -274,20 +250,6 @@ export class SchedulerService {
     }
   }
 
-  private taskSwarm(request: GetTaskSwarmRequest): TaskSwarm {
-    if (!isTaskId(request.taskId)) throw new DamselflyError('INVALID_ARGUMENT', `get task swarm: task_id must be 64 lowercase hex characters, got ${JSON.stringify(request.taskId.slice(0, 80))}`)
-    const task = this.components.store.tasks.get(request.taskId)
-    if (task === undefined) throw new DamselflyError('NOT_FOUND', `get task swarm: this scheduler does not know task ${request.taskId}`)
-    return taskSwarm(task, this.components.clock.nowMs())
-  }
-
-  private clusterStats(): ClusterStats {
-    return {
-      bucketSeconds: BUCKET_MS / 1000,
-      buckets: this.components.recorder.stats.buckets().map((bucket) => ({ ...bucket, backToSource: [...bucket.backToSource] })),
-    }
-  }
-
   private leaveHost(call: ServerUnaryCall<LeaveHostRequest, LeaveHostResponse>, callback: sendUnaryData<LeaveHostResponse>): void {
     const hostId = call.request.hostId as HostId
     try {
@@ -297,8 +259,7 @@ export class SchedulerService {
       callback(toGrpcStatus(error), null)
       return
     }
-    for (const peerId of this.components.store.hosts.get(hostId)?.peerIds ?? []) this.components.runner.cancel(peerId)
-    this.components.store.removeHost(hostId)
+    this.core.leaveHost(hostId)
     callback(null, {})
   }
 
@@ -336,7 +297,7 @@ export class SchedulerService {
     }
     this.track(call, () => {
       enqueue(() => {
-        if (peer !== undefined) this.peerStreamEnded(peer)
+        if (peer !== undefined) this.core.streamEnded(peer)
       }, { evenAfterFailure: true, afterIo: true })
     }, () => {
       enqueue(() => endCall(call), { evenAfterFailure: true, afterIo: true })
@@ -349,76 +310,10 @@ export class SchedulerService {
         if (peer === undefined) {
           if (this.init.requireIdentity) checkHostCaller(identity, request.hostId as HostId, 'announce peer')
           checkNotRevoked(identity, this.revocations, 'announce peer')
-          peer = await this.register(request, sink)
+          peer = await this.core.register(request, sink)
         }
-        else this.handlePeerRequest(peer, request)
+        else this.core.handle(peer, request)
       }, { afterIo: !registering && request.request?.$case !== 'reschedule' })
     })
-  }
-
-  private async register(request: AnnouncePeerRequest, sink: MessageSink<AnnouncePeerResponse>): Promise<Peer> {
-    if (request.request?.$case !== 'register') {
-      throw new DamselflyError('INVALID_ARGUMENT', `announce peer: the first message must be register, got ${request.request?.$case ?? 'nothing'}`)
-    }
-    const address = parsePeerAddress(request)
-    const registration = parseRegistration(request.request.value, address.taskId, (input) => this.taskIds.of(input))
-    const { store, runner } = this.components
-    const host = await store.waitForHost(address.hostId, this.init.hostWaitTimeoutMs)
-    if (host === undefined) {
-      throw new DamselflyError('INVALID_ARGUMENT', `announce peer: host ${address.hostId} has not announced; open AnnounceHost first`)
-    }
-    if (store.peers.has(address.peerId)) {
-      runner.cancel(address.peerId)
-      store.removePeer(address.peerId)
-    }
-    const known = store.tasks.has(address.taskId)
-    const task = store.taskFor(address.taskId)
-    if (!known) this.components.recorder.taskStarted()
-    if (task.url === '') task.url = operatorUrl(registration.download.url)
-    // A fixed piece length is part of the task id, which parseRegistration checked against the download.
-    if (registration.download.pieceLength > 0) task.pieceLengthBytes ??= registration.download.pieceLength
-    const peer = new Peer(address.peerId, host, task, registration.download, this.components.clock.nowMs())
-    peer.stream = sink
-    store.addPeer(peer)
-    this.components.recorder.peerStarted()
-    // A resumed download's pieces are only checked against the authority, never made it: anyone can claim to hold anything.
-    for (const piece of registration.pieces) {
-      if (task.recordPiece(piece, undefined) === 'matches') peer.finishedPieces.add(piece.number)
-    }
-    this.components.logger.info(
-      { taskId: task.id, peerId: peer.id, hostId: host.id, priority: peer.download.priority, pieces: peer.finishedPieces.size },
-      'peer registered',
-    )
-    // Before any decision, which may wait on a seed: the daemon then knows this scheduler answers.
-    sink.write({ response: { $case: 'registered', value: { protocolRevision: SCHEDULER_PROTOCOL_REVISION } } })
-    runner.run(peer)
-    if (peer.finishedPieces.size > 0) runner.wake(task)
-    return peer
-  }
-
-  private handlePeerRequest(peer: Peer, request: AnnouncePeerRequest): void {
-    if (request.peerId !== peer.id) {
-      throw new DamselflyError('INVALID_ARGUMENT', `announce peer: this stream belongs to peer ${peer.id}, got ${request.peerId}`)
-    }
-    const event = request.request
-    if (event === undefined) throw new DamselflyError('INVALID_ARGUMENT', 'announce peer: the message carries no request')
-    if (event.$case === 'register') throw new DamselflyError('INVALID_ARGUMENT', `announce peer: peer ${peer.id} is already registered`)
-    if (this.components.store.peers.get(peer.id) !== peer) {
-      this.components.logger.debug({ peerId: peer.id, request: event.$case }, 'report from a forgotten peer ignored')
-      return
-    }
-    peer.touch(this.components.clock.nowMs())
-    this.events.handle(peer, event)
-  }
-
-  /** A finished peer stays a parent while its host is announced; any other peer leaves. */
-  private peerStreamEnded(peer: Peer): void {
-    const { store, runner } = this.components
-    runner.cancel(peer.id)
-    if (store.peers.get(peer.id) !== peer) return
-    peer.stream = undefined
-    if (peer.state === 'succeeded') return
-    store.removePeer(peer.id)
-    this.components.logger.info({ taskId: peer.task.id, peerId: peer.id }, 'peer left')
   }
 }

@@ -26,17 +26,14 @@ import { issueLocalIdentity, readIdentity, writeIdentity, type LocalIdentity } f
 import { ManagedTrust } from '../security/managed-trust.js'
 import { NO_REVOCATIONS, type RevocationList } from '../security/revocation-watcher.js'
 import { fromPem } from '../security/x509.js'
-import { ClusterSettings } from './cluster-settings.js'
-import { ClusterStats } from './cluster-stats.js'
 import { defaultSchedulerIdentityDir, type SchedulerConfig } from './config.js'
-import { WeightedEvaluator, type Evaluator } from './evaluator.js'
-import { ResourceStore } from './resource-store.js'
+import type { ClusterSettings } from './cluster-settings.js'
+import type { Evaluator } from './evaluator.js'
 import { PeerCapabilities } from './peer-capabilities.js'
-import { ScheduleRunner } from './schedule-runner.js'
-import { SchedulerMetrics } from './scheduler-metrics.js'
+import type { ResourceStore } from './resource-store.js'
+import { SchedulerCore } from './scheduler-core.js'
+import type { SchedulerMetrics } from './scheduler-metrics.js'
 import { SchedulerService } from './scheduler-service.js'
-import { Scheduling } from './scheduling.js'
-import { SwarmRecorder } from './swarm-recorder.js'
 
 /** How long joining at a manager may take on a first start. */
 const JOIN_TIMEOUT_MS = 15_000
@@ -73,7 +70,8 @@ export class Scheduler implements Startable {
   readonly store: ResourceStore
   /** The limits and blocklist the cluster config from the manager may change while running. */
   readonly settings: ClusterSettings
-  private readonly runner: ScheduleRunner
+  /** What the scheduler does with each message, behind the gRPC service. */
+  private readonly core: SchedulerCore
   private readonly service: SchedulerService
   private readonly grpcServer = new GrpcServer()
   private readonly operator: OperatorServer
@@ -95,65 +93,27 @@ export class Scheduler implements Startable {
   ) {
     const clock = components.clock ?? systemClock
     const logger = components.logger
-    const s = config.scheduler
     this.registry = createMetricsRegistry('scheduler')
-    const settings = new ClusterSettings({ logger: logger.child({ component: 'cluster-config' }) }, s)
-    this.settings = settings
-    this.store = new ResourceStore(
-      { clock, logger: logger.child({ component: 'resources' }), onHostsChanged: () => this.hostsChanged() },
-      { peerTtlMs: s.gc.peerTTL, taskTtlMs: s.gc.taskTTL, hostTtlMs: s.gc.hostTTL },
-    )
-    this.metrics = new SchedulerMetrics(this.registry, {
-      hosts: () => this.store.hosts.size,
-      tasks: () => this.store.tasks.size,
-      peers: () => this.store.peers.size,
+    this.core = new SchedulerCore({
+      clock,
+      logger,
+      ...(components.random === undefined ? {} : { random: components.random }),
+      ...(components.evaluator === undefined ? {} : { evaluator: components.evaluator }),
+      capabilityFor: (peer) => this.capabilities?.for(peer) ?? '',
+      settings: config.scheduler,
+      registry: this.registry,
+      onHostsChanged: () => this.hostsChanged(),
     })
-    const recorder = new SwarmRecorder({ stats: new ClusterStats({ clock }), clock })
-    const scheduling = new Scheduling(
-      {
-        evaluator: components.evaluator ?? new WeightedEvaluator(),
-        random: components.random ?? Math.random,
-        clock,
-        connectedSeedHosts: () => this.store.connectedSeedHosts(),
-        logger: logger.child({ component: 'scheduling' }),
-        blockReason: (download) => settings.blockReason(download),
-      },
-      {
-        get candidateParentLimit() {
-          return settings.candidateParentLimit
-        },
-        get filterParentLimit() {
-          return settings.filterParentLimit
-        },
-        retryBackToSourceLimit: s.retryBackToSourceLimit,
-        retryLimit: s.retryLimit,
-        backToSourceCount: s.backToSourceCount,
-        seedWaitTimeoutMs: s.seedWaitTimeout,
-      },
-    )
-    this.runner = new ScheduleRunner(
-      { scheduling, metrics: this.metrics, recorder, clock, logger, random: components.random ?? Math.random, capabilityFor: (peer) => this.capabilities?.for(peer) ?? '' },
-      { retryIntervalMs: s.retryInterval },
-    )
+    this.store = this.core.store
+    this.metrics = this.core.metrics
+    this.settings = this.core.cluster
     this.service = new SchedulerService(
       {
-        store: this.store, runner: this.runner, metrics: this.metrics, recorder, clock, logger: logger.child({ component: 'service' }),
+        core: this.core, clock, logger: logger.child({ component: 'service' }),
         // The managers' list once this scheduler runs on a certificate of theirs; the one it was given otherwise.
         revocations: { isRevoked: (hostId) => (this.trust ?? components.revocations ?? NO_REVOCATIONS).isRevoked(hostId) },
-        uploadLimitCap: (seed) => settings.uploadLimitCap(seed),
       },
-      {
-        hostWaitTimeoutMs: s.hostWaitTimeout,
-        offers: {
-          get maxParents() {
-            return settings.candidateParentLimit * 4
-          },
-          get maxChildren() {
-            return settings.candidateParentLimit * 2
-          },
-        },
-        requireIdentity: !config.security.insecure,
-      },
+      { requireIdentity: !config.security.insecure },
     )
     this.grpcServer.addService(SchedulerServiceService, this.service.handlers())
     this.unsubscribeRevocations = (components.revocations ?? NO_REVOCATIONS).onRevoked((hostIds) => this.service.revokeHosts(hostIds))
@@ -330,6 +290,7 @@ export class Scheduler implements Startable {
       await this.managerParts?.reporter.stop()
       await this.managerParts?.keepalive.stop()
       this.managerParts?.connection.close()
+      await this.core.stop()
       await this.service.stop()
       await shutdownGrpcServer(this.grpcServer)
       await this.operator.stop()

@@ -89,11 +89,13 @@ export class Scheduling {
     return this.adopt(peer, parents)
   }
 
-  /** The best parents of a random sample of the task's peers, best first. Does not change anything. */
+  /**
+   * The best parents of a random sample of the task's other peers, best first. Does not change
+   * anything. O(sample), however many peers the task has.
+   */
   findParents(peer: Peer): Peer[] {
-    const others = [...peer.task.peers.values()].filter((other) => other !== peer)
     const accepted: Peer[] = []
-    for (const candidate of this.sample(others, this.init.filterParentLimit)) {
+    for (const candidate of peer.task.peerList.sample(this.init.filterParentLimit, this.components.random, peer)) {
       const reason = rejectionReason(peer, candidate)
       if (reason === undefined) accepted.push(candidate)
       else this.components.logger.trace({ peerId: peer.id, candidate: candidate.id, reason }, 'parent filtered')
@@ -173,18 +175,5 @@ export class Scheduling {
   private fail(peer: Peer, reason: string): ScheduleDecision {
     peer.state = 'failed'
     return { kind: 'failed', reason }
-  }
-
-  /** Up to `size` items drawn without replacement (a partial Fisher-Yates shuffle of a copy). */
-  private sample<T>(items: readonly T[], size: number): T[] {
-    const pool = [...items]
-    const count = Math.min(size, pool.length)
-    for (let i = 0; i < count; i++) {
-      const j = i + Math.floor(this.components.random() * (pool.length - i))
-      const picked = pool[j] as T
-      pool[j] = pool[i] as T
-      pool[i] = picked
-    }
-    return pool.slice(0, count)
   }
 }

@@ -54,9 +54,9 @@ describe('SwarmRecorder: traffic per peer, edge, task and minute from piece repo
 
     assert.deepEqual([seed.traffic.bytesFromOrigin, seed.traffic.bytesFromPeers, seed.traffic.uploadedBytes], [3 * PIECE_BYTES, 0, 4 * PIECE_BYTES])
     assert.deepEqual([a.traffic.bytesFromOrigin, a.traffic.bytesFromPeers, a.traffic.uploadedBytes], [0, 2 * PIECE_BYTES, PIECE_BYTES], 'the repeated piece moved no bytes')
-    assert.deepEqual(a.traffic.fromParents.get(seed.id), { bytes: 2 * PIECE_BYTES, pieces: 2 })
-    assert.deepEqual(b.traffic.fromParents.get(a.id), { bytes: PIECE_BYTES, pieces: 1 })
-    assert.deepEqual(b.traffic.fromParents.get(seed.id), { bytes: 2 * PIECE_BYTES, pieces: 2 })
+    assert.deepEqual(a.traffic.fromParent(seed.id), { bytes: 2 * PIECE_BYTES, pieces: 2 })
+    assert.deepEqual(b.traffic.fromParent(a.id), { bytes: PIECE_BYTES, pieces: 1 })
+    assert.deepEqual(b.traffic.fromParent(seed.id), { bytes: 2 * PIECE_BYTES, pieces: 2 })
     assert.deepEqual(seed.task.traffic, { bytesFromPeers: 5 * PIECE_BYTES, bytesFromSeedPeers: 4 * PIECE_BYTES, bytesFromOrigin: 3 * PIECE_BYTES })
     const minute = r.stats.buckets().at(-1)
     assert.deepEqual([minute?.bytesFromPeers, minute?.bytesFromSeedPeers, minute?.bytesFromOrigin], [5 * PIECE_BYTES, 4 * PIECE_BYTES, 3 * PIECE_BYTES])

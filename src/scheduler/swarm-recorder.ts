@@ -32,7 +32,8 @@ export class SwarmRecorder {
   delivered(child: Peer, parentId: PeerId | undefined, parent: Peer | undefined, bytes: number, nowMs: number): void {
     const { stats } = this.components
     const traffic = child.task.traffic
-    child.traffic.received(parentId, bytes, nowMs)
+    // The parent's own id string, where the parent is known: the report's is a copy per message.
+    child.traffic.received(parent?.id ?? parentId, bytes, nowMs)
     if (parentId === undefined) {
       traffic.bytesFromOrigin += bytes
       stats.add('bytesFromOrigin', bytes, nowMs)

@@ -41,12 +41,12 @@ export function taskSwarm(task: Task, nowMs: number, limits: { peers: number; ed
 
   const edges: SwarmEdge[] = []
   for (const child of kept) {
-    for (const [parent, delivered] of child.traffic.fromParents) {
+    for (const [parent, delivered] of child.traffic.fromParents()) {
       if (keptIds.has(parent)) edges.push({ parent, child: child.id, bytes: delivered.bytes, pieces: delivered.pieces, active: task.graph.hasEdge(parent, child.id) })
     }
     if (!task.peers.has(child.id)) continue
     for (const parent of task.graph.parentsOf(child.id)) {
-      if (keptIds.has(parent) && !child.traffic.fromParents.has(parent)) edges.push({ parent, child: child.id, bytes: 0, pieces: 0, active: true })
+      if (keptIds.has(parent) && child.traffic.fromParent(parent) === undefined) edges.push({ parent, child: child.id, bytes: 0, pieces: 0, active: true })
     }
   }
   edges.sort((a, b) => b.bytes - a.bytes)

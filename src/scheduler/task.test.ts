@@ -4,7 +4,7 @@ import { describe, it } from 'node:test'
 import { silentLogger } from '../common/logger.js'
 import type { HostId } from '../protocol/ids.js'
 import { Task, type PieceRecord } from './task.js'
-import { TASK_ID } from './resource-fixtures.js'
+import { OTHER_TASK_ID, Resources, seededRandom, TASK_ID } from './resource-fixtures.js'
 
 const TEST = { timeout: 5_000 }
 const GOOD = '1'.repeat(64)
@@ -81,5 +81,50 @@ describe('Task.dropAuthority: a whole-content digest failure distrusts the diges
     assert.equal(task.seedRequestedMs, undefined, 'a trusted seed may be asked again')
     assert.ok(task.distrustedHosts.has(VOUCHER))
     assert.equal(task.recordPiece(piece(GOOD, 0), VOUCHER), 'recorded', 'recordPiece takes whoever the caller says may vouch; Peer.vouches leaves distrusted hosts out')
+  })
+})
+
+describe('Task: what it keeps by its peers\' states', TEST, () => {
+  /** What the task keeps, against a walk of all its peers. */
+  function kept(task: Task): { backToSource: number[]; running: string[] } {
+    const peers = [...task.peers.values()]
+    return {
+      backToSource: [task.backToSourcePeerCount, peers.filter((peer) => peer.state === 'back-to-source').length],
+      running: [...task.runningPeers.all].map((peer) => peer.id).sort(),
+    }
+  }
+  const running = (task: Task): string[] => [...task.peers.values()].filter((peer) => peer.state === 'running').map((peer) => peer.id).sort()
+
+  it('follows every state change, registration and removal, and ignores peers of other tasks or gone', TEST, () => {
+    const r = new Resources()
+    const task = r.task()
+    const random = seededRandom(9)
+    const peers = Array.from({ length: 30 }, (_, i) => r.peer(`p${i}`, r.host(`h${i}`)))
+    const other = r.peer('other', r.host('ho'), { task: r.task(OTHER_TASK_ID), state: 'back-to-source' })
+    const states = ['pending', 'running', 'back-to-source', 'succeeded', 'failed'] as const
+    for (let step = 0; step < 300; step++) {
+      const peer = peers[Math.floor(random() * peers.length)]!
+      if (random() < 0.1 && r.store.peers.has(peer.id)) r.store.removePeer(peer.id)
+      else peer.state = states[Math.floor(random() * states.length)]!
+      const { backToSource, running: keptRunning } = kept(task)
+      assert.equal(backToSource[0], backToSource[1], `back-to-source count after step ${step}`)
+      assert.deepEqual(keptRunning, running(task), `running peers after step ${step}`)
+    }
+    assert.equal(r.task(OTHER_TASK_ID).backToSourcePeerCount, 1)
+    other.state = 'succeeded'
+    assert.equal(r.task(OTHER_TASK_ID).backToSourcePeerCount, 0)
+  })
+
+  it('counts a seed peer by its host\'s role: present, pending before it registered, gone once it failed', TEST, () => {
+    const r = new Resources()
+    const task = r.task()
+    assert.deepEqual([task.hasSeedPeer, task.hasSeedPeerOrPending], [false, true])
+    r.peer('normal', r.host('hn'))
+    const seed = r.peer('seed', r.host('hs', { seed: true }))
+    assert.deepEqual([task.hasSeedPeer, task.hasSeedPeerOrPending], [true, true])
+    seed.state = 'failed'
+    assert.deepEqual([task.hasSeedPeer, task.hasSeedPeerOrPending], [false, false])
+    r.store.removePeer(seed.id)
+    assert.deepEqual([task.hasSeedPeer, task.hasSeedPeerOrPending], [false, false], 'a seed peer that left unfinished is remembered')
   })
 })

@@ -2,9 +2,12 @@ import { createHash } from 'node:crypto'
 import type { Logger } from '../common/logger.js'
 import { pieceCount, TINY_TASK_MAX_BYTES } from '../protocol/piece.js'
 import type { HostId, PeerId, TaskId } from '../protocol/ids.js'
+import type { Download } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { PeerGraph } from './peer-graph.js'
 import type { Peer, PeerState } from './peer.js'
 import type { PeerTraffic } from './peer-traffic.js'
+import { sameDownload } from './request-parsing.js'
+import { SlotList } from './slot-list.js'
 
 /** One piece as the scheduler records it; `digest` is lowercase hex sha256. */
 export interface PieceRecord {
@@ -75,9 +78,19 @@ export class Task {
   finishedAtMs: number | undefined
   /** Peers that left, oldest first, for the swarm view (at most MAX_DEPARTED_PEERS). */
   readonly departed: DepartedPeer[] = []
+  /** The same peers as `peers`, in a list a sample can be drawn from without copying it. */
+  readonly peerList = new SlotList<'taskSlot', Peer>('taskSlot')
+  /** The peers in state `running`, likewise. */
+  readonly runningPeers = new SlotList<'runningSlot', Peer>('runningSlot')
   /** A seed peer left before it finished: failed peers leave, so this is what remembers it. */
   private seedPeerLeftUnfinished = false
   private readonly pieces = new Map<number, AuthoritativePiece>()
+  /** Peers in state `back-to-source`, kept as states change (Peer's `state` tells the task). */
+  private backToSourceCount = 0
+  /** Peers on hosts that announced themselves seeds when the peer joined: the few the seed rules look at. */
+  private readonly seedPeers = new Set<Peer>()
+  /** The download its peers most likely name: a peer naming exactly the same holds this one instead of its own copy. */
+  private sharedDownload: Download | undefined
 
   constructor(
     readonly id: TaskId,
@@ -154,19 +167,52 @@ export class Task {
     return vouchers
   }
 
+  /**
+   * `download` itself, or the equal one another peer of this task already named: a swarm's peers
+   * mostly ask for the same thing, and each decoded copy (URL, headers) costs a few hundred bytes.
+   */
+  shareDownload(download: Download): Download {
+    if (this.sharedDownload !== undefined && sameDownload(this.sharedDownload, download)) return this.sharedDownload
+    this.sharedDownload ??= download
+    return download
+  }
+
   addPeer(peer: Peer): void {
     this.peers.set(peer.id, peer)
     this.graph.addVertex(peer.id)
     this.peerlessSinceMs = undefined
+    this.peerList.add(peer)
+    if (peer.host.info.seed) this.seedPeers.add(peer)
+    this.counted(peer, peer.state, 1)
   }
 
   removePeer(peerId: PeerId, nowMs: number): void {
     const peer = this.peers.get(peerId)
     if (peer?.host.seed === true && peer.state !== 'succeeded') this.seedPeerLeftUnfinished = true
-    if (peer !== undefined) this.rememberDeparted(peer)
+    if (peer !== undefined) {
+      this.rememberDeparted(peer)
+      this.counted(peer, peer.state, -1)
+      this.peerList.remove(peer)
+      this.seedPeers.delete(peer)
+    }
     this.peers.delete(peerId)
     this.graph.removeVertex(peerId)
     if (this.peers.size === 0) this.peerlessSinceMs = nowMs
+  }
+
+  /** A peer's state changed from `previous` (Peer's `state` setter calls this); peers not of this task are ignored. */
+  peerStateChanged(peer: Peer, previous: PeerState): void {
+    if (this.peers.get(peer.id) !== peer) return
+    this.counted(peer, previous, -1)
+    this.counted(peer, peer.state, 1)
+  }
+
+  /** Counts `peer` in (`+1`) or out (`-1`) of what the task keeps by state. */
+  private counted(peer: Peer, state: PeerState, change: 1 | -1): void {
+    if (state === 'back-to-source') this.backToSourceCount += change
+    if (state !== 'running') return
+    if (change === 1) this.runningPeers.add(peer)
+    else this.runningPeers.remove(peer)
   }
 
   private rememberDeparted(peer: Peer): void {
@@ -180,15 +226,13 @@ export class Task {
 
   /** Peers fetching from the source right now (or told to). */
   get backToSourcePeerCount(): number {
-    let count = 0
-    for (const peer of this.peers.values()) if (peer.state === 'back-to-source') count++
-    return count
+    return this.backToSourceCount
   }
 
   /** True until a seed peer asked to fetch the task has failed or left (also before it registered). */
   get hasSeedPeerOrPending(): boolean {
     let seen = false
-    for (const peer of this.peers.values()) {
+    for (const peer of this.seedPeers) {
       if (!peer.host.seed || this.distrustedHosts.has(peer.hostId)) continue
       seen = true
       if (peer.state !== 'failed' && peer.state !== 'left') return true
@@ -198,7 +242,7 @@ export class Task {
 
   /** True when a peer on a trusted seed host is downloading or holds this task. */
   get hasSeedPeer(): boolean {
-    for (const peer of this.peers.values()) {
+    for (const peer of this.seedPeers) {
       if (peer.host.seed && !this.distrustedHosts.has(peer.hostId) && peer.state !== 'failed' && peer.state !== 'left') return true
     }
     return false
