@@ -1,11 +1,13 @@
 /**
  * A small hand-written SVG line chart: one panel per file size, the host count on a doubling x
- * axis, seconds on a logarithmic y axis (curl's times are an order of magnitude above the rest).
+ * axis, a value on a logarithmic y axis (by default seconds: curl's times are an order of
+ * magnitude above the rest; the swarm simulator plots the last host's time over the lower bound).
  */
 
 export interface ChartPoint {
   readonly hosts: number
-  readonly seconds: number
+  /** In the y axis's unit. */
+  readonly value: number
 }
 
 export interface ChartSeries {
@@ -42,10 +44,18 @@ function logTicks(low: number, high: number): number[] {
   return ticks
 }
 
-function panelSvg(panel: ChartPanel, offsetX: number, offsetY: number): string {
+/** What the y axis shows: its label, and the unit after each point's value in its tooltip. */
+export interface ChartAxis {
+  readonly label: string
+  readonly unit: string
+}
+
+const SECONDS_AXIS: ChartAxis = { label: 'last host done (s, log scale)', unit: ' s' }
+
+function panelSvg(panel: ChartPanel, offsetX: number, offsetY: number, axis: ChartAxis): string {
   const points = panel.series.flatMap((series) => series.points)
   const hostCounts = [...new Set(points.map((point) => point.hosts))].sort((a, b) => a - b)
-  const values = points.map((point) => point.seconds).filter((value) => value > 0)
+  const values = points.map((point) => point.value).filter((value) => value > 0)
   const low = Math.min(...values) / 1.5
   const high = Math.max(...values) * 1.5
   const plotWidth = PANEL_WIDTH - MARGIN.left - MARGIN.right
@@ -66,21 +76,21 @@ function panelSvg(panel: ChartPanel, offsetX: number, offsetY: number): string {
     ]),
     ...hostCounts.map((hosts) => `<text x="${x(hosts).toFixed(1)}" y="${bottom + 18}" text-anchor="middle">${hosts}</text>`),
     `<text x="${left + plotWidth / 2}" y="${bottom + 36}" text-anchor="middle">hosts (N)</text>`,
-    `<text transform="translate(${offsetX + 16} ${offsetY + MARGIN.top + plotHeight / 2}) rotate(-90)" text-anchor="middle">last host done (s, log scale)</text>`,
+    `<text transform="translate(${offsetX + 16} ${offsetY + MARGIN.top + plotHeight / 2}) rotate(-90)" text-anchor="middle">${escapeXml(axis.label)}</text>`,
   ]
   for (const series of panel.series) {
-    const sorted = [...series.points].filter((point) => point.seconds > 0).sort((a, b) => a.hosts - b.hosts)
-    const path = sorted.map((point) => `${x(point.hosts).toFixed(1)},${y(point.seconds).toFixed(1)}`).join(' ')
+    const sorted = [...series.points].filter((point) => point.value > 0).sort((a, b) => a.hosts - b.hosts)
+    const path = sorted.map((point) => `${x(point.hosts).toFixed(1)},${y(point.value).toFixed(1)}`).join(' ')
     parts.push(`<polyline points="${path}" fill="none" stroke="${series.color}" stroke-width="2"${series.dashed === true ? ' stroke-dasharray="6 4"' : ''}/>`)
     for (const point of sorted) {
-      parts.push(`<circle cx="${x(point.hosts).toFixed(1)}" cy="${y(point.seconds).toFixed(1)}" r="3" fill="${series.color}"><title>${escapeXml(`${series.name}, N=${point.hosts}: ${point.seconds.toFixed(1)} s`)}</title></circle>`)
+      parts.push(`<circle cx="${x(point.hosts).toFixed(1)}" cy="${y(point.value).toFixed(1)}" r="3" fill="${series.color}"><title>${escapeXml(`${series.name}, N=${point.hosts}: ${point.value.toFixed(axis.unit === SECONDS_AXIS.unit ? 1 : 2)}${axis.unit}`)}</title></circle>`)
     }
   }
   return parts.join('\n')
 }
 
 /** The chart as a standalone SVG document; panels side by side, one legend for all. */
-export function lineChartSvg(panels: readonly ChartPanel[], init: { title: string }): string {
+export function lineChartSvg(panels: readonly ChartPanel[], init: { title: string; axis?: ChartAxis }): string {
   const width = PANEL_WIDTH * Math.max(1, panels.length)
   const height = PANEL_HEIGHT + LEGEND_HEIGHT + 30
   const names = new Map<string, ChartSeries>()
@@ -97,7 +107,7 @@ export function lineChartSvg(panels: readonly ChartPanel[], init: { title: strin
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="${width / 2}" y="18" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(init.title)}</text>`,
-    ...panels.map((panel, i) => panelSvg(panel, i * PANEL_WIDTH, 25)),
+    ...panels.map((panel, i) => panelSvg(panel, i * PANEL_WIDTH, 25, init.axis ?? SECONDS_AXIS)),
     ...legend,
     '</svg>',
     '',

@@ -74,10 +74,10 @@ function chart(outcomes: readonly RunOutcome[], options: BenchOptions): string {
           color: COLORS[name],
           points: runs.flatMap((run) => {
             const round = representative(run.scenarios.find((scenario) => scenario.name === name)?.rounds ?? [])
-            return round === undefined ? [] : [{ hosts: run.spec.hosts, seconds: round.lastDoneMs / 1000 }]
+            return round === undefined ? [] : [{ hosts: run.spec.hosts, value: round.lastDoneMs / 1000 }]
           }),
         })),
-        { name: 'lower bound', color: COLORS.bound, dashed: true, points: runs.map((run) => ({ hosts: run.spec.hosts, seconds: run.bound.boundMs / 1000 })) },
+        { name: 'lower bound', color: COLORS.bound, dashed: true, points: runs.map((run) => ({ hosts: run.spec.hosts, value: run.bound.boundMs / 1000 })) },
       ],
     }
   })

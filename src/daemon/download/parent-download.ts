@@ -13,82 +13,29 @@ import type { DaemonMetrics } from '../daemon-metrics.js'
 import { SESSION_CLOSED, type PeerSession } from '../scheduler-client/peer-session.js'
 import type { ParentOffer, PieceDigest, SchedulerAnswer } from '../scheduler-client/scheduler-answers.js'
 import type { ParentAddress, PieceClient, PieceSink } from './piece-client.js'
+import { PieceChoice, type ChoiceParent } from './piece-choice.js'
 import type { PieceSignals } from './piece-signals.js'
 import { relayedSourceFailure, type AskedOfSource } from './relayed-source-failure.js'
 
-/** A parent as this child sees it: where it is, what it holds, how it did. */
-interface ParentState {
-  readonly peerId: PeerId
+/** Where a parent is, as the child needs it to ask for pieces. */
+interface ParentAddressing {
   readonly address: ParentAddress
   /** It serves without TLS: each request then carries a signature by this host's key. */
   readonly plain: boolean
-  /** Pieces it holds, each with a digest from the scheduler. */
-  readonly pieces: Set<number>
-  readonly seed: boolean
-  inFlight: number
-  failures: number
-  /** It answered busy; not asked again before this time. */
-  busyUntilMs: number
-  /** Pieces it deferred (a seed sending other pieces first), each with when to ask again. */
-  readonly deferredUntilMs: Map<number, number>
-  /** Smoothed bytes per millisecond of its recent pieces; higher is better. */
-  speed: number
-  /** Pieces it delivered to this child: its speed means something once this is above 0. */
-  delivered: number
 }
 
+type Parent = ChoiceParent<ParentAddressing>
+
 /** Without progress for this long, the child asks the scheduler for other parents. */
-const STALL_MS = 5_000
-const MAX_PARENT_FAILURES = 2
-/** How long a parent that answered busy is left alone. */
-const BUSY_BACKOFF_MS = 200
-/** How long a piece a seed deferred is left to other parents before the seed is asked again. */
-const DEFERRED_BACKOFF_MS = 1_000
-/** Missing pieces considered per free slot when choosing what to fetch next. */
-const WINDOW_PER_SLOT = 16
-/**
- * The same while a client streams the content (the registry mirror, a read of the local API): from
- * the piece it needs next, so it is sent bytes as they land rather than after the download. With
- * the wide window, a child whose parents all held everything fetched pieces in random order over
- * 128 MiB, and a 200 MiB blob reached its client about a second after its last piece.
- */
-const STREAM_WINDOW_PER_SLOT = 2
-/** Missing pieces at most, all in flight, for the endgame to move a slow piece to another parent. */
-const ENDGAME_PIECES = 2
-/** In the endgame, how often pieces in flight are checked for a parent that stalls. */
-const ENDGAME_CHECK_MS = 250
-/** In the endgame, a piece that got no bytes for this long moves to another parent. */
-const ENDGAME_STALL_MS = 1_000
-/** A seed peer counts as this many pieces busier: other peers serve what they hold first. */
-const SEED_LOAD_PENALTY = 2
-/**
- * Pieces one child fetches from a seed peer at once. Every child of the task shares the seed's
- * uplink, so more in flight would not make it faster; one at a time keeps the seed handing each
- * child different pieces, which the children then trade, instead of serving everyone everything.
- */
-const SEED_IN_FLIGHT = 1
-/**
- * Pieces a child fetches at once from a seed peer that is its only parent: it has nobody to trade
- * with, so spreading pieces buys it nothing, and a few pieces in flight hide each request's round
- * trip. When many children are in that state at once (a swarm's first seconds), the seed's own
- * limit (`seedPeer.taskUploadLimit` pieces of a task at once, then busy answers) shares its uplink.
- */
-const LONE_SEED_IN_FLIGHT = 3
+export const STALL_MS = 5_000
 
 /** The one request under way for a piece. */
 interface PieceFetch {
-  readonly parent: ParentState
+  readonly parent: Parent
   readonly abort: AbortController
   readonly startedMs: number
   /** Where the piece's bytes go once the parent answers. */
   writer: PieceWriter | undefined
-  /** Bytes received when the endgame last looked, and when that count last grew. */
-  seenBytes: number
-  seenMs: number
-}
-
-function load(parent: ParentState): number {
-  return parent.inFlight + (parent.seed ? SEED_LOAD_PENALTY : 0)
 }
 
 export type ParentOutcome = 'done' | 'back-to-source'
@@ -113,20 +60,12 @@ function errorCode(body: Buffer): string | undefined {
  * itself (a parent's rest ends, a stall); near the end a piece whose parent stalls moves to another.
  */
 export class ParentDownload {
-  private readonly parents = new Map<PeerId, ParentState>()
+  /** Which piece next, from whom: the rules, apart from the requests. */
+  private readonly choice: PieceChoice<ParentAddressing>
   /** The scheduler's digest of each piece it named: the only digests a piece is checked against. */
   private readonly digests = new Map<number, string>()
   private readonly blocklist = new Set<PeerId>()
-  private readonly missing = new Set<number>()
   private readonly inFlight = new Map<number, PieceFetch>()
-  /** How many known parents hold each piece, kept as parents come and go, so choosing pieces does not scan every parent. */
-  private readonly holders = new Map<number, number>()
-  /**
-   * The missing pieces some parent holds, in the order they became held: what choosing pieces
-   * iterates. Iterating every missing piece instead cost a scan of the whole task per event while
-   * parents held little (a child following a seed that still fetches), quadratic in the pieces.
-   */
-  private readonly held = new Set<number>()
   private readonly running = new Set<Promise<void>>()
   /** Pieces this download stored, each from a parent. */
   storedPieceCount = 0
@@ -159,15 +98,20 @@ export class ParentDownload {
       readonly signingKey?: KeyObject | undefined
       /** What this peer asked the origin for: the scheduler may relay the origin's final answer to it. */
       readonly asked: AskedOfSource
+      /** Uniform in [0, 1): breaks ties between equally rare pieces. */
+      readonly random?: (() => number) | undefined
     },
   ) {
     this.lastProgressMs = components.clock.nowMs()
+    const { descriptor } = init.task
+    const missing: number[] = []
+    for (let n = 0; n < pieceCount(descriptor.contentLengthBytes ?? 0, descriptor.pieceLengthBytes); n++) if (init.task.piece(n) === undefined) missing.push(n)
+    this.choice = new PieceChoice({ concurrentPieceCount: init.concurrentPieceCount, pieceLengthBytes: descriptor.pieceLengthBytes, random: init.random ?? Math.random }, missing)
   }
 
   async run(first: Extract<SchedulerAnswer, { kind: 'parents' }>, signal: AbortSignal): Promise<ParentOutcome> {
     const { task } = this.init
     const length = task.descriptor.contentLengthBytes ?? 0
-    for (let n = 0; n < pieceCount(length, task.descriptor.pieceLengthBytes); n++) if (task.piece(n) === undefined) this.missing.add(n)
     this.apply(first)
     // Reading ends with the download: without this it would sit out its wait for the next message.
     const doneReading = new AbortController()
@@ -178,7 +122,7 @@ export class ParentDownload {
     }
     signal.addEventListener('abort', abortFetches, { once: true })
     try {
-      while (this.missing.size > 0 && this.outcome === undefined && this.failure === undefined && !signal.aborted) {
+      while (this.choice.missingCount > 0 && this.outcome === undefined && this.failure === undefined && !signal.aborted) {
         const now = this.components.clock.nowMs()
         this.assign(length, now)
         if (this.running.size === 0 && now - this.lastProgressMs > STALL_MS) {
@@ -197,15 +141,15 @@ export class ParentDownload {
     }
     if (this.failure !== undefined) throw this.failure
     if (signal.aborted) throw toDamselflyError(signal.reason)
-    return this.missing.size === 0 ? 'done' : 'back-to-source'
+    return this.choice.missingCount === 0 ? 'done' : 'back-to-source'
   }
 
   private async readAnswers(signal: AbortSignal): Promise<void> {
-    while (this.missing.size > 0 && this.outcome === undefined && this.failure === undefined && !signal.aborted) {
+    while (this.choice.missingCount > 0 && this.outcome === undefined && this.failure === undefined && !signal.aborted) {
       const answer = await this.init.session.next(signal, STALL_MS).catch((): typeof SESSION_CLOSED => SESSION_CLOSED)
       if (signal.aborted) return
       if (answer === SESSION_CLOSED) {
-        if (this.missing.size > 0) this.components.logger.warn('lost the scheduler during a peer download; going back to source')
+        if (this.choice.missingCount > 0) this.components.logger.warn('lost the scheduler during a peer download; going back to source')
         this.outcome ??= 'back-to-source'
       } else if (answer !== undefined) {
         this.apply(answer)
@@ -224,7 +168,7 @@ export class ParentDownload {
       case 'pieces-available':
         this.learnDigests(answer.digests)
         for (const { peerId, pieceNumbers } of answer.parents) {
-          const parent = this.parents.get(peerId)
+          const parent = this.choice.parent(peerId)
           if (parent !== undefined) this.addPieces(parent, pieceNumbers)
         }
         break
@@ -249,22 +193,8 @@ export class ParentDownload {
 
   private addParent(candidate: ParentOffer): void {
     if (this.blocklist.has(candidate.peerId)) return
-    const known = this.parents.get(candidate.peerId)
-    const parent = known ?? {
-      peerId: candidate.peerId,
-      address: { host: candidate.ip, port: candidate.uploadPort, tls: candidate.uploadTls },
-      plain: !candidate.uploadTls,
-      pieces: new Set<number>(),
-      seed: candidate.seed,
-      inFlight: 0,
-      failures: 0,
-      busyUntilMs: 0,
-      deferredUntilMs: new Map<number, number>(),
-      speed: 1,
-      delivered: 0,
-    }
-    this.addPieces(parent, candidate.pieceNumbers)
-    this.parents.set(parent.peerId, parent)
+    const about = { address: { host: candidate.ip, port: candidate.uploadPort, tls: candidate.uploadTls }, plain: !candidate.uploadTls }
+    this.addPieces(this.choice.addParent(candidate.peerId, { seed: candidate.seed, about }), candidate.pieceNumbers)
   }
 
   /** A later digest of a piece replaces an earlier one: the scheduler sends one again only after it dropped its record. */
@@ -273,100 +203,32 @@ export class ParentDownload {
   }
 
   /** Only a piece with the scheduler's digest can be checked, so only such a piece is asked of a parent. */
-  private addPieces(parent: ParentState, numbers: readonly number[]): void {
-    let unchecked = 0
-    for (const number of numbers) {
-      if (!this.digests.has(number)) unchecked++
-      else if (!parent.pieces.has(number)) {
-        parent.pieces.add(number)
-        this.holders.set(number, (this.holders.get(number) ?? 0) + 1)
-        if (this.missing.has(number)) this.held.add(number)
-      }
-    }
+  private addPieces(parent: Parent, numbers: readonly number[]): void {
+    const checkable = numbers.filter((number) => this.digests.has(number))
+    this.choice.addPieces(parent, checkable)
+    const unchecked = numbers.length - checkable.length
     if (unchecked > 0) this.components.logger.warn({ parent: parent.peerId, pieces: unchecked }, 'the scheduler named pieces without their digests; not fetching them')
   }
 
   /**
-   * Starts pieces until the concurrency is used up. Among the next missing pieces (a window, so
-   * readers streaming in order are not starved) the rarest go first, ties broken at random: the
-   * children of one seed then fetch different pieces from it and trade the rest among themselves.
-   * While a client reads the content in order, the window starts at the piece it needs next and is short.
+   * Starts the pieces the rules choose (piece-choice.ts) until the concurrency is used up, and in
+   * the endgame gives up pieces whose parent is slow so they are asked of another.
    */
   private assign(length: number, now: number): void {
-    const parents = [...this.parents.values()]
-    const window: Array<{ number: number; holders: number; tieBreak: number }> = []
-    // Events come far more often than free slots: with none, only the endgame may have work.
-    const freeSlots = this.running.size < this.init.concurrentPieceCount
-    const awaited = freeSlots ? this.components.signals.readHead() : undefined
-    const windowPieces = this.init.concurrentPieceCount * (awaited === undefined ? WINDOW_PER_SLOT : STREAM_WINDOW_PER_SLOT)
-    // A reader needs the pieces in order: the missing ones from its head on, ascending, at most a
-    // wide window's worth looked at. Otherwise the held ones, each of which can join the window.
-    const candidates = awaited === undefined ? this.held : this.missing
-    let examined = 0
-    for (const number of freeSlots ? candidates : []) {
-      if (awaited !== undefined && number < awaited) continue
-      if (window.length >= windowPieces || ++examined > this.init.concurrentPieceCount * WINDOW_PER_SLOT) break
-      if (this.inFlight.has(number)) continue
-      const holders = this.holders.get(number) ?? 0
-      if (holders > 0) window.push({ number, holders, tieBreak: Math.random() })
-    }
-    window.sort((a, b) => a.holders - b.holders || a.tieBreak - b.tieBreak)
-    for (const { number } of window) {
-      if (this.running.size >= this.init.concurrentPieceCount) break
-      const parent = this.pickParent(number, parents, now)
-      if (parent !== undefined) this.start(number, parent, length, now)
-    }
-    if (this.inEndgame) this.moveStalledPieces(parents, now)
-  }
-
-  /** The last few missing pieces are all on their way: one slow parent could hold up the whole download. */
-  private get inEndgame(): boolean {
-    return this.missing.size <= ENDGAME_PIECES && this.missing.size === this.inFlight.size
-  }
-
-  /**
-   * BitTorrent's endgame, without two writers of one piece: a piece whose parent sent nothing for
-   * a while, or that another parent would deliver in well under half the time still left, is
-   * given up and asked of that other parent (the slow one rests from it for a moment).
-   */
-  private moveStalledPieces(parents: readonly ParentState[], now: number): void {
-    const length = this.init.task.descriptor.pieceLengthBytes
-    for (const [number, fetch] of this.inFlight) {
-      const received = fetch.writer?.receivedBytes ?? 0
-      if (received !== fetch.seenBytes) {
-        fetch.seenBytes = received
-        fetch.seenMs = now
-      }
-      const other = this.pickParent(number, parents.filter((parent) => parent !== fetch.parent), now)
-      if (other === undefined) continue
-      const stalled = now - fetch.seenMs >= ENDGAME_STALL_MS
-      const elapsedMs = Math.max(1, now - fetch.startedMs)
-      const leftMs = received === 0 ? Infinity : ((length - received) * elapsedMs) / received
-      const slower = other.delivered > 0 && (length / other.speed) * 2 < leftMs
-      if (!stalled && !slower) continue
-      this.components.logger.debug({ piece: number, from: fetch.parent.peerId, to: other.peerId, stalled }, 'endgame: moving a slow piece to another parent')
-      fetch.parent.deferredUntilMs.set(number, now + DEFERRED_BACKOFF_MS)
-      fetch.abort.abort()
+    for (const { number, parent } of this.choice.assign(now, () => this.components.signals.readHead())) this.start(number, parent, length, now)
+    const moving = this.choice.piecesToMove(now, (number) => this.inFlight.get(number)?.writer?.receivedBytes ?? 0)
+    for (const number of moving) {
+      const fetch = this.inFlight.get(number)
+      this.components.logger.debug({ piece: number, from: fetch?.parent.peerId }, 'endgame: moving a slow piece to another parent')
+      fetch?.abort.abort()
     }
   }
 
-  /** Of `parents`, the holder of the piece with the least in flight, a seed counting as busier, then the fastest; none if all are resting. */
-  private pickParent(number: number, parents: readonly ParentState[], now: number): ParentState | undefined {
-    let best: ParentState | undefined
-    for (const parent of parents) {
-      if (!parent.pieces.has(number) || parent.busyUntilMs > now || (parent.deferredUntilMs.get(number) ?? 0) > now) continue
-      if (parent.seed && parent.inFlight >= (this.parents.size === 1 ? LONE_SEED_IN_FLIGHT : SEED_IN_FLIGHT)) continue
-      if (best === undefined || load(parent) < load(best) || (load(parent) === load(best) && parent.speed > best.speed)) best = parent
-    }
-    return best
-  }
-
-  private start(number: number, parent: ParentState, length: number, now: number): void {
-    const fetch: PieceFetch = { parent, abort: new AbortController(), startedMs: now, writer: undefined, seenBytes: 0, seenMs: now }
+  private start(number: number, parent: Parent, length: number, now: number): void {
+    const fetch: PieceFetch = { parent, abort: new AbortController(), startedMs: now, writer: undefined }
     this.inFlight.set(number, fetch)
-    parent.inFlight++
     const running: Promise<void> = this.fetch(number, fetch, length, fetch.abort.signal).finally(() => {
-      parent.inFlight--
+      this.choice.settled(number)
       this.inFlight.delete(number)
       this.running.delete(running)
       this.wake?.()
@@ -379,16 +241,8 @@ export class ParentDownload {
    * stall timer runs out, or (in the endgame) pieces in flight are due a check.
    */
   private nextDeadline(now: number): number {
-    let deadline = this.running.size === 0 ? this.lastProgressMs + STALL_MS : Infinity
-    if (this.inEndgame) deadline = Math.min(deadline, now + ENDGAME_CHECK_MS)
-    for (const parent of this.parents.values()) {
-      if (parent.busyUntilMs > now) deadline = Math.min(deadline, parent.busyUntilMs)
-      for (const [number, until] of parent.deferredUntilMs) {
-        if (until <= now) parent.deferredUntilMs.delete(number)
-        else if (this.missing.has(number)) deadline = Math.min(deadline, until)
-      }
-    }
-    return Math.max(deadline, now + 1)
+    const stallMs = this.running.size === 0 ? this.lastProgressMs + STALL_MS : Infinity
+    return Math.max(Math.min(stallMs, this.choice.nextLookMs(now)), now + 1)
   }
 
   private nextEvent(waitMs: number): Promise<void> {
@@ -413,19 +267,19 @@ export class ParentDownload {
       const headers: Record<string, string> = { range: `bytes=${range.offset}-${range.offset + range.length - 1}` }
       if (this.capability !== undefined) headers[CAPABILITY_HEADER] = this.capability
       const { signingKey } = this.init
-      if (parent.plain && signingKey !== undefined) {
+      if (parent.about.plain && signingKey !== undefined) {
         headers[SIGNATURE_HEADER] = signRequest(signingKey, { method: 'GET', path, range: headers.range ?? '' }, this.components.clock.nowMs())
       }
       const writer = task.openPiece(number)
       if (writer === undefined) throw new DamselflyError('INVALID_ARGUMENT', `piece ${number} was stored by another download of this task`)
       fetch.writer = writer
-      const answer = await this.components.pieces.get(parent.address, { path, headers }, this.sinkFor(writer, signal), signal)
+      const answer = await this.components.pieces.get(parent.about.address, { path, headers }, this.sinkFor(writer, signal), signal)
       if (answer.status === 401 || answer.status === 403) {
         const code = errorCode(answer.body)
         if (code !== 'CAPABILITY_EXPIRED') throw new DamselflyError('PIECE_NOT_FOUND', `parent refused piece ${number}: ${code ?? answer.status}`)
         // The scheduler answers a reschedule with parents and a fresh capability.
         const now = this.components.clock.nowMs()
-        parent.busyUntilMs = now + BUSY_BACKOFF_MS
+        this.choice.busy(parent, now)
         if (now - this.capabilityAskedMs > STALL_MS) {
           this.capabilityAskedMs = now
           session.reschedule(this.blocklist, 'capability expired')
@@ -435,8 +289,8 @@ export class ParentDownload {
       if (answer.status === 503) {
         // Busy or deferring this piece, not broken: the piece goes to another parent for a moment.
         const now = this.components.clock.nowMs()
-        if (errorCode(answer.body) === 'PIECE_DEFERRED') parent.deferredUntilMs.set(number, now + DEFERRED_BACKOFF_MS)
-        else parent.busyUntilMs = now + BUSY_BACKOFF_MS
+        if (errorCode(answer.body) === 'PIECE_DEFERRED') this.choice.deferred(parent, number, now)
+        else this.choice.busy(parent, now)
         return
       }
       if (answer.status !== 206) throw new DamselflyError('PIECE_NOT_FOUND', `parent answered ${answer.status} for piece ${number}`)
@@ -445,7 +299,7 @@ export class ParentDownload {
       if (signal.aborted) return
       const failure = toDamselflyError(error)
       session.pieceFailed({ number, parentPeerId: parent.peerId, badContent: false, reason: failure.message })
-      if (++parent.failures >= MAX_PARENT_FAILURES) this.drop(parent, failure.message)
+      if (this.choice.failed(parent)) this.drop(parent, failure.message)
     } finally {
       fetch.writer?.abort()
     }
@@ -480,10 +334,7 @@ export class ParentDownload {
     this.storedPieceCount++
     const now = this.components.clock.nowMs()
     const costMs = Math.max(1, now - fetch.startedMs)
-    parent.speed = parent.delivered === 0 ? range.length / costMs : parent.speed * 0.7 + (range.length / costMs) * 0.3
-    parent.delivered++
-    this.missing.delete(number)
-    this.held.delete(number)
+    this.choice.stored(number, parent, range.length, costMs)
     this.lastProgressMs = now
     session.reportPiece({ piece: { number, offset: range.offset, length: range.length, digest }, parentPeerId: parent.peerId, costMs })
     this.components.metrics.downloadTrafficBytes.inc({ type: 'remote_peer' }, range.length)
@@ -491,13 +342,8 @@ export class ParentDownload {
     this.components.signals.ready(number)
   }
 
-  private drop(parent: ParentState, reason: string): void {
-    this.parents.delete(parent.peerId)
-    for (const number of parent.pieces) {
-      const holders = (this.holders.get(number) ?? 1) - 1
-      this.holders.set(number, holders)
-      if (holders === 0) this.held.delete(number)
-    }
+  private drop(parent: Parent, reason: string): void {
+    this.choice.dropParent(parent)
     this.blocklist.add(parent.peerId)
     this.init.session.reschedule(this.blocklist, reason)
   }

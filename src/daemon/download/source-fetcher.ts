@@ -22,6 +22,35 @@ const RETRY_BASE_DELAY_MS = 200
 export const MAX_SOURCE_RANGE_BYTES = 8 * 1024 * 1024
 const NO_CONTENT = Buffer.alloc(0)
 
+/** Pieces `first` to `last`, asked of the origin in one ranged GET. */
+export interface SourceRun {
+  readonly first: number
+  readonly last: number
+}
+
+/**
+ * Cuts the missing pieces into the runs `workerCount` workers ask the origin for, handing out the
+ * next each time it is called (undefined once none is left): consecutive missing pieces, in
+ * order, up to {@link MAX_SOURCE_RANGE_BYTES} while much is left, single pieces at the end, so no
+ * worker is left with a long run while the others are done.
+ */
+export function sourceRuns(missing: readonly number[], workerCount: number, pieceLengthBytes: number): () => SourceRun | undefined {
+  const maxRunPieces = Math.max(1, Math.floor(MAX_SOURCE_RANGE_BYTES / pieceLengthBytes))
+  let next = 0
+  return () => {
+    const first = missing[next]
+    if (first === undefined) return undefined
+    const runPieces = Math.min(maxRunPieces, Math.max(1, Math.floor((missing.length - next) / workerCount)))
+    let last = first
+    next++
+    while (last - first + 1 < runPieces && missing[next] === last + 1) {
+      last++
+      next++
+    }
+    return { first, last }
+  }
+}
+
 function isTransient(error: DamselflyError): boolean {
   switch (error.code) {
     case 'SOURCE_UNREACHABLE':
@@ -105,22 +134,7 @@ export class SourceFetcher {
     setMaxListeners(0, signal)
     const failures: unknown[] = []
     const workerCount = Math.min(this.init.concurrentPieceCount, missing.length)
-    const maxRunPieces = Math.max(1, Math.floor(MAX_SOURCE_RANGE_BYTES / pieceLength))
-    let next = 0
-    // The next run of consecutive missing pieces, in order: long while much is left, single pieces
-    // at the end, so no worker is left with a long run while the others are done.
-    const nextRun = (): { first: number; last: number } | undefined => {
-      const first = missing[next]
-      if (first === undefined) return undefined
-      const runPieces = Math.min(maxRunPieces, Math.max(1, Math.floor((missing.length - next) / workerCount)))
-      let last = first
-      next++
-      while (last - first + 1 < runPieces && missing[next] === last + 1) {
-        last++
-        next++
-      }
-      return { first, last }
-    }
+    const nextRun = sourceRuns(missing, workerCount, pieceLength)
     const worker = async (): Promise<void> => {
       for (let run = nextRun(); run !== undefined && !signal.aborted; run = nextRun()) {
         try {
@@ -151,7 +165,7 @@ export class SourceFetcher {
    * soon as its last byte arrived. A retry asks only from the first piece not stored yet, so the
    * origin sends each byte about once.
    */
-  private async fetchRun(task: StoredTask, run: { first: number; last: number }, length: number, signal = this.init.signal): Promise<void> {
+  private async fetchRun(task: StoredTask, run: SourceRun, length: number, signal = this.init.signal): Promise<void> {
     const pieceLength = task.descriptor.pieceLengthBytes
     await this.withRetry('range', async () => {
       let number = run.first
