@@ -67,7 +67,7 @@ describe('BitTorrent baseline', TEST, () => {
     const result = await run(layers)
     assert.ok(result.hosts.every((host) => host.finishedAtMs !== undefined && host.downloadedBytes >= (host.seed ? 0 : 64 * MIB)))
 
-    const testbed = testbedLike({ hosts: 4, sizeBytes: 16 * MIB, rateBitsPerSecond: 100e6 })
+    const testbed = testbedLike({ hosts: 4, sizeBytes: 16 * MIB, rate: '100mbit' })
     const onTestbed = await run(testbed)
     const lastMs = Math.max(...onTestbed.hosts.map((host) => host.finishedAtMs!))
     // 16 MiB over a 100 Mbit/s origin link can leave the seeder no sooner than 1.34 s; a swarm of 4 needs not many times that.

@@ -4,13 +4,11 @@
  *
  * Model. Each host has an uplink (the sum of its outgoing flows) and a downlink (the sum of its
  * incoming flows); the core between them never limits. Rates are max-min fair over those
- * constraints, found by progressive filling: the link whose capacity left, shared among its
- * flows not yet fixed, is smallest fixes those flows at that share and hands the rest of their
- * path the capacity they take; repeat until every flow is fixed. Hosts added "beside" another
- * (a seed peer in the origin's network namespace) share its links, and a transfer between two
- * such hosts takes no link capacity and no latency, as on a loopback.
+ * constraints (fair-share.ts). Hosts added "beside" another (a seed peer in the origin's network
+ * namespace) share its links, and a transfer between two such hosts takes no link capacity and
+ * no latency, as on a loopback.
  *
- * Cost and error. One allocation costs O((F + L) log L) for F flows over L links, and a swarm
+ * Cost and error. One allocation costs about O(F + L log L) for F flows over L links, and a swarm
  * starts or ends a flow millions of times, so allocations are batched: a change (a flow starts,
  * ends, is cancelled, a host leaves) asks for one, which runs at once unless one ran less than
  * `recomputeQuantumMs` ago, in which case it runs when that quantum is over and takes in every
@@ -18,7 +16,8 @@
  * frees stays idle at most one quantum; a link whose flows each last T loses at most about
  * quantum / T of its throughput. In a quiet network (the unit tests) every allocation is exact
  * and immediate. Between allocations rates are constant and completion times exact: the network
- * keeps its flows in a heap by completion time and holds one event-loop timer, for the earliest.
+ * keeps its flows in a queue by completion time and holds one event-loop timer, for the earliest;
+ * after an allocation only the flows whose rate changed (about one in eight) are re-keyed.
  *
  * Bytes. Links carry `overhead` wire bytes per payload byte (TCP/IP and Ethernet headers, which
  * tc counts), so payload moves at capacity / overhead; every byte count here is payload.
@@ -33,8 +32,8 @@
  * the bulk data.
  */
 import type { EventLoop, Timer } from './engine.js'
-import { IndexedHeap, type HeapItem } from './indexed-heap.js'
-import { ShareQueue } from './share-queue.js'
+import { FairShare } from './fair-share.js'
+import { MinQueue } from './min-queue.js'
 
 /** A host's links, in payload-free wire capacity; the network applies its `overhead`. */
 export interface Links {
@@ -62,26 +61,10 @@ export interface NetworkOptions {
 
 const DEFAULT_RECOMPUTE_QUANTUM_MS = 1
 
-/** One direction of one link: an uplink or a downlink, and the flows through it. */
-class Constraint {
-  readonly flows: Flow[] = []
-  /** During an allocation: capacity not yet given to fixed flows, and how many flows are not fixed yet. */
-  remainingBytesPerMs = 0
-  unfixedFlows = 0
-  /** The last allocation used up its capacity: a queue stands in front of it. */
-  saturated = false
-
-  constructor(
-    /** Orders links with equal shares, so allocations repeat exactly. */
-    readonly id: number,
-    readonly capacityBytesPerMs: number,
-  ) {}
-}
-
-/** The links one or more hosts sit behind. */
+/** The links one or more hosts sit behind, by their ids in the fair-share table. */
 interface Site {
-  readonly up: Constraint
-  readonly down: Constraint
+  readonly up: number
+  readonly down: number
   readonly latencyMs: number
 }
 
@@ -97,38 +80,27 @@ interface HostEntry {
 
 type FlowState = 'pending' | 'moving' | 'ended'
 
-class Flow implements Transfer, HeapItem {
-  heapIndex = -1
+class Flow implements Transfer {
   state: FlowState = 'pending'
   /** The latency timer while pending. */
   startTimer: Timer | undefined
   rateBytesPerMs = 0
-  /** The rate the allocation under way gives it. */
-  nextRateBytesPerMs = 0
   /** Bytes arrived by `progressAtMs`; between allocations they grow at `rateBytesPerMs`. */
   arrivedBytes = 0
   progressAtMs = 0
   endAtMs = Infinity
-  /** Allocation in which this flow's rate was fixed. */
-  fixedIn = -1
-  /** Places in the uplink's and downlink's flow lists, and in the network's list of moving flows. */
-  upIndex = -1
-  downIndex = -1
+  /** Slot in the fair-share table while moving over links, and place in the network's list of moving flows. */
+  slot = -1
   movingIndex = -1
 
   constructor(
-    readonly id: number,
     readonly from: number,
     readonly to: number,
     readonly bytes: number,
     readonly onEnd: (delivered: boolean) => void,
-    readonly up: Constraint | undefined,
-    readonly down: Constraint | undefined,
+    /** False between hosts beside each other: no link carries it. */
+    readonly crossesLinks: boolean,
   ) {}
-}
-
-function endsBefore(a: Flow, b: Flow): boolean {
-  return a.endAtMs < b.endAtMs || (a.endAtMs === b.endAtMs && a.id < b.id)
 }
 
 export class Network {
@@ -138,11 +110,15 @@ export class Network {
   /** When the last message from one host to another arrives (key: from and to), so a later one never overtakes it behind a queue. */
   private readonly lastMessageAtMs = new Map<number, number>()
   private readonly hosts = new Map<number, HostEntry>()
-  private readonly constraints: Constraint[] = []
+  private readonly fairShare = new FairShare()
   private readonly moving: Flow[] = []
-  private readonly completions = new IndexedHeap<Flow>(endsBefore)
-  private readonly shareQueue = new ShareQueue()
-  private nextFlowId = 0
+  /** Moving flows by fair-share slot. */
+  private readonly bySlot: (Flow | undefined)[] = []
+  /**
+   * (end time, slot) of moving flows. Lazy: a re-keyed flow's old entry stays until it reaches
+   * the top, where it is told apart by its key no longer being the flow's end time.
+   */
+  private readonly completions = new MinQueue()
   private allocations = 0
   private lastAllocationMs = -Infinity
   private allocationTimer: Timer | undefined
@@ -168,8 +144,8 @@ export class Network {
   /** Adds a host behind links of its own. Host numbers are small non-negative integers, each added once. */
   addHost(host: number, links: Links): void {
     const site: Site = {
-      up: this.newConstraint(links.upBytesPerMs),
-      down: this.newConstraint(links.downBytesPerMs),
+      up: this.newLink(links.upBytesPerMs),
+      down: this.newLink(links.downBytesPerMs),
       latencyMs: links.latencyMs,
     }
     this.addEntry(host, site)
@@ -208,8 +184,7 @@ export class Network {
     if (!(bytes >= 0)) throw new RangeError(`a transfer takes 0 bytes or more, got ${bytes}`)
     const sender = this.entry(from)
     const receiver = this.entry(to)
-    const loopback = sender.site === receiver.site
-    const flow = new Flow(this.nextFlowId++, from, to, bytes, onEnd, loopback ? undefined : sender.site.up, loopback ? undefined : receiver.site.down)
+    const flow = new Flow(from, to, bytes, onEnd, sender.site !== receiver.site)
     if (!sender.present || !receiver.present) {
       flow.startTimer = this.loop.after(0, () => this.end(flow, false))
       return flow
@@ -269,11 +244,9 @@ export class Network {
     return transfer instanceof Flow && transfer.state === 'moving' ? transfer.rateBytesPerMs : 0
   }
 
-  private newConstraint(wireBytesPerMs: number): Constraint {
+  private newLink(wireBytesPerMs: number): number {
     if (!(wireBytesPerMs >= 0)) throw new RangeError(`a link's capacity must be 0 or more bytes per ms, got ${wireBytesPerMs}`)
-    const constraint = new Constraint(this.constraints.length, wireBytesPerMs / this.overhead)
-    this.constraints.push(constraint)
-    return constraint
+    return this.fairShare.addLink(wireBytesPerMs / this.overhead)
   }
 
   private addEntry(host: number, site: Site): void {
@@ -291,7 +264,7 @@ export class Network {
   /** What a packet from `sender` to `receiver` waits in the queues of saturated links on its way. */
   private queueMs(sender: HostEntry, receiver: HostEntry): number {
     if (this.standingQueueMs === 0 || sender.site === receiver.site) return 0
-    return (sender.site.up.saturated ? this.standingQueueMs : 0) + (receiver.site.down.saturated ? this.standingQueueMs : 0)
+    return (this.fairShare.saturated(sender.site.up) ? this.standingQueueMs : 0) + (this.fairShare.saturated(receiver.site.down) ? this.standingQueueMs : 0)
   }
 
   private latencyMs(sender: HostEntry, receiver: HostEntry): number {
@@ -309,13 +282,13 @@ export class Network {
     flow.startTimer = undefined
     flow.state = 'moving'
     flow.progressAtMs = this.loop.nowMs
-    if (flow.bytes === 0 || flow.up === undefined || flow.down === undefined) {
+    if (flow.bytes === 0 || !flow.crossesLinks) {
       flow.arrivedBytes = flow.bytes
       this.end(flow, true)
       return
     }
-    flow.upIndex = flow.up.flows.push(flow) - 1
-    flow.downIndex = flow.down.flows.push(flow) - 1
+    flow.slot = this.fairShare.addFlow(this.entry(flow.from).site.up, this.entry(flow.to).site.down)
+    this.bySlot[flow.slot] = flow
     flow.movingIndex = this.moving.push(flow) - 1
     this.requestAllocation()
   }
@@ -336,11 +309,15 @@ export class Network {
 
   /** Takes a moving flow out of its links; the capacity it held waits for the next allocation. */
   private unlink(flow: Flow): void {
-    removeSwapped(this.moving, flow.movingIndex, (moved, index) => (moved.movingIndex = index))
+    const last = this.moving.pop()!
+    if (last !== flow) {
+      this.moving[flow.movingIndex] = last
+      last.movingIndex = flow.movingIndex
+    }
     flow.movingIndex = -1
-    if (flow.up !== undefined) removeSwapped(flow.up.flows, flow.upIndex, (moved, index) => (moved.upIndex = index))
-    if (flow.down !== undefined) removeSwapped(flow.down.flows, flow.downIndex, (moved, index) => (moved.downIndex = index))
-    this.completions.remove(flow)
+    this.fairShare.removeFlow(flow.slot)
+    this.bySlot[flow.slot] = undefined
+    flow.slot = -1
     this.requestAllocation()
   }
 
@@ -353,64 +330,41 @@ export class Network {
     })
   }
 
-  /**
-   * Progressive filling over every link with moving flows. The queue is lazy: fixing a flow only
-   * raises the share of the other link on its path (the bottleneck's share is the smallest), so
-   * a link popped with a share below its current one goes back in with the current one, and a
-   * link popped with its current share is the next bottleneck. Then only the flows whose rate
-   * changed are brought up to date and re-keyed among the completions.
-   */
+  /** Fixes every moving flow's rate anew; the flows whose rate changed are brought up to date and re-keyed. */
   private allocate(): void {
     const nowMs = this.loop.nowMs
     this.lastAllocationMs = nowMs
-    const allocation = ++this.allocations
-    const queue = this.shareQueue
-    const constraints = this.constraints
-    for (const constraint of constraints) {
-      constraint.saturated = false
-      constraint.unfixedFlows = constraint.flows.length
-      if (constraint.unfixedFlows === 0) continue
-      constraint.remainingBytesPerMs = constraint.capacityBytesPerMs
-      queue.push(constraint.capacityBytesPerMs / constraint.unfixedFlows, constraint.id)
-    }
-    while (queue.size > 0) {
-      const queuedShare = queue.topShare
-      const bottleneck = constraints[queue.pop()!]!
-      if (bottleneck.unfixedFlows === 0) continue
-      const share = bottleneck.remainingBytesPerMs / bottleneck.unfixedFlows
-      if (share > queuedShare) {
-        queue.push(share, bottleneck.id)
-        continue
-      }
-      // Its flows take all it has left: it is the link that holds them back.
-      bottleneck.saturated = share !== Infinity
-      for (const flow of bottleneck.flows) {
-        if (flow.fixedIn === allocation) continue
-        flow.fixedIn = allocation
-        flow.nextRateBytesPerMs = share
-        const other = (flow.up === bottleneck ? flow.down : flow.up)!
-        // An infinite share comes only from infinite links, which nothing depletes.
-        if (share !== Infinity) other.remainingBytesPerMs = Math.max(0, other.remainingBytesPerMs - share)
-        other.unfixedFlows--
-      }
-      bottleneck.unfixedFlows = 0
-    }
+    this.allocations++
+    this.fairShare.allocate()
     for (const flow of this.moving) {
-      if (flow.nextRateBytesPerMs === flow.rateBytesPerMs) continue
+      const rateBytesPerMs = this.fairShare.rateOf(flow.slot)
+      if (rateBytesPerMs === flow.rateBytesPerMs) continue
       flow.arrivedBytes = this.arrivedByNow(flow)
       flow.progressAtMs = nowMs
-      flow.rateBytesPerMs = flow.nextRateBytesPerMs
-      flow.endAtMs = flow.rateBytesPerMs > 0 ? nowMs + (flow.bytes - flow.arrivedBytes) / flow.rateBytesPerMs : Infinity
-      if (flow.endAtMs === Infinity) this.completions.remove(flow)
-      else if (flow.heapIndex < 0) this.completions.push(flow)
-      else this.completions.update(flow)
+      flow.rateBytesPerMs = rateBytesPerMs
+      flow.endAtMs = rateBytesPerMs > 0 ? nowMs + (flow.bytes - flow.arrivedBytes) / rateBytesPerMs : Infinity
+      if (flow.endAtMs !== Infinity) this.completions.push(flow.endAtMs, flow.slot)
     }
+    if (this.completions.size > 2 * this.moving.length + 1024) this.rebuildCompletions()
     this.armCompletionTimer()
   }
 
+  /** Drops the stale entries of the completion queue, which re-keyed flows leave behind. */
+  private rebuildCompletions(): void {
+    this.completions.clear()
+    for (const flow of this.moving) if (flow.endAtMs !== Infinity) this.completions.push(flow.endAtMs, flow.slot)
+  }
+
+  /** The moving flow an entry of the completion queue stands for, or undefined for a stale entry. */
+  private flowDue(endAtMs: number, slot: number): Flow | undefined {
+    const flow = this.bySlot[slot]
+    return flow !== undefined && flow.endAtMs === endAtMs ? flow : undefined
+  }
+
   private armCompletionTimer(): void {
-    const next = this.completions.peek()
-    const atMs = next?.endAtMs ?? Infinity
+    const completions = this.completions
+    while (completions.size > 0 && this.flowDue(completions.topKey, completions.peekId()!) === undefined) completions.pop()
+    const atMs = completions.topKey
     if (this.completionTimer?.atMs === atMs) return
     if (this.completionTimer !== undefined) this.loop.cancel(this.completionTimer)
     this.completionTimer = atMs === Infinity ? undefined : this.loop.at(Math.max(atMs, this.loop.nowMs), () => this.completeDue())
@@ -419,19 +373,12 @@ export class Network {
   /** Ends every flow whose last byte is due now, earliest first. */
   private completeDue(): void {
     this.completionTimer = undefined
-    for (let next = this.completions.peek(); next !== undefined && next.endAtMs <= this.loop.nowMs; next = this.completions.peek()) {
-      this.completions.pop()
-      this.end(next, true)
+    const completions = this.completions
+    while (completions.size > 0 && completions.topKey <= this.loop.nowMs) {
+      const endAtMs = completions.topKey
+      const flow = this.flowDue(endAtMs, completions.pop()!)
+      if (flow !== undefined) this.end(flow, true)
     }
     this.armCompletionTimer()
-  }
-}
-
-/** Removes `items[index]` by moving the last item into its place; `moved` records that item's new place. */
-function removeSwapped<T>(items: T[], index: number, moved: (item: T, index: number) => void): void {
-  const last = items.pop() as T
-  if (index < items.length) {
-    items[index] = last
-    moved(last, index)
   }
 }

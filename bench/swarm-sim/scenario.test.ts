@@ -17,7 +17,7 @@ const BUILDERS: readonly { name: string; build: (seed: number) => Scenario }[] =
   { name: 'spread arrivals', build: (seed) => spreadArrivals({ hosts: 100, sizeBytes: 256 * MIB, rateBitsPerSecond: GBIT, seed }) },
   { name: 'leaving hosts', build: (seed) => leavingHosts({ hosts: 100, sizeBytes: 256 * MIB, rateBitsPerSecond: GBIT, seed }) },
   { name: 'image layers', build: (seed) => imageLayers({ hosts: 100, sizeBytes: 3 * GIB, rateBitsPerSecond: GBIT, seed }) },
-  { name: 'testbed-like', build: (seed) => testbedLike({ hosts: 16, sizeBytes: 64 * MIB, rateBitsPerSecond: 100e6, seed }) },
+  { name: 'testbed-like', build: (seed) => testbedLike({ hosts: 16, sizeBytes: 64 * MIB, rate: '100mbit', seed }) },
 ]
 
 describe('scenario builders', TEST, () => {
@@ -74,7 +74,7 @@ describe('scenario builders', TEST, () => {
   })
 
   it('models the testbed: one rate everywhere, the seed beside the origin, 1 MiB pieces for 64 MiB, frame overhead', TEST, () => {
-    const scenario = testbedLike({ hosts: 8, sizeBytes: 64 * MIB, rateBitsPerSecond: 100e6 })
+    const scenario = testbedLike({ hosts: 8, sizeBytes: 64 * MIB, rate: '100mbit' })
     assert.equal(scenario.seedBesideOrigin, true)
     assert.equal(scenario.wireOverhead, TESTBED_WIRE_OVERHEAD)
     assert.deepEqual(scenario.tasks.map((task) => [task.sizeBytes, task.pieceLengthBytes]), [[64 * MIB, MIB]])

@@ -5,6 +5,7 @@
  */
 import { parseDurationMs } from '../../src/common/units.js'
 import { pieceLengthFor } from '../../src/protocol/piece.js'
+import { rateBytesPerSecond } from '../testbed/link-rate.js'
 import { TBF_LATENCY } from '../testbed/testbed.js'
 import type { EventLoop } from './engine.js'
 import { lowerBoundMs } from './lower-bound.js'
@@ -303,8 +304,14 @@ function withEqualLinks(name: string, options: ScenarioOptions & { readonly rate
  * Each link's tbf queues up to its `latency` (100 ms) of data in FIFO order, and the TCP flows of a
  * saturated link keep that queue full: messages and a piece's first bytes wait behind it.
  */
-export function testbedLike(options: { readonly hosts: number; readonly sizeBytes: number; readonly rateBitsPerSecond: number; readonly seed?: number }): Scenario {
-  const rate = options.rateBitsPerSecond
+export function testbedLike(options: {
+  readonly hosts: number
+  readonly sizeBytes: number
+  /** Every link's rate as tc and bench/testbed's `--host-rate` write it: `100mbit`, `1gbit`. */
+  readonly rate: string
+  readonly seed?: number
+}): Scenario {
+  const rate = rateBytesPerSecond(options.rate) * 8
   return scenario({
     name: 'testbed-like',
     seed: options.seed ?? 1,

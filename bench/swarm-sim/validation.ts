@@ -15,7 +15,8 @@ export const VALIDATION_TOLERANCE = 0.15
 const figuresSchema = z.object({
   provenance: z.object({ command: z.string().min(1), measuredAt: z.string().min(1), machine: z.string().min(1), notes: z.string() }),
   sizeBytes: z.number().int().positive(),
-  rateBitsPerSecond: z.number().positive(),
+  /** Every link's tc rate, as the testbed's `--host-rate` wrote it. */
+  rate: z.string().min(1),
   figures: z.array(z.object({
     swarm: z.string().min(1),
     hosts: z.number().int().positive(),
@@ -38,7 +39,7 @@ export async function readTestbedFigures(path: URL = TESTBED_FIGURES_PATH): Prom
 
 /** The simulated counterpart of a measured run. */
 export function validationScenario(figures: TestbedFigures, hosts: number, seed: number): Scenario {
-  return testbedLike({ hosts, sizeBytes: figures.sizeBytes, rateBitsPerSecond: figures.rateBitsPerSecond, seed })
+  return testbedLike({ hosts, sizeBytes: figures.sizeBytes, rate: figures.rate, seed })
 }
 
 export interface ValidationRow {
@@ -78,5 +79,5 @@ function measuredSize(scenario: Scenario): number {
 
 /** One line on what was compared, for the section. */
 export function validationSubject(figures: TestbedFigures): string {
-  return `N hosts × ${formatBytes(figures.sizeBytes)}, every link at ${figures.rateBitsPerSecond / 1e6} Mbit/s, measured ${figures.provenance.measuredAt} with \`${figures.provenance.command}\` on ${figures.provenance.machine}`
+  return `N hosts × ${formatBytes(figures.sizeBytes)}, every link at ${figures.rate}, measured ${figures.provenance.measuredAt} with \`${figures.provenance.command}\` on ${figures.provenance.machine}`
 }
