@@ -65,7 +65,7 @@ describe('TasksPage', () => {
     expect(seen.filter((request) => request.method === 'POST')).toHaveLength(1)
     fireEvent.click(screen.getByRole('button', { name: 'Confirm delete' }))
     const outcome = await screen.findByRole('region', { name: 'Delete outcome' })
-    expect(within(outcome).getByText('deleted')).toBeTruthy()
+    expect(await within(outcome).findByText('deleted')).toBeTruthy()
     expect(seen.filter((request) => request.method === 'POST').map((request) => request.body)).toEqual([
       created?.body,
       { type: 'delete_task', args: { url: 'https://files.test/a', tag: 'v1' }, scheduler_cluster_ids: [1, 4] },
