@@ -9,7 +9,7 @@
  */
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, statfs } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { formatBytes } from '../src/common/units.js'
 import { makeRandomFile } from '../test/support/origin-server.js'
@@ -23,9 +23,8 @@ import { memoryTable, observations, processTable, ratioTable, scenarioTable, tar
 import { runScenario, type DataPathContext, type ScenarioName, type ScenarioSample } from './support/data-path-scenarios.js'
 import { cpuSecondsPerGiB, keyFigures, ratios, summarize, targetChecks, throughputMiBPerSecond } from './support/data-path-summary.js'
 import { GNU_TIME } from './support/process-usage.js'
+import { DEFAULT_DOC_PATH } from './support/options.js'
 
-const ROOT = resolve(import.meta.dirname, '..')
-const DOC_PATH = join(ROOT, 'docs', 'benchmarks.md')
 const SECTION = 'data-path'
 /** statfs's f_type of tmpfs (TMPFS_MAGIC in linux/magic.h). */
 const TMPFS_MAGIC = 0x01021994
@@ -169,7 +168,7 @@ async function main(): Promise<number> {
     console.error(`the bench took ${((performance.now() - startedMs) / 1000).toFixed(0)} s`)
     if (options.updateDocs) {
       const body = [...sectionPreamble({ runLine: RUN_LINE, command: commandLine(options), build: 'the npm script builds first' }), report, '', 'How:', '', method(options), ''].join('\n')
-      await publishSection(DOC_PATH, SECTION, body)
+      await publishSection(DEFAULT_DOC_PATH, SECTION, body)
     }
     return failures.length === 0 ? 0 : 1
   } finally {

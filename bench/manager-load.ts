@@ -22,12 +22,10 @@ import { tempDir } from '../test/support/files.js'
 import { cliPath, waitFor } from '../test/support/processes.js'
 import { BenchRun } from './support/bench-run.js'
 import { publishSection, sectionPreamble } from './support/benchmarks-doc.js'
-import { positiveInteger } from './support/options.js'
+import { DEFAULT_DOC_PATH, positiveInteger } from './support/options.js'
 import { cpuTimeMs, machineBusyCpuMs } from './support/process-cpu.js'
 import { peakRssBytes } from './support/scheduler-child.js'
 
-const ROOT = resolve(import.meta.dirname, '..')
-const DOC_PATH = join(ROOT, 'docs', 'benchmarks.md')
 const SECTION = 'manager-load'
 const RUN_LINE = 'node --import tsx bench/manager-load.ts [--daemons 1000] [--schedulers 20] [--duration 60] [--databases sqlite,postgres]'
 const KEEPALIVE_MS = 5_000
@@ -318,7 +316,7 @@ async function main(): Promise<void> {
       ...findings(rows, options),
     ].join('\n')
     console.log(body)
-    if (options.updateDocs) await publishSection(DOC_PATH, SECTION, body)
+    if (options.updateDocs) await publishSection(DEFAULT_DOC_PATH, SECTION, body)
   } finally {
     await run.release()
   }

@@ -7,7 +7,7 @@
  */
 import { mkdir, rm } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
-import { basename, join, resolve } from 'node:path'
+import { basename, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { formatBytes, parseBytes } from '../src/common/units.js'
@@ -19,9 +19,8 @@ import type { ChildProcesses } from './support/child-processes.js'
 import { machineBusyCpuMs } from './support/process-cpu.js'
 import { lastTaskCostMs, startLoopbackCluster, trafficOf, type DaemonTraffic, type LoopbackCluster } from './support/loopback-cluster.js'
 import { BenchRun } from './support/bench-run.js'
+import { DEFAULT_DOC_PATH, nonEmptyCommaList } from './support/options.js'
 
-const ROOT = resolve(import.meta.dirname, '..')
-const DOC_PATH = join(ROOT, 'docs', 'benchmarks.md')
 const SECTION = 'p2p-loopback'
 const RUN_LINE = 'node --import tsx bench/p2p-loopback.ts [--sizes 256MiB] [--counts 2,4,8,16]'
 /** Origin bytes above this multiple of the file size, for one P2P round, are called out. */
@@ -77,12 +76,6 @@ interface Row {
 /** A download that ran past its deadline; larger counts would only take longer. */
 class DeadlineExceeded extends Error {}
 
-function parseList(text: string, what: string): string[] {
-  const items = text.split(',').map((item) => item.trim()).filter((item) => item !== '')
-  if (items.length === 0) throw new Error(`${what} needs at least one value`)
-  return items
-}
-
 function parseOptions(argv: readonly string[]): BenchOptions {
   const { values } = parseArgs({
     args: [...argv],
@@ -98,9 +91,9 @@ function parseOptions(argv: readonly string[]): BenchOptions {
     console.log(USAGE)
     process.exit(0)
   }
-  const sizes = parseList(values.sizes, '--sizes').map((text) => ({ text, bytes: parseBytes(text) }))
+  const sizes = nonEmptyCommaList(values.sizes, '--sizes').map((text) => ({ text, bytes: parseBytes(text) }))
   if (sizes.some((size) => size.bytes < 1)) throw new Error('every --sizes value must be at least one byte')
-  const counts = parseList(values.counts, '--counts').map(Number)
+  const counts = nonEmptyCommaList(values.counts, '--counts').map(Number)
   if (counts.some((count) => !Number.isSafeInteger(count) || count < 1)) throw new Error(`--counts must be positive integers, got ${values.counts}`)
   const timeoutSeconds = Number(values.timeout)
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new Error(`--timeout must be a positive number of seconds, got ${values.timeout}`)
@@ -360,7 +353,7 @@ async function main(): Promise<number> {
         '',
         method(options),
       ].join('\n')
-      await publishSection(DOC_PATH, SECTION, body)
+      await publishSection(DEFAULT_DOC_PATH, SECTION, body)
     }
     return rows.every((row) => row.outcome.kind === 'measured') ? 0 : 1
   } finally {

@@ -7,7 +7,7 @@
  */
 import { readFile, rm, stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { tempDir } from '../test/support/files.js'
@@ -15,15 +15,13 @@ import { generateImage, pushImage, type OciImage } from '../test/support/oci-ima
 import { metricValue, waitFor } from '../test/support/processes.js'
 import { startRegistry, type RegistryProcess } from '../test/support/registry.js'
 import { publishSection, sectionPreamble } from './support/benchmarks-doc.js'
-import { positiveInteger } from './support/options.js'
+import { commaList, DEFAULT_DOC_PATH, positiveInteger } from './support/options.js'
 import type { ChildProcesses } from './support/child-processes.js'
 import { startLoopbackCluster, type ClusterDaemon as MirrorDaemon, type LoopbackCluster as MirrorCluster } from './support/loopback-cluster.js'
 import { cpuTimeMs, machineBusyCpuMs } from './support/process-cpu.js'
 import { method, observations, summary, tables, type ImageFacts, type Pull, type Round } from './support/registry-report.js'
 import { BenchRun } from './support/bench-run.js'
 
-const ROOT = resolve(import.meta.dirname, '..')
-const DOC_PATH = join(ROOT, 'docs', 'benchmarks.md')
 const SECTION = 'registry'
 const RUN_LINE = 'node --import tsx bench/registry.ts [--layers 5,50,200] [--rounds 2]'
 const REPO = 'bench/img'
@@ -65,7 +63,7 @@ function parseOptions(argv: readonly string[]): BenchOptions {
     console.log(USAGE)
     process.exit(0)
   }
-  const layerSizesMiB = values.layers.split(',').map((item) => item.trim()).filter((item) => item !== '').map(Number)
+  const layerSizesMiB = commaList(values.layers).map(Number)
   if (layerSizesMiB.length === 0 || layerSizesMiB.some((size) => !Number.isSafeInteger(size) || size < 1)) {
     throw new Error(`--layers must be positive whole MiB, got ${values.layers}`)
   }
@@ -290,7 +288,7 @@ async function main(): Promise<number> {
         '',
         method(options, LOG_QUIET_MS),
       ].join('\n')
-      await publishSection(DOC_PATH, SECTION, body)
+      await publishSection(DEFAULT_DOC_PATH, SECTION, body)
     }
     return rounds.every((round) => round.outcome.kind === 'measured') ? 0 : 1
   } finally {

@@ -16,7 +16,7 @@ import { tempDir } from '../test/support/files.js'
 import { waitFor } from '../test/support/processes.js'
 import { BenchRun } from './support/bench-run.js'
 import { publishSection, sectionPreamble } from './support/benchmarks-doc.js'
-import { positiveInteger } from './support/options.js'
+import { DEFAULT_DOC_PATH, positiveInteger } from './support/options.js'
 import { summarizeProfile } from './support/cpu-profile.js'
 import { seededRandom } from '../src/scheduler/resource-fixtures.js'
 import { announceHostsInProcess, inProcessScheduler } from './support/in-process-scheduler.js'
@@ -45,7 +45,6 @@ import {
 import { announceHosts, closeHosts, runPeer, simulatedTask, type FirstAnswer, type PeerResult, type SimulatedHost, type SimulatedTask } from './support/simulated-peers.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
-const DOC_PATH = join(ROOT, 'docs', 'benchmarks.md')
 /** What each mode is held to (reported, not gated). */
 const TARGETS: Readonly<Record<SchedulerMode, string>> = {
   grpc: `Target (reported, not gated): 5,000 peers over 50 tasks, p99 scheduling latency under ${TARGET_P99_MS} ms.`,
@@ -382,7 +381,7 @@ async function main(): Promise<number> {
         '',
         method(options),
       ].join('\n')
-      await publishSection(DOC_PATH, SECTIONS[options.mode], body)
+      await publishSection(DEFAULT_DOC_PATH, SECTIONS[options.mode], body)
     }
     return rows.every((row) => row.outcome.kind === 'measured') ? 0 : 1
   } finally {

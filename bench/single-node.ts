@@ -14,13 +14,12 @@ import { sha256File, tempDir } from '../test/support/files.js'
 import { makeRandomFile, OriginServer, type Content } from '../test/support/origin-server.js'
 import { cliPath, socketGet, waitFor } from '../test/support/processes.js'
 import { publishSection, sectionPreamble } from './support/benchmarks-doc.js'
-import { positiveInteger } from './support/options.js'
+import { DEFAULT_DOC_PATH, positiveInteger } from './support/options.js'
 import type { ChildProcesses } from './support/child-processes.js'
 import { cpuTimeMs } from './support/process-cpu.js'
 import { BenchRun } from './support/bench-run.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
-const DOC_PATH = join(ROOT, 'docs', 'benchmarks.md')
 const SECTION = 'single-node'
 /** dfget's cold time over curl's, and its warm time over curl's: at most these. */
 const TARGETS = { coldToCurl: 1.2, warmToCurl: 0.5 } as const
@@ -308,7 +307,7 @@ async function main(): Promise<number> {
         '',
         method(options),
       ].join('\n')
-      await publishSection(DOC_PATH, SECTION, body)
+      await publishSection(DEFAULT_DOC_PATH, SECTION, body)
     }
     return passed ? 0 : 1
   } finally {

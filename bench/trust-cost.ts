@@ -12,7 +12,7 @@
  * Run: `node --import tsx bench/trust-cost.ts [--size 1GiB] [--rounds 3] [--modes tls,plain,insecure]`.
  */
 import { readFile, rm } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { formatBytes, parseBytes } from '../src/common/units.js'
 import { sha256File, tempDir } from '../test/support/files.js'
@@ -21,11 +21,9 @@ import { cliPath } from '../test/support/processes.js'
 import { BenchRun } from './support/bench-run.js'
 import { publishSection, sectionPreamble } from './support/benchmarks-doc.js'
 import { startLoopbackCluster } from './support/loopback-cluster.js'
-import { positiveInteger } from './support/options.js'
+import { DEFAULT_DOC_PATH, positiveInteger } from './support/options.js'
 import { cpuTimeMs } from './support/process-cpu.js'
 
-const ROOT = resolve(import.meta.dirname, '..')
-const DOC_PATH = join(ROOT, 'docs', 'benchmarks.md')
 const SECTION = 'trust-cost'
 const RUN_LINE = 'node --import tsx bench/trust-cost.ts [--size 1GiB] [--rounds 3] [--modes tls,plain,insecure]'
 const MODES = ['tls', 'plain', 'insecure'] as const
@@ -195,7 +193,7 @@ async function main(): Promise<void> {
     console.log(table)
     if (options.updateDocs) {
       const command = `node --import tsx bench/trust-cost.ts --size ${options.size.text} --rounds ${options.rounds} --modes ${options.modes.join(',')}`
-      await publishSection(DOC_PATH, SECTION, [...sectionPreamble({ runLine: RUN_LINE, command }), table, ''].join('\n'))
+      await publishSection(DEFAULT_DOC_PATH, SECTION, [...sectionPreamble({ runLine: RUN_LINE, command }), table, ''].join('\n'))
     }
   } finally {
     await run.release()

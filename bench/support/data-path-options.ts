@@ -4,7 +4,7 @@ import { parseBytes } from '../../src/common/units.js'
 import { DAEMON_DEFAULTS } from '../../src/daemon/config.js'
 import { validateFixedPieceLength } from '../../src/protocol/piece.js'
 import { SCENARIO_NAMES, type ScenarioName } from './data-path-scenarios.js'
-import { positiveInteger } from './options.js'
+import { nonEmptyCommaList, positiveInteger } from './options.js'
 
 export const RUN_LINE = 'npm run bench:data-path -- [--size 1GiB] [--memory-size 4GiB] [--rounds 2]'
 const DEFAULT_CONCURRENCY = DAEMON_DEFAULTS.download.concurrentPieceCount
@@ -41,12 +41,6 @@ export interface DataPathOptions {
   readonly updateDocs: boolean
 }
 
-function list(text: string, flag: string): string[] {
-  const items = text.split(',').map((item) => item.trim()).filter((item) => item !== '')
-  if (items.length === 0) throw new Error(`${flag} needs at least one value`)
-  return items
-}
-
 function size(text: string, flag: string): SizeOption {
   const bytes = parseBytes(text)
   if (bytes < 1) throw new Error(`${flag} must be at least one byte`)
@@ -75,10 +69,10 @@ export function parseOptions(argv: readonly string[]): DataPathOptions {
     console.log(USAGE)
     process.exit(0)
   }
-  const scenarios = list(values.scenarios, '--scenarios')
+  const scenarios = nonEmptyCommaList(values.scenarios, '--scenarios')
   const unknown = scenarios.filter((name) => !(SCENARIO_NAMES as readonly string[]).includes(name))
   if (unknown.length > 0) throw new Error(`--scenarios takes ${SCENARIO_NAMES.join(', ')}; got ${unknown.join(', ')}`)
-  const concurrency = list(values['memory-concurrency'], '--memory-concurrency').map((text) => positiveInteger(text, '--memory-concurrency'))
+  const concurrency = nonEmptyCommaList(values['memory-concurrency'], '--memory-concurrency').map((text) => positiveInteger(text, '--memory-concurrency'))
   if (concurrency.some((count) => count > MAX_CONCURRENCY)) throw new Error(`--memory-concurrency values must be at most ${MAX_CONCURRENCY}`)
   const timeoutSeconds = Number(values.timeout)
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new Error(`--timeout must be a positive number of seconds, got ${values.timeout}`)
@@ -89,7 +83,7 @@ export function parseOptions(argv: readonly string[]): DataPathOptions {
     scenarios: SCENARIO_NAMES.filter((name) => scenarios.includes(name)),
     memory: values['no-memory'] ? undefined : {
       size: size(values['memory-size'], '--memory-size'),
-      pieceLengths: list(values['memory-piece-lengths'], '--memory-piece-lengths').map((text) => ({ text, bytes: validateFixedPieceLength(parseBytes(text)) })),
+      pieceLengths: nonEmptyCommaList(values['memory-piece-lengths'], '--memory-piece-lengths').map((text) => ({ text, bytes: validateFixedPieceLength(parseBytes(text)) })),
       concurrentPieceCounts: concurrency,
     },
     dir: values.dir,

@@ -3,11 +3,11 @@ import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { parseBytes } from '../../src/common/units.js'
 import { DEFAULT_SCHEDULER_SETTINGS, schedulerSettingsSchema, type SchedulerSettings } from '../../src/scheduler/config.js'
+import { commaList, DEFAULT_DOC_PATH, exitOnProblems, isOneOf } from '../support/options.js'
 import { SCENARIO_NAMES, SWARM_NAMES, type ScenarioName, type SwarmName } from './scenario-catalog.js'
 
 export const RUN_LINE = 'node --import tsx bench/swarm-sim/run.ts'
 export const CHART_FILE = 'swarm-sim.svg'
-export const DEFAULT_DOC_PATH = resolve(import.meta.dirname, '..', '..', 'docs', 'benchmarks.md')
 
 /** The issue's matrix. N = 10,000 at 3 GiB takes the better part of an hour per scenario and swarm on one core. */
 export const DEFAULTS = { hosts: '100,1000,10000', sizes: '256MiB,3GiB', seed: '1' } as const
@@ -45,16 +45,12 @@ export interface SimOptions {
   readonly docPath: string | undefined
 }
 
-function list(text: string): string[] {
-  return text.split(',').map((item) => item.trim()).filter((item) => item !== '')
-}
-
 function isScenarioName(name: string): name is ScenarioName {
-  return (SCENARIO_NAMES as readonly string[]).includes(name)
+  return isOneOf(SCENARIO_NAMES, name)
 }
 
 function isSwarmName(name: string): name is SwarmName {
-  return (SWARM_NAMES as readonly string[]).includes(name)
+  return isOneOf(SWARM_NAMES, name)
 }
 
 /** Parses `args` (process.argv after the script); prints usage and exits on --help or any problem. */
@@ -95,14 +91,14 @@ export function parseOptions(args: readonly string[]): SimOptions {
       return 0
     }
   }
-  const hosts = list(values.hosts).map((text) => hostCount(text, '--hosts'))
-  const sizesBytes = list(values.sizes).map((text) => size(text, '--sizes'))
+  const hosts = commaList(values.hosts).map((text) => hostCount(text, '--hosts'))
+  const sizesBytes = commaList(values.sizes).map((text) => size(text, '--sizes'))
   if (hosts.length === 0 || sizesBytes.length === 0) problems.push('--hosts and --sizes must each list something')
-  const scenarios = list(values.scenarios)
+  const scenarios = commaList(values.scenarios)
   if (scenarios.length === 0 || !scenarios.every(isScenarioName)) problems.push(`--scenarios must list some of ${SCENARIO_NAMES.join(', ')}, got ${values.scenarios}`)
-  const swarms = list(values.swarms)
+  const swarms = commaList(values.swarms)
   if (swarms.length === 0 || !swarms.every(isSwarmName)) problems.push(`--swarms must list some of ${SWARM_NAMES.join(', ')}, got ${values.swarms}`)
-  const also = list(values.also).flatMap((item): RunSpec[] => {
+  const also = commaList(values.also).flatMap((item): RunSpec[] => {
     const [scenario = '', count = '', sizeText = ''] = item.split(':')
     if (!isScenarioName(scenario)) {
       problems.push(`--also: ${JSON.stringify(item)} must be scenario:N:size with a scenario of ${SCENARIO_NAMES.join(', ')}`)
@@ -112,7 +108,7 @@ export function parseOptions(args: readonly string[]): SimOptions {
   })
   const seed = Number(values.seed)
   if (!Number.isSafeInteger(seed) || seed < 0) problems.push(`--seed must be a non-negative integer, got ${JSON.stringify(values.seed)}`)
-  const schedulerSettings = Object.fromEntries(list(values.scheduler).map((pair) => {
+  const schedulerSettings = Object.fromEntries(commaList(values.scheduler).map((pair) => {
     const [key = '', value = ''] = pair.split('=')
     return [key, Number(value)]
   })) as Partial<SchedulerSettings>
@@ -121,10 +117,7 @@ export function parseOptions(args: readonly string[]): SimOptions {
   if (!checked.success || unknownKeys.length > 0) {
     problems.push(`--scheduler: ${unknownKeys.length > 0 ? `no such setting: ${unknownKeys.join(', ')}` : checked.error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ') ?? ''}`)
   }
-  if (problems.length > 0) {
-    console.error(`${problems.join('\n')}\n\n${USAGE}`)
-    process.exit(2)
-  }
+  exitOnProblems(problems, USAGE)
   const matrix = scenarios.filter(isScenarioName).flatMap((scenario) => sizesBytes.flatMap((sizeBytes) => hosts.map((count) => ({ scenario, hosts: count, sizeBytes }))))
   return {
     runs: [...matrix, ...also],

@@ -2,13 +2,13 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { parseBytes } from '../../src/common/units.js'
+import { commaList, DEFAULT_DOC_PATH, exitOnProblems, isOneOf } from '../support/options.js'
 import { rateBytesPerSecond } from './link-rate.js'
 import { SCENARIO_NAMES, type ScenarioName } from './scenario.js'
 import { MAX_HOSTS } from './testbed.js'
 
 export const RUN_LINE = 'node --import tsx bench/testbed/run.ts'
 export const CHART_FILE = 'testbed.svg'
-export const DEFAULT_DOC_PATH = resolve(import.meta.dirname, '..', '..', 'docs', 'benchmarks.md')
 
 /** The full matrix `npm run bench:testbed` runs. */
 export const DEFAULTS = { hosts: '4,8,16,32', size: '64MiB,256MiB', hostRate: '100mbit', originRate: '100mbit' } as const
@@ -36,12 +36,8 @@ export interface BenchOptions {
   readonly docPath: string | undefined
 }
 
-function list(text: string): string[] {
-  return text.split(',').map((item) => item.trim()).filter((item) => item !== '')
-}
-
 function isScenarioName(name: string): name is ScenarioName {
-  return (SCENARIO_NAMES as readonly string[]).includes(name)
+  return isOneOf(SCENARIO_NAMES, name)
 }
 
 /** Parses `args` (process.argv after the script); prints usage and exits on --help or any problem. */
@@ -65,9 +61,9 @@ export function parseOptions(args: readonly string[]): BenchOptions {
     process.exit(0)
   }
   const problems: string[] = []
-  const hosts = list(values.hosts).map(Number)
+  const hosts = commaList(values.hosts).map(Number)
   if (hosts.length === 0 || hosts.some((count) => !Number.isInteger(count) || count < 1 || count > MAX_HOSTS)) problems.push(`--hosts must list counts from 1 to ${MAX_HOSTS}`)
-  const sizesBytes = list(values.size).flatMap((size) => {
+  const sizesBytes = commaList(values.size).flatMap((size) => {
     try {
       return [parseBytes(size)]
     } catch (error) {
@@ -82,15 +78,12 @@ export function parseOptions(args: readonly string[]): BenchOptions {
       problems.push(`--${key}: ${(error as Error).message}`)
     }
   }
-  const scenarios = list(values.scenarios)
+  const scenarios = commaList(values.scenarios)
   const unknown = scenarios.filter((name) => !isScenarioName(name))
   if (unknown.length > 0 || scenarios.length === 0) problems.push(`--scenarios must list some of ${SCENARIO_NAMES.join(', ')}, got ${values.scenarios}`)
   const repeat = Number(values.repeat)
   if (!Number.isInteger(repeat) || repeat < 1) problems.push('--repeat must be a positive integer')
-  if (problems.length > 0) {
-    console.error(`${problems.join('\n')}\n\n${USAGE}`)
-    process.exit(2)
-  }
+  exitOnProblems(problems, USAGE)
   return {
     hosts,
     sizesBytes,
