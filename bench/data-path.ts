@@ -19,7 +19,7 @@ import { publishSection, sectionPreamble } from './support/benchmarks-doc.js'
 import { makeTorrent, type LoopbackTorrent } from './support/bittorrent-loopback.js'
 import { runMemorySample, type MemorySample } from './support/data-path-memory.js'
 import { commandLine, method, parseOptions, RUN_LINE, type DataPathOptions } from './support/data-path-options.js'
-import { memoryTable, observations, processTable, ratioTable, scenarioTable, targetTable } from './support/data-path-report.js'
+import { memoryTable, observations, seedMemoryTable, processTable, ratioTable, scenarioTable, targetTable } from './support/data-path-report.js'
 import { runScenario, type DataPathContext, type ScenarioName, type ScenarioSample } from './support/data-path-scenarios.js'
 import { cpuSecondsPerGiB, keyFigures, ratios, summarize, targetChecks, throughputMiBPerSecond } from './support/data-path-summary.js'
 import { GNU_TIME } from './support/process-usage.js'
@@ -144,6 +144,10 @@ async function main(): Promise<number> {
       `Memory: a ${formatBytes(options.memory.size.bytes)} file, warm seed → child, TLS on, one run per piece length and concurrency.`,
       '',
       memoryTable(memory, options.memory.size.bytes),
+      '',
+      'Where the seed\'s memory went while it fetched the file from the origin (its own `/metrics`, sampled every 100 ms, and RssFile from /proc):',
+      '',
+      seedMemoryTable(memory),
       '',
     ]
     const report = [

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import type { Content } from '../../test/support/origin-server.js'
 import type { ChildProcesses } from './child-processes.js'
 import { CLIENT_DEADLINE_GRACE_MS, dfgetArgs, requireFromParent, ROLES, startWarmPair, verify } from './data-path-scenarios.js'
+import type { MemoryBreakdown } from './memory-watch.js'
 import { peakRssBytes, runMeasured, UsageWindow, type ProcessUsage } from './process-usage.js'
 
 /** One memory run: a piece length and a concurrency, fresh daemons. */
@@ -19,6 +20,8 @@ export interface MemorySample {
   readonly elapsedMs: number
   /** The seed's peak over its whole life up to the end of its own download from the origin. */
   readonly seedSourcePeakRssBytes: number
+  /** Where the seed's memory went while it fetched the file from the origin. */
+  readonly seedSource: MemoryBreakdown
   /** The seed's and the child's usage during the child's download. */
   readonly seedServing: ProcessUsage
   readonly child: ProcessUsage
@@ -52,7 +55,10 @@ export async function runMemorySample(context: MemoryContext, init: { pieceLengt
       daemonEnv: { DFDAEMON_DOWNLOAD_CONCURRENT_PIECE_COUNT: String(init.concurrentPieceCount) },
       pieceLengthBytes: init.pieceLengthBytes,
       downloadTimeoutMs: context.downloadTimeoutMs,
+      watchSeedMemory: true,
     })
+    const seedSource = pair.seedWarming
+    if (seedSource === undefined) throw new Error('the seed\'s memory was not watched while it fetched the file')
     const seedSourcePeakRssBytes = await peakRssBytes(pair.seed.child.pid)
     if (seedSourcePeakRssBytes === undefined) throw new Error('cannot read the seed\'s peak RSS from /proc')
     const output = join(dir, 'dfget.out')
@@ -65,7 +71,7 @@ export async function runMemorySample(context: MemoryContext, init: { pieceLengt
     const { usages } = await window.close()
     await verify(output, context.content, 'the child\'s dfget')
     await requireFromParent(pair.seed, pair.child, context.content.length)
-    return { ...init, elapsedMs: exit.elapsedMs, seedSourcePeakRssBytes, seedServing: usageOf(usages, ROLES.parent), child: usageOf(usages, ROLES.child) }
+    return { ...init, elapsedMs: exit.elapsedMs, seedSourcePeakRssBytes, seedSource, seedServing: usageOf(usages, ROLES.parent), child: usageOf(usages, ROLES.child) }
   } finally {
     await context.children.stopAll()
     if (process.env['DAMSELFLY_KEEP_TEST_DIRS'] !== '1') await rm(dir, { recursive: true, force: true })

@@ -118,7 +118,7 @@ export function method(options: DataPathOptions): string {
       ? '- One round; figures are that round\'s, and ratios are quotients of them.'
       : `- ${options.rounds} rounds; the 2nd, 4th, … run the scenarios in reverse order, so a drift over the run hits all alike. Figures are medians over rounds, per scenario and per process; ratios are quotients of those medians.`,
     ...(options.memory === undefined ? [] : [
-      `- Memory run: for each fixed piece length (dfget \`--piece-length\`, on the warming and the measured dfget) and each \`download.concurrentPieceCount\` (\`DFDAEMON_DOWNLOAD_CONCURRENT_PIECE_COUNT\`, on both daemons), a fresh scheduler, seed and child and one round. The seed's peak while fetching from the origin is its lifetime VmHWM read after its own download; its peak while serving and the child's are window peaks, as above.`,
+      `- Memory run: for each fixed piece length (dfget \`--piece-length\`, on the warming and the measured dfget) and each \`download.concurrentPieceCount\` (\`DFDAEMON_DOWNLOAD_CONCURRENT_PIECE_COUNT\`, on both daemons), a fresh scheduler, seed and child and one round. The seed's peak while fetching from the origin is its lifetime VmHWM read after its own download; its peak while serving and the child's are window peaks, as above. While the seed fetches, the bench reads its \`/metrics\` every 100 ms for the V8 heap committed (\`nodejs_heap_size_total_bytes\`) and the memory Buffers hold outside it (\`nodejs_external_memory_bytes\`), keeping each one's peak, and after its download RssFile from /proc/<pid>/status: resident pages mapped from files, the node binary's and its libraries'.`,
     ]),
     `- Each download has a deadline of ${options.downloadTimeoutMs / 1000} s.`,
   ].join('\n')

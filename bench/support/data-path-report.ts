@@ -102,6 +102,22 @@ export function memoryTable(samples: readonly MemorySample[], sizeBytes: number)
   ].join('\n')
 }
 
+/** Where the seed's memory went while it fetched the file from the origin, per memory run. */
+export function seedMemoryTable(samples: readonly MemorySample[]): string {
+  return [
+    '| piece length | pieces at once | seed peak RSS | of it mapped from files (node and its libraries) | V8 heap committed, peak | Buffers outside the V8 heap, peak |',
+    '|---:|---:|---:|---:|---:|---:|',
+    ...samples.map((sample) => `| ${[
+      formatBytes(sample.pieceLengthBytes),
+      String(sample.concurrentPieceCount),
+      mebibytes(sample.seedSourcePeakRssBytes),
+      mebibytes(sample.seedSource.fileBackedBytes),
+      mebibytes(sample.seedSource.peakHeapBytes),
+      mebibytes(sample.seedSource.peakExternalBytes),
+    ].join(' | ')} |`),
+  ].join('\n')
+}
+
 function targetNotes(checks: readonly TargetCheck[]): string[] {
   const measured = checks.filter((check) => check.met !== undefined)
   if (measured.length === 0) return ['No target was measured in this run.']

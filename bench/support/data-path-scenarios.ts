@@ -14,6 +14,7 @@ import type { ChildProcesses } from './child-processes.js'
 import { startDaemon, startLoopbackCluster, startScheduler, trafficOf, waitForAnnouncedHosts, type ClusterDaemon } from './loopback-cluster.js'
 import { startOrigin } from './loopback-origin.js'
 import { runMeasured, UsageWindow, type ProcessUsage, type RunningProcess } from './process-usage.js'
+import { MemoryWatch, type MemoryBreakdown } from './memory-watch.js'
 
 export const SCENARIO_NAMES = ['curl', 'aria2', 'dfget-source', 'p2p-tls', 'p2p-plain'] as const
 export type ScenarioName = (typeof SCENARIO_NAMES)[number]
@@ -144,18 +145,23 @@ async function dfgetSourceScenario(context: DataPathContext, dir: string): Promi
   return sample
 }
 
-/** Fresh scheduler, seed and child, with the seed warmed by a dfget of its own. */
+/**
+ * Fresh scheduler, seed and child, with the seed warmed by a dfget of its own; with
+ * `watchSeedMemory`, where the seed's memory went while it fetched the file from the origin.
+ */
 export async function startWarmPair(
   children: ChildProcesses,
   dir: string,
-  init: { content: Content; daemonEnv: Readonly<Record<string, string>>; pieceLengthBytes?: number; downloadTimeoutMs: number },
-): Promise<{ url: string; running: RunningProcess[]; seed: ClusterDaemon; child: ClusterDaemon }> {
+  init: { content: Content; daemonEnv: Readonly<Record<string, string>>; pieceLengthBytes?: number; downloadTimeoutMs: number; watchSeedMemory?: boolean },
+): Promise<{ url: string; running: RunningProcess[]; seed: ClusterDaemon; child: ClusterDaemon; seedWarming: MemoryBreakdown | undefined }> {
   const origin = await startOrigin(children, dirname(init.content.file), dir)
   const cluster = await startLoopbackCluster(children, dir, 1, { daemonEnv: init.daemonEnv })
   const child = cluster.daemons[0]!
   const url = origin.url(basename(init.content.file))
   const warm = join(dir, 'warm.out')
+  const watch = init.watchSeedMemory === true ? MemoryWatch.start(cluster.seed) : undefined
   const exit = await children.run(process.execPath, dfgetArgs(url, warm, cluster.seed, { timeoutMs: init.downloadTimeoutMs, pieceLengthBytes: init.pieceLengthBytes }), { timeoutMs: init.downloadTimeoutMs + CLIENT_DEADLINE_GRACE_MS })
+  const seedWarming = await watch?.stop()
   if (exit.code !== 0) throw new Error(`the warming dfget through the seed exited with ${exit.code ?? exit.signal ?? 'nothing'}: ${exit.stderr.slice(-1500)}`)
   await verify(warm, init.content, 'the warming dfget')
   // Only a link to the seed's stored copy: removing it frees nothing, but keeps the dir tidy.
@@ -166,7 +172,7 @@ export async function startWarmPair(
     { role: ROLES.parent, pid: cluster.seed.child.pid },
     { role: ROLES.child, pid: child.child.pid },
   ]
-  return { url, running, seed: cluster.seed, child }
+  return { url, running, seed: cluster.seed, child, seedWarming }
 }
 
 /** Throws unless the child got every byte from its parent and none from the origin. */
