@@ -4,19 +4,10 @@ import { basename, join } from 'node:path'
 import { cliPath, issueTestIdentity, metricValue, socketGet, waitFor } from '../../test/support/processes.js'
 import type { ChildProcesses } from './child-processes.js'
 import { cpuTimeMs } from './process-cpu.js'
+import { cpuProfileArgs } from './cpu-profile-args.js'
 
 const STARTUP_TIMEOUT_MS = 60_000
 
-/**
- * With DAMSELFLY_BENCH_CPU_PROF_DIR set, every scheduler and daemon a bench starts writes a V8 CPU
- * profile of its whole life into a directory named after it there (scheduler, seed, daemon-0, ...)
- * when it stops: `--cpu-prof`, which NODE_OPTIONS does not take. Where the cluster's CPU went, for
- * reading in Chrome's DevTools.
- */
-function profileArgs(name: string): string[] {
-  const dir = process.env['DAMSELFLY_BENCH_CPU_PROF_DIR']
-  return dir === undefined || dir === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', join(dir, name)]
-}
 
 const SAMPLES = {
   fromPeersBytes: 'damselfly_dfdaemon_download_traffic_bytes_total{type="remote_peer"}',
@@ -83,7 +74,7 @@ export async function startScheduler(children: ChildProcesses, dir: string, trus
   const logPath = join(dir, 'scheduler.log')
   const child = children.start(
     process.execPath,
-    [...profileArgs('scheduler'), cliPath('damselfly'), 'scheduler', '--listen-ip', '127.0.0.1', '--port', '0', '--metrics-port', '0', ...trust],
+    [...cpuProfileArgs('scheduler'), cliPath('damselfly'), 'scheduler', '--listen-ip', '127.0.0.1', '--port', '0', '--metrics-port', '0', ...trust],
     { logPath, env: process.env },
   )
   let address: string | undefined
@@ -106,7 +97,7 @@ export async function startDaemon(children: ChildProcesses, dir: string, schedul
   const child = children.start(
     process.execPath,
     [
-      ...profileArgs(basename(dir)), cliPath('dfdaemon'), '--data-dir', join(dir, 'data'), '--socket', socketPath, '--upload-port', '0', '--proxy-port', '0', '--metrics-port', '0',
+      ...cpuProfileArgs(basename(dir)), cliPath('dfdaemon'), '--data-dir', join(dir, 'data'), '--socket', socketPath, '--upload-port', '0', '--proxy-port', '0', '--metrics-port', '0',
       '--scheduler', schedulerAddress, ...(seed ? ['--seed'] : []), ...args,
     ],
     {

@@ -15,6 +15,7 @@ import { initClusterPki } from '../../../src/security/cluster-pki.js'
 import { cliPath, issueTestIdentity, socketGet, waitFor } from '../../../test/support/processes.js'
 import { isRunning, onEveryHost, RoundProcesses, type Delivery, type PreparedRound, type Scenario, type ScenarioContext } from '../scenario.js'
 import type { Node, Testbed } from '../testbed.js'
+import { cpuProfileArgs } from '../../support/cpu-profile-args.js'
 
 const SCHEDULER_PORT = 8002
 const SCHEDULER_METRICS_PORT = 8000
@@ -95,7 +96,7 @@ export class DamselflyScenario implements Scenario {
       origin,
       process.execPath,
       [
-        cliPath('damselfly'), 'scheduler', '--listen-ip', origin.ip, '--port', String(SCHEDULER_PORT), '--metrics-port', String(SCHEDULER_METRICS_PORT),
+        ...cpuProfileArgs('scheduler'), cliPath('damselfly'), 'scheduler', '--listen-ip', origin.ip, '--port', String(SCHEDULER_PORT), '--metrics-port', String(SCHEDULER_METRICS_PORT),
         '--pki-dir', init.pkiDir,
       ],
       { logPath: schedulerLog },
@@ -113,7 +114,7 @@ export class DamselflyScenario implements Scenario {
           daemon.node,
           process.execPath,
           [
-            cliPath('dfdaemon'), '--data-dir', join(daemon.dir, 'data'), '--socket', daemon.socketPath, '--upload-port', String(daemon.ports.upload),
+            ...cpuProfileArgs(daemon.seed ? 'seed' : daemon.node.namespace), cliPath('dfdaemon'), '--data-dir', join(daemon.dir, 'data'), '--socket', daemon.socketPath, '--upload-port', String(daemon.ports.upload),
             '--proxy-port', String(daemon.ports.proxy), '--metrics-port', String(daemon.ports.metrics), '--scheduler', schedulerAddress,
             '--host-ip', daemon.node.ip, ...(daemon.seed ? ['--seed'] : []), ...daemon.identityArgs,
           ],
