@@ -87,7 +87,7 @@ export const DAEMON_DEFAULTS = {
   },
   seedPeer: {
     enable: false,
-    taskUploadLimit: 4,
+    taskUploadLimit: 8,
     /** Addresses a seed peer may not fetch from for other hosts (seed tasks); its own clients are not restricted. */
     sourcePolicy: { deny: [...DEFAULT_SOURCE_DENY] as string[], allow: [] as string[] },
   },

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { PeerId } from '../../protocol/ids.js'
-import { BUSY_BACKOFF_MS, DEFERRED_BACKOFF_MS, ENDGAME_CHECK_MS, PieceChoice } from './piece-choice.js'
+import { BUSY_BACKOFF_MS, DEFERRED_BACKOFF_MS, ENDGAME_CHECK_MS, PieceChoice, perParentInFlight } from './piece-choice.js'
 
 const PIECE_BYTES = 1024
 
@@ -32,7 +32,8 @@ describe('PieceChoice', { timeout: 5_000 }, () => {
     parentOf(pieces, 'a', [0, 1, 2, 3])
     parentOf(pieces, 'b', [0, 1, 4])
     const assigned = pieces.assign(0)
-    assert.deepEqual(assigned.map(({ number }) => number).sort(), [2, 3])
+    // 2, 3 and 4 have one holder each; a may be asked for one piece of the two slots, so b's 4 comes next.
+    assert.deepEqual(assigned.map(({ number }) => number).sort(), [2, 4])
     assert.equal(pieces.inFlightCount, 2)
     assert.deepEqual(pieces.assign(0), [], 'no free slot, nothing more')
   })
@@ -56,6 +57,43 @@ describe('PieceChoice', { timeout: 5_000 }, () => {
     assert.deepEqual(named(pieces.assign(0)).map((name) => name.split('@')[1]), ['fast', 'slow', 'fast', 'slow'])
     assert.equal(fast.inFlight, 2)
     assert.equal(slow.inFlight, 2)
+  })
+
+  it('spreads the slots evenly over the parents that are not seeds', { timeout: 1_000 }, () => {
+    const cases = [
+      { slots: 8, parents: 9, perParent: 1 },
+      { slots: 8, parents: 8, perParent: 1 },
+      { slots: 8, parents: 4, perParent: 2 },
+      { slots: 8, parents: 3, perParent: 3 },
+      { slots: 8, parents: 1, perParent: 8 },
+      { slots: 8, parents: 0, perParent: 8 },
+    ]
+    for (const { slots, parents, perParent } of cases) assert.equal(perParentInFlight(slots, parents), perParent, `${slots} slots over ${parents} parents`)
+  })
+
+  it('asks no parent for more than its share of the slots, even when it alone holds the rarest pieces', { timeout: 1_000 }, () => {
+    const pieces = choice({ pieces: 6, slots: 4 })
+    const fresh = parentOf(pieces, 'fresh', [0, 1, 2, 3, 4, 5])
+    const b = parentOf(pieces, 'b', [0, 1])
+    const c = parentOf(pieces, 'c', [0, 1])
+    const assigned = named(pieces.assign(0))
+    assert.equal(assigned.length, 4)
+    assert.equal(fresh.inFlight, 2, 'ceil(4 slots / 3 parents): two of its four rarest pieces, not all four')
+    assert.equal(b.inFlight + c.inFlight, 2)
+    assert.deepEqual(assigned.filter((name) => name.endsWith('@fresh')).map((name) => Number(name.split('@')[0])).sort(), [2, 3])
+
+    pieces.settled(2)
+    pieces.stored(2, fresh, PIECE_BYTES, 1)
+    assert.deepEqual(named(pieces.assign(1)), ['4@fresh'], 'a freed share goes to the next rarest piece')
+  })
+
+  it('gives a seed beside one other parent no share of that parent\'s slots', { timeout: 1_000 }, () => {
+    const pieces = choice({ pieces: 8, slots: 4 })
+    const seed = parentOf(pieces, 'seed', [0, 1, 2, 3, 4, 5, 6, 7], true)
+    const peer = parentOf(pieces, 'peer', [0, 1, 2, 3, 4, 5, 6, 7])
+    assert.equal(pieces.assign(0).length, 4)
+    assert.equal(seed.inFlight, 1)
+    assert.equal(peer.inFlight, 3, 'the peer is the only parent that is not a seed: all the slots may go to it')
   })
 
   it('asks a seed for one piece at a time beside other parents, and for three when it is the only one', { timeout: 1_000 }, () => {

@@ -37,6 +37,19 @@ const SEED_IN_FLIGHT = 1
  */
 const LONE_SEED_IN_FLIGHT = 3
 
+/**
+ * Pieces a child fetches at once from one parent that is not a seed: its slots spread evenly over
+ * those parents, so one parent when it has as many as slots. A parent's uplink is shared by every
+ * child asking it, and every child's rarest pieces are the ones its parents got last, so children
+ * that filled their slots from whoever held those piled onto a few parents whose uplinks each
+ * served many children slowly, while other uplinks carried little: in the swarm simulator at
+ * N = 300 x 3 GiB on equal links, hosts' downlinks ran 75% full. One piece per parent spreads the
+ * load: 97% (bench/swarm-sim, with a seed peer sending 8 pieces of a task at once).
+ */
+export function perParentInFlight(concurrentPieceCount: number, parentsNotSeeds: number): number {
+  return Math.ceil(concurrentPieceCount / Math.max(1, parentsNotSeeds))
+}
+
 /** A parent as the child sees it: what it holds and how it did. `about` is the caller's own record of it (an address). */
 export interface ChoiceParent<About> {
   readonly peerId: PeerId
@@ -89,8 +102,9 @@ function load(parent: ChoiceParent<unknown>): number {
  * - rarest first among them, ties broken at random, so the children of one seed fetch different
  *   pieces from it and trade the rest among themselves;
  * - per piece, the holder with the least in flight (a seed counting as busier, and asked for one
- *   piece at a time unless it is the only parent), then the fastest; parents resting after a busy
- *   answer, or from a piece they deferred, are passed over;
+ *   piece at a time unless it is the only parent; any other parent for at most its even share of
+ *   the slots, see perParentInFlight), then the fastest; parents resting after a busy answer, or
+ *   from a piece they deferred, are passed over;
  * - the endgame: once the last few pieces are all in flight, a piece whose parent stalls, or that
  *   another parent would deliver in well under half the time left, is moved.
  * The caller starts the requests it is handed, and tells this how each ended.
@@ -107,6 +121,7 @@ export class PieceChoice<About> {
    * parents held little (a child following a seed that still fetches), quadratic in the pieces.
    */
   private readonly held = new Set<number>()
+  private seedParents = 0
 
   constructor(
     private readonly init: {
@@ -155,6 +170,7 @@ export class PieceChoice<About> {
       delivered: 0,
     }
     this.parents.set(peerId, parent)
+    if (parent.seed) this.seedParents++
     return parent
   }
 
@@ -172,6 +188,7 @@ export class PieceChoice<About> {
   dropParent(parent: ChoiceParent<About>): void {
     if (this.parents.get(parent.peerId) !== parent) return
     this.parents.delete(parent.peerId)
+    if (parent.seed) this.seedParents--
     for (const number of parent.pieces) {
       const holders = (this.holders.get(number) ?? 1) - 1
       this.holders.set(number, holders)
@@ -202,9 +219,10 @@ export class PieceChoice<About> {
       if (holders > 0) window.push({ number, holders, tieBreak: this.init.random() })
     }
     window.sort((a, b) => a.holders - b.holders || a.tieBreak - b.tieBreak)
+    const perParent = this.perParentInFlight()
     for (const { number } of window) {
       if (this.asked.size >= this.init.concurrentPieceCount) break
-      const parent = this.pickParent(number, nowMs, undefined)
+      const parent = this.pickParent(number, nowMs, undefined, perParent)
       if (parent === undefined) continue
       this.asked.set(number, { parent, startedMs: nowMs, seenBytes: 0, seenMs: nowMs })
       parent.inFlight++
@@ -259,13 +277,14 @@ export class PieceChoice<About> {
     if (!this.inEndgame) return []
     const length = this.init.pieceLengthBytes
     const moving: number[] = []
+    const perParent = this.perParentInFlight()
     for (const [number, asked] of this.asked) {
       const received = receivedBytes(number)
       if (received !== asked.seenBytes) {
         asked.seenBytes = received
         asked.seenMs = nowMs
       }
-      const other = this.pickParent(number, nowMs, asked.parent)
+      const other = this.pickParent(number, nowMs, asked.parent, perParent)
       if (other === undefined) continue
       const stalled = nowMs - asked.seenMs >= ENDGAME_STALL_MS
       // Before its first byte a piece's pace is unknown, not slow: a request is a round trip away
@@ -301,12 +320,19 @@ export class PieceChoice<About> {
     return deadline
   }
 
-  /** Of the parents (but `except`), the holder of the piece with the least in flight, a seed counting as busier, then the fastest; none if all are resting. */
-  private pickParent(number: number, nowMs: number, except: ChoiceParent<About> | undefined): ChoiceParent<About> | undefined {
+  private perParentInFlight(): number {
+    return perParentInFlight(this.init.concurrentPieceCount, this.parents.size - this.seedParents)
+  }
+
+  /**
+   * Of the parents (but `except`), the holder of the piece with the least in flight, a seed counting
+   * as busier, then the fastest; none if all are resting or have their share of the slots (`perParent`).
+   */
+  private pickParent(number: number, nowMs: number, except: ChoiceParent<About> | undefined, perParent: number): ChoiceParent<About> | undefined {
     let best: ChoiceParent<About> | undefined
     for (const parent of this.parents.values()) {
       if (parent === except || !parent.pieces.has(number) || parent.busyUntilMs > nowMs || (parent.deferredUntilMs.get(number) ?? 0) > nowMs) continue
-      if (parent.seed && parent.inFlight >= (this.parents.size === 1 ? LONE_SEED_IN_FLIGHT : SEED_IN_FLIGHT)) continue
+      if (parent.inFlight >= (!parent.seed ? perParent : this.parents.size === 1 ? LONE_SEED_IN_FLIGHT : SEED_IN_FLIGHT)) continue
       if (best === undefined || load(parent) < load(best) || (load(parent) === load(best) && parent.speed > best.speed)) best = parent
     }
     return best

@@ -22,8 +22,9 @@ export type SpreadClaim = 'send' | 'defer' | 'busy'
  * - no piece of a task goes out an extra time while another piece the seed holds has gone out
  *   fewer times (`defer`: the child fetches that piece from the peer that has it, or asks the
  *   seed for another); uploads in progress count, so children starting together get different pieces;
- * - at most `uploadsPerTask` pieces of one task go out at once (`busy`): each then arrives at
- *   the uplink's full rate and the children start trading after one piece time, not after N.
+ * - at most `uploadsPerTask` pieces of one task go out at once (`busy`): each then arrives
+ *   soon and the children start trading after a few piece times, not after N. Enough of them that
+ *   the uplink stays full while each child's downlink also carries its other parents' pieces.
  */
 export class PieceSpread {
   private readonly served = new WeakMap<SpreadTask, Served>()
