@@ -63,8 +63,8 @@ export function howBullets(changed: Partial<SchedulerSettings>): string[] {
       `default config: it announces its host (upload limit ${daemon.upload.concurrentLimit}, current uploads) every ${daemon.scheduler.announceInterval} ms, ` +
       'registers a peer per task through the real PeerSession (its messages and its report batching: 5 ms or 32 pieces), follows the decision as ' +
       'peer-phase.ts does, and downloads with the daemon\'s own PieceChoice (src/daemon/download/piece-choice.ts: rarest first with random ties, ' +
-      `${daemon.download.concurrentPieceCount} pieces in flight, least loaded then fastest parent, one piece at a time from a seed (three when it is the only ` +
-      'parent), busy and deferred rests, the endgame, a parent dropped after two failures, a reschedule after 5 s without progress). A piece is a ' +
+      `${daemon.download.concurrentPieceCount} pieces in flight, least loaded then fastest parent, any parent but a seed asked for at most its even share of those slots, ` +
+      'one piece at a time from a seed (three when it is the only parent), busy and deferred rests, the endgame, a parent dropped after two failures, a reschedule after 5 s without progress). A piece is a ' +
       'request (a message to the parent) and one transfer back; the parent\'s upload server gets to each request at a uniformly random moment within ' +
       '1 ms of its arrival (a request\'s time in a Node process; answering the instant it arrives ran the swarm in lockstep). Upload servers answer busy beyond ' +
       `${daemon.upload.concurrentLimit} uploads; a seed peer's runs the real PieceSpread (${daemon.seedPeer.taskUploadLimit} pieces of a task at once, ` +
