@@ -129,8 +129,13 @@ describe('P2P when things go wrong', { timeout: 600_000 }, () => {
   })
 
   it('downloads from the source at once when every scheduler is down from the start', { timeout: 120_000 }, async () => {
-    const gone = [await scheduler('s-gone-1'), await scheduler('s-gone-2')]
-    for (const s of gone) await s.kill()
+    // The cluster's CA comes with its first scheduler, and the daemon's identity from the CA.
+    await (await scheduler('s-gone')).kill()
+    // The schedulers' addresses: ports held by servers that reset every connection. A killed
+    // scheduler's port could be taken by another test's server meanwhile, which the daemon would
+    // wait on instead of failing at once.
+    const gone = [await BlackholeServer.start('refusing'), await BlackholeServer.start('refusing')]
+    for (const s of gone) stops.push(() => s.close())
     const node = await daemon('no-scheduler-up', gone.map((s) => s.address).join(','))
     const small = await makeRandomFile(join(dir.path, 'no-scheduler-up.bin'), MiB)
     for (let i = 0; i < 3; i++) {
