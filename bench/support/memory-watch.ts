@@ -5,7 +5,6 @@
  * libraries), read from /proc. The rest of the resident set is the C heap of Node, V8 and OpenSSL.
  */
 import { readFile } from 'node:fs/promises'
-import { metricValue } from '../../test/support/processes.js'
 
 const SAMPLE_INTERVAL_MS = 100
 const HEAP = 'damselfly_dfdaemon_nodejs_heap_size_total_bytes'
@@ -22,6 +21,12 @@ export interface MemoryBreakdown {
   /** Resident pages mapped from files (RssFile) as the watch ended. */
   readonly fileBackedBytes: number
   readonly samples: number
+}
+
+function sampleOf(metrics: string, name: string): number {
+  const line = metrics.split('\n').find((row) => row.startsWith(`${name} `))
+  if (line === undefined) throw new Error(`the daemon's /metrics has no ${name}`)
+  return Number(line.slice(name.length + 1))
 }
 
 async function fileBackedBytes(pid: number): Promise<number> {
@@ -69,8 +74,11 @@ export class MemoryWatch {
     }
   }
 
+  /** Both figures from one read of `/metrics`: rendering it is work for the daemon being measured. */
   private async sample(): Promise<void> {
-    const [heap, external] = await Promise.all([metricValue(this.metricsAddress, HEAP), metricValue(this.metricsAddress, EXTERNAL)])
+    const text = await (await fetch(`http://${this.metricsAddress.replace('0.0.0.0', '127.0.0.1')}/metrics`, { signal: AbortSignal.timeout(10_000) })).text()
+    const heap = sampleOf(text, HEAP)
+    const external = sampleOf(text, EXTERNAL)
     this.peakHeapBytes = Math.max(this.peakHeapBytes, heap)
     this.peakExternalBytes = Math.max(this.peakExternalBytes, external)
     this.samples++

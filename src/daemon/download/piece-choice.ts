@@ -320,6 +320,12 @@ export class PieceChoice<About> {
     return deadline
   }
 
+  /** Pieces the parent may have in flight at once: its share of the slots, or a seed's own limit. */
+  private inFlightLimit(parent: ChoiceParent<About>, perParent: number): number {
+    if (!parent.seed) return perParent
+    return this.parents.size === 1 ? LONE_SEED_IN_FLIGHT : SEED_IN_FLIGHT
+  }
+
   private perParentInFlight(): number {
     return perParentInFlight(this.init.concurrentPieceCount, this.parents.size - this.seedParents)
   }
@@ -332,7 +338,7 @@ export class PieceChoice<About> {
     let best: ChoiceParent<About> | undefined
     for (const parent of this.parents.values()) {
       if (parent === except || !parent.pieces.has(number) || parent.busyUntilMs > nowMs || (parent.deferredUntilMs.get(number) ?? 0) > nowMs) continue
-      if (parent.inFlight >= (!parent.seed ? perParent : this.parents.size === 1 ? LONE_SEED_IN_FLIGHT : SEED_IN_FLIGHT)) continue
+      if (parent.inFlight >= this.inFlightLimit(parent, perParent)) continue
       if (best === undefined || load(parent) < load(best) || (load(parent) === load(best) && parent.speed > best.speed)) best = parent
     }
     return best
