@@ -10,6 +10,7 @@ import { request } from 'node:http'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { formatBytes, parseBytes } from '../src/common/units.js'
+import { DAEMON_NODE_OPTIONS } from '../src/daemon/node-options.js'
 import { sha256File, tempDir } from '../test/support/files.js'
 import { makeRandomFile, OriginServer, type Content } from '../test/support/origin-server.js'
 import { cliPath, socketGet, waitFor } from '../test/support/processes.js'
@@ -111,7 +112,7 @@ async function startDaemon(children: ChildProcesses, dir: string, cpuProfDir: st
   const profile = cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, '--cpu-prof-name=dfdaemon.cpuprofile']
   const child = children.start(
     process.execPath,
-    [...profile, cliPath('dfdaemon'), '--data-dir', join(dir, 'data'), '--socket', socketPath, '--upload-port', '0', '--proxy-port', '0'],
+    [...profile, ...DAEMON_NODE_OPTIONS, cliPath('dfdaemon'), '--data-dir', join(dir, 'data'), '--socket', socketPath, '--upload-port', '0', '--proxy-port', '0'],
     { logPath, env: { ...process.env, DFDAEMON_UPLOAD_SERVER_IP: '127.0.0.1' } },
   )
   await waitFor(async () => {

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test'
 import { silentLogger } from '../src/common/logger.js'
 import { DAEMON_DEFAULTS } from '../src/daemon/config.js'
 import { MAX_SOURCE_RANGE_BYTES } from '../src/daemon/download/source-fetcher.js'
+import { DAEMON_NODE_OPTIONS } from '../src/daemon/node-options.js'
 import { taskIdFor } from '../src/protocol/task-id.js'
 import { pieceLengthFor } from '../src/protocol/piece.js'
 import { FileContentStore } from '../src/storage/file-content-store.js'
@@ -140,6 +141,9 @@ describe('daemon lifecycle', { timeout: 300_000 }, () => {
     assert.ok(started, 'the background daemon logged its start')
     const { pid } = JSON.parse(started) as { pid: number }
     assert.match(said ?? '', new RegExp(`\\(pid ${pid}\\)`))
+    // It runs with the daemon's Node options, as the installed dfdaemon command does.
+    const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+    for (const option of DAEMON_NODE_OPTIONS) assert.ok(commandLine.includes(option), `the daemon runs as ${commandLine.join(' ')}`)
     const ignored = lines.find((line) => line.includes('environment variables that name no config key are ignored'))
     assert.deepEqual((JSON.parse(ignored ?? '{}') as { variables?: string[] }).variables, ['DFDAEMON_UPLOAD_RATELIMIT'])
     process.kill(pid, 'SIGTERM')

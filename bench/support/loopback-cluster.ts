@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process'
 import { mkdir, readFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
+import { DAEMON_NODE_OPTIONS } from '../../src/daemon/node-options.js'
 import { cliPath, issueTestIdentity, metricValue, socketGet, waitFor } from '../../test/support/processes.js'
 import type { ChildProcesses } from './child-processes.js'
 import { cpuTimeMs } from './process-cpu.js'
@@ -97,7 +98,7 @@ export async function startDaemon(children: ChildProcesses, dir: string, schedul
   const child = children.start(
     process.execPath,
     [
-      ...cpuProfileArgs(basename(dir)), cliPath('dfdaemon'), '--data-dir', join(dir, 'data'), '--socket', socketPath, '--upload-port', '0', '--proxy-port', '0', '--metrics-port', '0',
+      ...cpuProfileArgs(basename(dir)), ...DAEMON_NODE_OPTIONS, cliPath('dfdaemon'), '--data-dir', join(dir, 'data'), '--socket', socketPath, '--upload-port', '0', '--proxy-port', '0', '--metrics-port', '0',
       '--scheduler', schedulerAddress, ...(seed ? ['--seed'] : []), ...args,
     ],
     {

@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
+// The options on the line above are DAEMON_NODE_OPTIONS (src/daemon/node-options.ts); a test keeps the two equal.
 import { daemonCommand } from './dfdaemon-command.js'
 
 await daemonCommand('dfdaemon').parseAsync()

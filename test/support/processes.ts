@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { join, resolve } from 'node:path'
+import { DAEMON_NODE_OPTIONS } from '../../src/daemon/node-options.js'
 import { initClusterPki, loadClusterPki } from '../../src/security/cluster-pki.js'
 import type { Role } from '../../src/security/identity.js'
 import { issueLocalIdentity, writeIdentity } from '../../src/security/local-identity.js'
@@ -172,7 +173,7 @@ export async function startDaemon(dir: string, options: { args?: string[]; env?:
   const log = openSync(logPath, 'a')
   const child = spawn(
     process.execPath,
-    [cliPath('dfdaemon'), '--data-dir', dataDir, '--socket', socketPath, '--upload-port', '0', '--proxy-port', '0', '--metrics-port', '0', '--log-level', 'debug', ...identity, ...args],
+    [...DAEMON_NODE_OPTIONS, cliPath('dfdaemon'), '--data-dir', dataDir, '--socket', socketPath, '--upload-port', '0', '--proxy-port', '0', '--metrics-port', '0', '--log-level', 'debug', ...identity, ...args],
     { stdio: ['ignore', log, log], env: { ...process.env, DFDAEMON_UPLOAD_SERVER_IP: '127.0.0.1', ...options.env } },
   )
   closeSync(log)

@@ -11,6 +11,7 @@ import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { LocalApiClient } from '../../../src/daemon/api/local-api-client.js'
+import { DAEMON_NODE_OPTIONS } from '../../../src/daemon/node-options.js'
 import { initClusterPki } from '../../../src/security/cluster-pki.js'
 import { cliPath, issueTestIdentity, socketGet, waitFor } from '../../../test/support/processes.js'
 import { isRunning, onEveryHost, RoundProcesses, type Delivery, type PreparedRound, type Scenario, type ScenarioContext } from '../scenario.js'
@@ -114,7 +115,7 @@ export class DamselflyScenario implements Scenario {
           daemon.node,
           process.execPath,
           [
-            ...cpuProfileArgs(daemon.seed ? 'seed' : daemon.node.namespace), cliPath('dfdaemon'), '--data-dir', join(daemon.dir, 'data'), '--socket', daemon.socketPath, '--upload-port', String(daemon.ports.upload),
+            ...cpuProfileArgs(daemon.seed ? 'seed' : daemon.node.namespace), ...DAEMON_NODE_OPTIONS, cliPath('dfdaemon'), '--data-dir', join(daemon.dir, 'data'), '--socket', daemon.socketPath, '--upload-port', String(daemon.ports.upload),
             '--proxy-port', String(daemon.ports.proxy), '--metrics-port', String(daemon.ports.metrics), '--scheduler', schedulerAddress,
             '--host-ip', daemon.node.ip, ...(daemon.seed ? ['--seed'] : []), ...daemon.identityArgs,
           ],

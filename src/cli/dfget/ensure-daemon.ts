@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { systemClock } from '../../common/clock.js'
 import { DamselflyError } from '../../protocol/damselfly-error.js'
 import type { LocalApiClient } from '../../daemon/api/local-api-client.js'
+import { DAEMON_NODE_OPTIONS } from '../../daemon/node-options.js'
 import { defaultSocketPath } from '../../daemon/paths.js'
 
 const START_TIMEOUT_MS = 15_000
@@ -69,7 +70,7 @@ export async function ensureDaemon(client: LocalApiClient, socketPath: string, s
   }
   let pid: number | undefined
   try {
-    const child = spawn(process.execPath, [...process.execArgv, daemonEntry(), '--socket', socketPath], {
+    const child = spawn(process.execPath, [...process.execArgv, ...DAEMON_NODE_OPTIONS, daemonEntry(), '--socket', socketPath], {
       detached: true,
       stdio: ['ignore', log, log],
     })
