@@ -19,7 +19,7 @@ import type { ChildProcesses } from './support/child-processes.js'
 import { machineBusyCpuMs } from './support/process-cpu.js'
 import { lastTaskCostMs, startLoopbackCluster, trafficOf, type DaemonTraffic, type LoopbackCluster } from './support/loopback-cluster.js'
 import { BenchRun } from './support/bench-run.js'
-import { DEFAULT_DOC_PATH, nonEmptyCommaList } from './support/options.js'
+import { DEFAULT_DOC_PATH, nonEmptyCommaList, positiveInteger, positiveSecondsAsMs } from './support/options.js'
 
 const SECTION = 'p2p-loopback'
 const RUN_LINE = 'node --import tsx bench/p2p-loopback.ts [--sizes 256MiB] [--counts 2,4,8,16]'
@@ -93,11 +93,8 @@ function parseOptions(argv: readonly string[]): BenchOptions {
   }
   const sizes = nonEmptyCommaList(values.sizes, '--sizes').map((text) => ({ text, bytes: parseBytes(text) }))
   if (sizes.some((size) => size.bytes < 1)) throw new Error('every --sizes value must be at least one byte')
-  const counts = nonEmptyCommaList(values.counts, '--counts').map(Number)
-  if (counts.some((count) => !Number.isSafeInteger(count) || count < 1)) throw new Error(`--counts must be positive integers, got ${values.counts}`)
-  const timeoutSeconds = Number(values.timeout)
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new Error(`--timeout must be a positive number of seconds, got ${values.timeout}`)
-  return { sizes, counts, downloadTimeoutMs: timeoutSeconds * 1000, updateDocs: !values['no-docs'] }
+  const counts = nonEmptyCommaList(values.counts, '--counts').map((text) => positiveInteger(text, '--counts'))
+  return { sizes, counts, downloadTimeoutMs: positiveSecondsAsMs(values.timeout, '--timeout'), updateDocs: !values['no-docs'] }
 }
 
 /** This bench's run: the shared cleanup, plus the origin it serves from. */

@@ -15,7 +15,7 @@ import { generateImage, pushImage, type OciImage } from '../test/support/oci-ima
 import { metricValue, waitFor } from '../test/support/processes.js'
 import { startRegistry, type RegistryProcess } from '../test/support/registry.js'
 import { publishSection, sectionPreamble } from './support/benchmarks-doc.js'
-import { commaList, DEFAULT_DOC_PATH, positiveInteger } from './support/options.js'
+import { commaList, DEFAULT_DOC_PATH, positiveInteger, positiveSecondsAsMs } from './support/options.js'
 import type { ChildProcesses } from './support/child-processes.js'
 import { startLoopbackCluster, type ClusterDaemon as MirrorDaemon, type LoopbackCluster as MirrorCluster } from './support/loopback-cluster.js'
 import { cpuTimeMs, machineBusyCpuMs } from './support/process-cpu.js'
@@ -68,9 +68,7 @@ function parseOptions(argv: readonly string[]): BenchOptions {
     throw new Error(`--layers must be positive whole MiB, got ${values.layers}`)
   }
   const rounds = positiveInteger(values.rounds, '--rounds')
-  const timeoutSeconds = Number(values.timeout)
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new Error(`--timeout must be a positive number of seconds, got ${values.timeout}`)
-  return { layerSizesMiB, rounds, pullTimeoutMs: timeoutSeconds * 1000, updateDocs: !values['no-docs'] }
+  return { layerSizesMiB, rounds, pullTimeoutMs: positiveSecondsAsMs(values.timeout, '--timeout'), updateDocs: !values['no-docs'] }
 }
 
 /** This bench's run: the shared cleanup, plus the registry it serves from. */

@@ -4,7 +4,7 @@ import { parseBytes } from '../../src/common/units.js'
 import { DAEMON_DEFAULTS } from '../../src/daemon/config.js'
 import { validateFixedPieceLength } from '../../src/protocol/piece.js'
 import { SCENARIO_NAMES, type ScenarioName } from './data-path-scenarios.js'
-import { nonEmptyCommaList, positiveInteger } from './options.js'
+import { nonEmptyCommaList, positiveInteger, positiveSecondsAsMs } from './options.js'
 
 export const RUN_LINE = 'npm run bench:data-path -- [--size 1GiB] [--memory-size 4GiB] [--rounds 2]'
 const DEFAULT_CONCURRENCY = DAEMON_DEFAULTS.download.concurrentPieceCount
@@ -74,8 +74,6 @@ export function parseOptions(argv: readonly string[]): DataPathOptions {
   if (unknown.length > 0) throw new Error(`--scenarios takes ${SCENARIO_NAMES.join(', ')}; got ${unknown.join(', ')}`)
   const concurrency = nonEmptyCommaList(values['memory-concurrency'], '--memory-concurrency').map((text) => positiveInteger(text, '--memory-concurrency'))
   if (concurrency.some((count) => count > MAX_CONCURRENCY)) throw new Error(`--memory-concurrency values must be at most ${MAX_CONCURRENCY}`)
-  const timeoutSeconds = Number(values.timeout)
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new Error(`--timeout must be a positive number of seconds, got ${values.timeout}`)
   return {
     size: size(values.size, '--size'),
     rounds: positiveInteger(values.rounds, '--rounds'),
@@ -87,7 +85,7 @@ export function parseOptions(argv: readonly string[]): DataPathOptions {
       concurrentPieceCounts: concurrency,
     },
     dir: values.dir,
-    downloadTimeoutMs: timeoutSeconds * 1000,
+    downloadTimeoutMs: positiveSecondsAsMs(values.timeout, '--timeout'),
     updateDocs: !values['no-docs'],
   }
 }

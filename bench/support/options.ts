@@ -34,3 +34,10 @@ export function nonEmptyCommaList(text: string, flag: string): string[] {
   if (items.length === 0) throw new Error(`${flag} needs at least one value`)
   return items
 }
+
+/** A command-line number of seconds above 0, in milliseconds; throws naming the flag otherwise. */
+export function positiveSecondsAsMs(text: string, flag: string): number {
+  const seconds = Number(text)
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`${flag} must be a positive number of seconds, got ${text}`)
+  return seconds * 1000
+}
