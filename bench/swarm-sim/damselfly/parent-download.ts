@@ -1,7 +1,8 @@
 import { STALL_MS } from '../../../src/daemon/download/parent-download.js'
+import { ParentOffers } from '../../../src/daemon/download/parent-offers.js'
 import { PieceChoice, type ChoiceParent } from '../../../src/daemon/download/piece-choice.js'
 import type { PeerSession } from '../../../src/daemon/scheduler-client/peer-session.js'
-import type { ParentOffer, PieceDigest, SchedulerAnswer } from '../../../src/daemon/scheduler-client/scheduler-answers.js'
+import type { SchedulerAnswer } from '../../../src/daemon/scheduler-client/scheduler-answers.js'
 import type { PeerId } from '../../../src/protocol/ids.js'
 import type { EventLoop, Timer } from '../engine.js'
 import type { Network, Transfer } from '../network.js'
@@ -42,9 +43,9 @@ interface PieceFetch {
  */
 export class ParentDownload {
   private readonly choice: PieceChoice<ParentAddress>
-  /** The scheduler's digest of each piece it named: the only digests a piece is checked against. */
-  private readonly digests = new Map<number, string>()
   private readonly blocklist = new Set<PeerId>()
+  /** The scheduler's parents, their pieces and the digests those are checked against, as the daemon takes them. */
+  private readonly offers: ParentOffers<ParentAddress>
   private readonly fetches = new Map<number, PieceFetch>()
   private outcome: 'back-to-source' | 'failed' | undefined
   private lastProgressMs: number
@@ -75,6 +76,7 @@ export class ParentDownload {
     const missing: number[] = []
     for (let number = 0; number < init.task.pieceCount; number++) if (!components.held.has(number)) missing.push(number)
     this.choice = new PieceChoice({ concurrentPieceCount: init.concurrentPieceCount, pieceLengthBytes: init.task.sim.pieceLengthBytes, random: components.random }, missing)
+    this.offers = new ParentOffers({ choice: this.choice }, { blocklist: this.blocklist, about: (offer) => ({ ip: offer.ip }) })
   }
 
   /** An answer of the scheduler on the peer's stream, the first (parents) included. */
@@ -82,15 +84,8 @@ export class ParentDownload {
     if (this.ended) return
     switch (answer.kind) {
       case 'parents':
-        this.learnDigests(answer.digests)
-        for (const parent of answer.parents) this.addParent(parent)
-        break
       case 'pieces-available':
-        this.learnDigests(answer.digests)
-        for (const { peerId, pieceNumbers } of answer.parents) {
-          const parent = this.choice.parent(peerId)
-          if (parent !== undefined) this.addPieces(parent, pieceNumbers)
-        }
+        this.offers.apply(answer)
         break
       case 'back-to-source':
         this.outcome ??= 'back-to-source'
@@ -114,20 +109,6 @@ export class ParentDownload {
     if (this.lookTimer !== undefined) this.components.loop.cancel(this.lookTimer)
     for (const fetch of this.fetches.values()) fetch.closed = true
     this.fetches.clear()
-  }
-
-  private addParent(candidate: ParentOffer): void {
-    if (this.blocklist.has(candidate.peerId)) return
-    this.addPieces(this.choice.addParent(candidate.peerId, { seed: candidate.seed, about: { ip: candidate.ip } }), candidate.pieceNumbers)
-  }
-
-  private learnDigests(digests: readonly PieceDigest[]): void {
-    for (const { number, digest } of digests) this.digests.set(number, digest)
-  }
-
-  /** Only a piece with the scheduler's digest can be checked, so only such a piece is asked of a parent. */
-  private addPieces(parent: Parent, numbers: readonly number[]): void {
-    this.choice.addPieces(parent, numbers.filter((number) => this.digests.has(number)))
   }
 
   private wake(): void {
@@ -249,7 +230,7 @@ export class ParentDownload {
     const { catalog, session, held, loop } = this.components
     const { task } = this.init
     const digest = catalog.digest(task, number)
-    if (digest !== this.digests.get(number)) {
+    if (digest !== this.offers.digest(number)) {
       session.pieceFailed({ number, parentPeerId: fetch.parent.peerId, badContent: true, reason: 'digest mismatch' })
       this.drop(fetch.parent, 'sent a piece that fails its digest')
       return

@@ -11,7 +11,8 @@ import type { StoredTask } from '../../storage/content-store.js'
 import type { PieceWriter } from '../../storage/piece-writer.js'
 import type { DaemonMetrics } from '../daemon-metrics.js'
 import { SESSION_CLOSED, type PeerSession } from '../scheduler-client/peer-session.js'
-import type { ParentOffer, PieceDigest, SchedulerAnswer } from '../scheduler-client/scheduler-answers.js'
+import type { SchedulerAnswer } from '../scheduler-client/scheduler-answers.js'
+import { ParentOffers } from './parent-offers.js'
 import type { ParentAddress, PieceClient, PieceSink } from './piece-client.js'
 import { PieceChoice, type ChoiceParent } from './piece-choice.js'
 import type { PieceSignals } from './piece-signals.js'
@@ -62,9 +63,9 @@ function errorCode(body: Buffer): string | undefined {
 export class ParentDownload {
   /** Which piece next, from whom: the rules, apart from the requests. */
   private readonly choice: PieceChoice<ParentAddressing>
-  /** The scheduler's digest of each piece it named: the only digests a piece is checked against. */
-  private readonly digests = new Map<number, string>()
   private readonly blocklist = new Set<PeerId>()
+  /** The scheduler's parents, their pieces and the digests those are checked against. */
+  private readonly offers: ParentOffers<ParentAddressing>
   private readonly inFlight = new Map<number, PieceFetch>()
   private readonly running = new Set<Promise<void>>()
   /** Pieces this download stored, each from a parent. */
@@ -107,6 +108,10 @@ export class ParentDownload {
     const missing: number[] = []
     for (let n = 0; n < pieceCount(descriptor.contentLengthBytes ?? 0, descriptor.pieceLengthBytes); n++) if (init.task.piece(n) === undefined) missing.push(n)
     this.choice = new PieceChoice({ concurrentPieceCount: init.concurrentPieceCount, pieceLengthBytes: descriptor.pieceLengthBytes, random: init.random ?? Math.random }, missing)
+    this.offers = new ParentOffers({ choice: this.choice, logger: components.logger }, {
+      blocklist: this.blocklist,
+      about: (offer) => ({ address: { host: offer.ip, port: offer.uploadPort, tls: offer.uploadTls }, plain: !offer.uploadTls }),
+    })
   }
 
   async run(first: Extract<SchedulerAnswer, { kind: 'parents' }>, signal: AbortSignal): Promise<ParentOutcome> {
@@ -162,15 +167,10 @@ export class ParentDownload {
     switch (answer.kind) {
       case 'parents':
         if (answer.capability !== undefined) this.capability = answer.capability
-        this.learnDigests(answer.digests)
-        for (const parent of answer.parents) this.addParent(parent)
+        this.offers.apply(answer)
         break
       case 'pieces-available':
-        this.learnDigests(answer.digests)
-        for (const { peerId, pieceNumbers } of answer.parents) {
-          const parent = this.choice.parent(peerId)
-          if (parent !== undefined) this.addPieces(parent, pieceNumbers)
-        }
+        this.offers.apply(answer)
         break
       case 'back-to-source':
         this.outcome = 'back-to-source'
@@ -189,25 +189,6 @@ export class ParentDownload {
       case 'registered':
         break
     }
-  }
-
-  private addParent(candidate: ParentOffer): void {
-    if (this.blocklist.has(candidate.peerId)) return
-    const about = { address: { host: candidate.ip, port: candidate.uploadPort, tls: candidate.uploadTls }, plain: !candidate.uploadTls }
-    this.addPieces(this.choice.addParent(candidate.peerId, { seed: candidate.seed, about }), candidate.pieceNumbers)
-  }
-
-  /** A later digest of a piece replaces an earlier one: the scheduler sends one again only after it dropped its record. */
-  private learnDigests(digests: readonly PieceDigest[]): void {
-    for (const { number, digest } of digests) this.digests.set(number, digest)
-  }
-
-  /** Only a piece with the scheduler's digest can be checked, so only such a piece is asked of a parent. */
-  private addPieces(parent: Parent, numbers: readonly number[]): void {
-    const checkable = numbers.filter((number) => this.digests.has(number))
-    this.choice.addPieces(parent, checkable)
-    const unchecked = numbers.length - checkable.length
-    if (unchecked > 0) this.components.logger.warn({ parent: parent.peerId, pieces: unchecked }, 'the scheduler named pieces without their digests; not fetching them')
   }
 
   /**
@@ -323,7 +304,7 @@ export class ParentDownload {
     const { parent } = fetch
     if (writer.receivedBytes !== range.length) throw new DamselflyError('SOURCE_TRUNCATED', `parent sent ${writer.receivedBytes} of ${range.length} bytes of piece ${number}`)
     const digest = await writer.end()
-    const expected = this.digests.get(number)
+    const expected = this.offers.digest(number)
     if (digest !== expected) {
       this.components.logger.warn({ parent: parent.peerId, piece: number, digest, expected }, 'parent sent a piece that fails its digest')
       session.pieceFailed({ number, parentPeerId: parent.peerId, badContent: true, reason: 'digest mismatch' })
