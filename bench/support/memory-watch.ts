@@ -5,6 +5,7 @@
  * libraries), read from /proc. The rest of the resident set is the C heap of Node, V8 and OpenSSL.
  */
 import { readFile } from 'node:fs/promises'
+import { sampleIn } from '../../test/support/processes.js'
 
 const SAMPLE_INTERVAL_MS = 100
 const HEAP = 'damselfly_dfdaemon_nodejs_heap_size_total_bytes'
@@ -24,9 +25,9 @@ export interface MemoryBreakdown {
 }
 
 function sampleOf(metrics: string, name: string): number {
-  const line = metrics.split('\n').find((row) => row.startsWith(`${name} `))
-  if (line === undefined) throw new Error(`the daemon's /metrics has no ${name}`)
-  return Number(line.slice(name.length + 1))
+  const value = sampleIn(metrics, name)
+  if (value === undefined) throw new Error(`the daemon's /metrics has no ${name}`)
+  return value
 }
 
 async function fileBackedBytes(pid: number): Promise<number> {

@@ -277,12 +277,18 @@ export async function startScheduler(dir: string, env: Record<string, string> = 
  * reads it. A series of an open label set (an HTTP status, say) that has not moved yet is absent:
  * pass `absent` to read it as that value, which still needs the metric itself to be exported.
  */
+/** The value of one sample (`name` or `name{labels}`) in a /metrics text; undefined when it has none. */
+export function sampleIn(metricsText: string, sample: string): number | undefined {
+  const line = metricsText.split('\n').find((row) => row.startsWith(`${sample} `))
+  return line === undefined ? undefined : Number(line.slice(sample.length + 1))
+}
+
 export async function metricValue(metricsAddress: string, sample: string, options: { absent?: number } = {}): Promise<number> {
   const response = await fetch(`http://${metricsAddress.replace('0.0.0.0', '127.0.0.1')}/metrics`)
   const text = await response.text()
+  const value = sampleIn(text, sample)
+  if (value !== undefined) return value
   const rows = text.split('\n')
-  const line = rows.find((row) => row.startsWith(`${sample} `))
-  if (line !== undefined) return Number(line.slice(sample.length + 1))
   const name = sample.split('{')[0] ?? sample
   if (options.absent !== undefined && rows.includes(`# TYPE ${name} counter`)) return options.absent
   const family = rows.filter((row) => row.startsWith(`${name}{`) || row.startsWith(`${name} `))

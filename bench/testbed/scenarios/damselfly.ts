@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks'
 import { LocalApiClient } from '../../../src/daemon/api/local-api-client.js'
 import { DAEMON_NODE_OPTIONS } from '../../../src/daemon/node-options.js'
 import { initClusterPki } from '../../../src/security/cluster-pki.js'
-import { cliPath, issueTestIdentity, socketGet, waitFor } from '../../../test/support/processes.js'
+import { cliPath, issueTestIdentity, sampleIn, socketGet, waitFor } from '../../../test/support/processes.js'
 import { isRunning, onEveryHost, RoundProcesses, type Delivery, type PreparedRound, type Scenario, type ScenarioContext } from '../scenario.js'
 import type { Node, Testbed } from '../testbed.js'
 import { cpuProfileArgs } from '../../support/cpu-profile-args.js'
@@ -44,8 +44,7 @@ function exitedError(child: ChildProcess, what: string, logPath: string): Error 
 /** One sample of a daemon's /metrics, read from inside its namespace; 0 when absent. */
 function metricOf(testbed: Testbed, node: Node, metricsPort: number, sample: string): number {
   const text = testbed.output(node, 'curl', ['-sS', '--fail', `http://${node.ip}:${metricsPort}/metrics`], { timeoutMs: QUERY_TIMEOUT_MS })
-  const line = text.split('\n').find((row) => row.startsWith(`${sample} `))
-  return line === undefined ? 0 : Number(line.slice(sample.length + 1))
+  return sampleIn(text, sample) ?? 0
 }
 
 interface DaemonSpec {
