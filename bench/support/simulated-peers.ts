@@ -106,7 +106,7 @@ export function simulatedHostInfo(index: number, hostId?: string): Host {
     disableShared: false,
     concurrentUploadLimit: 50,
     concurrentUploadCount: 0,
-    uploadBytesPerSecond: 0,
+    uploadCapacityBytesPerSecond: 0,
     uploadTls: hostId !== undefined,
   }
 }

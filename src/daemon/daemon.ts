@@ -39,7 +39,7 @@ import { PIECE_CLIENT_DEFAULTS, PieceClient } from './download/piece-client.js'
 import { ManagerLink } from './manager-link.js'
 import { HostCommandHandler } from './host-commands/host-command-handler.js'
 import { HostAnnouncer, hostIdFor } from './scheduler-client/host-announcer.js'
-import { advertisedIp } from './scheduler-client/host-info.js'
+import { advertisedIp, uploadCapacityBytesPerSecond } from './scheduler-client/host-info.js'
 import { StaticSchedulerDirectory } from './scheduler-client/scheduler-directory.js'
 import { SchedulerPool } from './scheduler-client/scheduler-pool.js'
 import { CapabilityAccess, OPEN_ACCESS } from './upload/piece-access.js'
@@ -80,6 +80,8 @@ export class Daemon implements Startable {
   readonly proxy: ProxyServer
   private readonly registryHttp: Agent
   private readonly ip: string
+  /** What the host tells the scheduler it can upload per second (host-info.ts). */
+  private readonly uploadCapacity: number
   /** Known once the upload server listens: without an identity the id includes its port. */
   private hostIdValue: HostId | undefined
   private readonly started: Startable[] = []
@@ -136,6 +138,7 @@ export class Daemon implements Startable {
     this.sourcesForOtherHosts = new SourceRegistry([new HttpSource({ logger, clock }, { ...httpInit, addressPolicy })])
     const reserveBytes = config.storage.reservedSpace
     this.ip = advertisedIp(config.host.ip, config.upload.server.ip)
+    this.uploadCapacity = uploadCapacityBytesPerSecond(config.upload.rateLimit, this.ip)
     // A certificate from the managers is kept current by them: renewed, and revoked hosts refused.
     this.trust = identity === undefined || config.manager.addrs.length === 0 ? undefined : new ManagedTrust(
       { clock, logger: logger.child({ component: 'trust' }), onRenewed: (renewed) => this.useIdentity(renewed) },
@@ -228,7 +231,7 @@ export class Daemon implements Startable {
           disableShared: config.upload.disableShared,
           concurrentUploadLimit: config.upload.concurrentLimit,
           concurrentUploadCount: this.uploadServer?.activeUploads ?? 0,
-          uploadBytesPerSecond: config.upload.rateLimit,
+          uploadCapacityBytesPerSecond: this.uploadCapacity,
           uploadTls,
           version: VERSION,
           os: platform(),

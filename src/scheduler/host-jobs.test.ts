@@ -57,7 +57,7 @@ class FakeHost {
     this.stream.write({
       host: {
         id: this.id, ip: this.ip, hostname: this.hostname, uploadPort: 65002, idc: '', location: '', seed: this.seed, disableShared: false,
-        concurrentUploadLimit: 10, concurrentUploadCount: 0, uploadBytesPerSecond: 0, uploadTls: false, ...extra,
+        concurrentUploadLimit: 10, concurrentUploadCount: 0, uploadCapacityBytesPerSecond: 0, uploadTls: false, ...extra,
       },
       report: undefined,
     })

@@ -26,7 +26,7 @@ export interface HostInfo {
 export interface HostLoad {
   readonly concurrentUploadLimit: number
   readonly concurrentUploadCount: number
-  readonly uploadBytesPerSecond: number
+  readonly uploadCapacityBytesPerSecond: number
 }
 
 /** One machine running a daemon, as the scheduler knows it. */

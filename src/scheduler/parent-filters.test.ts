@@ -15,6 +15,15 @@ function setup(): { resources: Resources; child: Peer; candidate: Peer } {
   return { resources, child, candidate }
 }
 
+const GBIT = 125_000_000
+
+/** Makes the child's host a 1 Gbit/s one, and adds a 25 Gbit/s child to its task. */
+function slowChildBesideFastOne(resources: Resources, child: Peer): void {
+  resources.host('host-c', {}, { uploadCapacityBytesPerSecond: GBIT })
+  resources.peer('fast', resources.host('host-f', {}, { uploadCapacityBytesPerSecond: 25 * GBIT }))
+  assert.equal(child.host.load.uploadCapacityBytesPerSecond, GBIT)
+}
+
 describe('parent filters', TEST, () => {
   const cases: ReadonlyArray<{ reason: ParentFilterReason | undefined; spoil: (s: ReturnType<typeof setup>) => Peer }> = [
     { reason: undefined, spoil: ({ candidate }) => candidate },
@@ -39,6 +48,14 @@ describe('parent filters', TEST, () => {
       },
     },
     { reason: 'nothing-to-give', spoil: ({ resources }) => resources.peer('empty', resources.host('host-y')) },
+    {
+      // A 1 Gbit/s child beside a 25 Gbit/s one, and a 10 Gbit/s seed still fetching.
+      reason: 'seed-kept-for-faster-children',
+      spoil: ({ resources, child }) => {
+        slowChildBesideFastOne(resources, child)
+        return resources.peer('seed', resources.host('seed-host', { seed: true }, { uploadCapacityBytesPerSecond: 10 * GBIT }), { pieces: [0], state: 'back-to-source' })
+      },
+    },
     {
       // Peers trade both ways: being the child's own child is no reason to refuse a parent.
       reason: undefined,
@@ -67,5 +84,53 @@ describe('parent filters', TEST, () => {
     const { child, candidate } = setup()
     child.blocklist.add('someone-else' as PeerId)
     assert.equal(rejectionReason(child, candidate), undefined)
+  })
+
+  describe('a seed still fetching', TEST, () => {
+    function seed(resources: Resources, capacity: number, state: Peer['state'] = 'back-to-source'): Peer {
+      return resources.peer('seed', resources.host('seed-host', { seed: true }, { uploadCapacityBytesPerSecond: capacity }), { pieces: [0], state })
+    }
+
+    it('is a parent for every child when their uplinks are alike', TEST, () => {
+      const { resources, child } = setup()
+      resources.host('host-c', {}, { uploadCapacityBytesPerSecond: GBIT })
+      resources.peer('other', resources.host('host-o', {}, { uploadCapacityBytesPerSecond: 2 * GBIT }))
+      assert.equal(rejectionReason(child, seed(resources, GBIT)), undefined)
+    })
+
+    it('is a parent for a slower child once it has finished', TEST, () => {
+      const { resources, child } = setup()
+      slowChildBesideFastOne(resources, child)
+      assert.equal(rejectionReason(child, seed(resources, 10 * GBIT, 'succeeded')), undefined)
+    })
+
+    it('measures the child against the slower of the seed and the fastest child', TEST, () => {
+      const { resources, child } = setup()
+      slowChildBesideFastOne(resources, child)
+      // A quarter of a 4 Gbit/s seed is the child's own 1 Gbit/s: it may draw on it.
+      assert.equal(rejectionReason(child, seed(resources, 4 * GBIT)), undefined)
+    })
+
+    it('is a parent for a child that does not say its capacity, or when the seed alone says one', TEST, () => {
+      const { resources, child } = setup()
+      resources.peer('fast', resources.host('host-f', {}, { uploadCapacityBytesPerSecond: 25 * GBIT }))
+      assert.equal(rejectionReason(child, seed(resources, 10 * GBIT)), undefined)
+      const alone = new Resources()
+      const slow = alone.peer('child', alone.host('host-c', {}, { uploadCapacityBytesPerSecond: GBIT }))
+      assert.equal(rejectionReason(slow, seed(alone, 10 * GBIT)), undefined)
+    })
+
+    it('follows the task\'s fastest child as it leaves and as hosts announce new capacities', TEST, () => {
+      const { resources, child } = setup()
+      slowChildBesideFastOne(resources, child)
+      const fetching = seed(resources, 10 * GBIT)
+      assert.equal(rejectionReason(child, fetching), 'seed-kept-for-faster-children')
+      resources.host('host-f', {}, { uploadCapacityBytesPerSecond: 2 * GBIT })
+      assert.equal(rejectionReason(child, fetching), undefined)
+      resources.host('host-f', {}, { uploadCapacityBytesPerSecond: 25 * GBIT })
+      assert.equal(rejectionReason(child, fetching), 'seed-kept-for-faster-children')
+      child.task.removePeer('fast' as PeerId, resources.clock.nowMs())
+      assert.equal(rejectionReason(child, fetching), undefined)
+    })
   })
 })

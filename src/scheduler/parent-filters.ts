@@ -18,7 +18,30 @@ export const PARENT_FILTERS = [
       candidate.state === 'failed' || candidate.state === 'left' || candidate.uploadCosts.lastIsAnomalous(),
   },
   { reason: 'nothing-to-give', rejects: (_child, candidate) => candidate.finishedPieces.size === 0 },
+  { reason: 'seed-kept-for-faster-children', rejects: (child, candidate) => keptFromFetchingSeed(child, candidate) },
 ] as const satisfies readonly ParentFilter[]
+
+/** How much slower than the reference (see keptFromFetchingSeed) a child's uplink may be and still draw on a fetching seed. */
+export const FETCHING_SEED_CHILD_UPLOAD_FACTOR = 4
+
+/**
+ * A seed peer still fetching the task is the only source of its fresh pieces, and each piece it
+ * sends goes on from the child that took it to the rest of the swarm. A child whose uplink is
+ * less than a quarter of both the seed's and the task's fastest child's would pass its pieces on
+ * slowly while faster children wait for them, and then draw them from the seed a second time: it
+ * takes its pieces from the children that drew on the seed instead. The fastest children always
+ * may (the reference is at most theirs), hosts that do not say their capacity are never kept away,
+ * and a seed that has finished is a parent like any other.
+ */
+export function keptFromFetchingSeed(child: Peer, candidate: Peer): boolean {
+  if (!candidate.host.seed || (candidate.state !== 'running' && candidate.state !== 'back-to-source')) return false
+  const childUpload = child.host.load.uploadCapacityBytesPerSecond
+  if (childUpload === 0) return false
+  const seedUpload = candidate.host.load.uploadCapacityBytesPerSecond
+  const fastestChild = child.task.fastestChildUploadBytesPerSecond()
+  const reference = seedUpload === 0 ? fastestChild : Math.min(seedUpload, fastestChild)
+  return childUpload * FETCHING_SEED_CHILD_UPLOAD_FACTOR < reference
+}
 
 export type ParentFilterReason = (typeof PARENT_FILTERS)[number]['reason']
 

@@ -29,7 +29,7 @@ function validHost(host: Host | undefined): boolean {
   if (host === undefined) return false
   const portOk = Number.isInteger(host.uploadPort) && host.uploadPort >= 0 && host.uploadPort <= 65535 && (host.uploadPort !== 0 || host.disableShared)
   return isId(host.id) && host.ip !== '' && portOk
-    && isCount(host.concurrentUploadLimit) && isCount(host.concurrentUploadCount) && isCount(host.uploadBytesPerSecond)
+    && isCount(host.concurrentUploadLimit) && isCount(host.concurrentUploadCount) && isCount(host.uploadCapacityBytesPerSecond)
 }
 
 function validPiece(piece: Piece | undefined): boolean {
@@ -82,7 +82,7 @@ const number = fc.oneof(
 const digest = fc.oneof(HEX, fc.mixedCase(HEX), HEX.map((hex) => hex.slice(1)), HEX.map((hex) => `sha256:${hex}`), text)
 const host: fc.Arbitrary<Host> = fc.record({
   id: text, ip: text, hostname: text, uploadPort: number, idc: text, location: text, seed: fc.boolean(), disableShared: fc.boolean(),
-  concurrentUploadLimit: number, concurrentUploadCount: number, uploadBytesPerSecond: number, uploadTls: fc.boolean(),
+  concurrentUploadLimit: number, concurrentUploadCount: number, uploadCapacityBytesPerSecond: number, uploadTls: fc.boolean(),
 })
 const piece: fc.Arbitrary<Piece> = fc.record({ number, offset: number, length: number, digest })
 const download: fc.Arbitrary<Download> = fc.record({
@@ -113,7 +113,7 @@ const uint32 = fc.oneof(fc.nat(100), fc.integer({ min: 65530, max: 65540 }), fc.
 const uint64 = fc.oneof(fc.nat(100), fc.maxSafeNat())
 const wireHost: fc.Arbitrary<Host> = fc.record({
   id: text, ip: text, hostname: text, uploadPort: uint32, idc: text, location: text, seed: fc.boolean(), disableShared: fc.boolean(),
-  concurrentUploadLimit: uint32, concurrentUploadCount: uint32, uploadBytesPerSecond: uint64, uploadTls: fc.boolean(),
+  concurrentUploadLimit: uint32, concurrentUploadCount: uint32, uploadCapacityBytesPerSecond: uint64, uploadTls: fc.boolean(),
 })
 const wirePiece: fc.Arbitrary<Piece> = fc.record({ number: uint32, offset: uint64, length: uint64, digest })
 const wirePeerRequest: fc.Arbitrary<AnnouncePeerRequest> = fc.record({
@@ -168,7 +168,7 @@ function checkHostAnnounce(request: AnnounceHostRequest): void {
   const { info, load } = outcome.value
   const h = request.host
   assert.deepEqual(info, { id: h.id, ip: h.ip, hostname: h.hostname, uploadPort: h.uploadPort, idc: h.idc, location: h.location, seed: h.seed, disableShared: h.disableShared, uploadTls: h.uploadTls, version: (h.version ?? '').slice(0, 64), os: (h.os ?? '').slice(0, 64) })
-  assert.deepEqual(load, { concurrentUploadLimit: h.concurrentUploadLimit, concurrentUploadCount: h.concurrentUploadCount, uploadBytesPerSecond: h.uploadBytesPerSecond })
+  assert.deepEqual(load, { concurrentUploadLimit: h.concurrentUploadLimit, concurrentUploadCount: h.concurrentUploadCount, uploadCapacityBytesPerSecond: h.uploadCapacityBytesPerSecond })
 }
 
 function checkPeerRequest(request: AnnouncePeerRequest): void {

@@ -10,7 +10,7 @@ const TEST = { timeout: 10_000 }
 function host(overrides: Partial<Host>): Host {
   return {
     id: 'host-a', ip: '10.0.0.1', hostname: 'a', uploadPort: 65002, idc: '', location: '', seed: false, disableShared: false,
-    concurrentUploadLimit: 50, concurrentUploadCount: 0, uploadBytesPerSecond: 0, uploadTls: true, ...overrides,
+    concurrentUploadLimit: 50, concurrentUploadCount: 0, uploadCapacityBytesPerSecond: 0, uploadTls: true, ...overrides,
   }
 }
 

@@ -69,7 +69,7 @@ export function parseHostAnnounce(request: AnnounceHostRequest): { info: HostInf
     load: {
       concurrentUploadLimit: count(host.concurrentUploadLimit, 'concurrent_upload_limit'),
       concurrentUploadCount: count(host.concurrentUploadCount, 'concurrent_upload_count'),
-      uploadBytesPerSecond: count(host.uploadBytesPerSecond, 'upload_bytes_per_second'),
+      uploadCapacityBytesPerSecond: count(host.uploadCapacityBytesPerSecond, 'upload_capacity_bytes_per_second'),
     },
   }
 }

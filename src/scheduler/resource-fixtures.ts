@@ -59,7 +59,7 @@ export class Resources {
   host(id: string, info: Partial<Omit<HostInfo, 'id'>> = {}, load: Partial<HostLoad> = {}): Host {
     const host = this.store.announceHost(
       { id: id as HostId, ip: '10.0.0.1', hostname: id, uploadPort: 65002, idc: '', location: '', seed: false, disableShared: false, uploadTls: false, version: '', os: '', ...info },
-      { concurrentUploadLimit: 50, concurrentUploadCount: 0, uploadBytesPerSecond: 0, ...load },
+      { concurrentUploadLimit: 50, concurrentUploadCount: 0, uploadCapacityBytesPerSecond: 0, ...load },
     )
     host.stream = new RecordingSink()
     return host

@@ -49,9 +49,11 @@ export class ResourceStore {
       this.components.logger.info({ hostId: info.id, ip: info.ip, seed: info.seed }, 'host announced')
       this.components.onHostsChanged?.()
     } else {
+      const capacityChanged = host.load.uploadCapacityBytesPerSecond !== load.uploadCapacityBytesPerSecond
       host.info = info
       host.load = load
       host.lastSeenMs = nowMs
+      if (capacityChanged) for (const peerId of host.peerIds) this.peers.get(peerId)?.task.forgetUploadCapacities()
     }
     if (info.seed) this.seedHosts.add(host)
     else this.seedHosts.delete(host)

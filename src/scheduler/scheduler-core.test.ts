@@ -15,7 +15,7 @@ const TASK_ID = taskIdFor({ url: URL, filteredQueryParams: [] })
 
 const HOST: Host = {
   id: '', ip: '10.0.0.1', hostname: '', uploadPort: 65002, idc: '', location: '', seed: false, disableShared: false,
-  concurrentUploadLimit: 10, concurrentUploadCount: 0, uploadBytesPerSecond: 0, uploadTls: false,
+  concurrentUploadLimit: 10, concurrentUploadCount: 0, uploadCapacityBytesPerSecond: 0, uploadTls: false,
 }
 
 function piece(number: number): Piece {

@@ -73,7 +73,7 @@ function finished(pieces: readonly Piece[], parentPeerId = ''): AnnouncePeerRequ
 /** A host as a daemon announces it, with `id` and `hostname` to fill in. */
 const HOST: Host = {
   id: '', ip: '127.0.0.1', hostname: '', uploadPort: 65002, idc: '', location: '', seed: false, disableShared: false,
-  concurrentUploadLimit: 10, concurrentUploadCount: 0, uploadBytesPerSecond: 0, uploadTls: false,
+  concurrentUploadLimit: 10, concurrentUploadCount: 0, uploadCapacityBytesPerSecond: 0, uploadTls: false,
 }
 const REGISTER = { pieces: [], contentLength: 0, contentLengthKnown: false, protocolRevision: SCHEDULER_PROTOCOL_REVISION }
 

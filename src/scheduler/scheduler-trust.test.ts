@@ -31,7 +31,7 @@ const TEST = { timeout: 20_000 }
 function hostOf(local: LocalIdentity, extra: Partial<Host> = {}): Host {
   return {
     id: local.identity.hostId, ip: '127.0.0.1', hostname: local.identity.hostname, uploadPort: 65002, idc: '', location: '',
-    seed: local.identity.role === 'seed', disableShared: false, concurrentUploadLimit: 10, concurrentUploadCount: 0, uploadBytesPerSecond: 0, uploadTls: true,
+    seed: local.identity.role === 'seed', disableShared: false, concurrentUploadLimit: 10, concurrentUploadCount: 0, uploadCapacityBytesPerSecond: 0, uploadTls: true,
     ...extra,
   }
 }

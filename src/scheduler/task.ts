@@ -91,6 +91,8 @@ export class Task {
   private readonly seedPeers = new Set<Peer>()
   /** The download its peers most likely name: a peer naming exactly the same holds this one instead of its own copy. */
   private sharedDownload: Download | undefined
+  /** See fastestChildUploadBytesPerSecond; undefined until asked, and again once it may be stale. */
+  private fastestChildUpload: number | undefined
 
   constructor(
     readonly id: TaskId,
@@ -183,13 +185,36 @@ export class Task {
     this.peerlessSinceMs = undefined
     this.peerList.add(peer)
     if (peer.host.info.seed) this.seedPeers.add(peer)
+    else if (this.fastestChildUpload !== undefined) this.fastestChildUpload = Math.max(this.fastestChildUpload, peer.host.load.uploadCapacityBytesPerSecond)
     this.counted(peer, peer.state, 1)
+  }
+
+  /**
+   * The fastest upload capacity among the hosts of its peers that are not seeds, in bytes per
+   * second; 0 when none says. Kept as peers join; counted again only after the fastest may have
+   * gone (it left, or a host announced a new capacity: forgetUploadCapacities).
+   */
+  fastestChildUploadBytesPerSecond(): number {
+    if (this.fastestChildUpload === undefined) {
+      let fastest = 0
+      for (const peer of this.peers.values()) {
+        if (!peer.host.info.seed) fastest = Math.max(fastest, peer.host.load.uploadCapacityBytesPerSecond)
+      }
+      this.fastestChildUpload = fastest
+    }
+    return this.fastestChildUpload
+  }
+
+  /** A host of its peers announced a different upload capacity. */
+  forgetUploadCapacities(): void {
+    this.fastestChildUpload = undefined
   }
 
   removePeer(peerId: PeerId, nowMs: number): void {
     const peer = this.peers.get(peerId)
     if (peer?.host.seed === true && peer.state !== 'succeeded') this.seedPeerLeftUnfinished = true
     if (peer !== undefined) {
+      if (peer.host.load.uploadCapacityBytesPerSecond >= (this.fastestChildUpload ?? Infinity)) this.fastestChildUpload = undefined
       this.rememberDeparted(peer)
       this.counted(peer, peer.state, -1)
       this.peerList.remove(peer)

@@ -54,7 +54,7 @@ export class RogueHost {
     host.write({
       host: {
         id: local.identity.hostId, ip: '127.0.0.1', hostname: `rogue-${role}`, uploadPort: (server.address() as AddressInfo).port, idc: '', location: '',
-        seed: role === 'seed', disableShared: false, concurrentUploadLimit: 50, concurrentUploadCount: 0, uploadBytesPerSecond: 0, uploadTls: true,
+        seed: role === 'seed', disableShared: false, concurrentUploadLimit: 50, concurrentUploadCount: 0, uploadCapacityBytesPerSecond: 0, uploadTls: true,
       },
       report: undefined,
     })

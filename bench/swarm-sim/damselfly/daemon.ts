@@ -103,7 +103,8 @@ export class Daemon {
         disableShared: config.upload.disableShared,
         concurrentUploadLimit: config.upload.concurrentLimit,
         concurrentUploadCount: this.uploads.activeUploads,
-        uploadBytesPerSecond: config.upload.rateLimit,
+        // As the daemon says it without a rate limit: its interface's speed, here its uplink.
+        uploadCapacityBytesPerSecond: Math.round(this.init.sim.links.upBytesPerMs * 1000),
         uploadTls: true,
         version: VERSION,
         os: 'linux',

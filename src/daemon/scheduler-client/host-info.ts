@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs'
 import { networkInterfaces } from 'node:os'
 
 const ANY_ADDRESS = new Set(['', '0.0.0.0', '::'])
+const BITS_PER_BYTE = 8
+const BITS_PER_MBIT = 1_000_000
 
 /**
  * The address peers reach this host at: `host.ip` when set, else the address the upload server
@@ -15,4 +18,32 @@ export function advertisedIp(configured: string, uploadBindIp: string): string {
     }
   }
   return '127.0.0.1'
+}
+
+/** A network interface's speed as Linux reports it, in Mbit/s; undefined where it has none (loopback, most virtual NICs). */
+export function linkSpeedMbitPerSecond(interfaceName: string): number | undefined {
+  try {
+    const speed = Number.parseInt(readFileSync(`/sys/class/net/${interfaceName}/speed`, 'utf8'), 10)
+    return Number.isSafeInteger(speed) && speed > 0 ? speed : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * What this host can upload per second, as it tells the scheduler: the upload rate limit when one
+ * is set and below the speed of the interface that holds `ip`, else that speed; 0 when neither is
+ * known. `interfaces` and `speedOf` are the system's unless a test gives its own.
+ */
+export function uploadCapacityBytesPerSecond(
+  rateLimitBytesPerSecond: number,
+  ip: string,
+  system: { interfaces?: ReturnType<typeof networkInterfaces>; speedOf?: (interfaceName: string) => number | undefined } = {},
+): number {
+  const interfaces = system.interfaces ?? networkInterfaces()
+  const name = Object.entries(interfaces).find(([, addresses]) => addresses?.some((address) => address.address === ip))?.[0]
+  const speedMbit = name === undefined ? undefined : (system.speedOf ?? linkSpeedMbitPerSecond)(name)
+  const linkBytesPerSecond = speedMbit === undefined ? 0 : (speedMbit * BITS_PER_MBIT) / BITS_PER_BYTE
+  if (rateLimitBytesPerSecond > 0 && (linkBytesPerSecond === 0 || rateLimitBytesPerSecond < linkBytesPerSecond)) return rateLimitBytesPerSecond
+  return linkBytesPerSecond
 }
