@@ -1,7 +1,7 @@
 import type { StoredTask } from '../../storage/content-store.js'
 
-/** What the rules need of a task: how many pieces the seed holds. Compared by identity. */
-export type SpreadTask = Pick<StoredTask, 'finishedPieceCount'>
+/** What the rules need of a task: how many pieces the seed holds, and whether all. Compared by identity. */
+export type SpreadTask = Pick<StoredTask, 'finishedPieceCount' | 'complete'>
 
 /** How a seed peer's pieces of one task went out. */
 interface Served {
@@ -22,12 +22,18 @@ export type SpreadClaim = 'send' | 'defer' | 'busy'
  * - no piece of a task goes out an extra time while another piece the seed holds has gone out
  *   fewer times (`defer`: the child fetches that piece from the peer that has it, or asks the
  *   seed for another); uploads in progress count, so children starting together get different pieces;
+ * - nor while another task the seed is still fetching, with a piece of it going out right now,
+ *   holds a piece that has not gone out: the uplink a seed shares among tasks (an image's layers)
+ *   carries first copies before second ones. A small layer fetched early otherwise went out again
+ *   and again while the large ones waited for their first copies;
  * - at most `uploadsPerTask` pieces of one task go out at once (`busy`): each then arrives
  *   soon and the children start trading after a few piece times, not after N. Enough of them that
  *   the uplink stays full while each child's downlink also carries its other parents' pieces.
  */
 export class PieceSpread {
   private readonly served = new WeakMap<SpreadTask, Served>()
+  /** Tasks still being fetched with a piece going out right now. */
+  private readonly fetching = new Set<SpreadTask>()
 
   constructor(private readonly init: { uploadsPerTask: number }) {}
 
@@ -36,9 +42,10 @@ export class PieceSpread {
     let served = this.served.get(task)
     if (served === undefined) this.served.set(task, (served = { counts: new Map(), levels: [], uploading: 0 }))
     const count = served.counts.get(number) ?? 0
-    if (count > 0 && count > this.fewest(task, served)) return 'defer'
+    if (count > 0 && (count > this.fewest(task, served) || this.firstCopiesWaiting(task))) return 'defer'
     if (served.uploading >= this.init.uploadsPerTask) return 'busy'
     served.uploading++
+    if (!task.complete) this.fetching.add(task)
     this.move(served, number, count, count + 1)
     return 'send'
   }
@@ -48,8 +55,17 @@ export class PieceSpread {
     const served = this.served.get(task)
     if (served === undefined) return
     served.uploading--
+    if (served.uploading === 0) this.fetching.delete(task)
     const count = served.counts.get(number) ?? 0
     if (!delivered && count > 0) this.move(served, number, count, count - 1)
+  }
+
+  /** Whether another task being fetched holds a piece that has not gone out. */
+  private firstCopiesWaiting(task: SpreadTask): boolean {
+    for (const other of this.fetching) {
+      if (other !== task && !other.complete && other.finishedPieceCount > (this.served.get(other)?.counts.size ?? 0)) return true
+    }
+    return false
   }
 
   /** The fewest times any held piece has gone out. */
