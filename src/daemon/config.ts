@@ -28,6 +28,8 @@ export const DAEMON_DEFAULTS = {
     caCert: '',
     insecureSkipVerify: false,
     retryCount: 3,
+    /** Ranged requests to origins at once, all downloads of the host together (each also at most `download.concurrentPieceCount`). */
+    concurrentLimit: 8,
     filteredQueryParams: [...DEFAULT_FILTERED_QUERY_PARAMS],
   },
   upload: {
@@ -126,6 +128,7 @@ export const daemonConfigSchema = z
       caCert: z.string(),
       insecureSkipVerify: z.boolean(),
       retryCount: z.number().int().min(0).max(10),
+      concurrentLimit: z.number().int().min(1).max(1_000),
       filteredQueryParams: z.array(z.string()),
     }),
     upload: z.object({

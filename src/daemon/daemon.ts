@@ -36,6 +36,7 @@ import { LeafCertificates } from './proxy/certificate-authority.js'
 import { ProxyServer, type HttpsInterception } from './proxy/proxy-server.js'
 import { identityDirOf, resolveHostIdentity } from './host-identity.js'
 import { PIECE_CLIENT_DEFAULTS, PieceClient } from './download/piece-client.js'
+import { SourceSlots } from './download/source-slots.js'
 import { ManagerLink } from './manager-link.js'
 import { HostCommandHandler } from './host-commands/host-command-handler.js'
 import { HostAnnouncer, hostIdFor } from './scheduler-client/host-announcer.js'
@@ -171,6 +172,7 @@ export class Daemon implements Startable {
           download: new TokenBucket({ clock }, { rateBytesPerSecond: config.download.rateLimit }),
           source: new TokenBucket({ clock }, { rateBytesPerSecond: config.source.rateLimit }),
         },
+        sourceSlots: new SourceSlots({ limit: config.source.concurrentLimit }),
         ensureSpace: async (neededBytes) => {
           if (neededBytes <= 0) return
           await this.gc.makeRoom(neededBytes, reserveBytes)

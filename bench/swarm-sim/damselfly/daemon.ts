@@ -1,5 +1,6 @@
 import { VERSION } from '../../../src/common/version.js'
 import type { DaemonConfig } from '../../../src/daemon/config.js'
+import { SourceSlots } from '../../../src/daemon/download/source-slots.js'
 import { hostIdFor } from '../../../src/daemon/scheduler-client/host-announcer.js'
 import type { AnnounceHostRequest, AnnounceHostResponse } from '../../../src/protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import type { HostId, PeerId, TaskId } from '../../../src/protocol/ids.js'
@@ -30,6 +31,8 @@ export class Daemon {
   readonly hostId: HostId
   readonly ip: string
   readonly uploads: UploadServer
+  /** The daemon's host-wide limit on requests to origins (`source.concurrentLimit`), shared by its downloads. */
+  private readonly sourceSlots: SourceSlots
   private readonly held = new Map<TaskId, HeldPieces>()
   private readonly downloads = new Map<TaskId, TaskDownload>()
   private readonly hostStream: HostStream
@@ -61,6 +64,7 @@ export class Daemon {
     const { sim, config } = init
     this.ip = simulatedIp(sim.id)
     this.hostId = hostIdFor(`host-${sim.id}`, this.ip, config.upload.server.port)
+    this.sourceSlots = new SourceSlots({ limit: config.source.concurrentLimit })
     this.uploads = new UploadServer(
       { loop: components.loop, network: components.network, held: (taskId) => this.held.get(taskId), random: components.uploadRandom },
       {
@@ -128,7 +132,7 @@ export class Daemon {
     this.held.set(task.taskId, held)
     const { config } = this.init
     const download = new TaskDownload(
-      { ...this.components, held },
+      { ...this.components, held, sourceSlots: this.sourceSlots },
       {
         host: this.init.sim.id,
         origin: this.init.origin,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { SourceSlots } from '../../../src/daemon/download/source-slots.js'
 import type { PeerSession, PieceReport } from '../../../src/daemon/scheduler-client/peer-session.js'
 import { EventLoop } from '../engine.js'
 import { Network } from '../network.js'
@@ -36,7 +37,7 @@ describe('SourceFetch (simulated)', { timeout: 5_000 }, () => {
     const progress = new RunProgress({ scenario, loop, network })
     let doneAtMs: number | undefined
     new SourceFetch(
-      { loop, network, catalog, session, held, progress },
+      { loop, network, catalog, session, held, progress, sourceSlots: new SourceSlots({ limit: 8 }) },
       { host: HOST, origin: ORIGIN, task, concurrentPieceCount: 1, onDone: () => (doneAtMs = loop.nowMs) },
     ).run()
     await loop.run()

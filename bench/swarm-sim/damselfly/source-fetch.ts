@@ -1,4 +1,5 @@
 import { sourceRuns, type SourceRun } from '../../../src/daemon/download/source-fetcher.js'
+import type { SourceSlots } from '../../../src/daemon/download/source-slots.js'
 import type { PeerSession } from '../../../src/daemon/scheduler-client/peer-session.js'
 import type { EventLoop, Timer } from '../engine.js'
 import type { Network, Transfer } from '../network.js'
@@ -15,7 +16,8 @@ const UNALLOCATED_RECHECK_MS = 1
  * The daemon's source phase (src/daemon/download/source-phase.ts and source-fetcher.ts) on
  * simulated time: a HEAD of the origin for the content's length (one round trip), then
  * `back_to_source_started`, then the missing pieces in runs cut by the daemon's own rule
- * (sourceRuns), `concurrentPieceCount` runs at once, each one ranged GET: a request to the origin
+ * (sourceRuns), `concurrentPieceCount` runs at once, each holding one of the host's source slots
+ * (SourceSlots, shared by its downloads) while its ranged GET is under way: a request to the origin
  * and one transfer back carrying the run's bytes. Each piece is stored and reported (no parent)
  * as its last byte arrives, as the daemon cuts the response into pieces; the origin answers every
  * request, its uplink shared among them by the network.
@@ -33,6 +35,8 @@ export class SourceFetch {
       /** The peer's session with the scheduler, if it has one: reports go there. */
       readonly session: PeerSession | undefined
       readonly held: HeldPieces
+      /** The host's, shared by its downloads: a run waits for one before its request goes out. */
+      readonly sourceSlots: SourceSlots
       /** Counts what the host gets from the origin. */
       readonly progress: RunProgress
     },
@@ -93,8 +97,15 @@ export class SourceFetch {
       this.work(nextRun)
       return
     }
-    const startedMs = this.components.loop.nowMs
-    network.message(this.init.host, this.init.origin, () => this.sendRun({ first, last: run.last }, startedMs, () => this.work(nextRun)))
+    // A host that leaves takes its slots with it: nothing waiting or held is handed back.
+    this.components.sourceSlots.request((release) => {
+      if (this.stopped) return
+      const startedMs = this.components.loop.nowMs
+      network.message(this.init.host, this.init.origin, () => this.sendRun({ first, last: run.last }, startedMs, () => {
+        release()
+        this.work(nextRun)
+      }))
+    })
   }
 
   /** At the origin: the run's bytes as one transfer; each piece lands as the flow passes its end. */

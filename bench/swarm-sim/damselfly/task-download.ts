@@ -1,5 +1,6 @@
 import type { ClientDuplexStream } from '@grpc/grpc-js'
 import { silentLogger } from '../../../src/common/logger.js'
+import type { SourceSlots } from '../../../src/daemon/download/source-slots.js'
 import { PeerSession } from '../../../src/daemon/scheduler-client/peer-session.js'
 import { PIECE_REPORT_BATCHING } from '../../../src/daemon/scheduler-client/report-batcher.js'
 import { parseSchedulerAnswer, type SchedulerAnswer } from '../../../src/daemon/scheduler-client/scheduler-answers.js'
@@ -81,6 +82,7 @@ export class TaskDownload {
       readonly catalog: TaskCatalog
       readonly scheduler: SchedulerHost
       readonly held: HeldPieces
+      readonly sourceSlots: SourceSlots
       readonly uploadServerAt: (ip: string) => UploadServer | undefined
       readonly random: Random
       readonly progress: RunProgress

@@ -11,6 +11,7 @@ import type { PieceRecord, StoredTask } from '../../storage/content-store.js'
 import type { PieceWriter } from '../../storage/piece-writer.js'
 import type { DaemonMetrics } from '../daemon-metrics.js'
 import type { PieceSignals } from './piece-signals.js'
+import type { SourceSlots } from './source-slots.js'
 
 const RETRY_BASE_DELAY_MS = 200
 /**
@@ -76,6 +77,8 @@ export interface SourceFetcherComponents {
    * `task`, when given, is this download's own cap on top of them.
    */
   readonly limiters: { readonly download: TokenBucket; readonly source: TokenBucket; readonly task?: TokenBucket | undefined }
+  /** Host-wide: each run of pieces holds one while its request is under way. */
+  readonly sourceSlots: SourceSlots
   /** Makes room for `neededBytes` on disk (evicting if it may) or fails with NO_SPACE. */
   readonly ensureSpace: (neededBytes: number) => Promise<void>
   readonly signals: PieceSignals
@@ -138,7 +141,12 @@ export class SourceFetcher {
     const worker = async (): Promise<void> => {
       for (let run = nextRun(); run !== undefined && !signal.aborted; run = nextRun()) {
         try {
-          await this.fetchRun(task, run, length, signal)
+          const release = await this.components.sourceSlots.acquire(signal)
+          try {
+            await this.fetchRun(task, run, length, signal)
+          } finally {
+            release()
+          }
         } catch (error) {
           failures.push(error)
           workerController.abort(error)

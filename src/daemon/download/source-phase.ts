@@ -36,6 +36,7 @@ export class SourcePhase implements DownloadPhase {
       {
         source: sources.forUrl(url),
         limiters: { ...components.limiters, task: request.rateLimiter },
+        sourceSlots: components.sourceSlots,
         ensureSpace: components.ensureSpace,
         signals,
         metrics: components.metrics,

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test'
 import { Registry } from 'prom-client'
 import { InstantClock } from '../../common/instant-clock.js'
 import { silentLogger } from '../../common/logger.js'
+import { SourceSlots } from './source-slots.js'
 import { TokenBucket } from '../../common/token-bucket.js'
 import { DamselflyError, isDamselflyError } from '../../protocol/damselfly-error.js'
 import { DEFAULT_FILTERED_QUERY_PARAMS, taskIdFor } from '../../protocol/task-id.js'
@@ -54,6 +55,7 @@ function components(sources: SourceRegistry, sourcesForOtherHosts: SourceRegistr
     sources,
     sourcesForOtherHosts,
     limiters: { download: new TokenBucket({ clock }, { rateBytesPerSecond: 0 }), source: new TokenBucket({ clock }, { rateBytesPerSecond: 0 }) },
+    sourceSlots: new SourceSlots({ limit: 8 }),
     ensureSpace: () => Promise.resolve(),
     metrics: new DaemonMetrics(new Registry()),
     logger: silentLogger(),

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test'
 import { Registry } from 'prom-client'
 import { InstantClock } from '../../common/instant-clock.js'
 import { silentLogger } from '../../common/logger.js'
+import { SourceSlots } from './source-slots.js'
 import { TokenBucket } from '../../common/token-bucket.js'
 import { DamselflyError, isDamselflyError } from '../../protocol/damselfly-error.js'
 import type { ErrorCode } from '../../protocol/error-codes.js'
@@ -176,6 +177,7 @@ function harness(origin: FakeOriginInit, options: { ensureSpace?: (neededBytes: 
     store,
     sources: new SourceRegistry([source]),
     limiters: { download: new TokenBucket({ clock }, { rateBytesPerSecond: 0 }), source: new TokenBucket({ clock }, { rateBytesPerSecond: 0 }) },
+    sourceSlots: new SourceSlots({ limit: 8 }),
     ensureSpace: (neededBytes) => {
       spaceCalls.push(neededBytes)
       return ensureSpace(neededBytes)

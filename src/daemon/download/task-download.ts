@@ -11,6 +11,7 @@ import type { DaemonMetrics } from '../daemon-metrics.js'
 import type { SchedulerPool } from '../scheduler-client/scheduler-pool.js'
 import { contentDigestOf } from './content-digest.js'
 import { ContentHasher } from './content-hasher.js'
+import type { SourceSlots } from './source-slots.js'
 import type { ContentOrigin, NewTaskFields, PhaseContext } from './download-phase.js'
 import type { DownloadRequest } from './download-request.js'
 import { PeerPhase } from './peer-phase.js'
@@ -25,6 +26,8 @@ export interface TaskDownloadComponents {
   readonly sourcesForOtherHosts?: SourceRegistry | undefined
   /** Host-wide buckets: every received byte takes from `download`, origin bytes also from `source`. */
   readonly limiters: { readonly download: TokenBucket; readonly source: TokenBucket }
+  /** Host-wide: ranged requests to origins at once, all downloads together. */
+  readonly sourceSlots: SourceSlots
   /** Makes room for `neededBytes` on disk (evicting if it may) or fails with NO_SPACE. */
   readonly ensureSpace: (neededBytes: number) => Promise<void>
   readonly metrics: DaemonMetrics
