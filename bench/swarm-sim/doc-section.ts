@@ -60,7 +60,7 @@ export function howBullets(changed: Partial<SchedulerSettings>): string[] {
       `${scheduler.candidateParentLimit}, filterParentLimit ${scheduler.filterParentLimit}, retryInterval ${scheduler.retryInterval} ms, ` +
       `backToSourceCount ${scheduler.backToSourceCount}, seedWaitTimeout ${scheduler.seedWaitTimeout} ms) on a host of its own, on the simulated clock, ` +
       'without identities (no capabilities: the daemons\' TLS and signatures cost nothing here). Each host runs a simulated dfdaemon with the daemon\'s ' +
-      `default config: it announces its host (upload limit ${daemon.upload.concurrentLimit}, current uploads) every ${daemon.scheduler.announceInterval} ms, ` +
+      `default config: it announces its host (upload limit ${daemon.upload.concurrentLimit}, current uploads, its uplink's rate as its upload capacity) every ${daemon.scheduler.announceInterval} ms, ` +
       'registers a peer per task through the real PeerSession (its messages and its report batching: 5 ms or 32 pieces), follows the decision as ' +
       'peer-phase.ts does, and downloads with the daemon\'s own PieceChoice (src/daemon/download/piece-choice.ts: rarest first with random ties, ' +
       `${daemon.download.concurrentPieceCount} pieces in flight, least loaded then fastest parent, any parent but a seed asked for at most its even share of those slots, ` +
@@ -68,8 +68,8 @@ export function howBullets(changed: Partial<SchedulerSettings>): string[] {
       'request (a message to the parent) and one transfer back; the parent\'s upload server gets to each request at a uniformly random moment within ' +
       '1 ms of its arrival (a request\'s time in a Node process; answering the instant it arrives ran the swarm in lockstep). Upload servers answer busy beyond ' +
       `${daemon.upload.concurrentLimit} uploads; a seed peer's runs the real PieceSpread (${daemon.seedPeer.taskUploadLimit} pieces of a task at once, ` +
-      'each piece out once before any goes twice). Seed peers start on the scheduler\'s seed_task command and fetch from the origin as the source phase ' +
-      'does: a HEAD (one round trip), then runs of consecutive pieces cut by the daemon\'s own rule, up to 8 at once, each one request and one flow, a piece ' +
+      'each piece out once before any goes twice, and no piece twice while another task it fetches has one not yet out). Seed peers start on the scheduler\'s seed_task command and fetch from the origin as the source phase ' +
+      `does: a HEAD (one round trip), then runs of consecutive pieces cut by the daemon's own rule, up to ${daemon.download.concurrentPieceCount} at once and ${daemon.source.concurrentLimit} for all of the host's tasks together (SourceSlots), each one request and one flow, a piece ` +
       'reported as its last byte arrives. Pieces carry no bytes; each has one digest (a hash of task and number), which the scheduler checks as usual. ' +
       'A host that leaves ends its streams, its transfers and its connections at once and sends LeaveHost. Not modelled: CPU and disk time (hashing, ' +
       'writing, the scheduler\'s own work: every other message is handled the moment it arrives), HTTP and TLS handshakes.',
