@@ -120,6 +120,17 @@ describe('parent filters', TEST, () => {
       assert.equal(rejectionReason(slow, seed(alone, 10 * GBIT)), undefined)
     })
 
+    it('lets no host that announces an absurd capacity keep others off the seed beyond what the seed\'s own capacity does', TEST, () => {
+      const { resources, child } = setup()
+      resources.host('host-c', {}, { uploadCapacityBytesPerSecond: 10 * GBIT })
+      resources.peer('liar', resources.host('host-l', {}, { uploadCapacityBytesPerSecond: Number.MAX_SAFE_INTEGER }))
+      assert.equal(rejectionReason(child, seed(resources, 0)), undefined, 'a seed that does not say its capacity')
+      const told = new Resources()
+      const honest = told.peer('child', told.host('host-c', {}, { uploadCapacityBytesPerSecond: 10 * GBIT }))
+      told.peer('liar', told.host('host-l', {}, { uploadCapacityBytesPerSecond: Number.MAX_SAFE_INTEGER }))
+      assert.equal(rejectionReason(honest, seed(told, 10 * GBIT)), undefined, 'a child as fast as the seed')
+    })
+
     it('follows the task\'s fastest child as it leaves and as hosts announce new capacities', TEST, () => {
       const { resources, child } = setup()
       slowChildBesideFastOne(resources, child)

@@ -31,16 +31,17 @@ export const FETCHING_SEED_CHILD_UPLOAD_FACTOR = 4
  * slowly while faster children wait for them, and then draw them from the seed a second time: it
  * takes its pieces from the children that drew on the seed instead. The fastest children always
  * may (the reference is at most theirs), hosts that do not say their capacity are never kept away,
- * and a seed that has finished is a parent like any other.
+ * nor anyone from a seed that does not say its own, and a seed that has finished is a parent like any other.
  */
 export function keptFromFetchingSeed(child: Peer, candidate: Peer): boolean {
   if (!candidate.host.seed || (candidate.state !== 'running' && candidate.state !== 'back-to-source')) return false
   const childUpload = child.host.load.uploadCapacityBytesPerSecond
   if (childUpload === 0) return false
+  // A seed that does not say its capacity keeps nobody away: the reference would be the fastest
+  // child's word alone, and one host announcing an absurd capacity would keep every other off it.
   const seedUpload = candidate.host.load.uploadCapacityBytesPerSecond
-  const fastestChild = child.task.fastestChildUploadBytesPerSecond()
-  const reference = seedUpload === 0 ? fastestChild : Math.min(seedUpload, fastestChild)
-  return childUpload * FETCHING_SEED_CHILD_UPLOAD_FACTOR < reference
+  if (seedUpload === 0) return false
+  return childUpload * FETCHING_SEED_CHILD_UPLOAD_FACTOR < Math.min(seedUpload, child.task.fastestChildUploadBytesPerSecond())
 }
 
 export type ParentFilterReason = (typeof PARENT_FILTERS)[number]['reason']

@@ -98,7 +98,7 @@ export class SourceFetch {
       return
     }
     // A host that leaves takes its slots with it: nothing waiting or held is handed back.
-    this.components.sourceSlots.request((release) => {
+    this.components.sourceSlots.request(String(this.init.origin), (release) => {
       if (this.stopped) return
       const startedMs = this.components.loop.nowMs
       network.message(this.init.host, this.init.origin, () => this.sendRun({ first, last: run.last }, startedMs, () => {

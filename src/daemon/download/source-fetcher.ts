@@ -77,7 +77,7 @@ export interface SourceFetcherComponents {
    * `task`, when given, is this download's own cap on top of them.
    */
   readonly limiters: { readonly download: TokenBucket; readonly source: TokenBucket; readonly task?: TokenBucket | undefined }
-  /** Host-wide: each run of pieces holds one while its request is under way. */
+  /** Host-wide, per origin: each run of pieces holds one while its request is under way. */
   readonly sourceSlots: SourceSlots
   /** Makes room for `neededBytes` on disk (evicting if it may) or fails with NO_SPACE. */
   readonly ensureSpace: (neededBytes: number) => Promise<void>
@@ -141,7 +141,7 @@ export class SourceFetcher {
     const worker = async (): Promise<void> => {
       for (let run = nextRun(); run !== undefined && !signal.aborted; run = nextRun()) {
         try {
-          const release = await this.components.sourceSlots.acquire(signal)
+          const release = await this.components.sourceSlots.acquire(this.init.url.origin, signal)
           try {
             await this.fetchRun(task, run, length, signal)
           } finally {
