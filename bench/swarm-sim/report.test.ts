@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { MIB } from '../../src/protocol/piece.js'
-import { jainIndex, percentile, runReport, summaryTable, swarmFigures, type SwarmRun } from './report.js'
-import { equalLinks, GBIT, type HostResult, type Scenario } from './scenario.js'
+import { classFigures, jainIndex, percentile, runReport, summaryTable, swarmFigures, type SwarmRun } from './report.js'
+import { equalLinks, GBIT, heterogeneousLinks, type HostResult, type Scenario } from './scenario.js'
 
 const SCENARIO: Scenario = equalLinks({ hosts: 4, sizeBytes: 8 * MIB, rateBitsPerSecond: 1 * GBIT, seed: 3 })
 
@@ -78,5 +78,25 @@ describe('swarm-sim report', { timeout: 5_000 }, () => {
     const summary = summaryTable([outcome], ['damselfly', 'bittorrent']).split('\n')
     assert.equal(summary.length, 3)
     assert.match(summary[2] ?? '', /^\| equal-links \| 4 \| 8\.0 MiB \|/)
+  })
+
+  it('groups hosts by downlink rate, slowest first, each against its own bound, where the rates differ', { timeout: 1_000 }, () => {
+    const mixed = heterogeneousLinks({ hosts: 4, sizeBytes: 8 * MIB, ratesBitsPerSecond: [1 * GBIT, 10 * GBIT], seed: 3 })
+    const downloaders = mixed.hosts.filter((each) => !each.seed)
+    const slow = downloaders.filter((each) => each.links.downBytesPerMs < 1_000_000)
+    const results = [
+      host(1, { seed: true }),
+      ...downloaders.map((each, index) => host(each.id, { finishedAtMs: slow.includes(each) ? 100 + index : undefined })),
+    ]
+    const outcome = { spec: { scenario: 'heterogeneous-links' as const, hosts: 4, sizeBytes: 8 * MIB }, scenario: mixed, runs: [{ ...run('damselfly'), result: { ...run('damselfly').result, hosts: results } }] }
+    const classes = classFigures(mixed, outcome.runs[0] as SwarmRun)
+    assert.equal(classes.length, 2)
+    assert.ok((classes[0]?.downBytesPerMs ?? 0) < (classes[1]?.downBytesPerMs ?? 0))
+    assert.equal(classes[0]?.staying, slow.length)
+    assert.equal(classes[0]?.unfinished, 0)
+    assert.equal(classes[1]?.unfinished, downloaders.length - slow.length)
+    assert.equal(classes[1]?.medianMs, undefined)
+    assert.match(runReport(outcome), /By downlink rate:[\s\S]*\| Damselfly \(real scheduler\) \| 1 Gbit\/s \|/)
+    assert.doesNotMatch(runReport({ spec: { scenario: 'equal-links' as const, hosts: 4, sizeBytes: 8 * MIB }, scenario: SCENARIO, runs: [run('damselfly')] }), /By downlink rate/)
   })
 })

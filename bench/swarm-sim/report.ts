@@ -95,6 +95,81 @@ export function swarmFigures(scenario: Scenario, run: SwarmRun): SwarmFigures {
   }
 }
 
+/** The hosts of one downlink rate in one swarm's run: how soon they finished, alone and against their own bounds. */
+export interface ClassFigures {
+  readonly downBytesPerMs: number
+  readonly staying: number
+  readonly unfinished: number
+  readonly medianMs: number | undefined
+  readonly p99Ms: number | undefined
+  readonly ownBoundRatio: { readonly median: number | undefined; readonly p99: number | undefined }
+}
+
+/**
+ * The staying downloaders grouped by downlink rate, slowest first: where hosts differ, the
+ * swarm's percentiles hide which class is late (a fast third can sit at 2x its bound while the
+ * last host, a slow one, is at 1x the run's).
+ */
+export function classFigures(scenario: Scenario, run: SwarmRun): ClassFigures[] {
+  const hostsById = new Map(scenario.hosts.map((host) => [host.id, host]))
+  const byRate = new Map<number, { staying: number; times: number[]; ratios: number[] }>()
+  for (const host of run.result.hosts) {
+    const sim = hostsById.get(host.host)
+    if (host.seed || host.left || sim === undefined) continue
+    const rate = sim.links.downBytesPerMs
+    let group = byRate.get(rate)
+    if (group === undefined) {
+      group = { staying: 0, times: [], ratios: [] }
+      byRate.set(rate, group)
+    }
+    group.staying++
+    if (host.finishedAtMs === undefined) continue
+    group.times.push(host.finishedAtMs)
+    group.ratios.push(host.finishedAtMs / hostLowerBoundMs(scenario, sim))
+  }
+  return [...byRate]
+    .sort(([a], [b]) => a - b)
+    .map(([downBytesPerMs, group]) => {
+      const times = group.times.sort((a, b) => a - b)
+      const ratios = group.ratios.sort((a, b) => a - b)
+      return {
+        downBytesPerMs,
+        staying: group.staying,
+        unfinished: group.staying - times.length,
+        medianMs: percentile(times, 0.5),
+        p99Ms: percentile(times, 0.99),
+        ownBoundRatio: { median: percentile(ratios, 0.5), p99: percentile(ratios, 0.99) },
+      }
+    })
+}
+
+/** A rate in bytes per ms as links are named: 1 Gbit/s, 100 Mbit/s. */
+function linkRate(bytesPerMs: number): string {
+  const bitsPerSecond = bytesPerMs * 8 * 1000
+  return bitsPerSecond >= 1e9 ? `${+(bitsPerSecond / 1e9).toFixed(2)} Gbit/s` : `${+(bitsPerSecond / 1e6).toFixed(2)} Mbit/s`
+}
+
+const CLASS_COLUMNS = ['swarm', 'downlink', 'hosts', 'median host', 'p99 host', 'median / own bound', 'p99 / own bound', 'unfinished'] as const
+
+/** Per class of downlink, when the run's hosts have more than one: undefined otherwise. */
+export function classReport(outcome: RunOutcome): string | undefined {
+  const tables = outcome.runs.map((run) => ({ run, classes: classFigures(outcome.scenario, run) }))
+  if (tables.every(({ classes }) => classes.length < 2)) return undefined
+  const rows = tables.flatMap(({ run, classes }) =>
+    classes.map((c) => [
+      swarmLabel(run.swarm), linkRate(c.downBytesPerMs), String(c.staying), seconds(c.medianMs), seconds(c.p99Ms),
+      ratio(c.ownBoundRatio.median), ratio(c.ownBoundRatio.p99), String(c.unfinished),
+    ]),
+  )
+  return [
+    'By downlink rate:',
+    '',
+    `| ${CLASS_COLUMNS.join(' | ')} |`,
+    `|---|---|${CLASS_COLUMNS.slice(2).map(() => '---:').join('|')}|`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+  ].join('\n')
+}
+
 const SWARM_LABELS: Readonly<Record<string, string>> = { damselfly: 'Damselfly (real scheduler)', bittorrent: 'BitTorrent-like baseline' }
 
 export function swarmLabel(swarm: string): string {
@@ -155,6 +230,8 @@ export function runReport(outcome: RunOutcome): string {
   if (damselfly?.lastMs !== undefined && baseline?.lastMs !== undefined) {
     lines.push('', `Damselfly's last host / the baseline's: ${ratio(damselfly.lastMs / baseline.lastMs)}.`)
   }
+  const byClass = classReport(outcome)
+  if (byClass !== undefined) lines.push('', byClass)
   return lines.join('\n')
 }
 

@@ -6,7 +6,7 @@ import type { AnnouncePeerResponse } from '../protocol/generated/damselfly/sched
 import { WeightedEvaluator } from './evaluator.js'
 import type { Peer } from './peer.js'
 import { Resources, seededRandom, type RecordingSink } from './resource-fixtures.js'
-import { ScheduleRunner } from './schedule-runner.js'
+import { MAX_FAN_OUT_FACTOR, newParentFanOut, PIECE_HOP_MS, ScheduleRunner } from './schedule-runner.js'
 import { SchedulerMetrics } from './scheduler-metrics.js'
 import { Scheduling } from './scheduling.js'
 
@@ -56,5 +56,29 @@ describe('ScheduleRunner.offerNewParent', TEST, () => {
     assert.deepEqual(offered(a), ['b'])
     assert.deepEqual(offered(b), ['a'])
     assert.deepEqual(offered(pending), [])
+  })
+
+  it('offers a parent whose link sends a piece to more children within a hop to that many, up to a bound', TEST, () => {
+    const r = new Resources()
+    r.task().pieceLengthBytes = 1024 * 1024
+    const children = Array.from({ length: 40 }, (_, i) => r.peer(`c${i}`, r.host(`h${i}`), { state: 'running' }))
+    const at = (gbits: number) => ({ uploadCapacityBytesPerSecond: (gbits * 1e9) / 8 })
+    const fast = r.peer('fast', r.host('hf', {}, at(25)), { pieces: [0] })
+    const piecesPerHop = Math.floor((at(25).uploadCapacityBytesPerSecond * PIECE_HOP_MS) / 1000 / (1024 * 1024))
+    assert.ok(piecesPerHop > 8 && piecesPerHop < 8 * MAX_FAN_OUT_FACTOR)
+    runner(r).offerNewParent(fast, { maxParents: 16, maxChildren: 8 })
+    assert.equal(children.filter((child) => offered(child).includes('fast')).length, piecesPerHop)
+    // A 1 Gbit/s link is busy a whole hop with one 1 MiB piece; an unknown capacity says nothing.
+    assert.equal(newParentFanOut(r.peer('slow', r.host('hs', {}, at(1))), 8), 8)
+    assert.equal(newParentFanOut(r.peer('unknown', r.host('hu')), 8), 8)
+  })
+
+  it('gives a host that announces an absurd capacity no more than the bound of children', TEST, () => {
+    const r = new Resources()
+    r.task().pieceLengthBytes = 1024 * 1024
+    const children = Array.from({ length: 64 }, (_, i) => r.peer(`c${i}`, r.host(`h${i}`), { state: 'running' }))
+    const liar = r.peer('liar', r.host('hl', {}, { uploadCapacityBytesPerSecond: Number.MAX_SAFE_INTEGER }), { pieces: [0] })
+    runner(r).offerNewParent(liar, { maxParents: 16, maxChildren: 8 })
+    assert.equal(children.filter((child) => offered(child).includes('liar')).length, 8 * MAX_FAN_OUT_FACTOR)
   })
 })

@@ -31,6 +31,32 @@ export function authoritativePieceNumbers(peer: Peer): number[] {
  */
 export const NEW_PARENT_CANDIDATES = 256
 
+/**
+ * What a piece takes to go one hop besides its bytes, about: up to 5 ms in its holder's report
+ * batch (PIECE_REPORT_BATCHING), the report to the scheduler, `pieces_available` on to the child,
+ * and the child's request back to the holder.
+ */
+export const PIECE_HOP_MS = 8
+/** However fast its link, a new parent goes to at most this many times `maxChildren` children. */
+export const MAX_FAN_OUT_FACTOR = 4
+
+/**
+ * How many children a new parent is offered to: `maxChildren`, or, when its link is fast enough
+ * to send a piece to more of them in the time a piece takes to go one hop, that many (at most
+ * {@link MAX_FAN_OUT_FACTOR} times `maxChildren`). Where a 1 MiB piece crosses a 25 Gbit/s link
+ * in a twentieth of a hop, a fresh piece otherwise reaches a swarm of such hosts several hops
+ * deep, each hop mostly waiting; a 1 Gbit/s link, or an 8 MiB piece on 25 Gbit/s, is busy for
+ * the whole hop with one child and keeps `maxChildren`. Unknown capacity (0) or piece length
+ * keeps it too.
+ */
+export function newParentFanOut(parent: Peer, maxChildren: number): number {
+  const pieceLengthBytes = parent.task.pieceLengthBytes ?? 0
+  const capacity = parent.host.load.uploadCapacityBytesPerSecond
+  if (pieceLengthBytes <= 0 || capacity <= 0) return maxChildren
+  const piecesPerHop = Math.floor((capacity * PIECE_HOP_MS) / 1000 / pieceLengthBytes)
+  return Math.min(maxChildren * MAX_FAN_OUT_FACTOR, Math.max(maxChildren, piecesPerHop))
+}
+
 function taskInfo(task: Task): TaskInfo | undefined {
   const pieceCount = task.pieceCount
   if (task.contentLengthBytes === undefined || task.pieceLengthBytes === undefined || pieceCount === undefined) return undefined
@@ -97,7 +123,8 @@ export class ScheduleRunner {
   /**
    * Offers a peer that just got its first piece as an extra parent to running peers of its task,
    * so that children feed each other instead of all leaning on the seed. It goes to at most
-   * `maxChildren` of them, those with the fewest parents first (ties at random), each below
+   * `maxChildren` of them, more for a parent with a fast link ({@link newParentFanOut}), those
+   * with the fewest parents first (ties at random), each below
    * `maxParents`: otherwise the first peers to get a piece would fill every child's parent slots,
    * and in a large swarm the later ones would never upload. The edge may run against an existing
    * one: peers that started together trade both ways. In a task of more than
@@ -113,7 +140,7 @@ export class ScheduleRunner {
       .filter((child) => rejectionReason(child, parent) === undefined)
       .map((child) => ({ child, parents: task.graph.parentCount(child.id), tieBreak: this.components.random() }))
       .sort((a, b) => a.parents - b.parents || a.tieBreak - b.tieBreak)
-      .slice(0, limits.maxChildren)
+      .slice(0, newParentFanOut(parent, limits.maxChildren))
     for (const { child } of children) {
       if (!task.graph.addEdge(parent.id, child.id)) continue
       this.sendParents(child, [parent])
