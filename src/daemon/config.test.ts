@@ -70,6 +70,11 @@ describe('resolveDaemonConfig: values', TEST, () => {
       check: (c) => assert.equal(c.upload.server.port, 4000),
     },
     {
+      name: 'DFDAEMON_UPLOAD_CAPACITY, a 25 Gbit/s uplink',
+      env: { DFDAEMON_UPLOAD_CAPACITY: '3125MB' },
+      check: (c) => assert.equal(c.upload.capacity, 3_125_000_000),
+    },
+    {
       name: 'DFDAEMON_SCHEDULER_ADDRS',
       env: { DFDAEMON_SCHEDULER_ADDRS: 'sched-a:8002,10.0.0.2:8002' },
       check: (c) => assert.deepEqual(c.scheduler.addrs, ['sched-a:8002', '10.0.0.2:8002']),

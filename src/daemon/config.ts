@@ -36,6 +36,8 @@ export const DAEMON_DEFAULTS = {
     /** `tls: false` sends pieces in the clear (requests still signed): only for a network you trust. */
     server: { ip: '0.0.0.0', port: 65002, tls: true },
     rateLimit: UNLIMITED,
+    /** The host's uplink, bytes per second, as it tells the scheduler; 0 reads the interface's speed. */
+    capacity: 0,
     disableShared: false,
     concurrentLimit: 50,
   },
@@ -134,6 +136,7 @@ export const daemonConfigSchema = z
     upload: z.object({
       server: z.object({ ip: z.string(), port: port(), tls: z.boolean() }),
       rateLimit: bytes(),
+      capacity: bytes(),
       disableShared: z.boolean(),
       concurrentLimit: z.number().int().min(1).max(10_000),
     }),

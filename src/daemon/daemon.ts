@@ -139,7 +139,7 @@ export class Daemon implements Startable {
     this.sourcesForOtherHosts = new SourceRegistry([new HttpSource({ logger, clock }, { ...httpInit, addressPolicy })])
     const reserveBytes = config.storage.reservedSpace
     this.ip = advertisedIp(config.host.ip, config.upload.server.ip)
-    this.uploadCapacity = uploadCapacityBytesPerSecond(config.upload.rateLimit, this.ip)
+    this.uploadCapacity = uploadCapacityBytesPerSecond(config.upload, this.ip)
     // A certificate from the managers is kept current by them: renewed, and revoked hosts refused.
     this.trust = identity === undefined || config.manager.addrs.length === 0 ? undefined : new ManagedTrust(
       { clock, logger: logger.child({ component: 'trust' }), onRenewed: (renewed) => this.useIdentity(renewed) },

@@ -13,21 +13,31 @@ const interfaces = { lo: [ipv4('127.0.0.1', true)], eth0: [ipv4('10.0.0.7')], et
 const speeds: Readonly<Record<string, number>> = { eth0: 10_000, eth1: 1_000 }
 const system = { interfaces, speedOf: (name: string) => speeds[name] }
 
+function limit(rateLimit: number, capacity = 0): { rateLimit: number; capacity: number } {
+  return { rateLimit, capacity }
+}
+
 describe('upload capacity', TEST, () => {
   it('is the speed of the interface that holds the advertised address', TEST, () => {
-    assert.equal(uploadCapacityBytesPerSecond(0, '10.0.0.7', system), 1_250_000_000)
-    assert.equal(uploadCapacityBytesPerSecond(0, '192.168.1.7', system), 125_000_000)
+    assert.equal(uploadCapacityBytesPerSecond(limit(0), '10.0.0.7', system), 1_250_000_000)
+    assert.equal(uploadCapacityBytesPerSecond(limit(0), '192.168.1.7', system), 125_000_000)
   })
 
   it('is the upload rate limit where that is lower, or where the speed is unknown', TEST, () => {
-    assert.equal(uploadCapacityBytesPerSecond(50_000_000, '10.0.0.7', system), 50_000_000)
-    assert.equal(uploadCapacityBytesPerSecond(50_000_000, '127.0.0.1', system), 50_000_000)
-    assert.equal(uploadCapacityBytesPerSecond(500_000_000, '192.168.1.7', system), 125_000_000)
+    assert.equal(uploadCapacityBytesPerSecond(limit(50_000_000), '10.0.0.7', system), 50_000_000)
+    assert.equal(uploadCapacityBytesPerSecond(limit(50_000_000), '127.0.0.1', system), 50_000_000)
+    assert.equal(uploadCapacityBytesPerSecond(limit(500_000_000), '192.168.1.7', system), 125_000_000)
   })
 
   it('is 0 (unknown) without a limit on an interface without a speed, or an address no interface holds', TEST, () => {
-    assert.equal(uploadCapacityBytesPerSecond(0, '127.0.0.1', system), 0)
-    assert.equal(uploadCapacityBytesPerSecond(0, '10.9.9.9', system), 0)
+    assert.equal(uploadCapacityBytesPerSecond(limit(0), '127.0.0.1', system), 0)
+    assert.equal(uploadCapacityBytesPerSecond(limit(0), '10.9.9.9', system), 0)
+  })
+
+  it('is upload.capacity where it is set, in place of the interface\'s speed, and the rate limit where that is lower', TEST, () => {
+    assert.equal(uploadCapacityBytesPerSecond(limit(0, 3_125_000_000), '127.0.0.1', system), 3_125_000_000)
+    assert.equal(uploadCapacityBytesPerSecond(limit(0, 3_125_000_000), '192.168.1.7', system), 3_125_000_000, 'the setting overrides a speed the interface reports')
+    assert.equal(uploadCapacityBytesPerSecond(limit(50_000_000, 3_125_000_000), '10.0.0.7', system), 50_000_000)
   })
 
   it('reads no speed for loopback or an interface that does not exist', TEST, () => {

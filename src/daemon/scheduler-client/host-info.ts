@@ -31,19 +31,28 @@ export function linkSpeedMbitPerSecond(interfaceName: string): number | undefine
 }
 
 /**
- * What this host can upload per second, as it tells the scheduler: the upload rate limit when one
- * is set and below the speed of the interface that holds `ip`, else that speed; 0 when neither is
- * known. `interfaces` and `speedOf` are the system's unless a test gives its own.
+ * What this host can upload per second, as it tells the scheduler: its uplink (`upload.capacity`
+ * when set, else the speed of the interface that holds `ip`), or the upload rate limit when one is
+ * set and lower; 0 when neither is known. `interfaces` and `speedOf` are the system's unless a
+ * test gives its own.
  */
 export function uploadCapacityBytesPerSecond(
-  rateLimitBytesPerSecond: number,
+  upload: { readonly rateLimit: number; readonly capacity: number },
   ip: string,
   system: { interfaces?: ReturnType<typeof networkInterfaces>; speedOf?: (interfaceName: string) => number | undefined } = {},
+): number {
+  const linkBytesPerSecond = upload.capacity > 0 ? upload.capacity : interfaceBytesPerSecond(ip, system)
+  if (upload.rateLimit > 0 && (linkBytesPerSecond === 0 || upload.rateLimit < linkBytesPerSecond)) return upload.rateLimit
+  return linkBytesPerSecond
+}
+
+/** The speed of the interface that holds `ip`, in bytes per second; 0 when unknown. */
+function interfaceBytesPerSecond(
+  ip: string,
+  system: { interfaces?: ReturnType<typeof networkInterfaces>; speedOf?: (interfaceName: string) => number | undefined },
 ): number {
   const interfaces = system.interfaces ?? networkInterfaces()
   const name = Object.entries(interfaces).find(([, addresses]) => addresses?.some((address) => address.address === ip))?.[0]
   const speedMbit = name === undefined ? undefined : (system.speedOf ?? linkSpeedMbitPerSecond)(name)
-  const linkBytesPerSecond = speedMbit === undefined ? 0 : (speedMbit * BITS_PER_MBIT) / BITS_PER_BYTE
-  if (rateLimitBytesPerSecond > 0 && (linkBytesPerSecond === 0 || rateLimitBytesPerSecond < linkBytesPerSecond)) return rateLimitBytesPerSecond
-  return linkBytesPerSecond
+  return speedMbit === undefined ? 0 : (speedMbit * BITS_PER_MBIT) / BITS_PER_BYTE
 }
