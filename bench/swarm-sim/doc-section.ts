@@ -79,7 +79,8 @@ export function howBullets(changed: Partial<SchedulerSettings>): string[] {
     '- Figures: median and p99 (nearest rank) over the hosts that stay; "last host" only when every staying host finished. Egress and uploads are ' +
       'payload bytes over the content size; fairness is Jain\'s index of the downloading hosts\' uploads (1: all equal). Scheduler decisions are the ' +
       'scheduler\'s schedule runs of any outcome (parents, back-to-source, retry), from its own metrics, per simulated second. Wall time and events are the ' +
-      'cost of simulating the run on this machine.',
+      'cost of simulating the run on this machine. Where the hosts\' downlinks differ, a second table gives each class of downlink on its own ' +
+      '(its median and p99 host, and those over each host\'s own bound).',
     '',
   ]
 }
