@@ -45,9 +45,9 @@ export const MAX_FAN_OUT_FACTOR = 4
  * to send a piece to more of them in the time a piece takes to go one hop, that many (at most
  * {@link MAX_FAN_OUT_FACTOR} times `maxChildren`). Where a 1 MiB piece crosses a 25 Gbit/s link
  * in a twentieth of a hop, a fresh piece otherwise reaches a swarm of such hosts several hops
- * deep, each hop mostly waiting; a 1 Gbit/s link, or an 8 MiB piece on 25 Gbit/s, is busy for
- * the whole hop with one child and keeps `maxChildren`. Unknown capacity (0) or piece length
- * keeps it too.
+ * deep, each hop mostly waiting; a 1 Gbit/s link, or an 8 MiB piece on 25 Gbit/s, sends fewer
+ * than `maxChildren` pieces in a hop and keeps `maxChildren`, as an unknown capacity (0) or
+ * piece length does.
  */
 export function newParentFanOut(parent: Peer, maxChildren: number): number {
   const pieceLengthBytes = parent.task.pieceLengthBytes ?? 0
