@@ -39,6 +39,12 @@ export class Host {
   readonly peerIds = new Set<PeerId>()
   /** Who its certificate says it is; undefined on a scheduler running without identities. */
   identity: HostIdentity | undefined
+  /**
+   * Children the scheduler gave its peers, all tasks together (edges of the tasks' graphs): what
+   * they will ask of its uplink soon, which its announced upload count, up to an announce
+   * interval old, does not show yet.
+   */
+  children = 0
 
   constructor(info: HostInfo, load: HostLoad, nowMs: number) {
     this.info = info
@@ -60,7 +66,13 @@ export class Host {
     return this.stream !== undefined
   }
 
+  /**
+   * Upload slots not taken: its limit less the larger of the uploads it last announced and the
+   * children it was given since. Counting children, as Dragonfly's scheduler does with each
+   * edge, keeps a burst of decisions (a parent leaves, and each of its children asks at once)
+   * from all going to the same few parents, whose announced load cannot have moved yet.
+   */
   get freeUploadSlots(): number {
-    return Math.max(0, this.load.concurrentUploadLimit - this.load.concurrentUploadCount)
+    return Math.max(0, this.load.concurrentUploadLimit - Math.max(this.load.concurrentUploadCount, this.children))
   }
 }

@@ -54,4 +54,20 @@ describe('PeerGraph', TEST, () => {
     graph.deleteOutEdges('b')
     assert.deepEqual(graph.parentsOf('c'), [])
   })
+
+  it('tells its observer of every edge added or dropped, by parent, however it goes', TEST, () => {
+    const children = new Map<string, number>()
+    const graph = new PeerGraph<string>({ childrenChanged: (parent, delta) => children.set(parent, (children.get(parent) ?? 0) + delta) })
+    for (const vertex of ['a', 'b', 'c', 'd']) graph.addVertex(vertex)
+    for (const [parent, child] of [['a', 'b'], ['a', 'c'], ['a', 'd'], ['b', 'c'], ['c', 'a']] as const) graph.addEdge(parent, child)
+    graph.addEdge('a', 'b') // exists: not counted again
+    assert.deepEqual(Object.fromEntries(children), { a: 3, b: 1, c: 1 })
+    graph.deleteEdge('a', 'd')
+    graph.deleteEdge('a', 'd') // gone: not counted again
+    graph.deleteInEdges('c')
+    assert.deepEqual(Object.fromEntries(children), { a: 1, b: 0, c: 1 })
+    graph.removeVertex('a')
+    graph.deleteOutEdges('c')
+    assert.deepEqual(Object.fromEntries(children), { a: 0, b: 0, c: 0 })
+  })
 })

@@ -16,6 +16,9 @@ const NONE: ReadonlySet<never> = new Set()
 export class PeerGraph<V> {
   private readonly vertices = new Map<V, Vertex<V>>()
 
+  /** `childrenChanged` hears of every edge added (+1) or dropped (-1), by its parent. */
+  constructor(private readonly observer: { readonly childrenChanged?: (parent: V, delta: 1 | -1) => void } = {}) {}
+
   get size(): number {
     return this.vertices.size
   }
@@ -33,8 +36,14 @@ export class PeerGraph<V> {
   removeVertex(vertex: V): void {
     const entry = this.vertices.get(vertex)
     if (entry === undefined) return
-    for (const parent of entry.parents ?? NONE) this.unlink(this.vertices.get(parent), 'children', vertex)
-    for (const child of entry.children ?? NONE) this.unlink(this.vertices.get(child), 'parents', vertex)
+    for (const parent of entry.parents ?? NONE) {
+      this.unlink(this.vertices.get(parent), 'children', vertex)
+      this.observer.childrenChanged?.(parent, -1)
+    }
+    for (const child of entry.children ?? NONE) {
+      this.unlink(this.vertices.get(child), 'parents', vertex)
+      this.observer.childrenChanged?.(vertex, -1)
+    }
     this.vertices.delete(vertex)
   }
 
@@ -50,6 +59,7 @@ export class PeerGraph<V> {
     from.children.add(child)
     to.parents ??= new Set()
     to.parents.add(parent)
+    this.observer.childrenChanged?.(parent, 1)
     return true
   }
 
@@ -58,8 +68,10 @@ export class PeerGraph<V> {
   }
 
   deleteEdge(parent: V, child: V): void {
+    if (!this.hasEdge(parent, child)) return
     this.unlink(this.vertices.get(parent), 'children', child)
     this.unlink(this.vertices.get(child), 'parents', parent)
+    this.observer.childrenChanged?.(parent, -1)
   }
 
   /** Drops every edge into `vertex`: it has no parents any more. */

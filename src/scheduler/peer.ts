@@ -47,8 +47,10 @@ export class Peer {
     readonly task: Task,
     /** What the client asked for; headers are kept in memory only, to hand to a seed peer. */
     readonly download: Download,
-    nowMs: number,
+    /** When it registered. */
+    readonly registeredMs: number,
   ) {
+    const nowMs = registeredMs
     this.lastActiveMs = nowMs
     this.traffic = new PeerTraffic(nowMs)
   }

@@ -158,7 +158,8 @@ export function parseDownload(download: Download | undefined, what: string, task
  * is {@link taskIdFor} or a memo of it.
  */
 export function parseRegistration(register: RegisterPeer, taskId: TaskId, taskIdOf: (input: TaskIdInput) => TaskId = taskIdFor): Registration {
-  if (register.protocolRevision < SCHEDULER_PROTOCOL_REVISION) {
+  // Negated, so that a revision that is no number at all (NaN) is refused too.
+  if (!(register.protocolRevision >= SCHEDULER_PROTOCOL_REVISION)) {
     throw invalid(`register: the daemon speaks revision ${register.protocolRevision} of the scheduler protocol, older than this scheduler's ${SCHEDULER_PROTOCOL_REVISION}; upgrade it`)
   }
   const { download, taskId: named } = parseDownload(register.download, 'register', taskIdOf)

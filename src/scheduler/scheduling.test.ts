@@ -163,6 +163,38 @@ describe('Scheduling: a peer without candidate parents', TEST, () => {
   })
 })
 
+describe('Scheduling: a second seed peer of a task', TEST, () => {
+  function twoSeeds(): { r: Resources; s: Scheduling; first: ReturnType<Resources['peer']>; second: ReturnType<Resources['peer']> } {
+    const r = new Resources()
+    const s = scheduling(r, { seedWaitTimeoutMs: 30_000 })
+    const first = r.peer('first', r.host('seed-a', { seed: true }))
+    const second = r.peer('second', r.host('seed-b', { seed: true }))
+    return { r, s, first, second }
+  }
+
+  it('waits for the seed peer already fetching it and then takes its pieces, so the origin sends them once', TEST, () => {
+    const { r, s, first, second } = twoSeeds()
+    assert.equal(s.schedule(first).kind, 'back-to-source')
+    assert.equal(s.schedule(second).kind, 'retry')
+    r.task().recordPiece({ number: 0, offset: 0, length: 4, digest: '0'.repeat(64) }, first.hostId)
+    first.finishedPieces.add(0)
+    const decision = s.scheduleIfParents(second)
+    assert.deepEqual(decision?.kind === 'parents' ? decision.parents.map((p) => p.id) : decision?.kind, [first.id])
+  })
+
+  it('fetches from the source itself once the other has taken longer than the seed wait, or has failed', TEST, () => {
+    const slow = twoSeeds()
+    assert.equal(slow.s.schedule(slow.first).kind, 'back-to-source')
+    assert.equal(slow.s.schedule(slow.second).kind, 'retry')
+    slow.r.clock.advance(30_000)
+    assert.equal(slow.s.schedule(slow.second).kind, 'back-to-source')
+    const failed = twoSeeds()
+    assert.equal(failed.s.schedule(failed.first).kind, 'back-to-source')
+    failed.first.state = 'failed'
+    assert.equal(failed.s.schedule(failed.second).kind, 'back-to-source')
+  })
+})
+
 describe('Scheduling: with candidate parents', TEST, () => {
   it('offers at most candidateParentLimit, best first, and adds graph edges', TEST, () => {
     const r = new Resources()
@@ -201,6 +233,37 @@ describe('Scheduling: with candidate parents', TEST, () => {
     const again = s.schedule(child)
     assert.deepEqual(again.kind === 'parents' ? again.parents.map((p) => p.id) : again.kind, ['b'])
     assert.deepEqual(r.task().graph.parentsOf(child.id), ['b'])
+  })
+
+  it('counts the children it gave a host as its load, so a burst of decisions spreads over parents', TEST, () => {
+    const r = new Resources()
+    r.task().contentLengthBytes = 40
+    r.task().pieceLengthBytes = 4
+    // Eight parents alike but for one piece: the four with more would take every child.
+    const parents = Array.from({ length: 8 }, (_, i) => r.peer(`p${i}`, r.host(`h${i}`, {}, { concurrentUploadLimit: 4 }), { pieces: i < 4 ? [0, 1] : [0] }))
+    const s = scheduling(r)
+    const chosen = Array.from({ length: 4 }, (_, i) => {
+      const decision = s.schedule(r.peer(`child${i}`, r.host(`c${i}`)))
+      return decision.kind === 'parents' ? decision.parents.map((p) => p.id) : []
+    })
+    const used = new Set(chosen.flat())
+    assert.ok(used.size > 4, `parents used: ${[...used].join(', ')}`)
+    assert.equal(parents[0]?.host.children, chosen.filter((ids) => ids.includes(parents[0]!.id)).length)
+  })
+
+  it('gives a host its slots back as its children leave', TEST, () => {
+    const r = new Resources()
+    const parent = r.peer('p', r.host('hp', {}, { concurrentUploadLimit: 10, concurrentUploadCount: 1 }), { pieces: [0] })
+    const children = Array.from({ length: 3 }, (_, i) => r.peer(`c${i}`, r.host(`hc${i}`)))
+    for (const child of children) r.task().graph.addEdge(parent.id, child.id)
+    assert.equal(parent.host.children, 3)
+    assert.equal(parent.host.freeUploadSlots, 7, 'the children it was given, more than the one upload it announced')
+    r.task().removePeer(children[0]!.id, 0)
+    r.task().graph.deleteInEdges(children[1]!.id)
+    assert.equal(parent.host.children, 1)
+    assert.equal(parent.host.freeUploadSlots, 9, 'the upload it announced, more than its one child')
+    r.task().removePeer(parent.id, 0)
+    assert.equal(parent.host.children, 0)
   })
 
   it('a found parent resets the failed-schedule count', TEST, () => {

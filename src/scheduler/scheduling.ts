@@ -124,7 +124,14 @@ export class Scheduling {
       attempts >= this.init.retryLimit ? this.fail(peer, reason) : { kind: 'retry', seedHost: undefined }
 
     if (priority === 1) return this.fail(peer, 'forbidden')
-    if (peer.host.seed) return this.backToSource(peer, 'seed_peer', 'a seed peer fetches from the source')
+    if (peer.host.seed) {
+      // Another seed peer fetching the task has pieces in a moment (a preheat asks every seed peer
+      // at once): this one takes them from it, so the origin sends each byte once, unless that
+      // takes longer than waiting peers wait for a seed.
+      const waitedMs = this.components.clock.nowMs() - peer.registeredMs
+      if (task.seedPeerFetching(peer) && waitedMs < this.init.seedWaitTimeoutMs) return { kind: 'retry', seedHost: undefined }
+      return this.backToSource(peer, 'seed_peer', 'a seed peer fetches from the source')
+    }
     const mayBackToSource = !peer.download.disableBackToSource && priority !== 2
     if (!mayBackToSource && priority === 2) return giveUpOrRetry('no parent, and priority 2 forbids back-to-source')
     const capReached = task.backToSourcePeerCount >= this.init.backToSourceCount

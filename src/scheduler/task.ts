@@ -62,7 +62,13 @@ export class Task {
   contentLengthBytes: number | undefined
   pieceLengthBytes: number | undefined
   readonly peers = new Map<PeerId, Peer>()
-  readonly graph = new PeerGraph<PeerId>()
+  /** Its edges count on the parent's host, as the children the scheduler gave it (Host.children). */
+  readonly graph = new PeerGraph<PeerId>({
+    childrenChanged: (parentId, delta) => {
+      const host = this.peers.get(parentId)?.host
+      if (host !== undefined) host.children += delta
+    },
+  })
   /** Set once a seed host has been asked to fetch this task, so it is asked only once. */
   seedRequestedMs: number | undefined
   /** The whole content of a tiny task, checked against its piece's digest; answered inline. */
@@ -220,8 +226,9 @@ export class Task {
       this.peerList.remove(peer)
       this.seedPeers.delete(peer)
     }
-    this.peers.delete(peerId)
+    // Edges go first, while the peer still names the host they count on.
     this.graph.removeVertex(peerId)
+    this.peers.delete(peerId)
     if (this.peers.size === 0) this.peerlessSinceMs = nowMs
   }
 
@@ -263,6 +270,15 @@ export class Task {
       if (peer.state !== 'failed' && peer.state !== 'left') return true
     }
     return !seen && !this.seedPeerLeftUnfinished
+  }
+
+  /** True when a peer on a trusted seed host other than `except` is fetching this task, from the source or from parents. */
+  seedPeerFetching(except: Peer): boolean {
+    for (const peer of this.seedPeers) {
+      if (peer === except || !peer.host.seed || this.distrustedHosts.has(peer.hostId)) continue
+      if (peer.state === 'back-to-source' || peer.state === 'running') return true
+    }
+    return false
   }
 
   /** True when a peer on a trusted seed host is downloading or holds this task. */
