@@ -50,9 +50,8 @@ export class Peer {
     /** When it registered. */
     readonly registeredMs: number,
   ) {
-    const nowMs = registeredMs
-    this.lastActiveMs = nowMs
-    this.traffic = new PeerTraffic(nowMs)
+    this.lastActiveMs = registeredMs
+    this.traffic = new PeerTraffic(registeredMs)
   }
 
   get state(): PeerState {
