@@ -3,7 +3,9 @@ import { describe, it } from 'node:test'
 import { assertThrowsCode } from '../protocol/damselfly-error-fixtures.js'
 import type { Host } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { download } from './resource-fixtures.js'
-import { MAX_PIECE_NUMBER, parseHostAnnounce, parsePiece, sameDownload } from './request-parsing.js'
+import { SCHEDULER_PROTOCOL_REVISION } from '../protocol/scheduler-protocol.js'
+import { MAX_PIECE_NUMBER, parseHostAnnounce, parsePiece, parseRegistration, sameDownload } from './request-parsing.js'
+import type { TaskId } from '../protocol/ids.js'
 
 const TEST = { timeout: 10_000 }
 
@@ -32,6 +34,20 @@ describe('parseHostAnnounce: upload port', TEST, () => {
       assertThrowsCode(() => parseHostAnnounce({ host: host({ uploadPort }), report: undefined }), 'INVALID_ARGUMENT', /upload_port must be 1\.\.65535 unless sharing is disabled/)
     })
   }
+})
+
+describe('parseRegistration: protocol revision', TEST, () => {
+  const named = download({ url: 'http://a.aa' })
+  const register = (protocolRevision: number) => ({ download: named, pieces: [], contentLength: 0, contentLengthKnown: false, protocolRevision })
+  const taskId = 'a'.repeat(64) as TaskId
+  const idOf = (): TaskId => taskId
+
+  it('accepts this revision and refuses an older one, or one that is no number (a fuzz counterexample)', TEST, () => {
+    assert.equal(parseRegistration(register(SCHEDULER_PROTOCOL_REVISION), taskId, idOf).download.url, named.url)
+    for (const revision of [SCHEDULER_PROTOCOL_REVISION - 1, Number.NaN]) {
+      assertThrowsCode(() => parseRegistration(register(revision), taskId, idOf), 'INVALID_ARGUMENT', /older than this scheduler's/)
+    }
+  })
 })
 
 describe('parsePiece: piece numbers', TEST, () => {
