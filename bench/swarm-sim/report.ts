@@ -5,7 +5,7 @@
 import { formatBytes } from '../../src/common/units.js'
 import { hostLowerBoundMs, lowerBoundTerms } from './lower-bound.js'
 import type { RunSpec } from './run-options.js'
-import type { Scenario, SwarmResult } from './scenario.js'
+import type { HostResult, Scenario, SimHost, SwarmResult } from './scenario.js'
 
 /** One swarm's run of one scenario, and what it cost to simulate. */
 export interface SwarmRun {
@@ -60,13 +60,17 @@ export function contentBytes(scenario: Scenario): number {
   return scenario.tasks.reduce((sum, task) => sum + task.sizeBytes, 0)
 }
 
-export function swarmFigures(scenario: Scenario, run: SwarmRun): SwarmFigures {
-  const { result } = run
-  const sizeBytes = contentBytes(scenario)
-  const hostsById = new Map(scenario.hosts.map((host) => [host.id, host]))
-  const downloaders = result.hosts.filter((host) => !host.seed)
-  const staying = downloaders.filter((host) => !host.left)
-  const finished = staying.filter((host): host is typeof host & { finishedAtMs: number } => host.finishedAtMs !== undefined)
+/** How soon some staying hosts finished: their times, ascending, and each one's over its own bound (hostLowerBoundMs). */
+interface Finishing {
+  readonly count: number
+  readonly times: readonly number[]
+  readonly medianMs: number | undefined
+  readonly p99Ms: number | undefined
+  readonly ownBoundRatio: { readonly median: number | undefined; readonly p99: number | undefined }
+}
+
+function finishing(scenario: Scenario, hostsById: ReadonlyMap<number, SimHost>, staying: readonly HostResult[]): Finishing {
+  const finished = staying.filter((host): host is HostResult & { finishedAtMs: number } => host.finishedAtMs !== undefined)
   const times = finished.map((host) => host.finishedAtMs).sort((a, b) => a - b)
   const ownRatios = finished
     .map((host) => {
@@ -74,17 +78,36 @@ export function swarmFigures(scenario: Scenario, run: SwarmRun): SwarmFigures {
       return sim === undefined ? Number.NaN : host.finishedAtMs / hostLowerBoundMs(scenario, sim)
     })
     .sort((a, b) => a - b)
+  return {
+    count: finished.length,
+    times,
+    medianMs: percentile(times, 0.5),
+    p99Ms: percentile(times, 0.99),
+    ownBoundRatio: { median: percentile(ownRatios, 0.5), p99: percentile(ownRatios, 0.99) },
+  }
+}
+
+function hostsByIdOf(scenario: Scenario): Map<number, SimHost> {
+  return new Map(scenario.hosts.map((host) => [host.id, host]))
+}
+
+export function swarmFigures(scenario: Scenario, run: SwarmRun): SwarmFigures {
+  const { result } = run
+  const sizeBytes = contentBytes(scenario)
+  const downloaders = result.hosts.filter((host) => !host.seed)
+  const staying = downloaders.filter((host) => !host.left)
+  const done = finishing(scenario, hostsByIdOf(scenario), staying)
   const uploads = downloaders.map((host) => host.uploadedBytes / sizeBytes).sort((a, b) => a - b)
   return {
     swarm: run.swarm,
     staying: staying.length,
-    unfinished: staying.length - finished.length,
+    unfinished: staying.length - done.count,
     left: downloaders.length - staying.length,
-    medianMs: percentile(times, 0.5),
-    p99Ms: percentile(times, 0.99),
-    lastMs: finished.length === staying.length ? times.at(-1) : undefined,
+    medianMs: done.medianMs,
+    p99Ms: done.p99Ms,
+    lastMs: done.count === staying.length ? done.times.at(-1) : undefined,
     boundMs: lowerBoundTerms(scenario).boundMs,
-    ownBoundRatio: { median: percentile(ownRatios, 0.5), p99: percentile(ownRatios, 0.99) },
+    ownBoundRatio: done.ownBoundRatio,
     originEgressShare: result.originEgressBytes / sizeBytes,
     seedEgressShare: result.seedEgressBytes / sizeBytes,
     upload: { min: uploads[0] ?? 0, median: percentile(uploads, 0.5) ?? 0, max: uploads.at(-1) ?? 0, jain: jainIndex(uploads) },
@@ -111,35 +134,20 @@ export interface ClassFigures {
  * last host, a slow one, is at 1x the run's).
  */
 export function classFigures(scenario: Scenario, run: SwarmRun): ClassFigures[] {
-  const hostsById = new Map(scenario.hosts.map((host) => [host.id, host]))
-  const byRate = new Map<number, { staying: number; times: number[]; ratios: number[] }>()
+  const hostsById = hostsByIdOf(scenario)
+  const byRate = new Map<number, HostResult[]>()
   for (const host of run.result.hosts) {
-    const sim = hostsById.get(host.host)
-    if (host.seed || host.left || sim === undefined) continue
-    const rate = sim.links.downBytesPerMs
-    let group = byRate.get(rate)
-    if (group === undefined) {
-      group = { staying: 0, times: [], ratios: [] }
-      byRate.set(rate, group)
-    }
-    group.staying++
-    if (host.finishedAtMs === undefined) continue
-    group.times.push(host.finishedAtMs)
-    group.ratios.push(host.finishedAtMs / hostLowerBoundMs(scenario, sim))
+    const rate = hostsById.get(host.host)?.links.downBytesPerMs
+    if (host.seed || host.left || rate === undefined) continue
+    const group = byRate.get(rate)
+    if (group === undefined) byRate.set(rate, [host])
+    else group.push(host)
   }
   return [...byRate]
     .sort(([a], [b]) => a - b)
-    .map(([downBytesPerMs, group]) => {
-      const times = group.times.sort((a, b) => a - b)
-      const ratios = group.ratios.sort((a, b) => a - b)
-      return {
-        downBytesPerMs,
-        staying: group.staying,
-        unfinished: group.staying - times.length,
-        medianMs: percentile(times, 0.5),
-        p99Ms: percentile(times, 0.99),
-        ownBoundRatio: { median: percentile(ratios, 0.5), p99: percentile(ratios, 0.99) },
-      }
+    .map(([downBytesPerMs, staying]) => {
+      const done = finishing(scenario, hostsById, staying)
+      return { downBytesPerMs, staying: staying.length, unfinished: staying.length - done.count, medianMs: done.medianMs, p99Ms: done.p99Ms, ownBoundRatio: done.ownBoundRatio }
     })
 }
 

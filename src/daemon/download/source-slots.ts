@@ -11,8 +11,14 @@
  * x 256 MiB in 10 layers got their first parents after about a second; with 8 slots, the last
  * host came at 1.37x the lower bound instead of 1.61x).
  */
+/** One origin's slots: requests under way, and those waiting in the order they asked. */
+interface Lane {
+  active: number
+  readonly waiting: Array<(release: () => void) => void>
+}
+
 export class SourceSlots {
-  private readonly lanes = new Map<string, { active: number; readonly waiting: Array<(release: () => void) => void> }>()
+  private readonly lanes = new Map<string, Lane>()
 
   constructor(private readonly init: { readonly limit: number }) {}
 
@@ -60,7 +66,7 @@ export class SourceSlots {
     })
   }
 
-  private grant(origin: string, lane: { active: number; readonly waiting: Array<(release: () => void) => void> }, granted: (release: () => void) => void): void {
+  private grant(origin: string, lane: Lane, granted: (release: () => void) => void): void {
     lane.active++
     let released = false
     granted(() => {
