@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { PassThrough } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
 import { Agent } from 'undici'
 import { endSafeConnector } from './end-safe-connector.js'
@@ -77,4 +78,39 @@ describe('endSafeConnector', TEST, () => {
       assert.equal(hash.digest('hex'), createHash('sha256').update(BODY).digest('hex'))
     })
   }
+})
+
+describe('endSafeConnector, a reader whose buffer is full when the origin closes', TEST, () => {
+  it('waits for the parser to run again before the socket ends (HTTP/1.0, the body runs to the close)', TEST, async () => {
+    // 96 KiB fills the body's 64 KiB buffer: the parser pauses on the last bytes, the FIN arrives
+    // behind them, and the reader's next read resumes a parser that pauses again on nothing.
+    const body = BODY.subarray(0, 96 * 1024)
+    const server = createServer((socket) => {
+      socket.once('data', () => {
+        socket.write('HTTP/1.0 200 OK\r\n\r\n')
+        socket.end(body)
+      })
+      socket.on('error', () => undefined)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const agent = new Agent({ connect: endSafeConnector({ timeout: 2_000 }) })
+    try {
+      const signal = AbortSignal.timeout(10_000)
+      const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const response = await agent.request({ origin, path: '/', method: 'GET', signal })
+      await sleep(200, undefined, { signal }) // every byte and the FIN are in before the first read
+      let ended = false
+      response.body.once('end', () => (ended = true))
+      const chunks: Buffer[] = []
+      while (!ended) {
+        const chunk = response.body.read() as Buffer | null
+        if (chunk !== null) chunks.push(chunk)
+        await sleep(20, undefined, { signal }) // one read at a time, as a rate-limited reader
+      }
+      assert.ok(Buffer.concat(chunks).equals(body))
+    } finally {
+      await agent.close()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  })
 })
