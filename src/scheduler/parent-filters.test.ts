@@ -131,6 +131,13 @@ describe('parent filters', TEST, () => {
       assert.equal(rejectionReason(honest, seed(told, 10 * GBIT)), undefined, 'a child as fast as the seed')
     })
 
+    it('is a parent for another seed peer however slow, which waits to take the task from it', TEST, () => {
+      const { resources } = setup()
+      resources.peer('fast', resources.host('host-f', {}, { uploadCapacityBytesPerSecond: 25 * GBIT }))
+      const slowSeed = resources.peer('slow-seed', resources.host('seed-slow', { seed: true }, { uploadCapacityBytesPerSecond: GBIT }))
+      assert.equal(rejectionReason(slowSeed, seed(resources, 10 * GBIT)), undefined)
+    })
+
     it('follows the task\'s fastest child as it leaves and as hosts announce new capacities', TEST, () => {
       const { resources, child } = setup()
       slowChildBesideFastOne(resources, child)

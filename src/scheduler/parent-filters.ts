@@ -32,9 +32,12 @@ export const FETCHING_SEED_CHILD_UPLOAD_FACTOR = 4
  * takes its pieces from the children that drew on the seed instead. The fastest children always
  * may (the reference is at most theirs), hosts that do not say their capacity are never kept away,
  * nor anyone from a seed that does not say its own, and a seed that has finished is a parent like any other.
+ * Nor is another seed peer: it waits for the fetching one to take the task from it (Scheduling's
+ * seed wait, so the origin sends each byte once), which it could not do if it were kept away.
  */
 export function keptFromFetchingSeed(child: Peer, candidate: Peer): boolean {
   if (!candidate.host.seed || (candidate.state !== 'running' && candidate.state !== 'back-to-source')) return false
+  if (child.host.seed) return false
   const childUpload = child.host.load.uploadCapacityBytesPerSecond
   if (childUpload === 0) return false
   // A seed that does not say its capacity keeps nobody away: the reference would be the fastest

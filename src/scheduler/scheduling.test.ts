@@ -9,6 +9,7 @@ import { Resources, seededRandom } from './resource-fixtures.js'
 import { seedHostFor } from './seed-selection.js'
 import { Scheduling, type ScheduleDecision, type SchedulingInit } from './scheduling.js'
 
+const GBIT = 125_000_000
 const TEST = { timeout: 5_000 }
 const INIT: SchedulingInit = { candidateParentLimit: 4, filterParentLimit: 15, retryBackToSourceLimit: 4, retryLimit: 5, backToSourceCount: 200, seedWaitTimeoutMs: 0 }
 
@@ -180,6 +181,19 @@ describe('Scheduling: a second seed peer of a task', TEST, () => {
     first.finishedPieces.add(0)
     const decision = s.scheduleIfParents(second)
     assert.deepEqual(decision?.kind === 'parents' ? decision.parents.map((p) => p.id) : decision?.kind, [first.id])
+  })
+
+  it('takes the pieces of a fetching seed peer whose uplink is many times its own', TEST, () => {
+    const r = new Resources()
+    const s = scheduling(r, { seedWaitTimeoutMs: 30_000 })
+    const first = r.peer('first', r.host('seed-a', { seed: true }, { uploadCapacityBytesPerSecond: 10 * GBIT }))
+    r.peer('fast-child', r.host('fast', {}, { uploadCapacityBytesPerSecond: 25 * GBIT }))
+    const second = r.peer('second', r.host('seed-b', { seed: true }, { uploadCapacityBytesPerSecond: GBIT }))
+    assert.equal(s.schedule(first).kind, 'back-to-source')
+    r.task().recordPiece({ number: 0, offset: 0, length: 4, digest: '0'.repeat(64) }, first.hostId)
+    first.finishedPieces.add(0)
+    const decision = s.schedule(second)
+    assert.deepEqual(decision.kind === 'parents' ? decision.parents.map((p) => p.id) : decision.kind, [first.id], 'not a retry until the seed wait is over')
   })
 
   it('fetches from the source itself once the other has taken longer than the seed wait, or has failed', TEST, () => {
