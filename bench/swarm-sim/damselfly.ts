@@ -7,6 +7,7 @@
 import { DAEMON_DEFAULTS, daemonConfigSchema, type DaemonConfig } from '../../src/daemon/config.js'
 import type { SchedulerSettings } from '../../src/scheduler/config.js'
 import { Daemon } from './damselfly/daemon.js'
+import type { PieceTrace } from './damselfly/piece-trace.js'
 import { SchedulerHost } from './damselfly/scheduler-host.js'
 import { TaskCatalog } from './damselfly/task-catalog.js'
 import type { EventLoop } from './engine.js'
@@ -35,6 +36,8 @@ const LIMIT_MARGIN_MS = 120_000
 export interface DamselflyOptions {
   /** The scheduler config's `scheduler` block where it differs from the defaults (durations in ms). */
   readonly schedulerSettings?: Partial<SchedulerSettings>
+  /** Told of every piece every daemon gets (bench/swarm-sim/trace.ts). */
+  readonly trace?: PieceTrace
 }
 
 /** Damselfly with the scheduler's and the daemon's default config but for `options`. */
@@ -63,6 +66,7 @@ async function runDamselfly(scenario: Scenario, loop: EventLoop, network: Networ
           uploadServerAt: (ip) => byIp.get(ip)?.uploads,
           random: createRandom(deriveSeed(scenario.seed, HOST_STREAM_OFFSET + host.id)),
           uploadRandom: createRandom(deriveSeed(scenario.seed, UPLOAD_STREAM_OFFSET + host.id)),
+          trace: options.trace,
         },
         { sim: host, origin: scenario.origin.id, config, requestProcessingMs: REQUEST_PROCESSING_MS },
       )

@@ -152,7 +152,7 @@ export function classFigures(scenario: Scenario, run: SwarmRun): ClassFigures[] 
 }
 
 /** A rate in bytes per ms as links are named: 1 Gbit/s, 100 Mbit/s. */
-function linkRate(bytesPerMs: number): string {
+export function linkRate(bytesPerMs: number): string {
   const bitsPerSecond = bytesPerMs * 8 * 1000
   return bitsPerSecond >= 1e9 ? `${+(bitsPerSecond / 1e9).toFixed(2)} Gbit/s` : `${+(bitsPerSecond / 1e6).toFixed(2)} Mbit/s`
 }

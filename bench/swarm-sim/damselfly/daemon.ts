@@ -9,6 +9,7 @@ import type { Network } from '../network.js'
 import type { Random } from '../random.js'
 import type { RunProgress } from '../run-progress.js'
 import type { SimHost } from '../scenario.js'
+import type { PieceTrace } from './piece-trace.js'
 import type { HostStream, SchedulerHost } from './scheduler-host.js'
 import type { CatalogTask, TaskCatalog } from './task-catalog.js'
 import { TaskDownload } from './task-download.js'
@@ -52,6 +53,8 @@ export class Daemon {
       readonly uploadRandom: Random
       /** Told when the host holds every task, and of every byte it gets from the origin. */
       readonly progress: RunProgress
+      /** Told of every piece the host gets, if the run is traced. */
+      readonly trace?: PieceTrace | undefined
     },
     private readonly init: {
       readonly sim: SimHost

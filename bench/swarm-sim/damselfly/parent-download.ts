@@ -7,6 +7,7 @@ import type { PeerId } from '../../../src/protocol/ids.js'
 import type { EventLoop, Timer } from '../engine.js'
 import type { Network, Transfer } from '../network.js'
 import type { Random } from '../random.js'
+import type { PieceTrace } from './piece-trace.js'
 import type { CatalogTask, TaskCatalog } from './task-catalog.js'
 import type { HeldPieces, PieceRequest, UploadAnswer, UploadServer } from './upload-server.js'
 
@@ -24,8 +25,9 @@ type Parent = ChoiceParent<ParentAddress>
 interface PieceFetch {
   readonly parent: Parent
   readonly startedMs: number
-  /** The parent's transfer of the piece, once its server sends. */
+  /** The parent's transfer of the piece, once its server sends, and when that began. */
   transfer: Transfer | undefined
+  sendingMs: number | undefined
   /** Given up (the endgame moved the piece, or the download stopped): whatever the parent answers is ignored. */
   closed: boolean
 }
@@ -64,6 +66,7 @@ export class ParentDownload {
       /** The upload server at an address, unless no host is there any more. */
       readonly uploadServerAt: (ip: string) => UploadServer | undefined
       readonly random: Random
+      readonly trace?: PieceTrace | undefined
     },
     private readonly init: {
       readonly host: number
@@ -173,7 +176,7 @@ export class ParentDownload {
   private start(number: number, parent: Parent, now: number): void {
     const { catalog, uploadServerAt, loop } = this.components
     const { task, host } = this.init
-    const fetch: PieceFetch = { parent, startedMs: now, transfer: undefined, closed: false }
+    const fetch: PieceFetch = { parent, startedMs: now, transfer: undefined, sendingMs: undefined, closed: false }
     this.fetches.set(number, fetch)
     const request: PieceRequest = {
       taskId: task.taskId,
@@ -186,6 +189,7 @@ export class ParentDownload {
       refused: (answer) => this.refused(number, fetch, answer),
       sending: (transfer) => {
         fetch.transfer = transfer
+        fetch.sendingMs = loop.nowMs
       },
       ended: (delivered) => this.transferEnded(number, fetch, delivered),
     }
@@ -240,6 +244,10 @@ export class ParentDownload {
     // The daemon measures whole milliseconds, and the scheduler takes nothing else.
     const costMs = Math.max(1, Math.round(now - fetch.startedMs))
     held.add(number)
+    if (fetch.transfer !== undefined && fetch.sendingMs !== undefined) {
+      const source = { kind: 'parent', parentHost: fetch.transfer.from, requestedMs: fetch.startedMs, sendingMs: fetch.sendingMs } as const
+      this.components.trace?.landed({ host: this.init.host, taskId: task.taskId, number, atMs: now, source })
+    }
     this.choice.stored(number, fetch.parent, range.length, costMs)
     this.lastProgressMs = now
     session.reportPiece({ piece: { number, offset: range.offset, length: range.length, digest }, parentPeerId: fetch.parent.peerId, costMs })

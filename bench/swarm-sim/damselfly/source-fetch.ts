@@ -4,6 +4,7 @@ import type { PeerSession } from '../../../src/daemon/scheduler-client/peer-sess
 import type { EventLoop, Timer } from '../engine.js'
 import type { Network, Transfer } from '../network.js'
 import type { RunProgress } from '../run-progress.js'
+import type { PieceTrace } from './piece-trace.js'
 import type { CatalogTask, TaskCatalog } from './task-catalog.js'
 import type { HeldPieces } from './upload-server.js'
 
@@ -39,6 +40,7 @@ export class SourceFetch {
       readonly sourceSlots: SourceSlots
       /** Counts what the host gets from the origin. */
       readonly progress: RunProgress
+      readonly trace?: PieceTrace | undefined
     },
     private readonly init: {
       readonly host: number
@@ -160,6 +162,7 @@ export class SourceFetch {
     const { task } = this.init
     const range = catalog.range(task, number)
     held.add(number)
+    this.components.trace?.landed({ host: this.init.host, taskId: task.taskId, number, atMs: this.components.loop.nowMs, source: { kind: 'origin' } })
     this.components.progress.addFromOrigin(this.init.host, range.length)
     session?.reportPiece({ piece: { number, offset: range.offset, length: range.length, digest: catalog.digest(task, number) }, parentPeerId: undefined, costMs })
   }

@@ -12,6 +12,7 @@ import type { Network } from '../network.js'
 import type { Random } from '../random.js'
 import type { RunProgress } from '../run-progress.js'
 import { ParentDownload, type ParentOutcome } from './parent-download.js'
+import type { PieceTrace } from './piece-trace.js'
 import type { PeerStream, SchedulerHost } from './scheduler-host.js'
 import { SourceFetch } from './source-fetch.js'
 import type { CatalogTask, TaskCatalog } from './task-catalog.js'
@@ -86,6 +87,7 @@ export class TaskDownload {
       readonly uploadServerAt: (ip: string) => UploadServer | undefined
       readonly random: Random
       readonly progress: RunProgress
+      readonly trace?: PieceTrace | undefined
     },
     private readonly init: {
       readonly host: number
