@@ -135,20 +135,25 @@ export interface ClassFigures {
  */
 export function classFigures(scenario: Scenario, run: SwarmRun): ClassFigures[] {
   const hostsById = hostsByIdOf(scenario)
-  const byRate = new Map<number, HostResult[]>()
-  for (const host of run.result.hosts) {
-    const rate = hostsById.get(host.host)?.links.downBytesPerMs
-    if (host.seed || host.left || rate === undefined) continue
-    const group = byRate.get(rate)
-    if (group === undefined) byRate.set(rate, [host])
-    else group.push(host)
-  }
-  return [...byRate]
-    .sort(([a], [b]) => a - b)
+  const staying = run.result.hosts.filter((host) => !host.seed && !host.left)
+  return byDownlink(staying, (host) => hostsById.get(host.host)?.links.downBytesPerMs)
     .map(([downBytesPerMs, staying]) => {
       const done = finishing(scenario, hostsById, staying)
       return { downBytesPerMs, staying: staying.length, unfinished: staying.length - done.count, medianMs: done.medianMs, p99Ms: done.p99Ms, ownBoundRatio: done.ownBoundRatio }
     })
+}
+
+/** Items grouped by their host's downlink rate (bytes per ms), slowest first; items without one are left out. */
+export function byDownlink<T>(items: readonly T[], downBytesPerMs: (item: T) => number | undefined): Array<[number, T[]]> {
+  const groups = new Map<number, T[]>()
+  for (const item of items) {
+    const rate = downBytesPerMs(item)
+    if (rate === undefined) continue
+    const group = groups.get(rate)
+    if (group === undefined) groups.set(rate, [item])
+    else group.push(item)
+  }
+  return [...groups].sort(([a], [b]) => a - b)
 }
 
 /** A rate in bytes per ms as links are named: 1 Gbit/s, 100 Mbit/s. */

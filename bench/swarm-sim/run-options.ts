@@ -53,6 +53,32 @@ function isSwarmName(name: string): name is SwarmName {
   return isOneOf(SWARM_NAMES, name)
 }
 
+/** A host count N from the command line; a problem for `problems` if it is not a positive integer. */
+export function hostCountOption(text: string, flag: string, problems: string[]): number {
+  const count = Number(text)
+  if (!Number.isSafeInteger(count) || count < 1) problems.push(`${flag}: a host count is a positive integer, got ${JSON.stringify(text)}`)
+  return count
+}
+
+/** A content size (1GiB, 256MiB) from the command line; a problem for `problems` unless it is at least a byte. */
+export function sizeOption(text: string, flag: string, problems: string[]): number {
+  try {
+    const bytes = parseBytes(text)
+    if (bytes < 1) problems.push(`${flag}: a size is at least one byte, got ${JSON.stringify(text)}`)
+    return bytes
+  } catch (error) {
+    problems.push(`${flag}: ${(error as Error).message}`)
+    return 0
+  }
+}
+
+/** The `--seed` value; a problem for `problems` unless it is a non-negative integer. */
+export function seedOption(text: string, problems: string[]): number {
+  const seed = Number(text)
+  if (!Number.isSafeInteger(seed) || seed < 0) problems.push(`--seed must be a non-negative integer, got ${JSON.stringify(text)}`)
+  return seed
+}
+
 /** Parses `args` (process.argv after the script); prints usage and exits on --help or any problem. */
 export function parseOptions(args: readonly string[]): SimOptions {
   const { values } = parseArgs({
@@ -76,21 +102,8 @@ export function parseOptions(args: readonly string[]): SimOptions {
     process.exit(0)
   }
   const problems: string[] = []
-  const hostCount = (text: string, flag: string): number => {
-    const count = Number(text)
-    if (!Number.isSafeInteger(count) || count < 1) problems.push(`${flag}: a host count is a positive integer, got ${JSON.stringify(text)}`)
-    return count
-  }
-  const size = (text: string, flag: string): number => {
-    try {
-      const bytes = parseBytes(text)
-      if (bytes < 1) problems.push(`${flag}: a size is at least one byte, got ${JSON.stringify(text)}`)
-      return bytes
-    } catch (error) {
-      problems.push(`${flag}: ${(error as Error).message}`)
-      return 0
-    }
-  }
+  const hostCount = (text: string, flag: string): number => hostCountOption(text, flag, problems)
+  const size = (text: string, flag: string): number => sizeOption(text, flag, problems)
   const hosts = commaList(values.hosts).map((text) => hostCount(text, '--hosts'))
   const sizesBytes = commaList(values.sizes).map((text) => size(text, '--sizes'))
   if (hosts.length === 0 || sizesBytes.length === 0) problems.push('--hosts and --sizes must each list something')
@@ -106,8 +119,7 @@ export function parseOptions(args: readonly string[]): SimOptions {
     }
     return [{ scenario, hosts: hostCount(count, '--also'), sizeBytes: size(sizeText, '--also') }]
   })
-  const seed = Number(values.seed)
-  if (!Number.isSafeInteger(seed) || seed < 0) problems.push(`--seed must be a non-negative integer, got ${JSON.stringify(values.seed)}`)
+  const seed = seedOption(values.seed, problems)
   const schedulerSettings = Object.fromEntries(commaList(values.scheduler).map((pair) => {
     const [key = '', value = ''] = pair.split('=')
     return [key, Number(value)]

@@ -5,7 +5,7 @@
  * transfer. Every figure is a nearest-rank percentile over the run's own events.
  */
 import type { PieceLanded } from './damselfly/piece-trace.js'
-import { linkRate, percentile } from './report.js'
+import { byDownlink, linkRate, percentile } from './report.js'
 import type { Scenario } from './scenario.js'
 
 /** One piece on one host, with where it sits in the tree that spread the piece. */
@@ -15,16 +15,21 @@ interface Landing {
   readonly depth: number
   /** When the parent that sent it had landed it; undefined for the origin's. */
   readonly parentHeldMs: number | undefined
+  /** When the piece first landed on any host. */
+  readonly firstLandedMs: number
 }
 
-/** Every landing, with its depth and its parent's time, from events in the order they happened. */
+/** Every landing, with its depth, its parent's time and its piece's first, from events in the order they happened. */
 export function landings(events: readonly PieceLanded[]): Landing[] {
   const byPieceAndHost = new Map<string, Landing>()
+  const firstLandedMs = new Map<string, number>()
   const result: Landing[] = []
   for (const event of events) {
     const piece = `${event.taskId}#${event.number}`
     const parent = event.source.kind === 'parent' ? byPieceAndHost.get(`${piece}@${event.source.parentHost}`) : undefined
-    const landing: Landing = { event, depth: parent === undefined ? 0 : parent.depth + 1, parentHeldMs: parent?.event.atMs }
+    const first = firstLandedMs.get(piece) ?? event.atMs
+    firstLandedMs.set(piece, first)
+    const landing: Landing = { event, depth: parent === undefined ? 0 : parent.depth + 1, parentHeldMs: parent?.event.atMs, firstLandedMs: first }
     byPieceAndHost.set(`${piece}@${event.host}`, landing)
     result.push(landing)
   }
@@ -54,11 +59,6 @@ function hopLines(landed: readonly Landing[]): string[] {
 /** The report: the seeds' fetch, then per class of downlink the lag, depth and hops; and one piece's spread when asked. */
 export function traceReport(scenario: Scenario, events: readonly PieceLanded[], options: { readonly piece?: number | undefined } = {}): string {
   const all = landings(events)
-  const firstLandedMs = new Map<string, number>()
-  for (const { event } of all) {
-    const piece = `${event.taskId}#${event.number}`
-    if (!firstLandedMs.has(piece)) firstLandedMs.set(piece, event.atMs)
-  }
   const lines: string[] = []
   const fromOrigin = all.filter(({ event }) => event.source.kind === 'origin').map(({ event }) => event.atMs)
   lines.push(`Pieces from the origin: ${fromOrigin.length}, first at ${ms(Math.min(...fromOrigin))}, last at ${ms(Math.max(...fromOrigin))}.`)
@@ -68,18 +68,13 @@ export function traceReport(scenario: Scenario, events: readonly PieceLanded[], 
   lines.push(`Hops from the hosts that fetched the origin (a fresh piece's first copy), ${firstHops.length}:`)
   lines.push(...hopLines(firstHops))
 
-  const classes = new Map<number, Set<number>>()
-  for (const host of scenario.hosts) {
-    if (host.seed) continue
-    const members = classes.get(host.links.downBytesPerMs) ?? new Set<number>()
-    members.add(host.id)
-    classes.set(host.links.downBytesPerMs, members)
-  }
-  for (const [downBytesPerMs, members] of [...classes].sort(([a], [b]) => a - b)) {
+  const downloaders = scenario.hosts.filter((host) => !host.seed)
+  for (const [downBytesPerMs, hosts] of byDownlink(downloaders, (host) => host.links.downBytesPerMs)) {
+    const members = new Set(hosts.map((host) => host.id))
     const mine = all.filter(({ event }) => members.has(event.host))
     const finishMs = new Map<number, number>()
     for (const { event } of mine) finishMs.set(event.host, Math.max(finishMs.get(event.host) ?? 0, event.atMs))
-    const lag = mine.map(({ event }) => event.atMs - (firstLandedMs.get(`${event.taskId}#${event.number}`) ?? event.atMs))
+    const lag = mine.map(({ event, firstLandedMs }) => event.atMs - firstLandedMs)
     lines.push('')
     lines.push(`${linkRate(downBytesPerMs)} downlinks, ${members.size} hosts:`)
     lines.push(`- last piece landed: ${spread([...finishMs.values()])}`)

@@ -6,13 +6,13 @@
  *   node --import tsx bench/swarm-sim/trace.ts --scenario heterogeneous-links --hosts 100 --size 256MiB [--piece 244]
  */
 import { parseArgs } from 'node:util'
-import { parseBytes } from '../../src/common/units.js'
-import { exitOnProblems, isOneOf, positiveInteger } from '../support/options.js'
+import { exitOnProblems, isOneOf } from '../support/options.js'
 import { damselflyWith } from './damselfly.js'
 import type { PieceLanded } from './damselfly/piece-trace.js'
 import { EventLoop } from './engine.js'
 import { Network } from './network.js'
 import { ratio, seconds, swarmFigures } from './report.js'
+import { hostCountOption, seedOption, sizeOption } from './run-options.js'
 import { buildScenario, SCENARIO_NAMES } from './scenario-catalog.js'
 import { networkOptionsFor } from './scenario.js'
 import { traceReport } from './trace-report.js'
@@ -40,23 +40,15 @@ if (values.help) {
   process.exit(0)
 }
 const problems: string[] = []
-const attempt = <T>(parse: () => T): T | undefined => {
-  try {
-    return parse()
-  } catch (error) {
-    problems.push((error as Error).message)
-    return undefined
-  }
-}
 const scenarioName = values.scenario
 if (!isOneOf(SCENARIO_NAMES, scenarioName)) problems.push(`--scenario must be one of ${SCENARIO_NAMES.join(', ')}, got ${scenarioName}`)
-const hosts = attempt(() => positiveInteger(values.hosts, '--hosts'))
-const sizeBytes = attempt(() => parseBytes(values.size))
-const seed = attempt(() => positiveInteger(values.seed, '--seed'))
+const hosts = hostCountOption(values.hosts, '--hosts', problems)
+const sizeBytes = sizeOption(values.size, '--size', problems)
+const seed = seedOption(values.seed, problems)
 const piece = values.piece === undefined ? undefined : Number(values.piece)
 if (piece !== undefined && !(Number.isSafeInteger(piece) && piece >= 0)) problems.push(`--piece must be a piece number (0 or more), got ${values.piece}`)
 exitOnProblems(problems, USAGE)
-if (!isOneOf(SCENARIO_NAMES, scenarioName) || hosts === undefined || sizeBytes === undefined || seed === undefined) process.exit(2)
+if (!isOneOf(SCENARIO_NAMES, scenarioName)) process.exit(2)
 
 const scenario = buildScenario(scenarioName, { hosts, sizeBytes, seed })
 const loop = new EventLoop()

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import type { PeerId } from '../protocol/ids.js'
 import { PARENT_FILTERS, rejectionReason, type ParentFilterReason } from './parent-filters.js'
 import type { Peer } from './peer.js'
-import { Resources } from './resource-fixtures.js'
+import { GBIT, Resources } from './resource-fixtures.js'
 
 const TEST = { timeout: 5_000 }
 
@@ -15,7 +15,6 @@ function setup(): { resources: Resources; child: Peer; candidate: Peer } {
   return { resources, child, candidate }
 }
 
-const GBIT = 125_000_000
 
 /** Makes the child's host a 1 Gbit/s one, and adds a 25 Gbit/s child to its task. */
 function slowChildBesideFastOne(resources: Resources, child: Peer): void {

@@ -14,6 +14,8 @@ import type { Task } from './task.js'
 
 export const TASK_ID = 'a'.repeat(64) as TaskId
 export const OTHER_TASK_ID = 'b'.repeat(64) as TaskId
+/** 1 Gbit/s as a host announces its upload capacity: bytes per second. */
+export const GBIT = 125_000_000
 
 /** A sink that keeps what was written, for assertions. */
 export class RecordingSink<T> implements MessageSink<T> {

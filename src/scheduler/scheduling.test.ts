@@ -5,11 +5,10 @@ import type { PeerId, TaskId } from '../protocol/ids.js'
 import type { Download } from '../protocol/generated/damselfly/scheduler/v1/scheduler.js'
 import { WeightedEvaluator } from './evaluator.js'
 import type { Host } from './host.js'
-import { Resources, seededRandom } from './resource-fixtures.js'
+import { GBIT, Resources, seededRandom } from './resource-fixtures.js'
 import { seedHostFor } from './seed-selection.js'
 import { Scheduling, type ScheduleDecision, type SchedulingInit } from './scheduling.js'
 
-const GBIT = 125_000_000
 const TEST = { timeout: 5_000 }
 const INIT: SchedulingInit = { candidateParentLimit: 4, filterParentLimit: 15, retryBackToSourceLimit: 4, retryLimit: 5, backToSourceCount: 200, seedWaitTimeoutMs: 0 }
 

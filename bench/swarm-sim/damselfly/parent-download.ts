@@ -244,9 +244,10 @@ export class ParentDownload {
     // The daemon measures whole milliseconds, and the scheduler takes nothing else.
     const costMs = Math.max(1, Math.round(now - fetch.startedMs))
     held.add(number)
-    if (fetch.transfer !== undefined && fetch.sendingMs !== undefined) {
+    const { trace } = this.components
+    if (trace !== undefined && fetch.transfer !== undefined && fetch.sendingMs !== undefined) {
       const source = { kind: 'parent', parentHost: fetch.transfer.from, requestedMs: fetch.startedMs, sendingMs: fetch.sendingMs } as const
-      this.components.trace?.landed({ host: this.init.host, taskId: task.taskId, number, atMs: now, source })
+      trace.landed({ host: this.init.host, taskId: task.taskId, number, atMs: now, source })
     }
     this.choice.stored(number, fetch.parent, range.length, costMs)
     this.lastProgressMs = now
