@@ -235,17 +235,49 @@ describe('Scheduling: with candidate parents', TEST, () => {
     assert.notDeepEqual(pick(7), pick(8))
   })
 
-  it('rescheduling replaces the old parents and skips the blocklisted one', TEST, () => {
+  it('rescheduling drops the blocklisted parent, keeps the others and offers only new ones', TEST, () => {
     const r = new Resources()
     const a = r.peer('a', r.host('ha'), { pieces: [0] })
+    r.peer('b', r.host('hb'), { pieces: [0] })
     const child = r.peer('child', r.host('c'))
-    const s = scheduling(r)
+    const s = scheduling(r, { candidateParentLimit: 2 })
     assert.equal(s.schedule(child).kind, 'parents')
     child.blocklist.add(a.id)
-    r.peer('b', r.host('hb'), { pieces: [0] })
+    r.peer('c', r.host('hc'), { pieces: [0] })
     const again = s.schedule(child)
-    assert.deepEqual(again.kind === 'parents' ? again.parents.map((p) => p.id) : again.kind, ['b'])
-    assert.deepEqual(r.task().graph.parentsOf(child.id), ['b'])
+    // The daemon keeps b (ParentOffers adds, never replaces): the scheduler must go on telling it of b's pieces.
+    assert.deepEqual(again.kind === 'parents' ? again.parents.map((p) => p.id) : again.kind, ['c'])
+    assert.deepEqual(r.task().graph.parentsOf(child.id).sort(), ['b', 'c'])
+  })
+
+  it('a peer that keeps parents but finds no new one goes on with them, without a failed schedule', TEST, () => {
+    const r = new Resources()
+    r.peer('a', r.host('ha'), { pieces: [0] })
+    const child = r.peer('child', r.host('c'))
+    const s = scheduling(r, { retryBackToSourceLimit: 1 })
+    assert.equal(s.schedule(child).kind, 'parents')
+    for (let i = 0; i < 3; i++) assert.equal(s.schedule(child).kind, 'retry')
+    assert.equal(child.state, 'running')
+    assert.equal(child.failedScheduleCount, 0)
+    assert.deepEqual(r.task().graph.parentsOf(child.id), ['a'])
+  })
+
+  it('a peer sent back to source or given up on is no parent\'s child any more', TEST, () => {
+    for (const [priority, kind] of [[0, 'back-to-source'], [1, 'failed']] as const) {
+      const r = new Resources()
+      const a = r.peer('a', r.host('ha'), { pieces: [0] })
+      const child = r.peer('child', r.host('c'), { download: { priority } })
+      let blocked: string | undefined
+      const s = new Scheduling(
+        { evaluator: new WeightedEvaluator(), random: seededRandom(1), clock: r.clock, connectedSeedHosts: () => [], logger: silentLogger(), blockReason: () => blocked },
+        INIT,
+      )
+      assert.equal(s.schedule(child).kind, 'parents')
+      blocked = 'the cluster blocks this URL'
+      assert.equal(s.schedule(child).kind, kind)
+      assert.deepEqual(r.task().graph.parentsOf(child.id), [], `parents after ${kind}`)
+      assert.equal(a.host.children, 0)
+    }
   })
 
   it('counts the children it gave a host as its load, so a burst of decisions spreads over parents', TEST, () => {

@@ -60,7 +60,11 @@ export class Scheduling {
 
   /**
    * Decides for one peer and applies the decision to the resource model: DAG edges, the peer's
-   * state and failed-schedule count, and the task's seed request. Replaces the peer's parents.
+   * state and failed-schedule count, and the task's seed request. Adds parents to those the peer
+   * has: a daemon keeps the parents it was offered (ParentOffers) until one fails it, and the
+   * scheduler keeps telling it of their pieces. The parents the filters now reject (blocklisted,
+   * gone) are dropped. A peer that keeps parents but finds no new one goes on with those it has,
+   * and is offered more once some appear (`retry`, without counting a failed schedule).
    */
   schedule(peer: Peer): ScheduleDecision {
     const blocked = this.components.blockReason?.(peer.download)
@@ -74,9 +78,13 @@ export class Scheduling {
       peer.state = 'succeeded'
       return { kind: 'tiny-task', content: task.tinyContent }
     }
-    task.graph.deleteInEdges(peer.id)
+    this.dropRejectedParents(peer)
     const parents = this.findParents(peer)
     if (parents.length > 0) return this.adopt(peer, parents)
+    if (task.graph.parentCount(peer.id) > 0) {
+      peer.state = 'running'
+      return { kind: 'retry', seedHost: undefined }
+    }
     return this.withoutParents(peer)
   }
 
@@ -85,17 +93,18 @@ export class Scheduling {
     if (peer.task.contentLengthBytes === 0 || peer.task.tinyContent !== undefined) return this.schedule(peer)
     const parents = this.findParents(peer)
     if (parents.length === 0) return undefined
-    peer.task.graph.deleteInEdges(peer.id)
+    this.dropRejectedParents(peer)
     return this.adopt(peer, parents)
   }
 
   /**
-   * The best parents of a random sample of the task's other peers, best first. Does not change
-   * anything. O(sample), however many peers the task has.
+   * The best parents of a random sample of the task's other peers that are not its parents
+   * already, best first. Does not change anything. O(sample), however many peers the task has.
    */
   findParents(peer: Peer): Peer[] {
     const accepted: Peer[] = []
     for (const candidate of peer.task.peerList.sample(this.init.filterParentLimit, this.components.random, peer)) {
+      if (peer.task.graph.hasEdge(candidate.id, peer.id)) continue
       const reason = rejectionReason(peer, candidate)
       if (reason === undefined) accepted.push(candidate)
       else this.components.logger.trace({ peerId: peer.id, candidate: candidate.id, reason }, 'parent filtered')
@@ -106,6 +115,15 @@ export class Scheduling {
       .sort((a, b) => b.score - a.score)
       .slice(0, this.init.candidateParentLimit)
       .map(({ candidate }) => candidate)
+  }
+
+  /** Drops the peer's parents that may no longer be its parents (rejectionReason). */
+  private dropRejectedParents(peer: Peer): void {
+    const { task } = peer
+    for (const parentId of task.graph.parentsOf(peer.id)) {
+      const parent = task.peers.get(parentId)
+      if (parent === undefined || rejectionReason(peer, parent) !== undefined) task.graph.deleteEdge(parentId, peer.id)
+    }
   }
 
   private adopt(peer: Peer, parents: readonly Peer[]): ScheduleDecision {
@@ -174,12 +192,15 @@ export class Scheduling {
   }
 
   private backToSource(peer: Peer, code: BackToSourceReason, reason: string): ScheduleDecision {
+    // The daemon stops fetching from parents: they need not count it as a child, nor tell it of pieces.
+    peer.task.graph.deleteInEdges(peer.id)
     peer.state = 'back-to-source'
     peer.backToSourceGranted = true
     return { kind: 'back-to-source', reason, code }
   }
 
   private fail(peer: Peer, reason: string): ScheduleDecision {
+    peer.task.graph.deleteInEdges(peer.id)
     peer.state = 'failed'
     return { kind: 'failed', reason }
   }
