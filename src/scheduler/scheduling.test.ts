@@ -267,13 +267,13 @@ describe('Scheduling: with candidate parents', TEST, () => {
       const r = new Resources()
       const a = r.peer('a', r.host('ha'), { pieces: [0] })
       const child = r.peer('child', r.host('c'), { download: { priority } })
-      let blocked: string | undefined
+      const cluster: { blocked: string | undefined } = { blocked: undefined }
       const s = new Scheduling(
-        { evaluator: new WeightedEvaluator(), random: seededRandom(1), clock: r.clock, connectedSeedHosts: () => [], logger: silentLogger(), blockReason: () => blocked },
+        { evaluator: new WeightedEvaluator(), random: seededRandom(1), clock: r.clock, connectedSeedHosts: () => [], logger: silentLogger(), blockReason: () => cluster.blocked },
         INIT,
       )
       assert.equal(s.schedule(child).kind, 'parents')
-      blocked = 'the cluster blocks this URL'
+      cluster.blocked = 'the cluster blocks this URL'
       assert.equal(s.schedule(child).kind, kind)
       assert.deepEqual(r.task().graph.parentsOf(child.id), [], `parents after ${kind}`)
       assert.equal(a.host.children, 0)
