@@ -181,13 +181,7 @@ export class Daemon implements Startable {
         metrics: this.metrics,
         logger: logger.child({ component: 'download' }),
         clock,
-        peers: {
-          pool: this.schedulers,
-          hostId: () => this.hostId,
-          pieces: this.pieces,
-          identity,
-          piecesLost: config.seedPeer.enable ? (taskId, numbers) => this.uploadServer?.piecesLost(taskId, numbers) : undefined,
-        },
+        peers: { pool: this.schedulers, hostId: () => this.hostId, pieces: this.pieces, identity },
       },
       {
         concurrentPieceCount: config.download.concurrentPieceCount,

@@ -2,8 +2,7 @@ import type { ParentPieces } from '../protocol/generated/damselfly/scheduler/v1/
 import type { Peer } from './peer.js'
 
 /**
- * Tells running children which pieces their parents finished, and fetching seed peers which of
- * their pieces left the swarm with a peer. What one turn of the event loop
+ * Tells running children which pieces their parents finished. What one turn of the event loop
  * brings (a batch of reports, several parents' reports) goes to each child as one
  * `pieces_available`, with the digests of the pieces that child was not sent before: a swarm
  * then costs the scheduler a message per child per turn, not one per piece per child.
@@ -40,22 +39,6 @@ export class PieceAnnouncer {
     this.components.defer(() => {
       this.flush()
     })
-  }
-
-  /**
-   * `leaving` is about to leave its task: tells each seed peer fetching the task which of its
-   * pieces had no copy in the swarm but that one (`pieces_lost`), so the seed, which sends each
-   * piece once before any twice, sends them again first instead of after every other piece.
-   */
-  leaving(leaving: Peer): void {
-    if (leaving.host.seed || leaving.finishedPieces.size === 0) return
-    const seeds = leaving.task.fetchingSeedPeers()
-    if (seeds.length === 0) return
-    const lost = leaving.task.piecesOnlyWith(leaving)
-    for (const seed of seeds) {
-      const pieceNumbers = lost.filter((number) => seed.finishedPieces.has(number))
-      if (pieceNumbers.length > 0) seed.stream?.write({ response: { $case: 'piecesLost', value: { pieceNumbers } } })
-    }
   }
 
   /**

@@ -35,8 +35,6 @@ export class ResourceStore {
       logger: Logger
       /** A host joined or was forgotten (the manager hears of the scheduler's hosts on such a change). */
       onHostsChanged?: () => void
-      /** A peer is about to be forgotten; its task still lists it. */
-      onPeerLeaving?: (peer: Peer) => void
     },
     private readonly init: ResourceStoreInit,
   ) {}
@@ -137,7 +135,6 @@ export class ResourceStore {
     if (peer === undefined) return
     peer.state = peer.state === 'failed' ? 'failed' : 'left'
     peer.stream = undefined
-    this.components.onPeerLeaving?.(peer)
     this.peers.delete(peerId)
     peer.host.peerIds.delete(peerId)
     peer.task.removePeer(peerId, this.components.clock.nowMs())

@@ -72,41 +72,6 @@ describe('SchedulerCore: the scheduler without a transport', TEST, () => {
     await scheduler.stop()
   })
 
-  it('tells a fetching seed peer which of its pieces left the swarm with a peer, and nobody else', TEST, async () => {
-    const { core: scheduler, runDeferred } = core()
-    const sinks = new Map<string, RecordingSink<AnnouncePeerResponse>>()
-    for (const id of ['seed', 'host-b', 'host-c']) scheduler.announceHost({ host: { ...HOST, id, hostname: id, seed: id === 'seed' }, report: undefined }, new RecordingSink<AnnounceHostResponse>())
-    const join = async (hostId: string, peerId: string): Promise<Awaited<ReturnType<SchedulerCore['register']>>> => {
-      const sink = new RecordingSink<AnnouncePeerResponse>()
-      sinks.set(peerId, sink)
-      return scheduler.register(register(hostId, peerId), sink)
-    }
-    const finished = (numbers: number[], parentPeerId: string): AnnouncePeerRequest['request'] =>
-      ({ $case: 'piecesFinished', value: { pieces: numbers.map((number) => ({ piece: piece(number), parentPeerId, costMs: 1, content: Buffer.alloc(0) })) } })
-    const seed = await join('seed', 's')
-    assert.deepEqual(answers(sinks.get('s')!), ['registered', 'needBackToSource'])
-    scheduler.handle(seed, request('seed', 's', { $case: 'backToSourceStarted', value: { contentLength: 16, contentLengthKnown: true, pieceLength: 4 } }))
-    scheduler.handle(seed, request('seed', 's', finished([0, 1, 2], '')))
-    const b = await join('host-b', 'b')
-    scheduler.handle(b, request('host-b', 'b', finished([0, 1], 's')))
-    const c = await join('host-c', 'c')
-    scheduler.handle(c, request('host-c', 'c', finished([1], 'b')))
-    runDeferred()
-    const before = sinks.get('s')!.messages.length
-
-    scheduler.leaveHost(b.hostId)
-    const told = sinks.get('s')!.messages.slice(before).map((message) => message.response)
-    assert.deepEqual(told, [{ $case: 'piecesLost', value: { pieceNumbers: [0] } }], 'piece 1 is still with c')
-    assert.ok(!answers(sinks.get('c')!).includes('piecesLost'), 'only seed peers hear of lost pieces')
-
-    scheduler.handle(seed, request('seed', 's', finished([3], '')))
-    scheduler.handle(seed, request('seed', 's', { $case: 'peerFinished', value: { contentLength: 16, pieceCount: 4 } }))
-    const afterFinish = sinks.get('s')!.messages.length
-    scheduler.leaveHost(c.hostId)
-    assert.equal(sinks.get('s')!.messages.length, afterFinish, 'a seed that has the whole task sends each piece by its counts alone')
-    await scheduler.stop()
-  })
-
   it('refuses a report that names another peer, and a second register', TEST, async () => {
     const { core: scheduler } = core()
     scheduler.announceHost({ host: { ...HOST, id: 'host-a', hostname: 'host-a' }, report: undefined }, new RecordingSink<AnnounceHostResponse>())

@@ -87,16 +87,8 @@ export class SchedulerCore {
     const defer = options.defer ?? ((run: () => void) => setImmediate(run))
     const cluster = new ClusterSettings({ logger: logger.child({ component: 'cluster-config' }) }, settings)
     this.cluster = cluster
-    const announcer = new PieceAnnouncer({ defer })
     this.store = new ResourceStore(
-      {
-        clock,
-        logger: logger.child({ component: 'resources' }),
-        ...(options.onHostsChanged === undefined ? {} : { onHostsChanged: options.onHostsChanged }),
-        onPeerLeaving: (peer) => {
-          announcer.leaving(peer)
-        },
-      },
+      { clock, logger: logger.child({ component: 'resources' }), ...(options.onHostsChanged === undefined ? {} : { onHostsChanged: options.onHostsChanged }) },
       { peerTtlMs: settings.gc.peerTTL, taskTtlMs: settings.gc.taskTTL, hostTtlMs: settings.gc.hostTTL },
     )
     this.metrics = new SchedulerMetrics(options.registry ?? new Registry(), {
@@ -133,7 +125,7 @@ export class SchedulerCore {
     )
     this.peerLogger = logger.child({ component: 'peers' })
     this.events = new PeerEvents(
-      { store: this.store, runner: this.runner, announcer, metrics: this.metrics, logger: this.peerLogger, recorder: this.recorder, clock },
+      { store: this.store, runner: this.runner, announcer: new PieceAnnouncer({ defer }), metrics: this.metrics, logger: this.peerLogger, recorder: this.recorder, clock },
       {
         offers: {
           get maxParents() {

@@ -281,28 +281,6 @@ export class Task {
     return false
   }
 
-  /**
-   * The pieces `leaving` holds that no other peer of this task holds but those on seed hosts:
-   * with it, every copy the swarm made of them goes. Looks at the other peers only until each
-   * such piece is found on one, so a widely held piece costs a few lookups.
-   */
-  piecesOnlyWith(leaving: Peer): number[] {
-    if (leaving.host.seed) return []
-    const alone = new Set(leaving.finishedPieces)
-    for (const peer of this.peers.values()) {
-      if (alone.size === 0) break
-      if (peer === leaving || peer.host.seed || peer.finishedPieces.size === 0) continue
-      for (const number of alone) if (peer.finishedPieces.has(number)) alone.delete(number)
-    }
-    return [...alone]
-  }
-
-  /** Peers on trusted seed hosts fetching this task right now with their stream open: the ones that super-seed it. */
-  fetchingSeedPeers(): Peer[] {
-    return [...this.seedPeers].filter((peer) =>
-      peer.host.seed && peer.connected && !this.distrustedHosts.has(peer.hostId) && (peer.state === 'back-to-source' || peer.state === 'running'))
-  }
-
   /** True when a peer on a trusted seed host is downloading or holds this task. */
   get hasSeedPeer(): boolean {
     for (const peer of this.seedPeers) {

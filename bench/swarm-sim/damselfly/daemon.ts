@@ -135,7 +135,7 @@ export class Daemon {
     this.held.set(task.taskId, held)
     const { config } = this.init
     const download = new TaskDownload(
-      { ...this.components, held, sourceSlots: this.sourceSlots, ownUploads: this.uploads },
+      { ...this.components, held, sourceSlots: this.sourceSlots },
       {
         host: this.init.sim.id,
         origin: this.init.origin,

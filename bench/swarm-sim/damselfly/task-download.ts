@@ -85,8 +85,6 @@ export class TaskDownload {
       readonly held: HeldPieces
       readonly sourceSlots: SourceSlots
       readonly uploadServerAt: (ip: string) => UploadServer | undefined
-      /** This host's own upload server: a seed peer's takes the scheduler's `pieces_lost`. */
-      readonly ownUploads?: UploadServer | undefined
       readonly random: Random
       readonly progress: RunProgress
       readonly trace?: PieceTrace | undefined
@@ -125,11 +123,6 @@ export class TaskDownload {
   private answered(response: AnnouncePeerResponse): void {
     const answer = parseSchedulerAnswer(response)
     if (answer === undefined) return
-    if (answer.kind === 'pieces-lost') {
-      // As PeerSession hands it to the daemon's upload server, whatever the download's phase.
-      this.components.ownUploads?.piecesLost(this.init.task.taskId, answer.pieceNumbers)
-      return
-    }
     switch (this.phase) {
       case 'registering':
         this.cancelTimer()

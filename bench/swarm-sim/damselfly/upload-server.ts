@@ -118,12 +118,6 @@ export class UploadServer {
     network.message(request.child, this.init.host, () => loop.after(random() * this.init.processingMs, () => this.serve(request)))
   }
 
-  /** The scheduler's `pieces_lost` for a task this seed peer fetches, as the daemon's upload server takes it. */
-  piecesLost(taskId: TaskId, numbers: readonly number[]): void {
-    const held = this.components.held(taskId)
-    if (held !== undefined) this.spread?.lost(held, numbers)
-  }
-
   /** The host leaves: every request not answered breaks, as its connection does; transfers end with the network's removal of the host. */
   close(): void {
     this.closed = true

@@ -37,8 +37,6 @@ export class PeerPhase implements DownloadPhase {
       if (address === undefined) return { complete: false, task: existing }
       const hostId = this.peers.hostId()
       const session = pool.openPeerSession(address, { hostId, taskId, peerId: newPeerId(hostId) }, log)
-      const { piecesLost } = this.peers
-      if (piecesLost !== undefined) session.onPiecesLost = (numbers) => piecesLost(taskId, numbers)
       session.register({
         download: { ...request, filteredQueryParams: init.filteredQueryParams },
         heldPieces: existing === undefined ? [] : [...existing.pieces()],

@@ -44,8 +44,6 @@ export interface PeerComponents {
   readonly pieces: PieceClient
   /** This host's identity: it signs requests to parents that serve without TLS. Undefined with --insecure. */
   readonly identity?: LocalIdentity | undefined
-  /** On a seed peer: the scheduler's `pieces_lost` for a task, for the upload server (UploadServer.piecesLost). */
-  readonly piecesLost?: ((taskId: TaskId, pieceNumbers: readonly number[]) => void) | undefined
 }
 
 export interface TaskDownloadInit {

@@ -156,18 +156,6 @@ describe('PeerSession: the protocol at the edge', TEST, () => {
     assert.equal(await peer.next(signal, 0), undefined)
   })
 
-  it('hands pieces_lost to its listener as it arrives, never to the download', TEST, async () => {
-    const { stream, peer } = session()
-    const lost: Array<readonly number[]> = []
-    stream.emit('data', { response: { $case: 'piecesLost', value: { pieceNumbers: [1] } } } satisfies AnnouncePeerResponse)
-    peer.onPiecesLost = (numbers) => lost.push(numbers)
-    stream.emit('data', { response: { $case: 'piecesLost', value: { pieceNumbers: [2, 3] } } } satisfies AnnouncePeerResponse)
-    stream.emit('data', { response: { $case: 'needBackToSource', value: { reason: 'no parent' } } } satisfies AnnouncePeerResponse)
-    assert.deepEqual(lost, [[2, 3]], 'a notice before anyone listens is dropped: the seed sends by its counts alone')
-    assert.deepEqual(await peer.next(new AbortController().signal, 1_000), { kind: 'back-to-source', reason: 'no parent' })
-    assert.equal(await peer.next(new AbortController().signal, 0), undefined)
-  })
-
   it('stops listening to a scheduler that sends a malformed answer, so the download goes on without it', TEST, async () => {
     const { stream, peer } = session()
     stream.emit('data', {

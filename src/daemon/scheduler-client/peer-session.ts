@@ -82,8 +82,6 @@ export class PeerSession {
   private readonly reports: ReportBatcher<PieceReport>
   private waiter: (() => void) | undefined
   private ended = false
-  /** Told of each `pieces_lost` as it arrives (a seed peer's download sets it); never queued for {@link PeerSession.next}. */
-  onPiecesLost: ((pieceNumbers: readonly number[]) => void) | undefined
 
   constructor(
     private readonly components: {
@@ -114,8 +112,7 @@ export class PeerSession {
       if (this.ended) return
       try {
         const answer = parseSchedulerAnswer(message)
-        if (answer?.kind === 'pieces-lost') this.onPiecesLost?.(answer.pieceNumbers)
-        else if (answer !== undefined) this.queue.push(answer)
+        if (answer !== undefined) this.queue.push(answer)
       } catch (error) {
         // A scheduler that sends what cannot be checked is not listened to any more: the download goes on without it.
         logger.warn({ scheduler: address, err: error }, 'the scheduler sent a malformed answer; leaving it')

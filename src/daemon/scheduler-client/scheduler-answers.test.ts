@@ -57,7 +57,6 @@ describe('parseSchedulerAnswer', TEST, () => {
       [{ response: { $case: 'scheduleFailed', value: { reason: 'priority 2' } } }, { kind: 'schedule-failed', reason: 'priority 2' }],
       [{ response: { $case: 'sourceFailed', value: { code: 'SOURCE_STATUS', sourceStatus: 404, reason: 'x'.repeat(5000) } } },
         { kind: 'source-failed', code: 'SOURCE_STATUS', sourceStatus: 404, reason: 'x'.repeat(1000) }],
-      [{ response: { $case: 'piecesLost', value: { pieceNumbers: [4, 9] } } }, { kind: 'pieces-lost', pieceNumbers: [4, 9] }],
     ]
     for (const [message, expected] of cases) assert.deepEqual(parseSchedulerAnswer(message), expected, JSON.stringify(message.response?.$case))
   })

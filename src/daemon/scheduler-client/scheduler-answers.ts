@@ -58,15 +58,6 @@ export type SchedulerAnswer =
   /** The origin's final answer to a seed that asked it the same; relayed-source-failure.ts reads it. */
   | { readonly kind: 'source-failed'; readonly code: string; readonly sourceStatus: number; readonly reason: string }
 
-/**
- * Not an answer to the download but a notice for this host's upload server: pieces a seed peer
- * holds whose every other copy left the swarm (see PieceSpread.lost). PeerSession hands it on.
- */
-export interface PiecesLost {
-  readonly kind: 'pieces-lost'
-  readonly pieceNumbers: readonly number[]
-}
-
 const MAX_ID_LENGTH = 512
 const MAX_TEXT_LENGTH = 1000
 const SHA256_HEX = /^[0-9a-f]{64}$/
@@ -132,7 +123,7 @@ function taskLengths(info: TaskInfo | undefined): TaskLengths | undefined {
  * answer this daemon does not know (from a newer scheduler), which it ignores. Throws
  * INVALID_ARGUMENT for a malformed one: the session then stops listening to that scheduler.
  */
-export function parseSchedulerAnswer(message: AnnouncePeerResponse): SchedulerAnswer | PiecesLost | undefined {
+export function parseSchedulerAnswer(message: AnnouncePeerResponse): SchedulerAnswer | undefined {
   const response = message.response
   switch (response?.$case) {
     case undefined:
@@ -171,7 +162,5 @@ export function parseSchedulerAnswer(message: AnnouncePeerResponse): SchedulerAn
       return { kind: 'schedule-failed', reason: text(response.value.reason) }
     case 'sourceFailed':
       return { kind: 'source-failed', code: text(response.value.code), sourceStatus: response.value.sourceStatus, reason: text(response.value.reason) }
-    case 'piecesLost':
-      return { kind: 'pieces-lost', pieceNumbers: pieceNumbers(response.value.pieceNumbers, 'a lost piece\'s number') }
   }
 }

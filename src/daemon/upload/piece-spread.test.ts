@@ -19,21 +19,6 @@ describe('PieceSpread', TEST, () => {
     assert.equal(spread.claim(task, 1), 'send')
   })
 
-  it('sends a piece whose copies the scheduler says were lost before pieces that went out once', TEST, () => {
-    const spread = new PieceSpread({ uploadsPerTask: 10 })
-    const task = { finishedPieceCount: 3, complete: false }
-    for (const number of [0, 1]) {
-      assert.equal(spread.claim(task, number), 'send')
-      spread.finished(task, number, true)
-    }
-    assert.equal(spread.claim(task, 0), 'defer', 'piece 2 has not gone out')
-    spread.lost(task, [0, 2])
-    assert.equal(spread.claim(task, 0), 'send', 'the only child that had piece 0 left the swarm')
-    assert.equal(spread.claim(task, 1), 'defer', 'piece 1 still has its copy, and piece 2 none yet')
-    spread.lost({ finishedPieceCount: 1, complete: false }, [0])
-    assert.equal(spread.claim(task, 0), 'defer', 'another task\'s loss moves nothing here')
-  })
-
   it('counts only the pieces the seed holds: a seed still fetching serves what it has', TEST, () => {
     const spread = new PieceSpread({ uploadsPerTask: 10 })
     const task = { finishedPieceCount: 1, complete: false }

@@ -60,19 +60,6 @@ export class PieceSpread {
     if (!delivered && count > 0) this.move(served, number, count, count - 1)
   }
 
-  /**
-   * The scheduler says every copy the swarm had of these pieces left with a peer: each counts one
-   * time out fewer, so a piece sent once and lost goes out again before pieces sent once.
-   */
-  lost(task: SpreadTask, numbers: readonly number[]): void {
-    const served = this.served.get(task)
-    if (served === undefined) return
-    for (const number of numbers) {
-      const count = served.counts.get(number) ?? 0
-      if (count > 0) this.move(served, number, count, count - 1)
-    }
-  }
-
   /** Whether another task being fetched holds a piece that has not gone out. */
   private firstCopiesWaiting(task: SpreadTask): boolean {
     for (const other of this.fetching) {

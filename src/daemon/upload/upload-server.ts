@@ -7,7 +7,7 @@ import type { Logger } from '../../common/logger.js'
 import type { Startable } from '../../common/startable.js'
 import type { TokenBucket } from '../../common/token-bucket.js'
 import { DamselflyError } from '../../protocol/damselfly-error.js'
-import { isTaskId, type TaskId } from '../../protocol/ids.js'
+import { isTaskId } from '../../protocol/ids.js'
 import { piecesCovering } from '../../protocol/piece.js'
 import type { ContentStore } from '../../storage/content-store.js'
 import type { DaemonMetrics } from '../daemon-metrics.js'
@@ -70,12 +70,6 @@ export class UploadServer implements Startable {
   /** Piece responses being sent right now: the host's upload load for the scheduler. */
   get activeUploads(): number {
     return this.uploading
-  }
-
-  /** The scheduler's `pieces_lost` for a task this seed peer fetches: see PieceSpread.lost. */
-  piecesLost(taskId: TaskId, numbers: readonly number[]): void {
-    const task = this.components.store.get(taskId)
-    if (task !== undefined) this.spread?.lost(task, numbers)
   }
 
   /** `host:port` actually bound, once started. */
