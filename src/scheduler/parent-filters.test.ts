@@ -15,7 +15,6 @@ function setup(): { resources: Resources; child: Peer; candidate: Peer } {
   return { resources, child, candidate }
 }
 
-
 /** Makes the child's host a 1 Gbit/s one, and adds a 25 Gbit/s child to its task. */
 function slowChildBesideFastOne(resources: Resources, child: Peer): void {
   resources.host('host-c', {}, { uploadCapacityBytesPerSecond: GBIT })
