@@ -56,6 +56,32 @@ function hopLines(landed: readonly Landing[]): string[] {
   ]
 }
 
+/** Tenths of the run shown by {@link downlinkBusy}. */
+const BUSY_PERIODS = 10
+
+/**
+ * How full a class of hosts' downlinks ran, period by period up to `untilMs`: the bytes their
+ * transfers carried in each (a transfer's bytes spread evenly over its time) over what the links
+ * could have carried. A share well under 100% while pieces were still to come is time those
+ * hosts cannot make up when the content arrives no faster than their links.
+ */
+export function downlinkBusy(landed: readonly Landing[], linkBytesPerMs: number, untilMs: number): number[] {
+  const periodMs = untilMs / BUSY_PERIODS
+  const carried = new Array<number>(BUSY_PERIODS).fill(0)
+  const hosts = new Set<number>()
+  for (const { event } of landed) {
+    hosts.add(event.host)
+    if (event.source.kind !== 'parent') continue
+    const startMs = event.source.sendingMs
+    const bytesPerMs = event.bytes / Math.max(event.atMs - startMs, Number.EPSILON)
+    for (let period = Math.floor(startMs / periodMs); period < BUSY_PERIODS && period * periodMs < event.atMs; period++) {
+      const overlapMs = Math.min(event.atMs, (period + 1) * periodMs) - Math.max(startMs, period * periodMs)
+      carried[period]! += bytesPerMs * Math.max(0, overlapMs)
+    }
+  }
+  return carried.map((bytes) => bytes / (hosts.size * linkBytesPerMs * periodMs))
+}
+
 /** The report: the seeds' fetch, then per class of downlink the lag, depth and hops; and one piece's spread when asked. */
 export function traceReport(scenario: Scenario, events: readonly PieceLanded[], options: { readonly piece?: number | undefined } = {}): string {
   const all = landings(events)
@@ -80,6 +106,9 @@ export function traceReport(scenario: Scenario, events: readonly PieceLanded[], 
     lines.push(`- last piece landed: ${spread([...finishMs.values()])}`)
     lines.push(`- a piece's lag after it first landed anywhere: ${spread(lag)}`)
     lines.push(`- its depth (parent transfers from the origin): ${spread(mine.map(({ depth }) => depth), (value) => (value === undefined ? '-' : String(value)))}`)
+    const lastMs = Math.max(...finishMs.values())
+    const busy = downlinkBusy(mine, downBytesPerMs, lastMs).map((share) => `${Math.round(share * 100)}%`)
+    lines.push(`- downlinks busy, by tenths of the time to the class's last piece (${ms(lastMs / BUSY_PERIODS)} each): ${busy.join(' ')}`)
     lines.push(...hopLines(mine))
   }
 

@@ -247,7 +247,7 @@ export class ParentDownload {
     const { trace } = this.components
     if (trace !== undefined && fetch.transfer !== undefined && fetch.sendingMs !== undefined) {
       const source = { kind: 'parent', parentHost: fetch.transfer.from, requestedMs: fetch.startedMs, sendingMs: fetch.sendingMs } as const
-      trace.landed({ host: this.init.host, taskId: task.taskId, number, atMs: now, source })
+      trace.landed({ host: this.init.host, taskId: task.taskId, number, bytes: range.length, atMs: now, source })
     }
     this.choice.stored(number, fetch.parent, range.length, costMs)
     this.lastProgressMs = now

@@ -17,6 +17,8 @@ export interface PieceLanded {
   readonly host: number
   readonly taskId: TaskId
   readonly number: number
+  /** The piece's length. */
+  readonly bytes: number
   readonly atMs: number
   readonly source: PieceSource
 }

@@ -162,7 +162,7 @@ export class SourceFetch {
     const { task } = this.init
     const range = catalog.range(task, number)
     held.add(number)
-    this.components.trace?.landed({ host: this.init.host, taskId: task.taskId, number, atMs: this.components.loop.nowMs, source: { kind: 'origin' } })
+    this.components.trace?.landed({ host: this.init.host, taskId: task.taskId, number, bytes: range.length, atMs: this.components.loop.nowMs, source: { kind: 'origin' } })
     this.components.progress.addFromOrigin(this.init.host, range.length)
     session?.reportPiece({ piece: { number, offset: range.offset, length: range.length, digest: catalog.digest(task, number) }, parentPeerId: undefined, costMs })
   }
