@@ -4,8 +4,9 @@
  * are shared code (PieceChoice, PieceSpread, PeerSession with its report batching, sourceRuns)
  * and its loop where it is I/O (damselfly/*.ts say how each part mirrors the daemon).
  */
-import { DAEMON_DEFAULTS, daemonConfigSchema, type DaemonConfig } from '../../src/daemon/config.js'
+import type { DaemonConfig } from '../../src/daemon/config.js'
 import type { SchedulerSettings } from '../../src/scheduler/config.js'
+import { daemonConfigWith, type DaemonSettings } from './daemon-settings.js'
 import { Daemon } from './damselfly/daemon.js'
 import type { PieceTrace } from './damselfly/piece-trace.js'
 import { SchedulerHost } from './damselfly/scheduler-host.js'
@@ -36,13 +37,16 @@ const LIMIT_MARGIN_MS = 120_000
 export interface DamselflyOptions {
   /** The scheduler config's `scheduler` block where it differs from the defaults (durations in ms). */
   readonly schedulerSettings?: Partial<SchedulerSettings>
+  /** The daemon's numeric settings where they differ from the defaults, by path (`download.concurrentPieceCount`). */
+  readonly daemonSettings?: DaemonSettings
   /** Told of every piece every daemon gets (bench/swarm-sim/trace.ts). */
   readonly trace?: PieceTrace
 }
 
 /** Damselfly with the scheduler's and the daemon's default config but for `options`. */
 export function damselflyWith(options: DamselflyOptions): Swarm {
-  return { name: 'damselfly', run: (scenario, loop, network) => runDamselfly(scenario, loop, network, daemonConfigSchema.parse(DAEMON_DEFAULTS), options) }
+  const config = daemonConfigWith(options.daemonSettings ?? {})
+  return { name: 'damselfly', run: (scenario, loop, network) => runDamselfly(scenario, loop, network, config, options) }
 }
 
 export const damselfly: Swarm = damselflyWith({})

@@ -3,9 +3,9 @@
  * models and leaves out, and the run's tables. Method sentences describe the code; sentences
  * about results are computed from the run's own figures.
  */
-import { DAEMON_DEFAULTS, daemonConfigSchema } from '../../src/daemon/config.js'
 import { formatBytes } from '../../src/common/units.js'
 import { DEFAULT_SCHEDULER_SETTINGS, type SchedulerSettings } from '../../src/scheduler/config.js'
+import { daemonConfigWith, type DaemonSettings } from './daemon-settings.js'
 import { runReport, summaryTable, swarmFigures, ratio, type RunOutcome } from './report.js'
 import { CHART_FILE, DEFAULTS, RUN_LINE } from './run-options.js'
 import { SCENARIO_DESCRIPTIONS, SCENARIO_NAMES } from './scenario-catalog.js'
@@ -19,12 +19,14 @@ export interface DocContext {
   readonly elapsedMs: number
   /** The scheduler settings the run changed (`--scheduler`). */
   readonly schedulerSettings: Partial<SchedulerSettings>
+  /** The daemon settings the run changed (`--daemon`). */
+  readonly daemonSettings: DaemonSettings
 }
 
 function preamble(context: DocContext): string[] {
   return [
     `Run it: \`${RUN_LINE}\` (default matrix: N = ${DEFAULTS.hosts} × ${DEFAULTS.sizes}, every scenario, both swarms; ` +
-      '`--hosts`, `--sizes`, `--scenarios`, `--swarms`, `--also scenario:N:size`, `--seed`; `--validate` for the comparison with the testbed; ' +
+      '`--hosts`, `--sizes`, `--scenarios`, `--swarms`, `--also scenario:N:size`, `--seed`; `--scheduler key=value` and `--daemon path=value` change settings; `--validate` for the comparison with the testbed; ' +
       '`--no-docs` leaves this file alone). Nothing to build: it runs the TypeScript sources in one process.',
     '',
     `Measured ${context.measuredAt.toISOString()} on ${context.machine}; the run took ${Math.round(context.elapsedMs / 60_000)} minutes of wall time.`,
@@ -35,10 +37,11 @@ function preamble(context: DocContext): string[] {
 }
 
 /** What the simulator is, in bullets: the model and each simplification, with the values the code uses. */
-export function howBullets(changed: Partial<SchedulerSettings>): string[] {
-  const daemon = daemonConfigSchema.parse(DAEMON_DEFAULTS)
+export function howBullets(changed: Partial<SchedulerSettings>, daemonChanged: DaemonSettings): string[] {
+  const daemon = daemonConfigWith(daemonChanged)
   const scheduler = { ...DEFAULT_SCHEDULER_SETTINGS, ...changed }
   const which = Object.keys(changed).length === 0 ? 'its default settings' : `its default settings but for ${JSON.stringify(changed)}`
+  const daemonWhich = Object.keys(daemonChanged).length === 0 ? 'the daemon\'s default config' : `the daemon's default config but for ${JSON.stringify(daemonChanged)}`
   return [
     'How:',
     '',
@@ -59,8 +62,8 @@ export function howBullets(changed: Partial<SchedulerSettings>): string[] {
     `- Damselfly (damselfly.ts, damselfly/): the real \`SchedulerCore\` with ${which} (candidateParentLimit ` +
       `${scheduler.candidateParentLimit}, filterParentLimit ${scheduler.filterParentLimit}, retryInterval ${scheduler.retryInterval} ms, ` +
       `backToSourceCount ${scheduler.backToSourceCount}, seedWaitTimeout ${scheduler.seedWaitTimeout} ms) on a host of its own, on the simulated clock, ` +
-      'without identities (no capabilities: the daemons\' TLS and signatures cost nothing here). Each host runs a simulated dfdaemon with the daemon\'s ' +
-      `default config: it announces its host (upload limit ${daemon.upload.concurrentLimit}, current uploads, its uplink's rate as its upload capacity) every ${daemon.scheduler.announceInterval} ms, ` +
+      'without identities (no capabilities: the daemons\' TLS and signatures cost nothing here). Each host runs a simulated dfdaemon with ' +
+      `${daemonWhich}: it announces its host (upload limit ${daemon.upload.concurrentLimit}, current uploads, its uplink's rate as its upload capacity) every ${daemon.scheduler.announceInterval} ms, ` +
       'registers a peer per task through the real PeerSession (its messages and its report batching: 5 ms or 32 pieces), follows the decision as ' +
       'peer-phase.ts does, and downloads with the daemon\'s own PieceChoice (src/daemon/download/piece-choice.ts: rarest first with random ties, ' +
       `${daemon.download.concurrentPieceCount} pieces in flight, least loaded then fastest parent, any parent but a seed asked for at most its even share of those slots, ` +
@@ -114,7 +117,7 @@ export function docSection(outcomes: readonly RunOutcome[], context: DocContext)
   const swarms = [...new Set(outcomes.flatMap((outcome) => outcome.runs.map((run) => run.swarm)))]
   return [
     ...preamble(context),
-    ...howBullets(context.schedulerSettings),
+    ...howBullets(context.schedulerSettings, context.daemonSettings),
     `![last host over the lower bound against N, Damselfly and the BitTorrent-like baseline](${CHART_FILE})`,
     '',
     ...targets(outcomes),
@@ -136,7 +139,7 @@ export function validationSection(rows: readonly ValidationRow[], figures: Testb
       'link, every link at the tc rate both ways, 0.05 ms per veth hop, payload at 1448/1514 of the rate (tc counts whole frames). ' +
       figures.provenance.notes,
     '',
-    ...howBullets(context.schedulerSettings),
+    ...howBullets(context.schedulerSettings, context.daemonSettings),
     validationTable(rows),
     '',
     `${passed} of ${rows.length} runs came within ${Math.round(VALIDATION_TOLERANCE * 100)}% of the testbed on both the last and the median host.`,

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util'
 import { parseBytes } from '../../src/common/units.js'
 import { DEFAULT_SCHEDULER_SETTINGS, schedulerSettingsSchema, type SchedulerSettings } from '../../src/scheduler/config.js'
 import { commaList, DEFAULT_DOC_PATH, exitOnProblems, isOneOf } from '../support/options.js'
+import { daemonConfigWith, type DaemonSettings } from './daemon-settings.js'
 import { SCENARIO_NAMES, SWARM_NAMES, type ScenarioName, type SwarmName } from './scenario-catalog.js'
 
 export const RUN_LINE = 'node --import tsx bench/swarm-sim/run.ts'
@@ -22,6 +23,8 @@ const USAGE = `usage: ${RUN_LINE} [options]
   --seed        seed value of every random choice (default ${DEFAULTS.seed})
   --scheduler   Damselfly's scheduler settings over the defaults, comma-separated key=value with numbers
                 (milliseconds for durations), e.g. candidateParentLimit=8,retryInterval=200
+  --daemon      the simulated daemons' numeric settings over the defaults, comma-separated path=value,
+                e.g. download.concurrentPieceCount=16,seedPeer.taskUploadLimit=4
   --validate    instead: the testbed's scenarios (N = 4, 8, 16 x 64 MiB at 20mbit), compared with
                 bench/swarm-sim/testbed-figures.json
   --doc         the markdown file whose section to replace, ${CHART_FILE} beside it (default docs/benchmarks.md)
@@ -40,6 +43,8 @@ export interface SimOptions {
   readonly seed: number
   /** The scheduler settings a run changes (empty: the defaults). */
   readonly schedulerSettings: Partial<SchedulerSettings>
+  /** The daemon settings a run changes, by path (empty: the defaults). */
+  readonly daemonSettings: DaemonSettings
   readonly validate: boolean
   /** Where the section goes; undefined with --no-docs. */
   readonly docPath: string | undefined
@@ -91,6 +96,7 @@ export function parseOptions(args: readonly string[]): SimOptions {
       also: { type: 'string', default: '' },
       seed: { type: 'string', default: DEFAULTS.seed },
       scheduler: { type: 'string', default: '' },
+      daemon: { type: 'string', default: '' },
       validate: { type: 'boolean', default: false },
       doc: { type: 'string', default: DEFAULT_DOC_PATH },
       'no-docs': { type: 'boolean', default: false },
@@ -129,6 +135,15 @@ export function parseOptions(args: readonly string[]): SimOptions {
   if (!checked.success || unknownKeys.length > 0) {
     problems.push(`--scheduler: ${unknownKeys.length > 0 ? `no such setting: ${unknownKeys.join(', ')}` : checked.error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ') ?? ''}`)
   }
+  const daemonSettings = Object.fromEntries(commaList(values.daemon).map((pair) => {
+    const [path = '', value = ''] = pair.split('=')
+    return [path, Number(value)]
+  }))
+  try {
+    daemonConfigWith(daemonSettings)
+  } catch (error) {
+    problems.push(`--daemon: ${(error as Error).message}`)
+  }
   exitOnProblems(problems, USAGE)
   const matrix = scenarios.filter(isScenarioName).flatMap((scenario) => sizesBytes.flatMap((sizeBytes) => hosts.map((count) => ({ scenario, hosts: count, sizeBytes }))))
   return {
@@ -136,6 +151,7 @@ export function parseOptions(args: readonly string[]): SimOptions {
     swarms: swarms.filter(isSwarmName),
     seed,
     schedulerSettings,
+    daemonSettings,
     validate: values.validate,
     docPath: values['no-docs'] ? undefined : resolve(values.doc),
   }

@@ -111,7 +111,7 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2))
   const startedMs = performance.now()
   const context = (): DocContext => ({
-    args: process.argv.slice(2), measuredAt: new Date(), machine: machineLine(), elapsedMs: performance.now() - startedMs, schedulerSettings: options.schedulerSettings,
+    args: process.argv.slice(2), measuredAt: new Date(), machine: machineLine(), elapsedMs: performance.now() - startedMs, schedulerSettings: options.schedulerSettings, daemonSettings: options.daemonSettings,
   })
   if (options.validate) {
     const { rows, section } = await runValidation(options)

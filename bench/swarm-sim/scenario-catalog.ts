@@ -2,6 +2,7 @@
 import type { SchedulerSettings } from '../../src/scheduler/config.js'
 import { bittorrent } from './bittorrent.js'
 import { damselflyWith } from './damselfly.js'
+import type { DaemonSettings } from './daemon-settings.js'
 import {
   equalLinks, GBIT, heterogeneousLinks, imageLayers, leavingHosts, slowTail, spreadArrivals, type Scenario, type Swarm,
 } from './scenario.js'
@@ -43,7 +44,7 @@ export function buildScenario(name: ScenarioName, options: { hosts: number; size
 export const SWARM_NAMES = ['damselfly', 'bittorrent'] as const
 export type SwarmName = (typeof SWARM_NAMES)[number]
 
-/** A swarm by name; Damselfly's scheduler with `schedulerSettings` over its defaults. */
-export function buildSwarm(name: SwarmName, options: { schedulerSettings: Partial<SchedulerSettings> }): Swarm {
-  return name === 'damselfly' ? damselflyWith({ schedulerSettings: options.schedulerSettings }) : bittorrent
+/** A swarm by name; Damselfly's scheduler and daemons with `schedulerSettings` and `daemonSettings` over their defaults. */
+export function buildSwarm(name: SwarmName, options: { schedulerSettings: Partial<SchedulerSettings>; daemonSettings: DaemonSettings }): Swarm {
+  return name === 'damselfly' ? damselflyWith({ schedulerSettings: options.schedulerSettings, daemonSettings: options.daemonSettings }) : bittorrent
 }
