@@ -84,6 +84,14 @@ export function seedOption(text: string, problems: string[]): number {
   return seed
 }
 
+/** `key=value,key=value` with numeric values; a value that is no number stays NaN for the settings' schema to refuse. */
+function numericSettings(text: string): Record<string, number> {
+  return Object.fromEntries(commaList(text).map((pair) => {
+    const [key = '', value = ''] = pair.split('=')
+    return [key, Number(value)]
+  }))
+}
+
 /** Parses `args` (process.argv after the script); prints usage and exits on --help or any problem. */
 export function parseOptions(args: readonly string[]): SimOptions {
   const { values } = parseArgs({
@@ -126,19 +134,13 @@ export function parseOptions(args: readonly string[]): SimOptions {
     return [{ scenario, hosts: hostCount(count, '--also'), sizeBytes: size(sizeText, '--also') }]
   })
   const seed = seedOption(values.seed, problems)
-  const schedulerSettings = Object.fromEntries(commaList(values.scheduler).map((pair) => {
-    const [key = '', value = ''] = pair.split('=')
-    return [key, Number(value)]
-  })) as Partial<SchedulerSettings>
+  const schedulerSettings = numericSettings(values.scheduler) as Partial<SchedulerSettings>
   const checked = schedulerSettingsSchema.safeParse({ ...DEFAULT_SCHEDULER_SETTINGS, ...schedulerSettings })
   const unknownKeys = Object.keys(schedulerSettings).filter((key) => !(key in DEFAULT_SCHEDULER_SETTINGS))
   if (!checked.success || unknownKeys.length > 0) {
     problems.push(`--scheduler: ${unknownKeys.length > 0 ? `no such setting: ${unknownKeys.join(', ')}` : checked.error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ') ?? ''}`)
   }
-  const daemonSettings = Object.fromEntries(commaList(values.daemon).map((pair) => {
-    const [path = '', value = ''] = pair.split('=')
-    return [path, Number(value)]
-  }))
+  const daemonSettings = numericSettings(values.daemon)
   try {
     daemonConfigWith(daemonSettings)
   } catch (error) {

@@ -79,7 +79,7 @@ export function downlinkBusy(landed: readonly Landing[], linkBytesPerMs: number,
       carried[period]! += bytesPerMs * Math.max(0, overlapMs)
     }
   }
-  return carried.map((bytes) => bytes / (hosts.size * linkBytesPerMs * periodMs))
+  return carried.map((bytes) => (hosts.size === 0 ? 0 : bytes / (hosts.size * linkBytesPerMs * periodMs)))
 }
 
 /** The report: the seeds' fetch, then per class of downlink the lag, depth and hops; and one piece's spread when asked. */
