@@ -19,9 +19,12 @@ describe('swarm-sim daemon settings', () => {
     assert.equal(daemonConfigWith({}).download.concurrentPieceCount, DAEMON_DEFAULTS.download.concurrentPieceCount)
   })
 
-  it('names every path that is no setting, and a value the daemon would refuse', TEST, () => {
-    assert.throws(() => daemonConfigWith({ 'download.piecesInFlight': 4, upload: 3, 'upload.concurrentLimit.x': 1 }),
-      /^Error: no such daemon setting: download\.piecesInFlight, upload, upload\.concurrentLimit\.x$/)
+  it('names every path that is no setting, and a value the daemon would refuse, as dfdaemon does for its flags', TEST, () => {
+    assert.throws(() => daemonConfigWith({ 'download.piecesInFlight': 4, 'upload.concurrentLimt': 1 }),
+      /^DamselflyError: invalid configuration: download\.piecesInFlight: unknown key; upload\.concurrentLimt: unknown key \(did you mean concurrentLimit\?\)$/)
+    assert.throws(() => daemonConfigWith({ upload: 3 }), /invalid configuration: upload: /)
+    assert.throws(() => daemonConfigWith({ 'upload.concurrentLimit.x': 1 }), /invalid configuration: upload\.concurrentLimit: /)
+    assert.throws(() => daemonConfigWith({ upload: 3, 'upload.concurrentLimit': 2 }), /^Error: daemon setting upload is given a value and also holds upload\.concurrentLimit$/)
     assert.throws(() => daemonConfigWith({ 'download.concurrentPieceCount': 0 }), /download\.concurrentPieceCount/)
   })
 
