@@ -5,7 +5,7 @@ import { lowerBoundMs } from './lower-bound.js'
 import { EventLoop } from './engine.js'
 import { scheduleMembership } from './membership.js'
 import { Network } from './network.js'
-import { equalLinks, GBIT, heterogeneousLinks, imageLayers, leavingHosts, slowTail, spreadArrivals, testbedLike, TESTBED_WIRE_OVERHEAD, type Scenario } from './scenario.js'
+import { equalLinks, GBIT, heterogeneousLinks, imageLayers, leavingHosts, networkOptionsFor, quantumPieceBytes, slowTail, spreadArrivals, testbedLike, TESTBED_WIRE_OVERHEAD, type Scenario } from './scenario.js'
 
 const TEST = { timeout: 5_000 }
 const GIB = 1024 * MIB
@@ -71,6 +71,17 @@ describe('scenario builders', TEST, () => {
     assert.equal(new Set(tasks.map((task) => task.id)).size, 10)
     assert.ok(new Set(tasks.map((task) => task.sizeBytes)).size > 1, 'layers differ in size')
     assert.ok(tasks.every((task) => task.pieceLengthBytes >= MIB))
+  })
+
+  it('sets the network quantum by the smallest whole piece, not a layer shorter than one piece', TEST, () => {
+    const layers = imageLayers({ hosts: 10, sizeBytes: 256 * MIB, rateBitsPerSecond: GBIT })
+    const shortest = Math.min(...layers.tasks.map((task) => task.sizeBytes))
+    assert.ok(shortest < MIB, `seed 1 draws a layer shorter than a piece (${shortest} bytes)`)
+    // 1 MiB on 1 Gbit/s (125,000 bytes per ms), a sixteenth of it.
+    assert.equal(networkOptionsFor(layers).recomputeQuantumMs, MIB / 125_000 / 16)
+    assert.equal(networkOptionsFor(equalLinks({ hosts: 10, sizeBytes: 256 * MIB, rateBitsPerSecond: GBIT })).recomputeQuantumMs, MIB / 125_000 / 16)
+    assert.equal(quantumPieceBytes([{ id: 'a', sizeBytes: 100, pieceLengthBytes: MIB }, { id: 'b', sizeBytes: 300, pieceLengthBytes: MIB }]), 300)
+    assert.equal(quantumPieceBytes([{ id: 'a', sizeBytes: 100, pieceLengthBytes: MIB }, { id: 'b', sizeBytes: 64 * MIB, pieceLengthBytes: 4 * MIB }]), 4 * MIB)
   })
 
   it('models the testbed: one rate everywhere, the seed beside the origin, 1 MiB pieces for 64 MiB, frame overhead', TEST, () => {
