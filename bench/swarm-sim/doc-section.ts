@@ -48,7 +48,7 @@ export function howBullets(changed: Partial<SchedulerSettings>, daemonChanged: D
     '- Engine (bench/swarm-sim/engine.ts): discrete events on simulated milliseconds, in (time, insertion) order, so a run is a function of `--seed` alone; ' +
       'the real scheduler\'s promises settle before simulated time moves on.',
     '- Network (network.ts): each host has an uplink and a downlink; the core never limits. Every transfer is one flow, and flows share links max-min fairly ' +
-      '(progressive filling), recomputed at most once per quantum (a sixteenth of the time the smallest piece takes on the median host\'s downlink: flows start ' +
+      '(progressive filling), recomputed at most once per quantum (a sixteenth of the time the smallest whole piece takes on the median host\'s downlink, a task shorter than one piece aside: flows start ' +
       'at most that late). A transfer starts after the path\'s one-way latency (0.5 ms per host link, so 1 ms host to host); a control message takes that latency ' +
       'and no bandwidth. TCP is not simulated: a flow gets its fair share at once (no slow start, no losses). Queues: in the testbed\'s scenario each link ' +
       'has tc tbf\'s FIFO, which TCP keeps full (100 ms) while the link is saturated, so a message or a piece\'s first byte waits 100 ms in a saturated ' +
