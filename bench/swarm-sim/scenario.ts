@@ -204,9 +204,8 @@ const ALLOCATIONS_PER_PIECE_TIME = 16
  * with the piece time, so allocations per simulated piece stay the same at every size and rate.
  *
  * A task shorter than one piece (an image's small layer) does not set it: its one piece may be a
- * quantum late once per host, while the quantum sets the cost of every allocation of the run. Set
- * by a 53 KB layer, it was a nineteenth of the 1 MiB pieces' and the run took nineteen times the
- * allocations.
+ * quantum late once per host, while the quantum sets how often the whole network is allocated. The
+ * 53 KB layer that image-layers x 256 MiB draws would make it a nineteenth of the 1 MiB pieces'.
  */
 export function networkOptionsFor(run: Scenario): NetworkOptions {
   const downlinks = run.hosts.filter((host) => !host.seed).map((host) => host.links.downBytesPerMs).sort((a, b) => a - b)
