@@ -20,6 +20,29 @@ describe('FairShare', TEST, () => {
     assert.equal(table.rateOf(slots[1]!), 12)
   })
 
+  it('lists the flows whose rate an allocation changed, a new flow and a reused slot included', TEST, () => {
+    const table = new FairShare()
+    const up = table.addLink(12)
+    const [left, right, other] = [table.addLink(100), table.addLink(100), table.addLink(3)]
+    const first = table.addFlow(up, left)
+    const second = table.addFlow(up, right)
+    const apart = table.addFlow(table.addLink(50), other)
+    table.allocate()
+    assert.deepEqual([...table.changedSlots()].sort(), [first, second, apart].sort())
+    table.allocate()
+    assert.deepEqual([...table.changedSlots()], [], 'nothing changed, nothing listed')
+    table.removeFlow(first)
+    const reused = table.addFlow(up, left)
+    assert.equal(reused, first)
+    table.allocate()
+    // The reused slot starts from 0 and gets 6 again: a new flow, listed; its neighbour kept 6, not listed.
+    assert.deepEqual([...table.changedSlots()], [reused])
+    table.removeFlow(reused)
+    table.allocate()
+    assert.deepEqual([...table.changedSlots()], [second])
+    assert.equal(table.rateOf(second), 12)
+  })
+
   it('reuses the slots of removed flows and keeps their links apart', TEST, () => {
     const table = new FairShare()
     const [a, b, c] = [table.addLink(10), table.addLink(4), table.addLink(100)]

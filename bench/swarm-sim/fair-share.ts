@@ -30,6 +30,9 @@ export class FairShare {
   private rate = new Float64Array(256)
   private slotsUsed = 0
   private readonly freeSlots: number[] = []
+  /** The slots whose rate the last allocation changed, in `changed[0 .. changedCount)`. */
+  private changed = new Int32Array(256)
+  private changedCount = 0
   private allocations = 0
   private readonly queue = new MinQueue()
 
@@ -76,6 +79,11 @@ export class FairShare {
     return this.rate[slot]!
   }
 
+  /** The flows whose rate the last allocation changed (a new flow's from 0), each once; valid until the next. */
+  changedSlots(): Int32Array {
+    return this.changed.subarray(0, this.changedCount)
+  }
+
   /**
    * Fixes every flow's rate. The queue is lazy: fixing a flow only raises the share of the other
    * link on its path (the bottleneck's share is the smallest of all), so a link popped with a
@@ -84,7 +92,8 @@ export class FairShare {
    */
   allocate(): void {
     const allocation = ++this.allocations
-    const { queue, linkSlots, capacity, remaining, unfixed, up, down, fixedIn, rate } = this
+    const { queue, linkSlots, capacity, remaining, unfixed, up, down, fixedIn, rate, changed } = this
+    let changedCount = 0
     for (let link = 0; link < linkSlots.length; link++) {
       const flows = linkSlots[link]!.length
       unfixed[link] = flows
@@ -108,7 +117,10 @@ export class FairShare {
         const slot = slots[index]!
         if (fixedIn[slot] === allocation) continue
         fixedIn[slot] = allocation
-        rate[slot] = share
+        if (rate[slot] !== share) {
+          rate[slot] = share
+          changed[changedCount++] = slot
+        }
         const other = up[slot] === link ? down[slot]! : up[slot]!
         // An infinite share comes only from infinite links, which nothing depletes.
         if (share !== Infinity) remaining[other] = Math.max(0, remaining[other]! - share)
@@ -116,6 +128,7 @@ export class FairShare {
       }
       unfixed[link] = 0
     }
+    this.changedCount = changedCount
   }
 
   private newSlot(): number {
@@ -127,6 +140,7 @@ export class FairShare {
       this.downPlace = grown(this.downPlace)
       this.fixedIn = grown(this.fixedIn)
       this.rate = grown(this.rate)
+      this.changed = grown(this.changed)
     }
     return slot
   }
