@@ -17,7 +17,8 @@
  * quantum / T of its throughput. In a quiet network (the unit tests) every allocation is exact
  * and immediate. Between allocations rates are constant and completion times exact: the network
  * keeps its flows in a queue by completion time and holds one event-loop timer, for the earliest;
- * after an allocation only the flows whose rate changed (about one in ten), which the allocation lists, are visited and re-keyed.
+ * after an allocation only the flows whose rate changed (about one in ten), which the allocation
+ * lists, are visited and re-keyed.
  *
  * Bytes. Links carry `overhead` wire bytes per payload byte (TCP/IP and Ethernet headers, which
  * tc counts), so payload moves at capacity / overhead; every byte count here is payload.
