@@ -4,12 +4,13 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Agent } from 'undici'
 import type { TaskId } from '../src/protocol/ids.js'
+import { decodePieceBitfield } from '../src/protocol/piece-bitfield.js'
 import { taskIdFor } from '../src/protocol/task-id.js'
 import { testCa, testIdentity } from '../src/security/security-fixtures.js'
 import { MiB, sha256File, tempDir } from './support/files.js'
 import { makeRandomFile, OriginServer, type Content } from './support/origin-server.js'
 import { dfget, metricValue, startDaemon, startScheduler, waitFor, type DaemonProcess, type SchedulerProcess } from './support/processes.js'
-import { TestPeer } from './support/test-peer.js'
+import { TestPeer, type PieceAnswer } from './support/test-peer.js'
 
 const REMOTE = 'damselfly_dfdaemon_download_traffic_bytes_total{type="remote_peer"}'
 
@@ -93,6 +94,25 @@ describe('the upload port: pieces only for hosts of the cluster with a capabilit
     await someoneElse.close()
   })
 
+  it('lists the pieces it holds only to a host with a capability for the task, signed where it serves without TLS', { timeout: 30_000 }, async () => {
+    const capability = peer.capability(taskId)
+    const listed = await peer.get(tlsParent.uploadAddress(), taskId, { capability, watchKnown: 0 })
+    assert.equal(listed.status, 200)
+    assert.deepEqual(decodePieceBitfield(listed.body, content.length / MiB), [0, 1, 2, 3, 4, 5])
+    const refusals: Array<[string, Promise<PieceAnswer>, string]> = [
+      ['no capability', peer.get(tlsParent.uploadAddress(), taskId, { watchKnown: 0 }), 'UNAUTHENTICATED'],
+      ['a capability for another task', peer.get(tlsParent.uploadAddress(), taskId, { capability: peer.capability('e'.repeat(64) as TaskId), watchKnown: 0 }), 'PERMISSION_DENIED'],
+      ['unsigned, without TLS', peer.get(plainParent.uploadAddress(), taskId, { capability, transport: 'plain', watchKnown: 0 }), 'UNAUTHENTICATED'],
+    ]
+    for (const [name, answer, code] of refusals) {
+      const refused = await answer
+      assert.equal(refused.code, code, name)
+      assert.equal(refused.body.includes(0xfc), false, name)
+    }
+    const signed = await peer.get(plainParent.uploadAddress(), taskId, { capability, transport: 'plain', sign: true, watchKnown: 0 })
+    assert.equal(signed.status, 200)
+  })
+
   it('without TLS, serves only requests signed by the capability\'s holder', { timeout: 30_000 }, async () => {
     const address = plainParent.uploadAddress()
     const capability = peer.capability(taskId)
@@ -119,6 +139,7 @@ describe('the upload port: pieces only for hosts of the cluster with a capabilit
     assert.equal(result.code, 0, result.stderr)
     assert.equal(await sha256File(output), content.sha256)
     assert.ok((await metricValue(child.metricsAddress(), REMOTE)) >= content.length, 'every piece came from peers')
+    assert.ok((await metricValue(plainParent.metricsAddress(), 'damselfly_dfdaemon_piece_watch_answers_total')) > 0, 'the child watched its parent\'s pieces with signed requests')
   })
 
   it('answers 503 TOO_MANY_UPLOADS past the concurrent upload limit', { timeout: 60_000 }, async () => {

@@ -32,6 +32,7 @@ export class DaemonMetrics {
   readonly pieceDurationSeconds: Histogram<'type'>
   readonly sourceRequests: Counter<'kind'>
   readonly uploadRequests: Counter<'status'>
+  readonly pieceWatchAnswers: Counter
   readonly gcEvictions: Counter<'reason'>
   readonly proxyRequests: Counter<'kind'>
   readonly proxyRefusals: Counter<'reason'>
@@ -90,6 +91,11 @@ export class DaemonMetrics {
       name: 'damselfly_dfdaemon_upload_request_total',
       help: 'Requests to the upload server, by HTTP status.',
       labelNames: ['status'],
+      registers,
+    })
+    this.pieceWatchAnswers = new Counter({
+      name: 'damselfly_dfdaemon_piece_watch_answers_total',
+      help: 'Bitfields of held pieces sent to children watching this host\'s pieces of a task.',
       registers,
     })
     this.proxyRequests = new Counter({

@@ -220,6 +220,30 @@ describe('PeerEvents: a report of several pieces', TEST, () => {
     assert.equal(messages(child).length, 2, 'a flush with nothing queued sends nothing')
   })
 
+  it('sends a digest to every running peer the turn the task learns it, once, riding on a message the peer gets anyway', TEST, () => {
+    const r = new Resources()
+    const h = harness(r)
+    const seed = r.peer('seed', r.host('h-seed', { seed: true }), { state: 'back-to-source' })
+    const child = r.peer('child', r.host('h-child'), { state: 'running' })
+    const grandchild = r.peer('grandchild', r.host('h-grandchild'), { state: 'running' })
+    const waiting = r.peer('waiting', r.host('h-waiting'), { state: 'pending' })
+    r.task().graph.addEdge(seed.id, child.id)
+    r.task().graph.addEdge(child.id, grandchild.id)
+    h.events.handle(seed, report([0, 1]))
+    h.announcer.flush()
+    const digests = [0, 1].map((number) => ({ number, digest: digestOf(number) }))
+    assert.deepEqual(messages(child), [{ $case: 'piecesAvailable', value: { parents: [{ peerId: 'seed', pieceNumbers: [0, 1] }], digests } }], 'one message: the pieces and their digests')
+    assert.deepEqual(messages(grandchild), [{ $case: 'piecesAvailable', value: { parents: [], digests } }], 'its parent will announce these pieces itself')
+    assert.deepEqual(told(waiting), [], 'a peer not downloading from parents waits for its offer')
+
+    h.events.handle(child, report([0], 'seed'))
+    h.announcer.flush()
+    assert.deepEqual(messages(grandchild).at(-1), { $case: 'piecesAvailable', value: { parents: [{ peerId: 'child', pieceNumbers: [0] }], digests: [] } }, 'never the same digest twice')
+    h.events.handle(seed, report([1]))
+    h.announcer.flush()
+    assert.equal(messages(grandchild).length, 2, 'a repeated report teaches the task nothing')
+  })
+
   it('blocklists the parent of a piece that fails its digest and keeps the report\'s other pieces', TEST, () => {
     const r = new Resources()
     const h = harness(r)
@@ -256,7 +280,8 @@ describe('PeerEvents: a report of several pieces', TEST, () => {
     h.events.handle(finishing, { $case: 'peerFinished', value: { contentLength: 4, pieceCount: 1 } })
     h.announcer.flush()
     assert.deepEqual(told(kept), ['piecesAvailable'])
-    assert.ok(!told(blocking).includes('piecesAvailable'))
+    const namingParents = (peer: Peer): unknown[] => messages(peer).filter((message) => message?.$case === 'piecesAvailable' && message.value.parents.length > 0)
+    assert.deepEqual(namingParents(blocking), [])
     assert.ok(!told(finishing).includes('piecesAvailable'))
 
     // After the task's digests are dropped, the next trusted ones go to each child again.

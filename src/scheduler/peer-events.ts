@@ -114,6 +114,7 @@ export class PeerEvents {
     const outcome = task.recordPiece(piece, parentPeerId === undefined && peer.vouches ? peer.hostId : undefined)
     // Unverified is not held against the parent: the record may be gone with a restarted scheduler.
     if (outcome === 'unverified') return false
+    if (outcome === 'recorded') this.components.announcer.learned(task, piece.number)
     if (outcome === 'mismatch') {
       this.components.metrics.pieceDigestMismatches.inc()
       if (parentPeerId === undefined) return false

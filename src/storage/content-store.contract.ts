@@ -210,6 +210,28 @@ const CASES: Record<string, ContractCase> = {
     throwsWith(() => writer.write(Buffer.alloc(1)), 'INVALID_ARGUMENT')
   },
 
+  'wakes a caller waiting for the next piece once one is recorded, not when a writer gives up': async (store) => {
+    const content = testContent(CONTENT_BYTES)
+    const task = await store.create(testDescriptor('a'))
+    let woken = false
+    const waiting = task.pieceRecorded(NEVER_ABORTED).then(() => {
+      woken = true
+    })
+    const abandoned = task.openPiece(0)
+    assert.ok(abandoned)
+    await abandoned.write(content.subarray(0, 1000))
+    abandoned.abort()
+    await abandoned.settled
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.equal(woken, false)
+    await writeTestPiece(task, content, 1)
+    await waiting
+    const stop = new AbortController()
+    const stopped = task.pieceRecorded(stop.signal)
+    stop.abort()
+    await stopped
+  },
+
   'never records a piece whose writer gave up, and lets the next writer replace its bytes': async (store) => {
     const content = testContent(CONTENT_BYTES)
     const forged = testContent(CONTENT_BYTES, 9)

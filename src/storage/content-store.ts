@@ -51,6 +51,8 @@ export interface StoredTask {
   piece(number: number): PieceRecord | undefined
   /** The recorded pieces in the order they were recorded (not by number). */
   pieces(): IterableIterator<PieceRecord>
+  /** Resolves once a piece is recorded after this call, or once `signal` aborts, whichever comes first; never rejects. */
+  pieceRecorded(signal: AbortSignal): Promise<void>
   /**
    * A writer for piece `number`, which hashes its bytes and writes them at their offset as they
    * arrive; the piece is recorded (and readable) only once the caller commits it after checking

@@ -95,6 +95,8 @@ export class TaskRecord implements StoredTask {
   /** Every write under way, for `retire`. */
   private readonly inFlight = new Set<Promise<unknown>>()
   private state: RecordState = 'open'
+  /** Callers of `pieceRecorded` waiting for the next piece. */
+  private readonly recordWaiters = new Set<() => void>()
 
   constructor(
     private readonly components: { backend: TaskBackend; clock: Clock; batches: BatchBuffers },
@@ -174,6 +176,19 @@ export class TaskRecord implements StoredTask {
 
   piece(number: number): PieceRecord | undefined {
     return this.records.get(number)
+  }
+
+  pieceRecorded(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.resolve()
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        this.recordWaiters.delete(wake)
+        signal.removeEventListener('abort', wake)
+        resolve()
+      }
+      this.recordWaiters.add(wake)
+      signal.addEventListener('abort', wake, { once: true })
+    })
   }
 
   pieces(): IterableIterator<PieceRecord> {
@@ -323,6 +338,7 @@ export class TaskRecord implements StoredTask {
     this.recordedBytes += piece.length
     if (piece.number > this.highestPieceNumber) this.highestPieceNumber = piece.number
     if (piece.length < this.currentDescriptor.pieceLengthBytes) this.shortPieceNumber = piece.number
+    for (const wake of this.recordWaiters) wake()
   }
 
   /** The offset of piece `number` if it may hold `length` bytes; throws INVALID_ARGUMENT otherwise. */

@@ -49,14 +49,19 @@ export class TestPeer {
     return this.schedulers.get(options.signer ?? 'scheduler')!.issue({ taskId, peerId: 'test-peer' as PeerId, hostId: holder.hostId, publicKeySpki: holder.publicKeySpki }).token
   }
 
-  /** GETs a piece range from an upload server: TLS with this host's certificate unless told otherwise. */
+  /**
+   * GETs a piece range from an upload server, or with `watchKnown` the bitfield of the pieces it
+   * holds once it holds more than that many: TLS with this host's certificate unless told otherwise.
+   */
   async get(
     uploadAddress: string,
     taskId: TaskId,
-    options: { range?: string; capability?: string; transport?: 'tls' | 'tls-without-certificate' | 'plain'; sign?: boolean; signedRange?: string } = {},
+    options: { range?: string; capability?: string; transport?: 'tls' | 'tls-without-certificate' | 'plain'; sign?: boolean; signedRange?: string; watchKnown?: number } = {},
   ): Promise<PieceAnswer> {
     const transport = options.transport ?? 'tls'
-    const path = `/download/${taskId.slice(0, 3)}/${taskId}?peerId=test-peer`
+    const path = options.watchKnown === undefined
+      ? `/download/${taskId.slice(0, 3)}/${taskId}?peerId=test-peer`
+      : `/pieces/${taskId.slice(0, 3)}/${taskId}?peerId=test-peer&known=${options.watchKnown}`
     const headers: Record<string, string> = {}
     if (options.range !== undefined) headers.range = options.range
     if (options.capability !== undefined) headers[CAPABILITY_HEADER] = options.capability

@@ -79,7 +79,13 @@ export class ParentDownload {
     const missing: number[] = []
     for (let number = 0; number < init.task.pieceCount; number++) if (!components.held.has(number)) missing.push(number)
     this.choice = new PieceChoice({ concurrentPieceCount: init.concurrentPieceCount, pieceLengthBytes: init.task.sim.pieceLengthBytes, random: components.random }, missing)
-    this.offers = new ParentOffers({ choice: this.choice }, { blocklist: this.blocklist, about: (offer) => ({ ip: offer.ip }) })
+    this.offers = new ParentOffers({ choice: this.choice }, {
+      blocklist: this.blocklist,
+      about: (offer) => ({ ip: offer.ip }),
+      onParent: (parent) => {
+        this.watch(parent, 0)
+      },
+    })
   }
 
   /** An answer of the scheduler on the peer's stream, the first (parents) included. */
@@ -197,6 +203,27 @@ export class ParentDownload {
     // Nobody at that address any more: the connection is refused.
     if (server === undefined) loop.after(0, () => request.refused('failed'))
     else server.request(request)
+  }
+
+  /** Watches which pieces a parent holds, as the daemon does, while the download runs and keeps the parent. */
+  private watch(parent: Parent, known: number): void {
+    const server = this.components.uploadServerAt(parent.about.ip)
+    if (server === undefined || known >= this.init.task.pieceCount) return
+    const watching = (): boolean => !this.ended && this.choice.parent(parent.peerId) === parent
+    server.watch({
+      taskId: this.init.task.taskId,
+      child: this.init.host,
+      known,
+      get closed() {
+        return !watching()
+      },
+      answered: (numbers) => {
+        if (!watching()) return
+        this.offers.announced(parent.peerId, numbers)
+        this.wake()
+        this.watch(parent, known + numbers.length)
+      },
+    })
   }
 
   private refused(number: number, fetch: PieceFetch, answer: UploadAnswer): void {

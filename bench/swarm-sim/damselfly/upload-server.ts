@@ -1,5 +1,6 @@
 import type { TaskId } from '../../../src/protocol/ids.js'
 import { PieceSpread } from '../../../src/daemon/upload/piece-spread.js'
+import { PIECE_WATCH_WAIT_MS } from '../../../src/daemon/upload/upload-server.js'
 import type { EventLoop } from '../engine.js'
 import type { Network, Transfer } from '../network.js'
 import type { Random } from '../random.js'
@@ -7,7 +8,10 @@ import type { Random } from '../random.js'
 /** The pieces one host holds of one task: what its upload server may send. */
 export class HeldPieces {
   private readonly held: Uint8Array
-  private count = 0
+  /** Piece numbers in the order they were added. */
+  private readonly order: number[] = []
+  /** Called once on the next piece added. */
+  private readonly waiting = new Set<() => void>()
 
   constructor(readonly pieceCount: number) {
     this.held = new Uint8Array(pieceCount)
@@ -15,11 +19,11 @@ export class HeldPieces {
 
   /** Read by the seed's PieceSpread: each piece goes out once before any goes out twice. */
   get finishedPieceCount(): number {
-    return this.count
+    return this.order.length
   }
 
   get complete(): boolean {
-    return this.count === this.pieceCount
+    return this.order.length === this.pieceCount
   }
 
   has(number: number): boolean {
@@ -29,7 +33,21 @@ export class HeldPieces {
   add(number: number): void {
     if (this.held[number] === 1) return
     this.held[number] = 1
-    this.count++
+    this.order.push(number)
+    const waiting = [...this.waiting]
+    this.waiting.clear()
+    for (const wake of waiting) wake()
+  }
+
+  /** The pieces added after the first `known`, in the order they were added: what a bitfield tells a child that knew of `known`. */
+  since(known: number): number[] {
+    return this.order.slice(known)
+  }
+
+  /** Calls `wake` once, on the next piece added; the returned function calls it off. */
+  onNextPiece(wake: () => void): () => void {
+    this.waiting.add(wake)
+    return () => this.waiting.delete(wake)
   }
 
   /** The numbers of the pieces held, in order. */
@@ -63,6 +81,19 @@ export interface PieceRequest {
   ended(delivered: boolean): void
 }
 
+/** A child's watch of which pieces a parent holds of a task (the upload server's `/pieces/...` long poll). */
+export interface PieceWatch {
+  readonly taskId: TaskId
+  /** The child's host. */
+  readonly child: number
+  /** How many of the parent's pieces the child knows of. */
+  readonly known: number
+  /** The child no longer watches (it dropped the parent, finished, or left). */
+  readonly closed: boolean
+  /** The parent's pieces beyond the first `known`; runs on the child. */
+  answered(numbers: readonly number[]): void
+}
+
 /**
  * A daemon's upload server (src/daemon/upload/upload-server.ts), its rules without HTTP: a
  * request for a piece the host does not hold is refused (404), one beyond `concurrentLimit`
@@ -81,6 +112,8 @@ export class UploadServer {
   private readonly spread: PieceSpread | undefined
   /** Requests received or on their way, not answered yet: a host that leaves breaks them. */
   private readonly open = new Set<PieceRequest>()
+  /** Watches received or on their way, each with what calls off its wait once it waits. */
+  private readonly watches = new Map<PieceWatch, (() => void) | undefined>()
   private closed = false
 
   constructor(
@@ -118,12 +151,58 @@ export class UploadServer {
     network.message(request.child, this.init.host, () => loop.after(random() * this.init.processingMs, () => this.serve(request)))
   }
 
+  /**
+   * A child watches which pieces this host holds: answered once the host holds more than the
+   * child knows of (at once if it does, or holds all), or after PIECE_WATCH_WAIT_MS regardless,
+   * pieces added in one instant in one answer. A refused or broken watch is not watched again,
+   * as the daemon does: the child then waits for the scheduler's relay.
+   */
+  watch(watch: PieceWatch): void {
+    if (this.closed) return
+    this.watches.set(watch, undefined)
+    const { loop, network, random } = this.components
+    network.message(watch.child, this.init.host, () => loop.after(random() * this.init.processingMs, () => this.answerWhenNew(watch)))
+  }
+
   /** The host leaves: every request not answered breaks, as its connection does; transfers end with the network's removal of the host. */
   close(): void {
     this.closed = true
     // The child hears of each broken connection at once, as of a reset.
     for (const request of this.open) this.components.loop.after(0, () => request.refused('failed'))
     this.open.clear()
+    for (const cancel of this.watches.values()) cancel?.()
+    this.watches.clear()
+  }
+
+  private answerWhenNew(watch: PieceWatch): void {
+    if (!this.watches.has(watch)) return
+    const held = this.components.held(watch.taskId)
+    if (held === undefined || watch.closed) {
+      this.watches.delete(watch)
+      return
+    }
+    const { loop, network } = this.components
+    const answer = (): void => {
+      if (!this.watches.delete(watch)) return
+      const numbers = held.since(watch.known)
+      network.message(this.init.host, watch.child, () => watch.answered(numbers))
+    }
+    if (held.finishedPieceCount > watch.known || held.complete) {
+      answer()
+      return
+    }
+    const timeout = loop.after(PIECE_WATCH_WAIT_MS, () => {
+      stopWaiting()
+      answer()
+    })
+    const stopWaiting = held.onNextPiece(() => {
+      loop.cancel(timeout)
+      loop.after(0, answer)
+    })
+    this.watches.set(watch, () => {
+      stopWaiting()
+      loop.cancel(timeout)
+    })
   }
 
   private serve(request: PieceRequest): void {

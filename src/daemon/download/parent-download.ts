@@ -5,6 +5,7 @@ import type { TokenBucket } from '../../common/token-bucket.js'
 import { DamselflyError, toDamselflyError } from '../../protocol/damselfly-error.js'
 import type { PeerId } from '../../protocol/ids.js'
 import { pieceCount, pieceRange } from '../../protocol/piece.js'
+import { decodePieceBitfield } from '../../protocol/piece-bitfield.js'
 import { CAPABILITY_HEADER } from '../../security/capability.js'
 import { SIGNATURE_HEADER, signRequest } from '../../security/request-signature.js'
 import type { StoredTask } from '../../storage/content-store.js'
@@ -14,6 +15,7 @@ import { SESSION_CLOSED, type PeerSession } from '../scheduler-client/peer-sessi
 import type { SchedulerAnswer } from '../scheduler-client/scheduler-answers.js'
 import { ParentOffers } from './parent-offers.js'
 import type { ParentAddress, PieceClient, PieceSink } from './piece-client.js'
+import { MAX_ERROR_BODY_BYTES } from './piece-connection.js'
 import { PieceChoice, type ChoiceParent } from './piece-choice.js'
 import type { PieceSignals } from './piece-signals.js'
 import { relayedSourceFailure, type AskedOfSource } from './relayed-source-failure.js'
@@ -40,6 +42,11 @@ interface PieceFetch {
 }
 
 export type ParentOutcome = 'done' | 'back-to-source'
+
+/** A watch's answer is a bitfield, never a 206. */
+function refuseBody(): Promise<void> {
+  return Promise.reject(new DamselflyError('PARENT_FAILED', 'the parent answered a piece watch with piece bytes'))
+}
 
 /** The `error.code` of a parent's JSON error body, if it has one. */
 function errorCode(body: Buffer): string | undefined {
@@ -74,6 +81,10 @@ export class ParentDownload {
   private capability: string | undefined
   /** When this child last asked for a fresh capability, so many parents refusing one costs one request. */
   private capabilityAskedMs = -Infinity
+  /** Each parent's own word of its new pieces (its upload server's piece watch), while the download runs. */
+  private readonly watches = new Set<Promise<void>>()
+  /** Aborts once the download ends; set by `run`. */
+  private watchSignal: AbortSignal | undefined
   private outcome: ParentOutcome | undefined
   private failure: DamselflyError | undefined
   private wake: (() => void) | undefined
@@ -108,19 +119,23 @@ export class ParentDownload {
     const missing: number[] = []
     for (let n = 0; n < pieceCount(descriptor.contentLengthBytes ?? 0, descriptor.pieceLengthBytes); n++) if (init.task.piece(n) === undefined) missing.push(n)
     this.choice = new PieceChoice({ concurrentPieceCount: init.concurrentPieceCount, pieceLengthBytes: descriptor.pieceLengthBytes, random: init.random ?? Math.random }, missing)
-    this.offers = new ParentOffers({ choice: this.choice, logger: components.logger }, {
+    this.offers = new ParentOffers({ choice: this.choice }, {
       blocklist: this.blocklist,
       about: (offer) => ({ address: { host: offer.ip, port: offer.uploadPort, tls: offer.uploadTls }, plain: !offer.uploadTls }),
+      onParent: (parent) => {
+        this.watch(parent)
+      },
     })
   }
 
   async run(first: Extract<SchedulerAnswer, { kind: 'parents' }>, signal: AbortSignal): Promise<ParentOutcome> {
     const { task } = this.init
     const length = task.descriptor.contentLengthBytes ?? 0
-    this.apply(first)
-    // Reading ends with the download: without this it would sit out its wait for the next message.
+    // Reading and watching end with the download: without this they would sit out their waits.
     const doneReading = new AbortController()
-    const reading = this.readAnswers(AbortSignal.any([signal, doneReading.signal]))
+    this.watchSignal = AbortSignal.any([signal, doneReading.signal])
+    this.apply(first)
+    const reading = this.readAnswers(this.watchSignal)
     // One listener for the whole download rather than a signal combined per piece.
     const abortFetches = (): void => {
       for (const fetch of this.inFlight.values()) fetch.abort.abort(signal.reason)
@@ -142,7 +157,7 @@ export class ParentDownload {
       this.wake?.()
       signal.removeEventListener('abort', abortFetches)
       doneReading.abort()
-      await reading
+      await Promise.all([reading, ...this.watches])
     }
     if (this.failure !== undefined) throw this.failure
     if (signal.aborted) throw toDamselflyError(signal.reason)
@@ -245,12 +260,7 @@ export class ParentDownload {
     const range = pieceRange(number, length, task.descriptor.pieceLengthBytes)
     try {
       const path = `/download/${taskId.slice(0, 3)}/${taskId}?peerId=${encodeURIComponent(session.peerId)}`
-      const headers: Record<string, string> = { range: `bytes=${range.offset}-${range.offset + range.length - 1}` }
-      if (this.capability !== undefined) headers[CAPABILITY_HEADER] = this.capability
-      const { signingKey } = this.init
-      if (parent.about.plain && signingKey !== undefined) {
-        headers[SIGNATURE_HEADER] = signRequest(signingKey, { method: 'GET', path, range: headers.range ?? '' }, this.components.clock.nowMs())
-      }
+      const headers = this.requestHeaders(parent, path, `bytes=${range.offset}-${range.offset + range.length - 1}`)
       const writer = task.openPiece(number)
       if (writer === undefined) throw new DamselflyError('INVALID_ARGUMENT', `piece ${number} was stored by another download of this task`)
       fetch.writer = writer
@@ -283,6 +293,58 @@ export class ParentDownload {
       if (this.choice.failed(parent)) this.drop(parent, failure.message)
     } finally {
       fetch.writer?.abort()
+    }
+  }
+
+  /** What a request to `parent` carries: the range, if any, this child's capability, and a signature where the parent serves without TLS. */
+  private requestHeaders(parent: Parent, path: string, range: string | undefined): Record<string, string> {
+    const headers: Record<string, string> = range === undefined ? {} : { range }
+    if (this.capability !== undefined) headers[CAPABILITY_HEADER] = this.capability
+    const { signingKey } = this.init
+    if (parent.about.plain && signingKey !== undefined) {
+      headers[SIGNATURE_HEADER] = signRequest(signingKey, { method: 'GET', path, range: range ?? '' }, this.components.clock.nowMs())
+    }
+    return headers
+  }
+
+  /** Watches which pieces a parent the child took on holds, for as long as the download runs and the parent is kept. */
+  private watch(parent: Parent): void {
+    const signal = this.watchSignal
+    const { contentLengthBytes = 0, pieceLengthBytes } = this.init.task.descriptor
+    const total = pieceCount(contentLengthBytes, pieceLengthBytes)
+    if (signal === undefined || signal.aborted || Math.ceil(total / 8) > MAX_ERROR_BODY_BYTES) return
+    const watching: Promise<void> = this.watchPieces(parent, total, signal).finally(() => {
+      this.watches.delete(watching)
+    })
+    this.watches.add(watching)
+  }
+
+  /**
+   * Asks the parent's upload server for the bitfield of its pieces, again and again: each answer
+   * comes once the parent holds a piece beyond those the child knows of. A parent that does not
+   * answer with one (an older daemon, a refusal, a failure) is no longer watched: the scheduler's
+   * relay of its reports still tells the child of its pieces, a few milliseconds later.
+   */
+  private async watchPieces(parent: Parent, total: number, signal: AbortSignal): Promise<void> {
+    const taskId = this.init.task.descriptor.taskId
+    let known = 0
+    let previous: Buffer | undefined
+    try {
+      while (!signal.aborted && this.choice.parent(parent.peerId) === parent && known < total) {
+        const path = `/pieces/${taskId.slice(0, 3)}/${taskId}?peerId=${encodeURIComponent(this.init.session.peerId)}&known=${known}`
+        const answer = await this.components.pieces.get(parent.about.address, { path, headers: this.requestHeaders(parent, path, undefined) }, refuseBody, signal)
+        if (answer.status !== 200) {
+          this.components.logger.debug({ parent: parent.peerId, status: answer.status, code: errorCode(answer.body) }, 'the parent does not list its pieces; the scheduler relays them')
+          return
+        }
+        const numbers = decodePieceBitfield(answer.body, total, previous)
+        previous = answer.body
+        known += numbers.length
+        this.offers.announced(parent.peerId, numbers)
+        this.wake?.()
+      }
+    } catch (error) {
+      if (!signal.aborted) this.components.logger.debug({ parent: parent.peerId, err: error }, 'stopped watching a parent\'s pieces')
     }
   }
 

@@ -13,7 +13,7 @@ export type PieceSink = (chunk: Buffer) => Promise<void> | undefined
 /** A parent's answer other than the body: its status and, when it is not 206, its (small) body. */
 export interface PieceAnswer {
   readonly status: number
-  /** The whole body of a non-206 answer (an error's JSON); empty for 206, whose bytes went to the sink. */
+  /** The whole body of a non-206 answer (an error's JSON, a piece bitfield); empty for 206, whose bytes went to the sink. */
   readonly body: Buffer
 }
 
@@ -34,8 +34,8 @@ export interface PieceRequest {
 const READ_BUFFER_BYTES = 128 * 1024
 /** The most a response head may take; ours are a few hundred bytes. */
 const MAX_HEAD_BYTES = 16 * 1024
-/** The most of a non-206 body kept: an error's JSON. */
-const MAX_ERROR_BODY_BYTES = 64 * 1024
+/** The most of a non-206 body kept: an error's JSON, or the bitfield of a parent's pieces (a task of up to 524,288 pieces). */
+export const MAX_ERROR_BODY_BYTES = 64 * 1024
 const HEAD_END = Buffer.from('\r\n\r\n')
 /** Header names and values a request may carry: visible ASCII and spaces, nothing that ends a line. */
 const HEADER_TEXT = /^[\x20-\x7e]*$/
