@@ -27,7 +27,7 @@ function preamble(context: DocContext): string[] {
   return [
     `Run it: \`${RUN_LINE}\` (default matrix: N = ${DEFAULTS.hosts} × ${DEFAULTS.sizes}, every scenario, both swarms; ` +
       '`--hosts`, `--sizes`, `--scenarios`, `--swarms`, `--also scenario:N:size`, `--seed`; `--scheduler key=value` and `--daemon path=value` change settings; `--validate` for the comparison with the testbed; ' +
-      '`--no-docs` leaves this file alone). Nothing to build: it runs the TypeScript sources in one process.',
+      '`--jobs n` runs n simulations at once, each in a process of its own, with the same results; `--no-docs` leaves this file alone). Nothing to build: it runs the TypeScript sources.',
     '',
     `Measured ${context.measuredAt.toISOString()} on ${context.machine}; the run took ${Math.round(context.elapsedMs / 60_000)} minutes of wall time.`,
     '',

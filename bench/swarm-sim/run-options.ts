@@ -21,6 +21,8 @@ const USAGE = `usage: ${RUN_LINE} [options]
   --swarms      comma-separated, any of ${SWARM_NAMES.join(', ')} (default both)
   --also        extra runs beyond the matrix, comma-separated scenario:N:size (e.g. equal-links:10000:3GiB)
   --seed        seed value of every random choice (default ${DEFAULTS.seed})
+  --jobs        runs at once, each in a process of its own (default 1: one after the other, in this process);
+                the results are the same either way
   --scheduler   Damselfly's scheduler settings over the defaults, comma-separated key=value with numbers
                 (milliseconds for durations), e.g. candidateParentLimit=8,retryInterval=200
   --daemon      the simulated daemons' numeric settings over the defaults, comma-separated path=value,
@@ -41,6 +43,8 @@ export interface SimOptions {
   readonly runs: readonly RunSpec[]
   readonly swarms: readonly SwarmName[]
   readonly seed: number
+  /** Runs at once, each in a process of its own; 1: one after the other in this process. */
+  readonly jobs: number
   /** The scheduler settings a run changes (empty: the defaults). */
   readonly schedulerSettings: Partial<SchedulerSettings>
   /** The daemon settings a run changes, by path (empty: the defaults). */
@@ -103,6 +107,7 @@ export function parseOptions(args: readonly string[]): SimOptions {
       swarms: { type: 'string', default: SWARM_NAMES.join(',') },
       also: { type: 'string', default: '' },
       seed: { type: 'string', default: DEFAULTS.seed },
+      jobs: { type: 'string', default: '1' },
       scheduler: { type: 'string', default: '' },
       daemon: { type: 'string', default: '' },
       validate: { type: 'boolean', default: false },
@@ -134,6 +139,8 @@ export function parseOptions(args: readonly string[]): SimOptions {
     return [{ scenario, hosts: hostCount(count, '--also'), sizeBytes: size(sizeText, '--also') }]
   })
   const seed = seedOption(values.seed, problems)
+  const jobs = Number(values.jobs)
+  if (!Number.isSafeInteger(jobs) || jobs < 1) problems.push(`--jobs: a count of runs at once is a positive integer, got ${JSON.stringify(values.jobs)}`)
   const schedulerSettings = numericSettings(values.scheduler) as Partial<SchedulerSettings>
   const checked = schedulerSettingsSchema.safeParse({ ...DEFAULT_SCHEDULER_SETTINGS, ...schedulerSettings })
   const unknownKeys = Object.keys(schedulerSettings).filter((key) => !(key in DEFAULT_SCHEDULER_SETTINGS))
@@ -152,6 +159,7 @@ export function parseOptions(args: readonly string[]): SimOptions {
     runs: [...matrix, ...also],
     swarms: swarms.filter(isSwarmName),
     seed,
+    jobs,
     schedulerSettings,
     daemonSettings,
     validate: values.validate,

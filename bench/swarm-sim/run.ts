@@ -11,43 +11,15 @@ import { formatBytes } from '../../src/common/units.js'
 import { machineLine, replaceSection } from '../support/benchmarks-doc.js'
 import { lineChartSvg, type ChartPanel } from '../testbed/chart.js'
 import { docSection, validationSection, type DocContext } from './doc-section.js'
-import { EventLoop } from './engine.js'
-import { Network } from './network.js'
 import { runReport, swarmFigures, type RunOutcome, type SwarmRun } from './report.js'
-import { CHART_FILE, parseOptions, type SimOptions } from './run-options.js'
-import { buildScenario, buildSwarm, type SwarmName } from './scenario-catalog.js'
-import { networkOptionsFor, type Scenario } from './scenario.js'
+import { CHART_FILE, parseOptions, type RunSpec, type SimOptions } from './run-options.js'
+import { buildScenario, type SwarmName } from './scenario-catalog.js'
+import { simulate, simulateApart, simulateJob, wallText } from './simulate.js'
 import { readTestbedFigures, validationScenario, type ValidationRow } from './validation.js'
 
 const SECTION = 'swarm-sim'
 const VALIDATION_SECTION = 'swarm-sim: validation against the testbed'
-/** Progress goes to stderr at most this often (wall time), from a tick every simulated second. */
-const PROGRESS_EVERY_WALL_MS = 15_000
-const PROGRESS_TICK_SIM_MS = 1_000
 const COLORS: Readonly<Record<SwarmName, string>> = { damselfly: '#2ca02c', bittorrent: '#1f77b4' }
-
-function wallText(ms: number): string {
-  return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`
-}
-
-/** One swarm's run of a scenario on a fresh loop and network, with a line on stderr now and then. */
-async function simulate(scenario: Scenario, swarm: SwarmName, options: SimOptions, label: string): Promise<SwarmRun> {
-  const loop = new EventLoop()
-  const network = new Network(loop, networkOptionsFor(scenario))
-  const startedMs = performance.now()
-  let shownMs = startedMs
-  const tick = (): void => {
-    const now = performance.now()
-    if (now - shownMs >= PROGRESS_EVERY_WALL_MS) {
-      shownMs = now
-      console.error(`  ${label}: simulated ${(loop.nowMs / 1000).toFixed(1)} s, ${(loop.eventsRun / 1e6).toFixed(1)} M events, ${wallText(now - startedMs)}`)
-    }
-    loop.after(PROGRESS_TICK_SIM_MS, tick)
-  }
-  loop.after(PROGRESS_TICK_SIM_MS, tick)
-  const result = await buildSwarm(swarm, options).run(scenario, loop, network)
-  return { swarm, result, wallMs: performance.now() - startedMs }
-}
 
 function chart(outcomes: readonly RunOutcome[], swarms: readonly SwarmName[]): string {
   // The chart shows equal links when the run has them: the issue's targets are stated there.
@@ -75,23 +47,43 @@ function chart(outcomes: readonly RunOutcome[], swarms: readonly SwarmName[]): s
   return lineChartSvg(panels, { title: 'Swarm simulator: last host over the lower bound', axis: { label: 'last host / lower bound (log scale)', unit: 'x' } })
 }
 
+/**
+ * Every swarm's run of every spec: one after the other here, or with `--jobs` above 1 that many
+ * at once, each in a process of its own, the costliest first. Each spec's tables print as soon as
+ * its runs are done; the outcomes come back in the matrix's order.
+ */
 async function runMatrix(options: SimOptions): Promise<RunOutcome[]> {
-  const outcomes: RunOutcome[] = []
-  for (const spec of options.runs) {
-    const scenario = buildScenario(spec.scenario, { hosts: spec.hosts, sizeBytes: spec.sizeBytes, seed: options.seed })
-    const runs: SwarmRun[] = []
-    for (const swarm of options.swarms) {
-      const label = `${spec.scenario} N=${spec.hosts} ${formatBytes(spec.sizeBytes)} ${swarm}`
-      console.error(`${label}: running`)
-      const run = await simulate(scenario, swarm, options, label)
-      console.error(`${label}: done in ${wallText(run.wallMs)} (${(run.result.events / 1e6).toFixed(1)} M events)`)
-      runs.push(run)
+  const jobs = options.runs.flatMap((spec, index) => options.swarms.map((swarm) => ({
+    index,
+    job: { spec, swarm, seed: options.seed, schedulerSettings: options.schedulerSettings, daemonSettings: options.daemonSettings, label: `${spec.scenario} N=${spec.hosts} ${formatBytes(spec.sizeBytes)} ${swarm}` },
+  })))
+  if (options.jobs > 1) jobs.sort((a, b) => cost(b.job.spec, b.job.swarm) - cost(a.job.spec, a.job.swarm))
+  const runs = options.runs.map((): Array<SwarmRun | undefined> => options.swarms.map(() => undefined))
+  const outcomes: Array<RunOutcome | undefined> = options.runs.map(() => undefined)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    for (let taken = jobs[next++]; taken !== undefined; taken = jobs[next++]) {
+      const { index, job } = taken
+      console.error(`${job.label}: running`)
+      const run = options.jobs > 1 ? await simulateApart(job) : await simulateJob(job)
+      console.error(`${job.label}: done in ${wallText(run.wallMs)} (${(run.result.events / 1e6).toFixed(1)} M events)`)
+      const specRuns = runs[index] ?? []
+      specRuns[options.swarms.indexOf(job.swarm)] = run
+      if (specRuns.every((each) => each !== undefined)) {
+        const spec = options.runs[index] ?? job.spec
+        const outcome = { spec, scenario: buildScenario(spec.scenario, { hosts: spec.hosts, sizeBytes: spec.sizeBytes, seed: options.seed }), runs: specRuns }
+        outcomes[index] = outcome
+        console.log(`${runReport(outcome)}\n`)
+      }
     }
-    const outcome = { spec, scenario, runs }
-    outcomes.push(outcome)
-    console.log(`${runReport(outcome)}\n`)
   }
-  return outcomes
+  await Promise.all(Array.from({ length: Math.min(options.jobs, jobs.length) }, worker))
+  return outcomes.filter((outcome): outcome is RunOutcome => outcome !== undefined)
+}
+
+/** A run's rough cost, to start the longest first: hosts times pieces, Damselfly's runs several times the baseline's. */
+function cost(spec: RunSpec, swarm: SwarmName): number {
+  return spec.hosts * spec.sizeBytes * (swarm === 'damselfly' ? 4 : 1)
 }
 
 async function runValidation(options: SimOptions): Promise<{ rows: ValidationRow[]; section: (context: DocContext) => string }> {

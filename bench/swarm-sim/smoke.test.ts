@@ -6,6 +6,7 @@ import { damselfly } from './damselfly.js'
 import { EventLoop } from './engine.js'
 import { Network } from './network.js'
 import { equalLinks, GBIT, type Scenario, type Swarm, type SwarmResult } from './scenario.js'
+import { simulateApart, simulateJob, type SimulationJob } from './simulate.js'
 
 /** CI's run of both swarms: small enough for a few seconds, large enough that peers trade. Never asserts a speed. */
 const HOSTS = 50
@@ -38,3 +39,14 @@ for (const swarm of SWARMS) {
     })
   })
 }
+
+describe('swarm-sim: a run in a process of its own (--jobs)', { timeout: 60_000 }, () => {
+  it('gives the result the same run gives in this process', { timeout: 60_000 }, async () => {
+    const job: SimulationJob = {
+      spec: { scenario: 'equal-links', hosts: 20, sizeBytes: 8 * MIB }, seed: 3, swarm: 'damselfly', schedulerSettings: {}, daemonSettings: {}, label: 'smoke apart',
+    }
+    const [here, apart] = await Promise.all([simulateJob(job), simulateApart(job)])
+    assert.deepEqual(apart.result, here.result)
+    await assert.rejects(simulateApart({ ...job, spec: { ...job.spec, scenario: 'no-such-scenario' as 'equal-links' } }), /smoke apart: the simulation's process ended without a result/)
+  })
+})
