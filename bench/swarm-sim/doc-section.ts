@@ -70,8 +70,8 @@ export function howBullets(changed: Partial<SchedulerSettings>, daemonChanged: D
       'one piece at a time from a seed (three when it is the only parent), busy and deferred rests, the endgame, a parent dropped after two failures, a reschedule after 5 s without progress). A piece is a ' +
       'request (a message to the parent) and one transfer back; the parent\'s upload server gets to each request at a uniformly random moment within ' +
       '1 ms of its arrival (a request\'s time in a Node process; answering the instant it arrives ran the swarm in lockstep). A child watches each parent\'s ' +
-      'pieces as the daemon does (the upload server\'s long poll: a request, answered with the pieces the child does not know of once the parent holds one, ' +
-      'then asked again) and asks for a piece once it holds the scheduler\'s digest, which goes to every running peer of the task when the scheduler learns it. ' +
+      'pieces as the daemon does (one request; the upload server sends the pieces held, then at the end of each instant the pieces added in it, each a ' +
+      'message) and asks for a piece once it holds the scheduler\'s digest, which goes to every running peer of the task when the scheduler learns it. ' +
       'Upload servers answer busy beyond ' +
       `${daemon.upload.concurrentLimit} uploads; a seed peer's runs the real PieceSpread (${daemon.seedPeer.taskUploadLimit} pieces of a task at once, ` +
       'each piece out once before any goes twice, and no piece twice while another task it fetches has one not yet out). Seed peers start on the scheduler\'s seed_task command and fetch from the origin as the source phase ' +

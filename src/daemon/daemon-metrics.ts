@@ -32,7 +32,7 @@ export class DaemonMetrics {
   readonly pieceDurationSeconds: Histogram<'type'>
   readonly sourceRequests: Counter<'kind'>
   readonly uploadRequests: Counter<'status'>
-  readonly pieceWatchAnswers: Counter
+  readonly pieceWatches: Counter
   readonly gcEvictions: Counter<'reason'>
   readonly proxyRequests: Counter<'kind'>
   readonly proxyRefusals: Counter<'reason'>
@@ -93,9 +93,9 @@ export class DaemonMetrics {
       labelNames: ['status'],
       registers,
     })
-    this.pieceWatchAnswers = new Counter({
-      name: 'damselfly_dfdaemon_piece_watch_answers_total',
-      help: 'Bitfields of held pieces sent to children watching this host\'s pieces of a task.',
+    this.pieceWatches = new Counter({
+      name: 'damselfly_dfdaemon_piece_watch_total',
+      help: 'Watches of this host\'s pieces of a task that children opened: each lists the pieces, then each new one as it is recorded.',
       registers,
     })
     this.proxyRequests = new Counter({

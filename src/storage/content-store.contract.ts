@@ -210,7 +210,7 @@ const CASES: Record<string, ContractCase> = {
     throwsWith(() => writer.write(Buffer.alloc(1)), 'INVALID_ARGUMENT')
   },
 
-  'wakes a caller waiting for the next piece once one is recorded, not when a writer gives up': async (store) => {
+  'wakes a caller waiting for the next piece once one is recorded, not when a writer gives up, and lists pieces in the order recorded': async (store) => {
     const content = testContent(CONTENT_BYTES)
     const task = await store.create(testDescriptor('a'))
     let woken = false
@@ -226,6 +226,10 @@ const CASES: Record<string, ContractCase> = {
     assert.equal(woken, false)
     await writeTestPiece(task, content, 1)
     await waiting
+    await writeTestPiece(task, content, 4)
+    assert.deepEqual(task.piecesRecordedSince(0), [1, 4], 'in the order recorded')
+    assert.deepEqual(task.piecesRecordedSince(1), [4])
+    assert.deepEqual(task.piecesRecordedSince(2), [])
     const stop = new AbortController()
     const stopped = task.pieceRecorded(stop.signal)
     stop.abort()

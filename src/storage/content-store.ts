@@ -51,6 +51,8 @@ export interface StoredTask {
   piece(number: number): PieceRecord | undefined
   /** The recorded pieces in the order they were recorded (not by number). */
   pieces(): IterableIterator<PieceRecord>
+  /** The numbers of the pieces recorded after the first `count`, in the order they were recorded. */
+  piecesRecordedSince(count: number): number[]
   /** Resolves once a piece is recorded after this call, or once `signal` aborts, whichever comes first; never rejects. */
   pieceRecorded(signal: AbortSignal): Promise<void>
   /**

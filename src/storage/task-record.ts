@@ -82,6 +82,8 @@ export class TaskRecord implements StoredTask {
   private currentVerifiedDigest: string | undefined
   private currentSeal: ContentSeal | undefined
   private readonly records = new Map<number, PieceRecord>()
+  /** Piece numbers in the order they were recorded. */
+  private readonly recordOrder: number[] = []
   private recordedBytes = 0
   private highestPieceNumber = -1
   /** For content of unknown length: the number of the one piece shorter than the piece length. */
@@ -176,6 +178,10 @@ export class TaskRecord implements StoredTask {
 
   piece(number: number): PieceRecord | undefined {
     return this.records.get(number)
+  }
+
+  piecesRecordedSince(count: number): number[] {
+    return this.recordOrder.slice(count)
   }
 
   pieceRecorded(signal: AbortSignal): Promise<void> {
@@ -335,6 +341,7 @@ export class TaskRecord implements StoredTask {
   private record(piece: PieceRecord): void {
     if (this.records.has(piece.number)) return
     this.records.set(piece.number, piece)
+    this.recordOrder.push(piece.number)
     this.recordedBytes += piece.length
     if (piece.number > this.highestPieceNumber) this.highestPieceNumber = piece.number
     if (piece.length < this.currentDescriptor.pieceLengthBytes) this.shortPieceNumber = piece.number

@@ -50,18 +50,16 @@ export class TestPeer {
   }
 
   /**
-   * GETs a piece range from an upload server, or with `watchKnown` the bitfield of the pieces it
-   * holds once it holds more than that many: TLS with this host's certificate unless told otherwise.
+   * GETs a piece range from an upload server, or with `watch` the list of the pieces it holds
+   * (which ends only once it holds them all): TLS with this host's certificate unless told otherwise.
    */
   async get(
     uploadAddress: string,
     taskId: TaskId,
-    options: { range?: string; capability?: string; transport?: 'tls' | 'tls-without-certificate' | 'plain'; sign?: boolean; signedRange?: string; watchKnown?: number } = {},
+    options: { range?: string; capability?: string; transport?: 'tls' | 'tls-without-certificate' | 'plain'; sign?: boolean; signedRange?: string; watch?: boolean } = {},
   ): Promise<PieceAnswer> {
     const transport = options.transport ?? 'tls'
-    const path = options.watchKnown === undefined
-      ? `/download/${taskId.slice(0, 3)}/${taskId}?peerId=test-peer`
-      : `/pieces/${taskId.slice(0, 3)}/${taskId}?peerId=test-peer&known=${options.watchKnown}`
+    const path = `/${options.watch === true ? 'pieces' : 'download'}/${taskId.slice(0, 3)}/${taskId}?peerId=test-peer`
     const headers: Record<string, string> = {}
     if (options.range !== undefined) headers.range = options.range
     if (options.capability !== undefined) headers[CAPABILITY_HEADER] = options.capability

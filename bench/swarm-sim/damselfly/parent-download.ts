@@ -83,7 +83,7 @@ export class ParentDownload {
       blocklist: this.blocklist,
       about: (offer) => ({ ip: offer.ip }),
       onParent: (parent) => {
-        this.watch(parent, 0)
+        this.watch(parent)
       },
     })
   }
@@ -206,22 +206,20 @@ export class ParentDownload {
   }
 
   /** Watches which pieces a parent holds, as the daemon does, while the download runs and keeps the parent. */
-  private watch(parent: Parent, known: number): void {
+  private watch(parent: Parent): void {
     const server = this.components.uploadServerAt(parent.about.ip)
-    if (server === undefined || known >= this.init.task.pieceCount) return
+    if (server === undefined) return
     const watching = (): boolean => !this.ended && this.choice.parent(parent.peerId) === parent
     server.watch({
       taskId: this.init.task.taskId,
       child: this.init.host,
-      known,
       get closed() {
         return !watching()
       },
-      answered: (numbers) => {
+      listed: (numbers) => {
         if (!watching()) return
         this.offers.announced(parent.peerId, numbers)
-        this.wake()
-        this.watch(parent, known + numbers.length)
+        if (this.fetches.size < this.init.concurrentPieceCount) this.wake()
       },
     })
   }

@@ -1,6 +1,5 @@
 import type { TaskId } from '../../../src/protocol/ids.js'
 import { PieceSpread } from '../../../src/daemon/upload/piece-spread.js'
-import { PIECE_WATCH_WAIT_MS } from '../../../src/daemon/upload/upload-server.js'
 import type { EventLoop } from '../engine.js'
 import type { Network, Transfer } from '../network.js'
 import type { Random } from '../random.js'
@@ -10,8 +9,8 @@ export class HeldPieces {
   private readonly held: Uint8Array
   /** Piece numbers in the order they were added. */
   private readonly order: number[] = []
-  /** Called once on the next piece added. */
-  private readonly waiting = new Set<() => void>()
+  /** Called on every piece added: the host's upload server, once a child watches the task. */
+  onAdded: (() => void) | undefined
 
   constructor(readonly pieceCount: number) {
     this.held = new Uint8Array(pieceCount)
@@ -34,20 +33,12 @@ export class HeldPieces {
     if (this.held[number] === 1) return
     this.held[number] = 1
     this.order.push(number)
-    const waiting = [...this.waiting]
-    this.waiting.clear()
-    for (const wake of waiting) wake()
+    this.onAdded?.()
   }
 
-  /** The pieces added after the first `known`, in the order they were added: what a bitfield tells a child that knew of `known`. */
-  since(known: number): number[] {
-    return this.order.slice(known)
-  }
-
-  /** Calls `wake` once, on the next piece added; the returned function calls it off. */
-  onNextPiece(wake: () => void): () => void {
-    this.waiting.add(wake)
-    return () => this.waiting.delete(wake)
+  /** The pieces added after the first `count`, in the order they were added. */
+  since(count: number): number[] {
+    return this.order.slice(count)
   }
 
   /** The numbers of the pieces held, in order. */
@@ -81,17 +72,22 @@ export interface PieceRequest {
   ended(delivered: boolean): void
 }
 
-/** A child's watch of which pieces a parent holds of a task (the upload server's `/pieces/...` long poll). */
+/** A child's watch of which pieces a parent holds of a task (the upload server's `/pieces/...` list). */
 export interface PieceWatch {
   readonly taskId: TaskId
   /** The child's host. */
   readonly child: number
-  /** How many of the parent's pieces the child knows of. */
-  readonly known: number
   /** The child no longer watches (it dropped the parent, finished, or left). */
   readonly closed: boolean
-  /** The parent's pieces beyond the first `known`; runs on the child. */
-  answered(numbers: readonly number[]): void
+  /** Pieces the parent holds that it did not list before; runs on the child. */
+  listed(numbers: readonly number[]): void
+}
+
+/** A task's watches on one upload server, and how much of the list each was sent. */
+interface TaskWatches {
+  readonly held: HeldPieces
+  readonly watches: Array<{ readonly watch: PieceWatch; sent: number }>
+  flushQueued: boolean
 }
 
 /**
@@ -112,8 +108,8 @@ export class UploadServer {
   private readonly spread: PieceSpread | undefined
   /** Requests received or on their way, not answered yet: a host that leaves breaks them. */
   private readonly open = new Set<PieceRequest>()
-  /** Watches received or on their way, each with what calls off its wait once it waits. */
-  private readonly watches = new Map<PieceWatch, (() => void) | undefined>()
+  /** Per task, the children watching which pieces this host holds. */
+  private readonly watched = new Map<TaskId, TaskWatches>()
   private closed = false
 
   constructor(
@@ -152,16 +148,14 @@ export class UploadServer {
   }
 
   /**
-   * A child watches which pieces this host holds: answered once the host holds more than the
-   * child knows of (at once if it does, or holds all), or after PIECE_WATCH_WAIT_MS regardless,
-   * pieces added in one instant in one answer. A refused or broken watch is not watched again,
-   * as the daemon does: the child then waits for the scheduler's relay.
+   * A child watches which pieces this host holds: once the watch arrives, it is sent the pieces
+   * held, then, at the end of each instant in which pieces were added, those pieces, until the
+   * child closes it or the host leaves, as the daemon's upload server streams its piece list.
    */
   watch(watch: PieceWatch): void {
     if (this.closed) return
-    this.watches.set(watch, undefined)
     const { loop, network, random } = this.components
-    network.message(watch.child, this.init.host, () => loop.after(random() * this.init.processingMs, () => this.answerWhenNew(watch)))
+    network.message(watch.child, this.init.host, () => loop.after(random() * this.init.processingMs, () => this.startWatch(watch)))
   }
 
   /** The host leaves: every request not answered breaks, as its connection does; transfers end with the network's removal of the host. */
@@ -170,39 +164,47 @@ export class UploadServer {
     // The child hears of each broken connection at once, as of a reset.
     for (const request of this.open) this.components.loop.after(0, () => request.refused('failed'))
     this.open.clear()
-    for (const cancel of this.watches.values()) cancel?.()
-    this.watches.clear()
+    for (const { held } of this.watched.values()) held.onAdded = undefined
+    this.watched.clear()
   }
 
-  private answerWhenNew(watch: PieceWatch): void {
-    if (!this.watches.has(watch)) return
+  private startWatch(watch: PieceWatch): void {
     const held = this.components.held(watch.taskId)
-    if (held === undefined || watch.closed) {
-      this.watches.delete(watch)
+    if (this.closed || watch.closed || held === undefined) return
+    let task = this.watched.get(watch.taskId)
+    if (task === undefined) {
+      const created: TaskWatches = { held, watches: [], flushQueued: false }
+      held.onAdded = () => {
+        this.queueList(created)
+      }
+      this.watched.set(watch.taskId, created)
+      task = created
+    }
+    const entry = { watch, sent: 0 }
+    task.watches.push(entry)
+    this.sendList(task, entry)
+  }
+
+  /** The pieces of one instant go out together, once it ends. */
+  private queueList(task: TaskWatches): void {
+    if (task.flushQueued) return
+    task.flushQueued = true
+    this.components.loop.after(0, () => {
+      task.flushQueued = false
+      for (const entry of [...task.watches]) this.sendList(task, entry)
+    })
+  }
+
+  private sendList(task: TaskWatches, entry: { readonly watch: PieceWatch; sent: number }): void {
+    const { watch } = entry
+    if (watch.closed || entry.sent >= task.held.pieceCount) {
+      task.watches.splice(task.watches.indexOf(entry), 1)
       return
     }
-    const { loop, network } = this.components
-    const answer = (): void => {
-      if (!this.watches.delete(watch)) return
-      const numbers = held.since(watch.known)
-      network.message(this.init.host, watch.child, () => watch.answered(numbers))
-    }
-    if (held.finishedPieceCount > watch.known || held.complete) {
-      answer()
-      return
-    }
-    const timeout = loop.after(PIECE_WATCH_WAIT_MS, () => {
-      stopWaiting()
-      answer()
-    })
-    const stopWaiting = held.onNextPiece(() => {
-      loop.cancel(timeout)
-      loop.after(0, answer)
-    })
-    this.watches.set(watch, () => {
-      stopWaiting()
-      loop.cancel(timeout)
-    })
+    const numbers = task.held.since(entry.sent)
+    if (numbers.length === 0) return
+    entry.sent += numbers.length
+    this.components.network.message(this.init.host, watch.child, () => watch.listed(numbers))
   }
 
   private serve(request: PieceRequest): void {

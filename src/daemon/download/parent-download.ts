@@ -1,11 +1,12 @@
 import type { KeyObject } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Clock } from '../../common/clock.js'
 import type { Logger } from '../../common/logger.js'
 import type { TokenBucket } from '../../common/token-bucket.js'
 import { DamselflyError, toDamselflyError } from '../../protocol/damselfly-error.js'
 import type { PeerId } from '../../protocol/ids.js'
 import { pieceCount, pieceRange } from '../../protocol/piece.js'
-import { decodePieceBitfield } from '../../protocol/piece-bitfield.js'
+import { PieceListReader } from '../../protocol/piece-list.js'
 import { CAPABILITY_HEADER } from '../../security/capability.js'
 import { SIGNATURE_HEADER, signRequest } from '../../security/request-signature.js'
 import type { StoredTask } from '../../storage/content-store.js'
@@ -15,7 +16,6 @@ import { SESSION_CLOSED, type PeerSession } from '../scheduler-client/peer-sessi
 import type { SchedulerAnswer } from '../scheduler-client/scheduler-answers.js'
 import { ParentOffers } from './parent-offers.js'
 import type { ParentAddress, PieceClient, PieceSink } from './piece-client.js'
-import { MAX_ERROR_BODY_BYTES } from './piece-connection.js'
 import { PieceChoice, type ChoiceParent } from './piece-choice.js'
 import type { PieceSignals } from './piece-signals.js'
 import { relayedSourceFailure, type AskedOfSource } from './relayed-source-failure.js'
@@ -42,11 +42,6 @@ interface PieceFetch {
 }
 
 export type ParentOutcome = 'done' | 'back-to-source'
-
-/** A watch's answer is a bitfield, never a 206. */
-function refuseBody(): Promise<void> {
-  return Promise.reject(new DamselflyError('PARENT_FAILED', 'the parent answered a piece watch with piece bytes'))
-}
 
 /** The `error.code` of a parent's JSON error body, if it has one. */
 function errorCode(body: Buffer): string | undefined {
@@ -310,41 +305,46 @@ export class ParentDownload {
   /** Watches which pieces a parent the child took on holds, for as long as the download runs and the parent is kept. */
   private watch(parent: Parent): void {
     const signal = this.watchSignal
-    const { contentLengthBytes = 0, pieceLengthBytes } = this.init.task.descriptor
-    const total = pieceCount(contentLengthBytes, pieceLengthBytes)
-    if (signal === undefined || signal.aborted || Math.ceil(total / 8) > MAX_ERROR_BODY_BYTES) return
-    const watching: Promise<void> = this.watchPieces(parent, total, signal).finally(() => {
+    if (signal === undefined || signal.aborted) return
+    const watching: Promise<void> = this.watchPieces(parent, signal).finally(() => {
       this.watches.delete(watching)
     })
     this.watches.add(watching)
   }
 
   /**
-   * Asks the parent's upload server for the bitfield of its pieces, again and again: each answer
-   * comes once the parent holds a piece beyond those the child knows of. A parent that does not
-   * answer with one (an older daemon, a refusal, a failure) is no longer watched: the scheduler's
-   * relay of its reports still tells the child of its pieces, a few milliseconds later.
+   * Reads the parent's list of its pieces (piece-list.ts) as its upload server streams it: those it
+   * holds, then each new one as it lands there. A list that breaks off (a parent that sent nothing
+   * for the connection's idle timeout, say) is asked for again while the parent is kept, at most
+   * once per STALL_MS; a parent that answers it with anything but a list (an older daemon, a
+   * refusal) is not watched again: the scheduler's relay of its reports still tells the child of
+   * its pieces, a few milliseconds later.
    */
-  private async watchPieces(parent: Parent, total: number, signal: AbortSignal): Promise<void> {
-    const taskId = this.init.task.descriptor.taskId
-    let known = 0
-    let previous: Buffer | undefined
-    try {
-      while (!signal.aborted && this.choice.parent(parent.peerId) === parent && known < total) {
-        const path = `/pieces/${taskId.slice(0, 3)}/${taskId}?peerId=${encodeURIComponent(this.init.session.peerId)}&known=${known}`
-        const answer = await this.components.pieces.get(parent.about.address, { path, headers: this.requestHeaders(parent, path, undefined) }, refuseBody, signal)
-        if (answer.status !== 200) {
-          this.components.logger.debug({ parent: parent.peerId, status: answer.status, code: errorCode(answer.body) }, 'the parent does not list its pieces; the scheduler relays them')
-          return
-        }
-        const numbers = decodePieceBitfield(answer.body, total, previous)
-        previous = answer.body
-        known += numbers.length
-        this.offers.announced(parent.peerId, numbers)
-        this.wake?.()
+  private async watchPieces(parent: Parent, signal: AbortSignal): Promise<void> {
+    const { descriptor } = this.init.task
+    const taskId = descriptor.taskId
+    const total = pieceCount(descriptor.contentLengthBytes ?? 0, descriptor.pieceLengthBytes)
+    const path = `/pieces/${taskId.slice(0, 3)}/${taskId}?peerId=${encodeURIComponent(this.init.session.peerId)}`
+    const { clock, logger } = this.components
+    while (!signal.aborted && this.choice.parent(parent.peerId) === parent) {
+      const startedMs = clock.nowMs()
+      const list = new PieceListReader(total)
+      const sink: PieceSink = (chunk) => {
+        this.offers.announced(parent.peerId, list.read(chunk))
+        // With every slot taken the loop has nothing to start: the next piece to settle wakes it.
+        if (this.inFlight.size < this.init.concurrentPieceCount) this.wake?.()
+        return undefined
       }
-    } catch (error) {
-      if (!signal.aborted) this.components.logger.debug({ parent: parent.peerId, err: error }, 'stopped watching a parent\'s pieces')
+      try {
+        const answer = await this.components.pieces.get(parent.about.address, { path, headers: this.requestHeaders(parent, path, undefined), bodyStatus: 200 }, sink, signal)
+        if (answer.status !== 200) logger.debug({ parent: parent.peerId, status: answer.status, code: errorCode(answer.body) }, 'the parent does not list its pieces; the scheduler relays them')
+        // The whole list came: the parent holds every piece.
+        return
+      } catch (error) {
+        if (signal.aborted) return
+        logger.debug({ parent: parent.peerId, err: error }, 'a parent\'s list of its pieces broke off')
+      }
+      await sleep(startedMs + STALL_MS - clock.nowMs(), undefined, { signal }).catch(() => undefined)
     }
   }
 

@@ -10,10 +10,10 @@ import { hostPort } from '../../common/host-port.js'
  */
 export type PieceSink = (chunk: Buffer) => Promise<void> | undefined
 
-/** A parent's answer other than the body: its status and, when it is not 206, its (small) body. */
+/** A parent's answer other than the body: its status and, when it is not the requested body's, its (small) body. */
 export interface PieceAnswer {
   readonly status: number
-  /** The whole body of a non-206 answer (an error's JSON, a piece bitfield); empty for 206, whose bytes went to the sink. */
+  /** The whole body of any other answer (an error's JSON); empty for the requested body, whose bytes went to the sink. */
   readonly body: Buffer
 }
 
@@ -28,20 +28,24 @@ export interface ParentAddress {
 export interface PieceRequest {
   readonly path: string
   readonly headers: Readonly<Record<string, string>>
+  /** The status whose body goes to the sink: 206 (a piece's bytes) unless set; 200 for a parent's piece list. */
+  readonly bodyStatus?: number
 }
 
 /** Bytes a connection reads into at a time; one buffer per connection, reused for every read. */
 const READ_BUFFER_BYTES = 128 * 1024
 /** The most a response head may take; ours are a few hundred bytes. */
 const MAX_HEAD_BYTES = 16 * 1024
-/** The most of a non-206 body kept: an error's JSON, or the bitfield of a parent's pieces (a task of up to 524,288 pieces). */
-export const MAX_ERROR_BODY_BYTES = 64 * 1024
+/** The most of any other body kept: an error's JSON. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024
 const HEAD_END = Buffer.from('\r\n\r\n')
 /** Header names and values a request may carry: visible ASCII and spaces, nothing that ends a line. */
 const HEADER_TEXT = /^[\x20-\x7e]*$/
 
 interface Exchange {
   readonly sink: PieceSink
+  /** The status whose body goes to the sink. */
+  readonly bodyStatus: number
   readonly resolve: (answer: PieceAnswer) => void
   readonly reject: (error: DamselflyError) => void
   head: Buffer | undefined
@@ -118,8 +122,8 @@ export class PieceConnection {
   }
 
   /**
-   * Sends the request and resolves with the answer once all of it arrived; a 206's body goes to
-   * `sink` as it arrives. Rejects with PARENT_FAILED when the parent cannot be reached, stays
+   * Sends the request and resolves with the answer once all of it arrived; a 206's body (or that
+   * of the request's `bodyStatus`) goes to `sink` as it arrives. Rejects with PARENT_FAILED when the parent cannot be reached, stays
    * silent for the idle timeout, closes early or answers what the upload server never sends; with
    * the signal's reason once it aborts. A failed or aborted request closes the connection.
    */
@@ -128,7 +132,7 @@ export class PieceConnection {
     const head = requestHead(this.address, request)
     this.usedCount++
     const answer = new Promise<PieceAnswer>((resolve, reject) => {
-      this.exchange = { sink, resolve, reject, head: undefined, status: 0, remainingBytes: 0, errorBody: [], answered: false, keepAlive: true }
+      this.exchange = { sink, bodyStatus: request.bodyStatus ?? 206, resolve, reject, head: undefined, status: 0, remainingBytes: 0, errorBody: [], answered: false, keepAlive: true }
     })
     if (this.closedError !== undefined) this.fail(this.closedError)
     const abort = (): void => {
@@ -206,14 +210,14 @@ export class PieceConnection {
     if (contentLength === undefined) throw parentFailed(`parent ${this.label} answered ${status[1]} without a content-length`)
     exchange.status = Number(status[1])
     exchange.remainingBytes = contentLength
-    if (exchange.status !== 206 && contentLength > MAX_ERROR_BODY_BYTES) throw parentFailed(`parent ${this.label} answered ${exchange.status} with a ${contentLength}-byte body`)
+    if (exchange.status !== exchange.bodyStatus && contentLength > MAX_ERROR_BODY_BYTES) throw parentFailed(`parent ${this.label} answered ${exchange.status} with a ${contentLength}-byte body`)
     return gathered.subarray(end + HEAD_END.length)
   }
 
   private readBody(exchange: Exchange, body: Buffer): void {
     if (body.length > exchange.remainingBytes) throw parentFailed(`parent ${this.label} sent more bytes than its content-length`)
     exchange.remainingBytes -= body.length
-    if (exchange.status !== 206) {
+    if (exchange.status !== exchange.bodyStatus) {
       if (body.length > 0) exchange.errorBody.push(Buffer.from(body))
     } else if (body.length > 0) {
       const wait = exchange.sink(body)
@@ -232,7 +236,7 @@ export class PieceConnection {
     // A pause the last chunk asked for concerns that piece's writes, which its writer still awaits; the next answer must flow.
     this.socket.resume()
     if (!exchange.keepAlive) this.close(parentFailed(`parent ${this.label} closed the connection after its answer`))
-    exchange.resolve({ status: exchange.status, body: exchange.status === 206 ? Buffer.alloc(0) : Buffer.concat(exchange.errorBody) })
+    exchange.resolve({ status: exchange.status, body: exchange.status === exchange.bodyStatus ? Buffer.alloc(0) : Buffer.concat(exchange.errorBody) })
   }
 
   private fail(error: DamselflyError): void {

@@ -4,7 +4,7 @@ import { Registry } from 'prom-client'
 import { systemClock } from '../../common/clock.js'
 import { silentLogger } from '../../common/logger.js'
 import { TokenBucket } from '../../common/token-bucket.js'
-import { decodePieceBitfield } from '../../protocol/piece-bitfield.js'
+import { PieceListReader } from '../../protocol/piece-list.js'
 import { NEVER_ABORTED, testContent, testDescriptor, writeTestPiece } from '../../storage/content-store.contract.js'
 import { MemoryContentStore } from '../../storage/memory-content-store.js'
 import { DaemonMetrics } from '../daemon-metrics.js'
@@ -16,13 +16,24 @@ const TEST = { timeout: 10_000 }
 /** testDescriptor's content: 4,500 bytes in pieces of 1,000. */
 const PIECES = 5
 
-describe('UploadServer: a child watching which pieces this host holds', TEST, () => {
-  const store = new MemoryContentStore({ logger: silentLogger() })
-  const metrics = new DaemonMetrics(new Registry())
-  const server = new UploadServer(
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let tries = 0; !condition(); tries++) {
+    if (tries > 200) assert.fail(`never: ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+function uploadServer(store: MemoryContentStore, metrics: DaemonMetrics): UploadServer {
+  return new UploadServer(
     { store, limiter: new TokenBucket({ clock: systemClock }, { rateBytesPerSecond: 0 }), access: OPEN_ACCESS, metrics, logger: silentLogger() },
     { host: '127.0.0.1', port: 0, tls: undefined, disableShared: false, concurrentLimit: 4, seedUploadsPerTask: undefined },
   )
+}
+
+describe('UploadServer: a child watching which pieces this host holds', TEST, () => {
+  const store = new MemoryContentStore({ logger: silentLogger() })
+  const metrics = new DaemonMetrics(new Registry())
+  const server = uploadServer(store, metrics)
   const client = new PieceClient({ tls: undefined, connectionsPerParent: 4, idleTimeoutMs: 8_000, keepAliveMs: 1_000 })
   const content = testContent(4500)
 
@@ -36,44 +47,63 @@ describe('UploadServer: a child watching which pieces this host holds', TEST, ()
     await store.close()
   })
 
-  function watch(taskId: string, known: string | number): Promise<PieceAnswer> {
+  /** Opens a watch of `taskId` on `server`; `listed` grows as the server lists pieces. */
+  function watch(taskId: string): { listed: number[]; answer: Promise<PieceAnswer> } {
     const [host = '', port = ''] = server.address.split(':')
-    const path = `/pieces/${taskId.slice(0, 3)}/${taskId}?peerId=child&known=${known}`
-    return client.get({ host, port: Number(port), tls: false }, { path, headers: {} }, () => Promise.reject(new Error('no piece bytes here')), NEVER_ABORTED)
+    const listed: number[] = []
+    const reader = new PieceListReader(PIECES)
+    const path = `/pieces/${taskId.slice(0, 3)}/${taskId}?peerId=child`
+    const answer = client.get({ host, port: Number(port), tls: false }, { path, headers: {}, bodyStatus: 200 }, (chunk) => {
+      listed.push(...reader.read(chunk))
+      return undefined
+    }, NEVER_ABORTED)
+    return { listed, answer }
   }
 
-  it('answers at once when it holds pieces the child does not know of, and otherwise once it records one', TEST, async () => {
+  it('lists the pieces it holds, then each one it records, and ends once it holds them all', TEST, async () => {
     const task = await store.create(testDescriptor('watched'))
     await writeTestPiece(task, content, 1)
-    const first = await watch(task.descriptor.taskId, 0)
-    assert.equal(first.status, 200)
-    assert.deepEqual(decodePieceBitfield(first.body, PIECES), [1])
-
-    let answered = false
-    const next = watch(task.descriptor.taskId, 1).then((answer) => {
-      answered = true
-      return answer
-    })
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    assert.equal(answered, false, 'it waits for news')
+    const { listed, answer } = watch(task.descriptor.taskId)
+    await until(() => listed.length === 1, 'the piece held when the watch came')
+    assert.deepEqual(listed, [1])
     await writeTestPiece(task, content, 3)
-    await writeTestPiece(task, content, 4)
-    const later = await next
-    assert.equal(later.status, 200)
-    assert.deepEqual(decodePieceBitfield(later.body, PIECES), [1, 3, 4])
-    assert.equal((await metrics.pieceWatchAnswers.get()).values[0]?.value, 2)
+    await until(() => listed.length === 2, 'a piece recorded later')
+    for (const number of [4, 0, 2]) await writeTestPiece(task, content, number)
+    assert.equal((await answer).status, 200)
+    assert.deepEqual(listed, [1, 3, 4, 0, 2], 'each piece once, in the order recorded')
+    assert.equal((await metrics.pieceWatches.get()).values[0]?.value, 1)
   })
 
-  it('answers at once for a complete task, and refuses a malformed count or an unknown task', TEST, async () => {
+  it('lists a complete task at once, and answers 404 for a task it does not hold', TEST, async () => {
     const task = await store.create(testDescriptor('complete'))
     for (let number = 0; number < PIECES; number++) await writeTestPiece(task, content, number)
     await task.finish()
-    const whole = await watch(task.descriptor.taskId, PIECES)
-    assert.deepEqual(decodePieceBitfield(whole.body, PIECES), [0, 1, 2, 3, 4])
-    const malformed = await watch(task.descriptor.taskId, '-1')
-    assert.equal(malformed.status, 400)
-    assert.equal((JSON.parse(malformed.body.toString()) as { error: { message: string } }).error.message, 'known must be a count of pieces, not "-1"')
-    const unknown = await watch('f'.repeat(64), 0)
-    assert.equal(unknown.status, 404)
+    const whole = watch(task.descriptor.taskId)
+    assert.equal((await whole.answer).status, 200)
+    assert.deepEqual(whole.listed, [0, 1, 2, 3, 4])
+    const unknown = watch('f'.repeat(64))
+    assert.equal((await unknown.answer).status, 404)
+    assert.deepEqual(unknown.listed, [])
+  })
+})
+
+describe('UploadServer: stopping with children watching', TEST, () => {
+  it('ends the lists it streams at once instead of waiting out the close\'s grace', TEST, async () => {
+    const store = new MemoryContentStore({ logger: silentLogger() })
+    await store.open()
+    const server = uploadServer(store, new DaemonMetrics(new Registry()))
+    await server.start()
+    const client = new PieceClient({ tls: undefined, connectionsPerParent: 4, idleTimeoutMs: 8_000, keepAliveMs: 1_000 })
+    const task = await store.create(testDescriptor('unfinished'))
+    const [host = '', port = ''] = server.address.split(':')
+    const path = `/pieces/${task.descriptor.taskId.slice(0, 3)}/${task.descriptor.taskId}?peerId=child`
+    const answer = client.get({ host, port: Number(port), tls: false }, { path, headers: {}, bodyStatus: 200 }, () => undefined, NEVER_ABORTED)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const startedMs = Date.now()
+    await server.stop()
+    assert.ok(Date.now() - startedMs < 2_000, `stopping took ${Date.now() - startedMs} ms`)
+    await assert.rejects(answer, /closed the connection/)
+    client.close()
+    await store.close()
   })
 })

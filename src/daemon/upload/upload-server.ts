@@ -9,7 +9,7 @@ import type { TokenBucket } from '../../common/token-bucket.js'
 import { DamselflyError } from '../../protocol/damselfly-error.js'
 import { isTaskId } from '../../protocol/ids.js'
 import { pieceCount, piecesCovering } from '../../protocol/piece.js'
-import { encodePieceBitfield } from '../../protocol/piece-bitfield.js'
+import { encodePieceList, PIECE_LIST_ENTRY_BYTES } from '../../protocol/piece-list.js'
 import type { ContentStore, StoredTask } from '../../storage/content-store.js'
 import type { DaemonMetrics } from '../daemon-metrics.js'
 import type { PieceAccess } from './piece-access.js'
@@ -25,32 +25,26 @@ export const UPLOAD_KEEP_ALIVE_TIMEOUT_MS = 60_000
 
 /** Dragonfly's upload path: `/download/<first 3 of task id>/<task id>?peerId=<child>`. */
 const DOWNLOAD_PATH = /^\/download\/([0-9a-f]{3})\/([0-9a-f]{64})$/
-/**
- * A child's watch of the pieces this host holds of a task:
- * `/pieces/<first 3 of task id>/<task id>?peerId=<child>&known=<pieces the child knows it holds>`.
- */
+/** A child's watch of the pieces this host holds of a task: `/pieces/<first 3 of task id>/<task id>?peerId=<child>`. */
 const PIECES_PATH = /^\/pieces\/([0-9a-f]{3})\/([0-9a-f]{64})$/
 
-/**
- * How long a watch waits for a piece beyond those the child knows of before it answers anyway:
- * under the child's idle timeout (`PIECE_CLIENT_DEFAULTS.idleTimeoutMs`), so it never fails one.
- */
-export const PIECE_WATCH_WAIT_MS = 5_000
 /** Watches held open at once; beyond, a child is refused and learns of this host's pieces from the scheduler alone. */
 export const MAX_PIECE_WATCHES = 4096
 
 /**
  * Serves the pieces this host holds to other peers: ranged GETs over HTTP/1.1 keep-alive (TLS by
  * default), paced by the host's upload bucket, each to a child its access rule lets in. A child
- * also watches which pieces this host holds (`/pieces/...`, a long poll answered with a bitfield
- * once this host records a piece the child does not know of), so it hears of a new piece one
- * latency after it lands here, not after the scheduler relays this host's report.
+ * also watches which pieces this host holds (`/pieces/...`: the list of them, then each new one as
+ * it is recorded), so it hears of a new piece one latency after it lands here, not after the
+ * scheduler relays this host's report.
  */
 export class UploadServer implements Startable {
   private readonly server: Server
   private boundAddress = ''
   private uploading = 0
   private watching = 0
+  /** Aborts once the server stops: the piece lists it streams end then, rather than hold the close up. */
+  private readonly stopping = new AbortController()
   /** Present on a seed peer: each piece goes out once before any goes out twice. */
   private readonly spread: PieceSpread | undefined
 
@@ -101,35 +95,44 @@ export class UploadServer implements Startable {
   }
 
   stop(): Promise<void> {
+    this.stopping.abort()
     return closeServer(this.server)
   }
 
   /**
-   * Answers a child's watch with the bitfield of the pieces this host holds, once it holds more
-   * than the `known` the child sent (at once when it does already, or holds every piece), or after
-   * `PIECE_WATCH_WAIT_MS` regardless. Pieces recorded in one turn go out in one answer.
+   * Streams the list of the pieces this host holds (piece-list.ts) to a watching child: those it
+   * holds now, then each one as it is recorded, those of one turn in one write. The list is 4
+   * bytes per piece of the task, so the response ends once this host holds every piece; until
+   * then, until the child goes.
    */
-  private async answerWatch(url: URL, res: ServerResponse, task: StoredTask): Promise<void> {
-    const known = Number(url.searchParams.get('known') ?? '0')
-    if (!Number.isSafeInteger(known) || known < 0) throw new DamselflyError('INVALID_ARGUMENT', `known must be a count of pieces, not ${JSON.stringify(url.searchParams.get('known'))}`)
+  private async streamPieceList(res: ServerResponse, task: StoredTask): Promise<void> {
     if (this.watching >= MAX_PIECE_WATCHES) throw new DamselflyError('TOO_MANY_UPLOADS', `watched by ${this.watching} children already, the most this host allows`)
+    const { contentLengthBytes = 0, pieceLengthBytes, taskId } = task.descriptor
+    const total = pieceCount(contentLengthBytes, pieceLengthBytes)
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': total * PIECE_LIST_ENTRY_BYTES, 'x-dragonfly-task-id': taskId })
+    this.components.metrics.uploadRequests.inc({ status: '200' })
+    this.components.metrics.pieceWatches.inc()
     this.watching++
     const closed = new AbortController()
     res.on('close', () => {
       closed.abort()
     })
+    const signal = AbortSignal.any([closed.signal, this.stopping.signal])
+    let listed = 0
     try {
-      if (task.finishedPieceCount <= known && !task.complete) {
-        await task.pieceRecorded(AbortSignal.any([closed.signal, AbortSignal.timeout(PIECE_WATCH_WAIT_MS)]))
+      while (!signal.aborted) {
+        const recorded = task.piecesRecordedSince(listed)
+        if (recorded.length > 0) {
+          res.write(encodePieceList(recorded))
+          listed += recorded.length
+        }
+        if (listed >= total) break
+        await task.pieceRecorded(signal)
         await new Promise((resolve) => setImmediate(resolve))
       }
-      if (closed.signal.aborted) return
-      const { contentLengthBytes = 0, pieceLengthBytes, taskId } = task.descriptor
-      const bitfield = encodePieceBitfield(pieceCount(contentLengthBytes, pieceLengthBytes), (number) => task.piece(number) !== undefined)
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bitfield.length, 'x-dragonfly-task-id': taskId }).end(bitfield)
-      this.components.metrics.uploadRequests.inc({ status: '200' })
-      this.components.metrics.pieceWatchAnswers.inc()
     } finally {
+      if (listed >= total) res.end()
+      else res.destroy()
       this.watching--
     }
   }
@@ -157,7 +160,7 @@ export class UploadServer implements Startable {
     const length = task?.descriptor.contentLengthBytes
     if (task === undefined || length === undefined) throw new DamselflyError('TASK_NOT_FOUND', `no task ${taskId} on this host`, { details: { taskId } })
     if (watch !== null) {
-      await this.answerWatch(url, res, task)
+      await this.streamPieceList(res, task)
       return
     }
     const parsed = parseRangeHeader(req.headers.range, length)
