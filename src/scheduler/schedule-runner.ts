@@ -36,8 +36,9 @@ export const NEW_PARENT_CANDIDATES = 256
  * holder's answer to the watches of its children, their requests, its upload server's turn, and
  * for children that do not watch, up to 5 ms in the holder's report batch and the scheduler's
  * relay. The value is measured, not summed: in the swarm simulator (1,000 hosts at 1, 10 and
- * 25 Gbit/s, 256 MiB), the fast hosts' p99 over their own bound was 1.95x with 3 ms (the bare
- * latencies: too few children per fast parent), 1.44x with 8 and 1.51x with 12.
+ * 25 Gbit/s, 256 MiB, with children then asking their parents for new pieces by long poll), the
+ * fast hosts' p99 over their own bound was 1.95x with 3 ms (about the bare latencies: too few
+ * children per fast parent), 1.44x with 8 and 1.51x with 12.
  */
 export const PIECE_HOP_MS = 8
 /** However fast its link, a new parent goes to at most this many times `maxChildren` children. */
