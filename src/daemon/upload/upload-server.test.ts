@@ -23,10 +23,10 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   }
 }
 
-function uploadServer(store: MemoryContentStore, metrics: DaemonMetrics): UploadServer {
+function uploadServer(store: MemoryContentStore, metrics: DaemonMetrics, maxPieceWatches?: number): UploadServer {
   return new UploadServer(
     { store, limiter: new TokenBucket({ clock: systemClock }, { rateBytesPerSecond: 0 }), access: OPEN_ACCESS, metrics, logger: silentLogger() },
-    { host: '127.0.0.1', port: 0, tls: undefined, disableShared: false, concurrentLimit: 4, seedUploadsPerTask: undefined },
+    { host: '127.0.0.1', port: 0, tls: undefined, disableShared: false, concurrentLimit: 4, seedUploadsPerTask: undefined, ...(maxPieceWatches === undefined ? {} : { maxPieceWatches }) },
   )
 }
 
@@ -87,18 +87,22 @@ describe('UploadServer: a child watching which pieces this host holds', TEST, ()
   })
 })
 
-describe('UploadServer: stopping with children watching', TEST, () => {
-  it('ends the lists it streams at once instead of waiting out the close\'s grace', TEST, async () => {
+describe('UploadServer: stopping with children watching, and too many of them', TEST, () => {
+  it('refuses a list past its limit, and ends the lists it streams at once when it stops instead of waiting out the close\'s grace', TEST, async () => {
     const store = new MemoryContentStore({ logger: silentLogger() })
     await store.open()
-    const server = uploadServer(store, new DaemonMetrics(new Registry()))
+    const server = uploadServer(store, new DaemonMetrics(new Registry()), 1)
     await server.start()
     const client = new PieceClient({ tls: undefined, connectionsPerParent: 4, idleTimeoutMs: 8_000, keepAliveMs: 1_000 })
     const task = await store.create(testDescriptor('unfinished'))
     const [host = '', port = ''] = server.address.split(':')
     const path = `/pieces/${task.descriptor.taskId.slice(0, 3)}/${task.descriptor.taskId}?peerId=child`
-    const answer = client.get({ host, port: Number(port), tls: false }, { path, headers: {}, bodyStatus: 200 }, () => undefined, NEVER_ABORTED)
+    const watch = (): Promise<PieceAnswer> => client.get({ host, port: Number(port), tls: false }, { path, headers: {}, bodyStatus: 200 }, () => undefined, NEVER_ABORTED)
+    const answer = watch()
     await new Promise((resolve) => setTimeout(resolve, 100))
+    const refused = await watch()
+    assert.equal(refused.status, 503, 'one list at most on this server')
+    assert.match(refused.body.toString(), /TOO_MANY_UPLOADS/)
     const startedMs = Date.now()
     await server.stop()
     assert.ok(Date.now() - startedMs < 2_000, `stopping took ${Date.now() - startedMs} ms`)

@@ -59,6 +59,8 @@ export class UploadServer implements Startable {
       concurrentLimit: number
       /** Set on a seed peer: pieces of one task it sends at once, each piece once before any twice. */
       seedUploadsPerTask: number | undefined
+      /** Piece lists it streams at once; MAX_PIECE_WATCHES unless set. */
+      maxPieceWatches?: number
     },
   ) {
     this.spread = init.seedUploadsPerTask === undefined ? undefined : new PieceSpread({ uploadsPerTask: init.seedUploadsPerTask })
@@ -106,7 +108,7 @@ export class UploadServer implements Startable {
    * then, until the child goes.
    */
   private async streamPieceList(res: ServerResponse, task: StoredTask): Promise<void> {
-    if (this.watching >= MAX_PIECE_WATCHES) throw new DamselflyError('TOO_MANY_UPLOADS', `watched by ${this.watching} children already, the most this host allows`)
+    if (this.watching >= (this.init.maxPieceWatches ?? MAX_PIECE_WATCHES)) throw new DamselflyError('TOO_MANY_UPLOADS', `watched by ${this.watching} children already, the most this host allows`)
     const { contentLengthBytes = 0, pieceLengthBytes, taskId } = task.descriptor
     const total = pieceCount(contentLengthBytes, pieceLengthBytes)
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': total * PIECE_LIST_ENTRY_BYTES, 'x-dragonfly-task-id': taskId })
