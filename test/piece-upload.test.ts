@@ -103,6 +103,7 @@ describe('the upload port: pieces only for hosts of the cluster with a capabilit
       ['no capability', peer.get(tlsParent.uploadAddress(), taskId, { watch: true }), 'UNAUTHENTICATED'],
       ['a capability for another task', peer.get(tlsParent.uploadAddress(), taskId, { capability: peer.capability('e'.repeat(64) as TaskId), watch: true }), 'PERMISSION_DENIED'],
       ['unsigned, without TLS', peer.get(plainParent.uploadAddress(), taskId, { capability, transport: 'plain', watch: true }), 'UNAUTHENTICATED'],
+      ['no capability, for a task it does not hold either', peer.get(tlsParent.uploadAddress(), 'e'.repeat(64) as TaskId, { watch: true }), 'UNAUTHENTICATED'],
     ]
     for (const [name, answer, code] of refusals) {
       const refused = await answer

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { IncomingMessage } from 'node:http'
 import { Socket } from 'node:net'
@@ -28,9 +29,14 @@ describe('CapabilityAccess', { timeout: 20_000 }, () => {
       const signature = signRequest(holder.privateKey, { method: 'GET', path, range: 'bytes=0-9' }, clock.nowMs())
       return { method: 'GET', url: path, socket: new Socket(), headers: { [CAPABILITY_HEADER]: token, [SIGNATURE_HEADER]: signature, range: 'bytes=0-9' } } as unknown as IncomingMessage
     }
-    access.check(requestOf(child), TASK)
+    const grant = access.check(requestOf(child), TASK)
+    assert.equal(grant.holds(), true)
     revoked.add(child.identity.hostId)
     assertThrowsCode(() => access.check(requestOf(child), TASK), 'PERMISSION_DENIED', /is revoked/)
-    access.check(requestOf(other), TASK)
+    assert.equal(grant.holds(), false, 'what it was let in to before stops too')
+    const otherGrant = access.check(requestOf(other), TASK)
+    assert.equal(otherGrant.holds(), true)
+    clock.advance(60_000)
+    assert.equal(otherGrant.holds(), false, 'and a grant ends with its capability')
   })
 })

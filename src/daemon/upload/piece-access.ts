@@ -8,14 +8,22 @@ import { tlsClientIdentity } from '../../security/peer-tls.js'
 import { SIGNATURE_HEADER, verifyRequestSignature } from '../../security/request-signature.js'
 import { NO_REVOCATIONS, type RevocationList } from '../../security/revocation-watcher.js'
 
+/** What a request was let in to, for as long as it lasts. */
+export interface PieceGrant {
+  /** False once the caller's capability expired or its host was revoked: a long answer (a piece list) stops then. */
+  holds(): boolean
+}
+
 /** Who may fetch pieces from this host's upload server. */
 export interface PieceAccess {
   /** Throws UNAUTHENTICATED, CAPABILITY_EXPIRED or PERMISSION_DENIED unless the request may have pieces of `taskId`. */
-  check(req: IncomingMessage, taskId: TaskId): void
+  check(req: IncomingMessage, taskId: TaskId): PieceGrant
 }
 
+const FOREVER: PieceGrant = { holds: () => true }
+
 /** Anyone at all: a daemon running --insecure. */
-export const OPEN_ACCESS: PieceAccess = { check: () => undefined }
+export const OPEN_ACCESS: PieceAccess = { check: () => FOREVER }
 
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name]
@@ -38,20 +46,23 @@ export class CapabilityAccess implements PieceAccess {
     private readonly init: { tls: boolean },
   ) {}
 
-  check(req: IncomingMessage, taskId: TaskId): void {
-    const claims = this.components.verifier.verify(header(req, CAPABILITY_HEADER), taskId)
-    if ((this.components.revocations ?? NO_REVOCATIONS).isRevoked(claims.hostId)) {
+  check(req: IncomingMessage, taskId: TaskId): PieceGrant {
+    const { clock, verifier } = this.components
+    const revocations = this.components.revocations ?? NO_REVOCATIONS
+    const claims = verifier.verify(header(req, CAPABILITY_HEADER), taskId)
+    if (revocations.isRevoked(claims.hostId)) {
       throw new DamselflyError('PERMISSION_DENIED', `host ${claims.hostId} is revoked`)
     }
     if (!this.init.tls) {
       const request = { method: req.method ?? '', path: req.url ?? '', range: header(req, 'range') ?? '' }
-      verifyRequestSignature(claims.publicKeySpki, header(req, SIGNATURE_HEADER), request, this.components.clock.nowMs())
-      return
+      verifyRequestSignature(claims.publicKeySpki, header(req, SIGNATURE_HEADER), request, clock.nowMs())
+    } else {
+      const caller = req.socket instanceof TLSSocket ? tlsClientIdentity(req.socket) : undefined
+      if (caller === undefined) throw new DamselflyError('UNAUTHENTICATED', 'no client certificate from the cluster CA')
+      if (caller.hostId !== claims.hostId) {
+        throw new DamselflyError('PERMISSION_DENIED', `the capability belongs to host ${claims.hostId}, and the caller is host ${caller.hostId}`)
+      }
     }
-    const caller = req.socket instanceof TLSSocket ? tlsClientIdentity(req.socket) : undefined
-    if (caller === undefined) throw new DamselflyError('UNAUTHENTICATED', 'no client certificate from the cluster CA')
-    if (caller.hostId !== claims.hostId) {
-      throw new DamselflyError('PERMISSION_DENIED', `the capability belongs to host ${claims.hostId}, and the caller is host ${caller.hostId}`)
-    }
+    return { holds: () => clock.nowMs() < claims.expiresAtMs && !revocations.isRevoked(claims.hostId) }
   }
 }

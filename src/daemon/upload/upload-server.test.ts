@@ -9,7 +9,7 @@ import { NEVER_ABORTED, testContent, testDescriptor, writeTestPiece } from '../.
 import { MemoryContentStore } from '../../storage/memory-content-store.js'
 import { DaemonMetrics } from '../daemon-metrics.js'
 import { PieceClient, type PieceAnswer } from '../download/piece-client.js'
-import { OPEN_ACCESS } from './piece-access.js'
+import { OPEN_ACCESS, type PieceAccess } from './piece-access.js'
 import { UploadServer } from './upload-server.js'
 
 const TEST = { timeout: 10_000 }
@@ -23,11 +23,24 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   }
 }
 
-function uploadServer(store: MemoryContentStore, metrics: DaemonMetrics, maxPieceWatches?: number): UploadServer {
+function uploadServer(store: MemoryContentStore, metrics: DaemonMetrics, maxPieceWatches?: number, access: PieceAccess = OPEN_ACCESS): UploadServer {
   return new UploadServer(
-    { store, limiter: new TokenBucket({ clock: systemClock }, { rateBytesPerSecond: 0 }), access: OPEN_ACCESS, metrics, logger: silentLogger() },
+    { store, limiter: new TokenBucket({ clock: systemClock }, { rateBytesPerSecond: 0 }), access, metrics, logger: silentLogger() },
     { host: '127.0.0.1', port: 0, tls: undefined, disableShared: false, concurrentLimit: 4, seedUploadsPerTask: undefined, ...(maxPieceWatches === undefined ? {} : { maxPieceWatches }) },
   )
+}
+
+/** Opens a watch of `taskId` on `server`; `listed` grows as the server lists pieces. */
+function watch(server: UploadServer, client: PieceClient, taskId: string): { listed: number[]; answer: Promise<PieceAnswer> } {
+  const [host = '', port = ''] = server.address.split(':')
+  const listed: number[] = []
+  const reader = new PieceListReader(PIECES)
+  const path = `/pieces/${taskId.slice(0, 3)}/${taskId}?peerId=child`
+  const answer = client.get({ host, port: Number(port), tls: false }, { path, headers: {}, bodyStatus: 200 }, (chunk) => {
+    listed.push(...reader.read(chunk))
+    return undefined
+  }, NEVER_ABORTED)
+  return { listed, answer }
 }
 
 describe('UploadServer: a child watching which pieces this host holds', TEST, () => {
@@ -47,23 +60,10 @@ describe('UploadServer: a child watching which pieces this host holds', TEST, ()
     await store.close()
   })
 
-  /** Opens a watch of `taskId` on `server`; `listed` grows as the server lists pieces. */
-  function watch(taskId: string): { listed: number[]; answer: Promise<PieceAnswer> } {
-    const [host = '', port = ''] = server.address.split(':')
-    const listed: number[] = []
-    const reader = new PieceListReader(PIECES)
-    const path = `/pieces/${taskId.slice(0, 3)}/${taskId}?peerId=child`
-    const answer = client.get({ host, port: Number(port), tls: false }, { path, headers: {}, bodyStatus: 200 }, (chunk) => {
-      listed.push(...reader.read(chunk))
-      return undefined
-    }, NEVER_ABORTED)
-    return { listed, answer }
-  }
-
   it('lists the pieces it holds, then each one it records, and ends once it holds them all', TEST, async () => {
     const task = await store.create(testDescriptor('watched'))
     await writeTestPiece(task, content, 1)
-    const { listed, answer } = watch(task.descriptor.taskId)
+    const { listed, answer } = watch(server, client, task.descriptor.taskId)
     await until(() => listed.length === 1, 'the piece held when the watch came')
     assert.deepEqual(listed, [1])
     await writeTestPiece(task, content, 3)
@@ -78,10 +78,10 @@ describe('UploadServer: a child watching which pieces this host holds', TEST, ()
     const task = await store.create(testDescriptor('complete'))
     for (let number = 0; number < PIECES; number++) await writeTestPiece(task, content, number)
     await task.finish()
-    const whole = watch(task.descriptor.taskId)
+    const whole = watch(server, client, task.descriptor.taskId)
     assert.equal((await whole.answer).status, 200)
     assert.deepEqual(whole.listed, [0, 1, 2, 3, 4])
-    const unknown = watch('f'.repeat(64))
+    const unknown = watch(server, client, 'f'.repeat(64))
     assert.equal((await unknown.answer).status, 404)
     assert.deepEqual(unknown.listed, [])
   })
@@ -95,12 +95,9 @@ describe('UploadServer: stopping with children watching, and too many of them', 
     await server.start()
     const client = new PieceClient({ tls: undefined, connectionsPerParent: 4, idleTimeoutMs: 8_000, keepAliveMs: 1_000 })
     const task = await store.create(testDescriptor('unfinished'))
-    const [host = '', port = ''] = server.address.split(':')
-    const path = `/pieces/${task.descriptor.taskId.slice(0, 3)}/${task.descriptor.taskId}?peerId=child`
-    const watch = (): Promise<PieceAnswer> => client.get({ host, port: Number(port), tls: false }, { path, headers: {}, bodyStatus: 200 }, () => undefined, NEVER_ABORTED)
-    const answer = watch()
+    const { answer } = watch(server, client, task.descriptor.taskId)
     await new Promise((resolve) => setTimeout(resolve, 100))
-    const refused = await watch()
+    const refused = await watch(server, client, task.descriptor.taskId).answer
     assert.equal(refused.status, 503, 'one list at most on this server')
     assert.match(refused.body.toString(), /TOO_MANY_UPLOADS/)
     const startedMs = Date.now()
@@ -109,5 +106,32 @@ describe('UploadServer: stopping with children watching, and too many of them', 
     await assert.rejects(answer, /closed the connection/)
     client.close()
     await store.close()
+  })
+})
+
+describe('UploadServer: a child whose access lapses while it watches', TEST, () => {
+  it('is told no piece recorded after its capability expired or its host was revoked', TEST, async () => {
+    const store = new MemoryContentStore({ logger: silentLogger() })
+    await store.open()
+    let allowed = true
+    const server = uploadServer(store, new DaemonMetrics(new Registry()), undefined, { check: () => ({ holds: () => allowed }) })
+    await server.start()
+    const client = new PieceClient({ tls: undefined, connectionsPerParent: 4, idleTimeoutMs: 8_000, keepAliveMs: 1_000 })
+    const content = testContent(4500)
+    const task = await store.create(testDescriptor('lapsing'))
+    await writeTestPiece(task, content, 0)
+    const { listed, answer } = watch(server, client, task.descriptor.taskId)
+    try {
+      await until(() => listed.length === 1, 'the piece held when the watch came')
+      allowed = false
+      await writeTestPiece(task, content, 1)
+      const ended = await Promise.race([answer.then(() => 'answered', () => 'broken'), new Promise((resolve) => setTimeout(resolve, 2_000, 'still open'))])
+      assert.equal(ended, 'broken', 'the list stops at once rather than wait for more pieces')
+      assert.deepEqual(listed, [0])
+    } finally {
+      client.close()
+      await server.stop()
+      await store.close()
+    }
   })
 })

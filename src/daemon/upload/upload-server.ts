@@ -12,7 +12,7 @@ import { pieceCount, piecesCovering } from '../../protocol/piece.js'
 import { encodePieceList, PIECE_LIST_ENTRY_BYTES } from '../../protocol/piece-list.js'
 import type { ContentStore, StoredTask } from '../../storage/content-store.js'
 import type { DaemonMetrics } from '../daemon-metrics.js'
-import type { PieceAccess } from './piece-access.js'
+import type { PieceAccess, PieceGrant } from './piece-access.js'
 import { PieceSpread } from './piece-spread.js'
 
 
@@ -105,9 +105,10 @@ export class UploadServer implements Startable {
    * Streams the list of the pieces this host holds (piece-list.ts) to a watching child: those it
    * holds now, then each one as it is recorded, those of one turn in one write. The list is 4
    * bytes per piece of the task, so the response ends once this host holds every piece; until
-   * then, until the child goes.
+   * then, until the child goes, or until the child's capability expires or its host is revoked
+   * (checked before each write: the child asks again with a fresh capability).
    */
-  private async streamPieceList(res: ServerResponse, task: StoredTask): Promise<void> {
+  private async streamPieceList(res: ServerResponse, task: StoredTask, grant: PieceGrant): Promise<void> {
     if (this.watching >= (this.init.maxPieceWatches ?? MAX_PIECE_WATCHES)) throw new DamselflyError('TOO_MANY_UPLOADS', `watched by ${this.watching} children already, the most this host allows`)
     const { contentLengthBytes = 0, pieceLengthBytes, taskId } = task.descriptor
     const total = pieceCount(contentLengthBytes, pieceLengthBytes)
@@ -122,7 +123,7 @@ export class UploadServer implements Startable {
     const signal = AbortSignal.any([closed.signal, this.stopping.signal])
     let listed = 0
     try {
-      while (!signal.aborted) {
+      while (!signal.aborted && grant.holds()) {
         const recorded = task.piecesRecordedSince(listed)
         if (recorded.length > 0) {
           res.write(encodePieceList(recorded))
@@ -157,12 +158,12 @@ export class UploadServer implements Startable {
     if (this.init.disableShared) throw new DamselflyError('SHARING_DISABLED', 'this host does not share its content')
     const taskId = match[2]
     // Before anything about the task is looked at: a stranger learns not even whether it is here.
-    this.components.access.check(req, taskId)
+    const grant = this.components.access.check(req, taskId)
     const task = this.components.store.get(taskId)
     const length = task?.descriptor.contentLengthBytes
     if (task === undefined || length === undefined) throw new DamselflyError('TASK_NOT_FOUND', `no task ${taskId} on this host`, { details: { taskId } })
     if (watch !== null) {
-      await this.streamPieceList(res, task)
+      await this.streamPieceList(res, task, grant)
       return
     }
     const parsed = parseRangeHeader(req.headers.range, length)
