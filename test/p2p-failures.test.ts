@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { open } from 'node:fs/promises'
+import { open, truncate } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { rendezvousPick } from '../src/common/rendezvous.js'
@@ -71,6 +71,28 @@ describe('P2P when things go wrong', { timeout: 600_000 }, () => {
     assert.match(readFileSync(child.logPath, 'utf8'), /parent sent a piece that fails its digest/)
     assert.ok((await metricValue(child.metricsAddress(), REMOTE)) > 0, 'the good pieces came from the parent')
     assert.ok((await metricValue(s.metricsAddress, 'damselfly_scheduler_blocklisted_parents_total{reason="bad_content"}')) >= 1, 'the scheduler blocklisted the parent for the child')
+  })
+
+  it('finishes a child whose parent lists every piece and can send none of them, without asking it for each', { timeout: 200_000 }, async () => {
+    const s = await scheduler('s-lying-list')
+    const parent = await daemon('lying-parent', s.address)
+    const child = await daemon('lied-to-child', s.address)
+    const url = origin.serve('/lying-list', content)
+    assert.equal((await download(parent, url, 'lying-parent.bin')).code, 0)
+    // The parent's journal still holds every piece, so its list names all 64; its content file holds none of them.
+    const taskId = taskIdFor({ url })
+    await truncate(join(parent.dataDir, 'content', 'tasks', taskId.slice(0, 3), taskId), 0)
+    const asked = (): Promise<number> => metricValue(parent.metricsAddress(), 'damselfly_dfdaemon_upload_request_total{status="206"}', { absent: 0 })
+    const askedBefore = await asked()
+
+    const result = await download(child, url, 'lied-to-child.bin')
+    assert.equal(result.code, 0, result.stderr)
+    assert.equal(await sha256File(result.output), content.sha256)
+    assert.ok((await metricValue(parent.metricsAddress(), 'damselfly_dfdaemon_piece_watch_total')) >= 1, 'the child watched the parent, which listed every piece')
+    const askedOfParent = (await asked()) - askedBefore
+    assert.ok(askedOfParent >= 1, 'the child asked the parent for a listed piece')
+    assert.ok(askedOfParent <= 16, `the child gave the parent up after its failures, not after ${askedOfParent} of 64 pieces`)
+    assert.equal(await metricValue(child.metricsAddress(), REMOTE, { absent: 0 }), 0, 'not a byte from the parent was taken')
   })
 
   it('finishes the children of a parent killed in the middle of a transfer', { timeout: 200_000 }, async () => {
