@@ -2,10 +2,11 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { Registry } from 'prom-client'
 import { systemClock } from '../../common/clock.js'
-import { silentLogger } from '../../common/logger.js'
+import { createLogger, silentLogger } from '../../common/logger.js'
 import { TokenBucket } from '../../common/token-bucket.js'
 import { PieceListReader } from '../../protocol/piece-list.js'
 import { NEVER_ABORTED, testContent, testDescriptor, writeTestPiece } from '../../storage/content-store.contract.js'
+import type { StoredTask } from '../../storage/content-store.js'
 import { MemoryContentStore } from '../../storage/memory-content-store.js'
 import { DaemonMetrics } from '../daemon-metrics.js'
 import { PieceClient, type PieceAnswer } from '../download/piece-client.js'
@@ -128,6 +129,47 @@ describe('UploadServer: a child whose access lapses while it watches', TEST, () 
       const ended = await Promise.race([answer.then(() => 'answered', () => 'broken'), new Promise((resolve) => setTimeout(resolve, 2_000, 'still open'))])
       assert.equal(ended, 'broken', 'the list stops at once rather than wait for more pieces')
       assert.deepEqual(listed, [0])
+    } finally {
+      client.close()
+      await server.stop()
+      await store.close()
+    }
+  })
+})
+
+describe('UploadServer: a piece that breaks off', TEST, () => {
+  it('logs a child hanging up at debug, and a piece it cannot read at warn', TEST, async () => {
+    const lines: Array<{ level: number; msg: string }> = []
+    const logger = createLogger({ level: 'debug', name: 'test', destination: { write: (line: string) => lines.push(JSON.parse(line) as { level: number; msg: string }) } })
+    const store = new MemoryContentStore({ logger: silentLogger() })
+    await store.open()
+    const server = new UploadServer(
+      { store, limiter: new TokenBucket({ clock: systemClock }, { rateBytesPerSecond: 0 }), access: OPEN_ACCESS, metrics: new DaemonMetrics(new Registry()), logger },
+      { host: '127.0.0.1', port: 0, tls: undefined, disableShared: false, concurrentLimit: 4, seedUploadsPerTask: undefined },
+    )
+    await server.start()
+    const client = new PieceClient({ tls: undefined, connectionsPerParent: 1, idleTimeoutMs: 8_000, keepAliveMs: 1_000 })
+    const task = await store.create(testDescriptor('breaking'))
+    await writeTestPiece(task, testContent(4500), 0)
+    const { taskId } = task.descriptor
+    const [host = '', port = ''] = server.address.split(':')
+    // The store's read fails as the connection's write would: with a child that hung up (a write to a closed TLS
+    // connection fails with EPIPE before the response learns it closed), or with this host's own storage failing.
+    let failure = new Error('write EPIPE')
+    const get = store.get.bind(store)
+    store.get = (id) => (id === taskId ? Object.assign(Object.create(task) as StoredTask, { sendRange: () => Promise.reject(failure) }) : get(id))
+    const fetchPiece = (): Promise<string> => client
+      .get({ host, port: Number(port), tls: false }, { path: `/download/${taskId.slice(0, 3)}/${taskId}?peerId=child`, headers: { range: 'bytes=0-999' } }, () => undefined, NEVER_ABORTED)
+      .then(() => 'answered', () => 'broken')
+    try {
+      Object.assign(failure, { code: 'EPIPE' })
+      assert.equal(await fetchPiece(), 'broken')
+      await until(() => lines.some((line) => line.msg === 'child hung up during an upload'), 'the hang-up logged')
+      assert.deepEqual(lines.filter((line) => line.level >= 40), [], 'nothing at warn for a child that hung up')
+
+      failure = new Error('the file ends at byte 0, before byte 999')
+      assert.equal(await fetchPiece(), 'broken')
+      await until(() => lines.some((line) => line.level === 40 && line.msg === 'upload interrupted'), 'the read failure logged at warn')
     } finally {
       client.close()
       await server.stop()

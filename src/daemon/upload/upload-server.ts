@@ -214,7 +214,9 @@ export class UploadServer implements Startable {
       this.components.metrics.uploadTrafficBytes.inc(byteCount)
       delivered = true
     } catch (error) {
-      if (!closed.signal.aborted) this.components.logger.warn({ err: error, taskId }, 'upload interrupted')
+      // A child hanging up (cancelling an endgame duplicate, leaving) is routine; anything else is this host's problem.
+      if (isHangUp(error)) this.components.logger.debug({ err: error, taskId }, 'child hung up during an upload')
+      else if (!closed.signal.aborted) this.components.logger.warn({ err: error, taskId }, 'upload interrupted')
       res.destroy()
     } finally {
       if (spreadPiece !== undefined) this.spread?.finished(task, spreadPiece, delivered)
@@ -222,4 +224,12 @@ export class UploadServer implements Startable {
       release()
     }
   }
+}
+
+/** Errors of a write to a connection its other end closed. */
+const HANG_UP_CODES = new Set(['EPIPE', 'ECONNRESET', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_PREMATURE_CLOSE'])
+
+function isHangUp(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && HANG_UP_CODES.has(code)
 }
