@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { Registry } from 'prom-client'
 import { systemClock } from '../../common/clock.js'
-import { createLogger, silentLogger } from '../../common/logger.js'
+import { createLogger, silentLogger, type Logger } from '../../common/logger.js'
 import { TokenBucket } from '../../common/token-bucket.js'
 import { PieceListReader } from '../../protocol/piece-list.js'
 import { NEVER_ABORTED, testContent, testDescriptor, writeTestPiece } from '../../storage/content-store.contract.js'
@@ -24,9 +24,10 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   }
 }
 
-function uploadServer(store: MemoryContentStore, metrics: DaemonMetrics, maxPieceWatches?: number, access: PieceAccess = OPEN_ACCESS): UploadServer {
+function uploadServer(store: MemoryContentStore, metrics: DaemonMetrics, options: { maxPieceWatches?: number; access?: PieceAccess; logger?: Logger } = {}): UploadServer {
+  const { maxPieceWatches, access = OPEN_ACCESS, logger = silentLogger() } = options
   return new UploadServer(
-    { store, limiter: new TokenBucket({ clock: systemClock }, { rateBytesPerSecond: 0 }), access, metrics, logger: silentLogger() },
+    { store, limiter: new TokenBucket({ clock: systemClock }, { rateBytesPerSecond: 0 }), access, metrics, logger },
     { host: '127.0.0.1', port: 0, tls: undefined, disableShared: false, concurrentLimit: 4, seedUploadsPerTask: undefined, ...(maxPieceWatches === undefined ? {} : { maxPieceWatches }) },
   )
 }
@@ -92,7 +93,7 @@ describe('UploadServer: stopping with children watching, and too many of them', 
   it('refuses a list past its limit, and ends the lists it streams at once when it stops instead of waiting out the close\'s grace', TEST, async () => {
     const store = new MemoryContentStore({ logger: silentLogger() })
     await store.open()
-    const server = uploadServer(store, new DaemonMetrics(new Registry()), 1)
+    const server = uploadServer(store, new DaemonMetrics(new Registry()), { maxPieceWatches: 1 })
     await server.start()
     const client = new PieceClient({ tls: undefined, connectionsPerParent: 4, idleTimeoutMs: 8_000, keepAliveMs: 1_000 })
     const task = await store.create(testDescriptor('unfinished'))
@@ -115,7 +116,7 @@ describe('UploadServer: a child whose access lapses while it watches', TEST, () 
     const store = new MemoryContentStore({ logger: silentLogger() })
     await store.open()
     let allowed = true
-    const server = uploadServer(store, new DaemonMetrics(new Registry()), undefined, { check: () => ({ holds: () => allowed }) })
+    const server = uploadServer(store, new DaemonMetrics(new Registry()), { access: { check: () => ({ holds: () => allowed }) } })
     await server.start()
     const client = new PieceClient({ tls: undefined, connectionsPerParent: 4, idleTimeoutMs: 8_000, keepAliveMs: 1_000 })
     const content = testContent(4500)
@@ -143,10 +144,7 @@ describe('UploadServer: a piece that breaks off', TEST, () => {
     const logger = createLogger({ level: 'debug', name: 'test', destination: { write: (line: string) => lines.push(JSON.parse(line) as { level: number; msg: string }) } })
     const store = new MemoryContentStore({ logger: silentLogger() })
     await store.open()
-    const server = new UploadServer(
-      { store, limiter: new TokenBucket({ clock: systemClock }, { rateBytesPerSecond: 0 }), access: OPEN_ACCESS, metrics: new DaemonMetrics(new Registry()), logger },
-      { host: '127.0.0.1', port: 0, tls: undefined, disableShared: false, concurrentLimit: 4, seedUploadsPerTask: undefined },
-    )
+    const server = uploadServer(store, new DaemonMetrics(new Registry()), { logger })
     await server.start()
     const client = new PieceClient({ tls: undefined, connectionsPerParent: 1, idleTimeoutMs: 8_000, keepAliveMs: 1_000 })
     const task = await store.create(testDescriptor('breaking'))
@@ -155,14 +153,13 @@ describe('UploadServer: a piece that breaks off', TEST, () => {
     const [host = '', port = ''] = server.address.split(':')
     // The store's read fails as the connection's write would: with a child that hung up (a write to a closed TLS
     // connection fails with EPIPE before the response learns it closed), or with this host's own storage failing.
-    let failure = new Error('write EPIPE')
+    let failure: Error = Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })
     const get = store.get.bind(store)
     store.get = (id) => (id === taskId ? Object.assign(Object.create(task) as StoredTask, { sendRange: () => Promise.reject(failure) }) : get(id))
     const fetchPiece = (): Promise<string> => client
       .get({ host, port: Number(port), tls: false }, { path: `/download/${taskId.slice(0, 3)}/${taskId}?peerId=child`, headers: { range: 'bytes=0-999' } }, () => undefined, NEVER_ABORTED)
       .then(() => 'answered', () => 'broken')
     try {
-      Object.assign(failure, { code: 'EPIPE' })
       assert.equal(await fetchPiece(), 'broken')
       await until(() => lines.some((line) => line.msg === 'child hung up during an upload'), 'the hang-up logged')
       assert.deepEqual(lines.filter((line) => line.level >= 40), [], 'nothing at warn for a child that hung up')
