@@ -117,6 +117,37 @@ void describe('FileContentStore', () => {
     }
   })
 
+  it('writes a task\'s content file one write at a time, however many pieces arrive at once', TIMEOUT, async () => {
+    const { dataDir, openStore, cleanup } = await fixture()
+    // Every FileHandle shares one prototype: count the vectored writes under way, each held a turn of the loop.
+    const probe = await open(join(dataDir, 'probe'), 'w')
+    const prototype = Object.getPrototypeOf(probe) as { writev: (...args: unknown[]) => Promise<unknown> }
+    await probe.close()
+    const writev = prototype.writev
+    let underWay = 0
+    let mostUnderWay = 0
+    prototype.writev = async function (this: unknown, ...args: unknown[]) {
+      mostUnderWay = Math.max(mostUnderWay, ++underWay)
+      try {
+        await new Promise((resolve) => setImmediate(resolve))
+        return await writev.apply(this, args)
+      } finally {
+        underWay--
+      }
+    }
+    try {
+      const store = await openStore()
+      const task = await store.create(testDescriptor('a'))
+      await Promise.all([0, 1, 2, 3, 4].map((number) => writeTestPiece(task, content, number)))
+      await task.finish()
+      assert.equal(mostUnderWay, 1)
+      assert.deepEqual(await readFile(taskPaths(dataDir, testTaskId('a')).content), content)
+    } finally {
+      prototype.writev = writev
+      await cleanup()
+    }
+  })
+
   it('ignores a torn last journal line', TIMEOUT, async () => {
     const { dataDir, openStore, cleanup } = await fixture()
     try {
