@@ -9,13 +9,13 @@
  *     cost;
  * and, for scale, one curl of the same file from the origin over plain HTTP. Reports the child's
  * time, CPU-seconds per GiB for the child and for the parents, and the child's peak memory.
- * Run: `node --import tsx bench/trust-cost.ts [--size 1GiB] [--rounds 3] [--modes tls,plain,insecure]`.
+ * Run: `node --import tsx bench/trust-cost.ts [--size 1GiB] [--rounds 3] [--modes tls,plain,insecure] [--dir /dev/shm]`.
  */
-import { readFile, rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { formatBytes, parseBytes } from '../src/common/units.js'
-import { sha256File, tempDir } from '../test/support/files.js'
+import { sha256File } from '../test/support/files.js'
 import { makeRandomFile, OriginServer, type Content } from '../test/support/origin-server.js'
 import { cliPath } from '../test/support/processes.js'
 import { BenchRun } from './support/bench-run.js'
@@ -23,25 +23,30 @@ import { publishSection, sectionPreamble } from './support/benchmarks-doc.js'
 import { startLoopbackCluster } from './support/loopback-cluster.js'
 import { DEFAULT_DOC_PATH, positiveInteger } from './support/options.js'
 import { cpuTimeMs } from './support/process-cpu.js'
+import { warmMemory, warmMemoryNote } from './support/warm-memory.js'
 
 const SECTION = 'trust-cost'
-const RUN_LINE = 'node --import tsx bench/trust-cost.ts [--size 1GiB] [--rounds 3] [--modes tls,plain,insecure]'
+const RUN_LINE = 'node --import tsx bench/trust-cost.ts [--size 1GiB] [--rounds 3] [--modes tls,plain,insecure] [--dir /dev/shm]'
 const MODES = ['tls', 'plain', 'insecure'] as const
 type Mode = (typeof MODES)[number]
 const GiB = 1024 ** 3
 const DOWNLOAD_TIMEOUT_MS = 600_000
+/** Memory warmed beyond the file's length, for the daemon's own allocations during the download. */
+const WARM_MARGIN_BYTES = 256 * 1024 ** 2
 
 const USAGE = `usage: ${RUN_LINE} [--no-docs]
 
   --size     size of the random file (default 1GiB)
   --rounds   rounds of every mode, in alternating order; medians are reported (default 3)
   --modes    which of tls, plain, insecure to run (default all)
+  --dir      a tmpfs directory for the run's files (default /dev/shm)
   --no-docs  print the table only; leave docs/benchmarks.md alone`
 
 interface Options {
   readonly size: { readonly text: string; readonly bytes: number }
   readonly rounds: number
   readonly modes: readonly Mode[]
+  readonly dir: string
   readonly updateDocs: boolean
 }
 
@@ -60,6 +65,7 @@ function parseOptions(argv: readonly string[]): Options {
       size: { type: 'string', default: '1GiB' },
       rounds: { type: 'string', default: '3' },
       modes: { type: 'string', default: MODES.join(',') },
+      dir: { type: 'string', default: '/dev/shm' },
       'no-docs': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -75,6 +81,7 @@ function parseOptions(argv: readonly string[]): Options {
     size: { text: values.size, bytes: parseBytes(values.size) },
     rounds: positiveInteger(values.rounds, '--rounds'),
     modes: modes as Mode[],
+    dir: values.dir,
     updateDocs: !values['no-docs'],
   }
 }
@@ -106,6 +113,7 @@ async function measure(run: BenchRun, mode: Mode, url: string, content: Content,
   }
   await fetch(warm.socketPath, join(dir, 'warm.bin'))
   const parents = [cluster.seed.child.pid, warm.child.pid]
+  await warmMemory(content.length + WARM_MARGIN_BYTES, dirname(dir))
   const [childBefore, parentsBefore] = [await cpuOf([child.child.pid]), await cpuOf(parents)]
   const elapsedMs = await fetch(child.socketPath, join(dir, 'child.bin'))
   const [childAfter, parentsAfter] = [await cpuOf([child.child.pid]), await cpuOf(parents)]
@@ -117,6 +125,7 @@ async function measure(run: BenchRun, mode: Mode, url: string, content: Content,
 /** One curl of the file from the origin; its CPU from bash's `times`, which reports the children of the shell. */
 async function measureCurl(run: BenchRun, url: string, content: Content, dir: string): Promise<Sample> {
   const output = join(dir, 'curl.bin')
+  await warmMemory(content.length + WARM_MARGIN_BYTES, dir)
   const exit = await run.children.run('bash', ['-c', 'curl -s -o "$1" "$2" && times >&2', 'curl-timed', output, url], { timeoutMs: DOWNLOAD_TIMEOUT_MS })
   if (exit.code !== 0) throw new Error(`curl exited ${exit.code}: ${exit.stderr}`)
   if ((await sha256File(output)) !== content.sha256) throw new Error('curl wrote the wrong bytes')
@@ -166,7 +175,8 @@ async function main(): Promise<void> {
   const run = new BenchRun()
   process.once('SIGINT', () => void run.release().then(() => process.exit(130)))
   try {
-    run.work = await tempDir('trust-cost')
+    const workPath = await mkdtemp(join(options.dir, 'damselfly-bench-trust-cost-'))
+    run.work = { path: workPath, remove: () => (process.env['DAMSELFLY_KEEP_TEST_DIRS'] === '1' ? Promise.resolve() : rm(workPath, { recursive: true, force: true })) }
     const origin = run.hold(await OriginServer.start(), (server) => server.close())
     const content = await makeRandomFile(join(run.work.path, 'content.bin'), options.size.bytes)
     const url = origin.serve('/trust-cost.bin', content)
@@ -175,7 +185,10 @@ async function main(): Promise<void> {
       // Alternating the order keeps a drift over the run from favouring one mode.
       const order = round % 2 === 0 ? options.modes : [...options.modes].reverse()
       for (const mode of order) {
-        const sample = await measure(run, mode, url, content, join(run.work.path, `${mode}-${round}`))
+        const roundDir = join(run.work.path, `${mode}-${round}`)
+        const sample = await measure(run, mode, url, content, roundDir)
+        // Three copies of the file per round: on tmpfs, every round kept would soon fill the memory.
+        if (process.env['DAMSELFLY_KEEP_TEST_DIRS'] !== '1') await rm(roundDir, { recursive: true, force: true })
         samples.set(mode, [...(samples.get(mode) ?? []), sample])
         console.error(`round ${round + 1}, ${mode}: ${(sample.elapsedMs / 1000).toFixed(2)} s, child ${(sample.childCpuMs / 1000).toFixed(2)} CPU-s, parents ${(sample.parentsCpuMs / 1000).toFixed(2)} CPU-s`)
       }
@@ -192,8 +205,8 @@ async function main(): Promise<void> {
     const table = lines.join('\n')
     console.log(table)
     if (options.updateDocs) {
-      const command = `node --import tsx bench/trust-cost.ts --size ${options.size.text} --rounds ${options.rounds} --modes ${options.modes.join(',')}`
-      await publishSection(DEFAULT_DOC_PATH, SECTION, [...sectionPreamble({ runLine: RUN_LINE, command }), table, ''].join('\n'))
+      const command = `node --import tsx bench/trust-cost.ts --size ${options.size.text} --rounds ${options.rounds} --modes ${options.modes.join(',')} --dir ${options.dir}`
+      await publishSection(DEFAULT_DOC_PATH, SECTION, [...sectionPreamble({ runLine: RUN_LINE, command }), table, '', `How: every file of the run on ${options.dir}; ${warmMemoryNote()}.`, ''].join('\n'))
     }
   } finally {
     await run.release()

@@ -15,6 +15,7 @@ import { startDaemon, startLoopbackCluster, startScheduler, trafficOf, waitForAn
 import { startOrigin } from './loopback-origin.js'
 import { runMeasured, UsageWindow, type ProcessUsage, type RunningProcess } from './process-usage.js'
 import { MemoryWatch, type MemoryBreakdown } from './memory-watch.js'
+import { warmMemory } from './warm-memory.js'
 
 export const SCENARIO_NAMES = ['curl', 'aria2', 'dfget-source', 'p2p-tls', 'p2p-plain'] as const
 export type ScenarioName = (typeof SCENARIO_NAMES)[number]
@@ -25,6 +26,9 @@ export type ScenarioName = (typeof SCENARIO_NAMES)[number]
  * reaches GNU time, which measures it, and not the client.
  */
 export const CLIENT_DEADLINE_GRACE_MS = 30_000
+
+/** Memory warmed before a window beyond the file the client writes, for the processes' own allocations. */
+const WARM_MARGIN_BYTES = 256 * 1024 ** 2
 
 /** The processes' names in reports; the report finds the ones its ratios need by these. */
 export const ROLES = {
@@ -95,6 +99,7 @@ async function measureWindow(
   running: readonly RunningProcess[],
   client: { role: string; command: string; args: readonly string[]; output: string; dir: string; doneAtMs?: () => Promise<number> },
 ): Promise<ScenarioSample> {
+  await warmMemory(context.content.length + WARM_MARGIN_BYTES, context.workDir)
   const window = await UsageWindow.open(running)
   const spawnedAtMs = Date.now()
   const { exit, usage } = await runMeasured(context.children, {
