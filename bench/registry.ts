@@ -21,6 +21,7 @@ import { startLoopbackCluster, type ClusterDaemon as MirrorDaemon, type Loopback
 import { cpuTimeMs, machineBusyCpuMs } from './support/process-cpu.js'
 import { method, observations, summary, tables, type ImageFacts, type Pull, type Round } from './support/registry-report.js'
 import { BenchRun } from './support/bench-run.js'
+import { warmMemory } from './support/warm-memory.js'
 
 const SECTION = 'registry'
 const RUN_LINE = 'node --import tsx bench/registry.ts [--layers 5,50,200] [--rounds 2]'
@@ -121,9 +122,15 @@ async function sync(children: ChildProcesses): Promise<void> {
   if (exit.code !== 0) throw new Error(`sync exited with ${exit.code ?? exit.signal ?? 'nothing'}: ${exit.stderr}`)
 }
 
+function imageBytes(image: OciImage): number {
+  return image.config.size + image.layers.reduce((total, layer) => total + layer.size, 0)
+}
+
 /** One timed `skopeo copy` from `host` into a fresh OCI layout, checked and then deleted. */
 async function pull(run: RegistryRun, cluster: MirrorCluster, image: OciImage, host: string, output: string, timeoutMs: number): Promise<Pull> {
   await sync(run.children)
+  // skopeo writes the image, and through a mirror the daemon too.
+  await warmMemory(2 * imageBytes(image))
   const registryPid = run.registry?.child.pid
   const clusterBeforeMs = await cluster.cpuTimeMs()
   const registryBeforeMs = await cpuTimeMs(registryPid)

@@ -18,6 +18,7 @@ import { publishSection, sectionPreamble } from './support/benchmarks-doc.js'
 import { DEFAULT_DOC_PATH, positiveInteger } from './support/options.js'
 import type { ChildProcesses } from './support/child-processes.js'
 import { cpuTimeMs } from './support/process-cpu.js'
+import { warmMemory, warmMemoryNote } from './support/warm-memory.js'
 import { BenchRun } from './support/bench-run.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
@@ -185,6 +186,8 @@ async function runRounds(run: SingleNodeRun, options: BenchOptions, daemon: Daem
       // Flush the previous run's dirty pages so its writeback does not land in this run's time.
       const synced = await children.run('sync', [], { timeoutMs: RUN_TIMEOUT_MS })
       if (synced.code !== 0) throw new Error(`sync exited with ${synced.code}: ${synced.stderr}`)
+      // The daemon writes the file it stores, and the client its output.
+      await warmMemory(2 * content.length)
       const originRequestsBefore = stats.gets + stats.heads
       const profile = options.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`, `--cpu-prof-name=dfget-${kind}-${round}.cpuprofile`]
       const daemonCpuBeforeMs = await cpuTimeMs(daemon.child.pid)
@@ -273,6 +276,7 @@ function method(options: BenchOptions): string {
     `- curl: \`curl -s -o <file> <url>\`. dfget: \`dfget <url> -O <file> -e <socket> --no-progress\` against one dfdaemon (default config: 4 concurrent 4 MiB ranged GETs) started before any timing.`,
     `- Cold uses a URL path the daemon has never seen (\`/round-N/blob.bin\`, same bytes); warm repeats it. The origin is checked not to be hit by warm.`,
     `- Each command writes a new output file in the same temp dir; it is checked against the sha256 and deleted afterwards, and \`sync\` runs before each timed command. The page cache cannot be dropped, so every run reads a cached origin file.`,
+    `- Memory: ${warmMemoryNote('of twice the file and 256 MiB, after the `sync`')}.`,
     `- ${options.rounds} rounds, curl first in odd rounds and last in even ones. The daemon's task is deleted after each round.`,
   ].join('\n')
 }

@@ -11,6 +11,7 @@ import type { ChildProcesses } from './child-processes.js'
 import { CLIENT_DEADLINE_GRACE_MS, dfgetArgs, requireFromParent, ROLES, startWarmPair, verify } from './data-path-scenarios.js'
 import type { MemoryBreakdown } from './memory-watch.js'
 import { peakRssBytes, runMeasured, UsageWindow, type ProcessUsage } from './process-usage.js'
+import { warmMemory } from './warm-memory.js'
 
 /** One memory run: a piece length and a concurrency, fresh daemons. */
 export interface MemorySample {
@@ -62,6 +63,7 @@ export async function runMemorySample(context: MemoryContext, init: { pieceLengt
     const seedSourcePeakRssBytes = await peakRssBytes(pair.seed.child.pid)
     if (seedSourcePeakRssBytes === undefined) throw new Error('cannot read the seed\'s peak RSS from /proc')
     const output = join(dir, 'dfget.out')
+    await warmMemory(context.content.length, context.workDir)
     const window = await UsageWindow.open(pair.running)
     const { exit } = await runMeasured(context.children, {
       role: ROLES.dfget, command: process.execPath, args: dfgetArgs(pair.url, output, pair.child, { timeoutMs: context.downloadTimeoutMs, pieceLengthBytes: init.pieceLengthBytes }),

@@ -104,7 +104,7 @@ export function method(options: DataPathOptions): string {
   return [
     `- Every file of the run (the origin's file, the daemons' storage, every download's output, aria2c's files) is under ${options.dir}, a tmpfs mount: no byte touches a disk. Every process runs on 127.0.0.1.`,
     '- Each scenario of each round starts its processes fresh, waits until they are running (and announced, to the tracker or the scheduler), opens its measured window, runs one client download, closes the window when the client exits, checks the output\'s sha256, then stops everything.',
-    `- Memory: ${warmMemoryNote()}.`,
+    `- Memory: ${warmMemoryNote('of the file and 256 MiB (in the memory runs too)')}.`,
     '- Origin: bench/testbed/static-server.ts, a Node process of its own (run under tsx), serving the file from tmpfs.',
     '- curl: `curl -sS --fail --max-time <deadline> -o <file> <url>`.',
     '- aria2c: Debian\'s opentracker (whitelisting the torrent) and an aria2c seeder that holds the file (`--bt-seed-unverified=true`); the window opens once the tracker\'s scrape lists the seeder as complete. The leecher runs with bench/testbed\'s aria2c options (tracker only: no DHT, no local discovery, no peer exchange; `--file-allocation=none`) plus `--seed-time=0`, so it exits once it has the file. The .torrent has 1 MiB pieces (mktorrent), made once per run.',

@@ -27,9 +27,6 @@ export type ScenarioName = (typeof SCENARIO_NAMES)[number]
  */
 export const CLIENT_DEADLINE_GRACE_MS = 30_000
 
-/** Memory warmed before a window beyond the file the client writes, for the processes' own allocations. */
-const WARM_MARGIN_BYTES = 256 * 1024 ** 2
-
 /** The processes' names in reports; the report finds the ones its ratios need by these. */
 export const ROLES = {
   origin: 'origin',
@@ -99,7 +96,7 @@ async function measureWindow(
   running: readonly RunningProcess[],
   client: { role: string; command: string; args: readonly string[]; output: string; dir: string; doneAtMs?: () => Promise<number> },
 ): Promise<ScenarioSample> {
-  await warmMemory(context.content.length + WARM_MARGIN_BYTES, context.workDir)
+  await warmMemory(context.content.length, context.workDir)
   const window = await UsageWindow.open(running)
   const spawnedAtMs = Date.now()
   const { exit, usage } = await runMeasured(context.children, {

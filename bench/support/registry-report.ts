@@ -1,4 +1,5 @@
 import { formatBytes } from '../../src/common/units.js'
+import { warmMemoryNote } from './warm-memory.js'
 
 /** Bytes the registry sent for both mirror pulls together, above this multiple of the image, are called out. */
 const REGISTRY_OVERSEND_RATIO = 1.05
@@ -216,6 +217,7 @@ export function method(init: { layerSizesMiB: readonly number[]; rounds: number;
     `- Registry: \`docker-registry serve\` (distribution 2.8) on 127.0.0.1 with filesystem storage (test/support/registry.ts). The image (gen-oci-image.sh: tars of random files, \`gzip -1\`, layers of ${init.layerSizesMiB.join(', ')} MiB) is pushed once with skopeo.`,
     `- Each of the ${init.rounds} rounds starts a fresh cluster in fresh data dirs, all with default config but for the seed's \`seedPeer.sourcePolicy.allow: [127.0.0.1/32]\` (the registry is on loopback): \`damselfly scheduler\`, one \`dfdaemon --seed\` and daemons A and B, each \`--registry-mirror <registry> --scheduler <scheduler>\`, on 127.0.0.1. Timing starts once the scheduler has logged an announcement from each host.`,
     '- Every pull is `skopeo --insecure-policy copy --quiet --src-tls-verify=false --src-no-creds docker://<host>/bench/img:v1 oci:<dir>:v1`, with `<host>` the registry for (a), A\'s proxy for (b) and B\'s for (c); wall time from spawn to exit. (a) goes first in odd rounds and last in even ones; `sync` runs before each pull.',
+    `- Memory: ${warmMemoryNote('of twice the image and 256 MiB, after the `sync`')}.`,
     '- Each pull\'s OCI layout is checked for the pushed manifest digest (skopeo itself checks every blob\'s digest) and deleted before the next pull.',
     `- Registry bytes are the body bytes of its successful GETs in its access log, counted once the log has been quiet for ${logQuietMs} ms after a pull; for (b) + (c) from the start of (b) to the end of (c), so a seed download that outlives (b) still counts. "B got from" is A's and the seed's \`upload_traffic_bytes_total\` during (c) and B's \`download_traffic_bytes_total{type="back_to_source"}\`.`,
     `- Each pull has a deadline of ${init.pullTimeoutMs / 1000} s. The registry serves from the page cache, as does every daemon.`,

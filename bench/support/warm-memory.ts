@@ -23,10 +23,16 @@ import { join } from 'node:path'
 const CHUNK_BYTES = 1024 * 1024
 /** Where the scratch file goes: a tmpfs, so its pages are memory and nothing reaches a disk. */
 const DEFAULT_SCRATCH_DIR = '/dev/shm'
+/** Warmed beyond what a window writes to its files, for its processes' own allocations. */
+const MARGIN_BYTES = 256 * 1024 ** 2
 const FREE_PAGE_REPORTING = '/sys/module/page_reporting'
 
-/** Writes and deletes `bytes` of scratch in `dir` (a tmpfs), so that much memory is free and held by the guest. */
-export async function warmMemory(bytes: number, dir = DEFAULT_SCRATCH_DIR): Promise<void> {
+/**
+ * Writes and deletes scratch in `dir` (a tmpfs): the bytes a window is about to write to its files
+ * and 256 MiB, so that much memory is free and held by the guest.
+ */
+export async function warmMemory(windowWritesBytes: number, dir = DEFAULT_SCRATCH_DIR): Promise<void> {
+  const bytes = windowWritesBytes + MARGIN_BYTES
   const path = join(dir, `damselfly-bench-warm-${process.pid}`)
   const chunk = Buffer.alloc(CHUNK_BYTES, 1)
   const file = await open(path, 'w')
@@ -38,10 +44,13 @@ export async function warmMemory(bytes: number, dir = DEFAULT_SCRATCH_DIR): Prom
   }
 }
 
-/** One line for a bench's method: whether this machine's balloon reports free pages, so warming matters. */
-export function warmMemoryNote(): string {
+/**
+ * One line for a bench's method: what it warms and whether this machine's balloon reports free
+ * pages, so warming matters. `size` says how large the scratch file is.
+ */
+export function warmMemoryNote(size: string): string {
   const reporting = existsSync(FREE_PAGE_REPORTING)
     ? 'this machine\'s balloon reports free pages to the host, whose memory then costs about 2.5 system CPU-seconds per GiB more to write first'
     : 'this machine reports no free pages to a host, so warming changes nothing here'
-  return `before each measured window the bench writes and deletes a scratch file on /dev/shm as large as the window's downloads, so every scenario writes into memory the guest holds (${reporting}; bench/support/warm-memory.ts)`
+  return `before each measured window the bench writes and deletes a scratch file on /dev/shm ${size}, so every scenario writes into memory the guest holds (${reporting}; bench/support/warm-memory.ts)`
 }
