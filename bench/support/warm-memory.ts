@@ -14,7 +14,7 @@
  * Writing a scratch file of the bytes a window is about to write and deleting it just before the
  * window leaves that much memory freshly freed and held by the guest; the kernel hands it out
  * before memory the host took back, so every scenario writes into the same kind of page. On a
- * machine without such a balloon this costs a second per GiB and changes nothing.
+ * machine without such a balloon this costs half a second per GiB of scratch and changes nothing.
  */
 import { open, rm } from 'node:fs/promises'
 import { existsSync } from 'node:fs'

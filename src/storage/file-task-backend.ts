@@ -36,8 +36,8 @@ export class FileTaskBackend implements TaskBackend {
   private readonly journal: LazyFileHandle
   /**
    * The content file's writes, one at a time. The kernel holds the file's lock through each
-   * buffered write anyway, and writes queued in several threads of the pool spin on that lock:
-   * one at a time, a download spends a sixth less CPU (docs/benchmarks.md, trust-cost).
+   * buffered write anyway, and writes queued in several threads of the pool spin on that lock: 0.4
+   * to 0.5 CPU-seconds per GiB a daemon downloaded, in a profile (docs/benchmarks.md, trust-cost).
    */
   private contentWrites: Promise<unknown> = Promise.resolve()
   /** Metadata writes and access-time updates, one at a time so an older one never lands last. */
