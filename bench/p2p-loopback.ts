@@ -20,6 +20,7 @@ import { machineBusyCpuMs } from './support/process-cpu.js'
 import { lastTaskCostMs, startLoopbackCluster, trafficOf, type DaemonTraffic, type LoopbackCluster } from './support/loopback-cluster.js'
 import { BenchRun } from './support/bench-run.js'
 import { DEFAULT_DOC_PATH, nonEmptyCommaList, positiveInteger, positiveSecondsAsMs } from './support/options.js'
+import { warmMemory, warmMemoryNote } from './support/warm-memory.js'
 
 const SECTION = 'p2p-loopback'
 const RUN_LINE = 'node --import tsx bench/p2p-loopback.ts [--sizes 256MiB] [--counts 2,4,8,16]'
@@ -135,6 +136,8 @@ async function runP2p(run: P2pRun, cluster: LoopbackCluster, dir: string, conten
   const url = origin.serve(path, content)
   const outputs = cluster.daemons.map((_, i) => join(dir, `dfget-${i}.out`))
   await sync(run.children)
+  // The seed and every daemon store the file; each dfget links its daemon's copy.
+  await warmMemory((cluster.daemons.length + 1) * content.length)
   const cpuBeforeMs = await cluster.cpuTimeMs()
   const machineBeforeMs = await machineBusyCpuMs()
   const benchBefore = process.cpuUsage()
@@ -168,6 +171,7 @@ async function runCurl(run: P2pRun, dir: string, count: number, content: Content
   const url = origin.serve(path, content)
   const outputs = Array.from({ length: count }, (_, i) => join(dir, `curl-${i}.out`))
   await sync(run.children)
+  await warmMemory(count * content.length)
   const lastDoneMs = await timeTogether(run.children, 'curl', outputs.map((output) => ['curl', ['-s', '-o', output, url]] as const), timeoutMs)
   await verifyAndRemove(outputs, content, 'curl')
   return { lastDoneMs, originBytes: origin.statsOf(path).bodyBytesSent }
@@ -287,6 +291,7 @@ function method(options: BenchOptions): string {
     '- Origin: a node:http server on 127.0.0.1 with Range support (test/support/origin-server.ts), in the bench process, serving one random file from the page cache and counting the body bytes it sends.',
     '- For each count N, a fresh cluster in fresh data dirs, all with default config but for the seed\'s `seedPeer.sourcePolicy.allow: [127.0.0.1/32]` (the origin is on loopback): `damselfly scheduler`, one `dfdaemon --seed` and N `dfdaemon`, every one on 127.0.0.1. Timing starts once the scheduler has logged an announcement from each host.',
     '- dfget: N `dfget <url> -O <file> -e <socket> --no-progress` at once, one per daemon, for a URL none has seen. curl: N `curl -s -o <file> <url>` at once, for another path with the same bytes. Which goes first alternates from one N to the next; `sync` runs before each.',
+    `- Memory: ${warmMemoryNote('of every copy the phase writes (N + 1 for dfget: the seed\'s and the daemons\'; N for curl) and 256 MiB, after the `sync`')}.`,
     '- "Last done" is from the first spawn until the last process exits. Every output is checked against the sha256, then deleted.',
     '- Shares are of the bytes the N daemons received (`download_traffic_bytes_total`): from each other is the sum of their `upload_traffic_bytes_total`, from the seed is the seed\'s, from the origin is their own `back_to_source`.',
     '- "Seed fetched the file in" is the `costMs` of the seed\'s `task done` log line. CPU during dfget: "cluster" is the user + system CPU time of the scheduler, seed and daemons (dfget processes excluded), "machine" what every core of the machine spent busy (/proc/stat), whoever used it, "available" the wall time times the number of cores.',
