@@ -1,4 +1,5 @@
 import { systemClock, type Clock } from './clock.js'
+import { SerialQueue } from './serial-queue.js'
 
 /**
  * A token bucket shared by every task of a host: one for download, one for upload, one for
@@ -9,7 +10,7 @@ export class TokenBucket {
   private tokens: number
   private lastRefillMs: number
   /** Callers waiting, served in order so a large take cannot starve behind small ones. */
-  private queue: Promise<void> = Promise.resolve()
+  private readonly queue = new SerialQueue()
   /** How many `take` calls have not taken their tokens yet; `tryTake` never jumps ahead of them. */
   private waiting = 0
 
@@ -57,9 +58,7 @@ export class TokenBucket {
   take(bytes: number, signal?: AbortSignal): Promise<void> {
     if (this.unlimited) return Promise.resolve()
     this.waiting++
-    const turn = this.queue.then(() => this.wait(bytes, signal)).finally(() => this.waiting--)
-    this.queue = turn.catch(() => undefined)
-    return turn
+    return this.queue.run(() => this.wait(bytes, signal)).finally(() => this.waiting--)
   }
 
   /** Debt is allowed so one chunk larger than the burst still passes; the next caller waits it off. */

@@ -1,5 +1,6 @@
 import { open, rename, rm, stat, utimes, writeFile, type FileHandle } from 'node:fs/promises'
 import type { Logger } from '../common/logger.js'
+import { SerialQueue } from '../common/serial-queue.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
 import type { TaskId } from '../protocol/ids.js'
 import type { PieceRecord } from './content-store.js'
@@ -39,9 +40,9 @@ export class FileTaskBackend implements TaskBackend {
    * buffered write anyway, and writes queued in several threads of the pool spin on that lock: 0.4
    * to 0.5 CPU-seconds per GiB a daemon downloaded, in a profile (docs/benchmarks.md, trust-cost).
    */
-  private contentWrites: Promise<unknown> = Promise.resolve()
+  private readonly contentWrites = new SerialQueue()
   /** Metadata writes and access-time updates, one at a time so an older one never lands last. */
-  private metadataQueue: Promise<void> = Promise.resolve()
+  private readonly metadataWrites = new SerialQueue()
   private readonly background = new Set<Promise<void>>()
   private latestAccessMs: number
   private persistedAccessMs: number
@@ -69,9 +70,7 @@ export class FileTaskBackend implements TaskBackend {
     for (const chunk of chunks) length += chunk.byteLength
     try {
       // Every write names its position, so pieces may share the one handle.
-      const write = this.contentWrites.then(() => this.content.use((handle) => handle.writev(chunks, offset)))
-      this.contentWrites = write.catch(() => undefined)
-      const written = await write
+      const written = await this.contentWrites.run(() => this.content.use((handle) => handle.writev(chunks, offset)))
       // A positional write to a regular file comes up short only when the disk or quota is full.
       if (written.bytesWritten !== length) throw Object.assign(new Error(`wrote ${written.bytesWritten} of ${length} bytes`), { code: 'ENOSPC' })
     } catch (cause) {
@@ -91,7 +90,7 @@ export class FileTaskBackend implements TaskBackend {
   }
 
   saveMetadata(snapshot: TaskSnapshot): Promise<void> {
-    return this.enqueue(() => this.writeMetadata(snapshot))
+    return this.metadataWrites.run(() => this.writeMetadata(snapshot))
   }
 
   async send(start: number, endInclusive: number, sink: RangeSink, signal: AbortSignal): Promise<void> {
@@ -151,13 +150,13 @@ export class FileTaskBackend implements TaskBackend {
     if (nowMs - this.persistedAccessMs < this.init.touchPersistIntervalMs) return
     this.persistedAccessMs = nowMs
     const seconds = nowMs / 1000
-    this.inBackground(this.enqueue(() => utimes(this.init.paths.metadata, seconds, seconds)))
+    this.inBackground(this.metadataWrites.run(() => utimes(this.init.paths.metadata, seconds, seconds)))
   }
 
   /** Waits for writes and access-time updates under way, then closes the file handles. */
   async close(): Promise<void> {
     this.retired = true
-    await this.metadataQueue
+    await this.metadataWrites.idle()
     await Promise.allSettled(this.background)
     await this.closeHandles()
   }
@@ -198,13 +197,6 @@ export class FileTaskBackend implements TaskBackend {
       return new DamselflyError('NO_SPACE', `the disk is full: ${message}: ${(cause as Error).message}`, { cause, details: { taskId: this.init.taskId } })
     }
     return storageFailed(message, cause, this.init.taskId)
-  }
-
-  private enqueue(operation: () => Promise<void>): Promise<void> {
-    const run = this.metadataQueue.then(operation)
-    // The caller of `run` sees its failure; the queue only orders the operations.
-    this.metadataQueue = run.catch(() => undefined)
-    return run
   }
 
   private async closeHandles(): Promise<void> {

@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from '../common/clock.js'
 import type { Logger } from '../common/logger.js'
+import { SerialQueue } from '../common/serial-queue.js'
 import type { Startable } from '../common/startable.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
 import type { TaskId } from '../protocol/ids.js'
@@ -40,7 +41,7 @@ export interface GarbageCollectorInit {
 export class GarbageCollector implements Startable {
   private timer: NodeJS.Timeout | undefined
   private currentPass: Promise<void> | undefined
-  private queue: Promise<unknown> = Promise.resolve()
+  private readonly queue = new SerialQueue()
 
   constructor(
     private readonly components: {
@@ -198,10 +199,7 @@ export class GarbageCollector implements Startable {
   }
 
   private exclusive<T>(operation: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(operation)
-    // Each caller sees its own failure; the queue only keeps operations apart.
-    this.queue = run.catch(() => undefined)
-    return run
+    return this.queue.run(operation)
   }
 }
 
