@@ -9,7 +9,15 @@
  * commits about 30 MiB more and collects so rarely that tens of MiB of read Buffers pile up
  * first; at 1 MiB a scavenge frees them a few MiB later, and the allocator hands the same memory,
  * still in cache, to the next reads: a child daemon spent less CPU per GiB, not more
- * (docs/benchmarks.md, data-path). The scheduler and the manager keep V8's default: their objects
- * live longer.
+ * (docs/benchmarks.md, data-path).
+ *
+ * `--initial-old-space-size=64`: V8 collects the old generation once it and the memory Buffers took
+ * since the last such collection outgrow a limit that follows the live heap: about 9 MiB above a
+ * daemon's 20 MiB. The Buffers of a transfer in flight (reads from the origin, batches being
+ * written) swing by more than that between two scavenges, so a daemon fetching from the origin ran
+ * 10 to 80 full collections per GiB, at random, and spent up to 1.5 CPU-seconds more per GiB in
+ * the bad runs. With the limit at 64 MiB it runs none; the Buffers themselves are freed by
+ * scavenges as before, so the resident set stays where it was. The scheduler and the manager keep
+ * V8's defaults: their objects live longer.
  */
-export const DAEMON_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=1']
+export const DAEMON_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=1', '--initial-old-space-size=64']

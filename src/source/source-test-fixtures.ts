@@ -1,13 +1,24 @@
 import assert from 'node:assert/strict'
-import type { Readable } from 'node:stream'
-import { DamselflyError } from '../protocol/damselfly-error.js'
+import { Readable } from 'node:stream'
+import { DamselflyError, toDamselflyError } from '../protocol/damselfly-error.js'
+import { countedBody } from './counted-body.js'
+import type { SourceBody } from './source.js'
 
-// Helpers shared by the source's test files (excluded from the build as a *-fixtures.ts file).
+// Helpers shared by the source's test files and the fake sources of the download's tests
+// (excluded from the build as a *-fixtures.ts file).
 
-export async function readAll(body: Readable): Promise<Buffer> {
+export async function readAll(body: SourceBody): Promise<Buffer> {
   const chunks: Buffer[] = []
-  for await (const chunk of body) chunks.push(chunk as Buffer)
+  await body.pipeTo((chunk) => {
+    chunks.push(Buffer.from(chunk))
+    return undefined
+  })
   return Buffer.concat(chunks)
+}
+
+/** A body of these chunks, as a fake source answers: no length to check, cancelled by `signal`. */
+export function bodyOfChunks(chunks: readonly Buffer[], signal: AbortSignal = new AbortController().signal): SourceBody {
+  return countedBody(Readable.from(chunks, { objectMode: false }), { expectedBytes: undefined, signal, describe: 'the fake body', mapError: toDamselflyError })
 }
 
 /** The DamselflyError `promise` rejects with; fails the test when it resolves or rejects otherwise. */

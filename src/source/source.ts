@@ -1,5 +1,3 @@
-import type { Readable } from 'node:stream'
-
 /** A request to an origin. Headers are passed through unchanged (Authorization included). */
 export interface SourceRequest {
   readonly url: URL
@@ -19,11 +17,33 @@ export interface SourceStat {
   readonly contentType?: string | undefined
 }
 
-/** A response body whose byte count the source checks: a short or long body fails with SOURCE_TRUNCATED. */
+/**
+ * Takes a body's bytes as they arrive. A returned promise holds the next chunk back until it
+ * settles; a throw or a rejection ends the body with that error. `chunk` is the sink's until it
+ * returns, or until its promise settles; a sink copies what it keeps longer.
+ */
+export type ChunkSink = (chunk: Buffer) => Promise<void> | undefined
+
+/**
+ * A response body, read once by handing its chunks to a sink: no stream or promise between the
+ * connection and the sink per chunk, so the bytes cost what the connection costs. Its byte count is
+ * checked: a short or long body fails with SOURCE_TRUNCATED.
+ */
+export interface SourceBody {
+  /**
+   * Hands every chunk to `sink` as it arrives. Resolves once the whole body went in; rejects with
+   * SOURCE_TRUNCATED, the transfer's own failure (SOURCE_TIMEOUT, SOURCE_UNREACHABLE, ...),
+   * CANCELLED when the request's signal fires, or what `sink` threw. Call it once.
+   */
+  pipeTo(sink: ChunkSink): Promise<void>
+  /** Gives up a body that will not be read, closing its transfer. Safe to repeat. */
+  discard(): void
+}
+
 export interface SourceResponse {
   readonly contentLengthBytes: number | undefined
-  /** Read it to the end or destroy it; it honours the request's signal. */
-  readonly body: Readable
+  /** Read it with `pipeTo` or `discard` it; it honours the request's signal. */
+  readonly body: SourceBody
 }
 
 export interface ByteRange {

@@ -194,46 +194,51 @@ export class SourceFetcher {
         })
         // A tiny task's bytes go to the scheduler too, which answers later peers with them.
         const tiny: Buffer[] | undefined = length <= TINY_TASK_MAX_BYTES ? [] : undefined
-        const limited = this.limited
         let range = firstRange
         let filled = 0
         let complete = false
-        for await (const received of response.body as AsyncIterable<Buffer>) {
-          if (limited) await this.throttle(received.length, signal)
-          let chunk = received
+        const finishPiece = async (): Promise<void> => {
+          if (writer !== undefined) {
+            const digest = await writer.end()
+            await writer.commit()
+            const now = this.components.clock.nowMs()
+            const costMs = now - startedMs
+            startedMs = now
+            this.components.report({ number, offset: range.offset, length: range.length, digest }, costMs, tiny === undefined ? NO_CONTENT : Buffer.concat(tiny))
+            this.components.metrics.pieceDurationSeconds.observe({ type: 'back_to_source' }, costMs / 1000)
+            this.components.metrics.downloadTrafficBytes.inc({ type: 'back_to_source' }, range.length)
+          }
+          this.components.signals.ready(number)
+          if (number === run.last) {
+            complete = true
+            return
+          }
+          number++
+          range = pieceRange(number, length, pieceLength)
+          filled = 0
+          // Undefined when stored meanwhile by a reader's request: its bytes are read past.
+          writer = task.openPiece(number)
+        }
+        // Cuts `chunk` into the pieces it belongs to without waiting while it can; when a write or
+        // a finished piece must land first, a promise that then places the rest.
+        const place = (chunk: Buffer): Promise<void> | undefined => {
           while (chunk.length > 0) {
             if (complete) throw new DamselflyError('SOURCE_TRUNCATED', `origin sent more than the ${lastRange.offset + lastRange.length - firstRange.offset} bytes asked for`)
             const part = chunk.length <= range.length - filled ? chunk : chunk.subarray(0, range.length - filled)
-            chunk = part === chunk ? NO_CONTENT : chunk.subarray(part.length)
+            const rest = part === chunk ? NO_CONTENT : chunk.subarray(part.length)
+            chunk = rest
             filled += part.length
+            let written: Promise<void> | undefined
             if (writer !== undefined) {
-              tiny?.push(part)
-              const written = writer.write(part)
-              if (written !== undefined) await written
+              tiny?.push(Buffer.from(part))
+              written = writer.write(part)
             }
-            if (filled < range.length) continue
-            if (writer !== undefined) {
-              const digest = await writer.end()
-              await writer.commit()
-              const now = this.components.clock.nowMs()
-              const costMs = now - startedMs
-              startedMs = now
-              this.components.report({ number, offset: range.offset, length: range.length, digest }, costMs, tiny === undefined ? NO_CONTENT : Buffer.concat(tiny))
-              this.components.metrics.pieceDurationSeconds.observe({ type: 'back_to_source' }, costMs / 1000)
-              this.components.metrics.downloadTrafficBytes.inc({ type: 'back_to_source' }, range.length)
-            }
-            this.components.signals.ready(number)
-            if (number === run.last) {
-              complete = true
-              continue
-            }
-            number++
-            range = pieceRange(number, length, pieceLength)
-            filled = 0
-            // Undefined when stored meanwhile by a reader's request: its bytes are read past.
-            writer = task.openPiece(number)
+            if (filled === range.length) return (written ?? Promise.resolve()).then(finishPiece).then(() => place(rest))
+            if (written !== undefined) return written.then(() => place(rest))
           }
+          return undefined
         }
+        await response.body.pipeTo(this.limited ? (chunk) => this.throttle(chunk.length, signal).then(() => place(chunk)) : place)
         if (!complete) throw new DamselflyError('SOURCE_TRUNCATED', `origin ended the range before piece ${number} was whole`)
       } finally {
         writer?.abort()
@@ -271,25 +276,28 @@ export class SourceFetcher {
       }
       try {
         let filled = 0
-        const limited = this.limited
-        for await (const received of response.body as AsyncIterable<Buffer>) {
-          if (limited) await this.throttle(received.length, this.init.signal)
-          let chunk = received
+        // As fetchRun's: without waiting while it can, else a promise that then places the rest.
+        const place = (chunk: Buffer): Promise<void> | undefined => {
           while (chunk.length > 0) {
-            if (filled === 0 && writer === undefined && !skipping) await startPiece()
+            if (filled === 0 && writer === undefined && !skipping) return startPiece().then(() => place(chunk))
             const part = chunk.subarray(0, pieceLength - filled)
-            chunk = chunk.subarray(part.length)
+            const rest = chunk.subarray(part.length)
+            chunk = rest
             filled += part.length
             this.streamedBytes += part.length
             const written = writer?.write(part)
-            if (written !== undefined) await written
             if (filled === pieceLength) {
-              await endPiece(filled)
-              filled = 0
-              skipping = false
+              return (written ?? Promise.resolve()).then(() => endPiece(filled)).then(() => {
+                filled = 0
+                skipping = false
+                return place(rest)
+              })
             }
+            if (written !== undefined) return written.then(() => place(rest))
           }
+          return undefined
         }
+        await response.body.pipeTo(this.limited ? (chunk) => this.throttle(chunk.length, this.init.signal).then(() => place(chunk)) : place)
         if (filled > 0) await endPiece(filled)
       } finally {
         writer?.abort()

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { Readable } from 'node:stream'
 import { describe, it } from 'node:test'
 import { Registry } from 'prom-client'
 import { InstantClock } from '../../common/instant-clock.js'
@@ -10,6 +9,7 @@ import { DamselflyError, isDamselflyError } from '../../protocol/damselfly-error
 import { DEFAULT_FILTERED_QUERY_PARAMS, taskIdFor } from '../../protocol/task-id.js'
 import type { Source, SourceResponse, SourceStat } from '../../source/source.js'
 import { SourceRegistry } from '../../source/source-registry.js'
+import { bodyOfChunks } from '../../source/source-test-fixtures.js'
 import { MemoryContentStore } from '../../storage/memory-content-store.js'
 import { DaemonMetrics } from '../daemon-metrics.js'
 import { parseDownloadRequest, type DownloadRequest } from './download-request.js'
@@ -41,7 +41,7 @@ class CountingSource implements Source {
   fetch(): Promise<SourceResponse> {
     this.calls++
     if (this.failure !== undefined) return Promise.reject(this.failure)
-    return Promise.resolve({ contentLengthBytes: CONTENT.length, body: Readable.from([CONTENT]) })
+    return Promise.resolve({ contentLengthBytes: CONTENT.length, body: bodyOfChunks([CONTENT]) })
   }
 
   close(): Promise<void> {

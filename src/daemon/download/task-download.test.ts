@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { Readable } from 'node:stream'
 import { describe, it } from 'node:test'
 import { Registry } from 'prom-client'
 import { InstantClock } from '../../common/instant-clock.js'
@@ -12,8 +11,9 @@ import type { ErrorCode } from '../../protocol/error-codes.js'
 import type { TaskId } from '../../protocol/ids.js'
 import { pieceLengthFor } from '../../protocol/piece.js'
 import { DEFAULT_FILTERED_QUERY_PARAMS, taskIdFor } from '../../protocol/task-id.js'
-import type { ByteRange, Source, SourceRequest, SourceResponse, SourceStat } from '../../source/source.js'
+import type { ByteRange, Source, SourceBody, SourceRequest, SourceResponse, SourceStat } from '../../source/source.js'
 import { SourceRegistry } from '../../source/source-registry.js'
+import { bodyOfChunks } from '../../source/source-test-fixtures.js'
 import type { ContentStore, StoredTask } from '../../storage/content-store.js'
 import { readRange } from '../../storage/content-store.contract.js'
 import { MemoryContentStore } from '../../storage/memory-content-store.js'
@@ -103,7 +103,7 @@ class FakeSource implements Source {
     if (failure !== undefined) throw failure
     if (this.origin.ignoresRanges === true) throw new DamselflyError('SOURCE_RANGE_UNSUPPORTED', 'origin ignored the range request and answered 200')
     const cut = this.origin.cutRanges?.get(range.offset)?.shift()
-    return { contentLengthBytes: range.length, body: bodyOf(this.origin.content.subarray(range.offset, range.offset + (cut ?? range.length))) }
+    return { contentLengthBytes: range.length, body: bodyOf(this.origin.content.subarray(range.offset, range.offset + (cut ?? range.length)), request.signal) }
   }
 
   fetch(request: SourceRequest): Promise<SourceResponse> {
@@ -112,7 +112,7 @@ class FakeSource implements Source {
     const failure = this.origin.wholeFailures?.shift()
     if (failure !== undefined) return Promise.reject(failure)
     const { content } = this.origin
-    return Promise.resolve({ contentLengthBytes: this.origin.unknownLength === true ? undefined : content.length, body: bodyOf(content) })
+    return Promise.resolve({ contentLengthBytes: this.origin.unknownLength === true ? undefined : content.length, body: bodyOf(content, request.signal) })
   }
 
   close(): Promise<void> {
@@ -149,10 +149,10 @@ function assertFetchedOnce(source: FakeSource, contentBytes: number, retriedOffs
 }
 
 /** Odd-sized chunks, so pieces never line up with them. */
-function bodyOf(bytes: Buffer): Readable {
+function bodyOf(bytes: Buffer, signal: AbortSignal): SourceBody {
   const chunks: Buffer[] = []
   for (let offset = 0; offset < bytes.length; offset += 10_007) chunks.push(bytes.subarray(offset, offset + 10_007))
-  return Readable.from(chunks, { objectMode: false })
+  return bodyOfChunks(chunks, signal)
 }
 
 
