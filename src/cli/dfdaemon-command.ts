@@ -3,7 +3,6 @@ import { createLogger, LOG_LEVELS, type LogLevel } from '../common/logger.js'
 import { VERSION } from '../common/version.js'
 import { unknownEnvNames } from '../common/config-resolver.js'
 import { DAEMON_DEFAULTS, resolveDaemonConfig, type DaemonConfig } from '../daemon/config.js'
-import { Daemon } from '../daemon/daemon.js'
 import { fail } from './exit.js'
 import { runUntilSignal } from './run-until-signal.js'
 
@@ -58,6 +57,8 @@ export async function runDaemon(config: DaemonConfig, env: Readonly<Record<strin
   const logger = createLogger({ level: config.log.level, name: 'dfdaemon' })
   const unknown = unknownEnvNames(DAEMON_DEFAULTS, 'DFDAEMON', env)
   if (unknown.length > 0) logger.warn({ variables: unknown }, 'environment variables that name no config key are ignored')
+  // Loaded here, so that `damselfly <another command>` does not load the daemon.
+  const { Daemon } = await import('../daemon/daemon.js')
   const daemon = await Daemon.create(config, { logger })
   await runUntilSignal(daemon, logger)
 }

@@ -3,7 +3,6 @@ import { unknownEnvNames } from '../common/config-resolver.js'
 import { createLogger, LOG_LEVELS, type LogLevel } from '../common/logger.js'
 import { VERSION } from '../common/version.js'
 import { MANAGER_DEFAULTS, resolveManagerConfig, type ManagerConfig } from '../manager/config.js'
-import { Manager } from '../manager/manager.js'
 import { fail } from './exit.js'
 import { runUntilSignal } from './run-until-signal.js'
 
@@ -44,6 +43,8 @@ export async function runManager(config: ManagerConfig, env: Readonly<Record<str
   const logger = createLogger({ level: config.log.level, name: 'manager' })
   const unknown = unknownEnvNames(MANAGER_DEFAULTS, 'MANAGER', env)
   if (unknown.length > 0) logger.warn({ variables: unknown }, 'environment variables that name no config key are ignored')
+  // Loaded here, so that `damselfly <another command>` does not load the manager, its web server and database drivers.
+  const { Manager } = await import('../manager/manager.js')
   await runUntilSignal(new Manager(config, { logger }), logger)
 }
 

@@ -3,7 +3,6 @@ import { createLogger, LOG_LEVELS, type LogLevel } from '../common/logger.js'
 import { VERSION } from '../common/version.js'
 import { unknownEnvNames } from '../common/config-resolver.js'
 import { resolveSchedulerConfig, SCHEDULER_DEFAULTS, type SchedulerConfig } from '../scheduler/config.js'
-import { Scheduler } from '../scheduler/scheduler.js'
 import { fail } from './exit.js'
 import { runUntilSignal } from './run-until-signal.js'
 
@@ -47,6 +46,8 @@ export async function runScheduler(config: SchedulerConfig, env: Readonly<Record
   const logger = createLogger({ level: config.log.level, name: 'scheduler' })
   const unknown = unknownEnvNames(SCHEDULER_DEFAULTS, 'SCHEDULER', env)
   if (unknown.length > 0) logger.warn({ variables: unknown }, 'environment variables that name no config key are ignored')
+  // Loaded here, so that `damselfly <another command>` does not load the scheduler.
+  const { Scheduler } = await import('../scheduler/scheduler.js')
   const scheduler = new Scheduler(config, { logger })
   await runUntilSignal(scheduler, logger)
 }

@@ -5,14 +5,11 @@ import { pino } from 'pino'
 import { createLogger, type Logger } from '../common/logger.js'
 import type { Startable } from '../common/startable.js'
 import { resolveDaemonConfig, type DaemonConfig } from '../daemon/config.js'
-import { Daemon } from '../daemon/daemon.js'
 import { identityDirOf } from '../daemon/host-identity.js'
 import { defaultDataDir, defaultSocketPath } from '../daemon/paths.js'
 import { advertisedIp } from '../daemon/scheduler-client/host-info.js'
 import { resolveSchedulerConfig } from '../scheduler/config.js'
-import { Scheduler } from '../scheduler/scheduler.js'
 import { resolveManagerConfig } from '../manager/config.js'
-import { Manager } from '../manager/manager.js'
 import { certificateAddresses, certificateHostname, type Role } from '../security/identity.js'
 import { issueLocalIdentity, readIdentity, writeIdentity } from '../security/local-identity.js'
 import type { CaSigner } from '../security/x509.js'
@@ -78,6 +75,8 @@ export function upCommand(): Command {
         const logDir = join(root, 'logs')
         mkdirSync(logDir, { recursive: true })
         const insecure = flags.insecure === true
+        // Loaded here, so that `damselfly <another command>` loads none of them.
+        const [{ Manager }, { Scheduler }, { Daemon }] = await Promise.all([import('../manager/manager.js'), import('../scheduler/scheduler.js'), import('../daemon/daemon.js')])
         // The manager first: it holds the cluster CA (adopting the one an earlier `up` made in
         // <data-dir>/pki), and everything else registers with it or asks it for the schedulers.
         const manager = new Manager(resolveManagerConfig({
