@@ -16,8 +16,10 @@
  * daemon's 20 MiB. The Buffers of a transfer in flight (reads from the origin, batches being
  * written) swing by more than that between two scavenges, so a daemon fetching from the origin ran
  * 10 to 80 full collections per GiB, at random, and spent up to 1.5 CPU-seconds more per GiB in
- * the bad runs. With the limit at 64 MiB it runs none; the Buffers themselves are freed by
- * scavenges as before, so the resident set stays where it was. The scheduler and the manager keep
- * V8's defaults: their objects live longer.
+ * the bad runs. With the limit at 64 MiB it ran none, and a child taking pieces over TLS and its
+ * parent spent a sixth and a quarter less. The price is memory: what outlives a scavenge now waits
+ * longer for the full collection, 5 to 17 MiB more at the peak with 1 MiB pieces, little with
+ * larger ones (docs/benchmarks.md, data-path). The scheduler and the manager keep V8's defaults:
+ * their objects live longer.
  */
 export const DAEMON_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=1', '--initial-old-space-size=64']
