@@ -15,11 +15,11 @@
  * since the last such collection outgrow a limit that follows the live heap: about 9 MiB above a
  * daemon's 20 MiB. The Buffers of a transfer in flight (reads from the origin, batches being
  * written) swing by more than that between two scavenges, so a daemon fetching from the origin ran
- * 10 to 80 full collections per GiB, at random, and spent up to 1.5 CPU-seconds more per GiB in
- * the bad runs. With the limit at 64 MiB it ran none, and a child taking pieces over TLS and its
- * parent spent a sixth and a quarter less. The price is memory: what outlives a scavenge now waits
- * longer for the full collection, 5 to 17 MiB more at the peak with 1 MiB pieces, little with
- * larger ones (docs/benchmarks.md, data-path). The scheduler and the manager keep V8's defaults:
- * their objects live longer.
+ * 9 to 83 full collections per GiB, at random, and spent up to 1.4 CPU-seconds more per GiB in the
+ * bad runs. With the limit at 64 MiB it ran none; a child taking pieces over TLS and its parent
+ * spent 7% and 23% less per GiB, a 20mbit testbed cluster a fifth to a quarter less. The price is
+ * memory: what outlives a scavenge now waits longer for the full collection, 10 to 18 MiB more at
+ * the peak with 1 MiB pieces, little with larger ones (docs/benchmarks.md, data-path and testbed).
+ * The scheduler and the manager keep V8's defaults: their objects live longer.
  */
 export const DAEMON_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=1', '--initial-old-space-size=64']
