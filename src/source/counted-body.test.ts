@@ -90,6 +90,17 @@ describe('countedBody', () => {
     assert.ok(stalled.destroyed)
   })
 
+  it('fails with SOURCE_TRUNCATED when its source is closed without an end or an error', TEST, async () => {
+    const source = new PassThrough()
+    const reading = bodyOf(source, undefined).pipeTo(() => undefined)
+    source.write('abc')
+    await new Promise((resolve) => setImmediate(resolve))
+    source.destroy()
+    const error = await rejection(reading)
+    assert.equal(error.code, 'SOURCE_TRUNCATED')
+    assert.match(error.message, /closed after 3 of an unknown number of bytes/)
+  })
+
   it('is read once, and discard closes its source', TEST, async () => {
     const body = bodyOf(chunksOf('ab'), 2)
     await body.pipeTo(() => undefined)

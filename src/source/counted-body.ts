@@ -81,10 +81,15 @@ export function countedBody(
           if (expectedBytes !== undefined && receivedBytes !== expectedBytes) fail(truncated(`${describe} ended after ${receivedBytes} of ${expectedBytes} bytes`))
           else settle?.()
         }
+        // A source closed without an end or an error (destroyed by someone else) sent less than it owed.
+        const onClose = (): void => {
+          if (!source.readableEnded) fail(truncated(`${describe} was closed after ${receivedBytes} of ${expectedBytes ?? 'an unknown number of'} bytes`))
+        }
         settle = (error) => {
           settle = undefined
           source.off('data', onData)
           source.off('end', onEnd)
+          source.off('close', onClose)
           if (error === undefined) resolve()
           else reject(error)
         }
@@ -94,6 +99,7 @@ export function countedBody(
           else void taking.then(ended, () => undefined)
         }
         source.once('end', onEnd)
+        source.once('close', onClose)
         source.on('data', onData)
       })
     },
