@@ -6,7 +6,7 @@ import { formatBytes } from '../../common/units.js'
 import { DamselflyError, toDamselflyError } from '../../protocol/damselfly-error.js'
 import { pieceCount, pieceRange, TINY_TASK_MAX_BYTES } from '../../protocol/piece.js'
 import { isFinalSourceStatus } from '../../protocol/source-status.js'
-import type { Source, SourceRequest, SourceStat } from '../../source/source.js'
+import type { ChunkSink, Source, SourceRequest, SourceStat } from '../../source/source.js'
 import type { PieceRecord, StoredTask } from '../../storage/content-store.js'
 import type { PieceWriter } from '../../storage/piece-writer.js'
 import type { DaemonMetrics } from '../daemon-metrics.js'
@@ -238,7 +238,7 @@ export class SourceFetcher {
           }
           return undefined
         }
-        await response.body.pipeTo(this.limited ? (chunk) => this.throttle(chunk.length, signal).then(() => place(chunk)) : place)
+        await response.body.pipeTo(this.throttled(place, signal))
         if (!complete) throw new DamselflyError('SOURCE_TRUNCATED', `origin ended the range before piece ${number} was whole`)
       } finally {
         writer?.abort()
@@ -297,7 +297,7 @@ export class SourceFetcher {
           }
           return undefined
         }
-        await response.body.pipeTo(this.limited ? (chunk) => this.throttle(chunk.length, this.init.signal).then(() => place(chunk)) : place)
+        await response.body.pipeTo(this.throttled(place, this.init.signal))
         if (filled > 0) await endPiece(filled)
       } finally {
         writer?.abort()
@@ -320,6 +320,11 @@ export class SourceFetcher {
   private get limited(): boolean {
     const { download, source, task } = this.components.limiters
     return download.rateBytesPerSecond > 0 || source.rateBytesPerSecond > 0 || (task?.rateBytesPerSecond ?? 0) > 0
+  }
+
+  /** `sink`, each chunk first taking its bytes from the rate limits when any is set; `sink` itself when none is. */
+  private throttled(sink: ChunkSink, signal: AbortSignal): ChunkSink {
+    return this.limited ? (chunk) => this.throttle(chunk.length, signal).then(() => sink(chunk)) : sink
   }
 
   private async throttle(bytes: number, signal: AbortSignal): Promise<void> {
