@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { createServer, get, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import { describe, it } from 'node:test'
-import { writeChunk } from './http-server.js'
+import { hangUpSignal, writeChunk } from './http-server.js'
 
 /** A response whose writes complete only when the test says so. */
 function heldResponse(): { res: Writable; complete: (error?: Error) => void; written: Buffer[] } {
@@ -51,5 +54,48 @@ describe('writeChunk', () => {
     client.abort(gone)
     await assert.rejects(writing, (error: unknown) => error === gone)
     await assert.rejects(writeChunk(res, Buffer.from('def'), client.signal), (error: unknown) => error === gone)
+  })
+})
+
+describe('hangUpSignal', { timeout: 10_000 }, () => {
+  /** A server whose one response is handed to `respond`, with its hang-up signal; resolves with that signal once the response closed. */
+  async function serveOnce(respond: (res: ServerResponse) => void, client: (url: string) => void): Promise<AbortSignal> {
+    let closed: Promise<AbortSignal> | undefined
+    const server = createServer((_req, res) => {
+      const signal = hangUpSignal(res)
+      closed = once(res, 'close').then(() => signal)
+      respond(res)
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    try {
+      client(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)
+      while (closed === undefined) await new Promise((resolve) => setTimeout(resolve, 5))
+      return await closed
+    } finally {
+      server.closeAllConnections()
+      server.close()
+    }
+  }
+
+  it('aborts when the client hangs up before the response was all sent', async () => {
+    const signal = await serveOnce((res) => {
+      res.writeHead(200, { 'content-length': 1000 }).write('only the first bytes')
+    }, (url) => {
+      const request = get(url, (answer) => {
+        answer.once('data', () => request.destroy())
+      })
+      request.on('error', () => undefined)
+    })
+    assert.equal(signal.aborted, true)
+  })
+
+  it('stays quiet for a response that was all sent', async () => {
+    const signal = await serveOnce((res) => {
+      res.writeHead(200, { 'content-length': 5 }).end('whole')
+    }, (url) => {
+      get(url, (answer) => answer.resume()).on('error', () => undefined)
+    })
+    assert.equal(signal.aborted, false)
   })
 })

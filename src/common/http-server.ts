@@ -105,3 +105,16 @@ export function writeChunk(res: Writable, chunk: Buffer, signal: AbortSignal): P
     })
   })
 }
+
+/**
+ * A signal that aborts when `res` closes before all of it was sent: the client hung up. A response
+ * that finished aborts nothing, since an abort builds an exception with its stack trace, and an
+ * upload server answers one request per piece.
+ */
+export function hangUpSignal(res: ServerResponse): AbortSignal {
+  const hungUp = new AbortController()
+  res.on('close', () => {
+    if (!res.writableFinished) hungUp.abort()
+  })
+  return hungUp.signal
+}

@@ -25,4 +25,15 @@ describe('request signatures', { timeout: 10_000 }, () => {
       assertThrowsCode(() => verifyRequestSignature(key, candidate, request, nowMs), 'UNAUTHENTICATED', message)
     }
   })
+
+  it('keep each key to its own signatures once both keys were parsed before', () => {
+    const [first, second] = [generateHostKey(), generateHostKey()]
+    const [byFirst, bySecond] = [signRequest(first.privateKey, REQUEST, NOW_MS), signRequest(second.privateKey, REQUEST, NOW_MS)]
+    for (let round = 0; round < 2; round++) {
+      verifyRequestSignature(first.publicKeySpki, byFirst, REQUEST, NOW_MS)
+      verifyRequestSignature(second.publicKeySpki, bySecond, REQUEST, NOW_MS)
+      assertThrowsCode(() => verifyRequestSignature(first.publicKeySpki, bySecond, REQUEST, NOW_MS), 'UNAUTHENTICATED', /does not match/)
+      assertThrowsCode(() => verifyRequestSignature(second.publicKeySpki, byFirst, REQUEST, NOW_MS), 'UNAUTHENTICATED', /does not match/)
+    }
+  })
 })

@@ -27,6 +27,23 @@ export function signRequest(privateKey: KeyObject, request: SignedRequest, nowMs
   return `${nowMs}.${sign('sha256', signedBytes(request, nowMs), privateKey).toString('base64url')}`
 }
 
+/** Keys parsed so far, by their SPKI bytes: a child signs every piece request with the same key, and parsing costs more than verifying. */
+const parsedKeys = new Map<string, KeyObject>()
+/** The most keys kept; past it the oldest goes. A parent rarely serves more children at once. */
+const MAX_PARSED_KEYS = 1024
+
+function publicKeyOf(spki: Buffer): KeyObject {
+  const id = spki.toString('base64')
+  let key = parsedKeys.get(id)
+  if (key === undefined) {
+    key = createPublicKey({ key: spki, format: 'der', type: 'spki' })
+    const oldest = parsedKeys.size >= MAX_PARSED_KEYS ? parsedKeys.keys().next() : undefined
+    if (oldest?.done === false) parsedKeys.delete(oldest.value)
+    parsedKeys.set(id, key)
+  }
+  return key
+}
+
 /** Throws UNAUTHENTICATED unless `header` is a fresh signature of `request` by the key in `publicKeySpki`. */
 export function verifyRequestSignature(publicKeySpki: Buffer, header: string | undefined, request: SignedRequest, nowMs: number): void {
   const invalid = (why: string): DamselflyError => new DamselflyError('UNAUTHENTICATED', `request signature ${why}`)
@@ -35,6 +52,5 @@ export function verifyRequestSignature(publicKeySpki: Buffer, header: string | u
   if (match === null || Buffer.from(match[2] ?? '', 'base64url').toString('base64url') !== match[2]) throw invalid('malformed')
   const timeMs = Number(match[1])
   if (Math.abs(nowMs - timeMs) > MAX_SIGNATURE_SKEW_MS) throw invalid(`is ${Math.round((nowMs - timeMs) / 1000)} s off this host's clock`)
-  const key = createPublicKey({ key: publicKeySpki, format: 'der', type: 'spki' })
-  if (!verify('sha256', signedBytes(request, timeMs), key, Buffer.from(match[2] ?? '', 'base64url'))) throw invalid('does not match the capability holder\'s key')
+  if (!verify('sha256', signedBytes(request, timeMs), publicKeyOf(publicKeySpki), Buffer.from(match[2] ?? '', 'base64url'))) throw invalid('does not match the capability holder\'s key')
 }

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { chmod, mkdir, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { Registry } from 'prom-client'
-import { closeServer, listen, readBody, sendError, sendJson, writeChunk } from '../../common/http-server.js'
+import { closeServer, hangUpSignal, listen, readBody, sendError, sendJson, writeChunk } from '../../common/http-server.js'
 import type { Logger } from '../../common/logger.js'
 import { serveOperatorEndpoints } from '../../common/metrics.js'
 import type { Startable } from '../../common/startable.js'
@@ -90,10 +90,7 @@ export class LocalApiServer implements Startable {
     const request = parseDownloadRequest(body)
     const delivery = new URL(req.url ?? '/', 'http://localhost').searchParams.get('delivery') === 'path' ? 'path' : 'stream'
     const handle = this.components.tasks.download(request)
-    const closed = new AbortController()
-    res.on('close', () => {
-      closed.abort()
-    })
+    const closed = hangUpSignal(res)
     const headers = { [LOCAL_API.taskIdHeader]: handle.taskId }
     let descriptor: TaskDescriptor
     try {
@@ -112,12 +109,12 @@ export class LocalApiServer implements Startable {
     }
     res.writeHead(200, { ...headers, ...lengthHeader, 'content-type': 'application/octet-stream', trailer: LOCAL_API.resultTrailer })
     try {
-      await handle.send(0, undefined, (chunk) => writeChunk(res, chunk, closed.signal), closed.signal)
+      await handle.send(0, undefined, (chunk) => writeChunk(res, chunk, closed), closed)
       await handle.done
       this.components.metrics.downloadTasks.inc({ outcome: cached ? 'cached' : 'completed' })
       res.addTrailers({ [LOCAL_API.resultTrailer]: encodeResult(undefined) })
     } catch (error) {
-      if (closed.signal.aborted) return
+      if (closed.aborted) return
       // A reader fails with the download's own error; wait for it so the trailer names the cause.
       const failure = this.countFailure(await handle.done.then(() => error, (cause: unknown) => cause))
       res.addTrailers({ [LOCAL_API.resultTrailer]: encodeResult(failure) })

@@ -151,6 +151,34 @@ describe('PieceClient', () => {
     assert.equal(connections, 2)
   })
 
+  it('reads a head that arrives in several reads, split inside its blank line, with body bytes after it', TIMEOUT, async () => {
+    const body = CONTENT.subarray(0, 64 * 1024)
+    const head = `HTTP/1.1 206 Partial Content\r\ncontent-length: ${body.length}\r\nx-padding: ${'p'.repeat(3000)}\r\n\r\n`
+    const answer = Buffer.concat([Buffer.from(head, 'latin1'), body])
+    // Cut after "HTTP/1", inside the padding, between the blank line's two CRLFs, and inside the body.
+    const cuts = [6, 1500, head.length - 2, head.length + 1000, answer.length]
+    const parent = await startRawParent((socket) => {
+      socket.setNoDelay(true)
+      let from = 0
+      const next = (): void => {
+        const to = cuts.shift()
+        if (to === undefined) return
+        socket.write(answer.subarray(from, to))
+        from = to
+        setTimeout(next, 20)
+      }
+      next()
+    })
+    servers.push(parent.server)
+    const chunks: Buffer[] = []
+    const got = await client().get(parent.address, range(0, body.length - 1), (chunk) => {
+      chunks.push(Buffer.from(chunk))
+      return undefined
+    }, AbortSignal.timeout(5_000))
+    assert.equal(got.status, 206)
+    assert.deepEqual(Buffer.concat(chunks), body)
+  })
+
   it('fails a request whose parent goes silent, with PARENT_FAILED, after the idle timeout', TIMEOUT, async () => {
     const parent = await startRawParent((socket) => socket.write('HTTP/1.1 206 Partial Content\r\ncontent-length: 100\r\n\r\nfirst bytes'))
     servers.push(parent.server)

@@ -181,12 +181,14 @@ export class PieceConnection {
 
   /** Gathers the response head; returns the bytes after it once it is complete, undefined while it is not. */
   private readHead(exchange: Exchange, chunk: Buffer): Buffer | undefined {
-    // The head is copied: the read buffer is reused once this call returns.
-    const gathered = exchange.head === undefined ? Buffer.from(chunk) : Buffer.concat([exchange.head, chunk])
+    // Only a head still incomplete is copied (the read buffer is reused once this call returns);
+    // the body bytes after a complete head are passed on where they were read.
+    const before = exchange.head
+    const gathered = before === undefined ? chunk : Buffer.concat([before, chunk.subarray(0, MAX_HEAD_BYTES + HEAD_END.length)])
     const end = gathered.indexOf(HEAD_END)
     if (end === -1) {
       if (gathered.length > MAX_HEAD_BYTES) throw parentFailed(`parent ${this.label} sent a response head over ${MAX_HEAD_BYTES} bytes`)
-      exchange.head = gathered
+      exchange.head = before === undefined ? Buffer.from(chunk) : gathered
       return undefined
     }
     exchange.head = undefined
@@ -211,7 +213,7 @@ export class PieceConnection {
     exchange.status = Number(status[1])
     exchange.remainingBytes = contentLength
     if (exchange.status !== exchange.bodyStatus && contentLength > MAX_ERROR_BODY_BYTES) throw parentFailed(`parent ${this.label} answered ${exchange.status} with a ${contentLength}-byte body`)
-    return gathered.subarray(end + HEAD_END.length)
+    return chunk.subarray(end + HEAD_END.length - (before?.length ?? 0))
   }
 
   private readBody(exchange: Exchange, body: Buffer): void {

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream'
 import { TLSSocket } from 'node:tls'
 import type { Dispatcher } from 'undici'
 import { contentRange, parseRangeHeader } from '../../common/http-range.js'
-import { closeServer, listen, sendError, writeChunk } from '../../common/http-server.js'
+import { closeServer, hangUpSignal, listen, sendError, writeChunk } from '../../common/http-server.js'
 import type { Logger } from '../../common/logger.js'
 import type { Startable } from '../../common/startable.js'
 import { DamselflyError, toDamselflyError } from '../../protocol/damselfly-error.js'
@@ -179,14 +179,11 @@ export class ProxyServer implements Startable {
     const interceptedOrigin = this.intercepted.get(req.socket)
     const upstream = interceptedOrigin === undefined ? this.upstreams.resolve(req) : { origin: interceptedOrigin, pathAndQuery: req.url ?? '/' }
     if ('refused' in upstream) throw this.refused(req, upstream)
-    const closed = new AbortController()
-    res.on('close', () => {
-      closed.abort()
-    })
+    const closed = hangUpSignal(res)
     const viaP2P = req.method === 'GET' && (this.init.rules.some((rule) => rule.test(path)) || header(req, 'x-dragonfly-use-p2p') === 'true')
-    if (viaP2P && (await this.serveThroughPeers(req, res, upstream, closed.signal))) return
+    if (viaP2P && (await this.serveThroughPeers(req, res, upstream, closed))) return
     this.components.metrics.proxyRequests.inc({ kind: 'direct' })
-    await forward(req, res, upstream, this.components.dispatcher, closed.signal)
+    await forward(req, res, upstream, this.components.dispatcher, closed)
   }
 
   /** Serves a blob from P2P; false when the request should go straight to the registry instead. */

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer, Server as TlsServer } from 'node:https'
 import type { TlsOptions } from 'node:tls'
 import { contentRange, parseRangeHeader } from '../../common/http-range.js'
-import { closeServer, listen, sendError, writeChunk } from '../../common/http-server.js'
+import { closeServer, hangUpSignal, listen, sendError, writeChunk } from '../../common/http-server.js'
 import type { Logger } from '../../common/logger.js'
 import type { Startable } from '../../common/startable.js'
 import type { TokenBucket } from '../../common/token-bucket.js'
@@ -116,11 +116,8 @@ export class UploadServer implements Startable {
     this.components.metrics.uploadRequests.inc({ status: '200' })
     this.components.metrics.pieceWatches.inc()
     this.watching++
-    const closed = new AbortController()
-    res.on('close', () => {
-      closed.abort()
-    })
-    const signal = AbortSignal.any([closed.signal, this.stopping.signal])
+    const closed = hangUpSignal(res)
+    const signal = AbortSignal.any([closed, this.stopping.signal])
     let listed = 0
     try {
       while (!signal.aborted && grant.holds()) {
@@ -203,20 +200,17 @@ export class UploadServer implements Startable {
     let delivered = false
     const release = task.acquire()
     this.uploading++
-    const closed = new AbortController()
-    res.on('close', () => {
-      closed.abort()
-    })
+    const closed = hangUpSignal(res)
     try {
       task.touch()
-      await task.sendRange(range.start, range.end, (chunk) => this.send(res, chunk, closed.signal), closed.signal)
+      await task.sendRange(range.start, range.end, (chunk) => this.send(res, chunk, closed), closed)
       res.end()
       this.components.metrics.uploadTrafficBytes.inc(byteCount)
       delivered = true
     } catch (error) {
       // A child hanging up (cancelling an endgame duplicate, leaving) is routine; anything else is this host's problem.
       if (isHangUp(error)) this.components.logger.debug({ err: error, taskId }, 'child hung up during an upload')
-      else if (!closed.signal.aborted) this.components.logger.warn({ err: error, taskId }, 'upload interrupted')
+      else if (!closed.aborted) this.components.logger.warn({ err: error, taskId }, 'upload interrupted')
       res.destroy()
     } finally {
       if (spreadPiece !== undefined) this.spread?.finished(task, spreadPiece, delivered)
