@@ -1,5 +1,6 @@
 import { createPublicKey, sign, verify, type KeyObject, X509Certificate } from 'node:crypto'
 import { z } from 'zod'
+import { BoundedMap } from '../common/bounded-map.js'
 import type { Clock } from '../common/clock.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
 import { isTaskId, type HostId, type PeerId, type TaskId } from '../protocol/ids.js'
@@ -78,13 +79,7 @@ interface Signer {
 }
 
 const MAX_CACHED = 4096
-
-/** A map that forgets its oldest entries beyond `limit`. */
-function remember<K, V>(map: Map<K, V>, key: K, value: V, limit: number): V {
-  if (map.size >= limit) map.delete(map.keys().next().value as K)
-  map.set(key, value)
-  return value
-}
+const MAX_SIGNERS = 64
 
 /**
  * Checks capabilities on a parent. A valid one was signed by a scheduler certified by the cluster
@@ -92,15 +87,15 @@ function remember<K, V>(map: Map<K, V>, key: K, value: V, limit: number): V {
  * remembered, so a child's second piece costs a map lookup.
  */
 export class CapabilityVerifier {
-  private readonly signers = new Map<string, Signer | string>()
-  private readonly verified = new Map<string, CapabilityClaims>()
+  private readonly signers = new BoundedMap<string, Signer | string>(MAX_SIGNERS)
+  private readonly verified = new BoundedMap<string, CapabilityClaims>(MAX_CACHED)
 
   constructor(private readonly components: { caCert: X509Certificate; clock: Clock }) {}
 
   /** The claims of a valid capability for `taskId`; UNAUTHENTICATED, CAPABILITY_EXPIRED or PERMISSION_DENIED otherwise. */
   verify(token: string | undefined, taskId: TaskId): CapabilityClaims {
     if (token === undefined || token === '') throw new DamselflyError('UNAUTHENTICATED', `no capability: a parent serves pieces only with the ${CAPABILITY_HEADER} header from the scheduler`)
-    const claims = this.verified.get(token) ?? remember(this.verified, token, this.check(token), MAX_CACHED)
+    const claims = this.verified.get(token) ?? this.verified.set(token, this.check(token))
     const nowMs = this.components.clock.nowMs()
     if (claims.expiresAtMs <= nowMs) {
       this.verified.delete(token)
@@ -162,6 +157,6 @@ export class CapabilityVerifier {
     } catch {
       verdict = 'certificate cannot be read'
     }
-    return remember(this.signers, segment, verdict, 64)
+    return this.signers.set(segment, verdict)
   }
 }

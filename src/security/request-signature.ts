@@ -1,4 +1,5 @@
 import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto'
+import { BoundedMap } from '../common/bounded-map.js'
 import { DamselflyError } from '../protocol/damselfly-error.js'
 
 /**
@@ -28,20 +29,11 @@ export function signRequest(privateKey: KeyObject, request: SignedRequest, nowMs
 }
 
 /** Keys parsed so far, by their SPKI bytes: a child signs every piece request with the same key, and parsing costs more than verifying. */
-const parsedKeys = new Map<string, KeyObject>()
-/** The most keys kept; past it the oldest goes. A parent rarely serves more children at once. */
-const MAX_PARSED_KEYS = 1024
+const parsedKeys = new BoundedMap<string, KeyObject>(1024)
 
 function publicKeyOf(spki: Buffer): KeyObject {
   const id = spki.toString('base64')
-  let key = parsedKeys.get(id)
-  if (key === undefined) {
-    key = createPublicKey({ key: spki, format: 'der', type: 'spki' })
-    const oldest = parsedKeys.size >= MAX_PARSED_KEYS ? parsedKeys.keys().next() : undefined
-    if (oldest?.done === false) parsedKeys.delete(oldest.value)
-    parsedKeys.set(id, key)
-  }
-  return key
+  return parsedKeys.get(id) ?? parsedKeys.set(id, createPublicKey({ key: spki, format: 'der', type: 'spki' }))
 }
 
 /** Throws UNAUTHENTICATED unless `header` is a fresh signature of `request` by the key in `publicKeySpki`. */

@@ -9,6 +9,7 @@ import { basicAuthorization, type RegistryCredentials } from './basic-credential
 import { headerValue, printableUrl } from './http-headers.js'
 import { registryGet } from './registry-request.js'
 import { parseWwwAuthenticate, type AuthChallenge } from './www-authenticate.js'
+import { BoundedMap } from '../common/bounded-map.js'
 
 /** Collaborators of a {@link RegistryAuthorizer}. */
 export interface RegistryAuthorizerComponents {
@@ -73,8 +74,8 @@ interface TokenService {
 export class RegistryAuthorizer {
   private readonly logger: Logger
   private readonly userAgent: string
-  private readonly tokens: BoundedMap<CachedToken>
-  private readonly tokenServices: BoundedMap<TokenService>
+  private readonly tokens: BoundedMap<string, CachedToken>
+  private readonly tokenServices: BoundedMap<string, TokenService>
   private readonly pending = new Map<string, Promise<string>>()
   private readonly fingerprintKey = randomBytes(32)
 
@@ -224,33 +225,4 @@ export function parseTokenResponse(body: Buffer): { token: string; expiresInSeco
   const expiresIn = fields['expires_in']
   const expiresInSeconds = typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : DEFAULT_TOKEN_LIFETIME_SECONDS
   return { token, expiresInSeconds }
-}
-
-/** A Map that forgets its least recently used entry past `capacity`. */
-class BoundedMap<V> {
-  private readonly entries = new Map<string, V>()
-
-  constructor(private readonly capacity: number) {}
-
-  get(key: string): V | undefined {
-    const value = this.entries.get(key)
-    if (value === undefined) return undefined
-    this.entries.delete(key)
-    this.entries.set(key, value)
-    return value
-  }
-
-  set(key: string, value: V): void {
-    this.entries.delete(key)
-    this.entries.set(key, value)
-    while (this.entries.size > this.capacity) {
-      const oldest = this.entries.keys().next()
-      if (oldest.done === true) break
-      this.entries.delete(oldest.value)
-    }
-  }
-
-  delete(key: string): void {
-    this.entries.delete(key)
-  }
 }

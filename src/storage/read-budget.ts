@@ -7,7 +7,7 @@ export interface ReadBudgetInit {
   readonly maxChunkBytes: number
 }
 
-/** 16 MiB shared: up to 16 readers read 1 MiB at a time, 500 readers 32 KiB. */
+/** 8 MiB shared: up to 32 readers read 256 KiB at a time, 512 and more 16 KiB. */
 export const DEFAULT_READ_BUDGET: ReadBudgetInit = { budgetBytes: 8 * 1024 * 1024, minChunkBytes: 16 * 1024, maxChunkBytes: 256 * 1024 }
 
 const PAGE_BYTES = 4096
