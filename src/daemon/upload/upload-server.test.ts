@@ -109,6 +109,39 @@ describe('UploadServer: stopping with children watching, and too many of them', 
     client.close()
     await store.close()
   })
+
+  it('frees the place of a child that hangs up its list, for the next child', TEST, async () => {
+    const store = new MemoryContentStore({ logger: silentLogger() })
+    await store.open()
+    const server = uploadServer(store, new DaemonMetrics(new Registry()), { maxPieceWatches: 1 })
+    await server.start()
+    const client = new PieceClient({ tls: undefined, connectionsPerParent: 4, idleTimeoutMs: 8_000, keepAliveMs: 1_000 })
+    const task = await store.create(testDescriptor('hung-up'))
+    const [host = '', port = ''] = server.address.split(':')
+    const path = `/pieces/${task.descriptor.taskId.slice(0, 3)}/${task.descriptor.taskId}?peerId=child`
+    try {
+      const hangUp = new AbortController()
+      const first = client.get({ host, port: Number(port), tls: false }, { path, headers: {}, bodyStatus: 200 }, () => undefined, hangUp.signal)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      hangUp.abort(new Error('the child left'))
+      await assert.rejects(first, /the child left/)
+      // Nothing is recorded meanwhile: only the hang-up can give the place back.
+      let next: ReturnType<typeof watch> | undefined
+      for (let tries = 0; next === undefined; tries++) {
+        if (tries > 30) assert.fail('the hung-up list kept its place')
+        const candidate = watch(server, client, task.descriptor.taskId)
+        const early = await Promise.race([candidate.answer, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 100))])
+        if (early === undefined) next = candidate
+        else assert.equal(early.status, 503)
+      }
+      for (let number = 0; number < PIECES; number++) await writeTestPiece(task, testContent(4500), number)
+      assert.equal((await next.answer).status, 200)
+    } finally {
+      client.close()
+      await server.stop()
+      await store.close()
+    }
+  })
 })
 
 describe('UploadServer: a child whose access lapses while it watches', TEST, () => {
