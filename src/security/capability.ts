@@ -24,6 +24,11 @@ export interface CapabilityClaims {
   readonly expiresAtMs: number
 }
 
+/** The claims of a capability a parent verified, with the holder's key parsed once for every request signature it checks. */
+export interface VerifiedCapability extends CapabilityClaims {
+  readonly publicKey: KeyObject
+}
+
 const VERSION = 'dfc1'
 
 function isCanonicalBase64url(part: string): boolean {
@@ -88,12 +93,12 @@ const MAX_SIGNERS = 64
  */
 export class CapabilityVerifier {
   private readonly signers = new BoundedMap<string, Signer | string>(MAX_SIGNERS)
-  private readonly verified = new BoundedMap<string, CapabilityClaims>(MAX_CACHED)
+  private readonly verified = new BoundedMap<string, VerifiedCapability>(MAX_CACHED)
 
   constructor(private readonly components: { caCert: X509Certificate; clock: Clock }) {}
 
   /** The claims of a valid capability for `taskId`; UNAUTHENTICATED, CAPABILITY_EXPIRED or PERMISSION_DENIED otherwise. */
-  verify(token: string | undefined, taskId: TaskId): CapabilityClaims {
+  verify(token: string | undefined, taskId: TaskId): VerifiedCapability {
     if (token === undefined || token === '') throw new DamselflyError('UNAUTHENTICATED', `no capability: a parent serves pieces only with the ${CAPABILITY_HEADER} header from the scheduler`)
     const claims = this.verified.get(token) ?? this.verified.set(token, this.check(token))
     const nowMs = this.components.clock.nowMs()
@@ -105,7 +110,7 @@ export class CapabilityVerifier {
     return claims
   }
 
-  private check(token: string): CapabilityClaims {
+  private check(token: string): VerifiedCapability {
     const invalid = (why: string): DamselflyError => new DamselflyError('UNAUTHENTICATED', `invalid capability: ${why}`)
     if (token.length > MAX_CAPABILITY_LENGTH) throw invalid(`longer than ${MAX_CAPABILITY_LENGTH} characters`)
     const parts = token.split('.')
@@ -130,13 +135,14 @@ export class CapabilityVerifier {
     const parsed = payloadSchema.safeParse(value)
     if (!parsed.success) throw invalid('the payload lacks a field or has a malformed one')
     const claims = parsed.data
-    let publicKeySpki: Buffer
+    let publicKey: KeyObject
     try {
-      publicKeySpki = createPublicKey({ key: Buffer.from(claims.k, 'base64url'), format: 'der', type: 'spki' }).export({ format: 'der', type: 'spki' })
+      publicKey = createPublicKey({ key: Buffer.from(claims.k, 'base64url'), format: 'der', type: 'spki' })
     } catch {
       throw invalid('the holder key is not a public key')
     }
-    return { taskId: claims.t, peerId: claims.p as PeerId, hostId: claims.h as HostId, publicKeySpki, expiresAtMs: claims.e * 1000 }
+    const publicKeySpki = publicKey.export({ format: 'der', type: 'spki' })
+    return { taskId: claims.t, peerId: claims.p as PeerId, hostId: claims.h as HostId, publicKeySpki, publicKey, expiresAtMs: claims.e * 1000 }
   }
 
   /** The signer's key when its certificate is a scheduler's from the cluster CA, else why not. */

@@ -1,5 +1,4 @@
-import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto'
-import { BoundedMap } from '../common/bounded-map.js'
+import { sign, verify, type KeyObject } from 'node:crypto'
 import { DamselflyError } from '../protocol/damselfly-error.js'
 
 /**
@@ -28,21 +27,13 @@ export function signRequest(privateKey: KeyObject, request: SignedRequest, nowMs
   return `${nowMs}.${sign('sha256', signedBytes(request, nowMs), privateKey).toString('base64url')}`
 }
 
-/** Keys parsed so far, by their SPKI bytes: a child signs every piece request with the same key, and parsing costs more than verifying. */
-const parsedKeys = new BoundedMap<string, KeyObject>(1024)
-
-function publicKeyOf(spki: Buffer): KeyObject {
-  const id = spki.toString('base64')
-  return parsedKeys.get(id) ?? parsedKeys.set(id, createPublicKey({ key: spki, format: 'der', type: 'spki' }))
-}
-
-/** Throws UNAUTHENTICATED unless `header` is a fresh signature of `request` by the key in `publicKeySpki`. */
-export function verifyRequestSignature(publicKeySpki: Buffer, header: string | undefined, request: SignedRequest, nowMs: number): void {
+/** Throws UNAUTHENTICATED unless `header` is a fresh signature of `request` by `publicKey` (the capability holder's). */
+export function verifyRequestSignature(publicKey: KeyObject, header: string | undefined, request: SignedRequest, nowMs: number): void {
   const invalid = (why: string): DamselflyError => new DamselflyError('UNAUTHENTICATED', `request signature ${why}`)
   if (header === undefined || header === '') throw invalid(`missing: pieces without TLS need the ${SIGNATURE_HEADER} header`)
   const match = /^(\d{1,15})\.([A-Za-z0-9_-]{1,200})$/.exec(header)
   if (match === null || Buffer.from(match[2] ?? '', 'base64url').toString('base64url') !== match[2]) throw invalid('malformed')
   const timeMs = Number(match[1])
   if (Math.abs(nowMs - timeMs) > MAX_SIGNATURE_SKEW_MS) throw invalid(`is ${Math.round((nowMs - timeMs) / 1000)} s off this host's clock`)
-  if (!verify('sha256', signedBytes(request, timeMs), publicKeyOf(publicKeySpki), Buffer.from(match[2] ?? '', 'base64url'))) throw invalid('does not match the capability holder\'s key')
+  if (!verify('sha256', signedBytes(request, timeMs), publicKey, Buffer.from(match[2] ?? '', 'base64url'))) throw invalid('does not match the capability holder\'s key')
 }

@@ -55,7 +55,7 @@ export class CapabilityAccess implements PieceAccess {
     }
     if (!this.init.tls) {
       const request = { method: req.method ?? '', path: req.url ?? '', range: header(req, 'range') ?? '' }
-      verifyRequestSignature(claims.publicKeySpki, header(req, SIGNATURE_HEADER), request, clock.nowMs())
+      verifyRequestSignature(claims.publicKey, header(req, SIGNATURE_HEADER), request, clock.nowMs())
     } else {
       const caller = req.socket instanceof TLSSocket ? tlsClientIdentity(req.socket) : undefined
       if (caller === undefined) throw new DamselflyError('UNAUTHENTICATED', 'no client certificate from the cluster CA')
