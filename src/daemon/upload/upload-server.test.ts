@@ -33,7 +33,7 @@ function uploadServer(store: MemoryContentStore, metrics: DaemonMetrics, options
 }
 
 /** Opens a watch of `taskId` on `server`; `listed` grows as the server lists pieces. */
-function watch(server: UploadServer, client: PieceClient, taskId: string): { listed: number[]; answer: Promise<PieceAnswer> } {
+function watch(server: UploadServer, client: PieceClient, taskId: string, signal: AbortSignal = NEVER_ABORTED): { listed: number[]; answer: Promise<PieceAnswer> } {
   const [host = '', port = ''] = server.address.split(':')
   const listed: number[] = []
   const reader = new PieceListReader(PIECES)
@@ -41,8 +41,17 @@ function watch(server: UploadServer, client: PieceClient, taskId: string): { lis
   const answer = client.get({ host, port: Number(port), tls: false }, { path, headers: {}, bodyStatus: 200 }, (chunk) => {
     listed.push(...reader.read(chunk))
     return undefined
-  }, NEVER_ABORTED)
+  }, signal)
   return { listed, answer }
+}
+
+/** A started server with a store, taking one watch at most, and a client of it. */
+async function oneWatchServer(): Promise<{ store: MemoryContentStore; server: UploadServer; client: PieceClient }> {
+  const store = new MemoryContentStore({ logger: silentLogger() })
+  await store.open()
+  const server = uploadServer(store, new DaemonMetrics(new Registry()), { maxPieceWatches: 1 })
+  await server.start()
+  return { store, server, client: new PieceClient({ tls: undefined, connectionsPerParent: 4, idleTimeoutMs: 8_000, keepAliveMs: 1_000 }) }
 }
 
 describe('UploadServer: a child watching which pieces this host holds', TEST, () => {
@@ -91,11 +100,7 @@ describe('UploadServer: a child watching which pieces this host holds', TEST, ()
 
 describe('UploadServer: stopping with children watching, and too many of them', TEST, () => {
   it('refuses a list past its limit, and ends the lists it streams at once when it stops instead of waiting out the close\'s grace', TEST, async () => {
-    const store = new MemoryContentStore({ logger: silentLogger() })
-    await store.open()
-    const server = uploadServer(store, new DaemonMetrics(new Registry()), { maxPieceWatches: 1 })
-    await server.start()
-    const client = new PieceClient({ tls: undefined, connectionsPerParent: 4, idleTimeoutMs: 8_000, keepAliveMs: 1_000 })
+    const { store, server, client } = await oneWatchServer()
     const task = await store.create(testDescriptor('unfinished'))
     const { answer } = watch(server, client, task.descriptor.taskId)
     await new Promise((resolve) => setTimeout(resolve, 100))
@@ -111,17 +116,11 @@ describe('UploadServer: stopping with children watching, and too many of them', 
   })
 
   it('frees the place of a child that hangs up its list, for the next child', TEST, async () => {
-    const store = new MemoryContentStore({ logger: silentLogger() })
-    await store.open()
-    const server = uploadServer(store, new DaemonMetrics(new Registry()), { maxPieceWatches: 1 })
-    await server.start()
-    const client = new PieceClient({ tls: undefined, connectionsPerParent: 4, idleTimeoutMs: 8_000, keepAliveMs: 1_000 })
+    const { store, server, client } = await oneWatchServer()
     const task = await store.create(testDescriptor('hung-up'))
-    const [host = '', port = ''] = server.address.split(':')
-    const path = `/pieces/${task.descriptor.taskId.slice(0, 3)}/${task.descriptor.taskId}?peerId=child`
     try {
       const hangUp = new AbortController()
-      const first = client.get({ host, port: Number(port), tls: false }, { path, headers: {}, bodyStatus: 200 }, () => undefined, hangUp.signal)
+      const first = watch(server, client, task.descriptor.taskId, hangUp.signal).answer
       await new Promise((resolve) => setTimeout(resolve, 100))
       hangUp.abort(new Error('the child left'))
       await assert.rejects(first, /the child left/)
