@@ -19,7 +19,7 @@ import { publishSection, sectionPreamble } from './support/benchmarks-doc.js'
 import { makeTorrent, type LoopbackTorrent } from './support/bittorrent-loopback.js'
 import { runMemorySample, type MemorySample } from './support/data-path-memory.js'
 import { commandLine, method, parseOptions, RUN_LINE, type DataPathOptions } from './support/data-path-options.js'
-import { memoryTable, observations, seedMemoryTable, processTable, ratioTable, scenarioTable, targetTable } from './support/data-path-report.js'
+import { memoryTable, observations, memoryBreakdownTable, processTable, ratioTable, scenarioTable, targetTable } from './support/data-path-report.js'
 import { runScenario, type DataPathContext, type ScenarioName, type ScenarioSample } from './support/data-path-scenarios.js'
 import { cpuSecondsPerGiB, keyFigures, ratios, summarize, targetChecks, throughputMiBPerSecond } from './support/data-path-summary.js'
 import { GNU_TIME } from './support/process-usage.js'
@@ -109,7 +109,7 @@ async function runMemory(run: BenchRun, options: DataPathOptions, workDir: strin
         const sample = await runMemorySample({ children: run.children, workDir, content, downloadTimeoutMs: options.downloadTimeoutMs }, { pieceLengthBytes, concurrentPieceCount })
         samples.push(sample)
         const mib = (bytes: number): string => `${(bytes / 1024 ** 2).toFixed(1)} MiB`
-        console.error(`${what}: ${(sample.elapsedMs / 1000).toFixed(2)} s; peak RSS: seed fetching ${mib(sample.seedSourcePeakRssBytes)}, seed serving ${mib(sample.seedServing.peakRssBytes)}, child ${mib(sample.child.peakRssBytes)}`)
+        console.error(`${what}: ${(sample.elapsedMs / 1000).toFixed(2)} s; peak RSS: seed fetching ${mib(sample.seedSourcePeakRssBytes)}, seed serving ${mib(sample.seedServing.peakRssBytes)}, child ${mib(sample.child.peakRssBytes)} (V8 heap ${mib(sample.childDownload.peakHeapBytes)}, Buffers ${mib(sample.childDownload.peakExternalBytes)})`)
       } catch (error) {
         failures.push({ what, reason: reasonOf(error) })
         console.error(`${what}: failed: ${reasonOf(error)}`)
@@ -145,9 +145,9 @@ async function main(): Promise<number> {
       '',
       memoryTable(memory, options.memory.size.bytes),
       '',
-      'Where the seed\'s memory went while it fetched the file from the origin (its own `/metrics`, sampled every 100 ms, and RssFile from /proc):',
+      'Where each daemon\'s memory went, the seed\'s while it fetched the file from the origin and the child\'s while it downloaded it (each one\'s own `/metrics`, sampled every 100 ms, and RssFile from /proc):',
       '',
-      seedMemoryTable(memory),
+      memoryBreakdownTable(memory),
       '',
     ]
     const report = [

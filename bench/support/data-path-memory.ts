@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import type { Content } from '../../test/support/origin-server.js'
 import type { ChildProcesses } from './child-processes.js'
 import { CLIENT_DEADLINE_GRACE_MS, dfgetArgs, requireFromParent, ROLES, startWarmPair, verify } from './data-path-scenarios.js'
-import type { MemoryBreakdown } from './memory-watch.js'
+import { MemoryWatch, type MemoryBreakdown } from './memory-watch.js'
 import { peakRssBytes, runMeasured, UsageWindow, type ProcessUsage } from './process-usage.js'
 import { warmMemory } from './warm-memory.js'
 
@@ -26,6 +26,8 @@ export interface MemorySample {
   /** The seed's and the child's usage during the child's download. */
   readonly seedServing: ProcessUsage
   readonly child: ProcessUsage
+  /** Where the child's memory went while it downloaded. */
+  readonly childDownload: MemoryBreakdown
 }
 
 /** What a memory run needs besides its piece length and concurrency. */
@@ -65,15 +67,18 @@ export async function runMemorySample(context: MemoryContext, init: { pieceLengt
     const output = join(dir, 'dfget.out')
     await warmMemory(context.content.length, context.workDir)
     const window = await UsageWindow.open(pair.running)
+    // Should the download fail, the watch ends on its own once the child is stopped below.
+    const childWatch = MemoryWatch.start(pair.child)
     const { exit } = await runMeasured(context.children, {
       role: ROLES.dfget, command: process.execPath, args: dfgetArgs(pair.url, output, pair.child, { timeoutMs: context.downloadTimeoutMs, pieceLengthBytes: init.pieceLengthBytes }),
       usagePath: join(dir, 'dfget.usage'),
       timeoutMs: context.downloadTimeoutMs + CLIENT_DEADLINE_GRACE_MS,
     })
+    const childDownload = await childWatch.stop()
     const { usages } = await window.close()
     await verify(output, context.content, 'the child\'s dfget')
     await requireFromParent(pair.seed, pair.child, context.content.length)
-    return { ...init, elapsedMs: exit.elapsedMs, seedSourcePeakRssBytes, seedSource, seedServing: usageOf(usages, ROLES.parent), child: usageOf(usages, ROLES.child) }
+    return { ...init, elapsedMs: exit.elapsedMs, seedSourcePeakRssBytes, seedSource, seedServing: usageOf(usages, ROLES.parent), child: usageOf(usages, ROLES.child), childDownload }
   } finally {
     await context.children.stopAll()
     if (process.env['DAMSELFLY_KEEP_TEST_DIRS'] !== '1') await rm(dir, { recursive: true, force: true })

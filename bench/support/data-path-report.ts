@@ -102,18 +102,26 @@ export function memoryTable(samples: readonly MemorySample[], sizeBytes: number)
   ].join('\n')
 }
 
-/** Where the seed's memory went while it fetched the file from the origin, per memory run. */
-export function seedMemoryTable(samples: readonly MemorySample[]): string {
+/**
+ * Where each daemon's memory went, per memory run: the seed's while it fetched the file from the
+ * origin, the child's while it downloaded it from the seed.
+ */
+export function memoryBreakdownTable(samples: readonly MemorySample[]): string {
+  const rows = samples.flatMap((sample) => [
+    { sample, daemon: 'seed, fetching from the origin', peakRssBytes: sample.seedSourcePeakRssBytes, breakdown: sample.seedSource },
+    { sample, daemon: 'child, downloading', peakRssBytes: sample.child.peakRssBytes, breakdown: sample.childDownload },
+  ])
   return [
-    '| piece length | pieces at once | seed peak RSS | of it mapped from files (node and its libraries) | V8 heap committed, peak | Buffers outside the V8 heap, peak |',
-    '|---:|---:|---:|---:|---:|---:|',
-    ...samples.map((sample) => `| ${[
+    '| piece length | pieces at once | daemon | peak RSS | of it mapped from files (node and its libraries) | V8 heap committed, peak | Buffers outside the V8 heap, peak |',
+    '|---:|---:|---|---:|---:|---:|---:|',
+    ...rows.map(({ sample, daemon, peakRssBytes, breakdown }) => `| ${[
       formatBytes(sample.pieceLengthBytes),
       String(sample.concurrentPieceCount),
-      mebibytes(sample.seedSourcePeakRssBytes),
-      mebibytes(sample.seedSource.fileBackedBytes),
-      mebibytes(sample.seedSource.peakHeapBytes),
-      mebibytes(sample.seedSource.peakExternalBytes),
+      daemon,
+      mebibytes(peakRssBytes),
+      mebibytes(breakdown.fileBackedBytes),
+      mebibytes(breakdown.peakHeapBytes),
+      mebibytes(breakdown.peakExternalBytes),
     ].join(' | ')} |`),
   ].join('\n')
 }
