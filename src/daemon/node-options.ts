@@ -20,6 +20,16 @@
  * spent 7% and 23% less per GiB, a 20mbit testbed cluster a fifth to a quarter less. The price is
  * memory: what outlives a scavenge now waits longer for the full collection, 10 to 18 MiB more at
  * the peak with 1 MiB pieces, little with larger ones (docs/benchmarks.md, data-path and testbed).
+ *
+ * `--no-allocation-site-pretenuring`: V8 watches where objects are allocated, and once most of a
+ * site's objects outlive a scavenge it allocates that site's objects straight into the old
+ * generation. A piece's objects (its request, writer, promises, report) live as long as its
+ * transfer, a few scavenges at 1 MiB a half, so with 1 MiB pieces some sites tipped over, and from
+ * then on every piece's objects went where only a full collection frees them, which the 64 MiB
+ * limit above puts off: a child downloading 4 GiB in 1 MiB pieces, 32 at once, peaked at 153 MiB
+ * in five of nine runs and at 112 in the others; with this option at 111 to 113 MiB in nine of
+ * nine, its CPU per GiB the same within noise (docs/benchmarks.md, data-path).
+ *
  * The scheduler and the manager keep V8's defaults: their objects live longer.
  */
-export const DAEMON_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=1', '--initial-old-space-size=64']
+export const DAEMON_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=1', '--initial-old-space-size=64', '--no-allocation-site-pretenuring']
