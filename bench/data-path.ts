@@ -30,8 +30,6 @@ const SECTION = 'data-path'
 const TMPFS_MAGIC = 0x01021994
 /** Copies of a file a scenario holds at once at most: the origin's, the seed's and the child's. */
 const COPIES_AT_ONCE = 3
-/** With the child's second file, also the seed's and the child's copies of the first. */
-const COPIES_AT_ONCE_WITH_A_FIRST_FILE = 5
 
 /** A scenario round that failed: reported, and the bench exits non-zero. */
 interface Failure {
@@ -43,8 +41,7 @@ interface Failure {
 async function checkWorkDir(options: DataPathOptions): Promise<void> {
   const info = await statfs(options.dir)
   if (info.type !== TMPFS_MAGIC) throw new Error(`${options.dir} is not a tmpfs mount (f_type 0x${info.type.toString(16)}): pass --dir a tmpfs directory, e.g. /dev/shm`)
-  const copies = options.scenarios.some((scenario) => scenario.endsWith('-second')) ? COPIES_AT_ONCE_WITH_A_FIRST_FILE : COPIES_AT_ONCE
-  const neededBytes = Math.max(copies * options.size.bytes, COPIES_AT_ONCE * (options.memory?.size.bytes ?? 0))
+  const neededBytes = COPIES_AT_ONCE * Math.max(options.size.bytes, options.memory?.size.bytes ?? 0)
   const availableBytes = info.bavail * info.bsize
   if (availableBytes < neededBytes) throw new Error(`${options.dir} has ${formatBytes(availableBytes)} free; the run needs about ${formatBytes(neededBytes)}`)
 }

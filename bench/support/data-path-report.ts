@@ -13,8 +13,6 @@ export const SCENARIO_LABELS: Record<ScenarioName, string> = {
   'dfget-source': 'dfget, back-to-source, cold daemon',
   'p2p-tls': 'dfget, warm seed → child, TLS on (default)',
   'p2p-plain': 'dfget, warm seed → child, TLS off (`upload.server.tls: false`)',
-  'p2p-tls-second': 'dfget, warm seed → child, the child\'s second file, TLS on',
-  'p2p-plain-second': 'dfget, warm seed → child, the child\'s second file, TLS off',
 }
 
 /** The share of the machine others used above which a scenario's figures are called out. */

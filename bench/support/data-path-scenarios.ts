@@ -17,7 +17,7 @@ import { runMeasured, UsageWindow, type ProcessUsage, type RunningProcess } from
 import { MemoryWatch, type MemoryBreakdown } from './memory-watch.js'
 import { warmMemory } from './warm-memory.js'
 
-export const SCENARIO_NAMES = ['curl', 'aria2', 'dfget-source', 'p2p-tls', 'p2p-plain', 'p2p-tls-second', 'p2p-plain-second'] as const
+export const SCENARIO_NAMES = ['curl', 'aria2', 'dfget-source', 'p2p-tls', 'p2p-plain'] as const
 export type ScenarioName = (typeof SCENARIO_NAMES)[number]
 
 /**
@@ -177,7 +177,7 @@ export async function startWarmPair(
   return { url, running, seed: cluster.seed, child, seedWarming }
 }
 
-/** Throws unless the child got every byte from its parent and none from the origin: `lengthBytes` in all. */
+/** Throws unless the child got every byte from its parent and none from the origin. */
 export async function requireFromParent(seed: ClusterDaemon, child: ClusterDaemon, lengthBytes: number): Promise<void> {
   const [seedTraffic, childTraffic] = [await trafficOf(seed), await trafficOf(child)]
   if (childTraffic.fromPeersBytes !== lengthBytes || childTraffic.fromSourceBytes !== 0 || seedTraffic.uploadedBytes < lengthBytes) {
@@ -185,35 +185,17 @@ export async function requireFromParent(seed: ClusterDaemon, child: ClusterDaemo
   }
 }
 
-/**
- * Before the measured download, the same bytes under another URL (the origin ignores the query),
- * first into the seed, then from it into the child, outside the window: the measured file is then
- * each daemon's second, as on a host whose daemon has run for a while, with the data path already
- * compiled by V8.
- */
-async function takeFirstFile(context: DataPathContext, dir: string, pair: { url: string; seed: ClusterDaemon; child: ClusterDaemon }): Promise<void> {
-  const url = `${pair.url}?first-file`
-  for (const [daemon, name] of [[pair.seed, 'seed'], [pair.child, 'child']] as const) {
-    const output = join(dir, `first-file-${name}.out`)
-    const exit = await context.children.run(process.execPath, dfgetArgs(url, output, daemon, { timeoutMs: context.downloadTimeoutMs }), { timeoutMs: context.downloadTimeoutMs + CLIENT_DEADLINE_GRACE_MS })
-    if (exit.code !== 0) throw new Error(`the ${name}'s first-file dfget exited with ${exit.code ?? exit.signal ?? 'nothing'}: ${exit.stderr.slice(-1500)}`)
-    await verify(output, context.content, `the ${name}'s first-file dfget`)
-    await rm(output)
-  }
-}
-
-async function p2pScenario(context: DataPathContext, dir: string, scenario: ScenarioName, init: { tls: boolean; secondFile: boolean }): Promise<ScenarioSample> {
+async function p2pScenario(context: DataPathContext, dir: string, tls: boolean): Promise<ScenarioSample> {
   const pair = await startWarmPair(context.children, dir, {
     content: context.content,
-    daemonEnv: init.tls ? {} : { DFDAEMON_UPLOAD_SERVER_TLS: 'false' },
+    daemonEnv: tls ? {} : { DFDAEMON_UPLOAD_SERVER_TLS: 'false' },
     downloadTimeoutMs: context.downloadTimeoutMs,
   })
-  if (init.secondFile) await takeFirstFile(context, dir, pair)
   const output = join(dir, 'dfget.out')
-  const sample = await measureWindow(context, scenario, pair.running, {
+  const sample = await measureWindow(context, tls ? 'p2p-tls' : 'p2p-plain', pair.running, {
     role: ROLES.dfget, command: process.execPath, args: dfgetArgs(pair.url, output, pair.child, { timeoutMs: context.downloadTimeoutMs }), output, dir,
   })
-  await requireFromParent(pair.seed, pair.child, context.content.length * (init.secondFile ? 2 : 1))
+  await requireFromParent(pair.seed, pair.child, context.content.length)
   return sample
 }
 
@@ -221,10 +203,8 @@ const RUNNERS: Record<ScenarioName, (context: DataPathContext, dir: string) => P
   'curl': curlScenario,
   'aria2': aria2Scenario,
   'dfget-source': dfgetSourceScenario,
-  'p2p-tls': (context, dir) => p2pScenario(context, dir, 'p2p-tls', { tls: true, secondFile: false }),
-  'p2p-plain': (context, dir) => p2pScenario(context, dir, 'p2p-plain', { tls: false, secondFile: false }),
-  'p2p-tls-second': (context, dir) => p2pScenario(context, dir, 'p2p-tls-second', { tls: true, secondFile: true }),
-  'p2p-plain-second': (context, dir) => p2pScenario(context, dir, 'p2p-plain-second', { tls: false, secondFile: true }),
+  'p2p-tls': (context, dir) => p2pScenario(context, dir, true),
+  'p2p-plain': (context, dir) => p2pScenario(context, dir, false),
 }
 
 /**

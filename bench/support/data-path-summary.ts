@@ -105,8 +105,6 @@ export interface Ratio {
 export interface KeyFigures {
   readonly childCpuMs: { readonly tls: number | undefined; readonly plain: number | undefined }
   readonly parentCpuMs: { readonly tls: number | undefined; readonly plain: number | undefined }
-  /** The child's and the parent's when the measured file is the child's second (the `-second` scenarios). */
-  readonly secondFileCpuMs: { readonly child: { readonly tls: number | undefined; readonly plain: number | undefined }; readonly parentPlain: number | undefined }
   readonly leecherCpuMs: number | undefined
   readonly seederCpuMs: number | undefined
   readonly elapsedMs: Readonly<Partial<Record<ScenarioName, number>>>
@@ -120,10 +118,6 @@ export function keyFigures(summaries: readonly ScenarioSummary[]): KeyFigures {
   return {
     childCpuMs: { tls: roleCpuMs(summaries, 'p2p-tls', ROLES.child), plain: roleCpuMs(summaries, 'p2p-plain', ROLES.child) },
     parentCpuMs: { tls: roleCpuMs(summaries, 'p2p-tls', ROLES.parent), plain: roleCpuMs(summaries, 'p2p-plain', ROLES.parent) },
-    secondFileCpuMs: {
-      child: { tls: roleCpuMs(summaries, 'p2p-tls-second', ROLES.child), plain: roleCpuMs(summaries, 'p2p-plain-second', ROLES.child) },
-      parentPlain: roleCpuMs(summaries, 'p2p-plain-second', ROLES.parent),
-    },
     leecherCpuMs: roleCpuMs(summaries, 'aria2', ROLES.leecher),
     seederCpuMs: roleCpuMs(summaries, 'aria2', ROLES.seeder),
     elapsedMs: Object.fromEntries(summaries.map((summary) => [summary.scenario, summary.elapsedMs])),
@@ -136,7 +130,7 @@ export function divide(top: number | undefined, bottom: number | undefined): num
 
 /** The ratios of the report, each a quotient of two medians. */
 export function ratios(figures: KeyFigures): Ratio[] {
-  const { childCpuMs, parentCpuMs, secondFileCpuMs, leecherCpuMs, seederCpuMs, elapsedMs } = figures
+  const { childCpuMs, parentCpuMs, leecherCpuMs, seederCpuMs, elapsedMs } = figures
   // Throughput is the file over the time, so a throughput ratio is the inverse time ratio.
   const faster = (scenario: ScenarioName, than: ScenarioName): number | undefined => divide(elapsedMs[than], elapsedMs[scenario])
   return [
@@ -144,11 +138,7 @@ export function ratios(figures: KeyFigures): Ratio[] {
     { label: 'child daemon CPU/GiB ÷ aria2c leecher\'s, TLS on', value: divide(childCpuMs.tls, leecherCpuMs) },
     { label: 'parent daemon CPU/GiB ÷ aria2c seeder\'s, TLS off', value: divide(parentCpuMs.plain, seederCpuMs) },
     { label: 'parent daemon CPU/GiB ÷ aria2c seeder\'s, TLS on', value: divide(parentCpuMs.tls, seederCpuMs) },
-    { label: 'child daemon CPU/GiB on its second file ÷ aria2c leecher\'s, TLS off', value: divide(secondFileCpuMs.child.plain, leecherCpuMs) },
-    { label: 'child daemon CPU/GiB on its second file ÷ aria2c leecher\'s, TLS on', value: divide(secondFileCpuMs.child.tls, leecherCpuMs) },
-    { label: 'parent daemon CPU/GiB serving the child\'s second file ÷ aria2c seeder\'s, TLS off', value: divide(secondFileCpuMs.parentPlain, seederCpuMs) },
     { label: 'throughput, P2P TLS off ÷ aria2c', value: faster('p2p-plain', 'aria2') },
-    { label: 'throughput, P2P TLS off, the child\'s second file ÷ aria2c', value: faster('p2p-plain-second', 'aria2') },
     { label: 'throughput, P2P TLS on ÷ aria2c', value: faster('p2p-tls', 'aria2') },
     { label: 'throughput, P2P TLS on ÷ curl from the origin', value: faster('p2p-tls', 'curl') },
     { label: 'throughput, dfget back-to-source ÷ curl from the origin', value: faster('dfget-source', 'curl') },
